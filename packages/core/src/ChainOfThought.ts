@@ -1,0 +1,52 @@
+/**
+ * `ChainOfThought`: a Predict whose signature gains a `reasoning` output before the others,
+ * so that the model thinks step by step before answering.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import * as Demo from "./Demo"
+import * as Predict from "./Predict"
+import * as Signature from "./Signature"
+
+/** The `reasoning` field ChainOfThought adds. */
+export const reasoningField = Schema.String.annotations({
+  description: "Think step by step in order to produce the outputs."
+})
+
+/** The signature a ChainOfThought over `S` answers. */
+export type WithReasoning<S extends Signature.Any> = Signature.WithOutputFirst<S, "reasoning", typeof reasoningField>
+
+/** A ChainOfThought module over `S`: its output carries `reasoning`. */
+export interface ChainOfThought<S extends Signature.Any> extends Predict.Predict<WithReasoning<S>> {}
+
+/** Adds the `reasoning` output to a signature. */
+export const withReasoning = <S extends Signature.Any>(signature: S): WithReasoning<S> =>
+  Signature.prependOutput(signature, "reasoning", reasoningField)
+
+/**
+ * Makes a ChainOfThought module.
+ *
+ * @example
+ * ```ts
+ * import { ChainOfThought, Signature } from "@effect-dspy/core"
+ * const solve = ChainOfThought.make(Signature.fromString("problem -> answer: number"))
+ * // solve({ problem: "..." }) : Effect<Prediction<{ reasoning: string; answer: number }>, ...>
+ * ```
+ */
+export const make = <S extends Signature.Any>(
+  signature: S,
+  options?: Predict.Options<WithReasoning<S>>
+): ChainOfThought<S> => {
+  const extended = withReasoning(signature)
+  return Predict.fromState(
+    "ChainOfThought",
+    extended,
+    options?.name ?? signature.name,
+    {
+      instructions: options?.instructions ?? signature.instructions,
+      demos: Demo.encodeAllOrThrow(extended, options?.demos ?? [])
+    },
+    Math.max(0, options?.maxParseRetries ?? 1)
+  )
+}

@@ -1,0 +1,142 @@
+/**
+ * The events modules publish on the `EventBus`. Names are dotted (`lm.end`, `module.start`) so
+ * that subscribers can pick families with wildcards (`lm.*`).
+ *
+ * @since 0.1.0
+ */
+import type * as Usage from "./Usage"
+
+interface Base {
+  /** Milliseconds since the epoch, from Effect's Clock (TestClock in tests). */
+  readonly timestamp: number
+}
+
+/** A module call began. */
+export interface ModuleStart extends Base {
+  readonly type: "module.start"
+  readonly callId: number
+  readonly module: string
+  readonly kind: string
+  readonly signature: string
+}
+
+/** A module call ended, successfully or not. */
+export interface ModuleEnd extends Base {
+  readonly type: "module.end"
+  readonly callId: number
+  readonly module: string
+  readonly kind: string
+  readonly signature: string
+  readonly durationMillis: number
+  readonly success: boolean
+  readonly usage: Usage.Usage
+  readonly error?: string | undefined
+}
+
+/** An LM call began. */
+export interface LmStart extends Base {
+  readonly type: "lm.start"
+  readonly callId: number
+  readonly module: string
+  readonly signature: string
+  readonly provider: string | undefined
+  readonly model: string | undefined
+  readonly attempt: number
+}
+
+/** An LM call returned a reply. */
+export interface LmEnd extends Base {
+  readonly type: "lm.end"
+  readonly callId: number
+  readonly module: string
+  readonly signature: string
+  readonly provider: string | undefined
+  readonly model: string | undefined
+  readonly durationMillis: number
+  readonly usage: Usage.Usage
+  readonly finishReason: string
+}
+
+/** An LM call failed (after the provider's own retries). */
+export interface LmError extends Base {
+  readonly type: "lm.error"
+  readonly callId: number
+  readonly module: string
+  readonly signature: string
+  readonly provider: string | undefined
+  readonly model: string | undefined
+  readonly durationMillis: number
+  readonly errorTag: string
+  readonly message: string
+}
+
+/** An LM call is being retried by a resilience policy. */
+export interface LmRetry extends Base {
+  readonly type: "lm.retry"
+  readonly provider: string | undefined
+  readonly model: string | undefined
+  readonly attempt: number
+  readonly errorTag: string
+  readonly delayMillis: number
+}
+
+/** A reply could not be read by the adapter. */
+export interface ParseFailure extends Base {
+  readonly type: "parse.failure"
+  readonly module: string
+  readonly signature: string
+  readonly adapter: string
+  readonly attempt: number
+  readonly issue: string
+  readonly raw: string
+}
+
+/** The model is asked again after a parse failure. */
+export interface ParseRetry extends Base {
+  readonly type: "parse.retry"
+  readonly module: string
+  readonly signature: string
+  readonly attempt: number
+}
+
+/** ReAct calls a tool. */
+export interface ToolCall extends Base {
+  readonly type: "tool.call"
+  readonly module: string
+  readonly tool: string
+  readonly args: unknown
+}
+
+/** A tool returned (or failed, with `success: false`); the observation is what the model sees. */
+export interface ToolResult extends Base {
+  readonly type: "tool.result"
+  readonly module: string
+  readonly tool: string
+  readonly success: boolean
+  readonly durationMillis: number
+  readonly observation: string
+}
+
+/** Optimizers and evaluation report progress under `optimization.*` names. */
+export interface Optimization extends Base {
+  readonly type: `optimization.${string}`
+  readonly optimizer: string
+  readonly data: Readonly<Record<string, unknown>>
+}
+
+/** Every event the library publishes. */
+export type DspyEvent =
+  | ModuleStart
+  | ModuleEnd
+  | LmStart
+  | LmEnd
+  | LmError
+  | LmRetry
+  | ParseFailure
+  | ParseRetry
+  | ToolCall
+  | ToolResult
+  | Optimization
+
+/** The name of every event type. */
+export type EventType = DspyEvent["type"]

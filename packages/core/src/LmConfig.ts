@@ -1,0 +1,41 @@
+/**
+ * Per-call model settings, carried in the Effect context rather than in globals, so that one
+ * call or one subtree of a program can use other settings (like DSPy's `with_lm`/`context`).
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+
+/** Settings a provider reads for each call. Unset fields leave the provider's defaults. */
+export interface Settings {
+  /** Provider name for spans and events, e.g. `openai`, `anthropic`, `simulator`. */
+  readonly provider?: string | undefined
+  /** Model name for spans and events, e.g. `gpt-4o-mini`. */
+  readonly model?: string | undefined
+  readonly temperature?: number | undefined
+  readonly maxTokens?: number | undefined
+  readonly topP?: number | undefined
+  readonly seed?: number | undefined
+  /** Distinguishes otherwise identical calls (BestOfN attempts) so that caches do not merge them. */
+  readonly rolloutId?: number | undefined
+}
+
+/**
+ * The settings in force for the current fiber. Defaults to none (provider defaults).
+ *
+ * @example
+ * ```ts
+ * import { LmConfig } from "@effect-dspy/core"
+ * import { Effect } from "effect"
+ * declare const program: Effect.Effect<string>
+ * const cold = program.pipe(LmConfig.withSettings({ temperature: 0 }))
+ * ```
+ */
+export class LmConfig extends Context.Reference<LmConfig>()("@effect-dspy/core/LmConfig", {
+  defaultValue: (): Settings => ({})
+}) {}
+
+/** Runs an effect with these settings merged over the current ones. */
+export const withSettings = (settings: Settings) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(LmConfig, (current) => Effect.provideService(self, LmConfig, { ...current, ...settings }))

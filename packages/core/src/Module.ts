@@ -1,0 +1,217 @@
+/**
+ * A module is a function from typed inputs to an `Effect` of a `Prediction`: compose modules
+ * with ordinary Effect code (`Effect.all`, `Effect.forEach` with `{ concurrency }`).
+ * Its learnable state (instructions and demos of each named predictor) is immutable:
+ * `withState` returns a new module.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import { pipeArguments, type Pipeable } from "effect/Pipeable"
+import type * as Demo from "./Demo"
+import { EventBus } from "./EventBus"
+import { type Collector, CurrentCollector, makeCollector } from "./internal/collector"
+import type * as Prediction from "./Prediction"
+import type * as Signature from "./Signature"
+
+/** The learnable state of one predictor. */
+export interface PredictorState {
+  readonly instructions: string
+  /** Demos in encoded (JSON-safe) form. */
+  readonly demos: ReadonlyArray<Demo.Encoded>
+}
+
+/** A named predictor inside a module, for state save/load and optimizers. */
+export interface PredictorInfo {
+  /** Dotted path from the module root, e.g. `draft.predict`; a bare Predict is `self`. */
+  readonly path: string
+  /** Identity of the predictor instance, matching `TraceEntry.predictorId`. */
+  readonly id: symbol
+  readonly signature: Signature.Any
+  readonly state: PredictorState
+}
+
+/** Learnable state of a whole program, keyed by predictor path. */
+export interface State {
+  readonly predictors: Readonly<Record<string, PredictorState>>
+}
+
+/** A module. */
+export interface Module<in I, out O, out E = never, out R = never> extends Pipeable {
+  (input: I): Effect.Effect<Prediction.Prediction<O>, E, R>
+  readonly name: string
+  /** `Predict`, `ChainOfThought`, `ReAct`, `BestOfN`, `Refine`, or `Module` for user compositions. */
+  readonly kind: string
+  /** The signature the module answers, when it has one. */
+  readonly signature: Signature.Any | undefined
+  readonly predictors: ReadonlyArray<PredictorInfo>
+  /** A copy of this module whose predictors take their state from `state` (missing paths keep theirs). */
+  readonly withState: (state: State) => Module<I, O, E, R>
+}
+
+/** Any module. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Any = Module<any, unknown, unknown, unknown>
+
+/** The input type of a module. */
+export type Input<M> = M extends Module<infer I, infer _O, infer _E, infer _R> ? I : never
+/** The output type of a module. */
+export type Output<M> = M extends Module<infer _I, infer O, infer _E, infer _R> ? O : never
+/** The error type of a module. */
+export type Error<M> = M extends Module<infer _I, infer _O, infer E, infer _R> ? E : never
+/** The requirements of a module. */
+export type Context<M> = M extends Module<infer _I, infer _O, infer _E, infer R> ? R : never
+
+/** The state of every predictor of a module. */
+export const stateOf = (module: { readonly predictors: ReadonlyArray<PredictorInfo> }): State => ({
+  predictors: Object.fromEntries(module.predictors.map((p) => [p.path, p.state]))
+})
+
+/** The sub-state for child `key`: paths under `key.` lose the prefix; `key` itself becomes `self`. */
+export const childState = (state: State, key: string): State => {
+  const out: Record<string, PredictorState> = {}
+  for (const [path, value] of Object.entries(state.predictors)) {
+    if (path === key) out["self"] = value
+    else if (path.startsWith(`${key}.`)) out[path.slice(key.length + 1)] = value
+  }
+  return { predictors: out }
+}
+
+/** Prefixes a child's predictor paths with its key. */
+export const prefixPredictors = (key: string, predictors: ReadonlyArray<PredictorInfo>): Array<PredictorInfo> =>
+  predictors.map((p) => ({ ...p, path: p.path === "self" ? key : `${key}.${p.path}` }))
+
+/** What the Langfuse observation type of a module span is, by module kind. */
+const observationType = (kind: string): string =>
+  kind === "ReAct" ? "agent" : kind === "ChainOfThought" ? "chain" : "span"
+
+/**
+ * Runs the body of a module call with its span, `module.*` events and a trace collector,
+ * and assembles the `Prediction`. Every module kind goes through here.
+ */
+export const instrument = <O, E, R>(
+  info: { readonly name: string; readonly kind: string; readonly signature: string },
+  body: Effect.Effect<O, E, R>
+): Effect.Effect<Prediction.Prediction<O>, E, R> =>
+  Effect.flatMap(Effect.all([EventBus, CurrentCollector, Clock.currentTimeMillis]), ([bus, parent, start]) => {
+    const collector: Collector = makeCollector(parent)
+    const active = bus.active()
+    const callId = active ? bus.nextCallId() : 0
+    const run = Effect.provideService(body, CurrentCollector, collector).pipe(
+      Effect.map((output): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace })),
+      Effect.withSpan(`${info.kind}(${info.name})`, {
+        captureStackTrace: false,
+        attributes: {
+          "dspy.module.kind": info.kind,
+          "dspy.module.name": info.name,
+          "dspy.signature": info.signature,
+          "langfuse.observation.type": observationType(info.kind)
+        }
+      })
+    )
+    if (!active) return run
+    const common = { callId, module: info.name, kind: info.kind, signature: info.signature }
+    return bus.publish({ type: "module.start", ...common }).pipe(
+      Effect.zipRight(run),
+      Effect.onExit((exit) =>
+        Effect.flatMap(Clock.currentTimeMillis, (end) =>
+          bus.publish({
+            type: "module.end",
+            ...common,
+            durationMillis: end - start,
+            success: exit._tag === "Success",
+            usage: collector.usage,
+            error: exit._tag === "Failure" ? describeCause(exit.cause) : undefined
+          }))
+      )
+    )
+  })
+
+/** A short name for why a call failed: the error's tag, `Interrupted`, or `Defect`. */
+export const describeCause = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "Some") {
+    const error = failure.value
+    return typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : String(error)
+  }
+  return Cause.isInterruptedOnly(cause) ? "Interrupted" : "Defect"
+}
+
+const ModuleProto = {
+  pipe() {
+    // eslint-disable-next-line prefer-rest-params
+    return pipeArguments(this, arguments)
+  }
+}
+
+/** Builds a module value from a call function and its metadata. */
+export const fromFunction = <I, O, E, R>(
+  call: (input: I) => Effect.Effect<Prediction.Prediction<O>, E, R>,
+  meta: {
+    readonly name: string
+    readonly kind: string
+    readonly signature: Signature.Any | undefined
+    readonly predictors: ReadonlyArray<PredictorInfo>
+    readonly withState: (state: State) => Module<I, O, E, R>
+  }
+): Module<I, O, E, R> => {
+  const fn = (input: I) => call(input)
+  Object.setPrototypeOf(fn, ModuleProto)
+  Object.defineProperty(fn, "name", { value: meta.name })
+  return Object.assign(fn, {
+    kind: meta.kind,
+    signature: meta.signature,
+    predictors: meta.predictors,
+    withState: meta.withState
+  }) as Module<I, O, E, R>
+}
+
+type Submodules = Readonly<Record<string, Any>>
+
+/**
+ * Composes modules into a program with a name, so that its predictors are saved, loaded and
+ * optimized together. `forward` receives the (possibly re-stated) submodules.
+ *
+ * @example
+ * ```ts
+ * import { ChainOfThought, Module, Predict, Signature } from "@effect-dspy/core"
+ * import { Effect } from "effect"
+ *
+ * const Draft = Signature.fromString("topic -> draft")
+ * const Polish = Signature.fromString("draft -> text")
+ * const Writer = Module.make({
+ *   name: "Writer",
+ *   submodules: { draft: ChainOfThought.make(Draft), polish: Predict.make(Polish) },
+ *   forward: ({ draft, polish }, input: { readonly topic: string }) =>
+ *     Effect.gen(function*() {
+ *       const d = yield* draft(input)
+ *       const p = yield* polish({ draft: d.output.draft })
+ *       return p.output
+ *     })
+ * })
+ * ```
+ */
+export const make = <const S extends Submodules, I, O, E, R>(options: {
+  readonly name: string
+  readonly submodules: S
+  readonly forward: (submodules: S, input: I) => Effect.Effect<O, E, R>
+}): Module<I, O, E, R> => {
+  const build = (submodules: S): Module<I, O, E, R> =>
+    fromFunction(
+      (input: I) => instrument({ name: options.name, kind: "Module", signature: options.name }, options.forward(submodules, input)),
+      {
+        name: options.name,
+        kind: "Module",
+        signature: undefined,
+        predictors: Object.entries(submodules).flatMap(([key, child]) => prefixPredictors(key, child.predictors)),
+        withState: (state) => {
+          const next: Record<string, Any> = {}
+          for (const [key, child] of Object.entries(submodules)) next[key] = child.withState(childState(state, key))
+          return build(next as S)
+        }
+      }
+    )
+  return build(options.submodules)
+}

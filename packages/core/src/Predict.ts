@@ -1,0 +1,199 @@
+/**
+ * `Predict`: the basic module. Checks inputs against the signature, formats the prompt with
+ * the adapter in force, calls the model, reads the reply back into typed outputs, and re-asks
+ * a bounded number of times when the reply cannot be read.
+ *
+ * @since 0.1.0
+ */
+import type * as AiError from "@effect/ai/AiError"
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Adapter from "./Adapter"
+import * as ChatAdapter from "./ChatAdapter"
+import * as Demo from "./Demo"
+import { InvalidInput, OutputParseError } from "./DspyError"
+import { EventBus } from "./EventBus"
+import { callModel } from "./internal/callModel"
+import { addTrace, CurrentCollector } from "./internal/collector"
+import { erase } from "./internal/erased"
+import * as Module from "./Module"
+import type * as Signature from "./Signature"
+
+/** The errors a Predict call can fail with. */
+export type PredictError = InvalidInput | OutputParseError | AiError.AiError
+
+/** A Predict module over signature `S`. */
+export interface Predict<S extends Signature.Any>
+  extends Module.Module<Signature.Input<S>, Signature.Output<S>, PredictError, LanguageModel.LanguageModel>
+{}
+
+/** Options of a Predict. */
+export interface Options<S extends Signature.Any> {
+  /** Name for spans, events and state; defaults to the signature name. */
+  readonly name?: string | undefined
+  /** Instructions overriding the signature's. */
+  readonly instructions?: string | undefined
+  /** Few-shot demos. */
+  readonly demos?: ReadonlyArray<Demo.Demo<S>> | undefined
+  /** How many times to re-ask the model after an unreadable reply (default 1). */
+  readonly maxParseRetries?: number | undefined
+}
+
+/**
+ * Extra guidance appended to the instructions of every predictor in a subtree
+ * (Refine uses it to pass feedback to the next attempt).
+ */
+export class InstructionHint extends Context.Reference<InstructionHint>()("@effect-dspy/core/InstructionHint", {
+  defaultValue: (): string | undefined => undefined
+}) {}
+
+const firstIssue = (error: ParseResult.ParseError): { readonly field: string; readonly issue: string } => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const first = issues[0]
+  return {
+    field: first === undefined || first.path.length === 0 ? "(input)" : String(first.path[0]),
+    issue: first?.message ?? ParseResult.TreeFormatter.formatErrorSync(error)
+  }
+}
+
+/** Encodes and checks inputs against the signature, naming the first offending field. */
+export const encodeInputs = (
+  signature: Signature.Any,
+  input: unknown
+): Either.Either<Record<string, unknown>, InvalidInput> =>
+  Either.mapLeft(
+    Schema.encodeUnknownEither(erase(signature.input), { errors: "first", onExcessProperty: "error" })(input),
+    (error) => new InvalidInput({ signature: signature.name, ...firstIssue(error) })
+  )
+
+/**
+ * The body of one predictor call, without module instrumentation: used by Predict and by
+ * modules that run a predictor as one of their steps.
+ */
+export const run = (
+  predictor: {
+    readonly id: symbol
+    readonly name: string
+    readonly signature: Signature.Any
+    readonly state: Module.PredictorState
+    readonly maxParseRetries: number
+  },
+  input: unknown
+): Effect.Effect<Record<string, unknown>, PredictError, LanguageModel.LanguageModel> =>
+  Effect.gen(function*() {
+    const { signature } = predictor
+    const inputs = encodeInputs(signature, input)
+    if (Either.isLeft(inputs)) return yield* inputs.left
+    const adapter = (yield* Adapter.CurrentAdapter) ?? ChatAdapter.adapter
+    const hint = yield* InstructionHint
+    const instructions = hint === undefined ? predictor.state.instructions : `${predictor.state.instructions}\n\n${hint}`
+    const decodeOutputs = Schema.decodeUnknownEither(erase(signature.output), { errors: "first" })
+    const failedReplies: Array<{ readonly reply: string; readonly issue: string }> = []
+    for (let attempt = 1;; attempt++) {
+      const prompt = adapter.format({
+        signature,
+        instructions,
+        demos: predictor.state.demos,
+        inputs: inputs.right,
+        failedReplies
+      })
+      const { reply } = yield* callModel(adapter, signature, predictor.name, prompt, attempt)
+      const parsed = Either.flatMap(adapter.parse(signature, reply.text), (encoded) =>
+        Either.mapLeft(
+          Either.map(decodeOutputs(encoded), (decoded) => ({ encoded, decoded })),
+          (error): Adapter.ParseIssue => ({ ...firstIssue(error) })
+        ))
+      if (Either.isRight(parsed)) {
+        const collector = yield* CurrentCollector
+        addTrace(collector, {
+          predictorId: predictor.id,
+          signature: signature.name,
+          inputs: inputs.right,
+          outputs: parsed.right.encoded
+        })
+        return parsed.right.decoded
+      }
+      const issue = parsed.left
+      const bus = yield* EventBus
+      yield* bus.publish({
+        type: "parse.failure",
+        module: predictor.name,
+        signature: signature.name,
+        adapter: adapter.name,
+        attempt,
+        issue: issue.issue,
+        raw: reply.text
+      })
+      if (attempt > predictor.maxParseRetries) {
+        return yield* new OutputParseError({
+          signature: signature.name,
+          adapter: adapter.name,
+          raw: reply.text,
+          field: issue.field,
+          issue: issue.issue,
+          attempts: attempt
+        })
+      }
+      yield* bus.publish({ type: "parse.retry", module: predictor.name, signature: signature.name, attempt: attempt + 1 })
+      failedReplies.push({ reply: reply.text, issue: issue.issue })
+    }
+  })
+
+/** Builds a single-predictor module from a fixed state (used by `make`, `withState`, ChainOfThought). */
+export const fromState = <S extends Signature.Any>(
+  kind: string,
+  signature: S,
+  name: string,
+  state: Module.PredictorState,
+  maxParseRetries: number
+): Predict<S> => {
+  const id = Symbol(name)
+  const predictor = { id, name, signature, state, maxParseRetries }
+  const self: Predict<S> = Module.fromFunction(
+    (input: Signature.Input<S>) =>
+      Module.instrument(
+        { name, kind, signature: signature.name },
+        Effect.map(run(predictor, input), (output) => output as Signature.Output<S>)
+      ),
+    {
+      name,
+      kind,
+      signature,
+      predictors: [{ path: "self", id, signature, state }],
+      withState: (next) => {
+        const mine = next.predictors["self"]
+        return mine === undefined ? self : fromState(kind, signature, name, mine, maxParseRetries)
+      }
+    }
+  )
+  return self
+}
+
+/**
+ * Makes a Predict module. Its input and output types come from the signature.
+ *
+ * @example
+ * ```ts
+ * import { Predict, Signature } from "@effect-dspy/core"
+ * import { Effect } from "effect"
+ *
+ * const QA = Signature.fromString("question -> answer")
+ * const qa = Predict.make(QA)
+ * const program = Effect.map(qa({ question: "What is 2 + 2?" }), (p) => p.output.answer)
+ * ```
+ */
+export const make = <S extends Signature.Any>(signature: S, options?: Options<S>): Predict<S> =>
+  fromState(
+    "Predict",
+    signature,
+    options?.name ?? signature.name,
+    {
+      instructions: options?.instructions ?? signature.instructions,
+      demos: Demo.encodeAllOrThrow(signature, options?.demos ?? [])
+    },
+    Math.max(0, options?.maxParseRetries ?? 1)
+  )

@@ -1,0 +1,214 @@
+/**
+ * A signature declares what a module takes and gives: named input and output fields, each an
+ * `effect/Schema`, plus instructions. Field descriptions are Schema `description` annotations.
+ *
+ * @since 0.1.0
+ */
+import * as Either from "effect/Either"
+import { pipeArguments, type Pipeable } from "effect/Pipeable"
+import * as Schema from "effect/Schema"
+import { InvalidSignature } from "./DspyError"
+import { type FieldInfo, fieldsOf } from "./internal/fieldInfo"
+import { parseShorthand, type ShorthandInput, type ShorthandOutput } from "./internal/shorthand"
+
+export type { FieldInfo, FieldKind } from "./internal/fieldInfo"
+
+/** @since 0.1.0 */
+export const TypeId: unique symbol = Symbol.for("@effect-dspy/core/Signature")
+/** @since 0.1.0 */
+export type TypeId = typeof TypeId
+
+/**
+ * A typed declaration of a module's inputs and outputs.
+ */
+export interface Signature<I extends Schema.Struct.Fields, O extends Schema.Struct.Fields> extends Pipeable {
+  readonly [TypeId]: TypeId
+  readonly name: string
+  readonly instructions: string
+  readonly input: Schema.Struct<I>
+  readonly output: Schema.Struct<O>
+  readonly inputFields: ReadonlyArray<FieldInfo>
+  readonly outputFields: ReadonlyArray<FieldInfo>
+}
+
+/** A struct schema of any fields (structs are invariant in their fields, so `Any` widens this way). */
+export interface AnyStruct extends Schema.Schema.Any {
+  readonly fields: Schema.Struct.Fields
+}
+
+/** Any signature. */
+export interface Any extends Pipeable {
+  readonly [TypeId]: TypeId
+  readonly name: string
+  readonly instructions: string
+  readonly input: AnyStruct
+  readonly output: AnyStruct
+  readonly inputFields: ReadonlyArray<FieldInfo>
+  readonly outputFields: ReadonlyArray<FieldInfo>
+}
+
+/** The input type (decoded) of a signature. */
+export type Input<S> = S extends Signature<infer I, infer _O> ? Schema.Struct.Type<I> : never
+/** The output type (decoded) of a signature. */
+export type Output<S> = S extends Signature<infer _I, infer O> ? Schema.Struct.Type<O> : never
+
+const reservedNames = new Set(["completed"])
+const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+const SignatureProto = {
+  [TypeId]: TypeId,
+  pipe() {
+    // eslint-disable-next-line prefer-rest-params
+    return pipeArguments(this, arguments)
+  },
+  toJSON(this: Any) {
+    return {
+      _id: "Signature",
+      name: this.name,
+      instructions: this.instructions,
+      input: this.inputFields.map((f) => f.name),
+      output: this.outputFields.map((f) => f.name)
+    }
+  }
+}
+
+const defaultInstructions = (inputs: ReadonlyArray<string>, outputs: ReadonlyArray<string>): string =>
+  `Given the fields ${inputs.map((n) => `\`${n}\``).join(", ")}, produce the fields ${
+    outputs.map((n) => `\`${n}\``).join(", ")
+  }.`
+
+const validate = (name: string, input: Schema.Struct.Fields, output: Schema.Struct.Fields): string | undefined => {
+  if (name.trim().length === 0) return "the name is empty"
+  const inputNames = Object.keys(input)
+  const outputNames = Object.keys(output)
+  if (outputNames.length === 0) return "it declares no output field"
+  for (const field of [...inputNames, ...outputNames]) {
+    if (!identifier.test(field)) return `"${field}" is not a valid field name (letters, digits, _)`
+    if (reservedNames.has(field)) return `"${field}" is reserved by the adapters`
+  }
+  const clash = inputNames.find((n) => outputNames.includes(n))
+  if (clash !== undefined) return `"${clash}" is both an input and an output field`
+  return undefined
+}
+
+/**
+ * Builds a signature, or `Left(InvalidSignature)` describing what is wrong with the declaration.
+ */
+export const makeEither = <const I extends Schema.Struct.Fields, const O extends Schema.Struct.Fields>(
+  name: string,
+  options: { readonly instructions?: string | undefined; readonly input: I; readonly output: O }
+): Either.Either<Signature<I, O>, InvalidSignature> => {
+  const problem = validate(name, options.input, options.output)
+  if (problem !== undefined) return Either.left(new InvalidSignature({ signature: name, reason: problem }))
+  const input = Schema.Struct(options.input)
+  const output = Schema.Struct(options.output)
+  const self = Object.create(SignatureProto)
+  self.name = name
+  self.instructions = options.instructions ??
+    defaultInstructions(Object.keys(options.input), Object.keys(options.output))
+  self.input = input
+  self.output = output
+  self.inputFields = fieldsOf(input)
+  self.outputFields = fieldsOf(output)
+  return Either.right(self as Signature<I, O>)
+}
+
+/**
+ * Declares a signature. Throws `InvalidSignature` for a malformed declaration, which is a
+ * programming mistake found when the module is defined (like a Schema constructor would).
+ *
+ * @example
+ * ```ts
+ * import { Signature } from "@effect-dspy/core"
+ * import { Schema } from "effect"
+ *
+ * const Triage = Signature.make("Triage", {
+ *   instructions: "Decide what to do for a coffee-shop customer.",
+ *   input: { request: Schema.String, mood: Schema.Literal("happy", "neutral", "upset") },
+ *   output: { reply: Schema.String.annotations({ description: "What to say to the customer" }) }
+ * })
+ * ```
+ */
+export const make = <const I extends Schema.Struct.Fields, const O extends Schema.Struct.Fields>(
+  name: string,
+  options: { readonly instructions?: string | undefined; readonly input: I; readonly output: O }
+): Signature<I, O> => Either.getOrThrow(makeEither(name, options))
+
+/**
+ * Parses the shorthand form `"question: string, context: string[] -> answer: number"`.
+ * Types: string, number, int, boolean and `T[]`; a field without a type is a string.
+ */
+export const decodeString = <const S extends string>(
+  source: S,
+  options?: { readonly name?: string | undefined; readonly instructions?: string | undefined }
+): Either.Either<Signature<ShorthandInput<S>, ShorthandOutput<S>>, InvalidSignature> => {
+  const parsed = parseShorthand(source)
+  const name = options?.name ?? source
+  if (parsed._tag === "Left") return Either.left(new InvalidSignature({ signature: name, reason: parsed.message }))
+  // The runtime parser and the type-level parser read the same grammar; this cast joins them.
+  return makeEither(name, {
+    instructions: options?.instructions,
+    input: parsed.input,
+    output: parsed.output
+  }) as unknown as Either.Either<Signature<ShorthandInput<S>, ShorthandOutput<S>>, InvalidSignature>
+}
+
+/**
+ * Declares a signature from the shorthand form; throws `InvalidSignature` when malformed.
+ *
+ * @example
+ * ```ts
+ * import { Signature } from "@effect-dspy/core"
+ * const QA = Signature.fromString("question -> answer: number", { instructions: "Answer with a number." })
+ * ```
+ */
+export const fromString = <const S extends string>(
+  source: S,
+  options?: { readonly name?: string | undefined; readonly instructions?: string | undefined }
+): Signature<ShorthandInput<S>, ShorthandOutput<S>> => Either.getOrThrow(decodeString(source, options))
+
+/** Returns the signature with other instructions. */
+export const withInstructions = <S extends Any>(self: S, instructions: string): S =>
+  make(self.name, { instructions, input: self.input.fields, output: self.output.fields }) as unknown as S
+
+/** Returns the signature with another name. */
+export const rename = <S extends Any>(self: S, name: string): S =>
+  make(name, { instructions: self.instructions, input: self.input.fields, output: self.output.fields }) as unknown as S
+
+/** The signature `S` with output `K` added first. */
+export type WithOutputFirst<S, K extends string, F> = S extends Signature<infer I, infer O>
+  ? Signature<I, { readonly [P in K]: F } & O>
+  : never
+
+/** The signature `S` with input `K` added last. */
+export type WithInputLast<S, K extends string, F> = S extends Signature<infer I, infer O>
+  ? Signature<I & { readonly [P in K]: F }, O>
+  : never
+
+/** Adds an output field before the others (ChainOfThought's `reasoning`). */
+export const prependOutput = <S extends Any, const K extends string, F extends Schema.Struct.Field>(
+  self: S,
+  name: K,
+  schema: F
+): WithOutputFirst<S, K, F> =>
+  // The runtime fields are exactly the ones the type describes.
+  make(self.name, {
+    instructions: self.instructions,
+    input: self.input.fields,
+    output: { [name]: schema, ...self.output.fields }
+  }) as unknown as WithOutputFirst<S, K, F>
+
+/** Adds an input field after the others (ReAct's `trajectory`). */
+export const appendInput = <S extends Any, const K extends string, F extends Schema.Struct.Field>(
+  self: S,
+  name: K,
+  schema: F
+): WithInputLast<S, K, F> =>
+  make(self.name, {
+    instructions: self.instructions,
+    input: { ...self.input.fields, [name]: schema },
+    output: self.output.fields
+  }) as unknown as WithInputLast<S, K, F>
+
+/** Tells whether a value is a signature. */
+export const isSignature = (u: unknown): u is Any => typeof u === "object" && u !== null && TypeId in u

@@ -1,0 +1,99 @@
+/**
+ * Tools for ReAct: a name, a description, Schema-typed parameters and an Effect handler.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as JSONSchema from "effect/JSONSchema"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { ToolError } from "./DspyError"
+import { erase } from "./internal/erased"
+
+/** A tool whose handler needs services `R`. */
+export interface Tool<R = never> {
+  readonly name: string
+  readonly description: string
+  /** JSON schema of the parameters, shown to the model. */
+  readonly parametersJsonSchema: object
+  /** Decodes the model's arguments and runs the handler; any failure becomes a `ToolError`. */
+  readonly call: (args: unknown) => Effect.Effect<string, ToolError, R>
+}
+
+/** Any tool. */
+export type Any = Tool<never> | Tool<unknown>
+
+/** The services the tools of a list need. */
+export type Requirements<T extends ReadonlyArray<Tool<unknown>>> = T[number] extends Tool<infer R> ? R : never
+
+const observationText = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value)
+
+/**
+ * Makes a tool. The handler gets the decoded parameters; its result is shown to the model as
+ * text (strings as-is, other values as JSON). Handler failures are fed back to the model.
+ *
+ * @example
+ * ```ts
+ * import { Tool } from "@effect-dspy/core"
+ * import { Effect, Schema } from "effect"
+ *
+ * const add = Tool.make({
+ *   name: "add",
+ *   description: "Adds two numbers",
+ *   parameters: { a: Schema.Number, b: Schema.Number },
+ *   handler: ({ a, b }) => Effect.succeed(a + b)
+ * })
+ * ```
+ */
+export const make = <const P extends Schema.Struct.Fields, A, E, R>(options: {
+  readonly name: string
+  readonly description: string
+  readonly parameters: P
+  readonly handler: (params: Schema.Struct.Type<P>) => Effect.Effect<A, E, R>
+}): Tool<R> => {
+  const struct = Schema.Struct(options.parameters)
+  const decode = Schema.decodeUnknownEither(erase(struct), { errors: "all", onExcessProperty: "error" })
+  const { $schema: _ignored, ...parametersJsonSchema } = JSONSchema.make(struct)
+  return {
+    name: options.name,
+    description: options.description,
+    parametersJsonSchema,
+    call: (args) => {
+      const decoded = decode(args ?? {})
+      if (Either.isLeft(decoded)) {
+        return Effect.fail(
+          new ToolError({
+            tool: options.name,
+            reason: `invalid arguments: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
+          })
+        )
+      }
+      // The decoded value is the struct's Type by construction of `decode`.
+      return options.handler(decoded.right as Schema.Struct.Type<P>).pipe(
+        Effect.map(observationText),
+        Effect.catchAllCause((cause) =>
+          Effect.fail(new ToolError({ tool: options.name, reason: causeText(cause) }))
+        ),
+        Effect.withSpan(`execute_tool ${options.name}`, {
+          captureStackTrace: false,
+          attributes: {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": options.name,
+            "langfuse.observation.type": "tool"
+          }
+        })
+      )
+    }
+  }
+}
+
+const causeText = (cause: Cause.Cause<unknown>): string => {
+  if (Cause.isInterruptedOnly(cause)) return "interrupted"
+  const error = Cause.squash(cause)
+  if (error instanceof Error) return error.message
+  if (typeof error === "string") return error
+  if (typeof error === "object" && error !== null && "message" in error) return String(error.message)
+  return JSON.stringify(error) ?? String(error)
+}

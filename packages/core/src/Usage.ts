@@ -1,0 +1,104 @@
+/**
+ * Token usage and LM call counts, per prediction and summed over a program run.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+
+/** Usage of one or more LM calls. */
+export class Usage extends Schema.Class<Usage>("@effect-dspy/core/Usage")({
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  totalTokens: Schema.Number,
+  cachedInputTokens: Schema.Number,
+  reasoningTokens: Schema.Number,
+  lmCalls: Schema.Number
+}) {}
+
+/** No usage. */
+export const empty: Usage = new Usage({
+  inputTokens: 0,
+  outputTokens: 0,
+  totalTokens: 0,
+  cachedInputTokens: 0,
+  reasoningTokens: 0,
+  lmCalls: 0
+})
+
+/** Sums two usages. */
+export const add = (a: Usage, b: Usage): Usage =>
+  new Usage({
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    totalTokens: a.totalTokens + b.totalTokens,
+    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
+    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
+    lmCalls: a.lmCalls + b.lmCalls
+  })
+
+/** Sums many usages. */
+export const sum = (usages: Iterable<Usage>): Usage => {
+  let total = empty
+  for (const u of usages) total = add(total, u)
+  return total
+}
+
+/** The usage of a single LM call, from `@effect/ai`'s response usage (absent numbers count as 0). */
+export const fromResponse = (usage: {
+  readonly inputTokens?: number | undefined
+  readonly outputTokens?: number | undefined
+  readonly totalTokens?: number | undefined
+  readonly cachedInputTokens?: number | undefined
+  readonly reasoningTokens?: number | undefined
+}): Usage => {
+  const input = usage.inputTokens ?? 0
+  const output = usage.outputTokens ?? 0
+  return new Usage({
+    inputTokens: input,
+    outputTokens: output,
+    totalTokens: usage.totalTokens ?? input + output,
+    cachedInputTokens: usage.cachedInputTokens ?? 0,
+    reasoningTokens: usage.reasoningTokens ?? 0,
+    lmCalls: 1
+  })
+}
+
+/**
+ * Collects the usage of every LM call made under `Usage.track`. A reference rather than a
+ * required service, so that modules work without it; nested trackers all see each call.
+ */
+export class UsageSink extends Context.Reference<UsageSink>()("@effect-dspy/core/UsageSink", {
+  defaultValue: (): ReadonlyArray<(usage: Usage) => void> => []
+}) {}
+
+/** Records one call's usage with every active tracker. */
+export const record = (usage: Usage): Effect.Effect<void> =>
+  Effect.flatMap(UsageSink, (sinks) =>
+    sinks.length === 0 ? Effect.void : Effect.sync(() => {
+      for (const sink of sinks) sink(usage)
+    }))
+
+/**
+ * Runs a program and returns its result with the total usage of every LM call it made.
+ *
+ * @example
+ * ```ts
+ * import { Usage } from "@effect-dspy/core"
+ * import { Effect } from "effect"
+ * declare const program: Effect.Effect<string>
+ * const withUsage = Usage.track(program) // Effect<[string, Usage]>
+ * ```
+ */
+export const track = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<readonly [A, Usage], E, R> =>
+  Effect.suspend(() => {
+    let total = empty
+    const sink = (usage: Usage) => {
+      total = add(total, usage)
+    }
+    return Effect.flatMap(UsageSink, (sinks) =>
+      Effect.provideService(self, UsageSink, [...sinks, sink]).pipe(
+        Effect.map((a) => [a, total] as const)
+      ))
+  })

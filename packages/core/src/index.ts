@@ -1,0 +1,22 @@
+/**
+ * @since 0.1.0
+ */
+export * as Adapter from "./Adapter"
+export * as BestOfN from "./BestOfN"
+export * as ChainOfThought from "./ChainOfThought"
+export * as ChatAdapter from "./ChatAdapter"
+export * as Demo from "./Demo"
+export * as DspyError from "./DspyError"
+export * as DspyEvent from "./DspyEvent"
+export * as EventBus from "./EventBus"
+export * as JsonAdapter from "./JsonAdapter"
+export * as LmConfig from "./LmConfig"
+export * as Module from "./Module"
+export * as Predict from "./Predict"
+export * as Prediction from "./Prediction"
+export * as ProgramState from "./ProgramState"
+export * as ReAct from "./ReAct"
+export * as Refine from "./Refine"
+export * as Signature from "./Signature"
+export * as Tool from "./Tool"
+export * as Usage from "./Usage"
