@@ -181,26 +181,26 @@ type Submodules = Readonly<Record<string, Any>>
  *
  * const Draft = Signature.fromString("topic -> draft")
  * const Polish = Signature.fromString("draft -> text")
- * const Writer = Module.make({
- *   name: "Writer",
- *   submodules: { draft: ChainOfThought.make(Draft), polish: Predict.make(Polish) },
- *   forward: ({ draft, polish }, input: { readonly topic: string }) =>
+ * const Writer = Module.make(
+ *   { name: "Writer", submodules: { draft: ChainOfThought.make(Draft), polish: Predict.make(Polish) } },
+ *   ({ draft, polish }, input: { readonly topic: string }) =>
  *     Effect.gen(function*() {
  *       const d = yield* draft(input)
  *       const p = yield* polish({ draft: d.output.draft })
  *       return p.output
  *     })
- * })
+ * )
  * ```
  */
-export const make = <const S extends Submodules, I, O, E, R>(options: {
-  readonly name: string
-  readonly submodules: S
-  readonly forward: (submodules: S, input: I) => Effect.Effect<O, E, R>
-}): Module<I, O, E, R> => {
+export const make = <const S extends Submodules, I, O, E, R>(
+  options: { readonly name: string; readonly submodules: S },
+  // A separate argument, so that TypeScript fixes `S` before checking `forward` (with
+  // `Effect.gen` inside an options object, inference of `S` fails).
+  forward: (submodules: S, input: I) => Effect.Effect<O, E, R>
+): Module<I, O, E, R> => {
   const build = (submodules: S): Module<I, O, E, R> =>
     fromFunction(
-      (input: I) => instrument({ name: options.name, kind: "Module", signature: options.name }, options.forward(submodules, input)),
+      (input: I) => instrument({ name: options.name, kind: "Module", signature: options.name }, forward(submodules, input)),
       {
         name: options.name,
         kind: "Module",

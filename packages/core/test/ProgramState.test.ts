@@ -1,0 +1,84 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Arbitrary, Effect, Exit, FastCheck, Schema } from "effect"
+import { ChainOfThought, Module, Predict, ProgramState, Signature } from "../src/index"
+import * as ScriptedLm from "./utils/ScriptedLm"
+
+const Classify = Signature.make("Classify", {
+  input: { text: Schema.String },
+  output: { label: Schema.Literal("billing", "bug", "other"), confidence: Schema.Finite }
+})
+const Summarize = Signature.fromString("text -> summary")
+
+const program = Module.make(
+  { name: "Triage", submodules: { classify: Predict.make(Classify), summarize: ChainOfThought.make(Summarize) } },
+  ({ classify, summarize }, input: { readonly text: string }) =>
+    Effect.gen(function*() {
+      const c = yield* classify(input)
+      const s = yield* summarize(input)
+      return { ...c.output, summary: s.output.summary }
+    })
+)
+
+const DemoArb = Arbitrary.make(
+  Schema.Array(Schema.Struct({ text: Schema.String, label: Schema.Literal("billing", "bug", "other"), confidence: Schema.Finite }))
+)
+
+describe("ProgramState", () => {
+  it("names every predictor of a composed program", () => {
+    assert.deepStrictEqual(program.predictors.map((p) => p.path), ["classify", "summarize"])
+  })
+
+  it.effect("save/load round-trips arbitrary demo sets and instructions", () =>
+    Effect.gen(function*() {
+      const samples = FastCheck.sample(FastCheck.tuple(DemoArb, FastCheck.string()), 50)
+      for (const [demos, instructions] of samples) {
+        const tuned = program.withState({
+          predictors: { classify: { instructions, demos: demos.map((d) => ({ ...d })) } }
+        })
+        const json = ProgramState.toJson(tuned)
+        const restored = yield* ProgramState.load(program, json)
+        assert.deepStrictEqual(ProgramState.save(restored), JSON.parse(json))
+      }
+    }))
+
+  it.effect("a loaded program prompts with the loaded demos and instructions", () =>
+    Effect.gen(function*() {
+      const lm = ScriptedLm.make((prompt) =>
+        ScriptedLm.systemText(prompt).includes("`label`")
+          ? ScriptedLm.reply({ label: "bug", confidence: 0.9 })
+          : ScriptedLm.reply({ reasoning: "r", summary: "s" })
+      )
+      const state = {
+        version: 1,
+        predictors: {
+          classify: {
+            signature: "Classify",
+            instructions: "Label support tickets.",
+            demos: [{ text: "app crashes", label: "bug", confidence: 1 }]
+          }
+        }
+      }
+      const loaded = yield* ProgramState.load(program, JSON.stringify(state))
+      const result = yield* loaded({ text: "I was charged twice" }).pipe(Effect.provide(lm.layer))
+      assert.strictEqual(result.output.label, "bug")
+      const first = lm.counters.prompts[0]!
+      assert.include(ScriptedLm.systemText(first), "Label support tickets.")
+      assert.strictEqual(first.content.length, 4)
+    }))
+
+  it.effect("rejects state that does not fit the program", () =>
+    Effect.gen(function*() {
+      const cases: Array<unknown> = [
+        "{not json",
+        { version: 2, predictors: {} },
+        { version: 1, predictors: { nope: { signature: "Classify", instructions: "", demos: [] } } },
+        { version: 1, predictors: { classify: { signature: "Other", instructions: "", demos: [] } } },
+        { version: 1, predictors: { classify: { signature: "Classify", instructions: "", demos: [{ label: "nope" }] } } },
+        { version: 1, predictors: { classify: { signature: "Classify", instructions: "", demos: [{ extra: 1 }] } } }
+      ]
+      for (const bad of cases) {
+        const exit = yield* Effect.exit(ProgramState.load(program, bad))
+        assert.isTrue(Exit.isFailure(exit), JSON.stringify(bad))
+      }
+    }))
+})
