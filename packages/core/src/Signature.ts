@@ -48,9 +48,9 @@ export interface Any extends Pipeable {
 }
 
 /** The input type (decoded) of a signature. */
-export type Input<S> = S extends Signature<infer I, infer _O> ? Schema.Struct.Type<I> : never
+export type Input<S> = S extends { readonly input: { readonly Type: infer A } } ? A : never
 /** The output type (decoded) of a signature. */
-export type Output<S> = S extends Signature<infer _I, infer O> ? Schema.Struct.Type<O> : never
+export type Output<S> = S extends { readonly output: { readonly Type: infer A } } ? A : never
 
 const reservedNames = new Set(["completed"])
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -132,7 +132,7 @@ export const makeEither = <const I extends Schema.Struct.Fields, const O extends
 export const make = <const I extends Schema.Struct.Fields, const O extends Schema.Struct.Fields>(
   name: string,
   options: { readonly instructions?: string | undefined; readonly input: I; readonly output: O }
-): Signature<I, O> => Either.getOrThrow(makeEither(name, options))
+): Signature<I, O> => Either.getOrThrowWith(makeEither(name, options), (error) => error)
 
 /**
  * Parses the shorthand form `"question: string, context: string[] -> answer: number"`.
@@ -165,7 +165,7 @@ export const decodeString = <const S extends string>(
 export const fromString = <const S extends string>(
   source: S,
   options?: { readonly name?: string | undefined; readonly instructions?: string | undefined }
-): Signature<ShorthandInput<S>, ShorthandOutput<S>> => Either.getOrThrow(decodeString(source, options))
+): Signature<ShorthandInput<S>, ShorthandOutput<S>> => Either.getOrThrowWith(decodeString(source, options), (error) => error)
 
 /** Returns the signature with other instructions. */
 export const withInstructions = <S extends Any>(self: S, instructions: string): S =>

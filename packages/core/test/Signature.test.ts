@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
-import { Signature } from "../src/index"
+import { DspyError, Signature } from "../src/index"
 
 describe("Signature", () => {
   it("parses the shorthand form with types", () => {
@@ -19,6 +19,16 @@ describe("Signature", () => {
       const result = Signature.decodeString(bad)
       assert.isTrue(Either.isLeft(result), bad)
       if (Either.isLeft(result)) assert.strictEqual(result.left._tag, "InvalidSignature")
+    }
+  })
+
+  it("make throws the typed InvalidSignature for a bad declaration", () => {
+    try {
+      Signature.make("Bad", { input: { q: Schema.String }, output: { q: Schema.String } })
+      assert.fail("expected a throw")
+    } catch (error) {
+      assert.instanceOf(error, DspyError.InvalidSignature)
+      assert.include(String((error as Error).message), "\"q\" is both an input and an output field")
     }
   })
 
