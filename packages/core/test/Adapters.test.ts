@@ -96,7 +96,7 @@ describe("adapters", () => {
     const system = ScriptedLm.systemText(prompt)
     assert.include(system, "1. `question` (string): The question to answer.")
     assert.include(system, "1. `size` (string, one of: \"small\", \"medium\", \"large\")")
-    assert.include(system, "# note: the value you produce must adhere to the JSON schema: {\"type\":\"number\"}")
+    assert.include(system, "# note: the value you produce must adhere to the JSON schema: {\"type\":\"number\"")
     assert.include(system, "In adhering to this structure, your objective is: \n        Answer briefly.")
     assert.strictEqual(prompt.content.length, 4) // system, demo user, demo assistant, user
     const last = ScriptedLm.lastUserText(prompt)

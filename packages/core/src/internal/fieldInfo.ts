@@ -131,7 +131,9 @@ export const fieldsOf = (struct: { readonly ast: AST.AST }): ReadonlyArray<Field
     const valueAst = encodedProp?.type ?? property.type
     const stripped = stripUndefined(valueAst)
     const kind: FieldKind = isStringLike(stripped) ? "text" : "json"
-    const jsonSchema = jsonSchemaOf(stripped)
+    // The JSON schema comes from the declared type, refinements included (integer, bounds,
+    // formats); JSONSchema uses the encoded side of transformations by itself.
+    const jsonSchema = jsonSchemaOf(stripUndefined(property.type))
     const propertyDescription = AST.getDescriptionAnnotation(property)
     const typeLabel = labelOf(stripped, kind, jsonSchema)
     return {

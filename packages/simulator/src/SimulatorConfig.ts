@@ -1,0 +1,274 @@
+/**
+ * Options of the simulator (in-process model and HTTP server) and their defaults.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type { ScriptRule } from "./Script"
+
+/**
+ * How long an answer takes, sampled per request from a seeded generator.
+ *
+ * @since 0.1.0
+ */
+export type Latency =
+  | { readonly _tag: "Fixed"; readonly millis: number }
+  | { readonly _tag: "Uniform"; readonly minMillis: number; readonly maxMillis: number }
+  | { readonly _tag: "LogNormal"; readonly medianMillis: number; readonly sigma: number }
+
+/**
+ * Fault injection: each field is the fraction (0..1) of requests that get that fault.
+ *
+ * @since 0.1.0
+ */
+export interface Faults {
+  /** 429 with `Retry-After` / `retry-after-ms`. */
+  readonly rateLimit?: number
+  /** 500 or 503. */
+  readonly serverError?: number
+  /** The connection is destroyed before an answer (in-process: a transport error). */
+  readonly reset?: number
+  /** Streams stop mid-answer without their final event. */
+  readonly truncate?: number
+  /** The answer is malformed: broken JSON or missing field markers. */
+  readonly malformed?: number
+  /** Seconds announced in `Retry-After` for injected and limit 429s (default 1). */
+  readonly retryAfterSeconds?: number
+}
+
+/**
+ * Server-side limits; requests beyond them get 429 with `Retry-After`.
+ *
+ * @since 0.1.0
+ */
+export interface Limits {
+  /** Most requests being answered at once. */
+  readonly maxConcurrent?: number
+  /** Most requests admitted in any sliding 60 s window. */
+  readonly requestsPerMinute?: number
+}
+
+/**
+ * Everything that shapes the simulator's behaviour.
+ *
+ * @since 0.1.0
+ */
+export interface SimulatorOptions {
+  /** Seed of every random choice (answers, latency, faults). Default 0. */
+  readonly seed?: number
+  /** Latency of a whole answer (streams: before the first token). Default `Fixed 0`. */
+  readonly latency?: Latency
+  /** Extra delay before the first token of a stream (added to the latency). */
+  readonly timeToFirstTokenMillis?: number
+  /** Pace of streamed tokens; `undefined` sends them all at once. */
+  readonly tokensPerSecond?: number
+  /** Injected faults. */
+  readonly faults?: Faults
+  /** Server-side limits. */
+  readonly limits?: Limits
+  /** Scripted answers: the first rule that returns an answer wins. */
+  readonly script?: ReadonlyArray<ScriptRule>
+  /** When set, the HTTP server requires this key (`Authorization: Bearer` / `x-api-key`). */
+  readonly apiKey?: string
+  /** Model name reported in replies. Default `"sim-1"`. */
+  readonly model?: string
+}
+
+/**
+ * Options of the HTTP server: the simulator's options plus where to listen.
+ *
+ * @since 0.1.0
+ */
+export interface ServerOptions extends SimulatorOptions {
+  /** Port; 0 (default) picks a free one. */
+  readonly port?: number
+  /** Host; default `127.0.0.1`. */
+  readonly host?: string
+}
+
+/**
+ * Options with every default filled in.
+ *
+ * @since 0.1.0
+ */
+export interface Resolved {
+  readonly seed: number
+  readonly latency: Latency
+  readonly timeToFirstTokenMillis: number
+  readonly tokensPerSecond: number | undefined
+  readonly faults: {
+    readonly rateLimit: number
+    readonly serverError: number
+    readonly reset: number
+    readonly truncate: number
+    readonly malformed: number
+    readonly retryAfterSeconds: number
+  }
+  readonly limits: {
+    readonly maxConcurrent: number | undefined
+    readonly requestsPerMinute: number | undefined
+  }
+  readonly script: ReadonlyArray<ScriptRule>
+  readonly apiKey: string | undefined
+  readonly model: string
+}
+
+/**
+ * The default options: no latency, no faults, no limits, model `sim-1`.
+ *
+ * @since 0.1.0
+ */
+export const defaults: Resolved = {
+  seed: 0,
+  latency: { _tag: "Fixed", millis: 0 },
+  timeToFirstTokenMillis: 0,
+  tokensPerSecond: undefined,
+  faults: { rateLimit: 0, serverError: 0, reset: 0, truncate: 0, malformed: 0, retryAfterSeconds: 1 },
+  limits: { maxConcurrent: undefined, requestsPerMinute: undefined },
+  script: [],
+  apiKey: undefined,
+  model: "sim-1"
+}
+
+const fraction = (x: number | undefined): number =>
+  x === undefined || !Number.isFinite(x) ? 0 : Math.min(1, Math.max(0, x))
+
+const positiveOrUndefined = (x: number | undefined): number | undefined =>
+  x === undefined || !Number.isFinite(x) || x <= 0 ? undefined : x
+
+/**
+ * Fills in the defaults of some options.
+ *
+ * @since 0.1.0
+ */
+export const resolve = (options: SimulatorOptions = {}): Resolved => ({
+  seed: options.seed ?? defaults.seed,
+  latency: options.latency ?? defaults.latency,
+  timeToFirstTokenMillis: Math.max(0, options.timeToFirstTokenMillis ?? 0),
+  tokensPerSecond: positiveOrUndefined(options.tokensPerSecond),
+  faults: {
+    rateLimit: fraction(options.faults?.rateLimit),
+    serverError: fraction(options.faults?.serverError),
+    reset: fraction(options.faults?.reset),
+    truncate: fraction(options.faults?.truncate),
+    malformed: fraction(options.faults?.malformed),
+    retryAfterSeconds: Math.max(0, options.faults?.retryAfterSeconds ?? defaults.faults.retryAfterSeconds)
+  },
+  limits: {
+    maxConcurrent: positiveOrUndefined(options.limits?.maxConcurrent),
+    requestsPerMinute: positiveOrUndefined(options.limits?.requestsPerMinute)
+  },
+  script: options.script ?? [],
+  apiKey: options.apiKey === "" ? undefined : options.apiKey,
+  model: options.model ?? defaults.model
+})
+
+/**
+ * Parses a latency written as `200` / `fixed:200`, `uniform:50-300` or `lognormal:400,0.6`.
+ *
+ * @since 0.1.0
+ */
+export const parseLatency = (text: string): Option.Option<Latency> => {
+  const t = text.trim().toLowerCase()
+  const num = (s: string | undefined) => (s === undefined || s.trim() === "" ? NaN : Number(s))
+  const plain = num(t)
+  if (Number.isFinite(plain) && plain >= 0) return Option.some({ _tag: "Fixed", millis: plain })
+  const [kind, rest = ""] = t.split(":", 2) as [string, string | undefined]
+  switch (kind) {
+    case "fixed": {
+      const millis = num(rest)
+      return Number.isFinite(millis) && millis >= 0 ? Option.some({ _tag: "Fixed", millis }) : Option.none()
+    }
+    case "uniform": {
+      const [a, b] = rest.split(/[-,]/)
+      const minMillis = num(a)
+      const maxMillis = num(b)
+      return Number.isFinite(minMillis) && Number.isFinite(maxMillis) && minMillis >= 0 && maxMillis >= minMillis
+        ? Option.some({ _tag: "Uniform", minMillis, maxMillis })
+        : Option.none()
+    }
+    case "lognormal": {
+      const [a, b] = rest.split(",")
+      const medianMillis = num(a)
+      const sigma = num(b)
+      return Number.isFinite(medianMillis) && Number.isFinite(sigma) && medianMillis >= 0 && sigma >= 0
+        ? Option.some({ _tag: "LogNormal", medianMillis, sigma })
+        : Option.none()
+    }
+    default:
+      return Option.none()
+  }
+}
+
+const optionalNumber = (name: string) => Config.option(Config.number(name))
+
+/**
+ * Reads server options from configuration (environment variables by default):
+ * `SIM_PORT`, `SIM_HOST`, `SIM_SEED`, `SIM_LATENCY` (see {@link parseLatency}),
+ * `SIM_TTFT_MS`, `SIM_TOKENS_PER_SECOND`, `SIM_FAULT_RATE_LIMIT`, `SIM_FAULT_SERVER_ERROR`,
+ * `SIM_FAULT_RESET`, `SIM_FAULT_TRUNCATE`, `SIM_FAULT_MALFORMED`, `SIM_MAX_CONCURRENT`,
+ * `SIM_RPM`, `SIM_API_KEY` (redacted), `SIM_MODEL`.
+ *
+ * @since 0.1.0
+ */
+export const config: Config.Config<ServerOptions> = Config.all({
+  port: optionalNumber("SIM_PORT"),
+  host: Config.option(Config.string("SIM_HOST")),
+  seed: optionalNumber("SIM_SEED"),
+  latency: Config.option(
+    Config.string("SIM_LATENCY").pipe(
+      Config.mapOrFail((s) =>
+        Option.match(parseLatency(s), {
+          onNone: () => Either.left(ConfigError.InvalidData([], `bad latency: ${s}`)),
+          onSome: (l) => Either.right(l)
+        })
+      )
+    )
+  ),
+  ttft: optionalNumber("SIM_TTFT_MS"),
+  tps: optionalNumber("SIM_TOKENS_PER_SECOND"),
+  rateLimit: optionalNumber("SIM_FAULT_RATE_LIMIT"),
+  serverError: optionalNumber("SIM_FAULT_SERVER_ERROR"),
+  reset: optionalNumber("SIM_FAULT_RESET"),
+  truncate: optionalNumber("SIM_FAULT_TRUNCATE"),
+  malformed: optionalNumber("SIM_FAULT_MALFORMED"),
+  maxConcurrent: optionalNumber("SIM_MAX_CONCURRENT"),
+  rpm: optionalNumber("SIM_RPM"),
+  apiKey: Config.option(Config.redacted("SIM_API_KEY")),
+  model: Config.option(Config.string("SIM_MODEL"))
+}).pipe(
+  Config.map((c): ServerOptions => {
+    const o = <A>(x: Option.Option<A>) => Option.getOrUndefined(x)
+    return stripUndefined({
+      port: o(c.port),
+      host: o(c.host),
+      seed: o(c.seed),
+      latency: o(c.latency),
+      timeToFirstTokenMillis: o(c.ttft),
+      tokensPerSecond: o(c.tps),
+      faults: stripUndefined({
+        rateLimit: o(c.rateLimit),
+        serverError: o(c.serverError),
+        reset: o(c.reset),
+        truncate: o(c.truncate),
+        malformed: o(c.malformed)
+      }),
+      limits: stripUndefined({ maxConcurrent: o(c.maxConcurrent), requestsPerMinute: o(c.rpm) }),
+      apiKey: Option.isSome(c.apiKey) ? Redacted.value(c.apiKey.value) : undefined,
+      model: o(c.model)
+    })
+  })
+)
+
+type StripUndefined<T> = { [K in keyof T]: Exclude<T[K], undefined> }
+
+/** Drops undefined-valued keys so `exactOptionalPropertyTypes` holds. */
+const stripUndefined = <T extends Record<string, unknown>>(o: T): Partial<StripUndefined<T>> => {
+  const out: Record<string, unknown> = {}
+  for (const k in o) if (o[k] !== undefined) out[k] = o[k]
+  return out as Partial<StripUndefined<T>>
+}

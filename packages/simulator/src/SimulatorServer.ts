@@ -1,0 +1,144 @@
+/**
+ * A loopback HTTP server speaking OpenAI `POST /v1/chat/completions`,
+ * OpenAI `POST /v1/responses` and Anthropic `POST /v1/messages` (streaming
+ * and not), with the simulator's latency, faults, limits and counters.
+ * Counters are also served at `GET /_sim/counters` and reset by `POST /_sim/reset`.
+ *
+ * @example
+ * ```ts
+ * import { SimulatorServer } from "@effect-dspy/simulator"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function* () {
+ *   const server = yield* SimulatorServer.SimulatorServer
+ *   // point an OpenAI client at `${server.url}/v1`
+ *   return server.url
+ * }).pipe(Effect.provide(SimulatorServer.layer({ port: 0 })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import type { ServeError } from "@effect/platform/HttpServerError"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Http from "node:http"
+import * as SimulatorConfig from "./SimulatorConfig"
+import { Engine } from "./internal/engine"
+import { router } from "./internal/server"
+
+/**
+ * The server's counters, as served at `GET /_sim/counters`.
+ *
+ * @since 0.1.0
+ */
+export const Counters = Schema.Struct({
+  /** Requests received on the API routes (answered or not). */
+  requests: Schema.Number,
+  /** Requests being answered now. */
+  inFlight: Schema.Number,
+  /** Most requests answered at once since the last reset. */
+  maxInFlight: Schema.Number,
+  /** 429s: injected, or beyond `maxConcurrent` / `requestsPerMinute`. */
+  rateLimited: Schema.Number,
+  /** Injected 500s and 503s. */
+  serverErrors: Schema.Number,
+  /** Connections destroyed before an answer. */
+  resets: Schema.Number,
+  /** Requests whose client went away before the answer finished. */
+  abortedByClient: Schema.Number,
+  /** Answers delivered in full. */
+  completed: Schema.Number,
+  /** Streams cut short on purpose (the `truncate` fault). */
+  truncated: Schema.Number,
+  /** Answers broken on purpose (the `malformed` fault). */
+  malformed: Schema.Number,
+  /** Requests rejected with 400. */
+  badRequests: Schema.Number,
+  /** Requests rejected with 401. */
+  unauthorized: Schema.Number,
+  /** Requests per route path. */
+  byRoute: Schema.Record({ key: Schema.String, value: Schema.Number })
+})
+
+/**
+ * The server's counters.
+ *
+ * @since 0.1.0
+ */
+export type Counters = typeof Counters.Type
+
+/**
+ * Options of the server: the simulator's options plus `port` (0 = ephemeral) and `host` (default 127.0.0.1).
+ *
+ * @since 0.1.0
+ */
+export type Options = SimulatorConfig.ServerOptions
+
+/**
+ * A running simulator server.
+ *
+ * @since 0.1.0
+ */
+export interface Service {
+  /** Base URL without trailing slash and without `/v1`, e.g. `http://127.0.0.1:8787`. */
+  readonly url: string
+  readonly counters: Effect.Effect<Counters>
+  readonly reset: Effect.Effect<void>
+}
+
+/**
+ * The running simulator server.
+ *
+ * @since 0.1.0
+ */
+export class SimulatorServer extends Context.Tag("@effect-dspy/simulator/SimulatorServer")<SimulatorServer, Service>() {}
+
+const formatUrl = (address: HttpServer.Address, fallbackHost: string): string => {
+  if (address._tag === "UnixAddress") return `http://unix:${address.path}`
+  const host = address.hostname === "0.0.0.0" || address.hostname === "::" ? fallbackHost : address.hostname
+  return `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`
+}
+
+/**
+ * Starts a server in the current scope; it stops when the scope closes.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options = {}): Effect.Effect<Service, ServeError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const engine = new Engine(SimulatorConfig.resolve(options))
+    const host = options.host ?? "127.0.0.1"
+    let nodeServer: Http.Server | undefined
+    const server = yield* NodeHttpServer.make(
+      () => (nodeServer = Http.createServer({ keepAlive: true, noDelay: true, requestTimeout: 0 })),
+      { port: options.port ?? 0, host, backlog: 4096 }
+    )
+    // close open connections (idle keep-alives, streams) so shutdown never waits on clients
+    yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer?.closeAllConnections()))
+    const app = yield* HttpRouter.toHttpApp(router(engine))
+    // no server spans: they would join the traces of a client in the same process
+    yield* HttpServer.serveEffect(app).pipe(
+      Effect.provideService(HttpServer.HttpServer, server),
+      HttpMiddleware.withTracerDisabledWhenEffect(() => true)
+    )
+    return {
+      url: formatUrl(server.address, host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host),
+      counters: Effect.sync(() => engine.counters()),
+      reset: Effect.sync(() => engine.reset())
+    }
+  })
+
+/**
+ * A scoped layer running the server.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options?: Options): Layer.Layer<SimulatorServer, ServeError> =>
+  Layer.scoped(SimulatorServer, make(options))
