@@ -1,0 +1,536 @@
+/**
+ * A `LanguageModel` over the OpenAI-compatible `/v1/chat/completions` endpoint, for
+ * vLLM, Ollama, llama.cpp server, LM Studio, OpenRouter, Groq and the simulator.
+ *
+ * Text, JSON-schema structured output (`response_format: json_schema`), tool calls,
+ * SSE streaming (with `stream_options.include_usage`), usage and finish reasons.
+ * Failures are `@effect/ai` `AiError`s, the same types `@effect/ai-openai` and
+ * `@effect/ai-anthropic` use, so one classifier (`LmError.classify`) handles all.
+ *
+ * @since 0.1.0
+ */
+import * as AiError from "@effect/ai/AiError"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import * as Prompt from "@effect/ai/Prompt"
+import * as Response from "@effect/ai/Response"
+import { addGenAIAnnotations, CurrentSpanTransformer } from "@effect/ai/Telemetry"
+import * as Toolkit from "@effect/ai/Toolkit"
+import * as Sse from "@effect/experimental/Sse"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
+import * as Config_ from "effect/Config"
+import type { ConfigError } from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { Span } from "effect/Tracer"
+import { LmConfig, type Settings } from "@effect-dspy/core/LmConfig"
+import { ChatStreamState } from "./internal/chatStream"
+import { secure } from "./internal/secureClient"
+import type { WireRequest } from "./internal/chatWire"
+import {
+  decodeChunk,
+  decodeResponse,
+  makeParts,
+  prepareMessages,
+  prepareResponseFormat,
+  prepareTools
+} from "./internal/chatWire"
+
+// =============================================================================
+// Configuration
+// =============================================================================
+
+/**
+ * Wire-level options of a chat-completions call, read from the context at call time
+ * (like `OpenAiLanguageModel.Config`); core `LmConfig` settings take precedence for the fields
+ * they share.
+ *
+ * @since 0.1.0
+ */
+export class Config extends Context.Tag("@effect-dspy/providers/ChatCompletions/Config")<Config, Config.Service>() {
+  /** The current config, or `undefined`. */
+  static readonly getOrUndefined: Effect.Effect<Config.Service | undefined> = Effect.map(
+    Effect.context<never>(),
+    (context) => context.unsafeMap.get(Config.key)
+  )
+}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace Config {
+  /**
+   * Wire-level options of a chat-completions call.
+   *
+   * @since 0.1.0
+   */
+  export interface Service {
+    readonly temperature?: number | undefined
+    readonly max_tokens?: number | undefined
+    readonly seed?: number | undefined
+    readonly top_p?: number | undefined
+    readonly stop?: ReadonlyArray<string> | undefined
+    /**
+     * Send tool and response-format schemas with `strict: true` (default `true`).
+     * Set `false` for servers that reject strict mode or for schemas with optional fields.
+     */
+    readonly strict?: boolean | undefined
+    /** Extra body fields passed through as they are (e.g. `{ top_k: 40 }` for vLLM). */
+    readonly extraBody?: Readonly<Record<string, unknown>> | undefined
+  }
+}
+
+/**
+ * Runs an effect with the given chat-completions config merged over the current one.
+ *
+ * @since 0.1.0
+ */
+export const withConfigOverride: {
+  (overrides: Config.Service): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, overrides: Config.Service): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, overrides: Config.Service): Effect.Effect<A, E, R> =>
+    Effect.flatMap(Config.getOrUndefined, (config) => Effect.provideService(self, Config, { ...config, ...overrides }))
+)
+
+/**
+ * Options of a chat-completions model.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The model name sent in the request body. */
+  readonly model: string
+  /** The API base URL including the version path, e.g. `http://localhost:11434/v1`. */
+  readonly apiUrl: string
+  /** Sent as `Authorization: Bearer …` when present. */
+  readonly apiKey?: Redacted.Redacted | undefined
+  /** Extra request headers (e.g. OpenRouter's `HTTP-Referer`). */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Defaults for every call; the context's `Config` and `LmConfig` override them. */
+  readonly config?: Config.Service | undefined
+}
+
+// =============================================================================
+// Constructor
+// =============================================================================
+
+const MODULE = "ChatCompletions"
+
+const applySettings = (
+  body: Record<string, unknown>,
+  config: Config.Service | undefined,
+  settings: Settings
+): void => {
+  if (config !== undefined) {
+    if (config.extraBody !== undefined) Object.assign(body, config.extraBody)
+    if (config.temperature !== undefined) body.temperature = config.temperature
+    if (config.max_tokens !== undefined) body.max_tokens = config.max_tokens
+    if (config.seed !== undefined) body.seed = config.seed
+    if (config.top_p !== undefined) body.top_p = config.top_p
+    if (config.stop !== undefined) body.stop = config.stop
+  }
+  if (settings.temperature !== undefined) body.temperature = settings.temperature
+  if (settings.maxTokens !== undefined) body.max_tokens = settings.maxTokens
+  if (settings.seed !== undefined) body.seed = settings.seed
+  if (settings.topP !== undefined) body.top_p = settings.topP
+}
+
+const annotateRequest = (span: Span, request: WireRequest): void => {
+  addGenAIAnnotations(span, {
+    system: "openai-compatible",
+    operation: { name: "chat" },
+    request: {
+      model: request.model,
+      temperature: request.temperature,
+      topP: request.top_p,
+      maxTokens: request.max_tokens
+    }
+  })
+}
+
+const annotateFinish = (
+  span: Span,
+  parts: ReadonlyArray<Response.PartEncoded | Response.StreamPartEncoded>
+): void => {
+  for (const part of parts) {
+    if (part.type === "response-metadata") {
+      addGenAIAnnotations(span, { response: { id: part.id, model: part.modelId } })
+    } else if (part.type === "finish") {
+      addGenAIAnnotations(span, {
+        response: { finishReasons: [part.reason] },
+        usage: { inputTokens: part.usage.inputTokens, outputTokens: part.usage.outputTokens }
+      })
+    }
+  }
+}
+
+const requestDetails = (request: HttpClientRequest.HttpClientRequest) => ({
+  method: request.method,
+  url: request.url,
+  urlParams: [],
+  hash: request.hash,
+  // Headers are redacted (authorization and friends) by the Inspectable contract.
+  headers: {}
+})
+
+// A body that fails mid-read (connection reset, truncated) is a ResponseError with
+// reason "Decode"; keep the transport's own words in the description so the
+// classifier can tell a reset from garbage.
+const describeCause = (cause: unknown): string | undefined => {
+  const parts: Array<string> = []
+  let current: unknown = cause
+  for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
+    const c = current as { readonly message?: unknown; readonly code?: unknown; readonly cause?: unknown }
+    if (typeof c.code === "string") parts.push(c.code)
+    if (typeof c.message === "string" && c.message !== "") parts.push(c.message)
+    current = c.cause
+  }
+  return parts.length === 0 ? undefined : parts.join(": ")
+}
+
+const mapHttpError = (method: string) => (error: HttpClientError.HttpClientError): Effect.Effect<never, AiError.AiError> => {
+  if (error._tag === "RequestError") {
+    return Effect.fail(AiError.HttpRequestError.fromRequestError({ module: MODULE, method, error }))
+  }
+  if (error.reason === "StatusCode") {
+    return AiError.HttpResponseError.fromResponseError({ module: MODULE, method, error })
+  }
+  const description = [error.description, describeCause(error.cause)].filter((s) => s !== undefined).join(": ")
+  return Effect.fail(
+    new AiError.HttpResponseError({
+      module: MODULE,
+      method,
+      reason: error.reason,
+      description: description === "" ? "the response body could not be read" : description,
+      request: requestDetails(error.request),
+      response: { status: error.response.status, headers: {} }
+    })
+  )
+}
+
+const statusError = (response: HttpClientResponse.HttpClientResponse) =>
+  new HttpClientError.ResponseError({
+    request: response.request,
+    response,
+    reason: "StatusCode",
+    description: "non 2xx status code"
+  })
+
+const malformed = (method: string, description: string, cause?: unknown) =>
+  new AiError.MalformedOutput({
+    module: MODULE,
+    method,
+    description,
+    ...(cause === undefined ? {} : { cause })
+  })
+
+const truncated = (request: HttpClientRequest.HttpClientRequest, status: number) =>
+  new AiError.HttpResponseError({
+    module: MODULE,
+    method: "streamText",
+    reason: "Decode",
+    description: "the connection closed before the stream completed (no finish_reason nor [DONE])",
+    request: requestDetails(request),
+    response: { status, headers: {} }
+  })
+
+/**
+ * Builds a chat-completions `LanguageModel` service.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const client = secure(options.apiKey === undefined ? [] : [options.apiKey])(yield* HttpClient.HttpClient)
+    const url = `${options.apiUrl.replace(/\/+$/, "")}/chat/completions`
+    const baseHeaders: Record<string, string> = {
+      accept: "application/json",
+      ...options.headers
+    }
+    if (options.apiKey !== undefined) baseHeaders.authorization = `Bearer ${Redacted.value(options.apiKey)}`
+    const headers = Headers.fromInput(baseHeaders)
+    const streamHeaders = Headers.set(headers, "accept", "text/event-stream")
+
+    // Builds the wire request from the provider options and the call's context.
+    const buildRequest = (
+      providerOptions: LanguageModel.ProviderOptions,
+      context: Context.Context<never>,
+      stream: boolean
+    ): Either.Either<WireRequest, AiError.AiError> => {
+      const config: Config.Service | undefined = context.unsafeMap.get(Config.key)
+      const strict = config?.strict ?? options.config?.strict ?? true
+      const messages = prepareMessages(providerOptions.prompt)
+      if (Either.isLeft(messages)) return Either.left(messages.left)
+      const tools = prepareTools(providerOptions, strict)
+      if (Either.isLeft(tools)) return Either.left(tools.left)
+      const body: Record<string, unknown> = { model: options.model, messages: messages.right }
+      if (options.config !== undefined) applySettings(body, options.config, {})
+      applySettings(body, config, Context.get(context, LmConfig))
+      if (tools.right.tools !== undefined) {
+        body.tools = tools.right.tools
+        body.tool_choice = tools.right.toolChoice
+      }
+      const responseFormat = prepareResponseFormat(providerOptions, strict)
+      if (responseFormat !== undefined) body.response_format = responseFormat
+      if (stream) {
+        body.stream = true
+        body.stream_options = { include_usage: true }
+      }
+      return Either.right(body as WireRequest)
+    }
+
+    const httpRequest = (body: WireRequest, stream: boolean) =>
+      HttpClientRequest.post(url, {
+        headers: stream ? streamHeaders : headers,
+        body: HttpBody.raw(JSON.stringify(body), { contentType: "application/json" })
+      })
+
+    const generateText = (
+      providerOptions: LanguageModel.ProviderOptions
+    ): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> =>
+      Effect.flatMap(Effect.context<never>(), (context) => {
+        const body = buildRequest(providerOptions, context, false)
+        if (Either.isLeft(body)) return Effect.fail(body.left)
+        annotateRequest(providerOptions.span, body.right)
+        return client.execute(httpRequest(body.right, false)).pipe(
+          Effect.flatMap((response) =>
+            response.status >= 200 && response.status < 300 ? response.text : Effect.fail(statusError(response))
+          ),
+          Effect.catchAll(mapHttpError("generateText")),
+          Effect.flatMap((text) => {
+            let json: unknown
+            try {
+              json = JSON.parse(text)
+            } catch (cause) {
+              return Effect.fail(malformed("generateText", "The response body is not valid JSON", cause))
+            }
+            const decoded = decodeResponse(json)
+            if (Either.isLeft(decoded)) {
+              return Effect.fail(malformed("generateText", "The response does not match the chat-completions format", decoded.left))
+            }
+            const parts = makeParts(decoded.right)
+            if (Either.isRight(parts)) annotateFinish(providerOptions.span, parts.right)
+            return parts
+          })
+        )
+      })
+
+    const streamText = (
+      providerOptions: LanguageModel.ProviderOptions
+    ): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> =>
+      Stream.unwrap(Effect.map(Effect.context<never>(), (context) => {
+        const body = buildRequest(providerOptions, context, true)
+        if (Either.isLeft(body)) return Stream.fail(body.left)
+        annotateRequest(providerOptions.span, body.right)
+        const request = httpRequest(body.right, true)
+        return Stream.unwrap(
+          client.execute(request).pipe(
+            Effect.flatMap((response) =>
+              response.status >= 200 && response.status < 300
+                ? Effect.succeed(response)
+                : Effect.fail(statusError(response))
+            ),
+            Effect.catchAll(mapHttpError("streamText")),
+            Effect.map((response) => decodeEvents(response, providerOptions.span))
+          )
+        )
+      }))
+
+    // SSE events -> stream parts, with one small state machine per call.
+    const decodeEvents = (
+      response: HttpClientResponse.HttpClientResponse,
+      span: Span
+    ): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> =>
+      Stream.suspend(() => {
+        const state = new ChatStreamState()
+        let done = false
+        let failure: AiError.AiError | undefined
+        let parts: Array<Response.StreamPartEncoded> = []
+        const parser = Sse.makeParser((event) => {
+          if (event._tag !== "Event" || done || failure !== undefined) return
+          if (event.data === "[DONE]") {
+            done = true
+            return
+          }
+          let json: unknown
+          try {
+            json = JSON.parse(event.data)
+          } catch (cause) {
+            failure = malformed("streamText", "A stream event is not valid JSON", cause)
+            return
+          }
+          const chunk = decodeChunk(json)
+          if (Either.isLeft(chunk)) {
+            failure = malformed("streamText", "A stream event does not match the chat-completions format", chunk.left)
+            return
+          }
+          const result = state.onChunk(chunk.right, parts)
+          if (Either.isLeft(result)) failure = result.left
+        })
+        const body = response.stream.pipe(
+          Stream.catchAll(mapHttpError("streamText")),
+          Stream.decodeText(),
+          Stream.mapChunksEffect((texts): Effect.Effect<Chunk.Chunk<Response.StreamPartEncoded>, AiError.AiError> => {
+            if (done) return Effect.succeed(Chunk.empty())
+            for (const text of texts) {
+              const error = parser.feed(text)
+              if (error !== undefined) failure ??= malformed("streamText", "A stream event is too large", error)
+            }
+            if (failure !== undefined) return Effect.fail(failure)
+            const out = parts
+            parts = []
+            return Effect.succeed(Chunk.unsafeFromArray(out))
+          })
+        )
+        const end = Stream.suspend(() => {
+          if (!done && !state.completed) return Stream.fail(truncated(response.request, response.status))
+          const last: Array<Response.StreamPartEncoded> = []
+          const result = state.finish(last)
+          if (Either.isLeft(result)) return Stream.fail(result.left)
+          annotateFinish(span, last)
+          return Stream.fromIterable(last)
+        })
+        return Stream.concat(body, end)
+      })
+
+    const service = yield* LanguageModel.make({ generateText, streamText })
+    const parentSpanTransformer = Option.getOrUndefined(yield* Effect.serviceOption(CurrentSpanTransformer))
+
+    // Hot path: a plain generateText (no toolkit) skips the library's per-call
+    // response decoding, which builds a fresh Schema (and compiles its parser) on
+    // every call. Same span, same span transformer, same parts; anything else takes
+    // the library path.
+    const fastGenerateText = (
+      options: Pick<LanguageModel.GenerateTextOptions<{}>, "prompt" | "concurrency"> & { readonly toolChoice?: unknown }
+    ): Effect.Effect<LanguageModel.GenerateTextResponse<{}>, AiError.AiError> =>
+      Effect.useSpan(
+        "LanguageModel.generateText",
+        { captureStackTrace: false, attributes: { concurrency: options.concurrency, toolChoice: options.toolChoice } },
+        (span) => {
+          const providerOptions: LanguageModel.ProviderOptions = {
+            prompt: Prompt.make(options.prompt),
+            tools: [],
+            toolChoice: "none",
+            responseFormat: { type: "text" },
+            span
+          }
+          return generateText(providerOptions).pipe(
+            Effect.flatMap((encoded) => {
+              const fast = fastParts(encoded)
+              const decoded = fast === undefined
+                ? Effect.mapError(decodePlainParts(encoded), (error) =>
+                  AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "generateText", error }))
+                : Effect.succeed(fast)
+              return Effect.flatMap(decoded, (content) => Effect.map(Effect.context<never>(), (context) => {
+                const transformer = context.unsafeMap.get(CurrentSpanTransformer.key) ?? parentSpanTransformer
+                if (transformer !== undefined) transformer({ ...providerOptions, response: content })
+                return new LanguageModel.GenerateTextResponse(content)
+              }))
+            }),
+            Effect.withParentSpan(span)
+          )
+        }
+      )
+
+    return {
+      ...service,
+      generateText: (options) =>
+        // Without a toolkit the options carry no tools, so the response has no tool
+        // parts and the error is AiError: exactly this method's types for such options.
+        options.toolkit === undefined
+          ? (fastGenerateText(options) as ReturnType<LanguageModel.Service["generateText"]>)
+          : service.generateText(options)
+    } satisfies LanguageModel.Service
+  })
+
+// Built once (the library builds it per call).
+const decodePlainParts = Schema.decodeUnknown(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
+
+// Builds response parts the way the library's decoding would, for the part types
+// a plain chat completion has; `undefined` for anything else.
+const fastParts = (encoded: ReadonlyArray<Response.PartEncoded>): Array<Response.Part<{}>> | undefined => {
+  const parts: Array<Response.Part<{}>> = []
+  for (const part of encoded) {
+    switch (part.type) {
+      case "text":
+        parts.push(Response.makePart("text", { text: part.text, metadata: part.metadata ?? {} }))
+        break
+      case "reasoning":
+        parts.push(Response.makePart("reasoning", { text: part.text, metadata: part.metadata ?? {} }))
+        break
+      case "response-metadata":
+        parts.push(Response.makePart("response-metadata", {
+          id: Option.fromNullable(part.id),
+          modelId: Option.fromNullable(part.modelId),
+          timestamp: part.timestamp === undefined ? Option.none() : DateTime.make(part.timestamp)
+        }))
+        break
+      case "finish":
+        parts.push(Response.makePart("finish", {
+          reason: part.reason,
+          usage: new Response.Usage(part.usage, { disableValidation: true })
+        }))
+        break
+      default:
+        return undefined
+    }
+  }
+  return parts
+}
+
+/**
+ * A chat-completions `LanguageModel` layer.
+ *
+ * @example
+ * ```ts
+ * const Ollama = ChatCompletions.layer({ model: "llama3.1:8b", apiUrl: "http://localhost:11434/v1" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options): Layer.Layer<LanguageModel.LanguageModel, never, HttpClient.HttpClient> =>
+  Layer.effect(LanguageModel.LanguageModel, make(options))
+
+/**
+ * A chat-completions `LanguageModel` layer whose URL and key come from `Config`
+ * (defaults: `OPENAI_COMPATIBLE_BASE_URL`, `OPENAI_COMPATIBLE_API_KEY`).
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (options: {
+  readonly model: string
+  readonly apiUrl?: Config_.Config<string> | undefined
+  readonly apiKey?: Config_.Config<Redacted.Redacted | undefined> | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  readonly config?: Config.Service | undefined
+}): Layer.Layer<LanguageModel.LanguageModel, ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    Effect.gen(function*() {
+      const apiUrl = yield* (options.apiUrl ?? Config_.string("OPENAI_COMPATIBLE_BASE_URL"))
+      const apiKey = yield* (options.apiKey ??
+        Config_.redacted("OPENAI_COMPATIBLE_API_KEY").pipe(Config_.option, Config_.map((o) => o._tag === "Some" ? o.value : undefined)))
+      return yield* make({
+        model: options.model,
+        apiUrl,
+        apiKey,
+        headers: options.headers,
+        config: options.config
+      })
+    })
+  )

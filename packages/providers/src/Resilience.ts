@@ -1,0 +1,451 @@
+/**
+ * One resilient call policy for every provider: classify failures, retry only what
+ * is retryable with exponential backoff and jitter (honouring the server's
+ * `Retry-After` when it asks for longer), cap attempts and total elapsed time, time
+ * out each attempt, and hold a `Limiter` permit only while a request is in flight.
+ *
+ * `Resilience.layer(policy)` rebuilds the `LanguageModel` in context, so it wraps any
+ * provider (ours, `@effect/ai-openai`, `@effect/ai-anthropic`, the simulator).
+ *
+ * Errors: the wrapped model still fails with `AiError` (the `LanguageModel`
+ * contract), namely an `AiError.UnknownError` whose `cause` is the classified
+ * `LmError` (secrets scrubbed); `LmError.classify(error)` returns it, and
+ * `LmError.classified` maps a whole effect's errors.
+ *
+ * Concurrency slots: a call that sleeps before its retry does NOT keep its slot.
+ * The `Limiter` permit is taken per attempt (for a stream: for the life of the
+ * attempt's connection) and released before the backoff sleep, so a slot always
+ * means a request on the wire; a 429 with `Retry-After` pauses the whole limiter
+ * instead, so freed slots do not hammer the server. A 429 is therefore never an
+ * item failure for a batch: the call waits and retries under the shared limiter
+ * until its attempt or time budget runs out.
+ *
+ * @since 0.1.0
+ */
+import * as AiError from "@effect/ai/AiError"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import type * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleInterval from "effect/ScheduleInterval"
+import * as Stream from "effect/Stream"
+import { Limiter } from "./Limiter"
+import type * as LimiterNs from "./Limiter"
+import * as LmError from "./LmError"
+
+// =============================================================================
+// Policy
+// =============================================================================
+
+/**
+ * The retry and timeout policy; every field has a default (see `defaults`).
+ *
+ * @since 0.1.0
+ */
+export interface Policy {
+  /** Retries after the first attempt (so `maxRetries + 1` attempts at most). Default 4. */
+  readonly maxRetries?: number | undefined
+  /** Backoff before the first retry. Default 500 ms. */
+  readonly baseDelay?: Duration.DurationInput | undefined
+  /** Backoff growth per retry. Default 2. */
+  readonly factor?: number | undefined
+  /** Largest backoff (a server's `Retry-After` may ask for more). Default 20 s. */
+  readonly maxDelay?: Duration.DurationInput | undefined
+  /** No retry starts later than this after the first attempt began. Default 2 min. */
+  readonly maxElapsed?: Duration.DurationInput | undefined
+  /** Equal jitter: each backoff is drawn from [delay/2, delay]. Default true. */
+  readonly jitter?: boolean | undefined
+  /**
+   * Timeout of one attempt (for a stream: the longest wait for the next part,
+   * including the first). `undefined` or `"infinity"` disables it. Default 60 s.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * The default policy.
+ *
+ * @since 0.1.0
+ */
+export const defaults = {
+  maxRetries: 4,
+  baseDelay: Duration.millis(500),
+  factor: 2,
+  maxDelay: Duration.seconds(20),
+  maxElapsed: Duration.minutes(2),
+  jitter: true,
+  timeout: Duration.seconds(60)
+} as const
+
+/**
+ * A policy that never retries (classification, scrubbing and the timeout still apply).
+ *
+ * @since 0.1.0
+ */
+export const noRetry: Policy = { maxRetries: 0 }
+
+interface Resolved {
+  readonly maxRetries: number
+  readonly baseMillis: number
+  readonly factor: number
+  readonly maxDelayMillis: number
+  readonly maxElapsedMillis: number
+  readonly jitter: boolean
+  readonly timeout: Duration.Duration | undefined
+}
+
+const resolve = (policy: Policy): Resolved => {
+  const timeout = "timeout" in policy ? policy.timeout : defaults.timeout
+  const timeoutDuration = timeout === undefined ? undefined : Duration.decode(timeout)
+  return {
+    maxRetries: Math.max(0, Math.floor(policy.maxRetries ?? defaults.maxRetries)),
+    baseMillis: Duration.toMillis(policy.baseDelay ?? defaults.baseDelay),
+    factor: policy.factor ?? defaults.factor,
+    maxDelayMillis: Duration.toMillis(policy.maxDelay ?? defaults.maxDelay),
+    maxElapsedMillis: Duration.toMillis(policy.maxElapsed ?? defaults.maxElapsed),
+    jitter: policy.jitter ?? defaults.jitter,
+    timeout: timeoutDuration === undefined || !Duration.isFinite(timeoutDuration) ? undefined : timeoutDuration
+  }
+}
+
+/**
+ * What the schedule decided for one failure.
+ *
+ * @since 0.1.0
+ */
+export interface RetryStep {
+  /** Whether the schedule retries (false: it gives up on this failure). */
+  readonly retrying: boolean
+  /** 1 for the first retry. */
+  readonly retry: number
+  readonly delayMillis: number
+  readonly error: LmError.LmError
+}
+
+/**
+ * The backoff before retry number `retry` (1-based) without jitter: base·factor^(retry-1), capped.
+ *
+ * @since 0.1.0
+ */
+export const backoffMillis = (policy: Policy, retry: number): number => {
+  const p = resolve(policy)
+  return Math.min(p.maxDelayMillis, p.baseMillis * Math.pow(p.factor, Math.max(0, retry - 1)))
+}
+
+/**
+ * The retry schedule of a policy, as an Effect `Schedule` over failures: stops on a
+ * failure that is not a retryable `LmError`, after `maxRetries`, or when the next
+ * attempt would start after `maxElapsed` (counted from `startMillis`); otherwise waits
+ * an exponential backoff with equal jitter, or the server's `Retry-After` when longer.
+ *
+ * @since 0.1.0
+ */
+export const schedule = (policy: Policy, startMillis?: number): Schedule.Schedule<RetryStep, unknown> => {
+  const p = resolve(policy)
+  return Schedule.makeWithState<{ readonly retries: number; readonly start: number | undefined }, unknown, RetryStep>(
+    { retries: 0, start: startMillis },
+    (now, input, state) => {
+      const start = state.start ?? now
+      if (!LmError.isLmError(input) || !input.retryable || state.retries >= p.maxRetries) {
+        return Effect.succeed([
+          state,
+          { retrying: false, retry: state.retries, delayMillis: 0, error: asLmError(input) },
+          ScheduleDecision.done
+        ])
+      }
+      const retry = state.retries + 1
+      const backoff = Math.min(p.maxDelayMillis, p.baseMillis * Math.pow(p.factor, retry - 1))
+      return Effect.map(p.jitter ? Random.next : Effect.succeed(1), (r) => {
+        const jittered = p.jitter ? backoff / 2 + (r * backoff) / 2 : backoff
+        const serverWait = "retryAfterMillis" in input ? input.retryAfterMillis : undefined
+        const delay = Math.round(serverWait !== undefined && serverWait > jittered ? serverWait : jittered)
+        const next = { retries: retry, start }
+        if (now + delay - start > p.maxElapsedMillis) {
+          return [next, { retrying: false, retry, delayMillis: delay, error: input }, ScheduleDecision.done] as const
+        }
+        const step: RetryStep = { retrying: true, retry, delayMillis: delay, error: input }
+        return [next, step, ScheduleDecision.continueWith(ScheduleInterval.after(now + delay))] as const
+      })
+    }
+  )
+}
+
+const asLmError = (u: unknown): LmError.LmError => LmError.isLmError(u) ? u : LmError.classify(u)
+
+// =============================================================================
+// Metrics
+// =============================================================================
+
+/**
+ * Counter of retries, tagged with `error` (the classified tag).
+ *
+ * @since 0.1.0
+ */
+export const retriesTotal = Metric.counter("effect_dspy_lm_retries_total", {
+  description: "Language-model call retries",
+  incremental: true
+})
+
+/**
+ * Counter of failed attempts, tagged with `error` (the classified tag).
+ *
+ * @since 0.1.0
+ */
+export const failedAttemptsTotal = Metric.counter("effect_dspy_lm_failed_attempts_total", {
+  description: "Failed language-model call attempts",
+  incremental: true
+})
+
+// =============================================================================
+// Wrapping
+// =============================================================================
+
+/**
+ * Options of `make` / `layer`.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly policy?: Policy | undefined
+  /** A label for errors raised here (timeouts), e.g. `"openai/gpt-4o-mini"`. */
+  readonly provider?: string | undefined
+  /** Secret values to scrub from error descriptions. */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted> | undefined
+  /** A shared limiter; by default the `Limiter` in context, if any. */
+  readonly limiter?: LimiterNs.Service | undefined
+}
+
+const PRELUDE: ReadonlySet<string> = new Set(["response-metadata", "text-start", "reasoning-start", "tool-params-start"])
+
+/**
+ * Wraps a `LanguageModel` service with the policy.
+ *
+ * @since 0.1.0
+ */
+export const make = (service: LanguageModel.Service, options: Options = {}): LanguageModel.Service => {
+  const policy = options.policy ?? {}
+  const p = resolve(policy)
+  const provider = options.provider ?? "LanguageModel"
+  const secrets = options.secrets ?? []
+  const limiter = options.limiter
+  const timeoutMillis = p.timeout === undefined ? undefined : Duration.toMillis(p.timeout)
+  const timeoutError = () =>
+    new LmError.Timeout({
+      provider,
+      description: `no response within ${timeoutMillis} ms`,
+      ...(timeoutMillis === undefined ? {} : { afterMillis: timeoutMillis })
+    })
+
+  const classifyError = (e: unknown): unknown => AiError.isAiError(e) ? LmError.classify(e, { secrets }) : e
+
+  // Bookkeeping for one failed attempt: metrics, and a limiter-wide pause when the
+  // server asked us to wait.
+  const onAttemptFailure = (e: unknown): Effect.Effect<void> => {
+    if (!LmError.isLmError(e)) return Effect.void
+    const count = Metric.increment(Metric.tagged(failedAttemptsTotal, "error", e._tag))
+    if (limiter !== undefined && e._tag === "RateLimited" && e.retryAfterMillis !== undefined) {
+      return Effect.zipRight(count, limiter.pauseFor(e.retryAfterMillis))
+    }
+    return count
+  }
+
+  const onRetry = (step: RetryStep): Effect.Effect<void> =>
+    !step.retrying ? Effect.void : Effect.zipRight(
+      Metric.increment(Metric.tagged(retriesTotal, "error", step.error._tag)),
+      Effect.logDebug(`retry ${step.retry} in ${step.delayMillis} ms after ${step.error.message}`)
+    )
+
+  const finalError = (method: string) => (e: unknown): unknown => (LmError.isLmError(e) ? LmError.toAiError(e, method) : e)
+
+  // The wrapped effect's error type E always includes AiError (ExtractError of
+  // every LanguageModel method does), and we only ever replace an AiError by an
+  // AiError.UnknownError, so the error stays within E.
+  const retryEffect = <A, E, R>(self: Effect.Effect<A, E, R>, method: string): Effect.Effect<A, E, R> => {
+    let attempt: Effect.Effect<A, unknown, R> = self
+    if (timeoutMillis !== undefined) attempt = timeoutAttempt(attempt, timeoutMillis, timeoutError)
+    attempt = Effect.tapError(Effect.mapError(attempt, classifyError), onAttemptFailure)
+    if (limiter !== undefined) attempt = limiter.withPermit(attempt)
+    const once = attempt
+    // The schedule is only built after a first failure: a call that succeeds pays
+    // for one clock read, not for a schedule driver.
+    const guarded = p.maxRetries === 0 ? once : Effect.clockWith((clock) => {
+      const start = clock.unsafeCurrentTimeMillis()
+      return Effect.catchAll(once, (first) =>
+        Effect.flatMap(Schedule.driver(Schedule.tapOutput(schedule(policy, start), onRetry)), (driver) => {
+          const loop = (error: unknown): Effect.Effect<A, unknown, R> =>
+            Effect.matchEffect(driver.next(error), {
+              onFailure: () => Effect.fail(error),
+              onSuccess: () => Effect.catchAll(once, loop)
+            })
+          return loop(first)
+        }))
+    })
+    return Effect.mapError(guarded, finalError(method)) as Effect.Effect<A, E, R>
+  }
+
+  const retryStream = <A extends { readonly type: string }, E, R>(
+    self: Stream.Stream<A, E, R>,
+    method: string
+  ): Stream.Stream<A, E, R> => {
+    const attempt = Stream.suspend(() => {
+      let delivered = false
+      let partialText = ""
+      let held: Array<A> = []
+      let source: Stream.Stream<A, unknown, R> = self
+      if (timeoutMillis !== undefined) source = idleTimeout(source, timeoutMillis, timeoutError)
+      const body = source.pipe(
+        // Hold back the parts that carry no content (metadata, "start" markers) until
+        // the first content part: a failure before it is then invisible to the
+        // consumer and the call can be retried as if it never streamed.
+        Stream.mapChunks((chunk) => {
+          if (delivered) {
+            for (const part of chunk) if (part.type === "text-delta") partialText += deltaOf(part)
+            return chunk
+          }
+          const out: Array<A> = []
+          for (const part of chunk) {
+            if (!delivered && PRELUDE.has(part.type)) {
+              held.push(part)
+              continue
+            }
+            if (!delivered) {
+              delivered = true
+              for (const h of held) out.push(h)
+              held = []
+            }
+            if (part.type === "text-delta") partialText += deltaOf(part)
+            out.push(part)
+          }
+          return Chunk.unsafeFromArray(out)
+        }),
+        Stream.concat(Stream.suspend(() => {
+          const rest = held
+          held = []
+          return Stream.fromIterable(rest)
+        })),
+        Stream.mapError((e) => {
+          const c = classifyError(e)
+          if (delivered && LmError.isLmError(c)) {
+            return new LmError.StreamFailed({
+              provider: c.provider,
+              description: c.description,
+              ...(c.status === undefined ? {} : { status: c.status }),
+              partialText,
+              reason: c._tag
+            })
+          }
+          return c
+        }),
+        Stream.tapError(onAttemptFailure)
+      )
+      return limiter === undefined ? body : Stream.unwrapScoped(Effect.as(limiter.permitScoped, body))
+    })
+    const guarded = p.maxRetries === 0 ? attempt : Stream.unwrap(
+      Effect.map(Clock.currentTimeMillis, (start) => Stream.retry(attempt, Schedule.tapOutput(schedule(policy, start), onRetry)))
+    )
+    return Stream.mapError(guarded, finalError(method)) as Stream.Stream<A, E, R>
+  }
+
+  return {
+    generateText: (options) => retryEffect(service.generateText(options), "generateText"),
+    generateObject: (options) => retryEffect(service.generateObject(options), "generateObject"),
+    streamText: (options) => retryStream(service.streamText(options), "streamText")
+  }
+}
+
+const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
+
+// Times out one attempt. On the live clock a plain timer interrupts the attempt's
+// fiber (a fork and a setTimeout: about a third of `Effect.timeoutFail`'s cost,
+// which races two fibers); under any other clock (TestClock) `Effect.timeoutFail`,
+// so tests can drive time.
+const timeoutAttempt = <A, E, R, E2>(
+  self: Effect.Effect<A, E, R>,
+  millis: number,
+  onTimeout: () => E2
+): Effect.Effect<A, E | E2, R> =>
+  Effect.clockWith((clock) => {
+    if (clock !== liveClock) return Effect.timeoutFail(self, { duration: Duration.millis(millis), onTimeout })
+    return Effect.flatMap(Effect.fork(self), (fiber) => {
+      let timedOut = false
+      const timer = setTimeout(() => {
+        timedOut = true
+        fiber.unsafeInterruptAsFork(FiberId.none)
+      }, millis)
+      return Effect.flatMap(
+        Effect.ensuring(Fiber.await(fiber), Effect.sync(() => clearTimeout(timer))),
+        (exit): Effect.Effect<A, E | E2> => (timedOut && Exit.isInterrupted(exit) ? Effect.fail(onTimeout()) : exit)
+      )
+    })
+  })
+
+// Fails a stream that waits longer than `millis` for its next part (the first
+// included). On the live clock one timer is re-armed per chunk (`Stream.timeoutFail`
+// races two fibers per pull, which adds up over the tokens of many streams); under
+// any other clock, `Stream.timeoutFail`.
+const idleTimeout = <A, E, R, E2>(
+  self: Stream.Stream<A, E, R>,
+  millis: number,
+  onTimeout: () => E2
+): Stream.Stream<A, E | E2, R> =>
+  Stream.unwrap(Effect.clockWith((clock) => {
+    if (clock !== liveClock) return Effect.succeed(Stream.timeoutFail(self, onTimeout, Duration.millis(millis)))
+    return Effect.map(Deferred.make<never, E2>(), (expired) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const arm = () => {
+        if (timer !== undefined) clearTimeout(timer)
+        timer = setTimeout(() => Deferred.unsafeDone(expired, Exit.fail(onTimeout())), millis)
+      }
+      return Stream.suspend(() => {
+        arm()
+        return self.pipe(
+          Stream.mapChunks((chunk) => {
+            arm()
+            return chunk
+          }),
+          Stream.interruptWhen(Deferred.await(expired)),
+          Stream.ensuring(Effect.sync(() => clearTimeout(timer)))
+        )
+      })
+    })
+  }))
+
+const deltaOf = (part: { readonly type: string }): string =>
+  "delta" in part && typeof part.delta === "string" ? part.delta : ""
+
+/**
+ * Rebuilds the `LanguageModel` in context with the policy (using the `Limiter` in
+ * context when `options.limiter` is not given).
+ *
+ * @example
+ * ```ts
+ * const Model = Resilience.layer({ policy: { maxRetries: 3, timeout: "30 seconds" } }).pipe(
+ *   Layer.provide(ChatCompletions.layer({ model: "llama3.1:8b", apiUrl: "http://localhost:11434/v1" }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options = {}): Layer.Layer<LanguageModel.LanguageModel, never, LanguageModel.LanguageModel> =>
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    Effect.gen(function*() {
+      const service = yield* LanguageModel.LanguageModel
+      const limiter = options.limiter ?? Option.getOrUndefined(yield* Effect.serviceOption(Limiter))
+      return make(service, { ...options, limiter })
+    })
+  )

@@ -1,0 +1,24 @@
+/**
+ * Real model providers chosen by a model id string, and one resilient call policy
+ * used by every provider.
+ *
+ * @since 0.1.0
+ */
+
+/** OpenAI-compatible `/v1/chat/completions` as a `LanguageModel`. */
+export * as ChatCompletions from "./ChatCompletions"
+
+/** A shared limiter of in-flight requests with a rate-limit cool-down. */
+export * as Limiter from "./Limiter"
+
+/** Model layers by model id, and `layerFromEnv`. */
+export * as Lm from "./Lm"
+
+/** Classified language-model failures. */
+export * as LmError from "./LmError"
+
+/** Model id parsing. */
+export * as ModelId from "./ModelId"
+
+/** The retry / timeout policy wrapping any `LanguageModel`. */
+export * as Resilience from "./Resilience"
