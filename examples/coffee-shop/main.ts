@@ -1,0 +1,62 @@
+/**
+ * The coffee-shop example: a ChainOfThought agent handles four customers, first one after the
+ * other, then all at once with `Effect.forEach(..., { concurrency: 4 })`.
+ *
+ *   pnpm example                       # offline, on the embedded simulator
+ *   OPENAI_API_KEY=... pnpm example    # on a real model
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Lm } from "@effect-dspy/providers"
+import { Clock, Console, Effect } from "effect"
+import { customers, triage } from "./CoffeeShop"
+import { baristaScript } from "./script"
+
+// Each customer is timed on Effect's clock; the total is the wall time of the whole run.
+const serve = (customer: (typeof customers)[number]) =>
+  Effect.gen(function*() {
+    const start = yield* Clock.currentTimeMillis
+    const prediction = yield* triage(customer)
+    const millis = (yield* Clock.currentTimeMillis) - start
+    return { customer, prediction, millis }
+  })
+
+const timed = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const start = yield* Clock.currentTimeMillis
+    const value = yield* self
+    return { value, millis: (yield* Clock.currentTimeMillis) - start }
+  })
+
+const seconds = (millis: number) => `${(millis / 1000).toFixed(2)} s`
+
+const program = Effect.gen(function*() {
+  yield* Console.log("Sequential:")
+  const sequential = yield* timed(Effect.forEach(customers, serve))
+  for (const { customer, millis, prediction } of sequential.value) {
+    const { action, reply } = prediction.output
+    yield* Console.log(`  [${customer.mood}, ${customer.timeOfDay}] ${action._tag}: ${JSON.stringify(action)}`)
+    yield* Console.log(`    says: ${reply}  (${seconds(millis)}, ${prediction.usage.totalTokens} tokens)`)
+  }
+
+  yield* Console.log("Concurrent (concurrency 4):")
+  const concurrent = yield* timed(Effect.forEach(customers, serve, { concurrency: 4 }))
+  // The ideal speedup: the sum of per-customer times over the slowest one (sequential run).
+  const sum = sequential.value.reduce((total, r) => total + r.millis, 0)
+  const max = Math.max(...sequential.value.map((r) => r.millis))
+  for (const { customer, millis, prediction } of concurrent.value) {
+    yield* Console.log(`  [${customer.mood}] ${prediction.output.action._tag} in ${seconds(millis)}`)
+  }
+  yield* Console.log(
+    `Sequential total ${seconds(sequential.millis)}, concurrent total ${seconds(concurrent.millis)}: ` +
+      `speedup ${(sequential.millis / Math.max(concurrent.millis, 1)).toFixed(2)}x ` +
+      `(ideal ${(sum / Math.max(max, 1)).toFixed(2)}x = sum of per-customer times / slowest)`
+  )
+})
+
+program.pipe(
+  Effect.provide(Lm.layerFromEnvWith({
+    // offline: the simulator answers with the barista script after a latency of 0.4-0.8 s
+    simulator: { latency: { _tag: "Uniform", minMillis: 400, maxMillis: 800 }, seed: 7, script: baristaScript }
+  })),
+  NodeRuntime.runMain
+)

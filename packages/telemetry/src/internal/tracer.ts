@@ -1,0 +1,133 @@
+import * as OtelTracer from "@effect/opentelemetry/Tracer"
+import * as OtelApi from "@opentelemetry/api"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
+import { safeJson } from "./json"
+
+type Primitive = string | number | boolean
+
+const isPrimitive = (u: unknown): u is Primitive =>
+  typeof u === "string" || typeof u === "number" || typeof u === "boolean"
+
+/**
+ * An attribute value as OpenTelemetry stores it, or `undefined` to leave the attribute off:
+ * unset options (`temperature: undefined`) are not exported as the string "undefined", arrays
+ * of one primitive type stay arrays (`gen_ai.response.finish_reasons`), other values are JSON.
+ */
+export const toAttributeValue = (value: unknown): OtelApi.AttributeValue | undefined => {
+  if (isPrimitive(value)) return value
+  if (value === undefined || value === null) return undefined
+  if (typeof value === "bigint") return value.toString()
+  if (Array.isArray(value) && value.length > 0) {
+    const first: unknown = value[0]
+    if (isPrimitive(first) && value.every((v: unknown) => typeof v === typeof first)) {
+      return value as Array<string> | Array<number> | Array<boolean>
+    }
+  }
+  return safeJson(value)
+}
+
+interface WithOtelSpan {
+  readonly span: OtelApi.Span
+  readonly attributes: Map<string, unknown>
+}
+
+// @effect/opentelemetry's span keeps the OpenTelemetry span in `span` and its attributes in a Map.
+const hasOtelSpan = (span: Tracer.Span): span is Tracer.Span & WithOtelSpan => {
+  const candidate: unknown = Reflect.get(span, "span")
+  return typeof candidate === "object" && candidate !== null &&
+    typeof Reflect.get(candidate, "setAttribute") === "function" &&
+    span.attributes instanceof Map
+}
+
+/**
+ * True when a global OpenTelemetry context manager is registered: only then does copying the
+ * Effect span into the OpenTelemetry context for each fiber run serve anyone (other
+ * OpenTelemetry instrumentations reading the active span).
+ */
+export const contextPropagates = (): boolean => {
+  const key = OtelApi.createContextKey("@effect-dspy/telemetry/probe")
+  const probe = OtelApi.ROOT_CONTEXT.setValue(key, true)
+  return OtelApi.context.with(probe, () => OtelApi.context.active().getValue(key) === true)
+}
+
+const isGeneration = (span: Tracer.AnySpan): span is Tracer.Span =>
+  span._tag === "Span" && span.attributes.get("langfuse.observation.type") === "generation"
+
+/**
+ * `@effect/ai`'s own span inside core's `chat {model}` span (`LanguageModel.generateText`),
+ * folded into it: not exported, its `gen_ai.*` attributes copied onto the `chat` span when
+ * that lacks them (the response model and id), and its children parented to the `chat` span
+ * (it shares the `chat` span's ids). One generation per LM call instead of a generation with
+ * a look-alike child, and a third fewer spans to create and export.
+ */
+class FoldedSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly spanId: string
+  readonly traceId: string
+  readonly sampled: boolean
+  readonly attributes = new Map<string, unknown>()
+  readonly parent: Option.Option<Tracer.AnySpan>
+  status: Tracer.SpanStatus
+  constructor(
+    readonly name: string,
+    readonly into: Tracer.Span,
+    readonly context: Context.Context<never>,
+    readonly links: Array<Tracer.SpanLink>,
+    startTime: bigint,
+    readonly kind: Tracer.SpanKind
+  ) {
+    this.spanId = into.spanId
+    this.traceId = into.traceId
+    this.sampled = into.sampled
+    this.parent = Option.some(into)
+    this.status = { _tag: "Started", startTime }
+  }
+  attribute(key: string, value: unknown): void {
+    this.attributes.set(key, value)
+    if (key.startsWith("gen_ai.") && !this.into.attributes.has(key)) this.into.attribute(key, value)
+  }
+  event(name: string, startTime: bigint, attributes?: Record<string, unknown>): void {
+    this.into.event(name, startTime, attributes)
+  }
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.links.push(...links)
+  }
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    if (this.status._tag === "Started") this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+}
+
+/**
+ * An Effect tracer over an OpenTelemetry tracer: `@effect/opentelemetry`'s, with cleaner
+ * attributes, `langfuse.trace.name` on every root span, and `@effect/ai`'s span folded into
+ * core's LM span.
+ */
+export const make = (tracer: OtelApi.Tracer): Effect.Effect<Tracer.Tracer> =>
+  Effect.map(Effect.provideService(OtelTracer.make, OtelTracer.OtelTracer, tracer), (base) => {
+    const propagate = contextPropagates()
+    return Tracer.make({
+      span(name, parent, context, links, startTime, kind, options) {
+        if (name.startsWith("LanguageModel.") && Option.isSome(parent) && isGeneration(parent.value)) {
+          return new FoldedSpan(name, parent.value, context, [...links], startTime, kind)
+        }
+        const span = base.span(name, parent, context, links, startTime, kind, options)
+        if (hasOtelSpan(span)) {
+          const otel = span.span
+          const attributes = span.attributes
+          span.attribute = (key, value) => {
+            const converted = toAttributeValue(value)
+            if (converted === undefined) return
+            otel.setAttribute(key, converted)
+            attributes.set(key, value)
+          }
+        }
+        if (Option.isNone(span.parent)) span.attribute("langfuse.trace.name", name)
+        return span
+      },
+      context: propagate ? (f, fiber) => base.context(f, fiber) : (f) => f()
+    })
+  })

@@ -1,0 +1,253 @@
+/**
+ * A minimal decoder of OTLP trace export requests, protobuf (wire format read by hand, only
+ * the fields the tests assert) and JSON, into one shape.
+ */
+
+export interface DecodedSpan {
+  readonly traceId: string
+  readonly spanId: string
+  /** Empty for a root span. */
+  readonly parentSpanId: string
+  readonly name: string
+  readonly kind: number
+  readonly attributes: Record<string, unknown>
+  readonly status: { readonly code: number; readonly message: string }
+  readonly events: ReadonlyArray<{ readonly name: string; readonly attributes: Record<string, unknown> }>
+  readonly scope: string
+  readonly resource: Record<string, unknown>
+}
+
+class Reader {
+  pos = 0
+  constructor(readonly buf: Uint8Array) {}
+  done() {
+    return this.pos >= this.buf.length
+  }
+  varint(): bigint {
+    let result = 0n
+    let shift = 0n
+    for (;;) {
+      const byte = this.buf[this.pos++]!
+      result |= BigInt(byte & 0x7f) << shift
+      if ((byte & 0x80) === 0) return result
+      shift += 7n
+    }
+  }
+  bytes(): Uint8Array {
+    const length = Number(this.varint())
+    const out = this.buf.subarray(this.pos, this.pos + length)
+    this.pos += length
+    return out
+  }
+  fixed64(): bigint {
+    const view = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8)
+    this.pos += 8
+    return view.getBigUint64(0, true)
+  }
+  double(): number {
+    const view = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8)
+    this.pos += 8
+    return view.getFloat64(0, true)
+  }
+  skip(wireType: number) {
+    if (wireType === 0) this.varint()
+    else if (wireType === 1) this.pos += 8
+    else if (wireType === 2) this.bytes()
+    else if (wireType === 5) this.pos += 4
+    else throw new Error(`unsupported wire type ${wireType}`)
+  }
+}
+
+const fields = (buf: Uint8Array, onField: (field: number, wireType: number, reader: Reader) => void) => {
+  const reader = new Reader(buf)
+  while (!reader.done()) {
+    const key = Number(reader.varint())
+    const before = reader.pos
+    onField(key >> 3, key & 7, reader)
+    if (reader.pos === before) reader.skip(key & 7)
+  }
+}
+
+const utf8 = new TextDecoder()
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex")
+
+const anyValue = (buf: Uint8Array): unknown => {
+  let value: unknown = undefined
+  fields(buf, (field, _wire, r) => {
+    if (field === 1) value = utf8.decode(r.bytes())
+    else if (field === 2) value = r.varint() !== 0n
+    else if (field === 3) value = Number(BigInt.asIntN(64, r.varint()))
+    else if (field === 4) value = r.double()
+    else if (field === 5) {
+      const values: Array<unknown> = []
+      fields(r.bytes(), (f, _w, rr) => {
+        if (f === 1) values.push(anyValue(rr.bytes()))
+      })
+      value = values
+    } else if (field === 6) {
+      const kv: Record<string, unknown> = {}
+      fields(r.bytes(), (f, _w, rr) => {
+        if (f === 1) keyValue(rr.bytes(), kv)
+      })
+      value = kv
+    } else if (field === 7) value = r.bytes()
+  })
+  return value
+}
+
+const keyValue = (buf: Uint8Array, into: Record<string, unknown>) => {
+  let key = ""
+  let value: unknown = undefined
+  fields(buf, (field, _wire, r) => {
+    if (field === 1) key = utf8.decode(r.bytes())
+    else if (field === 2) value = anyValue(r.bytes())
+  })
+  into[key] = value
+}
+
+const span = (buf: Uint8Array, scope: string, resource: Record<string, unknown>): DecodedSpan => {
+  let traceId = ""
+  let spanId = ""
+  let parentSpanId = ""
+  let name = ""
+  let kind = 0
+  const attributes: Record<string, unknown> = {}
+  let status = { code: 0, message: "" }
+  const events: Array<{ name: string; attributes: Record<string, unknown> }> = []
+  fields(buf, (field, _wire, r) => {
+    switch (field) {
+      case 1:
+        traceId = hex(r.bytes())
+        break
+      case 2:
+        spanId = hex(r.bytes())
+        break
+      case 4:
+        parentSpanId = hex(r.bytes())
+        break
+      case 5:
+        name = utf8.decode(r.bytes())
+        break
+      case 6:
+        kind = Number(r.varint())
+        break
+      case 9:
+        keyValue(r.bytes(), attributes)
+        break
+      case 11: {
+        const event = { name: "", attributes: {} as Record<string, unknown> }
+        fields(r.bytes(), (f, _w, rr) => {
+          if (f === 2) event.name = utf8.decode(rr.bytes())
+          else if (f === 3) keyValue(rr.bytes(), event.attributes)
+        })
+        events.push(event)
+        break
+      }
+      case 15: {
+        const s = { code: 0, message: "" }
+        fields(r.bytes(), (f, _w, rr) => {
+          if (f === 2) s.message = utf8.decode(rr.bytes())
+          else if (f === 3) s.code = Number(rr.varint())
+        })
+        status = s
+        break
+      }
+    }
+  })
+  return { traceId, spanId, parentSpanId, name, kind, attributes, status, events, scope, resource }
+}
+
+/** Decodes a protobuf `ExportTraceServiceRequest`. */
+export const decodeProtobuf = (body: Uint8Array): Array<DecodedSpan> => {
+  const spans: Array<DecodedSpan> = []
+  fields(body, (field, _wire, r) => {
+    if (field !== 1) return
+    const resource: Record<string, unknown> = {}
+    const scopeSpans: Array<Uint8Array> = []
+    fields(r.bytes(), (f, _w, rr) => {
+      if (f === 1) {
+        fields(rr.bytes(), (ff, _ww, rrr) => {
+          if (ff === 1) keyValue(rrr.bytes(), resource)
+        })
+      } else if (f === 2) scopeSpans.push(rr.bytes())
+    })
+    for (const ss of scopeSpans) {
+      let scope = ""
+      const raw: Array<Uint8Array> = []
+      fields(ss, (f, _w, rr) => {
+        if (f === 1) {
+          fields(rr.bytes(), (ff, _ww, rrr) => {
+            if (ff === 1) scope = utf8.decode(rrr.bytes())
+          })
+        } else if (f === 2) raw.push(rr.bytes())
+      })
+      for (const s of raw) spans.push(span(s, scope, resource))
+    }
+  })
+  return spans
+}
+
+interface JsonAnyValue {
+  readonly stringValue?: string
+  readonly boolValue?: boolean
+  readonly intValue?: number | string
+  readonly doubleValue?: number
+  readonly arrayValue?: { readonly values?: ReadonlyArray<JsonAnyValue> }
+}
+interface JsonKeyValue {
+  readonly key: string
+  readonly value: JsonAnyValue
+}
+
+const jsonValue = (v: JsonAnyValue): unknown => {
+  if (v.stringValue !== undefined) return v.stringValue
+  if (v.boolValue !== undefined) return v.boolValue
+  if (v.intValue !== undefined) return Number(v.intValue)
+  if (v.doubleValue !== undefined) return v.doubleValue
+  if (v.arrayValue !== undefined) return (v.arrayValue.values ?? []).map(jsonValue)
+  return undefined
+}
+
+const jsonAttributes = (kvs: ReadonlyArray<JsonKeyValue> | undefined): Record<string, unknown> =>
+  Object.fromEntries((kvs ?? []).map((kv) => [kv.key, jsonValue(kv.value)]))
+
+interface JsonRequest {
+  readonly resourceSpans?: ReadonlyArray<{
+    readonly resource?: { readonly attributes?: ReadonlyArray<JsonKeyValue> }
+    readonly scopeSpans?: ReadonlyArray<{
+      readonly scope?: { readonly name?: string }
+      readonly spans?: ReadonlyArray<{
+        readonly traceId: string
+        readonly spanId: string
+        readonly parentSpanId?: string
+        readonly name: string
+        readonly kind: number
+        readonly attributes?: ReadonlyArray<JsonKeyValue>
+        readonly status?: { readonly code?: number; readonly message?: string }
+        readonly events?: ReadonlyArray<{ readonly name: string; readonly attributes?: ReadonlyArray<JsonKeyValue> }>
+      }>
+    }>
+  }>
+}
+
+/** Decodes a JSON `ExportTraceServiceRequest`. */
+export const decodeJson = (body: Uint8Array): Array<DecodedSpan> => {
+  const request = JSON.parse(utf8.decode(body)) as JsonRequest
+  return (request.resourceSpans ?? []).flatMap((rs) => {
+    const resource = jsonAttributes(rs.resource?.attributes)
+    return (rs.scopeSpans ?? []).flatMap((ss) =>
+      (ss.spans ?? []).map((s): DecodedSpan => ({
+        traceId: s.traceId,
+        spanId: s.spanId,
+        parentSpanId: s.parentSpanId ?? "",
+        name: s.name,
+        kind: s.kind,
+        attributes: jsonAttributes(s.attributes),
+        status: { code: s.status?.code ?? 0, message: s.status?.message ?? "" },
+        events: (s.events ?? []).map((e) => ({ name: e.name, attributes: jsonAttributes(e.attributes) })),
+        scope: ss.scope?.name ?? "",
+        resource
+      }))
+    )
+  })
+}

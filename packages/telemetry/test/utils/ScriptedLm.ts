@@ -1,0 +1,82 @@
+/**
+ * A scripted LanguageModel for tests (the idea of core's test helper): `respond` gives the
+ * reply text of each call, or an AiError to fail with. Replies carry response metadata
+ * (model id, response id) and usage, as a provider's would.
+ */
+import * as AiError from "@effect/ai/AiError"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Prompt from "@effect/ai/Prompt"
+import type * as Response from "@effect/ai/Response"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+
+export interface Counters {
+  calls: number
+  readonly prompts: Array<Prompt.Prompt>
+}
+
+/** The text of the last user message of a prompt. */
+export const lastUserText = (prompt: Prompt.Prompt): string => {
+  for (let i = prompt.content.length - 1; i >= 0; i--) {
+    const message = prompt.content[i]!
+    if (message.role === "user") return message.content.map((part) => (part.type === "text" ? part.text : "")).join("")
+  }
+  return ""
+}
+
+/** Renders outputs in the chat adapter's format. */
+export const reply = (fields: Record<string, unknown>): string =>
+  Object.entries(fields)
+    .map(([k, v]) => `[[ ## ${k} ## ]]\n${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join("\n\n") + "\n\n[[ ## completed ## ]]"
+
+/** A failure as a provider would report it. */
+export const httpError = (description: string) =>
+  new AiError.HttpResponseError({
+    module: "ScriptedLm",
+    method: "generateText",
+    reason: "StatusCode",
+    request: { method: "POST", url: "https://api.example.test/v1/chat/completions", urlParams: [], hash: Option.none(), headers: {} },
+    response: { status: 500, headers: {} },
+    description
+  })
+
+export const make = (
+  respond: (prompt: Prompt.Prompt, call: number) => string | AiError.AiError,
+  options: { readonly modelId?: string; readonly innerSpan?: string } = {}
+): { readonly layer: Layer.Layer<LanguageModel.LanguageModel>; readonly counters: Counters } => {
+  const counters: Counters = { calls: 0, prompts: [] }
+  const generate = (providerOptions: LanguageModel.ProviderOptions) =>
+    Effect.suspend(() => {
+      counters.calls++
+      counters.prompts.push(providerOptions.prompt)
+      const result = respond(providerOptions.prompt, counters.calls)
+      if (typeof result !== "string") return Effect.fail(result)
+      const outputTokens = Math.ceil(result.length / 4)
+      const reply = Effect.succeed<Array<Response.PartEncoded>>([
+        { type: "response-metadata", id: `resp-${counters.calls}`, modelId: options.modelId ?? "scripted-model-2025" },
+        { type: "text", text: result },
+        { type: "finish", reason: "stop", usage: { inputTokens: 10, outputTokens, totalTokens: 10 + outputTokens } }
+      ])
+      // A provider's own span (an HTTP request, say) inside the call.
+      return options.innerSpan === undefined ? reply : Effect.withSpan(reply, options.innerSpan)
+    })
+  const layer = Layer.effect(
+    LanguageModel.LanguageModel,
+    LanguageModel.make({
+      generateText: generate,
+      streamText: (providerOptions) =>
+        Stream.fromIterableEffect(Effect.map(generate(providerOptions), (parts): Array<Response.StreamPartEncoded> =>
+          parts.flatMap((part): Array<Response.StreamPartEncoded> =>
+            part.type === "text"
+              ? [{ type: "text-start", id: "t" }, { type: "text-delta", id: "t", delta: part.text }, { type: "text-end", id: "t" }]
+              : part.type === "finish" || part.type === "response-metadata"
+              ? [part]
+              : []
+          )))
+    })
+  )
+  return { layer, counters }
+}

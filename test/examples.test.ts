@@ -1,0 +1,35 @@
+import { assert, describe, it } from "@effect/vitest"
+import { execFile } from "node:child_process"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+
+// The examples run as a newcomer runs them (tsx, no API key: the offline simulator).
+const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
+const run = (script: string, args: ReadonlyArray<string> = []) => {
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  for (const key of ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "EFFECT_DSPY_MODEL", "OPENAI_COMPATIBLE_BASE_URL"]) delete env[key]
+  return promisify(execFile)(process.execPath, ["--import", "tsx", script, ...args], { cwd: root, env, timeout: 120_000 })
+}
+
+describe("examples", () => {
+  it("the coffee shop serves four customers with typed actions, offline", { timeout: 120_000 }, async () => {
+    const { stderr, stdout } = await run("examples/coffee-shop/main.ts")
+    assert.include(stderr + stdout, "using the offline simulator")
+    for (const tag of ["MakeDrink", "RefundOrder", "CallManager", "Joke"]) assert.include(stdout, tag)
+    assert.match(stdout, /speedup [\d.]+x/)
+  })
+
+  it("optimization raises the scripted model's score", { timeout: 120_000 }, async () => {
+    const { stdout } = await run("examples/optimize/main.ts", ["bootstrap"])
+    const before = Number(/before: ([\d.]+)%/.exec(stdout)?.[1])
+    const after = Number(/after bootstrap: ([\d.]+)%/.exec(stdout)?.[1])
+    assert.isBelow(before, 50)
+    assert.isAbove(after, before)
+  })
+
+  it("the README's first tour block runs", { timeout: 120_000 }, async () => {
+    const { stdout } = await run("examples/readme/01-predict.ts")
+    assert.match(stdout, /category: '(billing|bug|feature|other)'/)
+  })
+})
