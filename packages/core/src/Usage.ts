@@ -7,36 +7,37 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 
-/** Usage of one or more LM calls. */
-export class Usage extends Schema.Class<Usage>("@effect-dspy/core/Usage")({
+/** Usage of one or more LM calls (a plain object: it is made on every call). */
+export const Usage = Schema.Struct({
   inputTokens: Schema.Number,
   outputTokens: Schema.Number,
   totalTokens: Schema.Number,
   cachedInputTokens: Schema.Number,
   reasoningTokens: Schema.Number,
   lmCalls: Schema.Number
-}) {}
+})
+/** Usage of one or more LM calls. */
+export interface Usage extends Schema.Schema.Type<typeof Usage> {}
 
 /** No usage. */
-export const empty: Usage = new Usage({
+export const empty: Usage = {
   inputTokens: 0,
   outputTokens: 0,
   totalTokens: 0,
   cachedInputTokens: 0,
   reasoningTokens: 0,
   lmCalls: 0
-})
+}
 
 /** Sums two usages. */
-export const add = (a: Usage, b: Usage): Usage =>
-  new Usage({
+export const add = (a: Usage, b: Usage): Usage => ({
     inputTokens: a.inputTokens + b.inputTokens,
     outputTokens: a.outputTokens + b.outputTokens,
     totalTokens: a.totalTokens + b.totalTokens,
     cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
     reasoningTokens: a.reasoningTokens + b.reasoningTokens,
     lmCalls: a.lmCalls + b.lmCalls
-  })
+})
 
 /** Sums many usages. */
 export const sum = (usages: Iterable<Usage>): Usage => {
@@ -55,14 +56,14 @@ export const fromResponse = (usage: {
 }): Usage => {
   const input = usage.inputTokens ?? 0
   const output = usage.outputTokens ?? 0
-  return new Usage({
+  return {
     inputTokens: input,
     outputTokens: output,
     totalTokens: usage.totalTokens ?? input + output,
     cachedInputTokens: usage.cachedInputTokens ?? 0,
     reasoningTokens: usage.reasoningTokens ?? 0,
     lmCalls: 1
-  })
+  }
 }
 
 /**

@@ -1,0 +1,461 @@
+/**
+ * Runs a module over many inputs: a `Stream` in, a `Stream` of outcomes out, in completion
+ * order, each tagged with its input's id and position. At most `concurrency` items run at once
+ * and inputs are pulled lazily, so memory stays flat whatever the input size.
+ *
+ * - De-duplication: identical inputs in one run call the model once (the others wait for the
+ *   first and share its result); with a `Cache.Store`, results survive across runs.
+ * - `maxErrors`: when more items than that have failed, in-flight items are interrupted, no new
+ *   one starts, and the rest of the input is counted as not attempted.
+ * - Rate limits: provide a `RateControl` as the model's limiter (see `RateControl`); a 429 then
+ *   waits and is retried under the shared limits instead of failing the item.
+ * - `runFile` adds the file side: JSONL/CSV input, an output file that is also the checkpoint
+ *   (resume after any crash), and a summary.
+ *
+ * @since 0.1.0
+ */
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Module from "@effect-dspy/core/Module"
+import type * as Signature from "@effect-dspy/core/Signature"
+import * as Usage from "@effect-dspy/core/Usage"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
+import * as Mailbox from "effect/Mailbox"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as BatchMetrics from "./BatchMetrics"
+import type * as Cache from "./Cache"
+import * as Cache_ from "./Cache"
+import * as Checkpoint from "./Checkpoint"
+import * as Input from "./Input"
+import { DoneSet } from "./internal/doneSet"
+import * as Outcome from "./Outcome"
+import * as RateControl from "./RateControl"
+
+/** An item took longer than `itemTimeout`. */
+export class ItemTimeout extends Schema.TaggedError<ItemTimeout>("@effect-dspy/batch/ItemTimeout")("ItemTimeout", {
+  afterMillis: Schema.Number
+}) {
+  override get message(): string {
+    return `the item did not finish within ${this.afterMillis} ms`
+  }
+}
+
+/** Options of a run. */
+export interface Options {
+  /** Most items processed at once. Default 10. */
+  readonly concurrency?: number | undefined
+  /** Stop when more items than this have failed. Default: never stop. */
+  readonly maxErrors?: number | undefined
+  /** Call the model once per distinct input in this run. Default true. */
+  readonly dedupe?: boolean | undefined
+  /** How many finished results the in-run de-duplication remembers. Default 10 000. */
+  readonly memoCapacity?: number | undefined
+  /** A persistent result store (requires a module with a signature). */
+  readonly cache?: Cache.Store | undefined
+  /** Part of every cache key: the model id and settings, so that other models do not share results. */
+  readonly cacheNamespace?: string | undefined
+  /** Ids to skip (already finished, e.g. in the output file). */
+  readonly skip?: ((id: string) => boolean) | undefined
+  /** Where statistics go; by default a fresh recorder (read the summary from `runFile`/`run`). */
+  readonly recorder?: BatchMetrics.Recorder | undefined
+  /** Fail an item that takes longer than this (retries included). */
+  readonly itemTimeout?: Duration.DurationInput | undefined
+  /** How long one item may keep waiting on 429s before its rate-limit error is reported. Default 10 min. */
+  readonly rateLimitBudget?: Duration.DurationInput | undefined
+}
+
+/** How a result was obtained. */
+type Result<O> =
+  | { readonly _tag: "Ok"; readonly output: O; readonly usage: Usage.Usage; readonly cached: "memory" | "disk" | undefined }
+  | { readonly _tag: "Err"; readonly error: Outcome.ItemError }
+
+const isStream = (u: unknown): u is Stream.Stream<unknown, unknown, unknown> => Predicate.hasProperty(u, Stream.StreamTypeId)
+
+// Schemas of a signature seen as plain values (signature fields require no services).
+type Plain = Schema.Schema<unknown, unknown, never>
+const plain = (schema: Signature.AnyStruct): Plain => schema as unknown as Plain
+
+/** Encodes values with a signature's Schema, falling back to the value itself. */
+const encoder = (schema: Signature.AnyStruct | undefined) => {
+  if (schema === undefined) return (value: unknown): unknown => value
+  const encode = Schema.encodeUnknownEither(plain(schema))
+  return (value: unknown): unknown => Either.getOrElse(encode(value), () => value)
+}
+
+/** A language model that counts the calls made through it. */
+const counting = (service: LanguageModel.Service, onCall: Effect.Effect<void>): LanguageModel.Service => ({
+  generateText: (options) => Effect.zipRight(onCall, service.generateText(options)),
+  generateObject: (options) => Effect.zipRight(onCall, service.generateObject(options)),
+  streamText: (options) => Stream.unwrap(Effect.as(onCall, service.streamText(options)))
+})
+
+/** In-run de-duplication: calls in flight by key, and a bounded memory of finished successes. */
+const makeMemo = <O>(capacity: number) => {
+  // `undefined` when the computing item was interrupted: a waiter then computes it itself
+  const pending = new Map<string, Deferred.Deferred<Result<O> | undefined>>()
+  const finished = new Map<string, Extract<Result<O>, { _tag: "Ok" }>>()
+  const remember = (key: string, result: Extract<Result<O>, { _tag: "Ok" }>) => {
+    if (capacity <= 0) return
+    finished.delete(key)
+    finished.set(key, result)
+    if (finished.size > capacity) {
+      const oldest = finished.keys().next()
+      if (oldest.done !== true) finished.delete(oldest.value)
+    }
+  }
+  return { pending, finished, remember }
+}
+
+/**
+ * Runs a module over inputs and streams the outcomes as they finish. `inputs` is an array (or
+ * iterable) of inputs, identified by position, or a stream of entries (see `Input`).
+ *
+ * @example
+ * ```ts
+ * import { Batch } from "@effect-dspy/batch"
+ * import { Predict, Signature } from "@effect-dspy/core"
+ * import { Effect, Stream } from "effect"
+ *
+ * const qa = Predict.make(Signature.fromString("question -> answer"))
+ * const outcomes = Batch.stream(qa, [{ question: "2 + 2?" }, { question: "3 + 3?" }], { concurrency: 4 })
+ * const program = Stream.runForEach(outcomes, (o) => Effect.log(o.id, o._tag))
+ * ```
+ */
+export const stream = <I, O, E, R, E2 = never, R2 = never>(
+  module: Module.Module<I, O, E, R>,
+  inputs: Iterable<I> | Stream.Stream<Input.Entry<I>, E2, R2>,
+  options: Options = {}
+): Stream.Stream<Outcome.Outcome<I, O>, E2, R | R2> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const concurrency = Math.max(1, Math.floor(options.concurrency ?? 10))
+    const rateControl = Option.getOrUndefined(yield* Effect.serviceOption(RateControl.RateControl))
+    const recorder = options.recorder ?? (yield* BatchMetrics.makeRecorder({ concurrency, rateControl }))
+    const signature = module.signature
+    const encodeInput = encoder(signature?.input)
+    const encodeOutput = encoder(signature?.output)
+    const decodeOutput = signature === undefined ? undefined : Schema.decodeUnknownEither(plain(signature.output))
+    const dedupe = options.dedupe ?? true
+    // the disk cache stores encoded outputs; only a signature can decode them back
+    const cache = decodeOutput === undefined ? undefined : options.cache
+    if (options.cache !== undefined && cache === undefined) {
+      yield* Effect.logWarning(`${module.name} has no signature: the persistent cache is not used`)
+    }
+    const prefix = dedupe || cache !== undefined ? Cache_.keyPrefix(module, options.cacheNamespace ?? "") : undefined
+    const memo = makeMemo<O>(options.memoCapacity ?? 10_000)
+    const timeout = options.itemTimeout === undefined ? undefined : Duration.decode(options.itemTimeout)
+    const budgetMillis = Duration.toMillis(options.rateLimitBudget ?? Duration.minutes(10))
+    const model = Option.getOrUndefined(yield* Effect.serviceOption(LanguageModel.LanguageModel))
+    const countedModel = model === undefined ? undefined : counting(model, recorder.onLmCall)
+    const stop = yield* Deferred.make<void>()
+    let stopped = false
+    let failures = 0
+
+    // One call of the module, with the item's rate-limit deadline (when a rate control is in
+    // use) and timeout; its failure becomes a typed item error.
+    const call = (input: I): Effect.Effect<Result<O>, never, R> => {
+      let effect: Effect.Effect<Result<O>, unknown, R> = Effect.map(
+        module(input),
+        (prediction): Result<O> => ({ _tag: "Ok", output: prediction.output, usage: prediction.usage, cached: undefined })
+      )
+      if (rateControl !== undefined) {
+        const inner = effect
+        effect = Effect.flatMap(
+          Clock.currentTimeMillis,
+          (start) => Effect.provideService(inner, RateControl.Deadline, start + budgetMillis)
+        )
+      }
+      if (timeout !== undefined) {
+        effect = Effect.timeoutFail(effect, {
+          duration: timeout,
+          onTimeout: () => new ItemTimeout({ afterMillis: Duration.toMillis(timeout) })
+        })
+      }
+      return Effect.flatMap(Effect.exit(effect), (exit): Effect.Effect<Result<O>> => {
+        if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
+        if (Cause.isInterruptedOnly(exit.cause)) return Effect.interrupt
+        return Effect.succeed({ _tag: "Err", error: Outcome.errorOfCause(exit.cause) })
+      })
+    }
+
+    // Looks the input up in the disk cache, else calls the module and stores its result.
+    const viaDisk = (key: string, input: I): Effect.Effect<Result<O>, never, R> => {
+      if (cache === undefined || decodeOutput === undefined) return call(input)
+      return Effect.flatMap(cache.get(key), (hit) => {
+        if (hit !== undefined) {
+          const decoded = decodeOutput(hit.output)
+          if (Either.isRight(decoded)) {
+            return Effect.succeed<Result<O>>({ _tag: "Ok", output: decoded.right as O, usage: Usage.empty, cached: "disk" })
+          }
+        }
+        return Effect.tap(call(input), (result) =>
+          result._tag === "Ok"
+            ? cache.set(key, {
+              output: encodeOutput(result.output),
+              usage: {
+                inputTokens: result.usage.inputTokens,
+                outputTokens: result.usage.outputTokens,
+                totalTokens: result.usage.totalTokens,
+                lmCalls: result.usage.lmCalls
+              }
+            }).pipe(Effect.catchAll((error) => Effect.logWarning(error.message)))
+            : Effect.void)
+      })
+    }
+
+    // De-duplicates by key: the first caller computes, the others wait and share.
+    const viaMemo = (input: I): Effect.Effect<Result<O>, never, R> =>
+      Effect.suspend((): Effect.Effect<Result<O>, never, R> => {
+        if (prefix === undefined) return call(input)
+        let key: string
+        try {
+          key = Cache_.key(prefix, encodeInput(input))
+        } catch {
+          // an input that has no JSON form (a bigint, a cycle) cannot be keyed: it just runs
+          return call(input)
+        }
+        const known = memo.finished.get(key)
+        if (known !== undefined) return Effect.succeed<Result<O>>({ ...known, usage: Usage.empty, cached: "memory" })
+        const pending = dedupe ? memo.pending.get(key) : undefined
+        if (pending !== undefined) {
+          return Effect.flatMap(Deferred.await(pending), (r): Effect.Effect<Result<O>, never, R> =>
+            r === undefined
+              ? viaMemo(input)
+              : Effect.succeed(r._tag === "Ok" ? { ...r, usage: Usage.empty, cached: r.cached ?? "memory" } : r))
+        }
+        if (!dedupe) return viaDisk(key, input)
+        return Effect.flatMap(Deferred.make<Result<O> | undefined>(), (deferred) => {
+          memo.pending.set(key, deferred)
+          return viaDisk(key, input).pipe(
+            Effect.onExit((exit) =>
+              Effect.suspend(() => {
+                memo.pending.delete(key)
+                if (Exit.isSuccess(exit) && exit.value._tag === "Ok") memo.remember(key, exit.value)
+                return Deferred.succeed(deferred, Exit.isSuccess(exit) ? exit.value : undefined)
+              })
+            )
+          )
+        })
+      })
+
+    const processItem = (item: Input.Item<I>) =>
+      Effect.gen(function*() {
+        yield* recorder.onItemStart
+        const start = yield* Clock.currentTimeNanos
+        const result = yield* viaMemo(item.input)
+        const latencyMillis = Number((yield* Clock.currentTimeNanos) - start) / 1e6
+        const outcome: Outcome.Outcome<I, O> = result._tag === "Ok"
+          ? { _tag: "Success", ...origin(item), input: item.input, output: result.output, usage: result.usage, latencyMillis, cached: result.cached }
+          : { _tag: "Failure", ...origin(item), input: item.input, raw: undefined, error: result.error, latencyMillis }
+        return { outcome, calledModel: result._tag === "Err" || result.cached === undefined }
+      })
+
+    // Finished outcomes go out through a bounded mailbox, in completion order; when it is full,
+    // workers wait, permits stay taken, and no more input is read.
+    const mailbox = yield* Mailbox.make<Outcome.Outcome<I, O>, E2>({ capacity: Math.max(16, concurrency) })
+    const permits = yield* Effect.makeSemaphore(concurrency)
+    const workers = yield* FiberSet.make<void, never>()
+    // if the consumer goes away, offers pending on a full mailbox must not hold up the teardown
+    yield* Effect.addFinalizer(() => mailbox.shutdown)
+
+    // Stops the run when failures exceed `maxErrors`: in-flight items are interrupted.
+    const countFailure = (outcome: Outcome.Outcome<I, O>): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (outcome._tag === "Success") return Effect.void
+        failures++
+        if (options.maxErrors === undefined || failures <= options.maxErrors || stopped) return Effect.void
+        stopped = true
+        return Effect.zipRight(recorder.onStoppedEarly, Deferred.succeed(stop, undefined))
+      })
+    yield* Effect.forkScoped(Effect.zipRight(Deferred.await(stop), FiberSet.clear(workers)))
+
+    // An item counts as finished once its outcome is handed over; interrupted before, it counts
+    // as not attempted (it will run again on resume).
+    const worker = (item: Input.Item<I>): Effect.Effect<void, never, R> =>
+      Effect.suspend(() => {
+        let ended = false
+        return processItem(item).pipe(
+          Effect.flatMap(({ calledModel, outcome }) =>
+            mailbox.offer(outcome).pipe(
+              Effect.zipRight(Effect.suspend(() => {
+                ended = true
+                return recorder.onItemEnd(outcome, calledModel)
+              })),
+              Effect.zipRight(countFailure(outcome))
+            )
+          ),
+          Effect.onInterrupt(() => (ended ? Effect.void : recorder.onItemAbort)),
+          Effect.ensuring(permits.release(1))
+        )
+      })
+
+    const invalid = (entry: Input.Invalid): Effect.Effect<void> => {
+      const outcome: Outcome.Failure<I> = {
+        _tag: "Failure",
+        ...origin(entry),
+        input: undefined,
+        raw: entry.raw,
+        error: entry.error,
+        latencyMillis: 0
+      }
+      return recorder.onItemStart.pipe(
+        Effect.zipRight(mailbox.offer(outcome)),
+        Effect.zipRight(recorder.onItemEnd(outcome, false)),
+        Effect.zipRight(countFailure(outcome))
+      )
+    }
+
+    const entries: Stream.Stream<Input.Entry<I>, E2, R2> = isStream(inputs)
+      ? inputs
+      : Input.fromIterable(inputs as Iterable<I>)
+
+    // Reads the input lazily, one permit per item; after a stop it reads on, counting the rest.
+    const produce = Stream.runForEach(entries, (entry) =>
+      Effect.suspend((): Effect.Effect<void, never, R> => {
+        if (options.skip !== undefined && options.skip(entry.id)) return recorder.onResumed
+        if (stopped) return recorder.onNotAttempted
+        // an unreadable entry takes a permit too, so that it keeps its place among the others
+        return Effect.zipRight(
+          permits.take(1),
+          Effect.suspend(() =>
+            stopped
+              ? Effect.zipRight(permits.release(1), recorder.onNotAttempted)
+              : entry._tag === "Invalid"
+              ? Effect.ensuring(invalid(entry), permits.release(1))
+              : Effect.asVoid(FiberSet.run(workers, worker(entry)))
+          )
+        )
+      })).pipe(
+        // every worker has handed over its outcome (or was stopped)
+        Effect.zipRight(Effect.asVoid(permits.take(concurrency))),
+        Effect.exit,
+        Effect.flatMap((exit) => mailbox.done(exit))
+      )
+
+    yield* recorder.start
+    // the items-in-progress gauge is sampled, so that an item costs no gauge update
+    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
+      Effect.flatMap(recorder.stats, (s) => Metric.set(BatchMetrics.itemsInProgress, s.inProgress)),
+      Effect.sleep(Duration.millis(100))
+    )))
+    // every model call of the run goes through the counting model (installed once, inherited
+    // by the workers)
+    yield* Effect.forkScoped(
+      countedModel === undefined ? produce : Effect.provideService(produce, LanguageModel.LanguageModel, countedModel)
+    )
+    return Stream.ensuring(Mailbox.toStream(mailbox), recorder.finish)
+  }))
+
+const origin = (entry: Input.Entry<unknown>): Outcome.Origin => ({ id: entry.id, index: entry.index, line: entry.line })
+
+/**
+ * Runs a module over inputs and collects every outcome (for small batches; use `stream` or
+ * `runFile` for large ones), with the run's summary.
+ */
+export const run = <I, O, E, R, E2 = never, R2 = never>(
+  module: Module.Module<I, O, E, R>,
+  inputs: Iterable<I> | Stream.Stream<Input.Entry<I>, E2, R2>,
+  options: Options = {}
+): Effect.Effect<
+  { readonly outcomes: ReadonlyArray<Outcome.Outcome<I, O>>; readonly summary: BatchMetrics.Summary },
+  E2,
+  R | R2
+> =>
+  Effect.gen(function*() {
+    const rateControl = Option.getOrUndefined(yield* Effect.serviceOption(RateControl.RateControl))
+    const recorder = options.recorder ??
+      (yield* BatchMetrics.makeRecorder({ concurrency: Math.max(1, Math.floor(options.concurrency ?? 10)), rateControl }))
+    const outcomes = yield* Stream.runCollect(stream(module, inputs, { ...options, recorder }))
+    return { outcomes: Chunk.toReadonlyArray(outcomes), summary: yield* recorder.summary }
+  })
+
+/** Options of `runFile`. */
+export interface FileOptions extends Omit<Options, "skip"> {
+  /** A JSONL or CSV file of inputs. */
+  readonly input: string
+  /** The output JSONL file, appended to and resumed. */
+  readonly output: string
+  readonly format?: Input.Format | undefined
+  /** The field holding an item's id (default `id`; else the line number). */
+  readonly idField?: string | undefined
+  /** Run again the items recorded as failures in the output file. Default false. */
+  readonly retryFailed?: boolean | undefined
+  /** Count the input first, so that progress knows the total. Default true. */
+  readonly countInput?: boolean | undefined
+}
+
+/** The summary of a file run, with what the output file held before. */
+export interface FileSummary extends BatchMetrics.Summary {
+  readonly output: string
+  readonly checkpoint: Checkpoint.Resumed
+}
+
+/**
+ * Runs a module over a JSONL or CSV file, appending one JSON line per finished item to the
+ * output file as soon as it finishes. Started again with the same output file (after a crash,
+ * a kill or Ctrl-C), it skips the items already there and runs only the rest.
+ *
+ * @example
+ * ```ts
+ * import { Batch } from "@effect-dspy/batch"
+ * import { Predict, Signature } from "@effect-dspy/core"
+ * const qa = Predict.make(Signature.fromString("question -> answer"))
+ * const program = Batch.runFile(qa, { input: "items.jsonl", output: "results.jsonl", concurrency: 10 })
+ * ```
+ */
+export const runFile = <I, O, E, R>(
+  module: Module.Module<I, O, E, R>,
+  options: FileOptions
+): Effect.Effect<
+  FileSummary,
+  Input.InputError | Checkpoint.CheckpointError,
+  R | FileSystem.FileSystem | Path.Path
+> =>
+  Effect.scoped(Effect.gen(function*() {
+    const concurrency = Math.max(1, Math.floor(options.concurrency ?? 10))
+    yield* Input.check(options.input)
+    const path = yield* Path.Path
+    if (path.resolve(options.input) === path.resolve(options.output)) {
+      return yield* new Checkpoint.CheckpointError({ path: options.output, reason: "it is the input file" })
+    }
+    const rateControl = Option.getOrUndefined(yield* Effect.serviceOption(RateControl.RateControl))
+    const recorder = options.recorder ?? (yield* BatchMetrics.makeRecorder({ concurrency, rateControl }))
+    const checkpoint = yield* Checkpoint.open(options.output, { retryFailed: options.retryFailed })
+    if (options.countInput ?? true) yield* Effect.flatMap(Input.count(options.input, { format: options.format }), recorder.setTotal)
+    const encodeInput = encoder(module.signature?.input)
+    const encodeOutput = encoder(module.signature?.output)
+    // Rows were decoded by the module's signature (when it has one), or are passed as they are
+    // for the module to check: either way the module's own input check still applies.
+    const entries = Input.readFile(options.input, {
+      format: options.format,
+      idField: options.idField,
+      signature: module.signature
+    }) as Stream.Stream<Input.Entry<I>, Input.InputError, FileSystem.FileSystem>
+    // an id seen twice in one input would give two lines with one id: the second is skipped
+    const seen = new DoneSet()
+    const unique = Stream.filterEffect(entries, (entry) =>
+      Effect.suspend(() => {
+        if (checkpoint.isDone(entry.id)) return Effect.succeed(true)
+        if (seen.add(entry.id)) return Effect.succeed(true)
+        return Effect.as(recorder.onDuplicateId, false)
+      }))
+    yield* stream(module, unique, { ...options, concurrency, recorder, skip: checkpoint.isDone }).pipe(
+      Stream.runForEach((outcome) =>
+        checkpoint.append(Outcome.toRecord(outcome, { input: encodeInput, output: encodeOutput }))
+      )
+    )
+    const summary = yield* recorder.summary
+    return { ...summary, output: options.output, checkpoint: checkpoint.resumed }
+  }))

@@ -1,0 +1,206 @@
+import { Predict, Signature } from "@effect-dspy/core"
+import { Resilience } from "@effect-dspy/providers"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Duration, Effect, Fiber, Layer, Option, Stream, TestClock } from "effect"
+import { Batch, Cache, RateControl } from "../src/index"
+import * as ScriptedLm from "./utils/ScriptedLm"
+
+const QA = Signature.fromString("question -> answer")
+const qa = Predict.make(QA)
+
+/** Runs an effect in the background, moving the TestClock in steps until it is done. */
+const drive = <A, E>(effect: Effect.Effect<A, E>, step: Duration.DurationInput = "10 millis") =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    for (;;) {
+      const exit = yield* Fiber.poll(fiber)
+      if (Option.isSome(exit)) return yield* exit.value
+      yield* TestClock.adjust(step)
+    }
+  })
+
+const questions = (n: number) => Array.from({ length: n }, (_, i) => ({ question: `q${i}` }))
+
+describe("Batch.stream", () => {
+  it.effect("never runs more items at once than the concurrency", () =>
+    Effect.gen(function*() {
+      const lm = ScriptedLm.make((q, call) =>
+        Effect.as(Effect.sleep(Duration.millis(50 + (call % 5) * 10)), ScriptedLm.reply({ answer: `a-${q}` }))
+      )
+      const { outcomes, summary } = yield* drive(Batch.run(qa, questions(25), { concurrency: 4 }).pipe(Effect.provide(lm.layer)))
+      assert.strictEqual(outcomes.length, 25)
+      assert.strictEqual(lm.counters.calls, 25)
+      assert.strictEqual(lm.counters.maxInFlight, 4)
+      assert.strictEqual(summary.succeeded, 25)
+      assert.strictEqual(summary.lmCalls, 25)
+    }))
+
+  it.effect("streams outcomes in completion order, each tagged with its input", () =>
+    Effect.gen(function*() {
+      // later inputs answer faster
+      const lm = ScriptedLm.make((q) =>
+        Effect.as(Effect.sleep(Duration.millis((20 - Number(q.slice(1))) * 10)), ScriptedLm.reply({ answer: `a-${q}` }))
+      )
+      const inputs = questions(8)
+      const { outcomes } = yield* drive(Batch.run(qa, inputs, { concurrency: 4 }).pipe(Effect.provide(lm.layer)))
+      // q3 is the fastest of the first four to start
+      assert.strictEqual(outcomes[0]!.index, 3)
+      assert.notDeepEqual(outcomes.map((o) => o.index), [0, 1, 2, 3, 4, 5, 6, 7])
+      assert.deepStrictEqual([...outcomes.map((o) => o.index)].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7])
+      for (const outcome of outcomes) {
+        assert(outcome._tag === "Success")
+        assert.strictEqual(outcome.id, String(outcome.index))
+        assert.deepStrictEqual(outcome.input, inputs[outcome.index])
+        assert.strictEqual(outcome.output.answer, `a-${inputs[outcome.index]!.question}`)
+      }
+    }))
+
+  it.effect("stops after maxErrors failures and counts the items not attempted", () =>
+    Effect.gen(function*() {
+      const lm = ScriptedLm.make((q) =>
+        Effect.zipRight(
+          Effect.sleep("10 millis"),
+          q === "q3" || q === "q4" || q === "q9"
+            ? Effect.fail(ScriptedLm.httpError(400))
+            : Effect.succeed(ScriptedLm.reply({ answer: "ok" }))
+        )
+      )
+      const { outcomes, summary } = yield* drive(
+        Batch.run(qa, questions(40), { concurrency: 2, maxErrors: 1 }).pipe(Effect.provide(lm.layer))
+      )
+      assert.isTrue(summary.stoppedEarly)
+      assert.strictEqual(summary.failed, 2)
+      assert.deepStrictEqual(summary.failedByKind, { BadRequest: 2 })
+      assert.strictEqual(summary.succeeded + summary.failed, outcomes.length)
+      assert.strictEqual(summary.finished + summary.notAttempted, 40)
+      assert.isAbove(summary.notAttempted, 30)
+      assert.isBelow(lm.counters.calls, 10)
+    }))
+
+  it.effect("calls the model once per distinct input", () =>
+    Effect.gen(function*() {
+      const lm = ScriptedLm.make((q) => Effect.as(Effect.sleep("100 millis"), ScriptedLm.reply({ answer: `a-${q}` })))
+      const inputs = Array.from({ length: 12 }, (_, i) => ({ question: `q${i % 3}` }))
+      const { outcomes, summary } = yield* drive(Batch.run(qa, inputs, { concurrency: 4 }).pipe(Effect.provide(lm.layer)))
+      assert.strictEqual(lm.counters.calls, 3)
+      assert.strictEqual(outcomes.length, 12)
+      assert.strictEqual(summary.succeeded, 12)
+      assert.strictEqual(summary.cached, 9)
+      for (const o of outcomes) {
+        assert(o._tag === "Success")
+        assert.strictEqual(o.output.answer, `a-${o.input.question}`)
+      }
+      // without de-duplication every item calls the model
+      const again = ScriptedLm.make((q) => ScriptedLm.reply({ answer: `a-${q}` }))
+      yield* Batch.run(qa, inputs, { concurrency: 4, dedupe: false }).pipe(Effect.provide(again.layer))
+      assert.strictEqual(again.counters.calls, 12)
+    }))
+
+  it.effect("a persistent cache serves identical inputs across runs, per namespace", () =>
+    Effect.gen(function*() {
+      const cache = yield* Cache.memory
+      const lm = ScriptedLm.make((q) => ScriptedLm.reply({ answer: `a-${q}` }))
+      yield* Batch.run(qa, questions(5), { cache, cacheNamespace: "m1" }).pipe(Effect.provide(lm.layer))
+      assert.strictEqual(lm.counters.calls, 5)
+      const second = yield* Batch.run(qa, questions(7), { cache, cacheNamespace: "m1" }).pipe(Effect.provide(lm.layer))
+      assert.strictEqual(lm.counters.calls, 7)
+      assert.strictEqual(second.outcomes.filter((o) => o._tag === "Success" && o.cached === "disk").length, 5)
+      yield* Batch.run(qa, questions(5), { cache, cacheNamespace: "m2" }).pipe(Effect.provide(lm.layer))
+      assert.strictEqual(lm.counters.calls, 12)
+      // another module state is another key
+      const instructed = Predict.make(QA, { instructions: "Answer tersely." })
+      yield* Batch.run(instructed, questions(5), { cache, cacheNamespace: "m1" }).pipe(Effect.provide(lm.layer))
+      assert.strictEqual(lm.counters.calls, 17)
+    }))
+
+  it.effect("a consumer that stops early interrupts the items in flight", () =>
+    Effect.gen(function*() {
+      const lm = ScriptedLm.make((q) => Effect.as(Effect.sleep(Duration.millis(100 + Number(q.slice(1)) * 10)), ScriptedLm.reply({ answer: q })))
+      const firstThree = Batch.stream(qa, questions(20), { concurrency: 4 }).pipe(Stream.take(3), Stream.runCollect)
+      const outcomes = yield* drive(firstThree.pipe(Effect.provide(lm.layer)))
+      assert.strictEqual(Chunk.size(outcomes), 3)
+      assert.strictEqual(lm.counters.inFlight, 0)
+      assert.isAtMost(lm.counters.calls, 3 + 4)
+    }))
+
+  it.effect("an invalid input is a typed failure and the run goes on", () =>
+    Effect.gen(function*() {
+      const lm = ScriptedLm.make((q) => ScriptedLm.reply({ answer: `a-${q}` }))
+      const inputs = [{ question: "q0" }, { question: 42 } as unknown as { question: string }, { question: "q2" }]
+      const { outcomes, summary } = yield* Batch.run(qa, inputs).pipe(Effect.provide(lm.layer))
+      assert.strictEqual(outcomes.length, 3)
+      assert.strictEqual(summary.failedByKind["InvalidInput"], 1)
+      assert.strictEqual(lm.counters.calls, 2)
+    }))
+})
+
+describe("rate limits", () => {
+  it.effect("AIMD: 429s lower the concurrency limit, no item fails, and the limit recovers", () =>
+    Effect.gen(function*() {
+      // a server that serves 3 requests at once for its first 2 seconds, then 8
+      let served = 0
+      const lm = ScriptedLm.make((q) =>
+        Effect.gen(function*() {
+          const now = yield* TestClock.currentTimeMillis
+          const capacity = now < 2000 ? 3 : 8
+          if (served >= capacity) return yield* Effect.fail(ScriptedLm.httpError(429, { "retry-after-ms": "200" }))
+          served++
+          return yield* Effect.as(Effect.sleep("100 millis"), ScriptedLm.reply({ answer: q })).pipe(
+            Effect.ensuring(Effect.sync(() => served--))
+          )
+        })
+      )
+      const program = Effect.gen(function*() {
+        const rc = yield* RateControl.RateControl
+        const { summary } = yield* Batch.run(qa, questions(150), { concurrency: 8 })
+        return { summary, stats: yield* rc.stats }
+      })
+      const model = Resilience.layer({ policy: { maxRetries: 2, timeout: undefined } }).pipe(Layer.provide(lm.layer))
+      const layers = Layer.provideMerge(model, RateControl.layer({ maxConcurrency: 8 }))
+      const { stats, summary } = yield* drive(Effect.scoped(program.pipe(Effect.provide(layers))), "25 millis")
+      assert.strictEqual(summary.failed, 0)
+      assert.strictEqual(summary.succeeded, 150)
+      assert.isAbove(summary.rateLimitHits, 0)
+      assert.strictEqual(summary.rateLimitHits, stats.rateLimited)
+      assert.isAtMost(stats.minLimit, 3)
+      assert.isAtLeast(stats.decreases, 1)
+      // recovered to the full concurrency once the server allowed it
+      assert.strictEqual(stats.limit, 8)
+      assert.strictEqual(summary.requests, stats.attempts)
+      assert.strictEqual(summary.retries, stats.rateLimited)
+    }))
+
+  it.effect("requests per minute: a token bucket spaces the requests", () =>
+    Effect.gen(function*() {
+      const starts: Array<number> = []
+      const lm = ScriptedLm.make(() =>
+        Effect.map(TestClock.currentTimeMillis, (now) => {
+          starts.push(now)
+          return ScriptedLm.reply({ answer: "a" })
+        })
+      )
+      const model = Resilience.layer({ policy: { maxRetries: 0 } }).pipe(Layer.provide(lm.layer))
+      const layers = Layer.provideMerge(model, RateControl.layer({ maxConcurrency: 4, requestsPerMinute: 60 }))
+      yield* drive(Effect.scoped(Batch.run(qa, questions(5), { concurrency: 4 }).pipe(Effect.provide(layers))), "100 millis")
+      assert.deepStrictEqual(starts, [0, 1000, 2000, 3000, 4000])
+    }))
+
+  it.effect("tokens per minute: requests wait for the tokens the previous ones used", () =>
+    Effect.gen(function*() {
+      const starts: Array<number> = []
+      const lm = ScriptedLm.make(() =>
+        Effect.map(TestClock.currentTimeMillis, (now) => {
+          starts.push(now)
+          return ScriptedLm.reply({ answer: "a" })
+        })
+      )
+      const model = Resilience.layer({ policy: { maxRetries: 0 } }).pipe(Layer.provide(lm.layer))
+      // each call uses 15 tokens; 900 tokens a minute is 15 a second
+      const layers = Layer.provideMerge(
+        model,
+        RateControl.layer({ maxConcurrency: 4, tokensPerMinute: 900, tokensPerRequest: 15 })
+      )
+      yield* drive(Effect.scoped(Batch.run(qa, questions(4), { concurrency: 4 }).pipe(Effect.provide(layers))), "100 millis")
+      assert.deepStrictEqual(starts, [0, 1000, 2000, 3000])
+    }))
+})
