@@ -34,7 +34,7 @@ export const make = <I, O, E, R, RR = never>(
   return Module.fromFunction(
     (input: I) =>
       Module.instrument(
-        { name, kind: "BestOfN", signature: module.signature?.name ?? name },
+        { name, kind: "BestOfN", signature: module.signature?.name ?? name, input },
         runAttempts("BestOfN", module, options, input, noFeedback)
       ),
     {

@@ -11,12 +11,16 @@ import * as Either from "effect/Either"
 import type * as Adapter from "./Adapter"
 import type { FieldInfo } from "./internal/fieldInfo"
 import { fieldDescriptions, marker, objective } from "./internal/promptText"
+import { memo } from "./internal/memo"
 import { formatValue, readValue } from "./internal/valueText"
 import type * as Signature from "./Signature"
 
 const completed = marker("completed")
 
-const systemMessage = (signature: Signature.Any, instructions: string): string => {
+const systemMessage = (signature: Signature.Any, instructions: string): string =>
+  memo(signature, `chat.system:${instructions}`, () => buildSystemMessage(signature, instructions))
+
+const buildSystemMessage = (signature: Signature.Any, instructions: string): string => {
   const structure: Array<string> = []
   for (const field of signature.inputFields) structure.push(`${marker(field.name)}\n{${field.name}}`)
   for (const field of signature.outputFields) {
@@ -42,7 +46,10 @@ const formatFields = (fields: ReadonlyArray<FieldInfo>, values: Readonly<Record<
   return parts.join("\n\n")
 }
 
-const instructionLine = (signature: Signature.Any): string => {
+const instructionLine = (signature: Signature.Any): string =>
+  memo(signature, "chat.instructionLine", () => buildInstructionLine(signature))
+
+const buildInstructionLine = (signature: Signature.Any): string => {
   const fields = signature.outputFields.map((field, index) => {
     const suffix = field.kind === "json" ? " (must be formatted as valid JSON)" : ""
     return `${index === 0 ? "starting with" : "then"} the field \`${marker(field.name)}\`${suffix}`

@@ -16,10 +16,14 @@ import * as Schema from "effect/Schema"
 import type * as Adapter from "./Adapter"
 import type { FieldInfo } from "./internal/fieldInfo"
 import { fieldDescriptions, marker, objective } from "./internal/promptText"
+import { memo } from "./internal/memo"
 import { formatValue, truncate, unfence } from "./internal/valueText"
 import type * as Signature from "./Signature"
 
-const systemMessage = (signature: Signature.Any, instructions: string): string => {
+const systemMessage = (signature: Signature.Any, instructions: string): string =>
+  memo(signature, `json.system:${instructions}`, () => buildSystemMessage(signature, instructions))
+
+const buildSystemMessage = (signature: Signature.Any, instructions: string): string => {
   const inputs = signature.inputFields.map((f) => `${marker(f.name)}\n{${f.name}}`).join("\n\n")
   const outputs = signature.outputFields.map((f) => {
     const note = f.schemaNote === undefined ? "" : `        ${f.schemaNote}`
@@ -125,6 +129,9 @@ const parse = (signature: Signature.Any, text: string): Either.Either<Record<str
 // accepts any JSON but advertises the output struct's JSON schema to the provider, and read
 // the fields ourselves, so that one reader (with its fallbacks) serves every provider.
 const structuredOutputSchema = (signature: Signature.Any) =>
+  memo(signature, "json.structuredOutputSchema", () => makeStructuredOutputSchema(signature))
+
+const makeStructuredOutputSchema = (signature: Signature.Any) =>
   Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
     identifier: signature.name,
     jsonSchema: withoutMeta(JSONSchema.make(signature.output))

@@ -8,13 +8,16 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as EffectContext from "effect/Context"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import { pipeArguments, type Pipeable } from "effect/Pipeable"
 import type * as Demo from "./Demo"
 import { EventBus } from "./EventBus"
 import { type Collector, CurrentCollector, makeCollector } from "./internal/collector"
 import type * as Prediction from "./Prediction"
 import type * as Signature from "./Signature"
+import * as SpanContent from "./SpanContent"
 
 /** The learnable state of one predictor. */
 export interface PredictorState {
@@ -92,14 +95,29 @@ const observationType = (kind: string): string =>
  * and assembles the `Prediction`. Every module kind goes through here.
  */
 export const instrument = <O, E, R>(
-  info: { readonly name: string; readonly kind: string; readonly signature: string },
+  info: {
+    readonly name: string
+    readonly kind: string
+    readonly signature: string
+    /** The call's input, handed to the span-content sink (if any). */
+    readonly input?: unknown
+  },
   body: Effect.Effect<O, E, R>
 ): Effect.Effect<Prediction.Prediction<O>, E, R> =>
-  Effect.flatMap(Effect.all([EventBus, CurrentCollector, Clock.currentTimeMillis]), ([bus, parent, start]) => {
-    const collector: Collector = makeCollector(parent)
+  // One context read for everything the call needs; the clock is read only for events.
+  Effect.contextWithEffect((context: EffectContext.Context<never>) => {
+    const bus = EffectContext.get(context, EventBus)
+    const sink = EffectContext.get(context, SpanContent.SpanContent)
+    const collector: Collector = makeCollector(EffectContext.get(context, CurrentCollector))
     const active = bus.active()
     const callId = active ? bus.nextCallId() : 0
+    const content = { span: "module", name: info.name } as const
     const run = Effect.provideService(body, CurrentCollector, collector).pipe(
+      // Content capture costs nothing unless a sink (a telemetry layer) is installed.
+      sink === undefined ? identity : Effect.tap((output) => SpanContent.capture({ ...content, direction: "output" }, output)),
+      sink === undefined
+        ? identity
+        : (self) => Effect.zipRight(SpanContent.capture({ ...content, direction: "input" }, info.input), self),
       Effect.map((output): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace })),
       Effect.withSpan(`${info.kind}(${info.name})`, {
         captureStackTrace: false,
@@ -113,7 +131,8 @@ export const instrument = <O, E, R>(
     )
     if (!active) return run
     const common = { callId, module: info.name, kind: info.kind, signature: info.signature }
-    return bus.publish({ type: "module.start", ...common }).pipe(
+    return Effect.flatMap(Clock.currentTimeMillis, (start) =>
+      bus.publish({ type: "module.start", ...common }).pipe(
       Effect.zipRight(run),
       Effect.onExit((exit) =>
         Effect.flatMap(Clock.currentTimeMillis, (end) =>
@@ -126,7 +145,7 @@ export const instrument = <O, E, R>(
             error: exit._tag === "Failure" ? describeCause(exit.cause) : undefined
           }))
       )
-    )
+    ))
   })
 
 /** A short name for why a call failed: the error's tag, `Interrupted`, or `Defect`. */
@@ -200,7 +219,8 @@ export const make = <const S extends Submodules, I, O, E, R>(
 ): Module<I, O, E, R> => {
   const build = (submodules: S): Module<I, O, E, R> =>
     fromFunction(
-      (input: I) => instrument({ name: options.name, kind: "Module", signature: options.name }, forward(submodules, input)),
+      (input: I) =>
+        instrument({ name: options.name, kind: "Module", signature: options.name, input }, forward(submodules, input)),
       {
         name: options.name,
         kind: "Module",

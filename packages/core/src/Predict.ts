@@ -20,6 +20,7 @@ import { EventBus } from "./EventBus"
 import { callModel } from "./internal/callModel"
 import { addTrace, CurrentCollector } from "./internal/collector"
 import { erase } from "./internal/erased"
+import { memo } from "./internal/memo"
 import * as Module from "./Module"
 import type * as Signature from "./Signature"
 
@@ -66,7 +67,8 @@ export const encodeInputs = (
   input: unknown
 ): Either.Either<Record<string, unknown>, InvalidInput> =>
   Either.mapLeft(
-    Schema.encodeUnknownEither(erase(signature.input), { errors: "first", onExcessProperty: "error" })(input),
+    memo(signature, "encodeInputs", () =>
+      Schema.encodeUnknownEither(erase(signature.input), { errors: "first", onExcessProperty: "error" }))(input),
     (error) => new InvalidInput({ signature: signature.name, ...firstIssue(error) })
   )
 
@@ -88,10 +90,18 @@ export const run = (
     const { signature } = predictor
     const inputs = encodeInputs(signature, input)
     if (Either.isLeft(inputs)) return yield* inputs.left
-    const adapter = (yield* Adapter.CurrentAdapter) ?? ChatAdapter.adapter
-    const hint = yield* InstructionHint
+    // One context read for the adapter, the hint, the collector and the bus.
+    const context = yield* Effect.context<never>()
+    const adapter = Context.get(context, Adapter.CurrentAdapter) ?? ChatAdapter.adapter
+    const hint = Context.get(context, InstructionHint)
+    const collector = Context.get(context, CurrentCollector)
+    const bus = Context.get(context, EventBus)
     const instructions = hint === undefined ? predictor.state.instructions : `${predictor.state.instructions}\n\n${hint}`
-    const decodeOutputs = Schema.decodeUnknownEither(erase(signature.output), { errors: "first" })
+    const decodeOutputs = memo(
+      signature,
+      "decodeOutputs",
+      () => Schema.decodeUnknownEither(erase(signature.output), { errors: "first" })
+    )
     const failedReplies: Array<{ readonly reply: string; readonly issue: string }> = []
     for (let attempt = 1;; attempt++) {
       const prompt = adapter.format({
@@ -108,7 +118,6 @@ export const run = (
           (error): Adapter.ParseIssue => ({ ...firstIssue(error) })
         ))
       if (Either.isRight(parsed)) {
-        const collector = yield* CurrentCollector
         addTrace(collector, {
           predictorId: predictor.id,
           signature: signature.name,
@@ -118,7 +127,6 @@ export const run = (
         return parsed.right.decoded
       }
       const issue = parsed.left
-      const bus = yield* EventBus
       yield* bus.publish({
         type: "parse.failure",
         module: predictor.name,
@@ -156,7 +164,7 @@ export const fromState = <S extends Signature.Any>(
   const self: Predict<S> = Module.fromFunction(
     (input: Signature.Input<S>) =>
       Module.instrument(
-        { name, kind, signature: signature.name },
+        { name, kind, signature: signature.name, input },
         Effect.map(run(predictor, input), (output) => output as Signature.Output<S>)
       ),
     {

@@ -203,7 +203,7 @@ export const make = <S extends Signature.Any, const T extends ReadonlyArray<Tool
       })
 
     const self: ReAct<S, Tool.Requirements<T>> = Module.fromFunction(
-      (input: Signature.Input<S>) => Module.instrument({ name, kind: "ReAct", signature: signature.name }, body(input)),
+      (input: Signature.Input<S>) => Module.instrument({ name, kind: "ReAct", signature: signature.name, input }, body(input)),
       {
         name,
         kind: "ReAct",

@@ -46,7 +46,7 @@ export const make = <I, O, E, R, RR = never>(
   return Module.fromFunction(
     (input: I) =>
       Module.instrument(
-        { name, kind: "Refine", signature: module.signature?.name ?? name },
+        { name, kind: "Refine", signature: module.signature?.name ?? name, input },
         runAttempts("Refine", module, options, input, ({ output, reward }) =>
           Effect.map(
             feedback({ program_inputs: input, program_outputs: output, reward, threshold: options.threshold }),

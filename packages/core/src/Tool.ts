@@ -11,6 +11,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { ToolError } from "./DspyError"
 import { erase } from "./internal/erased"
+import * as SpanContent from "./SpanContent"
 
 /** A tool whose handler needs services `R`. */
 export interface Tool<R = never> {
@@ -71,8 +72,11 @@ export const make = <const P extends Schema.Struct.Fields, A, E, R>(options: {
         )
       }
       // The decoded value is the struct's Type by construction of `decode`.
-      return options.handler(decoded.right as Schema.Struct.Type<P>).pipe(
+      const params = decoded.right as Schema.Struct.Type<P>
+      return SpanContent.capture({ span: "tool", direction: "input", name: options.name }, params).pipe(
+        Effect.zipRight(options.handler(params)),
         Effect.map(observationText),
+        Effect.tap((text) => SpanContent.capture({ span: "tool", direction: "output", name: options.name }, text)),
         Effect.catchAllCause((cause) =>
           Effect.fail(new ToolError({ tool: options.name, reason: causeText(cause) }))
         ),

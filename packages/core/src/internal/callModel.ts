@@ -2,10 +2,12 @@ import type * as AiError from "@effect/ai/AiError"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Adapter from "../Adapter"
 import { EventBus } from "../EventBus"
 import { LmConfig } from "../LmConfig"
+import * as SpanContent from "../SpanContent"
 import type * as Signature from "../Signature"
 import * as Usage from "../Usage"
 import { addUsage, CurrentCollector } from "./collector"
@@ -21,7 +23,13 @@ export const callModel = (
   prompt: Prompt.Prompt,
   attempt: number
 ): Effect.Effect<{ readonly reply: Adapter.Reply; readonly usage: Usage.Usage }, AiError.AiError, LanguageModel.LanguageModel> =>
-  Effect.flatMap(Effect.all([LmConfig, EventBus, CurrentCollector, Clock.currentTimeMillis]), ([config, bus, collector, start]) => {
+  // One context read for everything the call needs; the clock is read only for events.
+  Effect.contextWithEffect((context: Context.Context<never>) => {
+    const config = Context.get(context, LmConfig)
+    const bus = Context.get(context, EventBus)
+    const collector = Context.get(context, CurrentCollector)
+    const sink = Context.get(context, SpanContent.SpanContent)
+    const sinks = Context.get(context, Usage.UsageSink)
     const provider = config.provider
     const model = config.model
     const active = bus.active()
@@ -38,25 +46,34 @@ export const callModel = (
       "dspy.signature": signature.name,
       "langfuse.observation.type": "generation"
     }
-    const call = adapter.generate(signature, prompt).pipe(
+    const content = { span: "lm", name: model ?? "unknown" } as const
+    const generate = adapter.generate(signature, prompt).pipe(
       Effect.tap((reply) =>
         Effect.annotateCurrentSpan({
           "gen_ai.response.finish_reasons": [reply.finishReason],
           "gen_ai.usage.input_tokens": reply.usage.inputTokens,
           "gen_ai.usage.output_tokens": reply.usage.outputTokens
         })
-      ),
+      )
+    )
+    // Content capture costs nothing unless a sink (a telemetry layer) is installed.
+    const captured = sink === undefined ? generate : SpanContent.capture({ ...content, direction: "input" }, prompt).pipe(
+      Effect.zipRight(generate),
+      Effect.tap((reply) => SpanContent.capture({ ...content, direction: "output" }, reply.text))
+    )
+    const call = captured.pipe(
       Effect.tapError((error) => Effect.annotateCurrentSpan("error.type", error._tag)),
       Effect.withSpan(`chat ${model ?? "unknown"}`, { kind: "client", captureStackTrace: false, attributes }),
       Effect.map((reply) => {
         const usage = Usage.fromResponse(reply.usage)
         addUsage(collector, usage)
+        for (const record of sinks) record(usage)
         return { reply, usage }
-      }),
-      Effect.tap(({ usage }) => Usage.record(usage))
+      })
     )
     if (!active) return call
-    return bus.publish({ type: "lm.start", ...common, attempt }).pipe(
+    return Effect.flatMap(Clock.currentTimeMillis, (start) =>
+      bus.publish({ type: "lm.start", ...common, attempt }).pipe(
       Effect.zipRight(call),
       Effect.tap(({ reply, usage }) =>
         Effect.flatMap(Clock.currentTimeMillis, (end) =>
@@ -72,5 +89,5 @@ export const callModel = (
             message: error.message
           }))
       )
-    )
+    ))
   })
