@@ -1,0 +1,343 @@
+/**
+ * A chat server streaming answers to browsers over Server-Sent Events.
+ *
+ * - `POST /api/conversations` → `201 {"id"}`
+ * - `POST /api/conversations/:id/messages` with `{"message"}` → an SSE stream:
+ *   `event: token` (`{"delta"}`) for each token as it arrives, then `event: done`
+ *   (`{"reply","usage"}`), or `event: error` (`{"error","message"}`)
+ * - `GET /api/conversations/:id` → the history (`Conversation.Snapshot`)
+ * - `DELETE /api/conversations/:id`
+ * - `GET /` and `GET /app.js` → the page; `GET /admin/stats` → server figures
+ *
+ * Each conversation is a `Conversation` value (its own history in a `Ref`) kept in a map that
+ * belongs to this server instance. A turn streams in the fiber of its request: when the client
+ * goes away the platform interrupts that fiber, which interrupts the model's stream and its
+ * upstream HTTP request. Bad input gets a 4xx with a JSON body `{"error","message"}`.
+ */
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import { Conversation, type StreamPredict } from "@effect-dspy/core"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Chunk from "effect/Chunk"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { randomUUID } from "node:crypto"
+import { readFile } from "node:fs/promises"
+import * as Http from "node:http"
+import { join } from "node:path"
+import { createHistogram, monitorEventLoopDelay, performance } from "node:perf_hooks"
+
+/** Options of the server. */
+export interface Options {
+  /** Largest accepted message, in UTF-8 bytes (default 8 KiB). */
+  readonly maxMessageBytes?: number | undefined
+  /** Most conversations held at once; creating more gets 503 (default 100,000). */
+  readonly maxConversations?: number | undefined
+  /** Most user/assistant messages kept per conversation (default 40). */
+  readonly maxHistoryMessages?: number | undefined
+  /** The system message of new conversations. */
+  readonly system?: string | undefined
+  /** Where `index.html` and `app.js` are (default: `public/` next to this file). */
+  readonly publicDir?: string | undefined
+  /** Make a server span per request (default false). */
+  readonly traceRequests?: boolean | undefined
+}
+
+/** Figures served at `GET /admin/stats` (durations in milliseconds). */
+export interface Stats {
+  readonly conversations: number
+  readonly activeStreams: number
+  readonly maxActiveStreams: number
+  readonly startedStreams: number
+  readonly completedStreams: number
+  readonly failedStreams: number
+  readonly abortedStreams: number
+  readonly rssBytes: number
+  readonly maxRssBytes: number
+  /** CPU time used by the process since it started (user + system). */
+  readonly cpuMillis: number
+  /** From the request to its first token written, as seen by the server. */
+  readonly firstTokenMillis: { readonly p50: number; readonly p99: number; readonly max: number; readonly count: number }
+  readonly eventLoopDelayMillis: { readonly p50: number; readonly p99: number; readonly max: number }
+}
+
+const ErrorBody = (error: string, message: string) => ({ error, message })
+
+const jsonError = (status: number, error: string, message: string) =>
+  HttpServerResponse.unsafeJson(ErrorBody(error, message), { status })
+
+const MessageBody = Schema.Struct({ message: Schema.String })
+const decodeMessageBody = Schema.decodeUnknownEither(MessageBody)
+
+const encoder = new TextEncoder()
+
+const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+
+const describeError = (error: unknown): { readonly error: string; readonly message: string } => {
+  if (typeof error === "object" && error !== null) {
+    const tag = "_tag" in error && typeof error._tag === "string" ? error._tag : "Error"
+    const message = "message" in error && typeof error.message === "string" ? error.message : String(error)
+    return { error: tag, message }
+  }
+  return { error: "Error", message: String(error) }
+}
+
+const percentiles = (h: { percentile(p: number): number; max: number; count: number }, scale: number) => ({
+  p50: h.count === 0 ? 0 : h.percentile(50) / scale,
+  p99: h.count === 0 ? 0 : h.percentile(99) / scale,
+  max: h.count === 0 ? 0 : h.max / scale
+})
+
+/** The server's state: its conversations and figures. Everything belongs to one server instance. */
+const makeState = (options: Options) =>
+  Effect.gen(function*() {
+    const conversations = new Map<string, Conversation.Conversation>()
+    const firstToken = createHistogram()
+    const loop = monitorEventLoopDelay({ resolution: 10 })
+    yield* Effect.acquireRelease(Effect.sync(() => loop.enable()), () => Effect.sync(() => loop.disable()))
+    const counts = { active: 0, maxActive: 0, started: 0, completed: 0, failed: 0, aborted: 0 }
+    const stats = (): Stats => {
+      const usage = process.resourceUsage()
+      return {
+        conversations: conversations.size,
+        activeStreams: counts.active,
+        maxActiveStreams: counts.maxActive,
+        startedStreams: counts.started,
+        completedStreams: counts.completed,
+        failedStreams: counts.failed,
+        abortedStreams: counts.aborted,
+        rssBytes: process.memoryUsage.rss(),
+        maxRssBytes: usage.maxRSS * 1024,
+        cpuMillis: (usage.userCPUTime + usage.systemCPUTime) / 1000,
+        firstTokenMillis: { ...percentiles(firstToken, 1000), count: firstToken.count },
+        eventLoopDelayMillis: percentiles({ percentile: (p) => loop.percentile(p), max: loop.max, count: 1 }, 1e6)
+      }
+    }
+    const resetStats = () => {
+      firstToken.reset()
+      loop.reset()
+      counts.maxActive = counts.active
+    }
+    return { options, conversations, firstToken, counts, stats, resetStats }
+  })
+
+type State = Effect.Effect.Success<ReturnType<typeof makeState>>
+
+/** Reads and checks the `{message}` body: a Left is the error response. */
+const readMessage = (maxBytes: number) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    // JSON escaping can at most sextuple a message (\u00XX); anything beyond is refused unread
+    const maxBody = maxBytes * 6 + 1024
+    const declared = Number(request.headers["content-length"] ?? "0")
+    if (declared > maxBody) {
+      return Either.left(jsonError(413, "PayloadTooLarge", `the message is larger than ${maxBytes} bytes`))
+    }
+    const text = yield* Effect.either(
+      request.text.pipe(HttpServerRequest.withMaxBodySize(Option.some(maxBody)))
+    )
+    if (Either.isLeft(text)) {
+      return Either.left(jsonError(413, "PayloadTooLarge", `the message is larger than ${maxBytes} bytes`))
+    }
+    let json: unknown
+    try {
+      json = JSON.parse(text.right)
+    } catch {
+      return Either.left(jsonError(400, "MalformedJson", "the body is not valid JSON; expected {\"message\": string}"))
+    }
+    const body = decodeMessageBody(json)
+    if (Either.isLeft(body)) {
+      return Either.left(jsonError(400, "InvalidBody", "expected a JSON object {\"message\": string}"))
+    }
+    const message = body.right.message
+    if (message.trim().length === 0) return Either.left(jsonError(400, "EmptyMessage", "the message is empty"))
+    if (Buffer.byteLength(message, "utf8") > maxBytes) {
+      return Either.left(jsonError(413, "PayloadTooLarge", `the message is larger than ${maxBytes} bytes`))
+    }
+    return Either.right(message)
+  })
+
+const idOf = Effect.map(HttpRouter.params, (params) => params["id"] ?? "")
+
+const unknownConversation = (id: string) =>
+  jsonError(404, "UnknownConversation", `no conversation with id ${JSON.stringify(id.slice(0, 64))}`)
+
+/**
+ * The SSE body of one turn: tokens, then `done`, or `error`. The turn is started with the
+ * model provided once (not on every pull), each chunk of events becomes one write (under load
+ * events queue up and a chunk carries many), and how the stream ended is counted.
+ */
+const sseTurn = (
+  state: State,
+  conversation: Conversation.Conversation,
+  message: string,
+  start: number,
+  context: Context.Context<LanguageModel.LanguageModel>
+): Stream.Stream<Uint8Array> => {
+  const { counts } = state
+  let first = true
+  let outcome: "aborted" | "completed" | "failed" = "aborted"
+  const failed = (error: unknown) => {
+    outcome = "failed"
+    counts.failed++
+    return Stream.succeed(encoder.encode(frame("error", describeError(error))))
+  }
+  const toFrames = (chunk: Chunk.Chunk<StreamPredict.StreamEvent<Conversation.Reply>>) => {
+    let text = ""
+    for (const event of chunk) {
+      switch (event._tag) {
+        case "TokenDelta":
+          if (first) {
+            first = false
+            state.firstToken.record(Math.max(1, Math.round((performance.now() - start) * 1000)))
+          }
+          text += frame("token", { delta: event.delta })
+          break
+        case "FieldDelta":
+          break
+        case "Final":
+          outcome = "completed"
+          text += frame("done", { reply: event.prediction.output.reply, usage: event.prediction.usage })
+      }
+    }
+    return text === "" ? Chunk.empty<Uint8Array>() : Chunk.of(encoder.encode(text))
+  }
+  return Stream.unwrapScoped(Effect.gen(function*() {
+    counts.started++
+    counts.active++
+    if (counts.active > counts.maxActive) counts.maxActive = counts.active
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        counts.active--
+        if (outcome === "aborted") counts.aborted++
+        else if (outcome === "completed") counts.completed++
+      })
+    )
+    return yield* conversation.start(message, { ifBusy: "fail" }).pipe(
+      Effect.provide(context),
+      Effect.map((events) => events.pipe(Stream.mapChunks(toFrames), Stream.catchAll(failed))),
+      Effect.catchAll((error) => Effect.succeed(failed(error)))
+    )
+  }))
+}
+
+const router = (state: State, files: { readonly html: string; readonly js: string }) => {
+  const maxBytes = state.options.maxMessageBytes ?? 8 * 1024
+  const maxConversations = state.options.maxConversations ?? 100_000
+  return HttpRouter.empty.pipe(
+    HttpRouter.get("/", Effect.succeed(HttpServerResponse.text(files.html, { contentType: "text/html; charset=utf-8" }))),
+    HttpRouter.get(
+      "/app.js",
+      Effect.succeed(HttpServerResponse.text(files.js, { contentType: "text/javascript; charset=utf-8" }))
+    ),
+    HttpRouter.post(
+      "/api/conversations",
+      Effect.gen(function*() {
+        if (state.conversations.size >= maxConversations) {
+          return jsonError(503, "TooManyConversations", `the server holds ${maxConversations} conversations already`)
+        }
+        const conversation = yield* Conversation.make({
+          system: state.options.system,
+          maxMessages: state.options.maxHistoryMessages ?? 40
+        })
+        const id = randomUUID()
+        state.conversations.set(id, conversation)
+        return HttpServerResponse.unsafeJson({ id }, { status: 201 })
+      })
+    ),
+    HttpRouter.get(
+      "/api/conversations/:id",
+      Effect.gen(function*() {
+        const id = yield* idOf
+        const conversation = state.conversations.get(id)
+        if (conversation === undefined) return unknownConversation(id)
+        return HttpServerResponse.unsafeJson(yield* conversation.snapshot)
+      })
+    ),
+    HttpRouter.del(
+      "/api/conversations/:id",
+      Effect.gen(function*() {
+        const id = yield* idOf
+        if (!state.conversations.delete(id)) return unknownConversation(id)
+        return HttpServerResponse.empty({ status: 204 })
+      })
+    ),
+    HttpRouter.post(
+      "/api/conversations/:id/messages",
+      Effect.gen(function*() {
+        const start = performance.now()
+        const id = yield* idOf
+        const conversation = state.conversations.get(id)
+        if (conversation === undefined) return unknownConversation(id)
+        const message = yield* readMessage(maxBytes)
+        if (Either.isLeft(message)) return message.left
+        if (yield* conversation.busy) {
+          return jsonError(409, "ConversationBusy", "this conversation is already answering a message")
+        }
+        const context = yield* Effect.context<LanguageModel.LanguageModel>()
+        const body = sseTurn(state, conversation, message.right, start, context)
+        return HttpServerResponse.stream(body, {
+          contentType: "text/event-stream",
+          headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+        })
+      })
+    ),
+    HttpRouter.get("/admin/stats", Effect.sync(() => HttpServerResponse.unsafeJson(state.stats()))),
+    HttpRouter.post(
+      "/admin/stats/reset",
+      Effect.sync(() => {
+        state.resetStats()
+        return HttpServerResponse.empty({ status: 204 })
+      })
+    ),
+    HttpRouter.all(
+      "*",
+      Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
+        jsonError(404, "NotFound", `no route for ${request.method} ${request.url.split("?")[0]}`))
+    )
+  )
+}
+
+/**
+ * A Node HTTP server layer: `port` 0 picks a free port. Open connections (streams, idle
+ * keep-alives) are closed on shutdown so that it never waits on clients.
+ */
+export const serverLayer = (options: { readonly port: number; readonly host?: string | undefined }) =>
+  Layer.scoped(
+    HttpServer.HttpServer,
+    Effect.gen(function*() {
+      let node: Http.Server | undefined
+      const server = yield* NodeHttpServer.make(
+        () => (node = Http.createServer({ keepAlive: true, noDelay: true, requestTimeout: 0 })),
+        { port: options.port, host: options.host ?? "127.0.0.1", backlog: 8192 }
+      )
+      yield* Effect.addFinalizer(() => Effect.sync(() => node?.closeAllConnections()))
+      return server
+    })
+  )
+
+const loadFiles = (dir: string) =>
+  Effect.promise(async () => ({
+    html: await readFile(join(dir, "index.html"), "utf8"),
+    js: await readFile(join(dir, "app.js"), "utf8")
+  }))
+
+/** The server's routes, served on the `HttpServer` in context; the model comes from the context. */
+export const layer = (options: Options = {}): Layer.Layer<never, never, HttpServer.HttpServer | LanguageModel.LanguageModel> =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    const state = yield* makeState(options)
+    const files = yield* loadFiles(options.publicDir ?? join(import.meta.dirname, "public"))
+    const app = yield* HttpRouter.toHttpApp(router(state, files))
+    // No server span per request unless asked: with thousands of streams they cost more than they tell.
+    const served = HttpServer.serve(app)
+    return options.traceRequests === true ? served : HttpMiddleware.withTracerDisabledWhen(served, () => true)
+  }))

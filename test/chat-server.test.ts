@@ -1,0 +1,119 @@
+/**
+ * The chat server over real loopback HTTP: bad input gets a 4xx with a JSON error body, a turn
+ * streams tokens then `done`, and a client that disconnects mid-stream frees its fiber and the
+ * upstream request (the simulator server counts the abort).
+ */
+import { Lm } from "@effect-dspy/providers"
+import { Script, Simulator, SimulatorServer } from "@effect-dspy/simulator"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as ChatServer from "../examples/chat-server/ChatServer"
+import * as Client from "./utils/chatServer"
+
+const answer = "Flat whites are small, strong and velvety, with a thin layer of microfoam."
+
+const inProcessModel = Simulator.layer({ script: [Script.when(() => true, Script.text(answer))] })
+
+const errorOf = (text: string): { readonly error: string; readonly message: string } => {
+  const body: unknown = JSON.parse(text)
+  if (typeof body !== "object" || body === null || !("error" in body) || !("message" in body)) {
+    throw new Error(`not an error body: ${text}`)
+  }
+  return { error: String(body.error), message: String(body.message) }
+}
+
+const stats = (base: string) =>
+  Effect.map(Client.getJson(`${base}/admin/stats`), (body) => body as ChatServer.Stats)
+
+describe("chat server", () => {
+  it.scopedLive("streams tokens as SSE, then a final event, and keeps the history", () =>
+    Effect.gen(function*() {
+      const base = yield* Client.start(inProcessModel)
+      const id = yield* Client.createConversation(base)
+      const reply = yield* Client.post(`${base}/api/conversations/${id}/messages`, { message: "What is a flat white?" })
+      assert.strictEqual(reply.status, 200)
+      assert.strictEqual(reply.contentType, "text/event-stream")
+      const events = reply.text.split("\n\n").filter((b) => b.startsWith("event: "))
+      const tokens = events.filter((e) => e.startsWith("event: token"))
+      assert.isTrue(tokens.length > 5)
+      const done = events[events.length - 1]!
+      assert.isTrue(done.startsWith("event: done"))
+      const final = JSON.parse(done.split("\ndata: ")[1]!) as { reply: string; usage: { lmCalls: number } }
+      assert.strictEqual(final.reply, answer)
+      assert.strictEqual(final.usage.lmCalls, 1)
+      const joined = tokens.map((t) => (JSON.parse(t.split("\ndata: ")[1]!) as { delta: string }).delta).join("")
+      assert.strictEqual(joined, answer)
+      const history = (yield* Client.getJson(`${base}/api/conversations/${id}`)) as { history: { content: Array<unknown> } }
+      assert.strictEqual(history.history.content.length, 2)
+    }))
+
+  it.scopedLive("refuses bad input with a 4xx and a JSON error body", () =>
+    Effect.gen(function*() {
+      const base = yield* Client.start(inProcessModel, { maxMessageBytes: 8 * 1024 })
+      const id = yield* Client.createConversation(base)
+      const url = `${base}/api/conversations/${id}/messages`
+      const cases: ReadonlyArray<readonly [string, Effect.Effect<Client.Reply>, number, string]> = [
+        ["unknown id", Client.post(`${base}/api/conversations/no-such-id/messages`, { message: "hi" }), 404, "UnknownConversation"],
+        ["malformed JSON", Client.post(url, "{\"message\": "), 400, "MalformedJson"],
+        ["not an object with a message", Client.post(url, { msg: "hi" }), 400, "InvalidBody"],
+        ["empty message", Client.post(url, { message: "   " }), 400, "EmptyMessage"],
+        ["message over 8 KiB", Client.post(url, { message: "x".repeat(8 * 1024 + 1) }), 413, "PayloadTooLarge"],
+        ["huge body", Client.post(url, { message: "é".repeat(200_000) }), 413, "PayloadTooLarge"],
+        ["unknown route", Client.post(`${base}/api/nothing`), 404, "NotFound"]
+      ]
+      for (const [name, request, status, tag] of cases) {
+        const reply = yield* request
+        assert.strictEqual(reply.status, status, name)
+        assert.include(reply.contentType ?? "", "application/json", name)
+        assert.strictEqual(errorOf(reply.text).error, tag, name)
+      }
+      // exactly 8 KiB is fine
+      const ok = yield* Client.post(url, { message: "y".repeat(8 * 1024) })
+      assert.strictEqual(ok.status, 200)
+      const s = yield* stats(base)
+      assert.strictEqual(s.startedStreams, 1)
+    }))
+
+  it.scopedLive("a client that disconnects mid-stream frees its fiber and its upstream request", () =>
+    Effect.gen(function*() {
+      // the model is the simulator server over HTTP, slow enough to be cut mid-answer
+      const simulator = yield* SimulatorServer.make({
+        timeToFirstTokenMillis: 10,
+        tokensPerSecond: 20,
+        script: [Script.when(() => true, Script.text(Array.from({ length: 200 }, (_, i) => `word${i}`).join(" ")))]
+      })
+      const model = Lm.layer("openai-compatible/sim-1", { baseUrl: `${simulator.url}/v1`, retry: false })
+      const base = yield* Client.start(model)
+      const id = yield* Client.createConversation(base)
+      const request = yield* Client.openStreamUntilFirstToken(`${base}/api/conversations/${id}/messages`, "Tell me a long story")
+      const during = yield* simulator.counters
+      assert.strictEqual(during.inFlight, 1)
+      assert.strictEqual((yield* stats(base)).activeStreams, 1)
+      request.destroy()
+      const after = yield* Client.eventually(simulator.counters, (c) => c.abortedByClient === 1 && c.inFlight === 0)
+      assert.strictEqual(after.completed, 0)
+      const s = yield* Client.eventually(stats(base), (x) => x.activeStreams === 0)
+      assert.strictEqual(s.abortedStreams, 1)
+      assert.strictEqual(s.completedStreams, 0)
+      // the interrupted turn left the history unchanged, and the conversation takes a new turn
+      const history = (yield* Client.getJson(`${base}/api/conversations/${id}`)) as { history: { content: Array<unknown> } }
+      assert.strictEqual(history.history.content.length, 0)
+    }))
+
+  it.scopedLive("a second message while a turn is streaming gets 409", () =>
+    Effect.gen(function*() {
+      const simulator = yield* SimulatorServer.make({
+        tokensPerSecond: 20,
+        script: [Script.when(() => true, Script.text(Array.from({ length: 100 }, () => "slow").join(" ")))]
+      })
+      const base = yield* Client.start(Lm.layer("openai-compatible/sim-1", { baseUrl: `${simulator.url}/v1`, retry: false }))
+      const id = yield* Client.createConversation(base)
+      const url = `${base}/api/conversations/${id}/messages`
+      const first = yield* Client.openStreamUntilFirstToken(url, "one")
+      const second = yield* Client.post(url, { message: "two" })
+      assert.strictEqual(second.status, 409)
+      assert.strictEqual(errorOf(second.text).error, "ConversationBusy")
+      first.destroy()
+      yield* Client.eventually(simulator.counters, (c) => c.inFlight === 0)
+    }))
+})
