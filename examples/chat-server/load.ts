@@ -3,14 +3,19 @@
  *
  *   ulimit -n 65536   # each stream is a socket on both sides
  *   pnpm exec tsx examples/chat-server/load.ts [--conversations 10000] [--words 100] [--tps 50]
- *     [--ttft 200] [--ramp-ms 0] [--create-concurrency 256]
+ *     [--ttft 200] [--ramp-ms 0] [--max-pending 1000] [--warmup 50] [--lm-timeout 60] [--upstream http|in-process]
+ *     [--create-concurrency 256] [--url http://… (an already running server)]
  *
- * The server runs as a child process (`node --import tsx examples/chat-server/main.ts`, PORT=0)
- * so that its memory is measured alone, streaming from the in-process simulator: each answer is
- * `--words` tokens at `--tps` tokens per second after `--ttft` ms. This process creates the
- * conversations, then opens every stream at once (or spread over `--ramp-ms`), and reports:
- * how many completed, the server's peak RSS, time to first token (as the client sees it and as
- * the server sees it, each minus the simulator's own TTFT), and the server's event-loop delay.
+ * The chat server runs as a child process (`node --import tsx examples/chat-server/main.ts`,
+ * PORT=0) so that its memory is measured alone; its model is the simulator server, another child
+ * process (`simulator.ts`), over loopback HTTP (`--upstream in-process` puts the simulator inside
+ * the chat server instead). Each answer is `--words` tokens at `--tps` tokens per second after
+ * `--ttft` ms. This process creates the conversations, then opens every stream (at once, or spread
+ * over `--ramp-ms`), with at most `--max-pending` requests awaiting their response headers (a
+ * kernel accept queue that overflows resets connections), and reports: how many completed, the
+ * server's peak RSS, time to first token (as the client sees it from sending the request, and
+ * as the server sees it from reading the request, each minus the simulator's own TTFT), and the
+ * server's event-loop delay. `--lm-timeout 0` turns off the provider's per-part idle timeout.
  *
  * Set `EFFECT_DSPY_MODEL` and a key to point the server at a real provider instead (it then
  * ignores the simulator settings). A script, not a test: it prints figures and asserts nothing.
@@ -36,6 +41,8 @@ const ttft = option("ttft", 200)
 const rampMillis = option("ramp-ms", 0)
 const createConcurrency = option("create-concurrency", 256)
 const lmTimeout = option("lm-timeout", 60)
+const maxPending = option("max-pending", 1000)
+const warmup = option("warmup", 50)
 const upstreamIndex = args.indexOf("--upstream")
 /** Where the chat server's model is: the simulator server over loopback HTTP, or in its process. */
 const upstream = upstreamIndex !== -1 && args[upstreamIndex + 1] === "in-process" ? "in-process" : "http"
@@ -46,7 +53,10 @@ const externalUrl = urlIndex === -1 ? undefined : args[urlIndex + 1]
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, "..", "..")
 
-const agent = new Http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024 })
+// Keep-alive for the short requests; one connection per stream (as many sockets as streams),
+// which also avoids reusing a socket the server is closing after its keep-alive timeout.
+const agent = new Http.Agent({ keepAlive: true, maxSockets: 256 })
+const streamAgent = new Http.Agent({ keepAlive: false, maxSockets: Infinity })
 
 interface Child {
   readonly url: string
@@ -147,7 +157,28 @@ const countOf = (text: string, needle: string): number => {
   return n
 }
 
-const openStream = (url: string, message: string): Promise<StreamResult> =>
+/** At most `n` holders at once; `take` resolves when a slot is free, with how long it waited. */
+const gate = (n: number) => {
+  let free = n
+  const waiting: Array<() => void> = []
+  return {
+    take: (): Promise<number> => {
+      const asked = performance.now()
+      if (free > 0) {
+        free--
+        return Promise.resolve(0)
+      }
+      return new Promise((resolve) => waiting.push(() => resolve(performance.now() - asked)))
+    },
+    release: () => {
+      const next = waiting.shift()
+      if (next !== undefined) next()
+      else free++
+    }
+  }
+}
+
+const openStream = (url: string, message: string, onResponse: () => void): Promise<StreamResult> =>
   new Promise((resolve) => {
     const start = performance.now()
     const body = JSON.stringify({ message })
@@ -159,9 +190,10 @@ const openStream = (url: string, message: string): Promise<StreamResult> =>
       resolve({ ok: false, error, firstTokenMillis: first, totalMillis: performance.now() - start, tokens })
     const req = Http.request(url, {
       method: "POST",
-      agent,
+      agent: streamAgent,
       headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
     }, (res) => {
+      onResponse()
       if (res.statusCode !== 200) {
         res.resume()
         return fail(`HTTP ${res.statusCode}`)
@@ -183,7 +215,12 @@ const openStream = (url: string, message: string): Promise<StreamResult> =>
           : fail(`ended without a done event after ${tokens} tokens`))
       res.on("error", (e) => fail(e.message))
     })
-    req.on("error", (e) => fail(e.message))
+    let responded = false
+    req.once("response", () => (responded = true))
+    req.on("error", (e) => {
+      if (!responded) onResponse()
+      fail(e.message)
+    })
     req.end(body)
   })
 
@@ -224,20 +261,34 @@ const main = async () => {
       return (JSON.parse(r.text) as { id: string }).id
     })
     console.log(`created ${ids.length} conversations in ${ms(performance.now() - createStart)}`)
+    // Warm up (JIT, lazily loaded modules, upstream connections) with a few turns of extra conversations.
+    if (warmup > 0) {
+      const warm = await pool(warmup, warmup, async (i) => {
+        const r = await request(`${server.url}/api/conversations`, "POST")
+        const id = (JSON.parse(r.text) as { id: string }).id
+        return openStream(`${server.url}/api/conversations/${id}/messages`, `warm-up ${i}`, () => {})
+      })
+      console.log(`warm-up: ${warm.filter((r) => r.ok).length} / ${warmup} turns`)
+    }
     await request(`${server.url}/admin/stats/reset`, "POST")
     const before = JSON.parse((await request(`${server.url}/admin/stats`, "GET")).text) as Stats
 
     const clientLoop = monitorEventLoopDelay({ resolution: 10 })
     clientLoop.enable()
     const start = performance.now()
-    const results = await Promise.all(ids.map((id, i) => {
+    const pending = gate(maxPending)
+    const waits: Array<number> = []
+    const open = async (id: string, i: number): Promise<StreamResult> => {
+      waits.push(await pending.take())
       const url = `${server.url}/api/conversations/${id}/messages`
-      const message = `Question ${i}: how do fibers hold thousands of streams?`
-      if (rampMillis <= 0) return openStream(url, message)
-      return new Promise<StreamResult>((resolve) =>
-        setTimeout(() => resolve(openStream(url, message)), (i / conversations) * rampMillis)
-      )
-    }))
+      return openStream(url, `Question ${i}: how do fibers hold thousands of streams?`, pending.release)
+    }
+    const results = await Promise.all(ids.map((id, i) =>
+      rampMillis <= 0
+        ? open(id, i)
+        : new Promise<StreamResult>((resolve) => setTimeout(() => resolve(open(id, i)), (i / conversations) * rampMillis))
+    ))
+    waits.sort((a, b) => a - b)
     const wall = performance.now() - start
     clientLoop.disable()
     const stats = JSON.parse((await request(`${server.url}/admin/stats`, "GET")).text) as Stats
@@ -258,6 +309,9 @@ const main = async () => {
     console.log(`server peak RSS:      ${mib(stats.maxRssBytes)} (now ${mib(stats.rssBytes)}; before the streams ${mib(before.rssBytes)})`)
     console.log(`server CPU:           ${ms(stats.cpuMillis - before.cpuMillis)} during the streams`)
     console.log(
+      `client admission:     at most ${maxPending} requests awaiting headers; waited p50 ${ms(percentile(waits, 50))}, p99 ${ms(percentile(waits, 99))}`
+    )
+    console.log(
       `TTFT, client:         p50 ${ms(percentile(firsts, 50))}, p99 ${ms(percentile(firsts, 99))}, max ${ms(firsts[firsts.length - 1] ?? NaN)}`
     )
     console.log(
@@ -277,6 +331,7 @@ const main = async () => {
     )
   } finally {
     agent.destroy()
+    streamAgent.destroy()
     await server.stop()
   }
 }
