@@ -49,4 +49,9 @@ describe("examples", () => {
     const { stdout } = await run("examples/readme/01-predict.ts")
     assert.match(stdout, /category: '(billing|bug|feature|other)'/)
   })
+
+  it("the README's streaming block streams a module, then two conversation turns", { timeout: 120_000 }, async () => {
+    const { stdout } = await run("examples/readme/07-streaming.ts")
+    assert.match(stdout, /\(\d+ tokens\)\n> What is a flat white\?\n.+\n> How is a cortado different\?\n.+/)
+  })
 })
