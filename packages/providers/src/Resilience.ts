@@ -22,6 +22,7 @@
  *
  * @since 0.1.0
  */
+import { EventBus } from "@effect-dspy/core"
 import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Chunk from "effect/Chunk"
@@ -263,10 +264,26 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
     return count
   }
 
+  // "openai/gpt-4o-mini" -> provider "openai", model "gpt-4o-mini", as on core's lm.* events
+  const slash = provider.indexOf("/")
+  const eventProvider = slash < 0 ? provider : provider.slice(0, slash)
+  const eventModel = slash < 0 ? undefined : provider.slice(slash + 1)
+
   const onRetry = (step: RetryStep): Effect.Effect<void> =>
     !step.retrying ? Effect.void : Effect.zipRight(
       Metric.increment(Metric.tagged(retriesTotal, "error", step.error._tag)),
-      Effect.logDebug(`retry ${step.retry} in ${step.delayMillis} ms after ${step.error.message}`)
+      Effect.zipRight(
+        Effect.logDebug(`retry ${step.retry} in ${step.delayMillis} ms after ${step.error.message}`),
+        // Retries happen below core's LM call, so core cannot see them: publish them here.
+        EventBus.publish({
+          type: "lm.retry",
+          provider: eventProvider,
+          model: eventModel,
+          attempt: step.retry + 1,
+          errorTag: step.error._tag,
+          delayMillis: step.delayMillis
+        })
+      )
     )
 
   const finalError = (method: string) => (e: unknown): unknown => (LmError.isLmError(e) ? LmError.toAiError(e, method) : e)

@@ -1,3 +1,4 @@
+import { type DspyEvent, EventBus } from "@effect-dspy/core"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, type Duration, Effect, Exit, FastCheck, Fiber, Layer, Metric, ScheduleDecision, Stream, TestClock } from "effect"
@@ -96,6 +97,22 @@ describe("Resilience", () => {
       assert.strictEqual(classified._tag, "Overloaded")
       assert.strictEqual(classified.status, 529)
     }))
+
+  it.scoped("publishes each retry as an lm.retry event on the EventBus", () =>
+    Effect.gen(function*() {
+      const events: Array<DspyEvent.DspyEvent> = []
+      yield* EventBus.on("lm.*", (event) => Effect.sync(() => events.push(event)))
+      const { layer } = withPolicy([fail(httpError(503)), fail(httpError(429, { "retry-after": "7" })), ok()])
+      const exit = yield* runWithClock(LanguageModel.generateText({ prompt: "x" }).pipe(Effect.provide(layer)))
+      assert(Exit.isSuccess(exit))
+      yield* TestClock.adjust("1 second")
+      const retries = events.filter((e) => e.type === "lm.retry")
+      assert.deepStrictEqual(
+        retries.map((e) => e.type === "lm.retry" ? [e.provider, e.model, e.attempt, e.errorTag] : []),
+        [["fake", "model", 2, "Overloaded"], ["fake", "model", 3, "RateLimited"]]
+      )
+      assert.strictEqual(retries[1]?.type === "lm.retry" ? retries[1].delayMillis : 0, 7000)
+    }).pipe(Effect.provide(EventBus.layer)))
 
   it.effect("caps the total elapsed time: gives up when the next attempt would start too late", () =>
     Effect.gen(function*() {

@@ -21,6 +21,16 @@ export type Latency =
   | { readonly _tag: "LogNormal"; readonly medianMillis: number; readonly sigma: number }
 
 /**
+ * How a request's latency is drawn: `"sequence"` (the default) takes the next number of the
+ * seeded generator, so a request's latency depends on how many came before it; `"request"`
+ * seeds the draw with a hash of the request (its messages, tools and per-request seed) mixed
+ * with `seed`, so the same request takes the same time in any order or at any concurrency.
+ *
+ * @since 0.1.0
+ */
+export type LatencySampling = "sequence" | "request"
+
+/**
  * Fault injection: each field is the fraction (0..1) of requests that get that fault.
  *
  * @since 0.1.0
@@ -62,6 +72,8 @@ export interface SimulatorOptions {
   readonly seed?: number
   /** Latency of a whole answer (streams: before the first token). Default `Fixed 0`. */
   readonly latency?: Latency
+  /** How each request's latency is drawn (see {@link LatencySampling}). Default `"sequence"`. */
+  readonly latencySampling?: LatencySampling
   /** Extra delay before the first token of a stream (added to the latency). */
   readonly timeToFirstTokenMillis?: number
   /** Pace of streamed tokens; `undefined` sends them all at once. */
@@ -98,6 +110,7 @@ export interface ServerOptions extends SimulatorOptions {
 export interface Resolved {
   readonly seed: number
   readonly latency: Latency
+  readonly latencySampling: LatencySampling
   readonly timeToFirstTokenMillis: number
   readonly tokensPerSecond: number | undefined
   readonly faults: {
@@ -125,6 +138,7 @@ export interface Resolved {
 export const defaults: Resolved = {
   seed: 0,
   latency: { _tag: "Fixed", millis: 0 },
+  latencySampling: "sequence",
   timeToFirstTokenMillis: 0,
   tokensPerSecond: undefined,
   faults: { rateLimit: 0, serverError: 0, reset: 0, truncate: 0, malformed: 0, retryAfterSeconds: 1 },
@@ -148,6 +162,7 @@ const positiveOrUndefined = (x: number | undefined): number | undefined =>
 export const resolve = (options: SimulatorOptions = {}): Resolved => ({
   seed: options.seed ?? defaults.seed,
   latency: options.latency ?? defaults.latency,
+  latencySampling: options.latencySampling ?? defaults.latencySampling,
   timeToFirstTokenMillis: Math.max(0, options.timeToFirstTokenMillis ?? 0),
   tokensPerSecond: positiveOrUndefined(options.tokensPerSecond),
   faults: {
@@ -209,7 +224,7 @@ const optionalNumber = (name: string) => Config.option(Config.number(name))
 /**
  * Reads server options from configuration (environment variables by default):
  * `SIM_PORT`, `SIM_HOST`, `SIM_SEED`, `SIM_LATENCY` (see {@link parseLatency}),
- * `SIM_TTFT_MS`, `SIM_TOKENS_PER_SECOND`, `SIM_FAULT_RATE_LIMIT`, `SIM_FAULT_SERVER_ERROR`,
+ * `SIM_LATENCY_SAMPLING` (`sequence` or `request`), `SIM_TTFT_MS`, `SIM_TOKENS_PER_SECOND`, `SIM_FAULT_RATE_LIMIT`, `SIM_FAULT_SERVER_ERROR`,
  * `SIM_FAULT_RESET`, `SIM_FAULT_TRUNCATE`, `SIM_FAULT_MALFORMED`, `SIM_MAX_CONCURRENT`,
  * `SIM_RPM`, `SIM_API_KEY` (redacted), `SIM_MODEL`.
  *
@@ -229,6 +244,7 @@ export const config: Config.Config<ServerOptions> = Config.all({
       )
     )
   ),
+  latencySampling: Config.option(Config.literal("sequence", "request")("SIM_LATENCY_SAMPLING")),
   ttft: optionalNumber("SIM_TTFT_MS"),
   tps: optionalNumber("SIM_TOKENS_PER_SECOND"),
   rateLimit: optionalNumber("SIM_FAULT_RATE_LIMIT"),
@@ -248,6 +264,7 @@ export const config: Config.Config<ServerOptions> = Config.all({
       host: o(c.host),
       seed: o(c.seed),
       latency: o(c.latency),
+      latencySampling: o(c.latencySampling),
       timeToFirstTokenMillis: o(c.ttft),
       tokensPerSecond: o(c.tps),
       faults: stripUndefined({

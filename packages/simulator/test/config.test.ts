@@ -25,6 +25,7 @@ describe("SimulatorConfig", () => {
     assert.strictEqual(r.tokensPerSecond, undefined)
     assert.strictEqual(r.model, "sim-1")
     assert.deepStrictEqual(r.latency, { _tag: "Fixed", millis: 0 })
+    assert.strictEqual(r.latencySampling, "sequence")
   })
 
   it.effect("reads options from configuration", () =>
@@ -34,6 +35,7 @@ describe("SimulatorConfig", () => {
           new Map([
             ["SIM_PORT", "8787"],
             ["SIM_LATENCY", "uniform:1-5"],
+            ["SIM_LATENCY_SAMPLING", "request"],
             ["SIM_FAULT_RATE_LIMIT", "0.1"],
             ["SIM_MAX_CONCURRENT", "8"],
             ["SIM_API_KEY", "sk-x"]
@@ -43,6 +45,7 @@ describe("SimulatorConfig", () => {
       assert.deepStrictEqual(options, {
         port: 8787,
         latency: { _tag: "Uniform", minMillis: 1, maxMillis: 5 },
+        latencySampling: "request",
         faults: { rateLimit: 0.1 },
         limits: { maxConcurrent: 8 },
         apiKey: "sk-x"

@@ -59,7 +59,8 @@ export const makeCaches = (): Caches => ({ parser: Parser.makeCaches(), gen: Gen
 /** Rough token count: about four characters per token. */
 export const estimateTokens = (chars: number): number => Math.max(1, Math.ceil(chars / 4))
 
-const requestHash = (req: SimRequest): number => {
+/** A hash of what a request asks (messages, tools, tool choice, structured output). */
+export const requestHash = (req: SimRequest): number => {
   let h = 0x811c9dc5
   for (const m of req.messages) {
     h = hashString(m.role, h)

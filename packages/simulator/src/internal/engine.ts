@@ -5,7 +5,7 @@
  */
 import type { Resolved } from "../SimulatorConfig"
 import * as Answer from "./answer"
-import { makeRng, normal, type Rng } from "./rng"
+import { makeRng, mix, normal, type Rng } from "./rng"
 
 /** Counters of an instance (see `SimulatorServer.Counters`). */
 export interface Counters {
@@ -26,7 +26,8 @@ export interface Counters {
 
 /** An admitted request: what faults it gets and how long it takes. */
 export interface Ticket {
-  readonly latencyMillis: number
+  /** Drawn at admission; re-drawn from the request by `answer` with `latencySampling: "request"`. */
+  latencyMillis: number
   readonly truncate: boolean
   /** Where a truncated stream stops, as a fraction of its deltas. */
   readonly truncateAt: number
@@ -94,15 +95,15 @@ export class Engine {
     this.unauthorized++
   }
 
-  private sampleLatency(): number {
+  private sampleLatency(rng: Rng): number {
     const l = this.options.latency
     switch (l._tag) {
       case "Fixed":
         return Math.max(0, l.millis)
       case "Uniform":
-        return Math.round(l.minMillis + this.rng.next() * (l.maxMillis - l.minMillis))
+        return Math.round(l.minMillis + rng.next() * (l.maxMillis - l.minMillis))
       case "LogNormal":
-        return Math.max(0, Math.round(l.medianMillis * Math.exp(l.sigma * normal(this.rng))))
+        return Math.max(0, Math.round(l.medianMillis * Math.exp(l.sigma * normal(rng))))
     }
   }
 
@@ -130,7 +131,8 @@ export class Engine {
     const rTruncate = rng.next()
     const rMalformed = rng.next()
     const truncateAt = rng.next()
-    const latencyMillis = this.sampleLatency()
+    // drawn in both sampling modes, so the fault sequence does not depend on the mode
+    const latencyMillis = this.sampleLatency(rng)
     if (rRate < o.faults.rateLimit) {
       this.rateLimited++
       return { _tag: "RateLimited", retryAfterMillis, reason: "fault" }
@@ -177,9 +179,18 @@ export class Engine {
     }
   }
 
-  /** Answers a request. */
+  /** Answers a request (and, with `latencySampling: "request"`, fixes its latency from its content). */
   answer(req: Answer.SimRequest, ticket: Ticket): Answer.Outcome {
+    // The HTTP server admits a request before reading its body, so the content-seeded
+    // latency can only be drawn here, once the request is known.
+    if (this.options.latencySampling === "request") ticket.latencyMillis = this.requestLatency(req)
     return Answer.answer(req, this.options.seed, this.options.script, this.caches, ticket.malformed, this.seq++)
+  }
+
+  /** The latency of a request as a function of the seed and the request alone. */
+  requestLatency(req: Answer.SimRequest): number {
+    const h = mix(Answer.requestHash(req), req.seed ?? 0)
+    return this.sampleLatency(makeRng(mix(this.options.seed ^ 0x1a7e, h)))
   }
 
   /** Delay before the first token (streams) or before the whole answer. */
