@@ -1,0 +1,220 @@
+/**
+ * Peer comparison: the same typed "question -> answer" workload, the same simulator server (a
+ * child process, zero latency), the same concurrency, each peer in a fresh child process
+ * (`peers/run.ts`) so that `process.cpuUsage` and the peak RSS are that peer's alone. Rounds are
+ * interleaved across peers (round 1 of every peer, then round 2, ...) and the median is
+ * reported, which keeps a noisy neighbour from landing on one peer only.
+ *
+ * Then the streaming variant: every peer streams answers under its concurrency limit from a
+ * simulator that paces tokens (so streams overlap), and the server's own `maxInFlight` counter
+ * says whether the limit bounded the open streams for their whole length.
+ *
+ *   pnpm exec tsx packages/bench/src/compare-peers.ts [--calls 2000] [--concurrency 64] [--rounds 3]
+ *     [--warmup 500] [--stream-calls 64] [--stream-concurrency 8] [--stream-tps 100]
+ *     [--peers fetch,openai,...] [--no-stream] [--quick] [--json out.json] [--markdown out.md]
+ */
+import { readFileSync, writeFileSync } from "node:fs"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import { runScript } from "./internal/child"
+import { median, startSimulator } from "./internal/harness"
+import { describeMachine, machine } from "./internal/machine"
+import { libraries, peerIds } from "./peers/index"
+
+const here = Path.dirname(fileURLToPath(import.meta.url))
+const runner = Path.join(here, "peers", "run.ts")
+
+const { values } = parseArgs({
+  options: {
+    calls: { type: "string" },
+    concurrency: { type: "string", default: "64" },
+    rounds: { type: "string" },
+    warmup: { type: "string" },
+    "stream-calls": { type: "string" },
+    "stream-concurrency": { type: "string", default: "8" },
+    "stream-tps": { type: "string", default: "100" },
+    peers: { type: "string" },
+    "no-stream": { type: "boolean", default: false },
+    quick: { type: "boolean", default: false },
+    json: { type: "string" },
+    markdown: { type: "string" }
+  }
+})
+const quick = values.quick
+const CALLS = Number(values.calls ?? (quick ? 200 : 2000))
+const CONCURRENCY = Number(values.concurrency)
+const ROUNDS = Number(values.rounds ?? (quick ? 1 : 3))
+const WARMUP = Number(values.warmup ?? (quick ? 50 : 500))
+const STREAM_CALLS = Number(values["stream-calls"] ?? (quick ? 16 : 64))
+const STREAM_CONCURRENCY = Number(values["stream-concurrency"])
+const STREAM_TPS = Number(values["stream-tps"])
+const selected = values.peers === undefined ? peerIds : values.peers.split(",").map((s) => s.trim())
+for (const id of selected) {
+  if (!peerIds.includes(id)) throw new Error(`unknown peer ${id}; known: ${peerIds.join(", ")}`)
+}
+
+const benchPackage = JSON.parse(readFileSync(Path.join(here, "..", "package.json"), "utf8")) as {
+  readonly devDependencies: Readonly<Record<string, string>>
+}
+const versions = (id: string) =>
+  (libraries[id] ?? []).map((name) => `${name}@${benchPackage.devDependencies[name] ?? "workspace"}`).join(", ")
+
+interface BatchResult {
+  readonly peer: string
+  readonly how: string
+  readonly calls: number
+  readonly valid: number
+  readonly cpuMicrosPerCall: number
+  readonly callsPerSecond: number
+  readonly peakRssBytes: number
+}
+interface StreamResult {
+  readonly peer: string
+  readonly calls: number
+  readonly valid: number
+  readonly charsPerStream: number
+  readonly maxInFlight: number
+  readonly bounded: boolean
+  readonly cpuMicrosPerCall: number
+  readonly callsPerSecond: number
+  readonly peakRssBytes: number
+}
+
+/** Runs one peer in a fresh process and reads its `RESULT` line. */
+const runPeer = async <A>(id: string, url: string, args: ReadonlyArray<string>): Promise<A> => {
+  const result = await runScript(runner, ["--peer", id, "--url", url, ...args])
+  const line = result.stdout.split("\n").find((l) => l.startsWith("RESULT "))
+  if (result.code !== 0 || line === undefined) {
+    throw new Error(`peer ${id} failed (exit ${result.code}):\n${result.stderr.slice(-2000)}`)
+  }
+  return JSON.parse(line.slice("RESULT ".length)) as A
+}
+
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0)
+
+const main = async () => {
+  const before = machine()
+  console.log(`peers: ${selected.join(", ")}`)
+  console.log(`batch: ${CALLS} predictions at concurrency ${CONCURRENCY} after ${WARMUP} warm-up, ${ROUNDS} round(s), one fresh process per peer and round`)
+  const batch = new Map<string, Array<BatchResult>>()
+  const sim = await startSimulator(["--latency", "0"])
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const id of selected) {
+        const r = await runPeer<BatchResult>(id, sim.url, [
+          "--calls", String(CALLS), "--concurrency", String(CONCURRENCY), "--warmup", String(WARMUP)
+        ])
+        batch.set(id, [...(batch.get(id) ?? []), r])
+        console.log(`  round ${round + 1} ${r.peer.padEnd(36)} ${r.cpuMicrosPerCall.toFixed(0).padStart(6)} µs/prediction ${r.callsPerSecond.toFixed(0).padStart(6)}/s  valid ${r.valid}/${r.calls}`)
+      }
+    }
+  } finally {
+    sim.stop()
+  }
+  const floorCpu = batch.has("fetch") ? median(batch.get("fetch")!.map((r) => r.cpuMicrosPerCall)) : undefined
+  const batchRows = selected.map((id) => {
+    const rs = batch.get(id)!
+    const cpu = median(rs.map((r) => r.cpuMicrosPerCall))
+    return {
+      id,
+      peer: rs[0]!.peer,
+      how: rs[0]!.how,
+      versions: versions(id),
+      cpuMicrosPerPrediction: Math.round(cpu),
+      vsFloor: floorCpu === undefined ? undefined : Math.round((cpu / floorCpu) * 100) / 100,
+      predictionsPerSecond: Math.round(median(rs.map((r) => r.callsPerSecond))),
+      peakRssMiB: Number(mib(median(rs.map((r) => r.peakRssBytes)))),
+      valid: rs.reduce((n, r) => n + r.valid, 0),
+      calls: rs.reduce((n, r) => n + r.calls, 0)
+    }
+  })
+
+  const streamRows: Array<{
+    readonly id: string
+    readonly peer: string
+    readonly limit: number
+    readonly maxInFlight: number
+    readonly bounded: boolean
+    readonly cpuMicrosPerStream: number
+    readonly charsPerStream: number
+    readonly valid: number
+    readonly calls: number
+  }> = []
+  if (!values["no-stream"]) {
+    console.log(`streams: ${STREAM_CALLS} streamed answers per peer, limit ${STREAM_CONCURRENCY}, simulator paces ${STREAM_TPS} tokens/s`)
+    const streamSim = await startSimulator(["--latency", "0", "--tps", String(STREAM_TPS)])
+    try {
+      for (const id of selected) {
+        const r = await runPeer<StreamResult>(id, streamSim.url, [
+          "--mode", "stream", "--calls", String(STREAM_CALLS), "--concurrency", String(STREAM_CONCURRENCY), "--warmup", String(STREAM_CONCURRENCY)
+        ])
+        console.log(`  ${r.peer.padEnd(36)} server saw at most ${r.maxInFlight} open (limit ${STREAM_CONCURRENCY}): ${r.bounded ? "bounded" : "NOT bounded"}; valid ${r.valid}/${r.calls}`)
+        streamRows.push({
+          id,
+          peer: r.peer,
+          limit: STREAM_CONCURRENCY,
+          maxInFlight: r.maxInFlight,
+          bounded: r.bounded,
+          cpuMicrosPerStream: Math.round(r.cpuMicrosPerCall),
+          charsPerStream: Math.round(r.charsPerStream),
+          valid: r.valid,
+          calls: r.calls
+        })
+      }
+    } finally {
+      streamSim.stop()
+    }
+  }
+
+  const after = machine()
+  const result = {
+    benchmark: "peers",
+    machine: before,
+    loadAverageAfter: after.loadAverage,
+    settings: { calls: CALLS, concurrency: CONCURRENCY, rounds: ROUNDS, warmup: WARMUP, streamCalls: STREAM_CALLS, streamConcurrency: STREAM_CONCURRENCY, streamTokensPerSecond: STREAM_TPS },
+    batch: batchRows,
+    stream: streamRows
+  }
+  const markdown = toMarkdown(result)
+  console.log("")
+  console.log(markdown)
+  if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2))
+  if (values.markdown !== undefined) writeFileSync(values.markdown, markdown)
+}
+
+const toMarkdown = (r: {
+  readonly machine: ReturnType<typeof machine>
+  readonly loadAverageAfter: ReadonlyArray<number>
+  readonly settings: { readonly calls: number; readonly concurrency: number; readonly rounds: number; readonly streamCalls: number; readonly streamConcurrency: number; readonly streamTokensPerSecond: number }
+  readonly batch: ReadonlyArray<{ readonly peer: string; readonly how: string; readonly versions: string; readonly cpuMicrosPerPrediction: number; readonly vsFloor: number | undefined; readonly predictionsPerSecond: number; readonly peakRssMiB: number; readonly valid: number; readonly calls: number }>
+  readonly stream: ReadonlyArray<{ readonly peer: string; readonly limit: number; readonly maxInFlight: number; readonly bounded: boolean; readonly cpuMicrosPerStream: number; readonly charsPerStream: number; readonly valid: number; readonly calls: number }>
+}): string => {
+  const lines = [
+    `${r.settings.calls} typed "question -> answer" predictions at concurrency ${r.settings.concurrency}, simulator in a child process (zero latency), median of ${r.settings.rounds} round(s), each peer in a fresh process; ${describeMachine(r.machine)} (after: ${r.loadAverageAfter.join(" ")})`,
+    "",
+    "| peer | CPU µs / prediction | vs fetch | predictions/s | peak RSS MiB | valid | how | versions |",
+    "|---|---:|---:|---:|---:|---:|---|---|",
+    ...r.batch.map((b) =>
+      `| ${b.peer} | ${b.cpuMicrosPerPrediction} | ${b.vsFloor === undefined ? "" : `${b.vsFloor.toFixed(2)}x`} | ${b.predictionsPerSecond} | ${b.peakRssMiB} | ${b.valid}/${b.calls} | ${b.how} | ${b.versions} |`
+    )
+  ]
+  if (r.stream.length > 0) {
+    lines.push(
+      "",
+      `Streaming: ${r.settings.streamCalls} streamed answers per peer under a limit of ${r.settings.streamConcurrency}, tokens paced at ${r.settings.streamTokensPerSecond}/s; "max open" is the simulator's own count of requests in flight.`,
+      "",
+      "| peer | limit | max open (server) | bound held | CPU µs / stream | chars / stream | valid |",
+      "|---|---:|---:|---|---:|---:|---:|",
+      ...r.stream.map((s) =>
+        `| ${s.peer} | ${s.limit} | ${s.maxInFlight} | ${s.bounded ? "yes" : "**no**"} | ${s.cpuMicrosPerStream} | ${s.charsPerStream} | ${s.valid}/${s.calls} |`
+      )
+    )
+  }
+  return lines.join("\n")
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})
