@@ -6,6 +6,8 @@ export interface ChildResult {
   readonly stdout: string
   readonly stderr: string
   readonly millis: number
+  /** Set when the child was stopped for running past its time limit. */
+  readonly timedOut: boolean
 }
 
 /**
@@ -15,13 +17,20 @@ export interface ChildResult {
 export const runChild = (
   command: string,
   args: ReadonlyArray<string>,
-  options: { readonly env?: Readonly<Record<string, string>>; readonly echo?: boolean; readonly cwd?: string } = {}
+  options: {
+    readonly env?: Readonly<Record<string, string>>
+    readonly echo?: boolean
+    readonly cwd?: string
+    readonly timeoutMillis?: number
+  } = {}
 ): Promise<ChildResult> =>
   new Promise((resolve, reject) => {
     const t0 = performance.now()
     const child = spawn(command, args, {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...options.env },
+      // its own process group, so that a timeout stops the simulators it started too
+      detached: true,
       ...(options.cwd === undefined ? {} : { cwd: options.cwd })
     })
     let stdout = ""
@@ -34,8 +43,24 @@ export const runChild = (
       stderr += data.toString()
       if (options.echo === true) process.stderr.write(indent(data.toString()))
     })
+    let timedOut = false
+    // A benchmark that hangs must not hang the suite: stop its whole process group.
+    const timer = options.timeoutMillis === undefined ? undefined : setTimeout(() => {
+      timedOut = true
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGTERM")
+    }, options.timeoutMillis)
+    // Ctrl-C of the suite must reach the detached group too.
+    const interrupt = () => {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGTERM")
+      process.exit(130)
+    }
+    process.once("SIGINT", interrupt)
     child.on("error", reject)
-    child.on("close", (code) => resolve({ code, stdout, stderr, millis: performance.now() - t0 }))
+    child.on("close", (code) => {
+      process.off("SIGINT", interrupt)
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, millis: performance.now() - t0, timedOut })
+    })
   })
 
 const indent = (text: string) => text.replace(/^(?=.)/gm, "    ")
@@ -44,5 +69,10 @@ const indent = (text: string) => text.replace(/^(?=.)/gm, "    ")
 export const runScript = (
   script: string,
   args: ReadonlyArray<string>,
-  options: { readonly env?: Readonly<Record<string, string>>; readonly echo?: boolean; readonly nodeFlags?: ReadonlyArray<string> } = {}
+  options: {
+    readonly env?: Readonly<Record<string, string>>
+    readonly echo?: boolean
+    readonly nodeFlags?: ReadonlyArray<string>
+    readonly timeoutMillis?: number
+  } = {}
 ): Promise<ChildResult> => runChild(process.execPath, [...(options.nodeFlags ?? []), "--import", "tsx", script, ...args], options)
