@@ -168,7 +168,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     invocation: ({ quick }) => ({
       script: "packages/batch/bench/rate-limited.ts",
       args: [],
-      env: quick ? { ITEMS: "40", LATENCY: "200" } : {}
+      env: quick ? { ITEMS: "80" } : {}
     }),
     parse: (stdout) => {
       const m = /wall (\d+) ms = ([\d.]+)x ideal; succeeded (\d+), failed (\d+)/.exec(stdout)
@@ -251,9 +251,9 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     }),
     parse: (stdout) => {
       const completed = /completed:\s+(\d+) \/ (\d+)/.exec(stdout)
-      const rss = /server peak RSS:\s+(\S+ \S+)/.exec(stdout)
-      const ttft = /TTFT, server:\s+p50 (\S+ \S+), p99 (\S+ \S+)/.exec(stdout)
-      const loop = /server event loop:\s+delay p50 (\S+ \S+), p99 (\S+ \S+)/.exec(stdout)
+      const rss = /server peak RSS:\s+([\d.]+ \w+)/.exec(stdout)
+      const ttft = /TTFT, server:\s+p50 ([\d.]+ \w+), p99 ([\d.]+ \w+)/.exec(stdout)
+      const loop = /server event loop:\s+delay p50 ([\d.]+ \w+), p99 ([\d.]+ \w+)/.exec(stdout)
       const parts = [
         completed && `${completed[1]}/${completed[2]} completed`,
         rss && `server peak RSS ${rss[1]}`,
