@@ -68,6 +68,7 @@ interface BatchResult {
   readonly cpuMicrosPerCall: number
   readonly callsPerSecond: number
   readonly peakRssBytes: number
+  readonly rssAfterImportBytes: number
 }
 interface StreamResult {
   readonly peer: string
@@ -125,6 +126,7 @@ const main = async () => {
       vsFloor: floorCpu === undefined ? undefined : Math.round((cpu / floorCpu) * 100) / 100,
       predictionsPerSecond: Math.round(median(rs.map((r) => r.callsPerSecond))),
       peakRssMiB: Number(mib(median(rs.map((r) => r.peakRssBytes)))),
+      rssAfterImportMiB: Number(mib(median(rs.map((r) => r.rssAfterImportBytes)))),
       valid: rs.reduce((n, r) => n + r.valid, 0),
       calls: rs.reduce((n, r) => n + r.calls, 0)
     }
@@ -187,16 +189,18 @@ const toMarkdown = (r: {
   readonly machine: ReturnType<typeof machine>
   readonly loadAverageAfter: ReadonlyArray<number>
   readonly settings: { readonly calls: number; readonly concurrency: number; readonly rounds: number; readonly streamCalls: number; readonly streamConcurrency: number; readonly streamTokensPerSecond: number }
-  readonly batch: ReadonlyArray<{ readonly peer: string; readonly how: string; readonly versions: string; readonly cpuMicrosPerPrediction: number; readonly vsFloor: number | undefined; readonly predictionsPerSecond: number; readonly peakRssMiB: number; readonly valid: number; readonly calls: number }>
+  readonly batch: ReadonlyArray<{ readonly peer: string; readonly how: string; readonly versions: string; readonly cpuMicrosPerPrediction: number; readonly vsFloor: number | undefined; readonly predictionsPerSecond: number; readonly peakRssMiB: number; readonly rssAfterImportMiB: number; readonly valid: number; readonly calls: number }>
   readonly stream: ReadonlyArray<{ readonly peer: string; readonly limit: number; readonly maxInFlight: number; readonly bounded: boolean; readonly cpuMicrosPerStream: number; readonly charsPerStream: number; readonly valid: number; readonly calls: number }>
 }): string => {
   const lines = [
     `${r.settings.calls} typed "question -> answer" predictions at concurrency ${r.settings.concurrency}, simulator in a child process (zero latency), median of ${r.settings.rounds} round(s), each peer in a fresh process; ${describeMachine(r.machine)} (after: ${r.loadAverageAfter.join(" ")})`,
     "",
-    "| peer | CPU µs / prediction | vs fetch | predictions/s | peak RSS MiB | valid | how | versions |",
-    "|---|---:|---:|---:|---:|---:|---|---|",
+    "Every peer runs under tsx (our packages ship TypeScript sources), which roughly doubles what loading a library costs in RSS: compare the peak with the RSS after import.",
+    "",
+    "| peer | CPU µs / prediction | vs fetch | predictions/s | peak RSS MiB | RSS after import MiB | valid | how | versions |",
+    "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ...r.batch.map((b) =>
-      `| ${b.peer} | ${b.cpuMicrosPerPrediction} | ${b.vsFloor === undefined ? "" : `${b.vsFloor.toFixed(2)}x`} | ${b.predictionsPerSecond} | ${b.peakRssMiB} | ${b.valid}/${b.calls} | ${b.how} | ${b.versions} |`
+      `| ${b.peer} | ${b.cpuMicrosPerPrediction} | ${b.vsFloor === undefined ? "" : `${b.vsFloor.toFixed(2)}x`} | ${b.predictionsPerSecond} | ${b.peakRssMiB} | ${b.rssAfterImportMiB} | ${b.valid}/${b.calls} | ${b.how} | ${b.versions} |`
     )
   ]
   if (r.stream.length > 0) {

@@ -94,7 +94,8 @@ const main = async () => {
     const jsonFile = Path.join(rawDir, `${b.name}.json`)
     rmSync(jsonFile, { force: true })
     rmSync(`${jsonFile}.md`, { force: true })
-    const inv = b.invocation({ quick: values.quick, jsonFile })
+    // relative to the root (the children's working directory), so that the printed command is short
+    const inv = b.invocation({ quick: values.quick, jsonFile: Path.relative(root, jsonFile) })
     const loadAverageBefore = machine().loadAverage
     console.log("")
     console.log(`== ${b.name}: ${b.title}`)
@@ -136,7 +137,7 @@ const main = async () => {
     "| benchmark | figures | target | status | command |",
     "|---|---|---|---|---|",
     ...outcomes.map((o) =>
-      `| ${o.name} (${o.title}) | ${o.result.summary} | ${o.result.target ?? ""} | ${o.status}, ${o.seconds} s, load ${o.loadAverageBefore[0]} | \`${o.command}\` |`
+      `| ${o.name}: ${o.title} | ${o.result.summary} | ${o.result.target ?? ""} | ${o.status}, ${o.seconds} s, load ${o.loadAverageBefore[0]} | \`${o.command}\` |`
     ),
     ...extras.flatMap((text) => ["", text])
   ].join("\n") + "\n"

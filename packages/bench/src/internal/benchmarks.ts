@@ -141,7 +141,9 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
       return {
         summary: rows.length === 0
           ? "no figures parsed (see output)"
-          : rows.filter((r) => r.mode !== "off").map((r) => `${r.scenario} ${r.mode} ${r.cpuRatio.toFixed(2)}x CPU`).join("; "),
+          : `CPU ratio off/mode (1 = free): ${
+            rows.filter((r) => r.mode !== "off").map((r) => `${r.scenario} ${r.mode} ${r.cpuRatio.toFixed(2)}x`).join("; ")
+          }`,
         figures: { rows, memory }
       }
     }

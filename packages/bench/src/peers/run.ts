@@ -33,6 +33,8 @@ const calls = Number(values.calls)
 const concurrency = Number(values.concurrency)
 const warmup = Number(values.warmup)
 const peer = (await load())(`${url}/v1`)
+// What loading the library cost, before any call (under tsx, as every peer runs).
+const rssAfterImportBytes = process.memoryUsage().rss
 const questions = (n: number, from: number) => Array.from({ length: n }, (_, i) => question(from + i))
 
 /** The simulator's counters (what the server saw, so the client cannot miscount itself). */
@@ -68,7 +70,8 @@ const main = async () => {
       serverRequests: server.requests,
       cpuMicrosPerCall: cpuMicros / calls,
       callsPerSecond: calls / (wallMillis / 1000),
-      peakRssBytes: process.resourceUsage().maxRSS * 1024
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      rssAfterImportBytes
     }
   }
   await peer.runAll(questions(warmup, 0), concurrency)
@@ -82,7 +85,8 @@ const main = async () => {
     valid: out.filter((a) => typeof a.answer === "string" && a.answer.length > 0).length,
     cpuMicrosPerCall: cpuMicros / calls,
     callsPerSecond: calls / (wallMillis / 1000),
-    peakRssBytes: process.resourceUsage().maxRSS * 1024
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    rssAfterImportBytes
   }
 }
 
