@@ -70,6 +70,12 @@ const overheadRows = (stdout: string): Array<OverheadRow> =>
 const isOverheadRow = (x: unknown): x is OverheadRow =>
   typeof x === "object" && x !== null && "name" in x && "cpuMicrosPerCall" in x && "vsFloor" in x
 
+/** The target of the overhead scripts: the row named `prefix...` at most `ratio` times the floor's CPU. */
+const overheadTarget = (rows: ReadonlyArray<OverheadRow>, prefix: string, ratio: number): "PASS" | "FAIL" | undefined => {
+  const row = rows.find((r) => r.name.startsWith(prefix))
+  return row === undefined ? undefined : row.vsFloor <= ratio ? "PASS" : "FAIL"
+}
+
 const overheadSummary = (rows: ReadonlyArray<OverheadRow>): string =>
   rows.length === 0
     ? "no figures parsed (see output)"
@@ -90,7 +96,11 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
         ? json.rows.filter(isOverheadRow)
         : []
       const rows = fromJson.length > 0 ? fromJson : overheadRows(stdout)
-      return { summary: overheadSummary(rows), figures: { rows, source: fromJson.length > 0 ? "json" : "stdout" } }
+      return {
+        summary: overheadSummary(rows),
+        target: overheadTarget(rows, "Predict", 1.3), // the script's stated target
+        figures: { rows, source: fromJson.length > 0 ? "json" : "stdout" }
+      }
     }
   },
   {
@@ -116,7 +126,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     }),
     parse: (stdout) => {
       const rows = overheadRows(stdout)
-      return { summary: overheadSummary(rows), figures: { rows } }
+      return { summary: overheadSummary(rows), target: overheadTarget(rows, "Lm.layer", 1.3), figures: { rows } }
     }
   },
   {
@@ -138,7 +148,10 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
         if (m) rows.push({ scenario, mode: m[1]!, callsPerSecond: num(m[2]), rateRatio: num(m[3]), cpuMicrosPerCall: num(m[4]), cpuRatio: num(m[5]) })
       }
       const memory = lineWith(stdout, /spans: \d+ dropped/)
+      const exporting = rows.filter((r) => r.mode === "loopback")
       return {
+        // the README's target: exporting every span costs at most 3% (0.97x of off's CPU per call)
+        target: exporting.length === 0 ? undefined : exporting.every((r) => r.cpuRatio >= 0.97) ? "PASS" : "FAIL",
         summary: rows.length === 0
           ? "no figures parsed (see output)"
           : `CPU ratio off/mode (1 = free): ${
