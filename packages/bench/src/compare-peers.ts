@@ -11,7 +11,9 @@
  *
  *   pnpm exec tsx packages/bench/src/compare-peers.ts [--calls 2000] [--concurrency 64] [--rounds 3]
  *     [--warmup 500] [--stream-calls 64] [--stream-concurrency 8] [--stream-tps 100]
- *     [--peers fetch,openai,...] [--no-stream] [--quick] [--json out.json] [--markdown out.md]
+ *     [--peers fetch,openai,...] [--no-stream] [--quick] [--json out.json] [--markdown out.md] [--update-readme]
+ *
+ * `--update-readme` replaces the peer table in the top-level README (between its markers).
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import * as Path from "node:path"
@@ -19,7 +21,8 @@ import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { runScript } from "./internal/child"
 import { median, startSimulator } from "./internal/harness"
-import { describeMachine, machine } from "./internal/machine"
+import { machine } from "./internal/machine"
+import { type BatchRow, type StreamRow, toMarkdown, updateReadme } from "./internal/peersReport"
 import { libraries, peerIds } from "./peers/index"
 
 const here = Path.dirname(fileURLToPath(import.meta.url))
@@ -38,7 +41,8 @@ const { values } = parseArgs({
     "no-stream": { type: "boolean", default: false },
     quick: { type: "boolean", default: false },
     json: { type: "string" },
-    markdown: { type: "string" }
+    markdown: { type: "string" },
+    "update-readme": { type: "boolean", default: false }
   }
 })
 const quick = values.quick
@@ -57,8 +61,12 @@ for (const id of selected) {
 const benchPackage = JSON.parse(readFileSync(Path.join(here, "..", "package.json"), "utf8")) as {
   readonly devDependencies: Readonly<Record<string, string>>
 }
+// Our own packages are the checked-out commit (named in the report), so they get no version.
 const versions = (id: string) =>
-  (libraries[id] ?? []).map((name) => `${name}@${benchPackage.devDependencies[name] ?? "workspace"}`).join(", ")
+  (libraries[id] ?? [])
+    .filter((name) => benchPackage.devDependencies[name] !== undefined)
+    .map((name) => `${name}@${benchPackage.devDependencies[name]}`)
+    .join(", ")
 
 interface BatchResult {
   readonly peer: string
@@ -114,7 +122,7 @@ const main = async () => {
     sim.stop()
   }
   const floorCpu = batch.has("fetch") ? median(batch.get("fetch")!.map((r) => r.cpuMicrosPerCall)) : undefined
-  const batchRows = selected.map((id) => {
+  const batchRows = selected.map((id): BatchRow => {
     const rs = batch.get(id)!
     const cpu = median(rs.map((r) => r.cpuMicrosPerCall))
     return {
@@ -132,17 +140,7 @@ const main = async () => {
     }
   })
 
-  const streamRows: Array<{
-    readonly id: string
-    readonly peer: string
-    readonly limit: number
-    readonly maxInFlight: number
-    readonly bounded: boolean
-    readonly cpuMicrosPerStream: number
-    readonly charsPerStream: number
-    readonly valid: number
-    readonly calls: number
-  }> = []
+  const streamRows: Array<StreamRow> = []
   if (!values["no-stream"]) {
     console.log(`streams: ${STREAM_CALLS} streamed answers per peer, limit ${STREAM_CONCURRENCY}, simulator paces ${STREAM_TPS} tokens/s`)
     const streamSim = await startSimulator(["--latency", "0", "--tps", String(STREAM_TPS)])
@@ -178,44 +176,16 @@ const main = async () => {
     batch: batchRows,
     stream: streamRows
   }
-  const markdown = toMarkdown(result)
+  const command = `pnpm bench --only peers${quick ? " --quick" : ""}`
+  const markdown = toMarkdown(result, command)
   console.log("")
   console.log(markdown)
   if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2))
   if (values.markdown !== undefined) writeFileSync(values.markdown, markdown)
-}
-
-const toMarkdown = (r: {
-  readonly machine: ReturnType<typeof machine>
-  readonly loadAverageAfter: ReadonlyArray<number>
-  readonly settings: { readonly calls: number; readonly concurrency: number; readonly rounds: number; readonly streamCalls: number; readonly streamConcurrency: number; readonly streamTokensPerSecond: number }
-  readonly batch: ReadonlyArray<{ readonly peer: string; readonly how: string; readonly versions: string; readonly cpuMicrosPerPrediction: number; readonly vsFloor: number | undefined; readonly predictionsPerSecond: number; readonly peakRssMiB: number; readonly rssAfterImportMiB: number; readonly valid: number; readonly calls: number }>
-  readonly stream: ReadonlyArray<{ readonly peer: string; readonly limit: number; readonly maxInFlight: number; readonly bounded: boolean; readonly cpuMicrosPerStream: number; readonly charsPerStream: number; readonly valid: number; readonly calls: number }>
-}): string => {
-  const lines = [
-    `${r.settings.calls} typed "question -> answer" predictions at concurrency ${r.settings.concurrency}, simulator in a child process (zero latency), median of ${r.settings.rounds} round(s), each peer in a fresh process; ${describeMachine(r.machine)} (after: ${r.loadAverageAfter.join(" ")})`,
-    "",
-    "Every peer runs under tsx (our packages ship TypeScript sources), which roughly doubles what loading a library costs in RSS: compare the peak with the RSS after import.",
-    "",
-    "| peer | CPU µs / prediction | vs fetch | predictions/s | peak RSS MiB | RSS after import MiB | valid | how | versions |",
-    "|---|---:|---:|---:|---:|---:|---:|---|---|",
-    ...r.batch.map((b) =>
-      `| ${b.peer} | ${b.cpuMicrosPerPrediction} | ${b.vsFloor === undefined ? "" : `${b.vsFloor.toFixed(2)}x`} | ${b.predictionsPerSecond} | ${b.peakRssMiB} | ${b.rssAfterImportMiB} | ${b.valid}/${b.calls} | ${b.how} | ${b.versions} |`
-    )
-  ]
-  if (r.stream.length > 0) {
-    lines.push(
-      "",
-      `Streaming: ${r.settings.streamCalls} streamed answers per peer under a limit of ${r.settings.streamConcurrency}, tokens paced at ${r.settings.streamTokensPerSecond}/s; "max open" is the simulator's own count of requests in flight.`,
-      "",
-      "| peer | limit | max open (server) | bound held | CPU µs / stream | chars / stream | valid |",
-      "|---|---:|---:|---|---:|---:|---:|",
-      ...r.stream.map((s) =>
-        `| ${s.peer} | ${s.limit} | ${s.maxInFlight} | ${s.bounded ? "yes" : "**no**"} | ${s.cpuMicrosPerStream} | ${s.charsPerStream} | ${s.valid}/${s.calls} |`
-      )
-    )
+  if (values["update-readme"]) {
+    updateReadme(Path.join(here, "..", "..", "..", "README.md"), markdown)
+    console.log("updated the peer table in README.md")
   }
-  return lines.join("\n")
 }
 
 main().catch((error: unknown) => {

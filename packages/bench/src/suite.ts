@@ -3,6 +3,7 @@
  * script, owned by the package it measures), and writes one JSON file and one markdown report.
  *
  *   pnpm bench [--quick] [--only name,name] [--skip name,name] [--skip-long] [--out bench-results] [--list]
+ *     [--update-readme]
  *
  * `--quick` runs small sizes (a smoke run of a few minutes); `--skip-long` leaves out the runs
  * of many thousands of streams (`simulator-streams`, `chat-server-load`). Writes
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     skip: { type: "string" },
     "skip-long": { type: "boolean", default: false },
     out: { type: "string", default: "bench-results" },
+    "update-readme": { type: "boolean", default: false },
     list: { type: "boolean", default: false }
   }
 })
@@ -95,7 +97,7 @@ const main = async () => {
     rmSync(jsonFile, { force: true })
     rmSync(`${jsonFile}.md`, { force: true })
     // relative to the root (the children's working directory), so that the printed command is short
-    const inv = b.invocation({ quick: values.quick, jsonFile: Path.relative(root, jsonFile) })
+    const inv = b.invocation({ quick: values.quick, jsonFile: Path.relative(root, jsonFile), updateReadme: values["update-readme"] })
     const loadAverageBefore = machine().loadAverage
     console.log("")
     console.log(`== ${b.name}: ${b.title}`)

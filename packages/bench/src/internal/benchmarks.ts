@@ -32,7 +32,7 @@ export interface Benchmark {
   readonly long?: boolean
   readonly timeoutMinutes: number
   /** `jsonFile`: where a script that can should write its result; `${jsonFile}.md`, if written, is appended to the report. */
-  readonly invocation: (options: { readonly quick: boolean; readonly jsonFile: string }) => Invocation
+  readonly invocation: (options: { readonly quick: boolean; readonly jsonFile: string; readonly updateReadme: boolean }) => Invocation
   readonly parse: (stdout: string, jsonFile: string) => Figures
 }
 
@@ -291,9 +291,9 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     name: "peers",
     title: "peer comparison (CPU per prediction, streams bounded)",
     timeoutMinutes: 30,
-    invocation: ({ jsonFile, quick }) => ({
+    invocation: ({ jsonFile, quick, updateReadme }) => ({
       script: "packages/bench/src/compare-peers.ts",
-      args: [...(quick ? ["--quick"] : []), "--json", jsonFile, "--markdown", `${jsonFile}.md`]
+      args: [...(quick ? ["--quick"] : []), ...(updateReadme ? ["--update-readme"] : []), "--json", jsonFile, "--markdown", `${jsonFile}.md`]
     }),
     parse: (_stdout, jsonFile) => {
       const json = readJson(jsonFile)
