@@ -1,0 +1,31 @@
+/**
+ * Every peer of the comparison, by id (the id is what `--peers` and the child process take).
+ * Each is imported on demand so that a child process loads one library only, and its peak RSS
+ * is that library's.
+ */
+import type { Peer } from "./Peer"
+
+export type MakePeer = (baseUrl: string) => Peer
+
+export const peers: Readonly<Record<string, () => Promise<MakePeer>>> = {
+  fetch: () => import("./fetch").then((m) => m.make),
+  "effect-dspy-chat": () => import("./effect-dspy").then((m) => (url: string) => m.make(url, "chat")),
+  "effect-dspy-json": () => import("./effect-dspy").then((m) => (url: string) => m.make(url, "json")),
+  openai: () => import("./openai").then((m) => m.make),
+  "vercel-ai": () => import("./vercel-ai").then((m) => m.make),
+  langchain: () => import("./langchain").then((m) => m.make),
+  ax: () => import("./ax").then((m) => m.make)
+}
+
+export const peerIds: ReadonlyArray<string> = Object.keys(peers)
+
+/** The npm packages each peer runs on (their pinned versions are read from the bench package.json). */
+export const libraries: Readonly<Record<string, ReadonlyArray<string>>> = {
+  fetch: [],
+  "effect-dspy-chat": ["@effect-dspy/core", "@effect-dspy/providers"],
+  "effect-dspy-json": ["@effect-dspy/core", "@effect-dspy/providers"],
+  openai: ["openai", "p-limit"],
+  "vercel-ai": ["ai", "@ai-sdk/openai-compatible", "p-limit"],
+  langchain: ["@langchain/openai", "@langchain/core"],
+  ax: ["@ax-llm/ax", "p-limit"]
+}
