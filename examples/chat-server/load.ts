@@ -21,6 +21,7 @@
  * ignores the simulator settings). A script, not a test: it prints figures and asserts nothing.
  */
 import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import * as Http from "node:http"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -61,6 +62,20 @@ const streamAgent = new Http.Agent({ keepAlive: false, maxSockets: Infinity })
 interface Child {
   readonly url: string
   readonly stop: () => Promise<void>
+  /** CPU time the child has used so far (Linux /proc; undefined elsewhere). */
+  readonly cpuMillis: () => number | undefined
+}
+
+/** User + system CPU of a process from /proc/<pid>/stat (clock ticks of 10 ms). */
+const procCpuMillis = (pid: number | undefined): number | undefined => {
+  if (pid === undefined) return undefined
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return undefined
+  }
 }
 
 /** Runs `node --import tsx script` and resolves with the URL it prints. */
@@ -81,6 +96,7 @@ const spawnServer = (script: string, scriptArgs: ReadonlyArray<string>, env: Rec
         child.removeAllListeners("exit")
         resolve({
           url: match[1]!,
+          cpuMillis: () => procCpuMillis(child.pid),
           stop: () =>
             new Promise<void>((done) => {
               if (child.exitCode !== null) return done()
@@ -94,7 +110,9 @@ const spawnServer = (script: string, scriptArgs: ReadonlyArray<string>, env: Rec
   })
 
 /** The chat server, streaming from the simulator server (`http`) or the in-process simulator. */
-const startServers = async (): Promise<{ readonly url: string; readonly stop: () => Promise<void> }> => {
+const startServers = async (): Promise<
+  { readonly url: string; readonly stop: () => Promise<void>; readonly simulatorCpuMillis: () => number | undefined }
+> => {
   if (upstream === "in-process") {
     const server = await spawnServer("main.ts", [], {
       PORT: "0",
@@ -103,7 +121,7 @@ const startServers = async (): Promise<{ readonly url: string; readonly stop: ()
       SIM_TOKENS_PER_SECOND: String(tps),
       CHAT_SIM_ANSWER_WORDS: String(words)
     })
-    return server
+    return { ...server, simulatorCpuMillis: () => undefined }
   }
   const simulator = await spawnServer("simulator.ts", ["--words", String(words), "--tps", String(tps), "--ttft", String(ttft)], {})
   console.log(`simulator: ${simulator.url} (child process)`)
@@ -115,6 +133,7 @@ const startServers = async (): Promise<{ readonly url: string; readonly stop: ()
   })
   return {
     url: server.url,
+    simulatorCpuMillis: simulator.cpuMillis,
     stop: async () => {
       await server.stop()
       await simulator.stop()
@@ -251,7 +270,7 @@ const main = async () => {
   )
   const server = externalUrl === undefined
     ? await startServers()
-    : { url: externalUrl, stop: () => Promise.resolve() }
+    : { url: externalUrl, stop: () => Promise.resolve(), simulatorCpuMillis: () => undefined }
   console.log(`server: ${server.url} (${externalUrl === undefined ? "child process" : "external"})`)
   try {
     const createStart = performance.now()
@@ -275,6 +294,8 @@ const main = async () => {
 
     const clientLoop = monitorEventLoopDelay({ resolution: 10 })
     clientLoop.enable()
+    const clientCpu = process.cpuUsage()
+    const simulatorCpuBefore = server.simulatorCpuMillis()
     const start = performance.now()
     const pending = gate(maxPending)
     const waits: Array<number> = []
@@ -291,6 +312,8 @@ const main = async () => {
     waits.sort((a, b) => a - b)
     const wall = performance.now() - start
     clientLoop.disable()
+    const clientCpuUsed = process.cpuUsage(clientCpu)
+    const simulatorCpuAfter = server.simulatorCpuMillis()
     const stats = JSON.parse((await request(`${server.url}/admin/stats`, "GET")).text) as Stats
 
     const ok = results.filter((r) => r.ok)
@@ -307,7 +330,11 @@ const main = async () => {
     console.log(`stream duration:      p50 ${ms(percentile(totals, 50))}, p99 ${ms(percentile(totals, 99))} (simulator alone: ${ms(ttft + (words - 1) * 1000 / tps)})`)
     console.log(`server streams:       at most ${stats.maxActiveStreams} open at once`)
     console.log(`server peak RSS:      ${mib(stats.maxRssBytes)} (now ${mib(stats.rssBytes)}; before the streams ${mib(before.rssBytes)})`)
-    console.log(`server CPU:           ${ms(stats.cpuMillis - before.cpuMillis)} during the streams`)
+    console.log(`server heap:          at most ${mib(stats.maxHeapUsedBytes)} used, ${mib(stats.maxExternalBytes)} external`)
+    const cpu = stats.cpuMillis - before.cpuMillis
+    console.log(
+      `server CPU:           ${ms(cpu)} during the streams (${(cpu * 1000 / Math.max(1, tokens)).toFixed(1)} µs per token, ${(cpu / Math.max(1, ok.length)).toFixed(2)} ms per stream)`
+    )
     console.log(
       `client admission:     at most ${maxPending} requests awaiting headers; waited p50 ${ms(percentile(waits, 50))}, p99 ${ms(percentile(waits, 99))}`
     )
@@ -329,6 +356,10 @@ const main = async () => {
     console.log(
       `client event loop:    delay p50 ${ms(clientLoop.percentile(50) / 1e6)}, p99 ${ms(clientLoop.percentile(99) / 1e6)}, max ${ms(clientLoop.max / 1e6)}`
     )
+    console.log(`client CPU:           ${ms((clientCpuUsed.user + clientCpuUsed.system) / 1000)} during the streams`)
+    if (simulatorCpuBefore !== undefined && simulatorCpuAfter !== undefined) {
+      console.log(`simulator CPU:        ${ms(simulatorCpuAfter - simulatorCpuBefore)} during the streams`)
+    }
   } finally {
     agent.destroy()
     streamAgent.destroy()

@@ -53,7 +53,7 @@ export interface Pacer {
 
 /** @internal */
 export const make = (): Pacer => {
-  let streams: Array<Paced> = []
+  const streams: Array<Paced> = []
   let running = false
 
   // Writes what is due; returns whether the stream is finished.
