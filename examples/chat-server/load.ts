@@ -4,7 +4,7 @@
  *   ulimit -n 65536   # each stream is a socket on both sides
  *   pnpm exec tsx examples/chat-server/load.ts [--conversations 10000] [--words 100] [--tps 50]
  *     [--ttft 200] [--ramp-ms 0] [--max-pending 1000] [--warmup 50] [--lm-timeout 60] [--upstream http|in-process]
- *     [--create-concurrency 256] [--url http://… (an already running server)]
+ *     [--create-concurrency 256] [--server-heap-mib 768] [--url http://… (an already running server)]
  *
  * The chat server runs as a child process (`node --import tsx examples/chat-server/main.ts`,
  * PORT=0) so that its memory is measured alone; its model is the simulator server, another child
@@ -15,7 +15,8 @@
  * kernel accept queue that overflows resets connections), and reports: how many completed, the
  * server's peak RSS, time to first token (as the client sees it from sending the request, and
  * as the server sees it from reading the request, each minus the simulator's own TTFT), and the
- * server's event-loop delay. `--lm-timeout 0` turns off the provider's per-part idle timeout.
+ * server's event-loop delay, and the CPU each process used. `--lm-timeout 0` turns off the
+ * provider's idle timeout; `--server-heap-mib` is the server's V8 heap limit (0: V8's default).
  *
  * Set `EFFECT_DSPY_MODEL` and a key to point the server at a real provider instead (it then
  * ignores the simulator settings). A script, not a test: it prints figures and asserts nothing.
@@ -44,6 +45,8 @@ const createConcurrency = option("create-concurrency", 256)
 const lmTimeout = option("lm-timeout", 60)
 const maxPending = option("max-pending", 1000)
 const warmup = option("warmup", 50)
+/** The chat server's V8 old-space limit in MiB (`--max-old-space-size`); 0 keeps V8's default. */
+const serverHeapMib = option("server-heap-mib", 768)
 const upstreamIndex = args.indexOf("--upstream")
 /** Where the chat server's model is: the simulator server over loopback HTTP, or in its process. */
 const upstream = upstreamIndex !== -1 && args[upstreamIndex + 1] === "in-process" ? "in-process" : "http"
@@ -79,9 +82,14 @@ const procCpuMillis = (pid: number | undefined): number | undefined => {
 }
 
 /** Runs `node --import tsx script` and resolves with the URL it prints. */
-const spawnServer = (script: string, scriptArgs: ReadonlyArray<string>, env: Record<string, string>): Promise<Child> =>
+const spawnServer = (
+  script: string,
+  scriptArgs: ReadonlyArray<string>,
+  env: Record<string, string>,
+  nodeArgs: ReadonlyArray<string> = []
+): Promise<Child> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(here, script), ...scriptArgs], {
+    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", join(here, script), ...scriptArgs], {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "inherit"]
@@ -109,6 +117,11 @@ const spawnServer = (script: string, scriptArgs: ReadonlyArray<string>, env: Rec
     child.once("exit", (code) => reject(new Error(`${script} exited early (code ${code})`)))
   })
 
+// On a machine with plenty of memory V8 lets garbage pile up far beyond the live set (a
+// stream's turn allocates a lot that dies young); a limit makes it collect sooner, as a
+// container's memory limit would.
+const serverNodeArgs = serverHeapMib > 0 ? [`--max-old-space-size=${serverHeapMib}`] : []
+
 /** The chat server, streaming from the simulator server (`http`) or the in-process simulator. */
 const startServers = async (): Promise<
   { readonly url: string; readonly stop: () => Promise<void>; readonly simulatorCpuMillis: () => number | undefined }
@@ -120,7 +133,7 @@ const startServers = async (): Promise<
       SIM_TTFT_MS: String(ttft),
       SIM_TOKENS_PER_SECOND: String(tps),
       CHAT_SIM_ANSWER_WORDS: String(words)
-    })
+    }, serverNodeArgs)
     return { ...server, simulatorCpuMillis: () => undefined }
   }
   const simulator = await spawnServer("simulator.ts", ["--words", String(words), "--tps", String(tps), "--ttft", String(ttft)], {})
@@ -130,7 +143,7 @@ const startServers = async (): Promise<
     CHAT_LM_TIMEOUT_SECONDS: String(lmTimeout),
     EFFECT_DSPY_MODEL: "openai-compatible/sim-1",
     OPENAI_COMPATIBLE_BASE_URL: `${simulator.url}/v1`
-  })
+  }, serverNodeArgs)
   return {
     url: server.url,
     simulatorCpuMillis: simulator.cpuMillis,
@@ -266,6 +279,7 @@ const main = async () => {
   console.log(
     `load: ${conversations} conversations, answers of ${words} tokens at ${tps} tokens/s after ${ttft} ms` +
       (rampMillis > 0 ? `, streams opened over ${rampMillis} ms` : ", streams opened at once") +
+      (serverHeapMib > 0 ? `, server heap limit ${serverHeapMib} MiB` : "") +
       `, model: ${upstream === "http" ? "simulator server over loopback HTTP" : "in-process simulator"}`
   )
   const server = externalUrl === undefined
