@@ -63,6 +63,9 @@ export interface Stats {
   readonly abortedStreams: number
   readonly rssBytes: number
   readonly maxRssBytes: number
+  /** Largest V8 heap in use and largest memory outside it (buffers), sampled every 250 ms. */
+  readonly maxHeapUsedBytes: number
+  readonly maxExternalBytes: number
   /** CPU time used by the process since it started (user + system). */
   readonly cpuMillis: number
   /** From the request to its first token written, as seen by the server. */
@@ -104,6 +107,16 @@ const makeState = (options: Options) =>
     const firstToken = createHistogram()
     const loop = monitorEventLoopDelay({ resolution: 10 })
     yield* Effect.acquireRelease(Effect.sync(() => loop.enable()), () => Effect.sync(() => loop.disable()))
+    const memory = { maxHeapUsed: 0, maxExternal: 0 }
+    const sampleMemory = () => {
+      const m = process.memoryUsage()
+      if (m.heapUsed > memory.maxHeapUsed) memory.maxHeapUsed = m.heapUsed
+      if (m.external > memory.maxExternal) memory.maxExternal = m.external
+    }
+    yield* Effect.acquireRelease(
+      Effect.sync(() => setInterval(sampleMemory, 250).unref()),
+      (timer) => Effect.sync(() => clearInterval(timer))
+    )
     const counts = { active: 0, maxActive: 0, started: 0, completed: 0, failed: 0, aborted: 0 }
     const stats = (): Stats => {
       const usage = process.resourceUsage()
@@ -117,6 +130,8 @@ const makeState = (options: Options) =>
         abortedStreams: counts.aborted,
         rssBytes: process.memoryUsage.rss(),
         maxRssBytes: usage.maxRSS * 1024,
+        maxHeapUsedBytes: memory.maxHeapUsed,
+        maxExternalBytes: memory.maxExternal,
         cpuMillis: (usage.userCPUTime + usage.systemCPUTime) / 1000,
         firstTokenMillis: { ...percentiles(firstToken, 1000), count: firstToken.count },
         eventLoopDelayMillis: percentiles({ percentile: (p) => loop.percentile(p), max: loop.max, count: 1 }, 1e6)
@@ -126,6 +141,8 @@ const makeState = (options: Options) =>
       firstToken.reset()
       loop.reset()
       counts.maxActive = counts.active
+      memory.maxHeapUsed = 0
+      memory.maxExternal = 0
     }
     return { options, conversations, firstToken, counts, stats, resetStats }
   })

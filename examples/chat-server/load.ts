@@ -4,7 +4,7 @@
  *   ulimit -n 65536   # each stream is a socket on both sides
  *   pnpm exec tsx examples/chat-server/load.ts [--conversations 10000] [--words 100] [--tps 50]
  *     [--ttft 200] [--ramp-ms 0] [--max-pending 1000] [--warmup 50] [--lm-timeout 60] [--upstream http|in-process]
- *     [--create-concurrency 256] [--url http://… (an already running server)]
+ *     [--create-concurrency 256] [--server-heap-mib 768] [--url http://… (an already running server)]
  *
  * The chat server runs as a child process (`node --import tsx examples/chat-server/main.ts`,
  * PORT=0) so that its memory is measured alone; its model is the simulator server, another child
@@ -15,12 +15,14 @@
  * kernel accept queue that overflows resets connections), and reports: how many completed, the
  * server's peak RSS, time to first token (as the client sees it from sending the request, and
  * as the server sees it from reading the request, each minus the simulator's own TTFT), and the
- * server's event-loop delay. `--lm-timeout 0` turns off the provider's per-part idle timeout.
+ * server's event-loop delay, and the CPU each process used. `--lm-timeout 0` turns off the
+ * provider's idle timeout; `--server-heap-mib` is the server's V8 heap limit (0: V8's default).
  *
  * Set `EFFECT_DSPY_MODEL` and a key to point the server at a real provider instead (it then
  * ignores the simulator settings). A script, not a test: it prints figures and asserts nothing.
  */
 import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import * as Http from "node:http"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -43,6 +45,8 @@ const createConcurrency = option("create-concurrency", 256)
 const lmTimeout = option("lm-timeout", 60)
 const maxPending = option("max-pending", 1000)
 const warmup = option("warmup", 50)
+/** The chat server's V8 old-space limit in MiB (`--max-old-space-size`); 0 keeps V8's default. */
+const serverHeapMib = option("server-heap-mib", 768)
 const upstreamIndex = args.indexOf("--upstream")
 /** Where the chat server's model is: the simulator server over loopback HTTP, or in its process. */
 const upstream = upstreamIndex !== -1 && args[upstreamIndex + 1] === "in-process" ? "in-process" : "http"
@@ -61,12 +65,31 @@ const streamAgent = new Http.Agent({ keepAlive: false, maxSockets: Infinity })
 interface Child {
   readonly url: string
   readonly stop: () => Promise<void>
+  /** CPU time the child has used so far (Linux /proc; undefined elsewhere). */
+  readonly cpuMillis: () => number | undefined
+}
+
+/** User + system CPU of a process from /proc/<pid>/stat (clock ticks of 10 ms). */
+const procCpuMillis = (pid: number | undefined): number | undefined => {
+  if (pid === undefined) return undefined
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return undefined
+  }
 }
 
 /** Runs `node --import tsx script` and resolves with the URL it prints. */
-const spawnServer = (script: string, scriptArgs: ReadonlyArray<string>, env: Record<string, string>): Promise<Child> =>
+const spawnServer = (
+  script: string,
+  scriptArgs: ReadonlyArray<string>,
+  env: Record<string, string>,
+  nodeArgs: ReadonlyArray<string> = []
+): Promise<Child> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(here, script), ...scriptArgs], {
+    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", join(here, script), ...scriptArgs], {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "inherit"]
@@ -81,6 +104,7 @@ const spawnServer = (script: string, scriptArgs: ReadonlyArray<string>, env: Rec
         child.removeAllListeners("exit")
         resolve({
           url: match[1]!,
+          cpuMillis: () => procCpuMillis(child.pid),
           stop: () =>
             new Promise<void>((done) => {
               if (child.exitCode !== null) return done()
@@ -93,8 +117,15 @@ const spawnServer = (script: string, scriptArgs: ReadonlyArray<string>, env: Rec
     child.once("exit", (code) => reject(new Error(`${script} exited early (code ${code})`)))
   })
 
+// On a machine with plenty of memory V8 lets garbage pile up far beyond the live set (a
+// stream's turn allocates a lot that dies young); a limit makes it collect sooner, as a
+// container's memory limit would.
+const serverNodeArgs = serverHeapMib > 0 ? [`--max-old-space-size=${serverHeapMib}`] : []
+
 /** The chat server, streaming from the simulator server (`http`) or the in-process simulator. */
-const startServers = async (): Promise<{ readonly url: string; readonly stop: () => Promise<void> }> => {
+const startServers = async (): Promise<
+  { readonly url: string; readonly stop: () => Promise<void>; readonly simulatorCpuMillis: () => number | undefined }
+> => {
   if (upstream === "in-process") {
     const server = await spawnServer("main.ts", [], {
       PORT: "0",
@@ -102,8 +133,8 @@ const startServers = async (): Promise<{ readonly url: string; readonly stop: ()
       SIM_TTFT_MS: String(ttft),
       SIM_TOKENS_PER_SECOND: String(tps),
       CHAT_SIM_ANSWER_WORDS: String(words)
-    })
-    return server
+    }, serverNodeArgs)
+    return { ...server, simulatorCpuMillis: () => undefined }
   }
   const simulator = await spawnServer("simulator.ts", ["--words", String(words), "--tps", String(tps), "--ttft", String(ttft)], {})
   console.log(`simulator: ${simulator.url} (child process)`)
@@ -112,9 +143,10 @@ const startServers = async (): Promise<{ readonly url: string; readonly stop: ()
     CHAT_LM_TIMEOUT_SECONDS: String(lmTimeout),
     EFFECT_DSPY_MODEL: "openai-compatible/sim-1",
     OPENAI_COMPATIBLE_BASE_URL: `${simulator.url}/v1`
-  })
+  }, serverNodeArgs)
   return {
     url: server.url,
+    simulatorCpuMillis: simulator.cpuMillis,
     stop: async () => {
       await server.stop()
       await simulator.stop()
@@ -247,11 +279,12 @@ const main = async () => {
   console.log(
     `load: ${conversations} conversations, answers of ${words} tokens at ${tps} tokens/s after ${ttft} ms` +
       (rampMillis > 0 ? `, streams opened over ${rampMillis} ms` : ", streams opened at once") +
+      (serverHeapMib > 0 ? `, server heap limit ${serverHeapMib} MiB` : "") +
       `, model: ${upstream === "http" ? "simulator server over loopback HTTP" : "in-process simulator"}`
   )
   const server = externalUrl === undefined
     ? await startServers()
-    : { url: externalUrl, stop: () => Promise.resolve() }
+    : { url: externalUrl, stop: () => Promise.resolve(), simulatorCpuMillis: () => undefined }
   console.log(`server: ${server.url} (${externalUrl === undefined ? "child process" : "external"})`)
   try {
     const createStart = performance.now()
@@ -275,6 +308,8 @@ const main = async () => {
 
     const clientLoop = monitorEventLoopDelay({ resolution: 10 })
     clientLoop.enable()
+    const clientCpu = process.cpuUsage()
+    const simulatorCpuBefore = server.simulatorCpuMillis()
     const start = performance.now()
     const pending = gate(maxPending)
     const waits: Array<number> = []
@@ -291,6 +326,8 @@ const main = async () => {
     waits.sort((a, b) => a - b)
     const wall = performance.now() - start
     clientLoop.disable()
+    const clientCpuUsed = process.cpuUsage(clientCpu)
+    const simulatorCpuAfter = server.simulatorCpuMillis()
     const stats = JSON.parse((await request(`${server.url}/admin/stats`, "GET")).text) as Stats
 
     const ok = results.filter((r) => r.ok)
@@ -307,7 +344,11 @@ const main = async () => {
     console.log(`stream duration:      p50 ${ms(percentile(totals, 50))}, p99 ${ms(percentile(totals, 99))} (simulator alone: ${ms(ttft + (words - 1) * 1000 / tps)})`)
     console.log(`server streams:       at most ${stats.maxActiveStreams} open at once`)
     console.log(`server peak RSS:      ${mib(stats.maxRssBytes)} (now ${mib(stats.rssBytes)}; before the streams ${mib(before.rssBytes)})`)
-    console.log(`server CPU:           ${ms(stats.cpuMillis - before.cpuMillis)} during the streams`)
+    console.log(`server heap:          at most ${mib(stats.maxHeapUsedBytes)} used, ${mib(stats.maxExternalBytes)} external`)
+    const cpu = stats.cpuMillis - before.cpuMillis
+    console.log(
+      `server CPU:           ${ms(cpu)} during the streams (${(cpu * 1000 / Math.max(1, tokens)).toFixed(1)} µs per token, ${(cpu / Math.max(1, ok.length)).toFixed(2)} ms per stream)`
+    )
     console.log(
       `client admission:     at most ${maxPending} requests awaiting headers; waited p50 ${ms(percentile(waits, 50))}, p99 ${ms(percentile(waits, 99))}`
     )
@@ -329,6 +370,10 @@ const main = async () => {
     console.log(
       `client event loop:    delay p50 ${ms(clientLoop.percentile(50) / 1e6)}, p99 ${ms(clientLoop.percentile(99) / 1e6)}, max ${ms(clientLoop.max / 1e6)}`
     )
+    console.log(`client CPU:           ${ms((clientCpuUsed.user + clientCpuUsed.system) / 1000)} during the streams`)
+    if (simulatorCpuBefore !== undefined && simulatorCpuAfter !== undefined) {
+      console.log(`simulator CPU:        ${ms(simulatorCpuAfter - simulatorCpuBefore)} during the streams`)
+    }
   } finally {
     agent.destroy()
     streamAgent.destroy()

@@ -15,7 +15,6 @@ import * as Prompt from "@effect/ai/Prompt"
 import * as Response from "@effect/ai/Response"
 import { addGenAIAnnotations, CurrentSpanTransformer } from "@effect/ai/Telemetry"
 import * as Toolkit from "@effect/ai/Toolkit"
-import * as Sse from "@effect/experimental/Sse"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -37,11 +36,11 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Span } from "effect/Tracer"
 import { LmConfig, type Settings } from "@effect-dspy/core/LmConfig"
-import { ChatStreamState } from "./internal/chatStream"
+import { ChatStreamState, checkChunk } from "./internal/chatStream"
 import { secure } from "./internal/secureClient"
+import * as SseData from "./internal/sseData"
 import type { WireRequest } from "./internal/chatWire"
 import {
-  decodeChunk,
   decodeResponse,
   makeParts,
   prepareMessages,
@@ -361,20 +360,20 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         let done = false
         let failure: AiError.AiError | undefined
         let parts: Array<Response.StreamPartEncoded> = []
-        const parser = Sse.makeParser((event) => {
-          if (event._tag !== "Event" || done || failure !== undefined) return
-          if (event.data === "[DONE]") {
+        const parser = SseData.make((data) => {
+          if (done || failure !== undefined) return
+          if (data === "[DONE]") {
             done = true
             return
           }
           let json: unknown
           try {
-            json = JSON.parse(event.data)
+            json = JSON.parse(data)
           } catch (cause) {
             failure = malformed("streamText", "A stream event is not valid JSON", cause)
             return
           }
-          const chunk = decodeChunk(json)
+          const chunk = checkChunk(json)
           if (Either.isLeft(chunk)) {
             failure = malformed("streamText", "A stream event does not match the chat-completions format", chunk.left)
             return
@@ -388,8 +387,8 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           Stream.mapChunksEffect((texts): Effect.Effect<Chunk.Chunk<Response.StreamPartEncoded>, AiError.AiError> => {
             if (done) return Effect.succeed(Chunk.empty())
             for (const text of texts) {
-              const error = parser.feed(text)
-              if (error !== undefined) failure ??= malformed("streamText", "A stream event is too large", error)
+              const limit = parser.feed(text)
+              if (limit !== undefined) failure ??= malformed("streamText", `A stream event is larger than ${limit} characters`)
             }
             if (failure !== undefined) return Effect.fail(failure)
             const out = parts
@@ -447,8 +446,48 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         }
       )
 
+    // Hot path for streams too: without a toolkit, the library decodes every part of every
+    // chunk with a Schema union it rebuilds per call (tens of microseconds per token, the
+    // largest cost of a streamed token after the socket). Same span, same span transformer,
+    // same parts; a chunk with a part the fast path does not build is decoded by the Schema.
+    const fastStreamText = (
+      options: Pick<LanguageModel.GenerateTextOptions<{}>, "prompt" | "concurrency"> & { readonly toolChoice?: unknown }
+    ): Stream.Stream<Response.StreamPart<{}>, AiError.AiError> =>
+      Stream.unwrapScoped(Effect.flatMap(
+        Effect.makeSpanScoped("LanguageModel.streamText", {
+          captureStackTrace: false,
+          attributes: { concurrency: options.concurrency, toolChoice: options.toolChoice }
+        }),
+        (span) =>
+          Effect.map(Effect.context<never>(), (context) => {
+            const providerOptions: LanguageModel.ProviderOptions = {
+              prompt: Prompt.make(options.prompt),
+              tools: [],
+              toolChoice: "none",
+              responseFormat: { type: "text" },
+              span
+            }
+            const parts = Stream.mapChunksEffect(streamText(providerOptions), decodeStreamChunk)
+            const transformer = context.unsafeMap.get(CurrentSpanTransformer.key) ?? parentSpanTransformer
+            if (transformer === undefined) return parts
+            const content: Array<Response.StreamPart<{}>> = []
+            return parts.pipe(
+              Stream.mapChunks((chunk) => {
+                for (const part of chunk) content.push(part)
+                return chunk
+              }),
+              Stream.ensuring(Effect.sync(() => transformer({ ...providerOptions, response: content })))
+            )
+          })
+      ))
+
     return {
       ...service,
+      streamText: (options) =>
+        // As for generateText: no toolkit, no tool parts, AiError only.
+        options.toolkit === undefined
+          ? (fastStreamText(options) as ReturnType<LanguageModel.Service["streamText"]>)
+          : service.streamText(options),
       generateText: (options) =>
         // Without a toolkit the options carry no tools, so the response has no tool
         // parts and the error is AiError: exactly this method's types for such options.
@@ -491,6 +530,67 @@ const fastParts = (encoded: ReadonlyArray<Response.PartEncoded>): Array<Response
     }
   }
   return parts
+}
+
+// Built once (the library builds it per call).
+const decodeStreamParts = Schema.decode(Schema.ChunkFromSelf(Response.StreamPart(Toolkit.empty)))
+
+const decodeStreamChunk = (
+  chunk: Chunk.Chunk<Response.StreamPartEncoded>
+): Effect.Effect<Chunk.Chunk<Response.StreamPart<{}>>, AiError.AiError> => {
+  const fast = fastStreamParts(chunk)
+  return fast !== undefined
+    ? Effect.succeed(fast)
+    : Effect.mapError(decodeStreamParts(chunk), (error) =>
+      AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "streamText", error }))
+}
+
+// Builds stream parts the way the library's decoding would, for the part types a streamed
+// plain chat completion has; `undefined` for anything else.
+const fastStreamParts = (
+  chunk: Chunk.Chunk<Response.StreamPartEncoded>
+): Chunk.Chunk<Response.StreamPart<{}>> | undefined => {
+  const parts: Array<Response.StreamPart<{}>> = []
+  for (const part of chunk) {
+    switch (part.type) {
+      case "text-delta":
+        parts.push(Response.makePart("text-delta", { id: part.id, delta: part.delta, metadata: part.metadata ?? {} }))
+        break
+      case "text-start":
+        parts.push(Response.makePart("text-start", { id: part.id, metadata: part.metadata ?? {} }))
+        break
+      case "text-end":
+        parts.push(Response.makePart("text-end", { id: part.id, metadata: part.metadata ?? {} }))
+        break
+      case "reasoning-delta":
+        parts.push(Response.makePart("reasoning-delta", { id: part.id, delta: part.delta, metadata: part.metadata ?? {} }))
+        break
+      case "reasoning-start":
+        parts.push(Response.makePart("reasoning-start", { id: part.id, metadata: part.metadata ?? {} }))
+        break
+      case "reasoning-end":
+        parts.push(Response.makePart("reasoning-end", { id: part.id, metadata: part.metadata ?? {} }))
+        break
+      case "response-metadata":
+        parts.push(Response.makePart("response-metadata", {
+          id: Option.fromNullable(part.id),
+          modelId: Option.fromNullable(part.modelId),
+          timestamp: part.timestamp === undefined ? Option.none() : DateTime.make(part.timestamp),
+          metadata: part.metadata ?? {}
+        }))
+        break
+      case "finish":
+        parts.push(Response.makePart("finish", {
+          reason: part.reason,
+          usage: new Response.Usage(part.usage, { disableValidation: true }),
+          metadata: part.metadata ?? {}
+        }))
+        break
+      default:
+        return undefined
+    }
+  }
+  return Chunk.unsafeFromArray(parts)
 }
 
 /**

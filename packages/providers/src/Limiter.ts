@@ -84,11 +84,16 @@ export const make = (options: { readonly concurrency: number }): Effect.Effect<S
     const withPermit = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
       Effect.zipRight(awaitOpen, semaphore.withPermits(1)(Effect.ensuring(Effect.zipRight(enter, self), exit)))
 
+    // Not `acquireRelease(semaphore.take(1), …)`: its acquire is uninterruptible, so a stream
+    // interrupted while waiting for a slot could not stop until it got one. The wait stays
+    // interruptible; once taken, the permit and its release are registered without a gap.
     const permitScoped: Effect.Effect<void, never, Scope.Scope> = Effect.zipRight(
       awaitOpen,
-      Effect.acquireRelease(
-        Effect.zipRight(semaphore.take(1), enter),
-        () => Effect.zipRight(exit, semaphore.release(1))
+      Effect.uninterruptibleMask((restore) =>
+        Effect.zipRight(
+          restore(semaphore.take(1)),
+          Effect.zipRight(enter, Effect.addFinalizer(() => Effect.zipRight(exit, semaphore.release(1))))
+        )
       )
     )
 

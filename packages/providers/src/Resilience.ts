@@ -29,13 +29,13 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
@@ -411,33 +411,45 @@ const timeoutAttempt = <A, E, R, E2>(
   })
 
 // Fails a stream that waits longer than `millis` for its next part (the first
-// included). On the live clock one timer is re-armed per chunk (`Stream.timeoutFail`
-// races two fibers per pull, which adds up over the tokens of many streams); under
-// any other clock, `Stream.timeoutFail`.
+// included). Under any clock but the live one (TestClock), `Stream.timeoutFail`. On the
+// live clock, neither it nor `Stream.interruptWhen`: both race a forked fiber against
+// every pull, which over the tokens of thousands of streams is most of a token's cost.
+// Instead the source runs in one fiber feeding a bounded mailbox (one hand-off per chunk,
+// and a chunk carries every part of a socket read), each chunk records the time, and
+// one timer per stream checks the deadline when it fires: it re-arms for the time left,
+// or fails the stream and interrupts the source (its HTTP request) at once.
 const idleTimeout = <A, E, R, E2>(
   self: Stream.Stream<A, E, R>,
   millis: number,
   onTimeout: () => E2
 ): Stream.Stream<A, E | E2, R> =>
-  Stream.unwrap(Effect.clockWith((clock) => {
+  Stream.unwrapScoped(Effect.clockWith((clock) => {
     if (clock !== liveClock) return Effect.succeed(Stream.timeoutFail(self, onTimeout, Duration.millis(millis)))
-    return Effect.map(Deferred.make<never, E2>(), (expired) => {
+    return Effect.gen(function*() {
+      const mailbox = yield* Mailbox.make<A, E | E2>({ capacity: 256, strategy: "suspend" })
+      let last = performance.now()
+      const source = yield* self.pipe(
+        Stream.runForEachChunk((chunk) => {
+          last = performance.now()
+          return mailbox.offerAll(chunk)
+        }),
+        Mailbox.into(mailbox),
+        Effect.forkScoped
+      )
       let timer: ReturnType<typeof setTimeout> | undefined
-      const arm = () => {
-        if (timer !== undefined) clearTimeout(timer)
-        timer = setTimeout(() => Deferred.unsafeDone(expired, Exit.fail(onTimeout())), millis)
+      const check = () => {
+        const idle = performance.now() - last
+        if (idle < millis) {
+          timer = setTimeout(check, millis - idle)
+          return
+        }
+        timer = undefined
+        mailbox.unsafeDone(Exit.fail(onTimeout()))
+        source.unsafeInterruptAsFork(FiberId.none)
       }
-      return Stream.suspend(() => {
-        arm()
-        return self.pipe(
-          Stream.mapChunks((chunk) => {
-            arm()
-            return chunk
-          }),
-          Stream.interruptWhen(Deferred.await(expired)),
-          Stream.ensuring(Effect.sync(() => clearTimeout(timer)))
-        )
-      })
+      timer = setTimeout(check, millis)
+      yield* Effect.addFinalizer(() => Effect.sync(() => clearTimeout(timer)))
+      return Mailbox.toStream(mailbox)
     })
   }))
 

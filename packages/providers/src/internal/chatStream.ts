@@ -8,7 +8,48 @@ import * as AiError from "@effect/ai/AiError"
 import type * as Response from "@effect/ai/Response"
 import * as Either from "effect/Either"
 import type { WireChunk, WireUsage } from "./chatWire"
-import { finishReason, parseToolParams, timestampOf, usageOf } from "./chatWire"
+import { decodeChunk, finishReason, parseToolParams, timestampOf, usageOf } from "./chatWire"
+
+const isNullableString = (u: unknown): u is string | null | undefined =>
+  u === undefined || u === null || typeof u === "string"
+
+/**
+ * Whether a parsed event is the common shape of a streamed text delta: at most one choice
+ * whose delta has only `content`, no usage, tool calls, reasoning nor error. Such an event is
+ * a valid `WireChunk` as it is; checking it by hand costs a few property reads where the
+ * Schema decoder (kept for every other shape) costs tens of microseconds per token.
+ */
+const isPlainTextChunk = (u: unknown): u is WireChunk => {
+  if (typeof u !== "object" || u === null || Array.isArray(u)) return false
+  const chunk = u as Record<string, unknown>
+  if (chunk.error !== undefined || (chunk.usage !== undefined && chunk.usage !== null)) return false
+  if (chunk.id !== undefined && typeof chunk.id !== "string") return false
+  if (chunk.model !== undefined && typeof chunk.model !== "string") return false
+  if (chunk.created !== undefined && chunk.created !== null && typeof chunk.created !== "number") return false
+  const choices = chunk.choices
+  if (choices === undefined || choices === null) return true
+  if (!Array.isArray(choices) || choices.length > 1) return false
+  if (choices.length === 0) return true
+  const choice: unknown = choices[0]
+  if (typeof choice !== "object" || choice === null) return false
+  const c = choice as Record<string, unknown>
+  if (!isNullableString(c.finish_reason)) return false
+  const delta = c.delta
+  if (delta === undefined || delta === null) return true
+  if (typeof delta !== "object") return false
+  const d = delta as Record<string, unknown>
+  return isNullableString(d.content) && d.reasoning_content === undefined && d.reasoning === undefined &&
+    (d.tool_calls === undefined || d.tool_calls === null)
+}
+
+/**
+ * Checks a parsed stream event against the chat-completions chunk format: by hand for the
+ * plain text deltas that make up nearly all of a stream, with the Schema for the rest.
+ *
+ * @internal
+ */
+export const checkChunk = (u: unknown): ReturnType<typeof decodeChunk> =>
+  isPlainTextChunk(u) ? Either.right(u) : decodeChunk(u)
 
 interface ActiveToolCall {
   readonly id: string

@@ -14,11 +14,9 @@ import { Readable } from "node:stream"
 import * as Anthropic from "./anthropicWire"
 import type { Admission, Engine, Ticket } from "./engine"
 import * as OpenAi from "./openaiWire"
+import * as Pacer from "./pacer"
 import * as Responses from "./responsesWire"
 import { Invalid, type SsePlan, type Wire } from "./wire"
-
-/** Shortest pause between stream writes: faster token rates are sent in groups. */
-const MIN_TICK_MILLIS = 5
 
 type Headers = Readonly<Record<string, string | undefined>>
 
@@ -76,11 +74,12 @@ interface StreamState {
 /**
  * A streamed reply, paced by the engine's timing and cut short when the
  * ticket says truncate. Unpaced replies go out as one body; paced ones through
- * a plain Readable fed by one fiber in the request scope (cheaper than an
- * Effect Stream when thousands of streams are open).
+ * a plain Readable fed by the router's shared pacer (one tick for all streams,
+ * each tick one write per stream of every frame then due).
  */
 const streamResponse = (
   engine: Engine,
+  pacer: Pacer.Pacer,
   ticket: Ticket,
   plan: SsePlan,
   state: StreamState
@@ -101,26 +100,16 @@ const streamResponse = (
   }
   const readable = new Readable({ read() {} })
   readable.push(plan.head)
-  const group = per > 0 ? Math.max(1, Math.ceil(MIN_TICK_MILLIS / per)) : count
-  const pump = (i: number): Effect.Effect<void> => {
-    if (i >= count) {
-      if (!state.truncated) readable.push(plan.tail())
-      readable.push(null)
-      state.delivered = true
-      return Effect.void
-    }
-    const n = i === 0 ? 1 : Math.min(group, count - i)
-    const delay = i === 0 ? first : n * per
-    const send = Effect.suspend(() => {
-      let chunk = plan.frame(i)
-      for (let k = 1; k < n; k++) chunk += plan.frame(i + k)
-      readable.push(chunk)
-      return pump(i + n)
-    })
-    return delay > 0 ? Effect.zipRight(Effect.sleep(delay), send) : send
-  }
   return Effect.as(
-    Effect.forkScoped(pump(0)),
+    pacer.add({
+      readable,
+      plan,
+      count,
+      first: Math.max(0, first),
+      per: Math.max(0, per),
+      withTail: !state.truncated,
+      onDone: () => (state.delivered = true)
+    }),
     HttpServerResponse.raw(readable, { contentType: "text/event-stream", headers: SSE_HEADERS })
   )
 }
@@ -128,6 +117,7 @@ const streamResponse = (
 /** The handler of one API route. */
 const apiHandler = <Echo>(
   engine: Engine,
+  pacer: Pacer.Pacer,
   wire: Wire<Echo>,
   path: string
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest | Scope.Scope> =>
@@ -220,7 +210,7 @@ const apiHandler = <Echo>(
       state.delivered = true
       return jsonResponse(200, wire.render(parsed, reply, ctx))
     }
-    return yield* streamResponse(engine, ticket, wire.plan(parsed, reply, ctx), state)
+    return yield* streamResponse(engine, pacer, ticket, wire.plan(parsed, reply, ctx), state)
   })
 
 const notFound = Effect.gen(function*() {
@@ -233,11 +223,12 @@ const notFound = Effect.gen(function*() {
 })
 
 /** The simulator's routes. */
-export const router = (engine: Engine) =>
-  HttpRouter.empty.pipe(
-    HttpRouter.post("/v1/chat/completions", apiHandler(engine, OpenAi.wire, "/v1/chat/completions")),
-    HttpRouter.post("/v1/responses", apiHandler(engine, Responses.wire, "/v1/responses")),
-    HttpRouter.post("/v1/messages", apiHandler(engine, Anthropic.wire, "/v1/messages")),
+export const router = (engine: Engine) => {
+  const pacer = Pacer.make()
+  return HttpRouter.empty.pipe(
+    HttpRouter.post("/v1/chat/completions", apiHandler(engine, pacer, OpenAi.wire, "/v1/chat/completions")),
+    HttpRouter.post("/v1/responses", apiHandler(engine, pacer, Responses.wire, "/v1/responses")),
+    HttpRouter.post("/v1/messages", apiHandler(engine, pacer, Anthropic.wire, "/v1/messages")),
     HttpRouter.get(
       "/v1/models",
       Effect.sync(() =>
@@ -257,3 +248,4 @@ export const router = (engine: Engine) =>
     ),
     HttpRouter.all("*", notFound)
   )
+}

@@ -1,0 +1,145 @@
+/**
+ * The floor of the load test: the chat server's two streaming routes as a bare `node:http`
+ * proxy (no Effect, no history, no retries, no spans), so that `load.ts --url` can measure
+ * what loopback HTTP and JSON cost on this machine per stream and per token.
+ *
+ *   node --import tsx examples/chat-server/floor.ts --upstream http://127.0.0.1:PORT   # a simulator server
+ *   pnpm exec tsx examples/chat-server/load.ts --url http://127.0.0.1:FLOOR_PORT ...
+ *
+ * Each upstream read becomes one downstream write: the events it carries are parsed
+ * (`JSON.parse` per event) and re-framed as `event: token` frames. A script, not a library.
+ */
+import { randomUUID } from "node:crypto"
+import * as Http from "node:http"
+import { createHistogram, monitorEventLoopDelay, performance } from "node:perf_hooks"
+import type { Stats } from "./ChatServer"
+
+const args = process.argv.slice(2)
+const upstreamIndex = args.indexOf("--upstream")
+const upstream = upstreamIndex === -1 ? undefined : args[upstreamIndex + 1]
+if (upstream === undefined) throw new Error("--upstream http://host:port (a simulator server) is required")
+
+const agent = new Http.Agent({ keepAlive: true, maxSockets: Infinity })
+const conversations = new Set<string>()
+const firstToken = createHistogram()
+const loop = monitorEventLoopDelay({ resolution: 10 })
+loop.enable()
+const counts = { active: 0, maxActive: 0, started: 0, completed: 0, failed: 0, aborted: 0 }
+const memory = { maxHeapUsed: 0, maxExternal: 0 }
+setInterval(() => {
+  const m = process.memoryUsage()
+  memory.maxHeapUsed = Math.max(memory.maxHeapUsed, m.heapUsed)
+  memory.maxExternal = Math.max(memory.maxExternal, m.external)
+}, 250).unref()
+
+const stats = (): Stats => {
+  const usage = process.resourceUsage()
+  const p = (h: { percentile(p: number): number; max: number; count: number }, scale: number) => ({
+    p50: h.count === 0 ? 0 : h.percentile(50) / scale,
+    p99: h.count === 0 ? 0 : h.percentile(99) / scale,
+    max: h.count === 0 ? 0 : h.max / scale
+  })
+  return {
+    conversations: conversations.size,
+    activeStreams: counts.active,
+    maxActiveStreams: counts.maxActive,
+    startedStreams: counts.started,
+    completedStreams: counts.completed,
+    failedStreams: counts.failed,
+    abortedStreams: counts.aborted,
+    rssBytes: process.memoryUsage.rss(),
+    maxRssBytes: usage.maxRSS * 1024,
+    maxHeapUsedBytes: memory.maxHeapUsed,
+    maxExternalBytes: memory.maxExternal,
+    cpuMillis: (usage.userCPUTime + usage.systemCPUTime) / 1000,
+    firstTokenMillis: { ...p(firstToken, 1000), count: firstToken.count },
+    eventLoopDelayMillis: p({ percentile: (x) => loop.percentile(x), max: loop.max, count: 1 }, 1e6)
+  }
+}
+
+const turn = (message: string, res: Http.ServerResponse, start: number) => {
+  counts.started++
+  counts.active = counts.active + 1
+  counts.maxActive = Math.max(counts.maxActive, counts.active)
+  let outcome: "aborted" | "completed" | "failed" = "aborted"
+  let reply = ""
+  let pending = ""
+  let first = true
+  const body = JSON.stringify({ model: "sim-1", stream: true, messages: [{ role: "user", content: message }] })
+  const up = Http.request(`${upstream}/v1/chat/completions`, {
+    method: "POST",
+    agent,
+    headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
+  }, (upRes) => {
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+    upRes.setEncoding("utf8")
+    upRes.on("data", (text: string) => {
+      const all = pending + text
+      let out = ""
+      let pos = 0
+      for (let nl = all.indexOf("\n\n", pos); nl !== -1; nl = all.indexOf("\n\n", pos)) {
+        const data = all.slice(pos + 6, nl)
+        pos = nl + 2
+        if (data === "[DONE]") continue
+        const delta = (JSON.parse(data) as { choices?: Array<{ delta?: { content?: string } }> }).choices?.[0]?.delta?.content
+        if (typeof delta === "string" && delta !== "") {
+          reply += delta
+          out += `event: token\ndata: ${JSON.stringify({ delta })}\n\n`
+        }
+      }
+      pending = all.slice(pos)
+      if (out !== "") {
+        if (first) {
+          first = false
+          firstToken.record(Math.max(1, Math.round((performance.now() - start) * 1000)))
+        }
+        res.write(out)
+      }
+    })
+    upRes.on("end", () => {
+      outcome = "completed"
+      res.end(`event: done\ndata: ${JSON.stringify({ reply, usage: {} })}\n\n`)
+    })
+  })
+  up.on("error", () => {
+    outcome = "failed"
+    res.destroy()
+  })
+  res.on("close", () => {
+    counts.active--
+    counts[outcome]++
+    up.destroy()
+  })
+  up.end(body)
+}
+
+const server = Http.createServer({ keepAlive: true, noDelay: true, requestTimeout: 0 }, (req, res) => {
+  const start = performance.now()
+  const url = req.url ?? "/"
+  let text = ""
+  req.setEncoding("utf8")
+  req.on("data", (c: string) => (text += c))
+  req.on("end", () => {
+    if (req.method === "POST" && url === "/api/conversations") {
+      const id = randomUUID()
+      conversations.add(id)
+      res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ id }))
+    } else if (req.method === "POST" && url.endsWith("/messages")) {
+      turn(String((JSON.parse(text) as { message?: unknown }).message), res, start)
+    } else if (url === "/admin/stats") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(stats()))
+    } else if (url === "/admin/stats/reset") {
+      firstToken.reset()
+      loop.reset()
+      counts.maxActive = counts.active
+      memory.maxHeapUsed = 0
+      memory.maxExternal = 0
+      res.writeHead(204).end()
+    } else res.writeHead(404).end()
+  })
+})
+server.listen(0, "127.0.0.1", 8192, () => {
+  const address = server.address()
+  if (address !== null && typeof address === "object") console.log(`Floor server listening on http://127.0.0.1:${address.port}`)
+})
+process.on("SIGINT", () => process.exit(0))
