@@ -50,7 +50,7 @@ const measure = <E, R>(name: string, call: (i: number) => Effect.Effect<unknown,
     const perCall = (cpu.user + cpu.system) / 1000 / CALLS
     const ideal = Math.ceil(CALLS / CONCURRENCY) * LATENCY
     console.log(
-      `  ${name.padEnd(28)} over latency p50 ${quantile(times, 0.5).toFixed(2)} ms, p99 ${quantile(times, 0.99).toFixed(2)} ms, ` +
+      `  ${name.padEnd(28)} over latency min ${Math.min(...times).toFixed(2)} ms, p10 ${quantile(times, 0.1).toFixed(2)} ms, p50 ${quantile(times, 0.5).toFixed(2)} ms, p99 ${quantile(times, 0.99).toFixed(2)} ms, ` +
         `max ${Math.max(...times).toFixed(2)} ms; client cpu ${perCall.toFixed(2)} ms/call; wall ${(wall / ideal).toFixed(4)}x ideal`
     )
   })
@@ -79,6 +79,7 @@ const program = Effect.gen(function*() {
       req.end(body(i))
     })
   yield* measure("node:http", raw)
+  if (process.env["ONLY_RAW"] === "1") return
   const client = yield* HttpClient.HttpClient.pipe(Effect.provide(yield* Layer.build(Lm.httpClientLayer)))
   yield* measure("HttpClient (undici)", (i) =>
     Effect.flatMap(

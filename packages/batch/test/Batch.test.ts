@@ -1,3 +1,4 @@
+import * as LanguageModel from "@effect/ai/LanguageModel"
 import { Predict, Signature } from "@effect-dspy/core"
 import { Resilience } from "@effect-dspy/providers"
 import { assert, describe, it } from "@effect/vitest"
@@ -168,6 +169,63 @@ describe("rate limits", () => {
       assert.strictEqual(stats.limit, 8)
       assert.strictEqual(summary.requests, stats.attempts)
       assert.strictEqual(summary.retries, stats.rateLimited)
+    }))
+
+  it.effect("a streamed call's 429 waits and is sent again under the rate control, not Resilience's retry budget", () =>
+    Effect.gen(function*() {
+      // the server refuses the first three requests, streamed or not; Resilience allows no retry
+      const lm = ScriptedLm.make((q, call) =>
+        call <= 3 ? Effect.fail(ScriptedLm.httpError(429, { "retry-after-ms": "500" })) : ScriptedLm.reply({ answer: q })
+      )
+      const model = Resilience.layer({ policy: { maxRetries: 0, timeout: undefined } }).pipe(Layer.provide(lm.layer))
+      const layers = Layer.provideMerge(model, RateControl.layer({ maxConcurrency: 2 }))
+      const program = Effect.gen(function*() {
+        const rc = yield* RateControl.RateControl
+        const parts = yield* Stream.runCollect(LanguageModel.streamText({ prompt: "hi" }))
+        return { parts, stats: yield* rc.stats }
+      })
+      const { parts, stats } = yield* drive(Effect.scoped(program.pipe(Effect.provide(layers))), "100 millis")
+      assert.strictEqual(Chunk.size(parts), 0)
+      assert.strictEqual(lm.counters.calls, 4)
+      assert.strictEqual(stats.rateLimited, 3)
+      assert.strictEqual(stats.rateLimitRetries, 3)
+      assert.strictEqual(stats.attempts, 4)
+      assert.strictEqual(stats.inFlight, 0)
+      // a lone request refused: a rate limit, so the rate control paused (once per 429, not twice)
+      assert.strictEqual(stats.pauses, 3)
+    }))
+
+  it.effect("a stream refused after its first part is not sent again", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const model = Resilience.layer({ policy: { maxRetries: 0, timeout: undefined } }).pipe(
+        Layer.provide(Layer.effect(
+          LanguageModel.LanguageModel,
+          LanguageModel.make({
+            generateText: () => Effect.fail(ScriptedLm.httpError(500)),
+            streamText: () =>
+              Stream.concat(
+                Stream.sync(() => {
+                  calls++
+                  return { type: "text-delta" as const, id: "t", delta: "partial" }
+                }),
+                Stream.fail(ScriptedLm.httpError(429, { "retry-after-ms": "500" }))
+              )
+          })
+        ))
+      )
+      const layers = Layer.provideMerge(model, RateControl.layer({ maxConcurrency: 2 }))
+      const program = Effect.gen(function*() {
+        const rc = yield* RateControl.RateControl
+        const result = yield* Effect.either(Stream.runCollect(LanguageModel.streamText({ prompt: "hi" })))
+        return { result, stats: yield* rc.stats }
+      })
+      const { result, stats } = yield* drive(Effect.scoped(program.pipe(Effect.provide(layers))), "100 millis")
+      // the consumer has seen part of the answer: sending it again would repeat it
+      assert.isTrue(result._tag === "Left")
+      assert.strictEqual(calls, 1)
+      assert.strictEqual(stats.rateLimitRetries, 0)
+      assert.strictEqual(stats.inFlight, 0)
     }))
 
   it.effect("requests per minute: a token bucket spaces the requests", () =>
