@@ -61,7 +61,12 @@ export interface Options {
   readonly maxErrors?: number | undefined
   /** Call the model once per distinct input in this run. Default true. */
   readonly dedupe?: boolean | undefined
-  /** How many finished results the in-run de-duplication remembers. Default 10 000. */
+  /**
+   * How many finished results the in-run de-duplication remembers (the least recently used go
+   * first). Default 10 000. A duplicate of a forgotten result calls the model again: the run
+   * logs a warning the first time and counts them (`Summary.memoEvicted`). 0 remembers none
+   * (only inputs in flight at once are shared).
+   */
   readonly memoCapacity?: number | undefined
   /** A persistent result store (requires a module with a signature). */
   readonly cache?: Cache.Store | undefined
@@ -102,21 +107,33 @@ const counting = (service: LanguageModel.Service, onCall: Effect.Effect<void>): 
   streamText: (options) => Stream.unwrap(Effect.as(onCall, service.streamText(options)))
 })
 
-/** In-run de-duplication: calls in flight by key, and a bounded memory of finished successes. */
+/**
+ * In-run de-duplication: calls in flight by key, and a bounded memory of finished successes
+ * (least recently used out). `remember` tells whether it had to forget one.
+ */
 const makeMemo = <O>(capacity: number) => {
   // `undefined` when the computing item was interrupted: a waiter then computes it itself
   const pending = new Map<string, Deferred.Deferred<Result<O> | undefined>>()
   const finished = new Map<string, Extract<Result<O>, { _tag: "Ok" }>>()
-  const remember = (key: string, result: Extract<Result<O>, { _tag: "Ok" }>) => {
-    if (capacity <= 0) return
+  const remember = (key: string, result: Extract<Result<O>, { _tag: "Ok" }>): boolean => {
+    if (capacity <= 0) return false
     finished.delete(key)
     finished.set(key, result)
-    if (finished.size > capacity) {
-      const oldest = finished.keys().next()
-      if (oldest.done !== true) finished.delete(oldest.value)
-    }
+    if (finished.size <= capacity) return false
+    const oldest = finished.keys().next()
+    if (oldest.done !== true) finished.delete(oldest.value)
+    return true
   }
-  return { pending, finished, remember }
+  const recall = (key: string) => {
+    const known = finished.get(key)
+    if (known !== undefined) {
+      // a hit counts as a use: it moves to the young end
+      finished.delete(key)
+      finished.set(key, known)
+    }
+    return known
+  }
+  return { pending, recall, remember }
 }
 
 /**
@@ -154,7 +171,19 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
       yield* Effect.logWarning(`${module.name} has no signature: the persistent cache is not used`)
     }
     const prefix = dedupe || cache !== undefined ? Cache_.keyPrefix(module, options.cacheNamespace ?? "") : undefined
-    const memo = makeMemo<O>(options.memoCapacity ?? 10_000)
+    const memoCapacity = Math.max(0, Math.floor(options.memoCapacity ?? 10_000))
+    const memo = makeMemo<O>(memoCapacity)
+    let warnedEviction = false
+    const onEvict = Effect.suspend(() => {
+      if (warnedEviction) return recorder.onMemoEvict
+      warnedEviction = true
+      return Effect.zipRight(
+        recorder.onMemoEvict,
+        Effect.logWarning(
+          `the de-duplication memory is full (memoCapacity ${memoCapacity} results): the oldest are forgotten, and a later duplicate of one calls the model again`
+        )
+      )
+    })
     const timeout = options.itemTimeout === undefined ? undefined : Duration.decode(options.itemTimeout)
     const budgetMillis = Duration.toMillis(options.rateLimitBudget ?? Duration.minutes(10))
     const model = Option.getOrUndefined(yield* Effect.serviceOption(LanguageModel.LanguageModel))
@@ -226,7 +255,7 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
           // an input that has no JSON form (a bigint, a cycle) cannot be keyed: it just runs
           return call(input)
         }
-        const known = memo.finished.get(key)
+        const known = memo.recall(key)
         if (known !== undefined) return Effect.succeed<Result<O>>({ ...known, usage: Usage.empty, cached: "memory" })
         const pending = dedupe ? memo.pending.get(key) : undefined
         if (pending !== undefined) {
@@ -242,8 +271,9 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
             Effect.onExit((exit) =>
               Effect.suspend(() => {
                 memo.pending.delete(key)
-                if (Exit.isSuccess(exit) && exit.value._tag === "Ok") memo.remember(key, exit.value)
-                return Deferred.succeed(deferred, Exit.isSuccess(exit) ? exit.value : undefined)
+                const evicted = Exit.isSuccess(exit) && exit.value._tag === "Ok" && memo.remember(key, exit.value)
+                const done = Deferred.succeed(deferred, Exit.isSuccess(exit) ? exit.value : undefined)
+                return evicted ? Effect.zipRight(onEvict, done) : done
               })
             )
           )

@@ -86,6 +86,8 @@ export interface Summary {
   readonly failedByKind: Readonly<Record<string, number>>
   /** Successes served without a model call (duplicates in this run, or the persistent cache). */
   readonly cached: number
+  /** Results the de-duplication memory forgot because it was full (see `Batch.Options.memoCapacity`). */
+  readonly memoEvicted: number
   /** Left out because the run stopped early (`maxErrors`) or was interrupted. */
   readonly notAttempted: number
   readonly stoppedEarly: boolean
@@ -137,6 +139,8 @@ export interface Recorder {
   readonly onNotAttempted: Effect.Effect<void>
   readonly onStoppedEarly: Effect.Effect<void>
   readonly onLmCall: Effect.Effect<void>
+  /** The de-duplication memory forgot a result to make room. */
+  readonly onMemoEvict: Effect.Effect<void>
   readonly onItemStart: Effect.Effect<void>
   /** An item stopped before it finished (interrupted): it counts as not attempted. */
   readonly onItemAbort: Effect.Effect<void>
@@ -169,6 +173,7 @@ export const makeRecorder = (options: {
     let succeeded = 0
     let failed = 0
     let cached = 0
+    let memoEvicted = 0
     let notAttempted = 0
     let stoppedEarly = false
     let lmCalls = 0
@@ -273,6 +278,7 @@ export const makeRecorder = (options: {
         failed,
         failedByKind: { ...failedByKind },
         cached,
+        memoEvicted,
         notAttempted,
         stoppedEarly,
         lmCalls,
@@ -316,6 +322,7 @@ export const makeRecorder = (options: {
       onNotAttempted: Effect.sync(() => void notAttempted++),
       onStoppedEarly: Effect.sync(() => void (stoppedEarly = true)),
       onLmCall: Effect.sync(() => void lmCalls++),
+      onMemoEvict: Effect.sync(() => void memoEvicted++),
       onItemStart: Effect.sync(() => void inProgress++),
       onItemAbort: Effect.sync(() => {
         notAttempted++
@@ -353,6 +360,9 @@ export const formatSummary = (summary: Summary, title = "Batch summary"): string
     ["succeeded", `${summary.succeeded}${summary.cached > 0 ? ` (${summary.cached} without a model call)` : ""}`],
     ["failed", `${summary.failed}${kinds === "" ? "" : ` (${kinds})`}`]
   ]
+  if (summary.memoEvicted > 0) {
+    rows.push(["dedup memory", `${summary.memoEvicted} results forgotten (full: raise memoCapacity / --memo-capacity)`])
+  }
   if (summary.resumed > 0) rows.push(["resumed", `${summary.resumed} already in the output`])
   if (summary.duplicateIds > 0) rows.push(["duplicate ids", `${summary.duplicateIds} skipped`])
   if (summary.notAttempted > 0 || summary.stoppedEarly) {

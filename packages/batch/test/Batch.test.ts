@@ -2,7 +2,7 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import { Predict, Signature } from "@effect-dspy/core"
 import { Resilience } from "@effect-dspy/providers"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Layer, Option, Stream, TestClock } from "effect"
+import { Chunk, Duration, Effect, Fiber, Layer, Logger, Option, Stream, TestClock } from "effect"
 import { Batch, Cache, RateControl } from "../src/index"
 import * as ScriptedLm from "./utils/ScriptedLm"
 
@@ -95,6 +95,33 @@ describe("Batch.stream", () => {
       const again = ScriptedLm.make((q) => ScriptedLm.reply({ answer: `a-${q}` }))
       yield* Batch.run(qa, inputs, { concurrency: 4, dedupe: false }).pipe(Effect.provide(again.layer))
       assert.strictEqual(again.counters.calls, 12)
+    }))
+
+  it.effect("the de-duplication memory is bounded: a forgotten result is counted, warned about and recomputed", () =>
+    Effect.gen(function*() {
+      // one at a time. With room for 2 (least recently used out): c pushes out b, not a, which
+      // was just used; so both repeats of a hit. With room for 1: no repeat hits.
+      const inputs = ["a", "b", "a", "c", "a"].map((question) => ({ question }))
+      const roomy = ScriptedLm.make((q) => ScriptedLm.reply({ answer: q }))
+      const r2 = yield* Batch.run(qa, inputs, { concurrency: 1, memoCapacity: 2 }).pipe(Effect.provide(roomy.layer))
+      assert.deepStrictEqual(roomy.counters.questions, ["a", "b", "c"])
+      assert.strictEqual(r2.summary.cached, 2)
+      assert.strictEqual(r2.summary.memoEvicted, 1)
+      const warnings: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => {
+        if (logLevel._tag === "Warning") warnings.push(String(message))
+      })
+      const tight = ScriptedLm.make((q) => ScriptedLm.reply({ answer: q }))
+      const r1 = yield* Batch.run(qa, inputs, { concurrency: 1, memoCapacity: 1 }).pipe(
+        Effect.provide(tight.layer),
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+      )
+      assert.deepStrictEqual(tight.counters.questions, ["a", "b", "a", "c", "a"])
+      assert.strictEqual(r1.summary.cached, 0)
+      assert.strictEqual(r1.summary.memoEvicted, 4)
+      assert.strictEqual(r1.summary.succeeded, 5)
+      // warned once, not per eviction
+      assert.strictEqual(warnings.filter((w) => w.includes("memoCapacity 1")).length, 1)
     }))
 
   it.effect("a persistent cache serves identical inputs across runs, per namespace", () =>
