@@ -10,7 +10,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
-import * as Option from "effect/Option"
+import { makeLatencySample } from "./internal/latencySample"
 import type * as Outcome from "./Outcome"
 import type * as RateControl from "./RateControl"
 
@@ -20,7 +20,7 @@ export const itemsTotal = Metric.counter("effect_dspy_batch_items_total", {
   incremental: true
 })
 
-/** Latency of items that called the model, in milliseconds (p50/p95/p99), tagged `run`. */
+/** Latency of items that called the model, in milliseconds (p50/p95/p99), over all runs. */
 export const itemLatency = Metric.summary({
   name: "effect_dspy_batch_item_latency_ms",
   description: "Latency of batch items that called the model",
@@ -162,8 +162,7 @@ export const makeRecorder = (options: {
 }): Effect.Effect<Recorder> =>
   Effect.gen(function*() {
     const rateControl = options.rateControl
-    const runId = globalThis.crypto.randomUUID()
-    const latency = Metric.tagged(itemLatency, "run", runId)
+    const latencies = makeLatencySample()
     const initial = rateControl === undefined ? undefined : yield* rateControl.stats
     let total: number | undefined
     let startedAt: number | undefined
@@ -231,9 +230,10 @@ export const makeRecorder = (options: {
         sumLatency += outcome.latencyMillis
         timedItems++
         if (outcome.latencyMillis > maxLatency) maxLatency = outcome.latencyMillis
+        latencies.add(outcome.latencyMillis)
         return Effect.zipRight(
           count,
-          Effect.zipRight(Metric.update(latency, outcome.latencyMillis), Metric.update(itemLatencyHistogram, outcome.latencyMillis))
+          Effect.zipRight(Metric.update(itemLatency, outcome.latencyMillis), Metric.update(itemLatencyHistogram, outcome.latencyMillis))
         )
       })
 
@@ -263,9 +263,7 @@ export const makeRecorder = (options: {
     const summary: Effect.Effect<Summary> = Effect.gen(function*() {
       const wall = yield* elapsed
       const r = yield* rates
-      const state = yield* Metric.value(latency)
-      const q = (p: number) =>
-        Option.getOrElse(state.quantiles.find(([quantile]) => quantile === p)?.[1] ?? Option.none(), () => 0)
+      const [p50 = 0, p95 = 0, p99 = 0] = latencies.quantiles([0.5, 0.95, 0.99])
       const finished = succeeded + failed
       const requests = r === undefined || initial === undefined ? lmCalls : r.attempts - initial.attempts
       const speedup = wall > 0 ? sumLatency / wall : 0
@@ -288,9 +286,9 @@ export const makeRecorder = (options: {
         wallMillis: wall,
         throughput: wall > 0 ? (finished * 1000) / wall : 0,
         latency: {
-          p50: q(0.5),
-          p95: q(0.95),
-          p99: q(0.99),
+          p50,
+          p95,
+          p99,
           mean: timedItems === 0 ? 0 : sumLatency / timedItems,
           max: maxLatency
         },
