@@ -99,9 +99,16 @@ const program = Effect.gen(function*() {
     )
     // the same calls with a bare Effect.forEach, to separate the runner from the HTTP stack
     const items = questions(ITEMS, `bare${r}-`)
+    calls = []
     const start = performance.now()
-    yield* Effect.forEach(items, (item) => predict(item), { concurrency: CONCURRENCY, discard: true }).pipe(Effect.provide(context))
-    bare.push(performance.now() - start)
+    yield* Effect.forEach(items, (item) => qa(item), { concurrency: CONCURRENCY, discard: true }).pipe(Effect.provide(context))
+    const wall = performance.now() - start
+    bare.push(wall)
+    const bareIdle = idleOf(start, start + wall)
+    console.log(
+      `         baseline Effect.forEach: wall ${wall.toFixed(1)} ms; slots idle: ramp-up ${bareIdle.ramp.toFixed(1)}, ` +
+        `between items ${bareIdle.middle.toFixed(1)}, last round ${bareIdle.tail.toFixed(1)}`
+    )
   }
   console.log(`  baseline Effect.forEach (same model, no runner): ${bare.map((w) => `${w.toFixed(1)} ms`).join(", ")}`)
   const best = Math.min(...walls)

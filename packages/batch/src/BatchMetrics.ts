@@ -9,16 +9,18 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
+import * as MetricKey from "effect/MetricKey"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import { makeLatencySample } from "./internal/latencySample"
 import type * as Outcome from "./Outcome"
 import type * as RateControl from "./RateControl"
 
 /** Finished items, tagged `status` (`success` / `failure`) and `kind` (the error kind, or `ok`). */
-export const itemsTotal = Metric.counter("effect_dspy_batch_items_total", {
+const itemsTotalKey = MetricKey.counter("effect_dspy_batch_items_total", {
   description: "Batch items finished",
   incremental: true
 })
+export const itemsTotal: Metric.Metric.Counter<number> = Metric.fromMetricKey(itemsTotalKey)
 
 /** Latency of items that called the model, in milliseconds (p50/p95/p99), over all runs. */
 export const itemLatency = Metric.summary({
@@ -43,10 +45,25 @@ export const itemsInProgress = Metric.gauge("effect_dspy_batch_items_in_progress
 })
 
 /** Tokens used by batch items, tagged `type` (`input` / `output`). */
-export const tokensTotal = Metric.counter("effect_dspy_batch_tokens_total", {
+const tokensTotalKey = MetricKey.counter("effect_dspy_batch_tokens_total", {
   description: "Tokens used by batch items",
   incremental: true
 })
+export const tokensTotal: Metric.Metric.Counter<number> = Metric.fromMetricKey(tokensTotalKey)
+
+/**
+ * A counter with its tags in its key: the same series as `Metric.tagged(counter, …)`, but its
+ * registry entry is looked up once (`Metric.tagged` builds a new key and looks it up again on
+ * every update: a measurable part of the runner's cost per item).
+ */
+const taggedCounter = (
+  key: MetricKey.MetricKey.Counter<number>,
+  tags: Readonly<Record<string, string>>
+): Metric.Metric.Counter<number> => {
+  let tagged = key
+  for (const [name, value] of Object.entries(tags)) tagged = MetricKey.tagged(tagged, name, value)
+  return Metric.fromMetricKey(tagged)
+}
 
 /** Live statistics of a run. */
 export interface Stats {
@@ -185,18 +202,18 @@ export const makeRecorder = (options: {
     let totalTokens = 0
     const failedByKind: Record<string, number> = {}
     // tagged metrics are looked up once, not per item
-    const succeededMetric = Metric.tagged(Metric.tagged(itemsTotal, "status", "success"), "kind", "ok")
+    const succeededMetric = taggedCounter(itemsTotalKey, { status: "success", kind: "ok" })
     const failedMetrics = new Map<string, Metric.Metric.Counter<number>>()
     const failedMetric = (kind: string) => {
       let metric = failedMetrics.get(kind)
       if (metric === undefined) {
-        metric = Metric.tagged(Metric.tagged(itemsTotal, "status", "failure"), "kind", kind)
+        metric = taggedCounter(itemsTotalKey, { status: "failure", kind })
         failedMetrics.set(kind, metric)
       }
       return metric
     }
-    const inputTokensMetric = Metric.tagged(tokensTotal, "type", "input")
-    const outputTokensMetric = Metric.tagged(tokensTotal, "type", "output")
+    const inputTokensMetric = taggedCounter(tokensTotalKey, { type: "input" })
+    const outputTokensMetric = taggedCounter(tokensTotalKey, { type: "output" })
 
     const elapsed = Effect.map(nowMillis, (now) =>
       startedAt === undefined ? 0 : (endedAt ?? now) - startedAt)

@@ -2,8 +2,8 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import { Predict, Signature } from "@effect-dspy/core"
 import { Resilience } from "@effect-dspy/providers"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Layer, Logger, Option, Stream, TestClock } from "effect"
-import { Batch, Cache, RateControl } from "../src/index"
+import { Chunk, Duration, Effect, Fiber, Layer, Logger, Metric, Option, Stream, TestClock } from "effect"
+import { Batch, BatchMetrics, Cache, RateControl } from "../src/index"
 import * as ScriptedLm from "./utils/ScriptedLm"
 
 const QA = Signature.fromString("question -> answer")
@@ -122,6 +122,18 @@ describe("Batch.stream", () => {
       assert.strictEqual(r1.summary.succeeded, 5)
       // warned once, not per eviction
       assert.strictEqual(warnings.filter((w) => w.includes("memoCapacity 1")).length, 1)
+    }))
+
+  it.effect("items are counted in the tagged series of effect_dspy_batch_items_total", () =>
+    Effect.gen(function*() {
+      const series = (status: string, kind: string) =>
+        Effect.map(Metric.value(Metric.tagged(Metric.tagged(BatchMetrics.itemsTotal, "status", status), "kind", kind)), (s) => s.count)
+      const ok0 = yield* series("success", "ok")
+      const lm = ScriptedLm.make((q) => q === "q1" ? Effect.fail(ScriptedLm.httpError(400)) : ScriptedLm.reply({ answer: q }))
+      const { summary } = yield* Batch.run(qa, questions(3), { concurrency: 2 }).pipe(Effect.provide(lm.layer))
+      const kind = Object.keys(summary.failedByKind)[0]!
+      assert.strictEqual((yield* series("success", "ok")) - ok0, 2)
+      assert.isAtLeast(yield* series("failure", kind), 1)
     }))
 
   it.effect("a persistent cache serves identical inputs across runs, per namespace", () =>
