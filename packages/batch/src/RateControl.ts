@@ -396,8 +396,8 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
 
     const permitScoped: Effect.Effect<void, never, Scope.Scope> = Effect.suspend(() => slotScoped({ epoch, held: false }))
 
-    // A stream attempt per slot, like `withPermit`: refused with a 429 before its first part, it
-    // lowers the limit, waits the server's Retry-After and is sent again, until the deadline.
+    // A stream attempt per slot, like `withPermit`: refused with a 429, it lowers the limit,
+    // waits the server's Retry-After and is sent again, until the deadline.
     const withStreamPermit = <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
       Stream.unwrap(Effect.gen(function*() {
         const start = yield* Clock.currentTimeMillis
@@ -406,15 +406,13 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
         const attempt = (retry: number): Stream.Stream<A, E, R> =>
           Stream.suspend(() => {
             const slot = { epoch, held: false }
-            let started = false
             const body = Stream.unwrapScoped(Effect.as(slotScoped(slot), Stream.provideService(self, InsidePermit, true)))
+            // A 429 is an HTTP status: it comes before any part. (A failure after the first part
+            // reaches us as `StreamFailed` from `Resilience`, which is not a rate limit, so a
+            // started stream is never sent again; no per-chunk bookkeeping is needed for that.)
             return body.pipe(
-              Stream.mapChunks((chunk) => {
-                if (chunk.length > 0) started = true
-                return chunk
-              }),
               Stream.catchAllCause((cause) => {
-                const limited = started ? undefined : rateLimitOf(cause)
+                const limited = rateLimitOf(cause)
                 if (limited === undefined) return Stream.failCause(cause)
                 return Stream.unwrap(Effect.gen(function*() {
                   yield* onRateLimited(slot.epoch, inFlight - (slot.held ? 1 : 0), limited.retryAfterMillis)
