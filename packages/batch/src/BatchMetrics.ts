@@ -9,18 +9,20 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
+import * as MetricKey from "effect/MetricKey"
 import * as MetricBoundaries from "effect/MetricBoundaries"
-import * as Option from "effect/Option"
+import { makeLatencySample } from "./internal/latencySample"
 import type * as Outcome from "./Outcome"
 import type * as RateControl from "./RateControl"
 
 /** Finished items, tagged `status` (`success` / `failure`) and `kind` (the error kind, or `ok`). */
-export const itemsTotal = Metric.counter("effect_dspy_batch_items_total", {
+const itemsTotalKey = MetricKey.counter("effect_dspy_batch_items_total", {
   description: "Batch items finished",
   incremental: true
 })
+export const itemsTotal: Metric.Metric.Counter<number> = Metric.fromMetricKey(itemsTotalKey)
 
-/** Latency of items that called the model, in milliseconds (p50/p95/p99), tagged `run`. */
+/** Latency of items that called the model, in milliseconds (p50/p95/p99), over all runs. */
 export const itemLatency = Metric.summary({
   name: "effect_dspy_batch_item_latency_ms",
   description: "Latency of batch items that called the model",
@@ -43,10 +45,25 @@ export const itemsInProgress = Metric.gauge("effect_dspy_batch_items_in_progress
 })
 
 /** Tokens used by batch items, tagged `type` (`input` / `output`). */
-export const tokensTotal = Metric.counter("effect_dspy_batch_tokens_total", {
+const tokensTotalKey = MetricKey.counter("effect_dspy_batch_tokens_total", {
   description: "Tokens used by batch items",
   incremental: true
 })
+export const tokensTotal: Metric.Metric.Counter<number> = Metric.fromMetricKey(tokensTotalKey)
+
+/**
+ * A counter with its tags in its key: the same series as `Metric.tagged(counter, …)`, but its
+ * registry entry is looked up once (`Metric.tagged` builds a new key and looks it up again on
+ * every update: a measurable part of the runner's cost per item).
+ */
+const taggedCounter = (
+  key: MetricKey.MetricKey.Counter<number>,
+  tags: Readonly<Record<string, string>>
+): Metric.Metric.Counter<number> => {
+  let tagged = key
+  for (const [name, value] of Object.entries(tags)) tagged = MetricKey.tagged(tagged, name, value)
+  return Metric.fromMetricKey(tagged)
+}
 
 /** Live statistics of a run. */
 export interface Stats {
@@ -86,6 +103,8 @@ export interface Summary {
   readonly failedByKind: Readonly<Record<string, number>>
   /** Successes served without a model call (duplicates in this run, or the persistent cache). */
   readonly cached: number
+  /** Results the de-duplication memory forgot because it was full (see `Batch.Options.memoCapacity`). */
+  readonly memoEvicted: number
   /** Left out because the run stopped early (`maxErrors`) or was interrupted. */
   readonly notAttempted: number
   readonly stoppedEarly: boolean
@@ -137,6 +156,8 @@ export interface Recorder {
   readonly onNotAttempted: Effect.Effect<void>
   readonly onStoppedEarly: Effect.Effect<void>
   readonly onLmCall: Effect.Effect<void>
+  /** The de-duplication memory forgot a result to make room. */
+  readonly onMemoEvict: Effect.Effect<void>
   readonly onItemStart: Effect.Effect<void>
   /** An item stopped before it finished (interrupted): it counts as not attempted. */
   readonly onItemAbort: Effect.Effect<void>
@@ -158,8 +179,7 @@ export const makeRecorder = (options: {
 }): Effect.Effect<Recorder> =>
   Effect.gen(function*() {
     const rateControl = options.rateControl
-    const runId = globalThis.crypto.randomUUID()
-    const latency = Metric.tagged(itemLatency, "run", runId)
+    const latencies = makeLatencySample()
     const initial = rateControl === undefined ? undefined : yield* rateControl.stats
     let total: number | undefined
     let startedAt: number | undefined
@@ -169,6 +189,7 @@ export const makeRecorder = (options: {
     let succeeded = 0
     let failed = 0
     let cached = 0
+    let memoEvicted = 0
     let notAttempted = 0
     let stoppedEarly = false
     let lmCalls = 0
@@ -181,18 +202,18 @@ export const makeRecorder = (options: {
     let totalTokens = 0
     const failedByKind: Record<string, number> = {}
     // tagged metrics are looked up once, not per item
-    const succeededMetric = Metric.tagged(Metric.tagged(itemsTotal, "status", "success"), "kind", "ok")
+    const succeededMetric = taggedCounter(itemsTotalKey, { status: "success", kind: "ok" })
     const failedMetrics = new Map<string, Metric.Metric.Counter<number>>()
     const failedMetric = (kind: string) => {
       let metric = failedMetrics.get(kind)
       if (metric === undefined) {
-        metric = Metric.tagged(Metric.tagged(itemsTotal, "status", "failure"), "kind", kind)
+        metric = taggedCounter(itemsTotalKey, { status: "failure", kind })
         failedMetrics.set(kind, metric)
       }
       return metric
     }
-    const inputTokensMetric = Metric.tagged(tokensTotal, "type", "input")
-    const outputTokensMetric = Metric.tagged(tokensTotal, "type", "output")
+    const inputTokensMetric = taggedCounter(tokensTotalKey, { type: "input" })
+    const outputTokensMetric = taggedCounter(tokensTotalKey, { type: "output" })
 
     const elapsed = Effect.map(nowMillis, (now) =>
       startedAt === undefined ? 0 : (endedAt ?? now) - startedAt)
@@ -226,9 +247,10 @@ export const makeRecorder = (options: {
         sumLatency += outcome.latencyMillis
         timedItems++
         if (outcome.latencyMillis > maxLatency) maxLatency = outcome.latencyMillis
+        latencies.add(outcome.latencyMillis)
         return Effect.zipRight(
           count,
-          Effect.zipRight(Metric.update(latency, outcome.latencyMillis), Metric.update(itemLatencyHistogram, outcome.latencyMillis))
+          Effect.zipRight(Metric.update(itemLatency, outcome.latencyMillis), Metric.update(itemLatencyHistogram, outcome.latencyMillis))
         )
       })
 
@@ -258,9 +280,7 @@ export const makeRecorder = (options: {
     const summary: Effect.Effect<Summary> = Effect.gen(function*() {
       const wall = yield* elapsed
       const r = yield* rates
-      const state = yield* Metric.value(latency)
-      const q = (p: number) =>
-        Option.getOrElse(state.quantiles.find(([quantile]) => quantile === p)?.[1] ?? Option.none(), () => 0)
+      const [p50 = 0, p95 = 0, p99 = 0] = latencies.quantiles([0.5, 0.95, 0.99])
       const finished = succeeded + failed
       const requests = r === undefined || initial === undefined ? lmCalls : r.attempts - initial.attempts
       const speedup = wall > 0 ? sumLatency / wall : 0
@@ -273,6 +293,7 @@ export const makeRecorder = (options: {
         failed,
         failedByKind: { ...failedByKind },
         cached,
+        memoEvicted,
         notAttempted,
         stoppedEarly,
         lmCalls,
@@ -282,9 +303,9 @@ export const makeRecorder = (options: {
         wallMillis: wall,
         throughput: wall > 0 ? (finished * 1000) / wall : 0,
         latency: {
-          p50: q(0.5),
-          p95: q(0.95),
-          p99: q(0.99),
+          p50,
+          p95,
+          p99,
           mean: timedItems === 0 ? 0 : sumLatency / timedItems,
           max: maxLatency
         },
@@ -316,6 +337,7 @@ export const makeRecorder = (options: {
       onNotAttempted: Effect.sync(() => void notAttempted++),
       onStoppedEarly: Effect.sync(() => void (stoppedEarly = true)),
       onLmCall: Effect.sync(() => void lmCalls++),
+      onMemoEvict: Effect.sync(() => void memoEvicted++),
       onItemStart: Effect.sync(() => void inProgress++),
       onItemAbort: Effect.sync(() => {
         notAttempted++
@@ -353,6 +375,9 @@ export const formatSummary = (summary: Summary, title = "Batch summary"): string
     ["succeeded", `${summary.succeeded}${summary.cached > 0 ? ` (${summary.cached} without a model call)` : ""}`],
     ["failed", `${summary.failed}${kinds === "" ? "" : ` (${kinds})`}`]
   ]
+  if (summary.memoEvicted > 0) {
+    rows.push(["dedup memory", `${summary.memoEvicted} results forgotten (full: raise memoCapacity / --memo-capacity)`])
+  }
   if (summary.resumed > 0) rows.push(["resumed", `${summary.resumed} already in the output`])
   if (summary.duplicateIds > 0) rows.push(["duplicate ids", `${summary.duplicateIds} skipped`])
   if (summary.notAttempted > 0 || summary.stoppedEarly) {

@@ -3,9 +3,10 @@
  * module's learnable state (`ProgramState.save`) and signatures, and the input.
  *
  * Within one run the batch runner de-duplicates identical inputs in memory (see `Batch`); a
- * `Store` given to it keeps results across runs. `file` is a JSONL store: loaded into memory
- * when opened, appended one line (one write, `O_APPEND`) per new result, tolerant of a torn
- * last line; several processes may append to it at once.
+ * `Store` given to it keeps results across runs. `file` is a JSONL store: indexed when opened
+ * (keys and line positions in memory, outputs left on disk), appended one line (one write,
+ * `O_APPEND`) per new result, tolerant of a torn last line; several processes may append to it
+ * at once.
  *
  * @since 0.1.0
  */
@@ -88,8 +89,32 @@ const isEntryLine = (u: unknown): u is { readonly key: string } & Entry =>
 const reasonOf = (error: unknown): string =>
   Predicate.hasProperty(error, "message") && typeof error.message === "string" ? error.message : String(error)
 
+/** Where an entry's line is in the file: its byte offset and length (without the newline). */
+interface Position {
+  readonly offset: number
+  readonly length: number
+}
+
+const joinBytes = (pieces: ReadonlyArray<Uint8Array>): Uint8Array => {
+  if (pieces.length === 1) return pieces[0]!
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of pieces) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
 /**
- * A JSONL store at `path` (created if missing). Its entries are held in memory while open.
+ * A JSONL store at `path` (created if missing).
+ *
+ * Memory: only an index is held, each key with its line's position (about 160 bytes per
+ * entry, whatever the size of the outputs); a hit reads its line from the file (one positioned
+ * read). The file is scanned once when opened. Lines appended by this store are indexed as they
+ * are written; each line read is checked against its key, so that if another process appended
+ * in between (and a position is off) the lookup is a miss, never a wrong answer, and the next
+ * open indexes the file exactly.
  *
  * @example
  * ```ts
@@ -102,41 +127,82 @@ export const file = (path: string): Effect.Effect<Store, CacheError, FileSystem.
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const fail = (error: unknown) => new CacheError({ path, reason: reasonOf(error) })
-    const entries = new Map<string, Entry>()
-    let endsWithNewline = true
+    const index = new Map<string, Position>()
+    const decoder = new TextDecoder()
+    const parse = (bytes: Uint8Array): ({ readonly key: string } & Entry) | undefined => {
+      try {
+        const value: unknown = JSON.parse(decoder.decode(bytes))
+        return isEntryLine(value) ? value : undefined
+      } catch {
+        return undefined // a torn or foreign line: ignored
+      }
+    }
+    // bytes of the file indexed so far (where our next line will start)
+    let end = 0
+    let torn = false
     if (yield* fs.exists(path).pipe(Effect.mapError(fail))) {
+      let pieces: Array<Uint8Array> = []
+      let lineStart = 0
       yield* fs.stream(path, { chunkSize: FileSystem.KiB(64) }).pipe(
-        Stream.tap((chunk) =>
+        Stream.runForEach((chunk) =>
           Effect.sync(() => {
-            if (chunk.length > 0) endsWithNewline = chunk[chunk.length - 1] === 10
-          })
-        ),
-        Stream.decodeText(),
-        Stream.splitLines,
-        Stream.runForEach((line) =>
-          Effect.sync(() => {
-            try {
-              const value: unknown = JSON.parse(line)
-              if (isEntryLine(value)) entries.set(value.key, { output: value.output, usage: value.usage })
-            } catch {
-              // a torn or foreign line: ignored
+            let from = 0
+            for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, from)) {
+              pieces.push(chunk.subarray(from, nl))
+              const line = joinBytes(pieces)
+              const entry = parse(line)
+              if (entry !== undefined) index.set(entry.key, { offset: lineStart, length: line.length })
+              pieces = []
+              lineStart = end + nl + 1
+              from = nl + 1
             }
+            if (from < chunk.length) pieces.push(chunk.subarray(from))
+            end += chunk.length
           })
         ),
         Effect.mapError(fail)
       )
+      torn = pieces.length > 0
     }
+    const reader = yield* fs.open(path, { flag: "a+" }).pipe(Effect.mapError(fail))
     const handle = yield* fs.open(path, { flag: "a" }).pipe(Effect.mapError(fail))
+    // one positioned read at a time on the shared reader; appends in order, so that the
+    // positions recorded for them are right
+    const readLock = yield* Effect.makeSemaphore(1)
+    const writeLock = yield* Effect.makeSemaphore(1)
     const encoder = new TextEncoder()
     // a torn last line (a writer died mid-line) must not swallow our first line
-    if (!endsWithNewline) yield* handle.writeAll(encoder.encode("\n")).pipe(Effect.mapError(fail))
+    if (torn) {
+      yield* handle.writeAll(encoder.encode("\n")).pipe(Effect.mapError(fail))
+      end += 1
+    }
+    const get = (k: string): Effect.Effect<Entry | undefined> =>
+      Effect.suspend(() => {
+        const at = index.get(k)
+        if (at === undefined) return Effect.succeed(undefined)
+        return readLock.withPermits(1)(Effect.zipRight(reader.seek(at.offset, "start"), reader.readAlloc(at.length))).pipe(
+          Effect.map((bytes) => {
+            const entry = bytes._tag === "Some" ? parse(bytes.value) : undefined
+            if (entry === undefined || entry.key !== k) {
+              index.delete(k)
+              return undefined
+            }
+            return { output: entry.output, usage: entry.usage }
+          }),
+          Effect.catchAll((error) => Effect.as(Effect.logWarning(fail(error).message), undefined))
+        )
+      })
     return {
-      get: (k) => Effect.sync(() => entries.get(k)),
+      get,
       set: (k, entry) =>
-        Effect.suspend(() => {
-          entries.set(k, entry)
-          return handle.writeAll(encoder.encode(`${JSON.stringify({ key: k, ...entry })}\n`))
-        }).pipe(Effect.mapError(fail)),
-      size: Effect.sync(() => entries.size)
+        writeLock.withPermits(1)(Effect.suspend(() => {
+          const line = encoder.encode(`${JSON.stringify({ key: k, ...entry })}\n`)
+          const offset = end
+          return Effect.map(handle.writeAll(line), () => {
+            end += line.length
+            index.set(k, { offset, length: line.length - 1 })
+          })
+        })).pipe(Effect.mapError(fail)),
+      size: Effect.sync(() => index.size)
     }
   })

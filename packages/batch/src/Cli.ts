@@ -121,6 +121,10 @@ const batchCommand = Command.make(
     maxErrors: Options.integer("max-errors").pipe(Options.optional, Options.withDescription("Stop when more items than this have failed")),
     cache: Options.text("cache").pipe(Options.optional, Options.withDescription("A JSONL cache file kept across runs")),
     noDedupe: Options.boolean("no-dedupe").pipe(Options.withDescription("Call the model for every item, even identical ones")),
+    memoCapacity: Options.integer("memo-capacity").pipe(
+      Options.withDefault(10_000),
+      Options.withDescription("Finished results the in-run de-duplication remembers (a duplicate of a forgotten one calls the model again)")
+    ),
     retryFailed: Options.boolean("retry-failed").pipe(Options.withDescription("Run again the items recorded as failures")),
     state: Options.text("state").pipe(Options.optional, Options.withDescription("Saved program state (JSON) to load into the program")),
     idField: Options.text("id-field").pipe(Options.withDefault("id"), Options.withDescription("Field holding an item's id (else its line number)")),
@@ -150,6 +154,7 @@ const batchCommand = Command.make(
         concurrency,
         maxErrors: Option.getOrUndefined(args.maxErrors),
         dedupe: !args.noDedupe,
+        memoCapacity: args.memoCapacity,
         cache,
         cacheNamespace: modelId,
         retryFailed: args.retryFailed,

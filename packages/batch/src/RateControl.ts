@@ -15,8 +15,10 @@
  *   failure of the item and does not use up `Resilience`'s retry budget. Only when a call has
  *   waited longer than `maxWait` (or past the item's deadline, see `Deadline`) does the 429 go
  *   up to `Resilience`, whose further attempts then get a single try each here.
- * - Streams (`permitScoped`) cannot be re-sent from here: their 429s are retried by
- *   `Resilience`, which reports them through `pauseFor`; the limit is lowered the same way.
+ * - Streams (`withStreamPermit`) get the same treatment: a stream refused with a 429 before its
+ *   first part (nothing reached the consumer) is sent again here under the shared limits, and
+ *   does not use up `Resilience`'s retry budget either. (`permitScoped`, for callers that hold a
+ *   slot themselves, cannot re-send: their 429s are reported through `pauseFor`.)
  *
  * Adaptive concurrency: on a 429 the limit becomes `min(limit · backoff, others)` where
  * `others` is how many of our requests the server was still serving when it refused (its
@@ -43,6 +45,7 @@ import * as Predicate from "effect/Predicate"
 import * as Random from "effect/Random"
 import * as RateLimiter from "effect/RateLimiter"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 
 /** Options of a rate control. */
 export interface Options {
@@ -371,18 +374,61 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
         }
       })
 
-    const permitScoped: Effect.Effect<void, never, Scope.Scope> = Effect.uninterruptibleMask((restore) =>
-      Effect.zipRight(
-        acquire(restore, tokenEstimate),
-        Effect.addFinalizer((exit) =>
-          Effect.gen(function*() {
-            inFlight--
-            yield* semaphore.release(1)
-            if (Exit.isSuccess(exit)) yield* onSuccess
+    // Holds one slot until the scope closes; `slot` tells when it was taken and whether it is
+    // still held (a 429 handler may run before or after the scope has closed).
+    const slotScoped = (slot: { epoch: number; held: boolean }): Effect.Effect<void, never, Scope.Scope> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.zipRight(
+          acquire(restore, tokenEstimate),
+          Effect.suspend(() => {
+            slot.epoch = epoch
+            slot.held = true
+            return Effect.addFinalizer((exit) =>
+              Effect.suspend(() => {
+                slot.held = false
+                inFlight--
+                return Effect.zipRight(semaphore.release(1), Exit.isSuccess(exit) ? onSuccess : Effect.void)
+              })
+            )
           })
         )
       )
-    )
+
+    const permitScoped: Effect.Effect<void, never, Scope.Scope> = Effect.suspend(() => slotScoped({ epoch, held: false }))
+
+    // A stream attempt per slot, like `withPermit`: refused with a 429, it lowers the limit,
+    // waits the server's Retry-After and is sent again, until the deadline.
+    const withStreamPermit = <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+      Stream.unwrap(Effect.gen(function*() {
+        const start = yield* Clock.currentTimeMillis
+        const itemDeadline = yield* Deadline
+        const deadline = Math.min(start + maxWaitMillis, itemDeadline ?? Number.POSITIVE_INFINITY)
+        const attempt = (retry: number): Stream.Stream<A, E, R> =>
+          Stream.suspend(() => {
+            const slot = { epoch, held: false }
+            const body = Stream.unwrapScoped(Effect.as(slotScoped(slot), Stream.provideService(self, InsidePermit, true)))
+            // A 429 is an HTTP status: it comes before any part. (A failure after the first part
+            // reaches us as `StreamFailed` from `Resilience`, which is not a rate limit, so a
+            // started stream is never sent again; no per-chunk bookkeeping is needed for that.)
+            return body.pipe(
+              Stream.catchAllCause((cause) => {
+                const limited = rateLimitOf(cause)
+                if (limited === undefined) return Stream.failCause(cause)
+                return Stream.unwrap(Effect.gen(function*() {
+                  yield* onRateLimited(slot.epoch, inFlight - (slot.held ? 1 : 0), limited.retryAfterMillis)
+                  const now = yield* Clock.currentTimeMillis
+                  const base = limited.retryAfterMillis ?? Math.min(60_000, retryBaseMillis * Math.pow(2, retry))
+                  const wait = Math.round(base * (1 + 0.1 * (yield* Random.next)))
+                  if (now + wait > deadline) return Stream.failCause(cause)
+                  rateLimitRetries++
+                  yield* Effect.sleep(wait)
+                  return attempt(retry + 1)
+                }))
+              })
+            )
+          })
+        return attempt(0)
+      }))
 
     // Called by `Resilience` on a 429 with Retry-After. Inside `withPermit` the 429 is handled
     // there; for streams this is how we learn about it.
@@ -407,7 +453,7 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
       increases
     }))
 
-    return { concurrency: max, withPermit, permitScoped, pauseFor, stats }
+    return { concurrency: max, withPermit, withStreamPermit, permitScoped, pauseFor, stats }
   })
 
 /**

@@ -1,8 +1,9 @@
+import * as LanguageModel from "@effect/ai/LanguageModel"
 import { Predict, Signature } from "@effect-dspy/core"
 import { Resilience } from "@effect-dspy/providers"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Layer, Option, Stream, TestClock } from "effect"
-import { Batch, Cache, RateControl } from "../src/index"
+import { Chunk, Duration, Effect, Fiber, Layer, Logger, Metric, Option, Stream, TestClock } from "effect"
+import { Batch, BatchMetrics, Cache, RateControl } from "../src/index"
 import * as ScriptedLm from "./utils/ScriptedLm"
 
 const QA = Signature.fromString("question -> answer")
@@ -96,6 +97,45 @@ describe("Batch.stream", () => {
       assert.strictEqual(again.counters.calls, 12)
     }))
 
+  it.effect("the de-duplication memory is bounded: a forgotten result is counted, warned about and recomputed", () =>
+    Effect.gen(function*() {
+      // one at a time. With room for 2 (least recently used out): c pushes out b, not a, which
+      // was just used; so both repeats of a hit. With room for 1: no repeat hits.
+      const inputs = ["a", "b", "a", "c", "a"].map((question) => ({ question }))
+      const roomy = ScriptedLm.make((q) => ScriptedLm.reply({ answer: q }))
+      const r2 = yield* Batch.run(qa, inputs, { concurrency: 1, memoCapacity: 2 }).pipe(Effect.provide(roomy.layer))
+      assert.deepStrictEqual(roomy.counters.questions, ["a", "b", "c"])
+      assert.strictEqual(r2.summary.cached, 2)
+      assert.strictEqual(r2.summary.memoEvicted, 1)
+      const warnings: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => {
+        if (logLevel._tag === "Warning") warnings.push(String(message))
+      })
+      const tight = ScriptedLm.make((q) => ScriptedLm.reply({ answer: q }))
+      const r1 = yield* Batch.run(qa, inputs, { concurrency: 1, memoCapacity: 1 }).pipe(
+        Effect.provide(tight.layer),
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+      )
+      assert.deepStrictEqual(tight.counters.questions, ["a", "b", "a", "c", "a"])
+      assert.strictEqual(r1.summary.cached, 0)
+      assert.strictEqual(r1.summary.memoEvicted, 4)
+      assert.strictEqual(r1.summary.succeeded, 5)
+      // warned once, not per eviction
+      assert.strictEqual(warnings.filter((w) => w.includes("memoCapacity 1")).length, 1)
+    }))
+
+  it.effect("items are counted in the tagged series of effect_dspy_batch_items_total", () =>
+    Effect.gen(function*() {
+      const series = (status: string, kind: string) =>
+        Effect.map(Metric.value(Metric.tagged(Metric.tagged(BatchMetrics.itemsTotal, "status", status), "kind", kind)), (s) => s.count)
+      const ok0 = yield* series("success", "ok")
+      const lm = ScriptedLm.make((q) => q === "q1" ? Effect.fail(ScriptedLm.httpError(400)) : ScriptedLm.reply({ answer: q }))
+      const { summary } = yield* Batch.run(qa, questions(3), { concurrency: 2 }).pipe(Effect.provide(lm.layer))
+      const kind = Object.keys(summary.failedByKind)[0]!
+      assert.strictEqual((yield* series("success", "ok")) - ok0, 2)
+      assert.isAtLeast(yield* series("failure", kind), 1)
+    }))
+
   it.effect("a persistent cache serves identical inputs across runs, per namespace", () =>
     Effect.gen(function*() {
       const cache = yield* Cache.memory
@@ -168,6 +208,63 @@ describe("rate limits", () => {
       assert.strictEqual(stats.limit, 8)
       assert.strictEqual(summary.requests, stats.attempts)
       assert.strictEqual(summary.retries, stats.rateLimited)
+    }))
+
+  it.effect("a streamed call's 429 waits and is sent again under the rate control, not Resilience's retry budget", () =>
+    Effect.gen(function*() {
+      // the server refuses the first three requests, streamed or not; Resilience allows no retry
+      const lm = ScriptedLm.make((q, call) =>
+        call <= 3 ? Effect.fail(ScriptedLm.httpError(429, { "retry-after-ms": "500" })) : ScriptedLm.reply({ answer: q })
+      )
+      const model = Resilience.layer({ policy: { maxRetries: 0, timeout: undefined } }).pipe(Layer.provide(lm.layer))
+      const layers = Layer.provideMerge(model, RateControl.layer({ maxConcurrency: 2 }))
+      const program = Effect.gen(function*() {
+        const rc = yield* RateControl.RateControl
+        const parts = yield* Stream.runCollect(LanguageModel.streamText({ prompt: "hi" }))
+        return { parts, stats: yield* rc.stats }
+      })
+      const { parts, stats } = yield* drive(Effect.scoped(program.pipe(Effect.provide(layers))), "100 millis")
+      assert.strictEqual(Chunk.size(parts), 0)
+      assert.strictEqual(lm.counters.calls, 4)
+      assert.strictEqual(stats.rateLimited, 3)
+      assert.strictEqual(stats.rateLimitRetries, 3)
+      assert.strictEqual(stats.attempts, 4)
+      assert.strictEqual(stats.inFlight, 0)
+      // a lone request refused: a rate limit, so the rate control paused (once per 429, not twice)
+      assert.strictEqual(stats.pauses, 3)
+    }))
+
+  it.effect("a stream refused after its first part is not sent again", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const model = Resilience.layer({ policy: { maxRetries: 0, timeout: undefined } }).pipe(
+        Layer.provide(Layer.effect(
+          LanguageModel.LanguageModel,
+          LanguageModel.make({
+            generateText: () => Effect.fail(ScriptedLm.httpError(500)),
+            streamText: () =>
+              Stream.concat(
+                Stream.sync(() => {
+                  calls++
+                  return { type: "text-delta" as const, id: "t", delta: "partial" }
+                }),
+                Stream.fail(ScriptedLm.httpError(429, { "retry-after-ms": "500" }))
+              )
+          })
+        ))
+      )
+      const layers = Layer.provideMerge(model, RateControl.layer({ maxConcurrency: 2 }))
+      const program = Effect.gen(function*() {
+        const rc = yield* RateControl.RateControl
+        const result = yield* Effect.either(Stream.runCollect(LanguageModel.streamText({ prompt: "hi" })))
+        return { result, stats: yield* rc.stats }
+      })
+      const { result, stats } = yield* drive(Effect.scoped(program.pipe(Effect.provide(layers))), "100 millis")
+      // the consumer has seen part of the answer: sending it again would repeat it
+      assert.isTrue(result._tag === "Left")
+      assert.strictEqual(calls, 1)
+      assert.strictEqual(stats.rateLimitRetries, 0)
+      assert.strictEqual(stats.inFlight, 0)
     }))
 
   it.effect("requests per minute: a token bucket spaces the requests", () =>

@@ -155,6 +155,37 @@ describe("runFile", () => {
       })
     ).pipe(Effect.provide(NodeContext.layer)))
 
+  it.effect("a cache file reads hits from disk; another writer's lines make a lookup miss, never answer wrong", () =>
+    withDir((dir) =>
+      Effect.gen(function*() {
+        const path = `${dir}/cache.jsonl`
+        const entry = (answer: string): Cache.Entry => ({
+          output: { answer },
+          usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2, lmCalls: 1 }
+        })
+        yield* Effect.scoped(Effect.gen(function*() {
+          const a = yield* Cache.file(path)
+          const b = yield* Cache.file(path) // as if another process
+          yield* a.set("k1", entry("one"))
+          assert.deepStrictEqual(yield* a.get("k1"), entry("one"))
+          // answers of one length: a position that is off lands on a whole (wrong) line
+          yield* b.set("k2", entry("two"))
+          // a does not know of b's line: the position it records for k3 is off
+          yield* a.set("k3", entry("ten"))
+          assert.deepStrictEqual(yield* a.get("k1"), entry("one"))
+          assert.strictEqual(yield* a.get("k3"), undefined)
+          assert.strictEqual(yield* a.get("k2"), undefined)
+          assert.strictEqual(yield* a.get("missing"), undefined)
+        }))
+        // opened again, the file is indexed exactly
+        const again = yield* Effect.scoped(Effect.gen(function*() {
+          const c = yield* Cache.file(path)
+          return { size: yield* c.size, k1: yield* c.get("k1"), k2: yield* c.get("k2"), k3: yield* c.get("k3") }
+        }))
+        assert.deepStrictEqual(again, { size: 3, k1: entry("one"), k2: entry("two"), k3: entry("ten") })
+      })
+    ).pipe(Effect.provide(NodeContext.layer)))
+
   it.effect("a cache file survives across runs and tolerates a torn line", () =>
     withDir((dir) =>
       Effect.gen(function*() {

@@ -3,6 +3,7 @@ import { FastCheck as fc } from "effect"
 import { Input } from "../src/index"
 import { DoneSet } from "../src/internal/doneSet"
 import { canonicalJson } from "../src/internal/hash"
+import { makeLatencySample } from "../src/internal/latencySample"
 
 const quote = (field: string) => (/[",\n]/.test(field) ? `"${field.replace(/"/g, "\"\"")}"` : field)
 
@@ -22,6 +23,26 @@ describe("laws", () => {
     for (const id of ids) assert.isTrue(done.has(id))
     assert.strictEqual(done.size, reference.size)
     assert.isFalse(done.has("100001"))
+  })
+
+  it.prop("latency percentiles: exact nearest-rank while under capacity", [
+    fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 300 })
+  ], ([values]) => {
+    const sample = makeLatencySample(1000)
+    for (const v of values) sample.add(v)
+    const sorted = [...values].sort((a, b) => a - b)
+    const rank = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]
+    assert.deepStrictEqual(sample.quantiles([0, 0.5, 0.95, 0.99, 1]), [0, 0.5, 0.95, 0.99, 1].map(rank))
+  })
+
+  it("latency percentiles: past capacity, a bounded sample that stays representative", () => {
+    const sample = makeLatencySample(1000)
+    // 0..99 999 in a scrambled order
+    for (let i = 0; i < 100_000; i++) sample.add((i * 7919) % 100_000)
+    const [p50 = 0, p99 = 0] = sample.quantiles([0.5, 0.99])
+    assert.isTrue(Math.abs(p50 - 50_000) < 5_000, `p50 ${p50}`)
+    assert.isTrue(Math.abs(p99 - 99_000) < 1_500, `p99 ${p99}`)
+    assert.deepStrictEqual(makeLatencySample().quantiles([0.5]), [0])
   })
 
   it.prop("cache keys ignore the order of object keys", [fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue())], ([record]) => {

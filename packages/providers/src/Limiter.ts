@@ -15,6 +15,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 
 /**
  * The limiter's operations.
@@ -28,6 +29,12 @@ export interface Service {
   readonly withPermit: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** Waits out a pause, then holds one permit until the scope closes. */
   readonly permitScoped: Effect.Effect<void, never, Scope.Scope>
+  /**
+   * Optional: runs one stream attempt holding one permit for its life. A limiter that handles
+   * 429s itself (as `withPermit` may) sends again a stream refused before its first part, so
+   * that streamed and non-streamed calls treat a 429 alike; without it, `permitScoped` is used.
+   */
+  readonly withStreamPermit?: <A, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A, E, R>
   /** Pauses new requests for this long from now (never shortens a longer pause). */
   readonly pauseFor: (millis: number) => Effect.Effect<void>
   /** Current state, for metrics and tests. */

@@ -369,7 +369,11 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
         }),
         Stream.tapError(onAttemptFailure)
       )
-      return limiter === undefined ? body : Stream.unwrapScoped(Effect.as(limiter.permitScoped, body))
+      return limiter === undefined
+        ? body
+        : limiter.withStreamPermit !== undefined
+        ? limiter.withStreamPermit(body)
+        : Stream.unwrapScoped(Effect.as(limiter.permitScoped, body))
     })
     const guarded = p.maxRetries === 0 ? attempt : Stream.unwrap(
       Effect.map(Clock.currentTimeMillis, (start) => Stream.retry(attempt, Schedule.tapOutput(schedule(policy, start), onRetry)))

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Fiber, JSONSchema, Option, Schema, TestClock } from "effect"
+import * as Http from "node:http"
 import { SimulatorServer } from "../src/index"
 import { sections, system, userInputs } from "./fixtures"
 import { eventually, get, parseSse, post } from "./http"
@@ -391,6 +392,36 @@ describe("SimulatorServer", () => {
           const counters = yield* eventually(server.counters, (c) => c.abortedByClient === 1)
           assert.strictEqual(counters.completed, 0)
           assert.strictEqual(counters.inFlight, 0)
+        })))
+
+    it.effect("the latency runs from the request's arrival, not from when its body is read", () =>
+      withServer({ latency: { _tag: "Fixed", millis: 1000 } }, (server) =>
+        Effect.gen(function*() {
+          const target = new URL(`${server.url}/v1/chat/completions`)
+          let status: number | undefined
+          const request = Http.request({
+            host: target.hostname,
+            port: target.port,
+            path: target.pathname,
+            method: "POST",
+            headers: { "content-type": "application/json" }
+          }, (response) => {
+            response.resume()
+            response.on("end", () => (status = response.statusCode))
+          })
+          request.on("error", () => {}) // the server closes the connection when the test ends
+          request.flushHeaders()
+          // the headers are in: the clock of this request has started
+          yield* eventually(server.counters, (c) => c.requests === 1)
+          yield* TestClock.adjust("400 millis")
+          request.end(JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }))
+          yield* TestClock.adjust("599 millis")
+          for (let i = 0; i < 20; i++) yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+          assert.strictEqual(status, undefined, "answered before its latency")
+          // 1000 ms after arrival (it would be 1400 ms if the wait started once the body was read)
+          yield* TestClock.adjust("1 millis")
+          yield* eventually(Effect.sync(() => status), (s) => s !== undefined)
+          assert.strictEqual(status, 200)
         })))
 
     it.effect("requestsPerMinute answers 429 until the window moves on", () =>
