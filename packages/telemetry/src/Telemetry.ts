@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { SpanContent as CoreSpanContent } from "@effect-dspy/core"
-import { CurrentSpanTransformer, type SpanTransformer } from "@effect/ai/Telemetry"
+import { CurrentSpanTransformer } from "@effect/ai/Telemetry"
 import { resourceFromAttributes } from "@opentelemetry/resources"
 import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base"
 import type * as ConfigError from "effect/ConfigError"
@@ -65,8 +65,12 @@ export interface Service {
 /** The telemetry in context. */
 export class Telemetry extends Context.Tag("@effect-dspy/telemetry/Telemetry")<Telemetry, Service>() {}
 
-/** What the telemetry layers provide: the service, `@effect/ai`'s span transformer and core's span-content sink. */
-export type Provides = Telemetry | CurrentSpanTransformer | CoreSpanContent.SpanContent
+/**
+ * What the telemetry layers provide: the service. A layer that exports also sets the tracer,
+ * `@effect/ai`'s span transformer and core's span-content sink (neither is ever required); one
+ * that does not leaves them as they were, a user's own included.
+ */
+export type Provides = Telemetry
 
 /** Spans accepted by a destination, tagged `destination`. */
 export const spansExported = Metric.counter("effect_dspy_telemetry_spans_exported_total", {
@@ -121,18 +125,11 @@ const disabledService: Service = {
   flush: Effect.void
 }
 
-// With nothing exported, Effect's native spans are not worth rendering content onto.
-const noTransform: SpanTransformer = () => {}
-
 const make = (settings: TelemetryConfig.Settings) =>
   Effect.gen(function*() {
     if (!settings.enabled || settings.destinations.length === 0) {
-      return Layer.succeedContext(
-        Context.make(Telemetry, disabledService).pipe(
-          Context.add(CurrentSpanTransformer, noTransform),
-          Context.add(CoreSpanContent.SpanContent, undefined)
-        )
-      )
+      // Only the service: a span transformer or content sink of the user's stays in force.
+      return Layer.succeed(Telemetry, disabledService)
     }
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
@@ -221,6 +218,9 @@ const make = (settings: TelemetryConfig.Settings) =>
         Effect.interruptible,
         Effect.timeoutOption(settings.shutdownTimeout)
       )
+      // Nothing may outlive the budget: an export still in flight (a request, a retry timer)
+      // would keep the process alive after the program ends.
+      for (const sink of sinks) sink.abandon()
       for (const sink of sinks) {
         const { dropped, exported, failed, inFlight, queued } = sink.stats
         const left = queued + inFlight
