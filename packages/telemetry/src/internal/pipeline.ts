@@ -18,7 +18,13 @@ import type { Attributes, AttributeValue } from "@opentelemetry/api"
 import { type ExportResult, ExportResultCode } from "@opentelemetry/core"
 import { createOtlpNetworkExportDelegate, type IOtlpExportDelegate } from "@opentelemetry/otlp-exporter-base"
 import { createOtlpHttpExporterMetrics } from "@opentelemetry/otlp-exporter-base/node-http"
-import { JsonTraceSerializer, ProtobufTraceSerializer, TraceExporterMetricsHelper } from "@opentelemetry/otlp-transformer"
+import {
+  type IExportTraceServiceResponse,
+  type ISerializer,
+  JsonTraceSerializer,
+  ProtobufTraceSerializer,
+  TraceExporterMetricsHelper
+} from "@opentelemetry/otlp-transformer"
 import {
   BatchSpanProcessor,
   type ReadableSpan,
@@ -29,6 +35,7 @@ import * as Duration from "effect/Duration"
 import * as Redacted from "effect/Redacted"
 import type * as TelemetryConfig from "../TelemetryConfig"
 import type { DeferredContent } from "./content"
+import { encodeSpans } from "./protobuf"
 import type { Scrubber } from "./redact"
 import * as Transport from "./transport"
 
@@ -70,10 +77,30 @@ export interface Sink {
 
 const userAgent = "effect-dspy-telemetry/0.1.0 OTel-OTLP-Exporter-JavaScript/0.223.1"
 
+/**
+ * The protobuf serializer: ours (see `protobuf.ts` for why), rendering deferred content and
+ * scrubbing secrets as it writes; the SDK's for the export service's response.
+ */
+const protobufSerializer = (
+  content: DeferredContent | undefined,
+  scrub: Scrubber | undefined
+): ISerializer<Array<ReadableSpan>, IExportTraceServiceResponse> => {
+  let sizeHint = 65536
+  return {
+    serializeRequest: (spans) => {
+      const bytes = encodeSpans(spans, content?.attributesFor, scrub, sizeHint)
+      sizeHint = bytes.length + (bytes.length >>> 3)
+      return bytes
+    },
+    deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data)
+  }
+}
+
 const makeDelegate = (
   destination: TelemetryConfig.Destination,
   batch: TelemetryConfig.Batch,
-  transport: Transport.AbandonableTransport
+  transport: Transport.AbandonableTransport,
+  serializer: ISerializer<Array<ReadableSpan>, IExportTraceServiceResponse>
 ): IOtlpExportDelegate<Array<ReadableSpan>> =>
   createOtlpNetworkExportDelegate(
     {
@@ -83,7 +110,7 @@ const makeDelegate = (
       timeoutMillis: Math.max(1, Math.round(Duration.toMillis(destination.timeout))),
       compression: destination.compression
     },
-    destination.protocol === "http/json" ? JsonTraceSerializer : ProtobufTraceSerializer,
+    serializer,
     createOtlpHttpExporterMetrics("otlp_http_span_exporter", TraceExporterMetricsHelper, destination.url, undefined),
     transport
   )
@@ -190,7 +217,15 @@ export const makeSink = (
 ): Sink => {
   const stats: Stats = { queued: 0, peakQueued: 0, inFlight: 0, dropped: 0, exported: 0, failed: 0, failedExports: 0 }
   const transport = makeTransport(destination)
-  const delegate = makeDelegate(destination, batch, transport)
+  // JSON: the SDK's serializer, over spans with their content rendered in and secrets scrubbed.
+  const json = destination.protocol === "http/json"
+  const delegate = makeDelegate(
+    destination,
+    batch,
+    transport,
+    json ? JsonTraceSerializer : protobufSerializer(prepare.content, prepare.scrub)
+  )
+  const needsPreparing = json && (prepare.content !== undefined || prepare.scrub !== undefined)
   let closing = false
 
   const finish = (count: number) => (result: ExportResult) => {
@@ -222,9 +257,7 @@ export const makeSink = (
           done(result)
         }
         try {
-          const ready = prepare.content === undefined && prepare.scrub === undefined
-            ? spans
-            : spans.map((span) => prepareSpan(span, prepare.content, prepare.scrub))
+          const ready = needsPreparing ? spans.map((span) => prepareSpan(span, prepare.content, prepare.scrub)) : spans
           delegate.export(ready, once)
         } catch (error) {
           once({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) })
