@@ -178,17 +178,22 @@ const make = (settings: TelemetryConfig.Settings) =>
       })
     })
 
-    const provider = new BasicTracerProvider({
-      resource: resourceFromAttributes({
-        ...settings.resourceAttributes,
-        "service.name": settings.serviceName,
-        "telemetry.sdk.language": "nodejs",
-        "telemetry.sdk.name": "@effect-dspy/telemetry",
-        "telemetry.sdk.version": version
-      }),
-      spanProcessors: sinks.map((sink) => sink.processor)
+    const resource = resourceFromAttributes({
+      ...settings.resourceAttributes,
+      "service.name": settings.serviceName,
+      "telemetry.sdk.language": "nodejs",
+      "telemetry.sdk.name": "@effect-dspy/telemetry",
+      "telemetry.sdk.version": version
     })
-    const tracer = yield* InternalTracer.make(provider.getTracer("@effect-dspy/telemetry", version))
+    const processors = sinks.map((sink) => sink.processor)
+    const provider = new BasicTracerProvider({ resource, spanProcessors: processors })
+    const tracer = yield* InternalTracer.make(provider.getTracer("@effect-dspy/telemetry", version), {
+      resource,
+      scope: { name: "@effect-dspy/telemetry", version },
+      onEnd: (span) => {
+        for (const processor of processors) processor.onEnd(span)
+      }
+    })
 
     // Summarise drops and failures periodically instead of logging each one.
     const reported = sinks.map(() => ({ dropped: 0, failed: 0 }))
