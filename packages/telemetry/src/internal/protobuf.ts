@@ -16,6 +16,9 @@ import type { Scrubber } from "./redact"
 /** Extra attributes of a span, written after (and instead of same-named) span attributes. */
 export type ExtraAttributes = (span: ReadableSpan) => Readonly<Record<string, string>> | undefined
 
+// Ids are hex: 0-9, a-f (A-F too).
+const hexValue = (c: number): number => (c <= 57 ? c - 48 : (c | 0x20) - 87) & 0xf
+
 class Writer {
   buf: Buffer
   pos = 0
@@ -53,6 +56,27 @@ class Writer {
     this.varint((field << 3) | wireType)
   }
   string(text: string): void {
+    const n = text.length
+    if (n < 0x80) {
+      // Short ASCII (keys, names, most values) in JS: a call into Buffer's native writer costs
+      // more than copying a few dozen characters.
+      this.ensure(n + 1)
+      const buf = this.buf
+      let at = this.pos + 1
+      for (let i = 0; i < n; i++) {
+        const c = text.charCodeAt(i)
+        if (c >= 0x80) {
+          at = -1
+          break
+        }
+        buf[at++] = c
+      }
+      if (at >= 0) {
+        buf[this.pos] = n
+        this.pos = at
+        return
+      }
+    }
     const length = Buffer.byteLength(text, "utf8")
     this.varint(length)
     this.ensure(length)
@@ -62,7 +86,8 @@ class Writer {
     const length = id.length >>> 1
     this.varint(length)
     this.ensure(length)
-    this.pos += this.buf.write(id, this.pos, length, "hex")
+    const buf = this.buf
+    for (let i = 0; i < length; i++) buf[this.pos++] = (hexValue(id.charCodeAt(2 * i)) << 4) | hexValue(id.charCodeAt(2 * i + 1))
   }
   fixed32(value: number): void {
     this.ensure(4)
