@@ -75,7 +75,7 @@ export const make = (render: SpanContent.Renderer): DeferredContent => {
       return true
     },
     attributesFor: (span) => {
-      const entry = span instanceof SpanView ? span.source.content : entries.get(span)
+      const entry = span instanceof SpanView ? span.content : entries.get(span)
       if (entry === undefined) return undefined
       // Rendered once even when several destinations export the span.
       entry.rendered ??= renderEntry(render, entry)

@@ -107,18 +107,33 @@ export class RecordedSpan implements Tracer.Span {
   end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
     if (this.status._tag === "Ended") return
     this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-    if (this.sampled) this.target.onEnd(new SpanView(this))
+    if (this.sampled) this.target.onEnd(new SpanView(this, endTime, exit))
   }
 }
 
-/** The span as OpenTelemetry's exporters read it, computed when it is exported. */
+/**
+ * The span as OpenTelemetry's exporters read it, converted when it is exported. It keeps only
+ * what export needs (not the Effect span, its parent chain or its exit's value), so a full
+ * queue holds no more than that.
+ */
 export class SpanView implements ReadableSpan {
   readonly ended = true
   readonly resource: Resource
   readonly instrumentationScope: InstrumentationScope
   readonly kind: OtelSpanKind
+  readonly name: string
+  readonly links: Array<Link>
+  readonly droppedLinksCount: number
   readonly parentSpanContext?: SpanContext
+  /** The span's content, rendered at export. */
+  readonly content: Entry | undefined
   private readonly context: SpanContext
+  private readonly start: bigint
+  private readonly finish: bigint
+  private readonly recorded: Map<string, unknown>
+  private readonly recordedEvents: RecordedSpan["events"]
+  /** Undefined for a success; the cause (rendered at export) for a failure. */
+  private readonly cause: Cause.Cause<unknown> | undefined
   private computed: {
     readonly attributes: Attributes
     readonly droppedAttributes: number
@@ -126,10 +141,11 @@ export class SpanView implements ReadableSpan {
     readonly droppedEvents: number
     readonly status: SpanStatus
   } | undefined = undefined
-  constructor(readonly source: RecordedSpan) {
+  constructor(source: RecordedSpan, endTime: bigint, exit: Exit.Exit<unknown, unknown>) {
     this.resource = source.target.resource
     this.instrumentationScope = source.target.scope
     this.kind = kinds[source.kind]
+    this.name = source.name
     this.context = { traceId: source.traceId, spanId: source.spanId, traceFlags: 1, isRemote: false }
     const parent = Option.getOrUndefined(source.parent)
     if (parent !== undefined) {
@@ -140,29 +156,26 @@ export class SpanView implements ReadableSpan {
         isRemote: parent._tag === "ExternalSpan"
       }
     }
-  }
-  get name(): string {
-    return this.source.name
+    this.links = source.links.length === 0 ? [] : source.links.slice(0, limit).map(linkOf)
+    this.droppedLinksCount = Math.max(0, source.links.length - limit)
+    this.content = source.content
+    this.start = source.status.startTime
+    this.finish = endTime
+    this.recorded = source.attributes
+    this.recordedEvents = source.events
+    this.cause = exit._tag === "Success" ? undefined : exit.cause
   }
   spanContext(): SpanContext {
     return this.context
   }
   get startTime(): HrTime {
-    return hrTime(this.source.status.startTime)
+    return hrTime(this.start)
   }
   get endTime(): HrTime {
-    const status = this.source.status
-    return hrTime(status._tag === "Ended" ? status.endTime : status.startTime)
+    return hrTime(this.finish)
   }
   get duration(): HrTime {
-    const status = this.source.status
-    return hrTime(status._tag === "Ended" ? status.endTime - status.startTime : BigInt(0))
-  }
-  get links(): Array<Link> {
-    return this.source.links.slice(0, limit).map(linkOf)
-  }
-  get droppedLinksCount(): number {
-    return Math.max(0, this.source.links.length - limit)
+    return hrTime(this.finish - this.start)
   }
   get attributes(): Attributes {
     return this.compute().attributes
@@ -181,7 +194,6 @@ export class SpanView implements ReadableSpan {
   }
   private compute() {
     if (this.computed !== undefined) return this.computed
-    const source = this.source
     const attributes: Attributes = {}
     let count = 0
     let droppedAttributes = 0
@@ -197,30 +209,29 @@ export class SpanView implements ReadableSpan {
       }
       attributes[key] = converted
     }
-    for (const [key, value] of source.attributes) set(key, value)
+    for (const [key, value] of this.recorded) set(key, value)
     const all: Array<TimedEvent> = []
-    for (const [name, time, attrs] of source.events ?? []) all.push({ name, time: hrTime(time), attributes: toAttributes(attrs) ?? {}, droppedAttributesCount: 0 })
+    for (const [name, time, attrs] of this.recordedEvents ?? []) {
+      all.push({ name, time: hrTime(time), attributes: toAttributes(attrs) ?? {}, droppedAttributesCount: 0 })
+    }
     // Status and the exception event as @effect/opentelemetry sets them.
-    let status: SpanStatus = { code: SpanStatusCode.UNSET }
-    const ended = source.status
-    if (ended._tag === "Ended") {
-      const exit = ended.exit
-      if (exit._tag === "Success") status = { code: SpanStatusCode.OK }
-      else if (Cause.isInterruptedOnly(exit.cause)) {
-        status = { code: SpanStatusCode.OK, message: Cause.pretty(exit.cause) }
+    let status: SpanStatus = { code: SpanStatusCode.OK }
+    const cause = this.cause
+    if (cause !== undefined) {
+      if (Cause.isInterruptedOnly(cause)) {
+        status = { code: SpanStatusCode.OK, message: Cause.pretty(cause) }
         set("span.label", "⚠︎ Interrupted")
         set("status.interrupted", true)
       } else {
-        const first = Cause.prettyErrors(exit.cause)[0]
-        if (first === undefined) status = { code: SpanStatusCode.OK }
-        else {
+        const first = Cause.prettyErrors(cause)[0]
+        if (first !== undefined) {
           const event: Attributes = {}
           const code: unknown = Reflect.get(first, "code")
           if (code !== undefined && code !== null && code !== "" && code !== 0) event["exception.type"] = String(code)
           else if (first.name) event["exception.type"] = first.name
           if (first.message) event["exception.message"] = first.message
-          event["exception.stacktrace"] = Cause.pretty(exit.cause, { renderErrorCause: true })
-          all.push({ name: "exception", time: hrTime(ended.endTime), attributes: event, droppedAttributesCount: 0 })
+          event["exception.stacktrace"] = Cause.pretty(cause, { renderErrorCause: true })
+          all.push({ name: "exception", time: hrTime(this.finish), attributes: event, droppedAttributesCount: 0 })
           status = { code: SpanStatusCode.ERROR, message: first.message }
         }
       }
