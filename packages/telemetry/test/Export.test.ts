@@ -7,6 +7,8 @@ import * as Logs from "./utils/Logs"
 import * as OtlpReceiver from "./utils/OtlpReceiver"
 import * as ScriptedLm from "./utils/ScriptedLm"
 import * as Transport from "../src/internal/transport"
+import { decodeProtobuf } from "./utils/OtlpDecode"
+import * as zlib from "node:zlib"
 
 const QA = Signature.fromString("question -> answer")
 const lm = () => ScriptedLm.make(() => ScriptedLm.reply({ answer: "42" }))
@@ -89,6 +91,22 @@ describe("export failures never reach the program", () => {
       const [stats] = yield* telemetry.stats
       assert.strictEqual(stats!.failed, 2)
       assert.include(logs.text(), "ECONNREFUSED")
+    }))
+})
+
+describe("requests", () => {
+  it.scoped("gzip: the body is compressed and says so; headers and user agent are sent", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      yield* Effect.withSpan(Effect.void, "zipped").pipe(
+        Effect.provide(Telemetry.layerOtlp({ url: receiver.tracesUrl, compression: "gzip", headers: { "x-team": "a" }, ...quiet }))
+      )
+      const request = receiver.requests[0]!
+      assert.strictEqual(request.headers["content-encoding"], "gzip")
+      assert.strictEqual(request.headers["content-type"], "application/x-protobuf")
+      assert.strictEqual(request.headers["x-team"], "a")
+      assert.include(String(request.headers["user-agent"]), "effect-dspy-telemetry")
+      assert.deepStrictEqual(decodeProtobuf(zlib.gunzipSync(request.body)).map((s) => s.name), ["zipped"])
     }))
 })
 
