@@ -173,6 +173,10 @@ const report = (results: Record<Mode, Array<Round>>) => {
       }`
     )
   }
+  // Each round's ratio to the off round just before it: steadier than a ratio of medians when
+  // the machine's speed drifts during the run.
+  const paired = (mode: Mode) => median(results[mode].map((r, i) => results[baseline][i]!.cpuMicrosPerCall / r.cpuMicrosPerCall))
+  console.log(`  paired CPU ratios (median of per-round ratios to the ${baseline} round): ${modes.map((m) => `${m} ${paired(m).toFixed(3)}`).join(", ")}`)
   for (const mode of modes) {
     console.log(
       `  ${mode.padEnd(8)} rounds: calls/s ${results[mode].map((r) => r.perSecond.toFixed(0)).join(" ")}; CPU µs/call ${
