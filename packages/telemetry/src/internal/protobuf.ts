@@ -9,7 +9,7 @@
  * Buffer's native UTF-8 and hex encoders in one pass, and takes each span's deferred content
  * and the secret scrubber as it writes instead of copying every span first.
  */
-import type { Attributes, AttributeValue, HrTime, Link } from "@opentelemetry/api"
+import type { Attributes, AttributeValue, HrTime, Link, SpanContext } from "@opentelemetry/api"
 import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base"
 import type { Scrubber } from "./redact"
 
@@ -229,9 +229,8 @@ const writeEvent = (w: Writer, event: TimedEvent, scrub: Scrubber | undefined): 
   w.end(at)
 }
 
-const writeLink = (w: Writer, link: Link, scrub: Scrubber | undefined): void => {
-  const at = w.begin(13)
-  const context = link.context
+/** Fields 1-3 of a span and of a link: trace id, span id, trace state. */
+const writeIds = (w: Writer, context: SpanContext): void => {
   w.tag(1, 2)
   w.hex(context.traceId)
   w.tag(2, 2)
@@ -241,6 +240,12 @@ const writeLink = (w: Writer, link: Link, scrub: Scrubber | undefined): void => 
     w.tag(3, 2)
     w.string(traceState)
   }
+}
+
+const writeLink = (w: Writer, link: Link, scrub: Scrubber | undefined): void => {
+  const at = w.begin(13)
+  const context = link.context
+  writeIds(w, context)
   writeAttributes(w, 4, link.attributes, undefined, scrub)
   w.tag(5, 0)
   w.varint(link.droppedAttributesCount ?? 0)
@@ -252,15 +257,7 @@ const writeLink = (w: Writer, link: Link, scrub: Scrubber | undefined): void => 
 const writeSpan = (w: Writer, span: ReadableSpan, extra: ExtraAttributes | undefined, scrub: Scrubber | undefined): void => {
   const at = w.begin(2)
   const context = span.spanContext()
-  w.tag(1, 2)
-  w.hex(context.traceId)
-  w.tag(2, 2)
-  w.hex(context.spanId)
-  const traceState = context.traceState?.serialize()
-  if (traceState) {
-    w.tag(3, 2)
-    w.string(traceState)
-  }
+  writeIds(w, context)
   const parentId = span.parentSpanContext?.spanId
   if (parentId) {
     w.tag(4, 2)
