@@ -1,82 +1,112 @@
 /**
- * Tracing overhead: the same Predict workload over the in-process simulator (zero latency)
- * three ways: tracing off (`Telemetry.layer` without destinations, which is what
- * `layerFromEnv` is with nothing set), exporting every span to a loopback OTLP receiver, and
- * exporting to a receiver that is down. Rounds are interleaved and the median is reported, as
- * throughput (calls per wall-clock second) and as CPU time per call; on a shared machine the
- * CPU figure is the steadier one. A round's window runs from the workload's start until the
- * layer has shut down, so the export work (serialization, HTTP, the final flush) is charged to
- * the mode that caused it.
+ * Tracing overhead (issue 4): the same Predict workload three ways, tracing off
+ * (`Telemetry.layer` without destinations, which is what `layerFromEnv` is with nothing set),
+ * exporting every span to a loopback OTLP receiver, and exporting to a receiver that is down.
+ * Rounds are interleaved (off, loopback, down, off, ...) so that drift in the machine's speed
+ * affects every mode alike, and medians are reported: throughput (calls per wall-clock second)
+ * and CPU time per call of this process (the steadier figure on a shared machine), each as a
+ * ratio to off. A round's window runs from the workload's start until the layer has shut down,
+ * so the export work (serialization, HTTP, the final flush) is charged to the mode that caused it.
  *
- * Two scenarios. "saturated": calls back to back. With a zero-latency model the process never
- * waits on I/O; Effect's scheduler runs fibers in microtasks and Node's event loop (timers,
- * sockets) barely turns, so no exporter can send during the run: spans queue, the excess is
- * dropped and counted, the rest goes at shutdown. "io-paced": the same, but each call ends with
- * `Effect.sleep(0)`, so the event loop turns between calls as it does when real LM calls wait
- * on the network. Then memory with the receiver down.
+ * Workloads:
+ * - `http` (the issue's, default): the providers benchmark's workload (`packages/bench/src/
+ *   predict-overhead.ts`): Predict over `Lm.layer("openai-compatible/sim-1")` against the simulator
+ *   server in a child process over loopback HTTP, zero latency. Each call makes three spans
+ *   (`Predict(QA)`, `chat sim-1`, the HTTP client's `http.client POST`).
+ * - `in-process`: Predict over the in-process simulator, calls back to back. Harsher: no HTTP
+ *   cost to amortize span costs, and Node's event loop barely turns (Effect runs fibers in
+ *   microtasks), so spans queue and the excess over the queue is dropped and counted.
  *
- *   node --expose-gc --import tsx packages/telemetry/bench/overhead.ts [calls=3000] [concurrency=64] [rounds=5]
+ * The OTLP receiver runs in its own child process, so its CPU is not charged to this one. Then
+ * memory: one layer with the receiver down, ten workloads in a row; the queue is bounded.
  *
- * (`pnpm exec tsx packages/telemetry/bench/overhead.ts` works too, without forced GC.)
+ *   node --expose-gc --import tsx packages/telemetry/bench/overhead.ts [--workload http|in-process|both]
+ *     [--calls 3000] [--concurrency 64] [--rounds 5]
  */
 import { LmConfig, Predict, Signature } from "@effect-dspy/core"
 import { Simulator } from "@effect-dspy/simulator"
-import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
+import { Duration, Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import { spawn } from "node:child_process"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+// Scripts, not library code: the providers benchmark's harness and the provider, by path (the
+// telemetry package does not depend on them).
+import { median, startSimulator } from "../../bench/src/internal/harness"
+import { Lm } from "../../providers/src/index"
 import { Telemetry, TelemetryConfig } from "../src/index"
 
-const calls = Number(process.argv[2] ?? 3000)
-const concurrency = Number(process.argv[3] ?? 64)
-const rounds = Number(process.argv[4] ?? 5)
+const args = new Map<string, string>()
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")
+const CALLS = Number(args.get("calls") ?? 3000)
+const CONCURRENCY = Number(args.get("concurrency") ?? 64)
+const ROUNDS = Number(args.get("rounds") ?? 5)
+const WORKLOAD = args.get("workload") ?? "http"
+if (!["http", "in-process", "both"].includes(WORKLOAD)) throw new Error(`--workload http|in-process|both, got ${WORKLOAD}`)
+// For profiling one mode alone (`--modes loopback --memory off` under `node --cpu-prof`).
+const MODES = (args.get("modes") ?? "off,loopback,down").split(",")
+const MEMORY = args.get("memory") !== "off"
 
-const qa = Predict.make(Signature.fromString("question -> answer"))
+const QA = Signature.fromString("question -> answer", { name: "QA", instructions: "Answer the question in one sentence." })
+const qa = Predict.make(QA)
 
-const scenarios = ["saturated", "io-paced"] as const
-type Scenario = (typeof scenarios)[number]
-
-const workload = (n: number, scenario: Scenario) =>
-  Effect.forEach(
-    Array.from({ length: n }, (_, i) => i),
-    (i) => {
-      const call = qa({ question: `What is ${i} + ${i}?` })
-      return scenario === "saturated" ? call : Effect.zipLeft(call, Effect.sleep(0))
-    },
-    { concurrency, discard: true }
-  ).pipe(LmConfig.withSettings({ provider: "simulator", model: "sim-1" }))
-
-// A loopback OTLP receiver in this process that accepts everything.
-let receivedBytes = 0
-let receivedRequests = 0
-const server = http.createServer((req, res) => {
-  req.on("data", (chunk: Buffer) => (receivedBytes += chunk.length))
-  req.on("end", () => {
-    receivedRequests++
-    res.writeHead(200, { "content-type": "application/x-protobuf" })
-    res.end()
+const workload = (n: number) =>
+  Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) => qa({ question: `What is ${i} + ${i}?` }), {
+    concurrency: CONCURRENCY,
+    discard: true
   })
-})
-const receiverUrl = await new Promise<string>((resolve) =>
-  server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`))
-)
-const downUrl = await new Promise<string>((resolve) => {
-  const probe = http.createServer()
-  probe.listen(0, "127.0.0.1", () => {
-    const { port } = probe.address() as AddressInfo
-    probe.close(() => resolve(`http://127.0.0.1:${port}/v1/traces`))
+
+// A loopback OTLP receiver in a child process that accepts everything; `stats` asks it for its counts.
+const startReceiver = (): Promise<{ readonly url: string; readonly stats: () => Promise<string>; readonly stop: () => void }> =>
+  new Promise((resolve, reject) => {
+    const code = `
+      const http = require("node:http"); let bytes = 0, requests = 0
+      const server = http.createServer((req, res) => {
+        req.on("data", (c) => (bytes += c.length))
+        req.on("end", () => { requests++; res.writeHead(200, { "content-type": "application/x-protobuf" }); res.end() })
+      })
+      server.listen(0, "127.0.0.1", () => console.log("http://127.0.0.1:" + server.address().port + "/v1/traces"))
+      process.stdin.on("data", () => console.log("stats " + requests + " requests, " + (bytes / 1048576).toFixed(1) + " MiB"))`
+    const child = spawn(process.execPath, ["-e", code], { stdio: ["pipe", "pipe", "inherit"] })
+    const waiting: Array<(line: string) => void> = []
+    let started = false
+    child.stdout.setEncoding("utf8").on("data", (data: string) => {
+      for (const line of data.split("\n").filter((l) => l !== "")) {
+        if (!started && line.startsWith("http://")) {
+          started = true
+          resolve({
+            url: line,
+            stats: () => new Promise((res) => (waiting.push(res), child.stdin.write("stats\n"))),
+            stop: () => child.kill("SIGTERM")
+          })
+        } else if (line.startsWith("stats ")) waiting.shift()?.(line.slice(6))
+      }
+    })
+    child.on("exit", (code) => started || reject(new Error(`receiver exited with ${code}`)))
   })
-})
 
-const modes = ["off", "loopback", "down"] as const
-type Mode = (typeof modes)[number]
+// A loopback port nobody listens on: connections are refused at once.
+const closedPortUrl = () =>
+  new Promise<string>((resolve) => {
+    const probe = http.createServer()
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo
+      probe.close(() => resolve(`http://127.0.0.1:${port}/v1/traces`))
+    })
+  })
 
-const layerFor = (mode: Mode): Layer.Layer<Telemetry.Provides> => {
+const allModes = ["off", "loopback", "down"] as const
+type Mode = (typeof allModes)[number]
+const modes = allModes.filter((mode) => MODES.includes(mode))
+const baseline: Mode = modes[0] ?? "off"
+
+const layerFor = (mode: Mode, receiverUrl: string, downUrl: string): Layer.Layer<Telemetry.Provides> => {
   switch (mode) {
     case "off":
       return Telemetry.layer(TelemetryConfig.make({ destinations: [] }))
     case "loopback":
       // A queue that holds every span of a round: the figure includes exporting all of them.
-      return Telemetry.layerOtlp({ url: receiverUrl, batch: { maxQueueSize: Math.max(2048, calls * 2) } })
+      return Telemetry.layerOtlp({ url: receiverUrl, batch: { maxQueueSize: Math.max(2048, CALLS * 4) } })
     case "down":
       // The defaults (a queue of 2048): spans beyond it are dropped and counted.
       return Telemetry.layerOtlp({ url: downUrl, shutdownTimeout: Duration.seconds(1) })
@@ -86,36 +116,10 @@ const layerFor = (mode: Mode): Layer.Layer<Telemetry.Provides> => {
 interface Round {
   readonly perSecond: number
   readonly cpuMicrosPerCall: number
+  readonly heapMb: number
   readonly exported: number
   readonly dropped: number
   readonly failed: number
-}
-
-const runRound = (scenario: Scenario, mode: Mode, n: number) =>
-  Effect.gen(function*() {
-    let telemetry: Telemetry.Service | undefined
-    const cpu = process.cpuUsage()
-    const start = performance.now()
-    yield* Effect.gen(function*() {
-      telemetry = yield* Telemetry.Telemetry
-      yield* workload(n, scenario)
-    }).pipe(Effect.provide(layerFor(mode)))
-    const wallMillis = performance.now() - start
-    const used = process.cpuUsage(cpu)
-    const stats = telemetry === undefined ? [] : yield* telemetry.stats
-    const round: Round = {
-      perSecond: n / (wallMillis / 1000),
-      cpuMicrosPerCall: (used.user + used.system) / n,
-      exported: stats.reduce((a, s) => a + s.exported, 0),
-      dropped: stats.reduce((a, s) => a + s.dropped, 0),
-      failed: stats.reduce((a, s) => a + s.failed, 0)
-    }
-    return round
-  }).pipe(Effect.provide(Simulator.layer()))
-
-const median = (xs: ReadonlyArray<number>) => {
-  const sorted = [...xs].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
 }
 
 const gc = (globalThis as { gc?: () => void }).gc
@@ -125,65 +129,144 @@ const memory = () => {
   return { rssMb: m.rss / 2 ** 20, heapMb: m.heapUsed / 2 ** 20 }
 }
 
-const main = Effect.gen(function*() {
-  console.log(`Predict over the in-process simulator (zero latency): ${calls} calls at concurrency ${concurrency}, ${rounds} rounds per mode`)
-  console.log(`node ${process.version}, forced GC ${gc === undefined ? "unavailable (run node with --expose-gc)" : "on"}`)
+type Run = <A>(effect: Effect.Effect<A, unknown, LanguageModel.LanguageModel>) => Promise<A>
 
-  for (const scenario of scenarios) {
-    for (const mode of modes) yield* runRound(scenario, mode, Math.min(calls, 1000)) // warm-up
-    const results: Record<Mode, Array<Round>> = { off: [], loopback: [], down: [] }
-    for (let r = 0; r < rounds; r++) {
-      // Interleaved, so that drift in the machine's speed affects every mode alike.
-      for (const mode of modes) results[mode].push(yield* runRound(scenario, mode, calls))
-    }
-    const offRate = median(results.off.map((r) => r.perSecond))
-    const offCpu = median(results.off.map((r) => r.cpuMicrosPerCall))
-    console.log("")
-    console.log(`scenario: ${scenario}`)
-    console.log("mode       calls/s  ratio  CPU us/call  ratio  spans: exported  dropped  failed  (medians; spans of the last round)")
-    for (const mode of modes) {
-      const rate = median(results[mode].map((r) => r.perSecond))
-      const cpu = median(results[mode].map((r) => r.cpuMicrosPerCall))
-      const last = results[mode][results[mode].length - 1]!
-      console.log(
-        `${mode.padEnd(9)} ${rate.toFixed(0).padStart(8)}  ${(rate / offRate).toFixed(3)} ${cpu.toFixed(0).padStart(12)}  ${
-          (offCpu / cpu).toFixed(3)
-        } ${String(last.exported).padStart(16)}  ${String(last.dropped).padStart(7)}  ${String(last.failed).padStart(6)}`
-      )
-    }
-    for (const mode of modes) {
-      console.log(
-        `  ${mode.padEnd(8)} rounds: calls/s ${results[mode].map((r) => r.perSecond.toFixed(0)).join(" ")}; CPU us/call ${
-          results[mode].map((r) => r.cpuMicrosPerCall.toFixed(0)).join(" ")
-        }`
-      )
-    }
+const runRound = async (run: Run, layer: Layer.Layer<Telemetry.Provides>, n: number): Promise<Round> => {
+  let stats: ReadonlyArray<Telemetry.DestinationStats> = []
+  const cpu = process.cpuUsage()
+  const start = performance.now()
+  await run(Effect.gen(function*() {
+    const telemetry = yield* Telemetry.Telemetry
+    yield* workload(n)
+    return telemetry
+  }).pipe(
+    Effect.provide(layer),
+    // Read after the layer has shut down (its scope closed, the flush done).
+    Effect.flatMap((telemetry) => Effect.map(telemetry.stats, (s) => (stats = s)))
+  ))
+  const wallMillis = performance.now() - start
+  const used = process.cpuUsage(cpu)
+  return {
+    perSecond: n / (wallMillis / 1000),
+    cpuMicrosPerCall: (used.user + used.system) / n,
+    heapMb: memory().heapMb,
+    exported: stats.reduce((a, s) => a + s.exported, 0),
+    dropped: stats.reduce((a, s) => a + s.dropped, 0),
+    failed: stats.reduce((a, s) => a + s.failed, 0)
   }
-  console.log(`receiver: ${receivedRequests} requests, ${(receivedBytes / 2 ** 20).toFixed(1)} MiB`)
+}
+
+const report = (results: Record<Mode, Array<Round>>) => {
+  const offRate = median(results[baseline].map((r) => r.perSecond))
+  const offCpu = median(results[baseline].map((r) => r.cpuMicrosPerCall))
+  console.log("mode       calls/s  ratio  CPU µs/call  ratio  heap MiB  spans: exported  dropped  failed  (medians; spans of the last round)")
+  for (const mode of modes) {
+    const rate = median(results[mode].map((r) => r.perSecond))
+    const cpu = median(results[mode].map((r) => r.cpuMicrosPerCall))
+    const heap = median(results[mode].map((r) => r.heapMb))
+    const last = results[mode][results[mode].length - 1]!
+    console.log(
+      `${mode.padEnd(9)} ${rate.toFixed(0).padStart(8)}  ${(rate / offRate).toFixed(3)} ${cpu.toFixed(0).padStart(12)}  ${
+        (offCpu / cpu).toFixed(3)
+      } ${heap.toFixed(1).padStart(9)} ${String(last.exported).padStart(16)}  ${String(last.dropped).padStart(7)}  ${
+        String(last.failed).padStart(6)
+      }`
+    )
+  }
+  // Each round's ratio to the off round just before it: steadier than a ratio of medians when
+  // the machine's speed drifts during the run.
+  const paired = (mode: Mode) => median(results[mode].map((r, i) => results[baseline][i]!.cpuMicrosPerCall / r.cpuMicrosPerCall))
+  console.log(`  paired CPU ratios (median of per-round ratios to the ${baseline} round): ${modes.map((m) => `${m} ${paired(m).toFixed(3)}`).join(", ")}`)
+  for (const mode of modes) {
+    console.log(
+      `  ${mode.padEnd(8)} rounds: calls/s ${results[mode].map((r) => r.perSecond.toFixed(0)).join(" ")}; CPU µs/call ${
+        results[mode].map((r) => r.cpuMicrosPerCall.toFixed(0)).join(" ")
+      }`
+    )
+  }
+}
+
+const bench = async (name: string, run: Run, receiverUrl: string, downUrl: string) => {
+  console.log("")
+  console.log(`workload: ${name}`)
+  for (const mode of modes) await runRound(run, layerFor(mode, receiverUrl, downUrl), Math.min(CALLS, 1000)) // warm-up
+  const results: Record<Mode, Array<Round>> = { off: [], loopback: [], down: [] }
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const mode of modes) results[mode].push(await runRound(run, layerFor(mode, receiverUrl, downUrl), CALLS))
+  }
+  report(results)
+  if (!MEMORY) return
 
   // Memory with the receiver down: one layer, many workloads; the queue is bounded, so memory stays flat.
-  console.log("")
-  console.log("memory with the receiver down (io-paced, one layer, 10 workloads in a row):")
+  console.log(`  memory with the receiver down (one layer, 10 workloads of ${CALLS} calls in a row):`)
   const before = memory()
   const samples: Array<{ rssMb: number; heapMb: number }> = []
-  const downStats = yield* Effect.gen(function*() {
+  const stats = await run(Effect.gen(function*() {
     const telemetry = yield* Telemetry.Telemetry
     for (let i = 0; i < 10; i++) {
-      yield* workload(calls, "io-paced")
+      yield* workload(CALLS)
       samples.push(memory())
     }
     return yield* telemetry.stats
-  }).pipe(Effect.provide(layerFor("down")), Effect.provide(Simulator.layer()))
+  }).pipe(Effect.provide(layerFor("down", receiverUrl, downUrl))))
   const after = memory()
-  console.log(`  before:               rss ${before.rssMb.toFixed(1)} MiB, heap ${before.heapMb.toFixed(1)} MiB`)
-  console.log(`  after each, heap MiB: ${samples.map((s) => s.heapMb.toFixed(1)).join(", ")}`)
-  console.log(`  after each, rss MiB:  ${samples.map((s) => s.rssMb.toFixed(1)).join(", ")}`)
-  console.log(`  after shutdown:       rss ${after.rssMb.toFixed(1)} MiB, heap ${after.heapMb.toFixed(1)} MiB`)
-  const s = downStats[0]!
-  console.log(`  spans: ${s.dropped} dropped, ${s.failed} failed, peak queue ${s.peakQueued} (max 2048)`)
-}).pipe(Logger.withMinimumLogLevel(LogLevel.Error)) // the expected export warnings would drown the table
+  console.log(`    before:               rss ${before.rssMb.toFixed(1)} MiB, heap ${before.heapMb.toFixed(1)} MiB`)
+  console.log(`    after each, heap MiB: ${samples.map((s) => s.heapMb.toFixed(1)).join(", ")}`)
+  console.log(`    after each, rss MiB:  ${samples.map((s) => s.rssMb.toFixed(1)).join(", ")}`)
+  console.log(`    after shutdown:       rss ${after.rssMb.toFixed(1)} MiB, heap ${after.heapMb.toFixed(1)} MiB`)
+  const s = stats[0]!
+  console.log(`    spans: ${s.dropped} dropped, ${s.failed} failed, peak queue ${s.peakQueued} (max 2048)`)
+}
 
-await Effect.runPromise(main)
-server.close()
-// An export abandoned at a timed-out shutdown keeps its own deadline; do not wait for it.
-process.exit(0)
+// The expected export warnings of the receiver-down mode would drown the table.
+const quiet = Logger.withMinimumLogLevel(LogLevel.Error)
+
+const main = async () => {
+  console.log(`Predict: ${CALLS} calls at concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds per mode`)
+  console.log(`node ${process.version}, forced GC ${gc === undefined ? "unavailable (run node with --expose-gc)" : "on"}`)
+  const receiver = await startReceiver()
+  const downUrl = await closedPortUrl()
+  const stops: Array<() => void> = [receiver.stop]
+  try {
+    if (WORKLOAD !== "in-process") {
+      const sim = await startSimulator(["--latency", "0"])
+      stops.push(sim.stop)
+      const runtime = ManagedRuntime.make(Lm.layer("openai-compatible/sim-1", { baseUrl: `${sim.url}/v1` }))
+      await bench(
+        "http (openai-compatible provider, simulator server in a child process, zero latency)",
+        (effect) => runtime.runPromise(quiet(effect)),
+        receiver.url,
+        downUrl
+      )
+      await runtime.dispose()
+    }
+    if (WORKLOAD !== "http") {
+      const runtime = ManagedRuntime.make(Simulator.layer())
+      await bench(
+        "in-process (in-process simulator, zero latency, calls back to back)",
+        (effect) => runtime.runPromise(quiet(effect.pipe(LmConfig.withSettings({ provider: "simulator", model: "sim-1" })))),
+        receiver.url,
+        downUrl
+      )
+      await runtime.dispose()
+    }
+    console.log("")
+    console.log(`receiver: ${await receiver.stats()}`)
+  } finally {
+    for (const stop of stops) stop()
+  }
+}
+
+main().then(
+  // An export abandoned at a timed-out shutdown must not keep the process alive; if it does,
+  // this exit hides it, so say so.
+  () => {
+    const timers = process.getActiveResourcesInfo().filter((h) => h === "Timeout").length
+    if (timers > 0) console.log(`note: ${timers} timers still pending at exit`)
+    process.exit(0)
+  },
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  }
+)

@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { SpanContent as CoreSpanContent } from "@effect-dspy/core"
-import { CurrentSpanTransformer, type SpanTransformer } from "@effect/ai/Telemetry"
+import { CurrentSpanTransformer } from "@effect/ai/Telemetry"
 import { resourceFromAttributes } from "@opentelemetry/resources"
 import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base"
 import type * as ConfigError from "effect/ConfigError"
@@ -65,8 +65,12 @@ export interface Service {
 /** The telemetry in context. */
 export class Telemetry extends Context.Tag("@effect-dspy/telemetry/Telemetry")<Telemetry, Service>() {}
 
-/** What the telemetry layers provide: the service, `@effect/ai`'s span transformer and core's span-content sink. */
-export type Provides = Telemetry | CurrentSpanTransformer | CoreSpanContent.SpanContent
+/**
+ * What the telemetry layers provide: the service. A layer that exports also sets the tracer,
+ * `@effect/ai`'s span transformer and core's span-content sink (neither is ever required); one
+ * that does not leaves them as they were, a user's own included.
+ */
+export type Provides = Telemetry
 
 /** Spans accepted by a destination, tagged `destination`. */
 export const spansExported = Metric.counter("effect_dspy_telemetry_spans_exported_total", {
@@ -121,18 +125,11 @@ const disabledService: Service = {
   flush: Effect.void
 }
 
-// With nothing exported, Effect's native spans are not worth rendering content onto.
-const noTransform: SpanTransformer = () => {}
-
 const make = (settings: TelemetryConfig.Settings) =>
   Effect.gen(function*() {
     if (!settings.enabled || settings.destinations.length === 0) {
-      return Layer.succeedContext(
-        Context.make(Telemetry, disabledService).pipe(
-          Context.add(CurrentSpanTransformer, noTransform),
-          Context.add(CoreSpanContent.SpanContent, undefined)
-        )
-      )
+      // Only the service: a span transformer or content sink of the user's stays in force.
+      return Layer.succeed(Telemetry, disabledService)
     }
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
@@ -181,17 +178,22 @@ const make = (settings: TelemetryConfig.Settings) =>
       })
     })
 
-    const provider = new BasicTracerProvider({
-      resource: resourceFromAttributes({
-        ...settings.resourceAttributes,
-        "service.name": settings.serviceName,
-        "telemetry.sdk.language": "nodejs",
-        "telemetry.sdk.name": "@effect-dspy/telemetry",
-        "telemetry.sdk.version": version
-      }),
-      spanProcessors: sinks.map((sink) => sink.processor)
+    const resource = resourceFromAttributes({
+      ...settings.resourceAttributes,
+      "service.name": settings.serviceName,
+      "telemetry.sdk.language": "nodejs",
+      "telemetry.sdk.name": "@effect-dspy/telemetry",
+      "telemetry.sdk.version": version
     })
-    const tracer = yield* InternalTracer.make(provider.getTracer("@effect-dspy/telemetry", version))
+    const processors = sinks.map((sink) => sink.processor)
+    const provider = new BasicTracerProvider({ resource, spanProcessors: processors })
+    const tracer = yield* InternalTracer.make(provider.getTracer("@effect-dspy/telemetry", version), {
+      resource,
+      scope: { name: "@effect-dspy/telemetry", version },
+      onEnd: (span) => {
+        for (const processor of processors) processor.onEnd(span)
+      }
+    })
 
     // Summarise drops and failures periodically instead of logging each one.
     const reported = sinks.map(() => ({ dropped: 0, failed: 0 }))
@@ -221,6 +223,9 @@ const make = (settings: TelemetryConfig.Settings) =>
         Effect.interruptible,
         Effect.timeoutOption(settings.shutdownTimeout)
       )
+      // Nothing may outlive the budget: an export still in flight (a request, a retry timer)
+      // would keep the process alive after the program ends.
+      for (const sink of sinks) sink.abandon()
       for (const sink of sinks) {
         const { dropped, exported, failed, inFlight, queued } = sink.stats
         const left = queued + inFlight

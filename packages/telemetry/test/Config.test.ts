@@ -1,4 +1,5 @@
-import { EventBus, LmConfig, Predict, Signature } from "@effect-dspy/core"
+import { EventBus, LmConfig, Predict, Signature, SpanContent } from "@effect-dspy/core"
+import { CurrentSpanTransformer } from "@effect/ai/Telemetry"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Either, Exit, FastCheck, Layer, Option, Redacted } from "effect"
 import { EventLog, Telemetry, TelemetryConfig } from "../src/index"
@@ -101,6 +102,24 @@ describe("Telemetry.layerFromEnv", () => {
       }).pipe(Effect.provide(Telemetry.layerFromEnv), withEnv({}))
       assert.isFalse(enabled)
       assert.strictEqual(inside, outside)
+    }))
+
+  it.scoped("with nothing set, a span transformer or content sink of the user's stays in force", () =>
+    Effect.gen(function*() {
+      const transformed: Array<string> = []
+      const captured: Array<string> = []
+      yield* predictOnce.pipe(
+        Effect.provide(Telemetry.layerFromEnv),
+        withEnv({}),
+        Effect.provideService(CurrentSpanTransformer, (options) => {
+          transformed.push(options.span.name)
+        }),
+        Effect.provideService(SpanContent.SpanContent, (_span, _value, info) => {
+          captured.push(`${info.span}.${info.direction}`)
+        })
+      )
+      assert.deepStrictEqual(transformed, ["LanguageModel.generateText"])
+      assert.includeMembers(captured, ["module.input", "module.output", "lm.input", "lm.output"])
     }))
 
   it.scoped("OTLP from OTEL_* variables: endpoint, headers, protocol, service and resource", () =>

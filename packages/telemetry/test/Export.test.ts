@@ -6,6 +6,9 @@ import { Telemetry } from "../src/index"
 import * as Logs from "./utils/Logs"
 import * as OtlpReceiver from "./utils/OtlpReceiver"
 import * as ScriptedLm from "./utils/ScriptedLm"
+import * as Transport from "../src/internal/transport"
+import { decodeProtobuf } from "./utils/OtlpDecode"
+import * as zlib from "node:zlib"
 
 const QA = Signature.fromString("question -> answer")
 const lm = () => ScriptedLm.make(() => ScriptedLm.reply({ answer: "42" }))
@@ -91,7 +94,75 @@ describe("export failures never reach the program", () => {
     }))
 })
 
+describe("requests", () => {
+  it.scoped("gzip: the body is compressed and says so; headers and user agent are sent", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      yield* Effect.withSpan(Effect.void, "zipped").pipe(
+        Effect.provide(Telemetry.layerOtlp({ url: receiver.tracesUrl, compression: "gzip", headers: { "x-team": "a" }, ...quiet }))
+      )
+      const request = receiver.requests[0]!
+      assert.strictEqual(request.headers["content-encoding"], "gzip")
+      assert.strictEqual(request.headers["content-type"], "application/x-protobuf")
+      assert.strictEqual(request.headers["x-team"], "a")
+      assert.include(String(request.headers["user-agent"]), "effect-dspy-telemetry")
+      assert.deepStrictEqual(decodeProtobuf(zlib.gunzipSync(request.body)).map((s) => s.name), ["zipped"])
+    }))
+})
+
 describe("bounded queue and shutdown", () => {
+  it.scoped("an export in flight when shutdown runs out of budget is abandoned at once, retry timer and all", () =>
+    Effect.gen(function*() {
+      // Every answer asks for a retry in 2 s (real time), well within the export's 10 s deadline.
+      const receiver = yield* OtlpReceiver.make(() => ({ status: 503, headers: { "retry-after": "2" } }))
+      const logs = Logs.capture()
+      const layer = Telemetry.layerOtlp({ url: receiver.tracesUrl, ...quiet, shutdownTimeout: Duration.seconds(3) })
+      const fiber = yield* Effect.fork(
+        Effect.zipLeft(Telemetry.Telemetry, Effect.withSpan(Effect.void, "work")).pipe(
+          Effect.provide(layer),
+          Effect.provide(logs.layer)
+        )
+      )
+      // The span is exported when the layer closes; once the collector has the request, the
+      // export is in flight (awaiting the answer or the retry timer) and only the budget is left.
+      yield* receiver.awaitRequests(1)
+      for (let i = 0; i < 10 && Option.isNone(yield* Fiber.poll(fiber)); i++) {
+        yield* TestClock.adjust(Duration.seconds(1))
+        yield* Effect.yieldNow()
+      }
+      const telemetry = yield* Fiber.join(fiber)
+      // Closed on the TestClock's 3 s: what was in flight has failed already, so nothing is left
+      // to keep the process alive until the 10 s deadline.
+      const [stats] = yield* telemetry.stats
+      assert.strictEqual(stats!.inFlight, 0)
+      assert.strictEqual(stats!.exported, 0)
+      assert.strictEqual(stats!.failed, 1)
+      assert.include(logs.text(), "telemetry: shutdown did not finish within 3s")
+    }))
+
+  it.scoped("the transport: a retry that would land after a capped deadline is not made; abandon ends a pending retry", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make(() => ({ status: 503, headers: { "retry-after": "5" } }))
+      const make = () => Transport.make({ url: receiver.tracesUrl, headers: () => ({}), compression: "none", userAgent: "test" })
+      const data = new Uint8Array([1, 2, 3])
+      // Retry-After 5 s fits the 10 s deadline but not the cap (a shutdown budget of 1 s).
+      const capped = make()
+      capped.capDeadline(Date.now() + 1000)
+      const first = yield* Effect.promise(() => capped.send(data, 10_000))
+      assert.strictEqual(first.status, "retryable")
+      assert.strictEqual(receiver.requests.length, 1)
+      // Uncapped, the retry waits 5 s; abandoning ends it at once.
+      const open = make()
+      const pending = open.send(data, 10_000)
+      yield* receiver.awaitRequests(2)
+      open.abandon()
+      const second = yield* Effect.promise(() => pending)
+      assert.strictEqual(second.status, "failure")
+      assert.include(second.status === "failure" ? second.error.message : "", "abandoned")
+      assert.strictEqual(receiver.requests.length, 2)
+      capped.shutdown()
+    }))
+
   it.scoped("shutdown exports what is queued when the layer's scope closes", () =>
     Effect.gen(function*() {
       const receiver = yield* OtlpReceiver.make()

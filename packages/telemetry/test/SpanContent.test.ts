@@ -13,6 +13,10 @@ describe("SpanContent", () => {
     assert.strictEqual(render("plain text", info), "plain text")
     assert.strictEqual(render({ a: 1, b: [true, null] }, info), `{"a":1,"b":[true,null]}`)
     assert.strictEqual(render({ n: 10n, key: Redacted.make("hidden") }, info), `{"n":"10","key":"<redacted>"}`)
+    assert.strictEqual(render({ key: Redacted.make("hidden"), list: [1] }, info), `{"key":"<redacted>","list":[1]}`)
+    const cycle: Record<string, unknown> = { a: 1 }
+    cycle.self = cycle
+    assert.strictEqual(render(cycle, info), `{"a":1,"self":"[Circular]"}`)
     const cyclic: Record<string, unknown> = { name: "loop" }
     cyclic["self"] = cyclic
     assert.strictEqual(render(cyclic, info), `{"name":"loop","self":"[Circular]"}`)

@@ -1,6 +1,6 @@
 import { ChainOfThought, LmConfig, Module, Predict, ReAct, Signature, StreamPredict, Tool } from "@effect-dspy/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Schema } from "effect"
+import { Deferred, Duration, Effect, Fiber, Schema, Tracer } from "effect"
 import { Telemetry } from "../src/index"
 import * as OtlpReceiver from "./utils/OtlpReceiver"
 import * as ScriptedLm from "./utils/ScriptedLm"
@@ -168,6 +168,46 @@ describe("spans exported over OTLP/protobuf", () => {
       assert.isAtLeast(Number(chat.attributes["gen_ai.response.time_to_first_chunk"]), 0)
       assert.include(String(chat.attributes["langfuse.observation.output"]), "four")
       assert.strictEqual(chat.attributes["gen_ai.response.model"], "scripted-model-2025")
+    }))
+
+  it.scoped("failures, interruptions and events: status and exception event as @effect/opentelemetry sets them", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      yield* Effect.gen(function*() {
+        yield* Effect.fail(new Error("boom")).pipe(
+          Effect.tap(() => Effect.void),
+          Effect.withSpan("fails"),
+          Effect.ignore
+        )
+        const started = yield* Deferred.make<void>()
+        const fiber = yield* Effect.fork(Effect.zipRight(Deferred.succeed(started, undefined), Effect.never).pipe(Effect.withSpan("interrupted")))
+        yield* Deferred.await(started)
+        yield* Fiber.interrupt(fiber)
+        yield* Effect.annotateCurrentSpan("unset", undefined).pipe(
+          Effect.zipRight(Effect.annotateCurrentSpan("big", 12n)),
+          Effect.zipRight(Effect.flatMap(Effect.currentSpan, (span) => Effect.sync(() => span.event("checkpoint", 1_700_000_000_000_000_000n, { step: 2 })))),
+          Effect.withSpan("succeeds", { kind: "server" }),
+          Effect.withParentSpan(Tracer.externalSpan({ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331" }))
+        )
+      }).pipe(Effect.provide(Telemetry.layerOtlp({ url: receiver.tracesUrl, ...quiet })))
+      const spans = receiver.spans()
+      const fails = OtlpReceiver.byName(spans, "fails")
+      assert.deepStrictEqual(fails.status, { code: 2, message: "boom" })
+      assert.strictEqual(fails.events[0]!.name, "exception")
+      assert.strictEqual(fails.events[0]!.attributes["exception.type"], "Error")
+      assert.strictEqual(fails.events[0]!.attributes["exception.message"], "boom")
+      assert.include(String(fails.events[0]!.attributes["exception.stacktrace"]), "boom")
+      const interrupted = OtlpReceiver.byName(spans, "interrupted")
+      assert.strictEqual(interrupted.status.code, 1)
+      assert.strictEqual(interrupted.attributes["status.interrupted"], true)
+      const succeeds = OtlpReceiver.byName(spans, "succeeds")
+      assert.deepStrictEqual(succeeds.status, { code: 1, message: "" })
+      assert.strictEqual(succeeds.kind, 2) // SPAN_KIND_SERVER
+      assert.strictEqual(succeeds.traceId, "0af7651916cd43dd8448eb211c80319c")
+      assert.strictEqual(succeeds.parentSpanId, "b7ad6b7169203331")
+      assert.notProperty(succeeds.attributes, "unset")
+      assert.strictEqual(succeeds.attributes["big"], "12")
+      assert.deepStrictEqual(succeeds.events, [{ name: "checkpoint", attributes: { step: 2 } }])
     }))
 
   it.scoped("nested modules nest their spans as the program nests", () =>

@@ -2,6 +2,7 @@ import * as Prompt from "@effect/ai/Prompt"
 import type { SpanContent as CoreSpanContent } from "@effect-dspy/core"
 import type * as Tracer from "effect/Tracer"
 import * as SpanContent from "../SpanContent"
+import { RecordedSpan, SpanView } from "./span"
 
 /**
  * Span content kept unrendered with its OpenTelemetry span until the exporter needs it:
@@ -17,7 +18,8 @@ export interface DeferredContent {
   readonly attributesFor: (span: object) => Readonly<Record<string, string>> | undefined
 }
 
-interface Entry {
+/** A span's content, kept until it is exported. */
+export interface Entry {
   readonly values: Array<{ readonly value: unknown; readonly info: CoreSpanContent.Info }>
   lm: SpanContent.LmContent | undefined
   rendered: Readonly<Record<string, string>> | undefined
@@ -42,8 +44,13 @@ const renderEntry = (render: SpanContent.Renderer, entry: Entry): Record<string,
 }
 
 export const make = (render: SpanContent.Renderer): DeferredContent => {
+  // Recorded spans keep their entry themselves; spans of the OpenTelemetry SDK (the tracer
+  // used when a context manager is registered) in a WeakMap keyed by the SDK span.
   const entries = new WeakMap<object, Entry>()
-  const entryOf = (otel: object): Entry => {
+  const entryOf = (span: Tracer.Span): Entry | undefined => {
+    if (span instanceof RecordedSpan) return span.content ??= { values: [], lm: undefined, rendered: undefined }
+    const otel = otelSpanOf(span)
+    if (otel === undefined) return undefined
     let entry = entries.get(otel)
     if (entry === undefined) {
       entry = { values: [], lm: undefined, rendered: undefined }
@@ -53,22 +60,22 @@ export const make = (render: SpanContent.Renderer): DeferredContent => {
   }
   return {
     sink: (span, value, info) => {
-      const otel = otelSpanOf(span)
-      if (otel !== undefined) {
-        entryOf(otel).values.push({ value, info })
+      const entry = entryOf(span)
+      if (entry !== undefined) {
+        entry.values.push({ value, info })
         return
       }
       const text = render(renderable(value), info)
       if (text !== undefined) span.attribute(`langfuse.observation.${info.direction}`, text)
     },
     defer: (span, content) => {
-      const otel = otelSpanOf(span)
-      if (otel === undefined) return false
-      entryOf(otel).lm = content
+      const entry = entryOf(span)
+      if (entry === undefined) return false
+      entry.lm = content
       return true
     },
     attributesFor: (span) => {
-      const entry = entries.get(span)
+      const entry = span instanceof SpanView ? span.content : entries.get(span)
       if (entry === undefined) return undefined
       // Rendered once even when several destinations export the span.
       entry.rendered ??= renderEntry(render, entry)

@@ -1,25 +1,30 @@
 /**
  * One export pipeline per destination, built from the OpenTelemetry SDK's own parts:
  *
- *   span end ─▶ bounded gate ─▶ BatchSpanProcessor ─▶ deferring exporter ─▶ OTLP delegate
- *                (drops+counts)   (queue, batches,      (next macrotask,      (serializer +
- *                                  schedule)             scrubs secrets)       retrying HTTP)
+ *   span end ─▶ bounded gate ─▶ BatchSpanProcessor ─▶ deferring exporter ─▶ OTLP delegate ─▶ transport
+ *                (drops+counts)   (queue, batches,      (next macrotask,      (SDK serializer,    (HTTP POST,
+ *                                  schedule)             scrubs secrets)       promise queue)      OTLP retries)
  *
- * What the OpenTelemetry exporter does natively and we keep: retries only on 429/502/503/504
- * and transient network errors, `Retry-After` honoured, exponential backoff (1 s × 1.5, at most
- * 5 s, ±20 % jitter, at most 5 retries) within the export deadline. What we add: drop counting
- * (the processor only reports drops to its diagnostic logger), moving serialization and
- * sending off the fiber that ended the span (the processor exports synchronously from `onEnd`
- * when a batch fills), scrubbing known secrets, configuration only from Effect `Config` (the
- * exporter's constructor also merges `OTEL_EXPORTER_OTLP_HEADERS` from `process.env` into every
- * exporter, which would send an OTLP collector's credentials to Langfuse), and a shorter
- * deadline for exports started during shutdown.
+ * What we add to the SDK: drop counting (the processor only reports drops to its diagnostic
+ * logger), moving serialization and sending off the fiber that ended the span (the processor
+ * exports synchronously from `onEnd` when a batch fills), scrubbing known secrets,
+ * configuration only from Effect `Config` (the exporter's constructor also merges
+ * `OTEL_EXPORTER_OTLP_HEADERS` from `process.env` into every exporter, which would send an OTLP
+ * collector's credentials to Langfuse), and a bounded shutdown: exports in flight or started
+ * during shutdown get the shutdown budget as their deadline and are abandoned when it runs
+ * out (see `transport.ts` for why the transport is ours; its retry rules are the SDK's).
  */
 import type { Attributes, AttributeValue } from "@opentelemetry/api"
 import { type ExportResult, ExportResultCode } from "@opentelemetry/core"
-import { createOtlpHttpExportDelegate, httpAgentFactoryFromOptions } from "@opentelemetry/otlp-exporter-base/node-http"
-import type { IOtlpExportDelegate } from "@opentelemetry/otlp-exporter-base"
-import { JsonTraceSerializer, ProtobufTraceSerializer, TraceExporterMetricsHelper } from "@opentelemetry/otlp-transformer"
+import { createOtlpNetworkExportDelegate, type IOtlpExportDelegate } from "@opentelemetry/otlp-exporter-base"
+import { createOtlpHttpExporterMetrics } from "@opentelemetry/otlp-exporter-base/node-http"
+import {
+  type IExportTraceServiceResponse,
+  type ISerializer,
+  JsonTraceSerializer,
+  ProtobufTraceSerializer,
+  TraceExporterMetricsHelper
+} from "@opentelemetry/otlp-transformer"
 import {
   BatchSpanProcessor,
   type ReadableSpan,
@@ -30,7 +35,9 @@ import * as Duration from "effect/Duration"
 import * as Redacted from "effect/Redacted"
 import type * as TelemetryConfig from "../TelemetryConfig"
 import type { DeferredContent } from "./content"
+import { encodeSpans } from "./protobuf"
 import type { Scrubber } from "./redact"
+import * as Transport from "./transport"
 
 /** Counters of one destination; plain numbers, read by the layer's reporter. */
 export interface Stats {
@@ -62,42 +69,67 @@ export interface Sink {
   readonly destination: TelemetryConfig.Destination
   readonly processor: SpanProcessor
   readonly stats: Stats
-  /** From now on, refuse new spans and give new exports at most `budget` to finish. */
+  /** From now on, refuse new spans and give every export, in flight or new, at most `budget` to finish. */
   readonly beginShutdown: (budget: Duration.Duration) => void
+  /** Fails whatever is still in flight at once and frees its timers and sockets. */
+  readonly abandon: () => void
 }
 
-const userAgent = "effect-dspy-telemetry/0.1.0"
+const userAgent = "effect-dspy-telemetry/0.1.0 OTel-OTLP-Exporter-JavaScript/0.223.1"
+
+/**
+ * The protobuf serializer: ours (see `protobuf.ts` for why), rendering deferred content and
+ * scrubbing secrets as it writes; the SDK's for the export service's response.
+ */
+const protobufSerializer = (
+  content: DeferredContent | undefined,
+  scrub: Scrubber | undefined
+): ISerializer<Array<ReadableSpan>, IExportTraceServiceResponse> => {
+  let sizeHint = 65536
+  return {
+    serializeRequest: (spans) => {
+      const bytes = encodeSpans(spans, content?.attributesFor, scrub, sizeHint)
+      sizeHint = bytes.length + (bytes.length >>> 3)
+      return bytes
+    },
+    deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data)
+  }
+}
 
 const makeDelegate = (
   destination: TelemetryConfig.Destination,
   batch: TelemetryConfig.Batch,
-  timeoutMillis: number
-): IOtlpExportDelegate<Array<ReadableSpan>> => {
-  const json = destination.protocol === "http/json"
-  const headerEntries = Object.entries(destination.headers)
-  return createOtlpHttpExportDelegate(
+  transport: Transport.AbandonableTransport,
+  serializer: ISerializer<Array<ReadableSpan>, IExportTraceServiceResponse>
+): IOtlpExportDelegate<Array<ReadableSpan>> =>
+  createOtlpNetworkExportDelegate(
     {
-      url: destination.url,
-      // Read out of Redacted only when a request is built.
-      headers: async () => {
-        const headers: Record<string, string> = {}
-        for (const [key, value] of headerEntries) headers[key] = Redacted.value(value)
-        headers["Content-Type"] = json ? "application/json" : "application/x-protobuf"
-        return headers
-      },
       // A flush exports every queued batch at once (plus the one in flight); refusing any of
       // them would lose spans that fit in the queue.
       concurrencyLimit: Math.ceil(batch.maxQueueSize / Math.max(1, Math.min(batch.maxExportBatchSize, batch.maxQueueSize))) + 2,
-      timeoutMillis: Math.max(1, Math.round(timeoutMillis)),
-      compression: destination.compression,
-      agentFactory: httpAgentFactoryFromOptions({ keepAlive: true }),
-      userAgent
+      timeoutMillis: Math.max(1, Math.round(Duration.toMillis(destination.timeout))),
+      compression: destination.compression
     },
-    json ? JsonTraceSerializer : ProtobufTraceSerializer,
-    "otlp_http_span_exporter",
-    TraceExporterMetricsHelper,
-    undefined
+    serializer,
+    createOtlpHttpExporterMetrics("otlp_http_span_exporter", TraceExporterMetricsHelper, destination.url, undefined),
+    transport
   )
+
+const makeTransport = (destination: TelemetryConfig.Destination): Transport.AbandonableTransport => {
+  const json = destination.protocol === "http/json"
+  const headerEntries = Object.entries(destination.headers)
+  return Transport.make({
+    url: destination.url,
+    // Read out of Redacted only when a request is built.
+    headers: () => {
+      const headers: Record<string, string> = {}
+      for (const [key, value] of headerEntries) headers[key] = Redacted.value(value)
+      headers["Content-Type"] = json ? "application/json" : "application/x-protobuf"
+      return headers
+    },
+    compression: destination.compression,
+    userAgent
+  })
 }
 
 const scrubValue = (value: AttributeValue | undefined, scrub: Scrubber): AttributeValue | undefined => {
@@ -184,10 +216,16 @@ export const makeSink = (
   hooks: Hooks
 ): Sink => {
   const stats: Stats = { queued: 0, peakQueued: 0, inFlight: 0, dropped: 0, exported: 0, failed: 0, failedExports: 0 }
-  const delegates: Array<IOtlpExportDelegate<Array<ReadableSpan>>> = [
-    makeDelegate(destination, batch, Duration.toMillis(destination.timeout))
-  ]
-  let current = delegates[0]!
+  const transport = makeTransport(destination)
+  // JSON: the SDK's serializer, over spans with their content rendered in and secrets scrubbed.
+  const json = destination.protocol === "http/json"
+  const delegate = makeDelegate(
+    destination,
+    batch,
+    transport,
+    json ? JsonTraceSerializer : protobufSerializer(prepare.content, prepare.scrub)
+  )
+  const needsPreparing = json && (prepare.content !== undefined || prepare.scrub !== undefined)
   let closing = false
 
   const finish = (count: number) => (result: ExportResult) => {
@@ -207,7 +245,6 @@ export const makeSink = (
       const count = spans.length
       stats.queued = Math.max(0, stats.queued - count)
       stats.inFlight += count
-      const delegate = current
       const report = finish(count)
       // The processor calls this synchronously from `onEnd` when a batch fills, i.e. on the
       // fiber that ended the span: serialize and send on a later macrotask instead.
@@ -220,17 +257,15 @@ export const makeSink = (
           done(result)
         }
         try {
-          const ready = prepare.content === undefined && prepare.scrub === undefined
-            ? spans
-            : spans.map((span) => prepareSpan(span, prepare.content, prepare.scrub))
+          const ready = needsPreparing ? spans.map((span) => prepareSpan(span, prepare.content, prepare.scrub)) : spans
           delegate.export(ready, once)
         } catch (error) {
           once({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) })
         }
       })
     },
-    forceFlush: () => Promise.all(delegates.map((d) => d.forceFlush())).then(() => undefined),
-    shutdown: () => Promise.all(delegates.map((d) => d.shutdown())).then(() => undefined)
+    forceFlush: () => delegate.forceFlush(),
+    shutdown: () => delegate.shutdown()
   }
 
   const processor = new BatchSpanProcessor(exporter, {
@@ -264,8 +299,8 @@ export const makeSink = (
     beginShutdown: (budget) => {
       if (closing) return
       closing = true
-      current = makeDelegate(destination, batch, Duration.toMillis(budget))
-      delegates.push(current)
-    }
+      transport.capDeadline(Date.now() + Duration.toMillis(budget))
+    },
+    abandon: transport.abandon
   }
 }

@@ -5,30 +5,10 @@ import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
-import { safeJson } from "./json"
+import { toAttributeValue } from "./attributes"
+import { RecordedSpan, type Target } from "./span"
 
-type Primitive = string | number | boolean
-
-const isPrimitive = (u: unknown): u is Primitive =>
-  typeof u === "string" || typeof u === "number" || typeof u === "boolean"
-
-/**
- * An attribute value as OpenTelemetry stores it, or `undefined` to leave the attribute off:
- * unset options (`temperature: undefined`) are not exported as the string "undefined", arrays
- * of one primitive type stay arrays (`gen_ai.response.finish_reasons`), other values are JSON.
- */
-export const toAttributeValue = (value: unknown): OtelApi.AttributeValue | undefined => {
-  if (isPrimitive(value)) return value
-  if (value === undefined || value === null) return undefined
-  if (typeof value === "bigint") return value.toString()
-  if (Array.isArray(value) && value.length > 0) {
-    const first: unknown = value[0]
-    if (isPrimitive(first) && value.every((v: unknown) => typeof v === typeof first)) {
-      return value as Array<string> | Array<number> | Array<boolean>
-    }
-  }
-  return safeJson(value)
-}
+export { toAttributeValue } from "./attributes"
 
 interface WithOtelSpan {
   readonly span: OtelApi.Span
@@ -102,11 +82,13 @@ class FoldedSpan implements Tracer.Span {
 }
 
 /**
- * An Effect tracer over an OpenTelemetry tracer: `@effect/opentelemetry`'s, with cleaner
- * attributes, `langfuse.trace.name` on every root span, and `@effect/ai`'s span folded into
- * core's LM span.
+ * The layers' Effect tracer: spans recorded once and exported through `target` (see
+ * `span.ts`), with `langfuse.trace.name` on every root span and `@effect/ai`'s span folded
+ * into core's LM span. When a global OpenTelemetry context manager is registered, spans are
+ * `@effect/opentelemetry`'s over the SDK's tracer instead, so that other OpenTelemetry
+ * instrumentations see Effect's spans as active (and Effect spans nest under theirs).
  */
-export const make = (tracer: OtelApi.Tracer): Effect.Effect<Tracer.Tracer> =>
+export const make = (tracer: OtelApi.Tracer, target: Target): Effect.Effect<Tracer.Tracer> =>
   Effect.map(Effect.provideService(OtelTracer.make, OtelTracer.OtelTracer, tracer), (base) => {
     const propagate = contextPropagates()
     return Tracer.make({
@@ -114,15 +96,19 @@ export const make = (tracer: OtelApi.Tracer): Effect.Effect<Tracer.Tracer> =>
         if (name.startsWith("LanguageModel.") && Option.isSome(parent) && isGeneration(parent.value)) {
           return new FoldedSpan(name, parent.value, context, [...links], startTime, kind)
         }
-        const span = base.span(name, parent, context, links, startTime, kind, options)
-        if (hasOtelSpan(span)) {
-          const otel = span.span
-          const attributes = span.attributes
-          span.attribute = (key, value) => {
-            const converted = toAttributeValue(value)
-            if (converted === undefined) return
-            otel.setAttribute(key, converted)
-            attributes.set(key, value)
+        let span: Tracer.Span
+        if (!propagate) span = new RecordedSpan(target, name, parent, context, [...links], startTime, kind)
+        else {
+          span = base.span(name, parent, context, links, startTime, kind, options)
+          if (hasOtelSpan(span)) {
+            const otel = span.span
+            const attributes = span.attributes
+            span.attribute = (key, value) => {
+              const converted = toAttributeValue(value)
+              if (converted === undefined) return
+              otel.setAttribute(key, converted)
+              attributes.set(key, value)
+            }
           }
         }
         if (Option.isNone(span.parent)) span.attribute("langfuse.trace.name", name)
