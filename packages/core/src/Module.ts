@@ -10,11 +10,13 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as EffectContext from "effect/Context"
 import * as Effect from "effect/Effect"
-import { identity } from "effect/Function"
+import * as FiberRef from "effect/FiberRef"
 import { pipeArguments, type Pipeable } from "effect/Pipeable"
+import * as Tracer from "effect/Tracer"
 import type * as Demo from "./Demo"
 import { EventBus } from "./EventBus"
 import { type Collector, CurrentCollector, makeCollector } from "./internal/collector"
+import { withServices } from "./internal/context"
 import type * as Prediction from "./Prediction"
 import type * as Signature from "./Signature"
 import * as SpanContent from "./SpanContent"
@@ -105,21 +107,26 @@ export const instrument = <O, E, R>(
   body: Effect.Effect<O, E, R>
 ): Effect.Effect<Prediction.Prediction<O>, E, R> =>
   // One context read for everything the call needs; the clock is read only for events.
-  Effect.contextWithEffect((context: EffectContext.Context<never>) => {
+  Effect.contextWithEffect((context: EffectContext.Context<R>) => {
     const bus = EffectContext.get(context, EventBus)
     const sink = EffectContext.get(context, SpanContent.SpanContent)
     const collector: Collector = makeCollector(EffectContext.get(context, CurrentCollector))
     const active = bus.active()
     const callId = active ? bus.nextCallId() : 0
     const content = { span: "module", name: info.name } as const
-    const run = Effect.provideService(body, CurrentCollector, collector).pipe(
+    const captured = sink === undefined
+      ? body
       // Content capture costs nothing unless a sink (a telemetry layer) is installed.
-      sink === undefined ? identity : Effect.tap((output) => SpanContent.capture({ ...content, direction: "output" }, output)),
-      sink === undefined
-        ? identity
-        : (self) => Effect.zipRight(SpanContent.capture({ ...content, direction: "input" }, info.input), self),
-      Effect.map((output): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace })),
-      Effect.withSpan(`${info.kind}(${info.name})`, {
+      : Effect.zipRight(
+        SpanContent.capture({ ...content, direction: "input" }, info.input),
+        Effect.tap(body, (output) => SpanContent.capture({ ...content, direction: "output" }, output))
+      )
+    // `Effect.withSpan` plus `Effect.provideService` for the collector would copy the
+    // context and swap it in and out twice; one swap of the context carrying both the span
+    // (as parent of everything inside) and the collector does it once.
+    const run = Effect.useSpan(
+      `${info.kind}(${info.name})`,
+      {
         captureStackTrace: false,
         attributes: {
           "dspy.module.kind": info.kind,
@@ -127,7 +134,12 @@ export const instrument = <O, E, R>(
           "dspy.signature": info.signature,
           "langfuse.observation.type": observationType(info.kind)
         }
-      })
+      },
+      (span) =>
+        Effect.map(
+          Effect.locally(captured, FiberRef.currentContext, withServices(context, Tracer.ParentSpan, span, CurrentCollector, collector)),
+          (output): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace })
+        )
     )
     if (!active) return run
     const common = { callId, module: info.name, kind: info.kind, signature: info.signature }

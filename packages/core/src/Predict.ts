@@ -86,12 +86,13 @@ export const run = (
   },
   input: unknown
 ): Effect.Effect<Record<string, unknown>, PredictError, LanguageModel.LanguageModel> =>
-  Effect.gen(function*() {
+  // Plain callbacks rather than `Effect.gen`: this runs on every prediction, and a
+  // generator costs an iterator and a resumption per step.
+  Effect.contextWithEffect((context: Context.Context<LanguageModel.LanguageModel>) => {
     const { signature } = predictor
     const inputs = encodeInputs(signature, input)
-    if (Either.isLeft(inputs)) return yield* inputs.left
+    if (Either.isLeft(inputs)) return Effect.fail(inputs.left)
     // One context read for the adapter, the hint, the collector and the bus.
-    const context = yield* Effect.context<never>()
     const adapter = Context.get(context, Adapter.CurrentAdapter) ?? ChatAdapter.adapter
     const hint = Context.get(context, InstructionHint)
     const collector = Context.get(context, CurrentCollector)
@@ -103,7 +104,7 @@ export const run = (
       () => Schema.decodeUnknownEither(erase(signature.output), { errors: "first" })
     )
     const failedReplies: Array<{ readonly reply: string; readonly issue: string }> = []
-    for (let attempt = 1;; attempt++) {
+    const attemptFrom = (attempt: number): Effect.Effect<Record<string, unknown>, PredictError, LanguageModel.LanguageModel> => {
       const prompt = adapter.format({
         signature,
         instructions,
@@ -111,44 +112,56 @@ export const run = (
         inputs: inputs.right,
         failedReplies
       })
-      const { reply } = yield* callModel(adapter, signature, predictor.name, prompt, attempt)
-      const parsed = Either.flatMap(adapter.parse(signature, reply.text), (encoded) =>
-        Either.mapLeft(
-          Either.map(decodeOutputs(encoded), (decoded) => ({ encoded, decoded })),
-          (error): Adapter.ParseIssue => ({ ...firstIssue(error) })
-        ))
-      if (Either.isRight(parsed)) {
-        addTrace(collector, {
-          predictorId: predictor.id,
-          signature: signature.name,
-          inputs: inputs.right,
-          outputs: parsed.right.encoded
-        })
-        return parsed.right.decoded
-      }
-      const issue = parsed.left
-      yield* bus.publish({
-        type: "parse.failure",
-        module: predictor.name,
-        signature: signature.name,
-        adapter: adapter.name,
-        attempt,
-        issue: issue.issue,
-        raw: reply.text
-      })
-      if (attempt > predictor.maxParseRetries) {
-        return yield* new OutputParseError({
+      return Effect.flatMap(callModel(adapter, signature, predictor.name, prompt, attempt), ({ reply }) => {
+        const parsed = Either.flatMap(adapter.parse(signature, reply.text), (encoded) =>
+          Either.mapLeft(
+            Either.map(decodeOutputs(encoded), (decoded) => ({ encoded, decoded })),
+            (error): Adapter.ParseIssue => ({ ...firstIssue(error) })
+          ))
+        if (Either.isRight(parsed)) {
+          addTrace(collector, {
+            predictorId: predictor.id,
+            signature: signature.name,
+            inputs: inputs.right,
+            outputs: parsed.right.encoded
+          })
+          return Effect.succeed(parsed.right.decoded)
+        }
+        const issue = parsed.left
+        const failure = bus.publish({
+          type: "parse.failure",
+          module: predictor.name,
           signature: signature.name,
           adapter: adapter.name,
-          raw: reply.text,
-          field: issue.field,
+          attempt,
           issue: issue.issue,
-          attempts: attempt
+          raw: reply.text
         })
-      }
-      yield* bus.publish({ type: "parse.retry", module: predictor.name, signature: signature.name, attempt: attempt + 1 })
-      failedReplies.push({ reply: reply.text, issue: issue.issue })
+        if (attempt > predictor.maxParseRetries) {
+          return Effect.zipRight(
+            failure,
+            new OutputParseError({
+              signature: signature.name,
+              adapter: adapter.name,
+              raw: reply.text,
+              field: issue.field,
+              issue: issue.issue,
+              attempts: attempt
+            })
+          )
+        }
+        return failure.pipe(
+          Effect.zipRight(
+            bus.publish({ type: "parse.retry", module: predictor.name, signature: signature.name, attempt: attempt + 1 })
+          ),
+          Effect.zipRight(Effect.suspend(() => {
+            failedReplies.push({ reply: reply.text, issue: issue.issue })
+            return attemptFrom(attempt + 1)
+          }))
+        )
+      })
     }
+    return attemptFrom(1)
   })
 
 /** Builds a single-predictor module from a fixed state (used by `make`, `withState`, ChainOfThought). */

@@ -4,6 +4,8 @@ import type * as Prompt from "@effect/ai/Prompt"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as Tracer from "effect/Tracer"
 import type * as Adapter from "../Adapter"
 import { EventBus } from "../EventBus"
 import { LmConfig } from "../LmConfig"
@@ -11,6 +13,7 @@ import * as SpanContent from "../SpanContent"
 import type * as Signature from "../Signature"
 import * as Usage from "../Usage"
 import { addUsage, CurrentCollector } from "./collector"
+import { withServices } from "./context"
 
 /**
  * One LM call made by a predictor: a `chat {model}` span with the GenAI semantic-convention
@@ -24,7 +27,7 @@ export const callModel = (
   attempt: number
 ): Effect.Effect<{ readonly reply: Adapter.Reply; readonly usage: Usage.Usage }, AiError.AiError, LanguageModel.LanguageModel> =>
   // One context read for everything the call needs; the clock is read only for events.
-  Effect.contextWithEffect((context: Context.Context<never>) => {
+  Effect.contextWithEffect((context: Context.Context<LanguageModel.LanguageModel>) => {
     const config = Context.get(context, LmConfig)
     const bus = Context.get(context, EventBus)
     const collector = Context.get(context, CurrentCollector)
@@ -47,29 +50,34 @@ export const callModel = (
       "langfuse.observation.type": "generation"
     }
     const content = { span: "lm", name: model ?? "unknown" } as const
-    const generate = adapter.generate(signature, prompt).pipe(
-      Effect.tap((reply) =>
-        Effect.annotateCurrentSpan({
-          "gen_ai.response.finish_reasons": [reply.finishReason],
-          "gen_ai.usage.input_tokens": reply.usage.inputTokens,
-          "gen_ai.usage.output_tokens": reply.usage.outputTokens
-        })
-      )
-    )
+    const generate = adapter.generate(signature, prompt)
     // Content capture costs nothing unless a sink (a telemetry layer) is installed.
     const captured = sink === undefined ? generate : SpanContent.capture({ ...content, direction: "input" }, prompt).pipe(
       Effect.zipRight(generate),
       Effect.tap((reply) => SpanContent.capture({ ...content, direction: "output" }, reply.text))
     )
-    const call = captured.pipe(
-      Effect.tapError((error) => Effect.annotateCurrentSpan("error.type", error._tag)),
-      Effect.withSpan(`chat ${model ?? "unknown"}`, { kind: "client", captureStackTrace: false, attributes }),
-      Effect.map((reply) => {
-        const usage = Usage.fromResponse(reply.usage)
-        addUsage(collector, usage)
-        for (const record of sinks) record(usage)
-        return { reply, usage }
-      })
+    // What `Effect.withSpan` does, with the span in hand: the context is swapped once
+    // (the span as parent of the provider's spans), and the span is annotated directly
+    // rather than through `annotateCurrentSpan` (a context read and an effect each).
+    const call = Effect.useSpan(
+      `chat ${model ?? "unknown"}`,
+      { kind: "client", captureStackTrace: false, attributes },
+      (span) =>
+        Effect.matchEffect(Effect.locally(captured, FiberRef.currentContext, withServices(context, Tracer.ParentSpan, span)), {
+          onFailure: (error) => {
+            span.attribute("error.type", error._tag)
+            return Effect.fail(error)
+          },
+          onSuccess: (reply) => {
+            span.attribute("gen_ai.response.finish_reasons", [reply.finishReason])
+            span.attribute("gen_ai.usage.input_tokens", reply.usage.inputTokens)
+            span.attribute("gen_ai.usage.output_tokens", reply.usage.outputTokens)
+            const usage = Usage.fromResponse(reply.usage)
+            addUsage(collector, usage)
+            for (const record of sinks) record(usage)
+            return Effect.succeed({ reply, usage })
+          }
+        })
     )
     if (!active) return call
     return Effect.flatMap(Clock.currentTimeMillis, (start) =>
