@@ -17,6 +17,7 @@ import type * as Demo from "./Demo"
 import { EventBus } from "./EventBus"
 import { type Collector, CurrentCollector, makeCollector } from "./internal/collector"
 import { withServices } from "./internal/context"
+import { spansUnobserved } from "./internal/tracing"
 import type * as Prediction from "./Prediction"
 import type * as Signature from "./Signature"
 import * as SpanContent from "./SpanContent"
@@ -107,7 +108,8 @@ export const instrument = <O, E, R>(
   body: Effect.Effect<O, E, R>
 ): Effect.Effect<Prediction.Prediction<O>, E, R> =>
   // One context read for everything the call needs; the clock is read only for events.
-  Effect.contextWithEffect((context: EffectContext.Context<R>) => {
+  Effect.withFiberRuntime((fiber) => {
+    const context = fiber.currentContext
     const bus = EffectContext.get(context, EventBus)
     const sink = EffectContext.get(context, SpanContent.SpanContent)
     const collector: Collector = makeCollector(EffectContext.get(context, CurrentCollector))
@@ -124,7 +126,10 @@ export const instrument = <O, E, R>(
     // `Effect.withSpan` plus `Effect.provideService` for the collector would copy the
     // context and swap it in and out twice; one swap of the context carrying both the span
     // (as parent of everything inside) and the collector does it once.
-    const run = Effect.useSpan(
+    const finish = (output: O): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace })
+    const run = sink === undefined && spansUnobserved(fiber)
+      ? Effect.map(Effect.locally(body, FiberRef.currentContext, withServices(context, CurrentCollector, collector)), finish)
+      : Effect.useSpan(
       `${info.kind}(${info.name})`,
       {
         captureStackTrace: false,
@@ -138,7 +143,7 @@ export const instrument = <O, E, R>(
       (span) =>
         Effect.map(
           Effect.locally(captured, FiberRef.currentContext, withServices(context, Tracer.ParentSpan, span, CurrentCollector, collector)),
-          (output): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace })
+          finish
         )
     )
     if (!active) return run

@@ -27,8 +27,10 @@ import * as Config_ from "effect/Config"
 import type { ConfigError } from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
@@ -431,8 +433,9 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     ): Effect.Effect<LanguageModel.GenerateTextResponse<{}>, AiError.AiError> =>
       // One context read serves the request settings, the span transformer and the
       // span's parenting (what `Effect.withParentSpan` would read again).
-      Effect.contextWithEffect((context: Context.Context<never>) =>
-        Effect.useSpan(
+      Effect.withFiberRuntime((fiber) => {
+        const context = fiber.currentContext
+        return Effect.useSpan(
           "LanguageModel.generateText",
           { captureStackTrace: false, attributes: { concurrency: options.concurrency, toolChoice: options.toolChoice } },
           (span) => {
@@ -443,7 +446,10 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
               responseFormat: { type: "text" },
               span
             }
-            const inner = Context.add(context, Tracer.ParentSpan, span)
+            // Under Effect's built-in tracer (nothing exported) the HTTP span need not be
+            // parented under this one: skip the context swap.
+            const unobserved = spansUnobserved(fiber)
+            const inner = unobserved ? context : Context.add(context, Tracer.ParentSpan, span)
             const call = Effect.flatMap(generateWith(providerOptions, inner), (encoded) => {
               const fast = fastParts(encoded)
               const respond = (content: Array<Response.Part<{}>>) => {
@@ -459,10 +465,10 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
                 })
                 : Effect.succeed(respond(fast))
             })
-            return Effect.locally(call, FiberRef.currentContext, inner)
+            return unobserved ? call : Effect.locally(call, FiberRef.currentContext, inner)
           }
         )
-      )
+      })
 
     return {
       ...service,
@@ -474,6 +480,14 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           : service.generateText(options)
     } satisfies LanguageModel.Service
   })
+
+const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+// True when spans would reach nobody: tracing disabled, or Effect's built-in tracer
+// (it keeps spans in memory and exports nothing).
+const spansUnobserved = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
+  Context.get(fiber.currentDefaultServices, Tracer.Tracer) === nativeTracer
 
 // Built once (the library builds it per call).
 const decodePlainParts = Schema.decodeUnknown(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
