@@ -93,19 +93,37 @@ export const prefixPredictors = (key: string, predictors: ReadonlyArray<Predicto
 const observationType = (kind: string): string =>
   kind === "ReAct" ? "agent" : kind === "ChainOfThought" ? "chain" : "span"
 
+/** What `instrument` needs to know about a module call. */
+export interface CallInfo {
+  readonly name: string
+  readonly kind: string
+  readonly signature: string
+  /** The call's input, handed to the span-content sink (if any). */
+  readonly input?: unknown
+}
+
 /**
  * Runs the body of a module call with its span, `module.*` events and a trace collector,
  * and assembles the `Prediction`. Every module kind goes through here.
  */
-export const instrument = <O, E, R>(
-  info: {
-    readonly name: string
-    readonly kind: string
-    readonly signature: string
-    /** The call's input, handed to the span-content sink (if any). */
-    readonly input?: unknown
-  },
-  body: Effect.Effect<O, E, R>
+export const instrument = <O, E, R>(info: CallInfo, body: Effect.Effect<O, E, R>): Effect.Effect<Prediction.Prediction<O>, E, R> =>
+  instrumentWith(info, () => body, true)
+
+/**
+ * `instrument` for a body that is handed the call's collector and records into it
+ * itself (Predict): when no span is recorded either, the context is then left as it is.
+ *
+ * @internal
+ */
+export const instrumentCollecting = <O, E, R>(
+  info: CallInfo,
+  body: (collector: Collector) => Effect.Effect<O, E, R>
+): Effect.Effect<Prediction.Prediction<O>, E, R> => instrumentWith(info, body, false)
+
+const instrumentWith = <O, E, R>(
+  info: CallInfo,
+  makeBody: (collector: Collector) => Effect.Effect<O, E, R>,
+  collectorInContext: boolean
 ): Effect.Effect<Prediction.Prediction<O>, E, R> =>
   // One context read for everything the call needs; the clock is read only for events.
   Effect.withFiberRuntime((fiber) => {
@@ -116,6 +134,7 @@ export const instrument = <O, E, R>(
     const active = bus.active()
     const callId = active ? bus.nextCallId() : 0
     const content = { span: "module", name: info.name } as const
+    const body = makeBody(collector)
     const captured = sink === undefined
       ? body
       // Content capture costs nothing unless a sink (a telemetry layer) is installed.
@@ -128,7 +147,12 @@ export const instrument = <O, E, R>(
     // (as parent of everything inside) and the collector does it once.
     const finish = (output: O): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace })
     const run = sink === undefined && spansUnobserved(fiber)
-      ? Effect.map(Effect.locally(body, FiberRef.currentContext, withServices(context, CurrentCollector, collector)), finish)
+      ? Effect.map(
+        collectorInContext
+          ? Effect.locally(body, FiberRef.currentContext, withServices(context, CurrentCollector, collector))
+          : body,
+        finish
+      )
       : Effect.useSpan(
       `${info.kind}(${info.name})`,
       {

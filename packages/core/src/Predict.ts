@@ -18,7 +18,7 @@ import * as Demo from "./Demo"
 import { InvalidInput, OutputParseError } from "./DspyError"
 import { EventBus } from "./EventBus"
 import { callModel } from "./internal/callModel"
-import { addTrace, CurrentCollector } from "./internal/collector"
+import { addTrace, type Collector, CurrentCollector } from "./internal/collector"
 import { erase } from "./internal/erased"
 import { memo } from "./internal/memo"
 import * as Module from "./Module"
@@ -77,14 +77,23 @@ export const encodeInputs = (
  * modules that run a predictor as one of their steps.
  */
 export const run = (
-  predictor: {
-    readonly id: symbol
-    readonly name: string
-    readonly signature: Signature.Any
-    readonly state: Module.PredictorState
-    readonly maxParseRetries: number
-  },
+  predictor: Predictor,
   input: unknown
+): Effect.Effect<Record<string, unknown>, PredictError, LanguageModel.LanguageModel> => runInto(predictor, input, undefined)
+
+interface Predictor {
+  readonly id: symbol
+  readonly name: string
+  readonly signature: Signature.Any
+  readonly state: Module.PredictorState
+  readonly maxParseRetries: number
+}
+
+// `run`, recording usage and trace into `own` when given, else into the collector in context.
+const runInto = (
+  predictor: Predictor,
+  input: unknown,
+  own: Collector | undefined
 ): Effect.Effect<Record<string, unknown>, PredictError, LanguageModel.LanguageModel> =>
   // Plain callbacks rather than `Effect.gen`: this runs on every prediction, and a
   // generator costs an iterator and a resumption per step.
@@ -95,7 +104,7 @@ export const run = (
     // One context read for the adapter, the hint, the collector and the bus.
     const adapter = Context.get(context, Adapter.CurrentAdapter) ?? ChatAdapter.adapter
     const hint = Context.get(context, InstructionHint)
-    const collector = Context.get(context, CurrentCollector)
+    const collector = own ?? Context.get(context, CurrentCollector)
     const bus = Context.get(context, EventBus)
     const instructions = hint === undefined ? predictor.state.instructions : `${predictor.state.instructions}\n\n${hint}`
     const decodeOutputs = memo(
@@ -112,7 +121,7 @@ export const run = (
         inputs: inputs.right,
         failedReplies
       })
-      return Effect.flatMap(callModel(adapter, signature, predictor.name, prompt, attempt), ({ reply }) => {
+      return Effect.flatMap(callModel(adapter, signature, predictor.name, prompt, attempt, collector), ({ reply }) => {
         const parsed = Either.flatMap(adapter.parse(signature, reply.text), (encoded) =>
           Either.mapLeft(
             Either.map(decodeOutputs(encoded), (decoded) => ({ encoded, decoded })),
@@ -176,9 +185,9 @@ export const fromState = <S extends Signature.Any>(
   const predictor = { id, name, signature, state, maxParseRetries }
   const self: Predict<S> = Module.fromFunction(
     (input: Signature.Input<S>) =>
-      Module.instrument(
+      Module.instrumentCollecting(
         { name, kind, signature: signature.name, input },
-        Effect.map(run(predictor, input), (output) => output as Signature.Output<S>)
+        (collector) => Effect.map(runInto(predictor, input, collector), (output) => output as Signature.Output<S>)
       ),
     {
       name,

@@ -12,7 +12,7 @@ import { LmConfig, type Settings } from "../LmConfig"
 import * as SpanContent from "../SpanContent"
 import type * as Signature from "../Signature"
 import * as Usage from "../Usage"
-import { addUsage, CurrentCollector } from "./collector"
+import { addUsage, type Collector } from "./collector"
 import { withServices } from "./context"
 import { spansUnobserved } from "./tracing"
 
@@ -25,14 +25,15 @@ export const callModel = (
   signature: Signature.Any,
   moduleName: string,
   prompt: Prompt.Prompt,
-  attempt: number
+  attempt: number,
+  /** Where the call's usage goes (with every enclosing collector). */
+  collector: Collector | undefined
 ): Effect.Effect<{ readonly reply: Adapter.Reply; readonly usage: Usage.Usage }, AiError.AiError, LanguageModel.LanguageModel> =>
   // One context read for everything the call needs; the clock is read only for events.
   Effect.withFiberRuntime((fiber) => {
     const context = fiber.currentContext
     const config = Context.get(context, LmConfig)
     const bus = Context.get(context, EventBus)
-    const collector = Context.get(context, CurrentCollector)
     const sink = Context.get(context, SpanContent.SpanContent)
     const sinks = Context.get(context, Usage.UsageSink)
     const provider = config.provider
