@@ -7,7 +7,7 @@
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Response from "@effect/ai/Response"
 import { Predict, Signature } from "@effect-dspy/core"
-import { Effect, Layer, ManagedRuntime, Stream } from "effect"
+import { Context, DefaultServices, Effect, Layer, ManagedRuntime, Stream, Tracer } from "effect"
 
 const callsIndex = process.argv.indexOf("--calls")
 const calls = callsIndex === -1 ? 20000 : Number(process.argv[callsIndex + 1])
@@ -41,4 +41,8 @@ const time = async (name: string, f: () => Effect.Effect<unknown, unknown, Langu
 }
 await time("model alone", () => LanguageModel.generateText({ prompt: "hi" }))
 await time("Predict", () => qa(input))
+// With a tracer installed modules make their spans; this one forwards to Effect's built-in tracer.
+const native = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+const forwarding = Tracer.make({ span: (...args) => native.span(...args), context: native.context })
+await time("Predict, spans recorded", () => Effect.withTracer(qa(input), forwarding))
 await runtime.dispose()

@@ -5,12 +5,13 @@
  *
  *   pnpm exec tsx packages/bench/src/predict-overhead.ts [--calls 3000] [--concurrency 64] [--rounds 3] [--json out.json]
  *
- * Target: Predict's CPU per call at most 1.3x the floor's.
+ * Target: Predict's CPU per call at most 1.3x the floor's. Without a tracer (the main
+ * figure) modules skip their spans; "spans recorded" installs a tracer that forwards to
+ * Effect's built-in one, to show what making the spans costs when telemetry is on.
  */
-import * as Prompt from "@effect/ai/Prompt"
 import { ChatAdapter, Predict, Signature } from "@effect-dspy/core"
 import { Lm } from "@effect-dspy/providers"
-import { Effect, ManagedRuntime } from "effect"
+import { Context, DefaultServices, Effect, ManagedRuntime, Tracer } from "effect"
 import { writeFileSync } from "node:fs"
 import { median, pool, startSimulator } from "./internal/harness"
 
@@ -34,7 +35,6 @@ const messages = ChatAdapter.adapter
       ? message.content
       : message.content.map((part) => (part.type === "text" ? part.text : "")).join("")
   }))
-void Prompt
 
 const bareFetch = (url: string) => async (): Promise<void> => {
   const response = await fetch(`${url}/v1/chat/completions`, {
@@ -68,9 +68,20 @@ const main = async () => {
       runtime.runPromise(
         Effect.forEach(Array.from({ length: n }), () => qa(input), { concurrency: CONCURRENCY, discard: true })
       )
+    // With a tracer installed, modules make their spans; this one forwards to Effect's
+    // built-in tracer, so the figure is the cost of making spans (exporting them is not counted).
+    const native = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+    const forwarding = Tracer.make({ span: (...args) => native.span(...args), context: native.context })
+    const predictTraced = (n: number) =>
+      runtime.runPromise(
+        Effect.forEach(Array.from({ length: n }), () => qa(input), { concurrency: CONCURRENCY, discard: true }).pipe(
+          Effect.withTracer(forwarding)
+        )
+      )
     const variants: ReadonlyArray<readonly [string, (n: number) => Promise<void>]> = [
       ["fetch (floor)", (n) => pool(n, CONCURRENCY, bareFetch(sim.url))],
-      ["Predict (openai-compatible)", predict]
+      ["Predict (openai-compatible)", predict],
+      ["Predict, spans recorded", predictTraced]
     ]
     for (const [, run] of variants) await run(WARMUP)
     const results = new Map<string, Array<Measure>>()

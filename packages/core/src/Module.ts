@@ -10,11 +10,14 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as EffectContext from "effect/Context"
 import * as Effect from "effect/Effect"
-import { identity } from "effect/Function"
+import * as FiberRef from "effect/FiberRef"
 import { pipeArguments, type Pipeable } from "effect/Pipeable"
+import * as Tracer from "effect/Tracer"
 import type * as Demo from "./Demo"
 import { EventBus } from "./EventBus"
 import { type Collector, CurrentCollector, makeCollector } from "./internal/collector"
+import { withServices } from "./internal/context"
+import { spansUnobserved } from "./internal/tracing"
 import type * as Prediction from "./Prediction"
 import type * as Signature from "./Signature"
 import * as SpanContent from "./SpanContent"
@@ -90,36 +93,69 @@ export const prefixPredictors = (key: string, predictors: ReadonlyArray<Predicto
 const observationType = (kind: string): string =>
   kind === "ReAct" ? "agent" : kind === "ChainOfThought" ? "chain" : "span"
 
+/** What `instrument` needs to know about a module call. */
+export interface CallInfo {
+  readonly name: string
+  readonly kind: string
+  readonly signature: string
+  /** The call's input, handed to the span-content sink (if any). */
+  readonly input?: unknown
+}
+
 /**
  * Runs the body of a module call with its span, `module.*` events and a trace collector,
  * and assembles the `Prediction`. Every module kind goes through here.
  */
-export const instrument = <O, E, R>(
-  info: {
-    readonly name: string
-    readonly kind: string
-    readonly signature: string
-    /** The call's input, handed to the span-content sink (if any). */
-    readonly input?: unknown
-  },
-  body: Effect.Effect<O, E, R>
+export const instrument = <O, E, R>(info: CallInfo, body: Effect.Effect<O, E, R>): Effect.Effect<Prediction.Prediction<O>, E, R> =>
+  instrumentWith(info, () => body, true)
+
+/**
+ * `instrument` for a body that is handed the call's collector and records into it
+ * itself (Predict): when no span is recorded either, the context is then left as it is.
+ *
+ * @internal
+ */
+export const instrumentCollecting = <O, E, R>(
+  info: CallInfo,
+  body: (collector: Collector) => Effect.Effect<O, E, R>
+): Effect.Effect<Prediction.Prediction<O>, E, R> => instrumentWith(info, body, false)
+
+const instrumentWith = <O, E, R>(
+  info: CallInfo,
+  makeBody: (collector: Collector) => Effect.Effect<O, E, R>,
+  collectorInContext: boolean
 ): Effect.Effect<Prediction.Prediction<O>, E, R> =>
   // One context read for everything the call needs; the clock is read only for events.
-  Effect.contextWithEffect((context: EffectContext.Context<never>) => {
+  Effect.withFiberRuntime((fiber) => {
+    const context = fiber.currentContext
     const bus = EffectContext.get(context, EventBus)
     const sink = EffectContext.get(context, SpanContent.SpanContent)
     const collector: Collector = makeCollector(EffectContext.get(context, CurrentCollector))
     const active = bus.active()
     const callId = active ? bus.nextCallId() : 0
     const content = { span: "module", name: info.name } as const
-    const run = Effect.provideService(body, CurrentCollector, collector).pipe(
+    const body = makeBody(collector)
+    const captured = sink === undefined
+      ? body
       // Content capture costs nothing unless a sink (a telemetry layer) is installed.
-      sink === undefined ? identity : Effect.tap((output) => SpanContent.capture({ ...content, direction: "output" }, output)),
-      sink === undefined
-        ? identity
-        : (self) => Effect.zipRight(SpanContent.capture({ ...content, direction: "input" }, info.input), self),
-      Effect.map((output): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace })),
-      Effect.withSpan(`${info.kind}(${info.name})`, {
+      : Effect.zipRight(
+        SpanContent.capture({ ...content, direction: "input" }, info.input),
+        Effect.tap(body, (output) => SpanContent.capture({ ...content, direction: "output" }, output))
+      )
+    // `Effect.withSpan` plus `Effect.provideService` for the collector would copy the
+    // context and swap it in and out twice; one swap of the context carrying both the span
+    // (as parent of everything inside) and the collector does it once.
+    const finish = (output: O): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace })
+    const run = sink === undefined && spansUnobserved(fiber)
+      ? Effect.map(
+        collectorInContext
+          ? Effect.locally(body, FiberRef.currentContext, withServices(context, CurrentCollector, collector))
+          : body,
+        finish
+      )
+      : Effect.useSpan(
+      `${info.kind}(${info.name})`,
+      {
         captureStackTrace: false,
         attributes: {
           "dspy.module.kind": info.kind,
@@ -127,7 +163,12 @@ export const instrument = <O, E, R>(
           "dspy.signature": info.signature,
           "langfuse.observation.type": observationType(info.kind)
         }
-      })
+      },
+      (span) =>
+        Effect.map(
+          Effect.locally(captured, FiberRef.currentContext, withServices(context, Tracer.ParentSpan, span, CurrentCollector, collector)),
+          finish
+        )
     )
     if (!active) return run
     const common = { callId, module: info.name, kind: info.kind, signature: info.signature }

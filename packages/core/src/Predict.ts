@@ -18,7 +18,7 @@ import * as Demo from "./Demo"
 import { InvalidInput, OutputParseError } from "./DspyError"
 import { EventBus } from "./EventBus"
 import { callModel } from "./internal/callModel"
-import { addTrace, CurrentCollector } from "./internal/collector"
+import { addTrace, type Collector, CurrentCollector } from "./internal/collector"
 import { erase } from "./internal/erased"
 import { memo } from "./internal/memo"
 import * as Module from "./Module"
@@ -77,24 +77,34 @@ export const encodeInputs = (
  * modules that run a predictor as one of their steps.
  */
 export const run = (
-  predictor: {
-    readonly id: symbol
-    readonly name: string
-    readonly signature: Signature.Any
-    readonly state: Module.PredictorState
-    readonly maxParseRetries: number
-  },
+  predictor: Predictor,
   input: unknown
+): Effect.Effect<Record<string, unknown>, PredictError, LanguageModel.LanguageModel> => runInto(predictor, input, undefined)
+
+interface Predictor {
+  readonly id: symbol
+  readonly name: string
+  readonly signature: Signature.Any
+  readonly state: Module.PredictorState
+  readonly maxParseRetries: number
+}
+
+// `run`, recording usage and trace into `own` when given, else into the collector in context.
+const runInto = (
+  predictor: Predictor,
+  input: unknown,
+  own: Collector | undefined
 ): Effect.Effect<Record<string, unknown>, PredictError, LanguageModel.LanguageModel> =>
-  Effect.gen(function*() {
+  // Plain callbacks rather than `Effect.gen`: this runs on every prediction, and a
+  // generator costs an iterator and a resumption per step.
+  Effect.contextWithEffect((context: Context.Context<LanguageModel.LanguageModel>) => {
     const { signature } = predictor
     const inputs = encodeInputs(signature, input)
-    if (Either.isLeft(inputs)) return yield* inputs.left
+    if (Either.isLeft(inputs)) return Effect.fail(inputs.left)
     // One context read for the adapter, the hint, the collector and the bus.
-    const context = yield* Effect.context<never>()
     const adapter = Context.get(context, Adapter.CurrentAdapter) ?? ChatAdapter.adapter
     const hint = Context.get(context, InstructionHint)
-    const collector = Context.get(context, CurrentCollector)
+    const collector = own ?? Context.get(context, CurrentCollector)
     const bus = Context.get(context, EventBus)
     const instructions = hint === undefined ? predictor.state.instructions : `${predictor.state.instructions}\n\n${hint}`
     const decodeOutputs = memo(
@@ -103,7 +113,7 @@ export const run = (
       () => Schema.decodeUnknownEither(erase(signature.output), { errors: "first" })
     )
     const failedReplies: Array<{ readonly reply: string; readonly issue: string }> = []
-    for (let attempt = 1;; attempt++) {
+    const attemptFrom = (attempt: number): Effect.Effect<Record<string, unknown>, PredictError, LanguageModel.LanguageModel> => {
       const prompt = adapter.format({
         signature,
         instructions,
@@ -111,44 +121,56 @@ export const run = (
         inputs: inputs.right,
         failedReplies
       })
-      const { reply } = yield* callModel(adapter, signature, predictor.name, prompt, attempt)
-      const parsed = Either.flatMap(adapter.parse(signature, reply.text), (encoded) =>
-        Either.mapLeft(
-          Either.map(decodeOutputs(encoded), (decoded) => ({ encoded, decoded })),
-          (error): Adapter.ParseIssue => ({ ...firstIssue(error) })
-        ))
-      if (Either.isRight(parsed)) {
-        addTrace(collector, {
-          predictorId: predictor.id,
-          signature: signature.name,
-          inputs: inputs.right,
-          outputs: parsed.right.encoded
-        })
-        return parsed.right.decoded
-      }
-      const issue = parsed.left
-      yield* bus.publish({
-        type: "parse.failure",
-        module: predictor.name,
-        signature: signature.name,
-        adapter: adapter.name,
-        attempt,
-        issue: issue.issue,
-        raw: reply.text
-      })
-      if (attempt > predictor.maxParseRetries) {
-        return yield* new OutputParseError({
+      return Effect.flatMap(callModel(adapter, signature, predictor.name, prompt, attempt, collector), ({ reply }) => {
+        const parsed = Either.flatMap(adapter.parse(signature, reply.text), (encoded) =>
+          Either.mapLeft(
+            Either.map(decodeOutputs(encoded), (decoded) => ({ encoded, decoded })),
+            (error): Adapter.ParseIssue => ({ ...firstIssue(error) })
+          ))
+        if (Either.isRight(parsed)) {
+          addTrace(collector, {
+            predictorId: predictor.id,
+            signature: signature.name,
+            inputs: inputs.right,
+            outputs: parsed.right.encoded
+          })
+          return Effect.succeed(parsed.right.decoded)
+        }
+        const issue = parsed.left
+        const failure = bus.publish({
+          type: "parse.failure",
+          module: predictor.name,
           signature: signature.name,
           adapter: adapter.name,
-          raw: reply.text,
-          field: issue.field,
+          attempt,
           issue: issue.issue,
-          attempts: attempt
+          raw: reply.text
         })
-      }
-      yield* bus.publish({ type: "parse.retry", module: predictor.name, signature: signature.name, attempt: attempt + 1 })
-      failedReplies.push({ reply: reply.text, issue: issue.issue })
+        if (attempt > predictor.maxParseRetries) {
+          return Effect.zipRight(
+            failure,
+            new OutputParseError({
+              signature: signature.name,
+              adapter: adapter.name,
+              raw: reply.text,
+              field: issue.field,
+              issue: issue.issue,
+              attempts: attempt
+            })
+          )
+        }
+        return failure.pipe(
+          Effect.zipRight(
+            bus.publish({ type: "parse.retry", module: predictor.name, signature: signature.name, attempt: attempt + 1 })
+          ),
+          Effect.zipRight(Effect.suspend(() => {
+            failedReplies.push({ reply: reply.text, issue: issue.issue })
+            return attemptFrom(attempt + 1)
+          }))
+        )
+      })
     }
+    return attemptFrom(1)
   })
 
 /** Builds a single-predictor module from a fixed state (used by `make`, `withState`, ChainOfThought). */
@@ -163,9 +185,9 @@ export const fromState = <S extends Signature.Any>(
   const predictor = { id, name, signature, state, maxParseRetries }
   const self: Predict<S> = Module.fromFunction(
     (input: Signature.Input<S>) =>
-      Module.instrument(
+      Module.instrumentCollecting(
         { name, kind, signature: signature.name, input },
-        Effect.map(run(predictor, input), (output) => output as Signature.Output<S>)
+        (collector) => Effect.map(runInto(predictor, input, collector), (output) => output as Signature.Output<S>)
       ),
     {
       name,

@@ -13,7 +13,7 @@ import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Prompt from "@effect/ai/Prompt"
 import * as Response from "@effect/ai/Response"
-import { addGenAIAnnotations, CurrentSpanTransformer } from "@effect/ai/Telemetry"
+import { CurrentSpanTransformer } from "@effect/ai/Telemetry"
 import * as Toolkit from "@effect/ai/Toolkit"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpBody from "@effect/platform/HttpBody"
@@ -26,14 +26,18 @@ import * as Config_ from "effect/Config"
 import type { ConfigError } from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import type { Span } from "effect/Tracer"
 import { LmConfig, type Settings } from "@effect-dspy/core/LmConfig"
 import { ChatStreamState, checkChunk } from "./internal/chatStream"
@@ -149,17 +153,19 @@ const applySettings = (
   if (settings.topP !== undefined) body.top_p = settings.topP
 }
 
+// The attributes `Telemetry.addGenAIAnnotations` sets, with the keys written out: it
+// derives them per call (camelCase to snake_case for every key), on every request.
+const attribute = (span: Span, key: string, value: unknown): void => {
+  if (value !== null && value !== undefined) span.attribute(key, value)
+}
+
 const annotateRequest = (span: Span, request: WireRequest): void => {
-  addGenAIAnnotations(span, {
-    system: "openai-compatible",
-    operation: { name: "chat" },
-    request: {
-      model: request.model,
-      temperature: request.temperature,
-      topP: request.top_p,
-      maxTokens: request.max_tokens
-    }
-  })
+  span.attribute("gen_ai.system", "openai-compatible")
+  span.attribute("gen_ai.operation.name", "chat")
+  attribute(span, "gen_ai.request.model", request.model)
+  attribute(span, "gen_ai.request.temperature", request.temperature)
+  attribute(span, "gen_ai.request.top_p", request.top_p)
+  attribute(span, "gen_ai.request.max_tokens", request.max_tokens)
 }
 
 const annotateFinish = (
@@ -168,12 +174,12 @@ const annotateFinish = (
 ): void => {
   for (const part of parts) {
     if (part.type === "response-metadata") {
-      addGenAIAnnotations(span, { response: { id: part.id, model: part.modelId } })
+      attribute(span, "gen_ai.response.id", part.id)
+      attribute(span, "gen_ai.response.model", part.modelId)
     } else if (part.type === "finish") {
-      addGenAIAnnotations(span, {
-        response: { finishReasons: [part.reason] },
-        usage: { inputTokens: part.usage.inputTokens, outputTokens: part.usage.outputTokens }
-      })
+      span.attribute("gen_ai.response.finish_reasons", [part.reason])
+      attribute(span, "gen_ai.usage.input_tokens", part.usage.inputTokens)
+      attribute(span, "gen_ai.usage.output_tokens", part.usage.outputTokens)
     }
   }
 }
@@ -299,35 +305,42 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         body: HttpBody.raw(JSON.stringify(body), { contentType: "application/json" })
       })
 
+    // One non-streaming call with the call's context in hand: the wire request, the
+    // HTTP exchange, and the reply as encoded parts.
+    const generateWith = (
+      providerOptions: LanguageModel.ProviderOptions,
+      context: Context.Context<never>
+    ): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> => {
+      const body = buildRequest(providerOptions, context, false)
+      if (Either.isLeft(body)) return Effect.fail(body.left)
+      annotateRequest(providerOptions.span, body.right)
+      return client.execute(httpRequest(body.right, false)).pipe(
+        Effect.flatMap((response) =>
+          response.status >= 200 && response.status < 300 ? response.text : Effect.fail(statusError(response))
+        ),
+        Effect.catchAll(mapHttpError("generateText")),
+        Effect.flatMap((text) => {
+          let json: unknown
+          try {
+            json = JSON.parse(text)
+          } catch (cause) {
+            return Effect.fail(malformed("generateText", "The response body is not valid JSON", cause))
+          }
+          const decoded = decodeResponse(json)
+          if (Either.isLeft(decoded)) {
+            return Effect.fail(malformed("generateText", "The response does not match the chat-completions format", decoded.left))
+          }
+          const parts = makeParts(decoded.right)
+          if (Either.isRight(parts)) annotateFinish(providerOptions.span, parts.right)
+          return parts
+        })
+      )
+    }
+
     const generateText = (
       providerOptions: LanguageModel.ProviderOptions
     ): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> =>
-      Effect.flatMap(Effect.context<never>(), (context) => {
-        const body = buildRequest(providerOptions, context, false)
-        if (Either.isLeft(body)) return Effect.fail(body.left)
-        annotateRequest(providerOptions.span, body.right)
-        return client.execute(httpRequest(body.right, false)).pipe(
-          Effect.flatMap((response) =>
-            response.status >= 200 && response.status < 300 ? response.text : Effect.fail(statusError(response))
-          ),
-          Effect.catchAll(mapHttpError("generateText")),
-          Effect.flatMap((text) => {
-            let json: unknown
-            try {
-              json = JSON.parse(text)
-            } catch (cause) {
-              return Effect.fail(malformed("generateText", "The response body is not valid JSON", cause))
-            }
-            const decoded = decodeResponse(json)
-            if (Either.isLeft(decoded)) {
-              return Effect.fail(malformed("generateText", "The response does not match the chat-completions format", decoded.left))
-            }
-            const parts = makeParts(decoded.right)
-            if (Either.isRight(parts)) annotateFinish(providerOptions.span, parts.right)
-            return parts
-          })
-        )
-      })
+      Effect.contextWithEffect((context: Context.Context<never>) => generateWith(providerOptions, context))
 
     const streamText = (
       providerOptions: LanguageModel.ProviderOptions
@@ -417,34 +430,44 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     const fastGenerateText = (
       options: Pick<LanguageModel.GenerateTextOptions<{}>, "prompt" | "concurrency"> & { readonly toolChoice?: unknown }
     ): Effect.Effect<LanguageModel.GenerateTextResponse<{}>, AiError.AiError> =>
-      Effect.useSpan(
-        "LanguageModel.generateText",
-        { captureStackTrace: false, attributes: { concurrency: options.concurrency, toolChoice: options.toolChoice } },
-        (span) => {
-          const providerOptions: LanguageModel.ProviderOptions = {
-            prompt: Prompt.make(options.prompt),
-            tools: [],
-            toolChoice: "none",
-            responseFormat: { type: "text" },
-            span
-          }
-          return generateText(providerOptions).pipe(
-            Effect.flatMap((encoded) => {
+      // One context read serves the request settings, the span transformer and the
+      // span's parenting (what `Effect.withParentSpan` would read again).
+      Effect.withFiberRuntime((fiber) => {
+        const context = fiber.currentContext
+        return Effect.useSpan(
+          "LanguageModel.generateText",
+          { captureStackTrace: false, attributes: { concurrency: options.concurrency, toolChoice: options.toolChoice } },
+          (span) => {
+            const providerOptions: LanguageModel.ProviderOptions = {
+              prompt: Prompt.make(options.prompt),
+              tools: [],
+              toolChoice: "none",
+              responseFormat: { type: "text" },
+              span
+            }
+            // Under Effect's built-in tracer (nothing exported) the HTTP span need not be
+            // parented under this one: skip the context swap.
+            const unobserved = spansUnobserved(fiber)
+            const inner = unobserved ? context : Context.add(context, Tracer.ParentSpan, span)
+            const call = Effect.flatMap(generateWith(providerOptions, inner), (encoded) => {
               const fast = fastParts(encoded)
-              const decoded = fast === undefined
-                ? Effect.mapError(decodePlainParts(encoded), (error) =>
-                  AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "generateText", error }))
-                : Effect.succeed(fast)
-              return Effect.flatMap(decoded, (content) => Effect.map(Effect.context<never>(), (context) => {
+              const respond = (content: Array<Response.Part<{}>>) => {
                 const transformer = context.unsafeMap.get(CurrentSpanTransformer.key) ?? parentSpanTransformer
                 if (transformer !== undefined) transformer({ ...providerOptions, response: content })
                 return new LanguageModel.GenerateTextResponse(content)
-              }))
-            }),
-            Effect.withParentSpan(span)
-          )
-        }
-      )
+              }
+              return fast === undefined
+                ? Effect.mapBoth(decodePlainParts(encoded), {
+                  onFailure: (error) =>
+                    AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "generateText", error }),
+                  onSuccess: respond
+                })
+                : Effect.succeed(respond(fast))
+            })
+            return unobserved ? call : Effect.locally(call, FiberRef.currentContext, inner)
+          }
+        )
+      })
 
     // Hot path for streams too: without a toolkit, the library decodes every part of every
     // chunk with a Schema union it rebuilds per call (tens of microseconds per token, the
@@ -496,6 +519,14 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           : service.generateText(options)
     } satisfies LanguageModel.Service
   })
+
+const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+// True when spans would reach nobody: tracing disabled, or Effect's built-in tracer
+// (it keeps spans in memory and exports nothing).
+const spansUnobserved = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
+  Context.get(fiber.currentDefaultServices, Tracer.Tracer) === nativeTracer
 
 // Built once (the library builds it per call).
 const decodePlainParts = Schema.decodeUnknown(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))

@@ -291,17 +291,22 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
   // The wrapped effect's error type E always includes AiError (ExtractError of
   // every LanguageModel method does), and we only ever replace an AiError by an
   // AiError.UnknownError, so the error stays within E.
-  const retryEffect = <A, E, R>(self: Effect.Effect<A, E, R>, method: string): Effect.Effect<A, E, R> => {
-    let attempt: Effect.Effect<A, unknown, R> = self
-    if (timeoutMillis !== undefined) attempt = timeoutAttempt(attempt, timeoutMillis, timeoutError)
-    attempt = Effect.tapError(Effect.mapError(attempt, classifyError), onAttemptFailure)
-    if (limiter !== undefined) attempt = limiter.withPermit(attempt)
-    const once = attempt
-    // The schedule is only built after a first failure: a call that succeeds pays
-    // for one clock read, not for a schedule driver.
-    const guarded = p.maxRetries === 0 ? once : Effect.clockWith((clock) => {
+  const retryEffect = <A, E, R>(self: Effect.Effect<A, E, R>, method: string): Effect.Effect<A, E, R> =>
+    // One clock read serves the timeout and the retry budget.
+    Effect.clockWith((clock) => {
+      let attempt: Effect.Effect<A, unknown, R> = self
+      if (timeoutMillis !== undefined) attempt = timeoutAttempt(clock, attempt, timeoutMillis, timeoutError)
+      // Classify and count in one handler (a `mapError` then a `tapError` would be two).
+      attempt = Effect.catchAll(attempt, (e) => {
+        const classified = classifyError(e)
+        return Effect.zipRight(onAttemptFailure(classified), Effect.fail(classified))
+      })
+      if (limiter !== undefined) attempt = limiter.withPermit(attempt)
+      const once = attempt
+      // The schedule is only built after a first failure: a call that succeeds pays
+      // for one clock read, not for a schedule driver.
       const start = clock.unsafeCurrentTimeMillis()
-      return Effect.catchAll(once, (first) =>
+      const guarded = p.maxRetries === 0 ? once : Effect.catchAll(once, (first) =>
         Effect.flatMap(Schedule.driver(Schedule.tapOutput(schedule(policy, start), onRetry)), (driver) => {
           const loop = (error: unknown): Effect.Effect<A, unknown, R> =>
             Effect.matchEffect(driver.next(error), {
@@ -310,9 +315,8 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
             })
           return loop(first)
         }))
+      return Effect.mapError(guarded, finalError(method)) as Effect.Effect<A, E, R>
     })
-    return Effect.mapError(guarded, finalError(method)) as Effect.Effect<A, E, R>
-  }
 
   const retryStream = <A extends { readonly type: string }, E, R>(
     self: Stream.Stream<A, E, R>,
@@ -395,24 +399,24 @@ const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 // which races two fibers); under any other clock (TestClock) `Effect.timeoutFail`,
 // so tests can drive time.
 const timeoutAttempt = <A, E, R, E2>(
+  clock: Clock.Clock,
   self: Effect.Effect<A, E, R>,
   millis: number,
   onTimeout: () => E2
-): Effect.Effect<A, E | E2, R> =>
-  Effect.clockWith((clock) => {
-    if (clock !== liveClock) return Effect.timeoutFail(self, { duration: Duration.millis(millis), onTimeout })
-    return Effect.flatMap(Effect.fork(self), (fiber) => {
-      let timedOut = false
-      const timer = setTimeout(() => {
-        timedOut = true
-        fiber.unsafeInterruptAsFork(FiberId.none)
-      }, millis)
-      return Effect.flatMap(
-        Effect.ensuring(Fiber.await(fiber), Effect.sync(() => clearTimeout(timer))),
-        (exit): Effect.Effect<A, E | E2> => (timedOut && Exit.isInterrupted(exit) ? Effect.fail(onTimeout()) : exit)
-      )
-    })
+): Effect.Effect<A, E | E2, R> => {
+  if (clock !== liveClock) return Effect.timeoutFail(self, { duration: Duration.millis(millis), onTimeout })
+  return Effect.flatMap(Effect.fork(self), (fiber) => {
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      fiber.unsafeInterruptAsFork(FiberId.none)
+    }, millis)
+    return Effect.flatMap(
+      Effect.ensuring(Fiber.await(fiber), Effect.sync(() => clearTimeout(timer))),
+      (exit): Effect.Effect<A, E | E2> => (timedOut && Exit.isInterrupted(exit) ? Effect.fail(onTimeout()) : exit)
+    )
   })
+}
 
 // Fails a stream that waits longer than `millis` for its next part (the first
 // included). Under any clock but the live one (TestClock), `Stream.timeoutFail`. On the

@@ -4,13 +4,17 @@ import type * as Prompt from "@effect/ai/Prompt"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as Tracer from "effect/Tracer"
 import type * as Adapter from "../Adapter"
 import { EventBus } from "../EventBus"
-import { LmConfig } from "../LmConfig"
+import { LmConfig, type Settings } from "../LmConfig"
 import * as SpanContent from "../SpanContent"
 import type * as Signature from "../Signature"
 import * as Usage from "../Usage"
-import { addUsage, CurrentCollector } from "./collector"
+import { addUsage, type Collector } from "./collector"
+import { withServices } from "./context"
+import { spansUnobserved } from "./tracing"
 
 /**
  * One LM call made by a predictor: a `chat {model}` span with the GenAI semantic-convention
@@ -21,13 +25,15 @@ export const callModel = (
   signature: Signature.Any,
   moduleName: string,
   prompt: Prompt.Prompt,
-  attempt: number
+  attempt: number,
+  /** Where the call's usage goes (with every enclosing collector). */
+  collector: Collector | undefined
 ): Effect.Effect<{ readonly reply: Adapter.Reply; readonly usage: Usage.Usage }, AiError.AiError, LanguageModel.LanguageModel> =>
   // One context read for everything the call needs; the clock is read only for events.
-  Effect.contextWithEffect((context: Context.Context<never>) => {
+  Effect.withFiberRuntime((fiber) => {
+    const context = fiber.currentContext
     const config = Context.get(context, LmConfig)
     const bus = Context.get(context, EventBus)
-    const collector = Context.get(context, CurrentCollector)
     const sink = Context.get(context, SpanContent.SpanContent)
     const sinks = Context.get(context, Usage.UsageSink)
     const provider = config.provider
@@ -35,42 +41,16 @@ export const callModel = (
     const active = bus.active()
     const callId = active ? bus.nextCallId() : 0
     const common = { callId, module: moduleName, signature: signature.name, provider, model }
-    const attributes: Record<string, unknown> = {
-      "gen_ai.operation.name": "chat",
-      "gen_ai.provider.name": provider,
-      "gen_ai.system": provider,
-      "gen_ai.request.model": model,
-      "gen_ai.request.temperature": config.temperature,
-      "gen_ai.request.max_tokens": config.maxTokens,
-      "dspy.adapter": adapter.name,
-      "dspy.signature": signature.name,
-      "langfuse.observation.type": "generation"
+    const record = (reply: Adapter.Reply) => {
+      const usage = Usage.fromResponse(reply.usage)
+      addUsage(collector, usage)
+      for (const recordUsage of sinks) recordUsage(usage)
+      return { reply, usage }
     }
-    const content = { span: "lm", name: model ?? "unknown" } as const
-    const generate = adapter.generate(signature, prompt).pipe(
-      Effect.tap((reply) =>
-        Effect.annotateCurrentSpan({
-          "gen_ai.response.finish_reasons": [reply.finishReason],
-          "gen_ai.usage.input_tokens": reply.usage.inputTokens,
-          "gen_ai.usage.output_tokens": reply.usage.outputTokens
-        })
-      )
-    )
-    // Content capture costs nothing unless a sink (a telemetry layer) is installed.
-    const captured = sink === undefined ? generate : SpanContent.capture({ ...content, direction: "input" }, prompt).pipe(
-      Effect.zipRight(generate),
-      Effect.tap((reply) => SpanContent.capture({ ...content, direction: "output" }, reply.text))
-    )
-    const call = captured.pipe(
-      Effect.tapError((error) => Effect.annotateCurrentSpan("error.type", error._tag)),
-      Effect.withSpan(`chat ${model ?? "unknown"}`, { kind: "client", captureStackTrace: false, attributes }),
-      Effect.map((reply) => {
-        const usage = Usage.fromResponse(reply.usage)
-        addUsage(collector, usage)
-        for (const record of sinks) record(usage)
-        return { reply, usage }
-      })
-    )
+    const generate = adapter.generate(signature, prompt)
+    const call = sink === undefined && spansUnobserved(fiber)
+      ? Effect.map(generate, record)
+      : Effect.map(traced(generate, { context, adapter, signature, prompt, config, sink }), record)
     if (!active) return call
     return Effect.flatMap(Clock.currentTimeMillis, (start) =>
       bus.publish({ type: "lm.start", ...common, attempt }).pipe(
@@ -91,3 +71,55 @@ export const callModel = (
       )
     ))
   })
+
+/** The LM call inside its `chat {model}` span, with content capture when a sink is installed. */
+const traced = (
+  generate: Effect.Effect<Adapter.Reply, AiError.AiError, LanguageModel.LanguageModel>,
+  call: {
+    readonly context: Context.Context<never>
+    readonly adapter: Adapter.Adapter
+    readonly signature: Signature.Any
+    readonly prompt: Prompt.Prompt
+    readonly config: Settings
+    readonly sink: SpanContent.Sink | undefined
+  }
+): Effect.Effect<Adapter.Reply, AiError.AiError, LanguageModel.LanguageModel> => {
+  const { config, sink } = call
+  const model = config.model
+  const content = { span: "lm", name: model ?? "unknown" } as const
+  const captured = sink === undefined ? generate : SpanContent.capture({ ...content, direction: "input" }, call.prompt).pipe(
+    Effect.zipRight(generate),
+    Effect.tap((reply) => SpanContent.capture({ ...content, direction: "output" }, reply.text))
+  )
+  const attributes: Record<string, unknown> = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.provider.name": config.provider,
+    "gen_ai.system": config.provider,
+    "gen_ai.request.model": model,
+    "gen_ai.request.temperature": config.temperature,
+    "gen_ai.request.max_tokens": config.maxTokens,
+    "dspy.adapter": call.adapter.name,
+    "dspy.signature": call.signature.name,
+    "langfuse.observation.type": "generation"
+  }
+  // What `Effect.withSpan` does, with the span in hand: the context is swapped once
+  // (the span as parent of the provider's spans), and the span is annotated directly
+  // rather than through `annotateCurrentSpan` (a context read and an effect each).
+  return Effect.useSpan(
+    `chat ${model ?? "unknown"}`,
+    { kind: "client", captureStackTrace: false, attributes },
+    (span) =>
+      Effect.matchEffect(Effect.locally(captured, FiberRef.currentContext, withServices(call.context, Tracer.ParentSpan, span)), {
+        onFailure: (error) => {
+          span.attribute("error.type", error._tag)
+          return Effect.fail(error)
+        },
+        onSuccess: (reply) => {
+          span.attribute("gen_ai.response.finish_reasons", [reply.finishReason])
+          span.attribute("gen_ai.usage.input_tokens", reply.usage.inputTokens)
+          span.attribute("gen_ai.usage.output_tokens", reply.usage.outputTokens)
+          return Effect.succeed(reply)
+        }
+      })
+  )
+}
