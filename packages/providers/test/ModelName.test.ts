@@ -1,6 +1,6 @@
 import { EventBus, LmConfig, Predict, Signature } from "@effect-dspy/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Redacted, Schema, Stream } from "effect"
+import { Chunk, ConfigProvider, Effect, Layer, Redacted, Schema, Stream } from "effect"
 import * as Lm from "../src/Lm"
 import { chatCompletion, json, makeFakeFetch } from "./utils/fakeFetch"
 import { makeRecorders } from "./utils/recorders"
@@ -84,5 +84,22 @@ describe("model layers name their model for LM spans and events", () => {
         "span chat qwen",
         "span chat sim-2"
       ])
+    }))
+
+  it.effect("layerFromEnv names the model it picks from the environment", () =>
+    Effect.gen(function*() {
+      const recorders = makeRecorders()
+      const fake = makeFakeFetch([json(200, chatCompletion({ content: chatReply }))])
+      const env = ConfigProvider.fromMap(
+        new Map([["EFFECT_DSPY_MODEL", "openai-compatible/qwen2.5"], ["OPENAI_COMPATIBLE_BASE_URL", "http://127.0.0.1:9/v1"]])
+      )
+      yield* Predict.make(Answer)({ question: "q" }).pipe(
+        Effect.provide(Lm.layerFromEnvWithoutHttpClient().pipe(Layer.provide(fake.layer))),
+        Effect.provide(Layer.setConfigProvider(env)),
+        Effect.provide(recorders.layer)
+      )
+      assert.strictEqual(fake.requests.length, 1)
+      assert.deepStrictEqual(lmSpans(recorders.spans), ["span chat qwen2.5"])
+      assert.include(recorders.spans, "chat qwen2.5 attribute gen_ai.provider.name=openai-compatible")
     }))
 })
