@@ -21,7 +21,7 @@ describe("provider modules", () => {
       assert.include(defect.message, "could not be loaded")
       assert.include(defect.message, "@effect/ai-anthropic")
       assert.include(defect.message, "anthropic/claude-3-5-haiku-latest")
-      assert.strictEqual((defect as { readonly _tag?: unknown })._tag, "ProviderModuleUnavailable")
+      assert.propertyVal(defect, "_tag", "ProviderModuleUnavailable")
       assert.isTrue(Cause.isDie(exit.cause))
     }))
 
