@@ -10,8 +10,7 @@
  */
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import { NodeRuntime } from "@effect/platform-node"
-import { LmConfig } from "@effect-dspy/core"
-import { Lm, ModelId } from "@effect-dspy/providers"
+import { Lm } from "@effect-dspy/providers"
 import { Telemetry, TelemetryConfig } from "@effect-dspy/telemetry"
 import { Console, Effect } from "effect"
 import { customers, triage } from "../coffee-shop/CoffeeShop"
@@ -32,16 +31,6 @@ const shift: Effect.Effect<void, unknown, LanguageModel.LanguageModel> = Effect.
   Effect.withSpan("coffee-shop shift"),
   Telemetry.withSession({ sessionId: "shift-2026-11-29", userId: "barista-1", tags: ["example"] })
 )
-
-// Core names each LM span `chat {model}` and sets gen_ai.provider.name / gen_ai.request.model
-// from the `LmConfig` in context; the model layer does not fill it in, so name the model that
-// `Lm.layerFromEnv` picks.
-const withModelName = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const { modelId } = yield* Lm.resolveFromEnv
-    const id = yield* ModelId.parse(modelId)
-    return yield* self.pipe(LmConfig.withSettings({ provider: id.provider, model: id.model }))
-  })
 
 const Model = Lm.layerFromEnvWith({
   simulator: { latency: { _tag: "Uniform", minMillis: 300, maxMillis: 600 }, seed: 7, script: baristaScript }
@@ -67,6 +56,6 @@ const program = Effect.gen(function*() {
   )
   const spans = yield* preview.spans
   yield* Console.log(`\n${spans.length} spans exported:\n${SpanTree.render(spans)}`)
-}).pipe(Effect.scoped, withModelName)
+}).pipe(Effect.scoped)
 
 program.pipe(Effect.provide(Model), NodeRuntime.runMain)

@@ -16,10 +16,9 @@
 import { LmConfig, type Settings } from "@effect-dspy/core/LmConfig"
 // The submodule, not the index: the library must not load the simulator's HTTP server.
 import * as Simulator from "@effect-dspy/simulator/Simulator"
-import * as AnthropicClient from "@effect/ai-anthropic/AnthropicClient"
-import * as AnthropicLanguageModel from "@effect/ai-anthropic/AnthropicLanguageModel"
-import * as OpenAiClient from "@effect/ai-openai/OpenAiClient"
-import * as OpenAiLanguageModel from "@effect/ai-openai/OpenAiLanguageModel"
+// Types only: the generated clients are loaded when a layer for their provider is built.
+import type * as AnthropicLanguageModel from "@effect/ai-anthropic/AnthropicLanguageModel"
+import type * as OpenAiLanguageModel from "@effect/ai-openai/OpenAiLanguageModel"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Config from "effect/Config"
@@ -36,6 +35,7 @@ import * as ChatCompletions from "./ChatCompletions"
 import { defaultHttpClient } from "./internal/httpClient"
 import { secure } from "./internal/secureClient"
 import type * as Limiter from "./Limiter"
+import { loadAnthropic, loadOpenAi } from "./internal/providerModules"
 import * as ModelId from "./ModelId"
 import * as Resilience from "./Resilience"
 
@@ -157,18 +157,32 @@ const anthropicSettings = (s: Settings): AnthropicLanguageModel.Config.Service |
   return Object.keys(out).length === 0 ? undefined : out
 }
 
+// Names the model for core's LM spans and events (`chat {model}`, gen_ai.provider.name,
+// gen_ai.request.model), which read them from `LmConfig`. The other settings in force where
+// the layer is built are kept; `LmConfig.withSettings` inside the program still wins.
+const nameModel = (id: ModelId.ModelId): Layer.Layer<LmConfig> =>
+  Layer.effect(LmConfig, Effect.map(LmConfig, (current) => ({ ...current, provider: id.provider, model: id.model })))
+
 const wrapped = (
+  id: ModelId.ModelId,
   modelId: string,
   options: Options,
   secrets: ReadonlyArray<Redacted.Redacted>,
   inner: Layer.Layer<LanguageModel.LanguageModel, never, HttpClient.HttpClient>
-): Layer.Layer<LanguageModel.LanguageModel, never, HttpClient.HttpClient> =>
-  Resilience.layer({ policy: policyOf(options), provider: modelId, secrets, limiter: options.limiter }).pipe(
-    Layer.provide(inner)
+): Layer.Layer<LanguageModel.LanguageModel | LmConfig, never, HttpClient.HttpClient> =>
+  Layer.merge(
+    Resilience.layer({ policy: policyOf(options), provider: modelId, secrets, limiter: options.limiter }).pipe(
+      Layer.provide(inner)
+    ),
+    nameModel(id)
   )
 
 /**
  * A `LanguageModel` layer for a model id, using the `HttpClient` in context.
+ *
+ * It also sets `provider` and `model` of core's `LmConfig` (merged over the settings
+ * in force where it is built), so LM spans are named `chat {model}`. A provider's
+ * client module is loaded only when its layer is built.
  *
  * @since 0.1.0
  */
@@ -185,6 +199,7 @@ export const layerWithoutHttpClient = (
         if (apiKey === undefined && apiUrl === undefined) {
           return yield* new MissingConfiguration({ modelId, variable: "OPENAI_API_KEY" })
         }
+        const { OpenAiClient, OpenAiLanguageModel } = yield* loadOpenAi(modelId)
         const model = Layer.effect(
           LanguageModel.LanguageModel,
           Effect.map(
@@ -192,7 +207,7 @@ export const layerWithoutHttpClient = (
             (service) => withProviderSettings(service, OpenAiLanguageModel.Config, openAiSettings)
           )
         ).pipe(Layer.provide(OpenAiClient.layer({ apiKey, apiUrl, transformClient: secure(secretsOf(apiKey)) })))
-        return wrapped(modelId, options, secretsOf(apiKey), model)
+        return wrapped(id, modelId, options, secretsOf(apiKey), model)
       }
       case "anthropic": {
         const apiKey = options.apiKey ?? Option.getOrUndefined(yield* optionalRedacted("ANTHROPIC_API_KEY"))
@@ -200,6 +215,7 @@ export const layerWithoutHttpClient = (
         if (apiKey === undefined && apiUrl === undefined) {
           return yield* new MissingConfiguration({ modelId, variable: "ANTHROPIC_API_KEY" })
         }
+        const { AnthropicClient, AnthropicLanguageModel } = yield* loadAnthropic(modelId)
         const model = Layer.effect(
           LanguageModel.LanguageModel,
           Effect.map(
@@ -207,7 +223,7 @@ export const layerWithoutHttpClient = (
             (service) => withProviderSettings(service, AnthropicLanguageModel.Config, anthropicSettings)
           )
         ).pipe(Layer.provide(AnthropicClient.layer({ apiKey, apiUrl, transformClient: secure(secretsOf(apiKey)) })))
-        return wrapped(modelId, options, secretsOf(apiKey), model)
+        return wrapped(id, modelId, options, secretsOf(apiKey), model)
       }
       case "openai-compatible": {
         const apiUrl = options.baseUrl ?? Option.getOrUndefined(yield* optionalString("OPENAI_COMPATIBLE_BASE_URL"))
@@ -216,11 +232,11 @@ export const layerWithoutHttpClient = (
         }
         const apiKey = options.apiKey ?? Option.getOrUndefined(yield* optionalRedacted("OPENAI_COMPATIBLE_API_KEY"))
         const model = ChatCompletions.layer({ model: id.model, apiUrl, apiKey, headers: options.headers })
-        return wrapped(modelId, options, secretsOf(apiKey), model)
+        return wrapped(id, modelId, options, secretsOf(apiKey), model)
       }
       case "simulator": {
         const model = Simulator.layer({ model: id.model, ...options.simulator })
-        return wrapped(modelId, options, [], model)
+        return wrapped(id, modelId, options, [], model)
       }
     }
   }))
