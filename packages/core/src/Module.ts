@@ -133,15 +133,7 @@ const instrumentWith = <O, E, R>(
     const collector: Collector = makeCollector(EffectContext.get(context, CurrentCollector))
     const active = bus.active()
     const callId = active ? bus.nextCallId() : 0
-    const content = { span: "module", name: info.name } as const
     const body = makeBody(collector)
-    const captured = sink === undefined
-      ? body
-      // Content capture costs nothing unless a sink (a telemetry layer) is installed.
-      : Effect.zipRight(
-        SpanContent.capture({ ...content, direction: "input" }, info.input),
-        Effect.tap(body, (output) => SpanContent.capture({ ...content, direction: "output" }, output))
-      )
     // `Effect.withSpan` plus `Effect.provideService` for the collector would copy the
     // context and swap it in and out twice; one swap of the context carrying both the span
     // (as parent of everything inside) and the collector does it once.
@@ -164,11 +156,17 @@ const instrumentWith = <O, E, R>(
           "langfuse.observation.type": observationType(info.kind)
         }
       },
-      (span) =>
-        Effect.map(
-          Effect.locally(captured, FiberRef.currentContext, withServices(context, Tracer.ParentSpan, span, CurrentCollector, collector)),
-          finish
-        )
+      (span) => {
+        const inner = Effect.locally(body, FiberRef.currentContext, withServices(context, Tracer.ParentSpan, span, CurrentCollector, collector))
+        if (sink === undefined) return Effect.map(inner, finish)
+        // Content capture costs nothing unless a sink (a telemetry layer) is installed; the
+        // span is in hand, so the sink is called directly (no context read per value).
+        sink(span, info.input, { span: "module", name: info.name, direction: "input" })
+        return Effect.map(inner, (output) => {
+          sink(span, output, { span: "module", name: info.name, direction: "output" })
+          return finish(output)
+        })
+      }
     )
     if (!active) return run
     const common = { callId, module: info.name, kind: info.kind, signature: info.signature }

@@ -34,6 +34,7 @@ import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -423,51 +424,81 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     const service = yield* LanguageModel.make({ generateText, streamText })
     const parentSpanTransformer = Option.getOrUndefined(yield* Effect.serviceOption(CurrentSpanTransformer))
 
-    // Hot path: a plain generateText (no toolkit) skips the library's per-call
-    // response decoding, which builds a fresh Schema (and compiles its parser) on
-    // every call. Same span, same span transformer, same parts; anything else takes
+    // Hot path: a plain generateText or generateObject (no toolkit) skips the library's
+    // per-call response decoding, which builds a fresh Schema (and compiles its parser) on
+    // every call, and for objects its per-call `Schema.parseJson` of the result schema.
+    // Same span, same span transformer, same parts, same errors; anything else takes
     // the library path.
-    const fastGenerateText = (
-      options: Pick<LanguageModel.GenerateTextOptions<{}>, "prompt" | "concurrency"> & { readonly toolChoice?: unknown }
-    ): Effect.Effect<LanguageModel.GenerateTextResponse<{}>, AiError.AiError> =>
+    const fastGenerate = <A, R>(
+      spanName: string,
+      attributes: Record<string, unknown>,
+      prompt: Prompt.RawInput,
+      responseFormat: LanguageModel.ProviderOptions["responseFormat"],
+      finish: (content: Array<Response.Part<{}>>) => Effect.Effect<A, AiError.AiError, R>
+    ): Effect.Effect<A, AiError.AiError, R> =>
       // One context read serves the request settings, the span transformer and the
       // span's parenting (what `Effect.withParentSpan` would read again).
       Effect.withFiberRuntime((fiber) => {
         const context = fiber.currentContext
-        return Effect.useSpan(
-          "LanguageModel.generateText",
-          { captureStackTrace: false, attributes: { concurrency: options.concurrency, toolChoice: options.toolChoice } },
-          (span) => {
-            const providerOptions: LanguageModel.ProviderOptions = {
-              prompt: Prompt.make(options.prompt),
-              tools: [],
-              toolChoice: "none",
-              responseFormat: { type: "text" },
-              span
-            }
-            // Under Effect's built-in tracer (nothing exported) the HTTP span need not be
-            // parented under this one: skip the context swap.
-            const unobserved = spansUnobserved(fiber)
-            const inner = unobserved ? context : Context.add(context, Tracer.ParentSpan, span)
-            const call = Effect.flatMap(generateWith(providerOptions, inner), (encoded) => {
-              const fast = fastParts(encoded)
-              const respond = (content: Array<Response.Part<{}>>) => {
-                const transformer = context.unsafeMap.get(CurrentSpanTransformer.key) ?? parentSpanTransformer
-                if (transformer !== undefined) transformer({ ...providerOptions, response: content })
-                return new LanguageModel.GenerateTextResponse(content)
-              }
-              return fast === undefined
-                ? Effect.mapBoth(decodePlainParts(encoded), {
-                  onFailure: (error) =>
-                    AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "generateText", error }),
-                  onSuccess: respond
-                })
-                : Effect.succeed(respond(fast))
-            })
-            return unobserved ? call : Effect.locally(call, FiberRef.currentContext, inner)
+        return Effect.useSpan(spanName, { captureStackTrace: false, attributes }, (span) => {
+          const providerOptions: LanguageModel.ProviderOptions = {
+            prompt: Prompt.make(prompt),
+            tools: [],
+            toolChoice: "none",
+            responseFormat,
+            span
           }
-        )
+          // Under Effect's built-in tracer (nothing exported) the HTTP span need not be
+          // parented under this one: skip the context swap.
+          const unobserved = spansUnobserved(fiber)
+          const inner = unobserved ? context : Context.add(context, Tracer.ParentSpan, span)
+          const call = Effect.flatMap(generateWith(providerOptions, inner), (encoded) => {
+            const fast = fastParts(encoded)
+            const respond = (content: Array<Response.Part<{}>>) => {
+              const transformer = context.unsafeMap.get(CurrentSpanTransformer.key) ?? parentSpanTransformer
+              if (transformer !== undefined) transformer({ ...providerOptions, response: content })
+              return finish(content)
+            }
+            return fast === undefined
+              ? Effect.flatMap(
+                Effect.mapError(decodePlainParts(encoded), (error) =>
+                  // The library names generateText here for both methods.
+                  AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "generateText", error })),
+                respond
+              )
+              : respond(fast)
+          })
+          return unobserved ? call : Effect.locally(call, FiberRef.currentContext, inner)
+        })
       })
+
+    const fastGenerateText = (
+      options: Pick<LanguageModel.GenerateTextOptions<{}>, "prompt" | "concurrency"> & { readonly toolChoice?: unknown }
+    ): Effect.Effect<LanguageModel.GenerateTextResponse<{}>, AiError.AiError> =>
+      fastGenerate(
+        "LanguageModel.generateText",
+        { concurrency: options.concurrency, toolChoice: options.toolChoice },
+        options.prompt,
+        { type: "text" },
+        (content) => Effect.succeed(new LanguageModel.GenerateTextResponse(content))
+      )
+
+    const fastGenerateObject = <A, I extends Record<string, unknown>, R>(
+      options:
+        & Pick<LanguageModel.GenerateObjectOptions<{}, A, I, R>, "prompt" | "concurrency" | "schema" | "objectName">
+        & { readonly toolChoice?: unknown }
+    ): Effect.Effect<LanguageModel.GenerateObjectResponse<{}, A>, AiError.AiError, R> => {
+      const schema = options.schema
+      const objectName = objectNameOf(options.objectName, schema)
+      return fastGenerate(
+        "LanguageModel.generateObject",
+        { objectName, concurrency: options.concurrency, toolChoice: options.toolChoice },
+        options.prompt,
+        { type: "json", objectName, schema },
+        (content) =>
+          Effect.map(structuredOutput(content, schema), (value) => new LanguageModel.GenerateObjectResponse(value, content))
+      )
+    }
 
     // Hot path for streams too: without a toolkit, the library decodes every part of every
     // chunk with a Schema union it rebuilds per call (tens of microseconds per token, the
@@ -516,7 +547,12 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         // parts and the error is AiError: exactly this method's types for such options.
         options.toolkit === undefined
           ? (fastGenerateText(options) as ReturnType<LanguageModel.Service["generateText"]>)
-          : service.generateText(options)
+          : service.generateText(options),
+      generateObject: (options) =>
+        // As for generateText: no toolkit, no tool parts, AiError only.
+        options.toolkit === undefined
+          ? (fastGenerateObject(options) as ReturnType<LanguageModel.Service["generateObject"]>)
+          : service.generateObject(options)
     } satisfies LanguageModel.Service
   })
 
@@ -530,6 +566,61 @@ const spansUnobserved = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =
 
 // Built once (the library builds it per call).
 const decodePlainParts = Schema.decodeUnknown(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
+
+// The library's object name: the option, else the schema's `_tag` or `identifier`.
+const objectNameOf = (objectName: string | undefined, schema: Schema.Schema.All): string =>
+  objectName !== undefined
+    ? objectName
+    : "_tag" in schema && typeof schema._tag === "string"
+    ? schema._tag
+    : "identifier" in schema && typeof schema.identifier === "string"
+    ? schema.identifier
+    : "generateObject"
+
+// `Schema.decode(Schema.parseJson(schema))`, built once per result schema (the library
+// builds and compiles it per call). Callers pass the same schema per signature.
+const objectDecoders = new WeakMap<Schema.Schema.All, (text: string) => Effect.Effect<unknown, ParseResult.ParseError, unknown>>()
+
+const objectDecoder = <A, I, R>(schema: Schema.Schema<A, I, R>): (text: string) => Effect.Effect<A, ParseResult.ParseError, R> => {
+  let decoder = objectDecoders.get(schema)
+  if (decoder === undefined) {
+    decoder = Schema.decode(Schema.parseJson(schema))
+    objectDecoders.set(schema, decoder)
+  }
+  // Stored under this very schema, so it decodes to its `A` with its `R`.
+  return decoder as (text: string) => Effect.Effect<A, ParseResult.ParseError, R>
+}
+
+// The library's `resolveStructuredOutput`: the reply's text parts decoded with the schema.
+const structuredOutput = <A, I, R>(
+  content: ReadonlyArray<Response.Part<{}>>,
+  schema: Schema.Schema<A, I, R>
+): Effect.Effect<A, AiError.MalformedOutput, R> => {
+  let text = ""
+  let any = false
+  for (const part of content) {
+    if (part.type === "text") {
+      text += part.text
+      any = true
+    }
+  }
+  if (!any) {
+    return Effect.fail(
+      new AiError.MalformedOutput({
+        module: "LanguageModel",
+        method: "generateObject",
+        description: "No object was generated by the large language model"
+      })
+    )
+  }
+  return Effect.mapError(objectDecoder(schema)(text), (cause) =>
+    new AiError.MalformedOutput({
+      module: "LanguageModel",
+      method: "generateObject",
+      description: "Generated object failed to conform to provided schema",
+      cause
+    }))
+}
 
 // Builds response parts the way the library's decoding would, for the part types
 // a plain chat completion has; `undefined` for anything else.

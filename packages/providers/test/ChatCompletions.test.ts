@@ -4,7 +4,7 @@ import * as Prompt from "@effect/ai/Prompt"
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Redacted, Schema, Stream } from "effect"
+import { Chunk, Effect, Layer, ParseResult, Redacted, Schema, Stream } from "effect"
 import * as ChatCompletions from "../src/ChatCompletions"
 import * as LmError from "../src/LmError"
 import { chatCompletion, json, makeFakeFetch, sse, text, transportError } from "./utils/fakeFetch"
@@ -93,6 +93,31 @@ describe("ChatCompletions", () => {
           }
         }
       })
+    }))
+
+  it.effect("structured output that is not JSON or not the schema fails as MalformedOutput with the parse error", () =>
+    Effect.gen(function*() {
+      const fake = makeFakeFetch([
+        json(200, chatCompletion({ content: "not json" })),
+        json(200, chatCompletion({ content: JSON.stringify({ name: "Ada" }) })),
+        json(200, chatCompletion({ content: JSON.stringify({ name: "Bob", age: 7 }) }))
+      ])
+      const Person = Schema.Struct({ name: Schema.String, age: Schema.Number })
+      const generate = LanguageModel.generateObject({ prompt: "Who?", schema: Person, objectName: "person" }).pipe(
+        Effect.provide(modelLayer(fake))
+      )
+      const notJson = yield* Effect.flip(generate)
+      assert.strictEqual(notJson._tag, "MalformedOutput")
+      assert.strictEqual(notJson.description, "Generated object failed to conform to provided schema")
+      assert.isTrue(ParseResult.isParseError(notJson.cause))
+      // The raw text stays reachable (the JsonAdapter's fallback reader reads it).
+      assert.strictEqual(ParseResult.isParseError(notJson.cause) ? notJson.cause.issue.actual : undefined, "not json")
+      const missing = yield* Effect.flip(generate)
+      assert.strictEqual(missing._tag, "MalformedOutput")
+      assert.include(String(missing.cause), "age")
+      const ok = yield* generate
+      assert.deepStrictEqual(ok.value, { name: "Bob", age: 7 })
+      assert.strictEqual(ok.text, JSON.stringify({ name: "Bob", age: 7 }))
     }))
 
   it.effect("tool calls: sends tools and tool_choice, returns tool-call parts, resolves them", () =>

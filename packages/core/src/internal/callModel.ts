@@ -86,11 +86,6 @@ const traced = (
 ): Effect.Effect<Adapter.Reply, AiError.AiError, LanguageModel.LanguageModel> => {
   const { config, sink } = call
   const model = config.model
-  const content = { span: "lm", name: model ?? "unknown" } as const
-  const captured = sink === undefined ? generate : SpanContent.capture({ ...content, direction: "input" }, call.prompt).pipe(
-    Effect.zipRight(generate),
-    Effect.tap((reply) => SpanContent.capture({ ...content, direction: "output" }, reply.text))
-  )
   const attributes: Record<string, unknown> = {
     "gen_ai.operation.name": "chat",
     "gen_ai.provider.name": config.provider,
@@ -108,18 +103,23 @@ const traced = (
   return Effect.useSpan(
     `chat ${model ?? "unknown"}`,
     { kind: "client", captureStackTrace: false, attributes },
-    (span) =>
-      Effect.matchEffect(Effect.locally(captured, FiberRef.currentContext, withServices(call.context, Tracer.ParentSpan, span)), {
+    (span) => {
+      // Content capture with the span in hand: the sink is called directly (no context
+      // read, no effect per value), and only when a telemetry layer installed one.
+      if (sink !== undefined) sink(span, call.prompt, { span: "lm", name: model ?? "unknown", direction: "input" })
+      return Effect.matchEffect(Effect.locally(generate, FiberRef.currentContext, withServices(call.context, Tracer.ParentSpan, span)), {
         onFailure: (error) => {
           span.attribute("error.type", error._tag)
           return Effect.fail(error)
         },
         onSuccess: (reply) => {
+          if (sink !== undefined) sink(span, reply.text, { span: "lm", name: model ?? "unknown", direction: "output" })
           span.attribute("gen_ai.response.finish_reasons", [reply.finishReason])
           span.attribute("gen_ai.usage.input_tokens", reply.usage.inputTokens)
           span.attribute("gen_ai.usage.output_tokens", reply.usage.outputTokens)
           return Effect.succeed(reply)
         }
       })
+    }
   )
 }
