@@ -23,7 +23,7 @@ import * as Stream from "effect/Stream"
 import * as Adapter from "./Adapter"
 import * as ChatAdapter from "./ChatAdapter"
 import type { InvalidInput } from "./DspyError"
-import { annotateFirstChunk } from "./internal/firstChunk"
+import * as FirstChunk from "./internal/firstChunk"
 import * as StreamParser from "./internal/streamParser"
 import type * as Module from "./Module"
 import * as Predict from "./Predict"
@@ -107,6 +107,10 @@ interface Sink {
 /**
  * The adapter in force, with `generate` made by streaming: every text delta is forwarded to
  * the sink (with the field deltas it completes) while the reply is assembled as usual.
+ *
+ * The model's stream is run directly (not through `LanguageModel.streamText`'s `Stream.unwrap`)
+ * and the first-chunk annotation is made in the same loop: every stream layer costs a channel
+ * executor per turn, the largest part of a streamed turn's setup.
  */
 const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
   name: inner.name,
@@ -114,41 +118,42 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
   formatOutputs: inner.formatOutputs,
   parse: inner.parse,
   generate: (signature, prompt) =>
-    Effect.suspend(() => {
-      const call = sink.nextCall()
-      const reader = readerFor(inner, signature)
-      const name = signature.name
-      const fieldEvents = (chunks: ReadonlyArray<StreamParser.FieldChunk>, out: Array<TokenDelta | FieldDelta>) => {
-        for (const c of chunks) out.push({ _tag: "FieldDelta", call, signature: name, field: c.field, delta: c.delta })
-      }
-      let text = ""
-      let usage: Adapter.Reply["usage"] = {}
-      let finishReason = "unknown"
-      return LanguageModel.streamText({ prompt }).pipe(
-        annotateFirstChunk,
-        Stream.runForEachChunk((chunk) => {
-          const out: Array<TokenDelta | FieldDelta> = []
-          for (const part of chunk) {
-            if (part.type === "text-delta") {
-              if (part.delta.length === 0) continue
-              text += part.delta
-              out.push({ _tag: "TokenDelta", call, signature: name, delta: part.delta })
-              fieldEvents(reader.push(part.delta), out)
-            } else if (part.type === "finish") {
-              usage = part.usage
-              finishReason = part.reason
+    Effect.flatMap(LanguageModel.LanguageModel, (model) =>
+      Effect.flatMap(FirstChunk.tracker, (firstChunk) => {
+        const call = sink.nextCall()
+        const reader = readerFor(inner, signature)
+        const name = signature.name
+        const fieldEvents = (chunks: ReadonlyArray<StreamParser.FieldChunk>, out: Array<TokenDelta | FieldDelta>) => {
+          for (const c of chunks) out.push({ _tag: "FieldDelta", call, signature: name, field: c.field, delta: c.delta })
+        }
+        let text = ""
+        let usage: Adapter.Reply["usage"] = {}
+        let finishReason = "unknown"
+        return model.streamText({ prompt }).pipe(
+          Stream.runForEachChunk((chunk) => {
+            if (chunk.length > 0) firstChunk()
+            const out: Array<TokenDelta | FieldDelta> = []
+            for (const part of chunk) {
+              if (part.type === "text-delta") {
+                if (part.delta.length === 0) continue
+                text += part.delta
+                out.push({ _tag: "TokenDelta", call, signature: name, delta: part.delta })
+                fieldEvents(reader.push(part.delta), out)
+              } else if (part.type === "finish") {
+                usage = part.usage
+                finishReason = part.reason
+              }
             }
-          }
-          return out.length === 0 ? Effect.void : sink.offer(out)
-        }),
-        Effect.zipRight(Effect.suspend(() => {
-          const out: Array<TokenDelta | FieldDelta> = []
-          fieldEvents(reader.end(), out)
-          return out.length === 0 ? Effect.void : sink.offer(out)
-        })),
-        Effect.map((): Adapter.Reply => ({ text, usage, finishReason }))
-      )
-    })
+            return out.length === 0 ? Effect.void : sink.offer(out)
+          }),
+          Effect.zipRight(Effect.suspend(() => {
+            const out: Array<TokenDelta | FieldDelta> = []
+            fieldEvents(reader.end(), out)
+            return out.length === 0 ? Effect.void : sink.offer(out)
+          })),
+          Effect.map((): Adapter.Reply => ({ text, usage, finishReason }))
+        )
+      }))
 })
 
 /** Holds `permits` of the semaphore until the scope closes; waiting for them stays interruptible. */
