@@ -14,6 +14,7 @@
  * @since 0.1.0
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Mailbox from "effect/Mailbox"
@@ -129,8 +130,7 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
         let text = ""
         let usage: Adapter.Reply["usage"] = {}
         let finishReason = "unknown"
-        return model.streamText({ prompt }).pipe(
-          Stream.runForEachChunk((chunk) => {
+        return forEachChunk(model.streamText({ prompt }), (chunk) => {
             if (chunk.length > 0) firstChunk()
             const out: Array<TokenDelta | FieldDelta> = []
             for (const part of chunk) {
@@ -145,7 +145,7 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
               }
             }
             return out.length === 0 ? Effect.void : sink.offer(out)
-          }),
+          }).pipe(
           Effect.zipRight(Effect.suspend(() => {
             const out: Array<TokenDelta | FieldDelta> = []
             fieldEvents(reader.end(), out)
@@ -155,6 +155,24 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
         )
       }))
 })
+
+/**
+ * `Stream.runForEachChunk` without its cost: that runs the stream in a forked fiber with two
+ * deferreds and a child scope (hundreds of microseconds per streamed call on a loaded core);
+ * pulling in the caller's fiber, in a scope closed when the loop ends, fails or is interrupted
+ * (which stops the upstream request at once), does the same work.
+ */
+const forEachChunk = <A, E, R, E2, R2>(
+  self: Stream.Stream<A, E, R>,
+  f: (chunk: Chunk.Chunk<A>) => Effect.Effect<unknown, E2, R2>
+): Effect.Effect<void, E | E2, R | R2> =>
+  Effect.scoped(Effect.flatMap(Stream.toPull(self), (pull) => {
+    const loop: Effect.Effect<void, E | E2, R | R2> = Effect.matchEffect(pull, {
+      onFailure: Option.match({ onNone: () => Effect.void, onSome: Effect.fail }),
+      onSuccess: (chunk) => Effect.zipRight(f(chunk), loop)
+    })
+    return loop
+  }))
 
 /** Holds `permits` of the semaphore until the scope closes; waiting for them stays interruptible. */
 const acquire = (semaphore: Effect.Semaphore, permits: number): Effect.Effect<void, never, Scope.Scope> =>

@@ -428,11 +428,10 @@ const idleTimeout = <A, E, R, E2>(
     return Effect.gen(function*() {
       const mailbox = yield* Mailbox.make<A, E | E2>({ capacity: 256, strategy: "suspend" })
       let last = performance.now()
-      const source = yield* self.pipe(
-        Stream.runForEachChunk((chunk) => {
-          last = performance.now()
-          return mailbox.offerAll(chunk)
-        }),
+      const source = yield* forEachChunk(self, (chunk) => {
+        last = performance.now()
+        return mailbox.offerAll(chunk)
+      }).pipe(
         Mailbox.into(mailbox),
         Effect.forkScoped
       )
@@ -451,6 +450,22 @@ const idleTimeout = <A, E, R, E2>(
       yield* Effect.addFinalizer(() => Effect.sync(() => clearTimeout(timer)))
       return Mailbox.toStream(mailbox)
     })
+  }))
+
+// `Stream.runForEachChunk` without its cost: that runs the stream in one more forked fiber
+// with two deferreds and a child scope (hundreds of microseconds per stream on a loaded
+// core); pulling in this fiber, in a scope closed when the loop ends, fails or is
+// interrupted (which stops the upstream request at once), does the same work.
+const forEachChunk = <A, E, R, E2, R2>(
+  self: Stream.Stream<A, E, R>,
+  f: (chunk: Chunk.Chunk<A>) => Effect.Effect<unknown, E2, R2>
+): Effect.Effect<void, E | E2, R | R2> =>
+  Effect.scoped(Effect.flatMap(Stream.toPull(self), (pull) => {
+    const loop: Effect.Effect<void, E | E2, R | R2> = Effect.matchEffect(pull, {
+      onFailure: Option.match({ onNone: () => Effect.void, onSome: Effect.fail }),
+      onSuccess: (chunk) => Effect.zipRight(f(chunk), loop)
+    })
+    return loop
   }))
 
 const deltaOf = (part: { readonly type: string }): string =>
