@@ -371,9 +371,21 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
       )
       return limiter === undefined ? body : Stream.unwrapScoped(Effect.as(limiter.permitScoped, body))
     })
-    const guarded = p.maxRetries === 0 ? attempt : Stream.unwrap(
-      Effect.map(Clock.currentTimeMillis, (start) => Stream.retry(attempt, Schedule.tapOutput(schedule(policy, start), onRetry)))
-    )
+    // As for effects, the schedule driver is only built after a first failure. Not
+    // `Stream.retry`: it builds a driver per stream and runs an effect per chunk (to reset the
+    // schedule after output, which here never matters: a failure after content is not retried).
+    const guarded = p.maxRetries === 0 ? attempt : Stream.unwrap(Effect.clockWith((clock) => {
+      const start = clock.unsafeCurrentTimeMillis()
+      return Effect.succeed(Stream.catchAll(attempt, (first) =>
+        Stream.unwrap(Effect.map(Schedule.driver(Schedule.tapOutput(schedule(policy, start), onRetry)), (driver) => {
+          const loop = (error: unknown): Stream.Stream<A, unknown, R> =>
+            Stream.unwrap(Effect.match(driver.next(error), {
+              onFailure: () => Stream.fail(error),
+              onSuccess: () => Stream.catchAll(attempt, loop)
+            }))
+          return loop(first)
+        }))))
+    }))
     return Stream.mapError(guarded, finalError(method)) as Stream.Stream<A, E, R>
   }
 
