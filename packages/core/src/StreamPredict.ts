@@ -14,6 +14,7 @@
  * @since 0.1.0
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Response from "@effect/ai/Response"
 import type * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -130,22 +131,23 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
         let text = ""
         let usage: Adapter.Reply["usage"] = {}
         let finishReason = "unknown"
-        return forEachChunk(model.streamText({ prompt }), (chunk) => {
-            if (chunk.length > 0) firstChunk()
-            const out: Array<TokenDelta | FieldDelta> = []
-            for (const part of chunk) {
-              if (part.type === "text-delta") {
-                if (part.delta.length === 0) continue
-                text += part.delta
-                out.push({ _tag: "TokenDelta", call, signature: name, delta: part.delta })
-                fieldEvents(reader.push(part.delta), out)
-              } else if (part.type === "finish") {
-                usage = part.usage
-                finishReason = part.reason
-              }
+        const onChunk = (chunk: Chunk.Chunk<Response.StreamPart<{}>>) => {
+          if (chunk.length > 0) firstChunk()
+          const out: Array<TokenDelta | FieldDelta> = []
+          for (const part of chunk) {
+            if (part.type === "text-delta") {
+              if (part.delta.length === 0) continue
+              text += part.delta
+              out.push({ _tag: "TokenDelta", call, signature: name, delta: part.delta })
+              fieldEvents(reader.push(part.delta), out)
+            } else if (part.type === "finish") {
+              usage = part.usage
+              finishReason = part.reason
             }
-            return out.length === 0 ? Effect.void : sink.offer(out)
-          }).pipe(
+          }
+          return out.length === 0 ? Effect.void : sink.offer(out)
+        }
+        return forEachChunk(model.streamText({ prompt }), onChunk).pipe(
           Effect.zipRight(Effect.suspend(() => {
             const out: Array<TokenDelta | FieldDelta> = []
             fieldEvents(reader.end(), out)
