@@ -11,16 +11,20 @@
  * - `Predict` (not streamed, `generateText`), for reference;
  * - `StreamPredict(Predict)`: `StreamPredict.stream` over a Predict module;
  * - `Conversation.ask`: a chat turn (history, turn lock, append);
- * - `simulator streamText` / `simulator Conversation.ask`: the in-process simulator as the model.
+ * - `simulator streamText` / `simulator Conversation.ask`: the in-process simulator as the model;
+ * - `http …`: the openai-compatible provider against the simulator server in a child process
+ *   (loopback HTTP, so these include the HTTP client), with the retry policy's idle timeout
+ *   (`http+timeout`) or without it (`http`).
  *
  * Profile with `node --cpu-prof --import tsx packages/bench/src/stream-turn-overhead.ts`.
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Response from "@effect/ai/Response"
 import { Conversation, Predict, Signature, StreamPredict } from "@effect-dspy/core"
+import { Lm } from "@effect-dspy/providers"
 import { Simulator } from "@effect-dspy/simulator"
 import { Effect, Layer, ManagedRuntime, Stream } from "effect"
-import { median } from "./internal/harness"
+import { median, startSimulator } from "./internal/harness"
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")
@@ -71,21 +75,37 @@ const conversations = (): Effect.Effect<Turn> =>
     (chats): Turn => (worker) => Stream.runDrain(chats[worker]!.ask("What is a flat white?"))
   )
 
-const variants: ReadonlyArray<readonly [string, "fake" | "simulator", Effect.Effect<Turn>]> = [
+type Model = "fake" | "simulator" | "http" | "httpTimeout"
+
+const variants: ReadonlyArray<readonly [string, Model, Effect.Effect<Turn>]> = [
   ["model.streamText", "fake", Effect.succeed(() => Stream.runDrain(LanguageModel.streamText({ prompt: "Hi" })))],
   ["Predict (generateText)", "fake", Effect.succeed(() => qa(input))],
   ["StreamPredict(Predict)", "fake", Effect.succeed(() => Stream.runDrain(StreamPredict.stream(qa, input)))],
   ["Conversation.ask", "fake", conversations()],
   ["simulator streamText", "simulator", Effect.succeed(() => Stream.runDrain(LanguageModel.streamText({ prompt: "Hi" })))],
-  ["simulator Conversation.ask", "simulator", conversations()]
+  ["simulator Conversation.ask", "simulator", conversations()],
+  ["http streamText", "http", Effect.succeed(() => Stream.runDrain(LanguageModel.streamText({ prompt: "Hi" })))],
+  ["http Conversation.ask", "http", conversations()],
+  ["http+timeout streamText", "httpTimeout", Effect.succeed(() => Stream.runDrain(LanguageModel.streamText({ prompt: "Hi" })))],
+  ["http+timeout Conversation.ask", "httpTimeout", conversations()]
 ]
 
 const main = async () => {
-  const runtimes = {
-    fake: ManagedRuntime.make(Layer.effect(LanguageModel.LanguageModel, fakeModel)),
-    simulator: ManagedRuntime.make(Layer.effect(LanguageModel.LanguageModel, simulatorModel))
-  }
   const selected = variants.filter(([name]) => ONLY === undefined || name.includes(ONLY))
+  const sim = selected.some(([, model]) => model === "http" || model === "httpTimeout")
+    ? await startSimulator(["--latency", "0"])
+    : undefined
+  const http = (timeout: "60 seconds" | undefined) =>
+    sim === undefined ? Layer.die("no simulator") : Lm.layer("openai-compatible/sim-1", {
+      baseUrl: `${sim.url}/v1`,
+      retry: { timeout }
+    })
+  const runtimes: Record<Model, ManagedRuntime.ManagedRuntime<LanguageModel.LanguageModel, unknown>> = {
+    fake: ManagedRuntime.make(Layer.effect(LanguageModel.LanguageModel, fakeModel)),
+    simulator: ManagedRuntime.make(Layer.effect(LanguageModel.LanguageModel, simulatorModel)),
+    http: ManagedRuntime.make(http(undefined)),
+    httpTimeout: ManagedRuntime.make(http("60 seconds"))
+  }
   const turns = await Promise.all(selected.map(([, , make]) => Effect.runPromise(make)))
   const run = (i: number, n: number) => {
     const turn = turns[i]!
@@ -112,7 +132,8 @@ const main = async () => {
   for (let i = 0; i < selected.length; i++) {
     console.log(`${selected[i]![0].padEnd(30)} ${median(results[i]!).toFixed(0).padStart(8)} µs/turn`)
   }
-  await Promise.all([runtimes.fake.dispose(), runtimes.simulator.dispose()])
+  await Promise.all(Object.values(runtimes).map((runtime) => runtime.dispose()))
+  sim?.stop()
 }
 
 main().catch((error) => {

@@ -22,6 +22,7 @@ import * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import { CurrentSpanTransformer } from "@effect/ai/Telemetry"
 import * as Tool from "@effect/ai/Tool"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -309,14 +310,34 @@ export const makeInstance = (options?: SimulatorConfig.SimulatorOptions): Effect
         const isToken = new Uint8Array(steps.length)
         for (const i of tokenSteps) isToken[i] = 1
         const parts = steps.slice(0, end)
+        // When each part is due, in ms after `now`: the first token after `firstToken`, each
+        // later one `perToken` after the previous, other parts with the token before them.
+        // Due times are anchored at the start, and each wake-up emits every part due by then
+        // in one chunk: a stream woken late (a loaded process) batches instead of paying a
+        // timer and a trip through every stream layer per token.
+        const due = new Float64Array(parts.length)
+        for (let i = 1; i < parts.length; i++) {
+          due[i] = due[i - 1]! +
+            (i === firstTokenStep ? firstToken : i > firstTokenStep && isToken[i] === 1 ? perToken : 0)
+        }
+        let next = 0
+        const emitDue = (at: number): Chunk.Chunk<Response.StreamPartEncoded> => {
+          const from = next
+          while (next < parts.length && now + due[next]! <= at) next++
+          return Chunk.unsafeFromArray(parts.slice(from, next))
+        }
+        const pull: Effect.Effect<Chunk.Chunk<Response.StreamPartEncoded>, Option.Option<never>> = Effect.suspend(() => {
+          if (next >= parts.length) return Effect.fail(Option.none())
+          return Effect.flatMap(Clock.currentTimeMillis, (at) => {
+            const wait = now + due[next]! - at
+            return wait > 0
+              ? Effect.zipRight(Effect.sleep(wait), Effect.map(Clock.currentTimeMillis, emitDue))
+              : Effect.succeed(emitDue(at))
+          })
+        })
         const body: Stream.Stream<Response.StreamPartEncoded> = firstToken === 0 && perToken === 0
           ? Stream.fromIterable(parts)
-          : Stream.fromIterable(parts.map((part, i) => [part, i] as const)).pipe(
-            Stream.mapEffect(([part, i]) => {
-              const delay = i === firstTokenStep ? firstToken : i > firstTokenStep && isToken[i] === 1 ? perToken : 0
-              return delay > 0 ? Effect.as(Effect.sleep(delay), part) : Effect.succeed(part)
-            })
-          )
+          : Stream.repeatEffectChunkOption(pull)
         state.truncated = end < steps.length
         return Stream.concat(
           body,

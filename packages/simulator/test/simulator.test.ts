@@ -159,6 +159,30 @@ describe("Simulator (in-process)", () => {
       assert.strictEqual(seen[1]!.length, whole.content.length)
     }))
 
+  it.effect("a paced stream read late gets every part due by then in one chunk, in order", () =>
+    Effect.gen(function*() {
+      const paced = LanguageModel.streamText({ prompt: fieldPrompt("Pace me") }).pipe(
+        Stream.provideLayer(Simulator.layer({ timeToFirstTokenMillis: 200, tokensPerSecond: 10 }))
+      )
+      const whole = yield* Stream.runCollect(Stream.provideLayer(
+        LanguageModel.streamText({ prompt: fieldPrompt("Pace me") }),
+        Simulator.layer()
+      ))
+      const chunks = yield* Effect.scoped(Effect.gen(function*() {
+        const pull = yield* Stream.toPull(paced)
+        const prelude = Chunk.toReadonlyArray(yield* pull)
+        // the consumer comes back well after the whole answer is due
+        yield* TestClock.adjust("1 hour")
+        const rest = Chunk.toReadonlyArray(yield* pull)
+        const end = yield* Effect.either(pull)
+        assert.isTrue(Either.isLeft(end))
+        return [prelude, rest]
+      }))
+      const types = (parts: ReadonlyArray<{ readonly type: string }>) => parts.map((p) => p.type)
+      assert.deepStrictEqual(types(chunks[0]!), ["response-metadata", "text-start"])
+      assert.deepStrictEqual(types(chunks.flat()), types(Chunk.toReadonlyArray(whole)))
+    }))
+
   it.effect("latency, time to first token and token pace follow the (test) clock", () =>
     Effect.gen(function*() {
       const fiber = yield* Effect.fork(LanguageModel.generateText({ prompt: "hello" }))
