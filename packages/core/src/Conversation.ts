@@ -1,6 +1,6 @@
 /**
  * Multi-turn conversations. A `Conversation` is a value holding its own history (an `@effect/ai`
- * `Prompt` in a `Ref`): `ask` streams the model's reply token by token and appends the turn to
+ * `Prompt` owned by the value): `ask` streams the model's reply token by token and appends the turn to
  * the history once the reply is complete; `askWith` runs a signature-based module per turn with
  * the history rendered into one of its inputs. Turns of one conversation run one at a time.
  * The history exports to JSON and imports back, checked by `Snapshot`.
@@ -17,7 +17,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
-import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -190,7 +189,7 @@ const trim = (history: Prompt.Prompt, maxMessages: number | undefined): Prompt.P
 const chatAdapter = (history: Prompt.Prompt): Adapter.Adapter => {
   const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
     const message = request.inputs["message"]
-    return Prompt.merge(history, Prompt.fromMessages([userMessage(typeof message === "string" ? message : "")]))
+    return Prompt.fromMessages([...history.content, userMessage(typeof message === "string" ? message : "")])
   }
   return {
     name: "ConversationAdapter",
@@ -213,7 +212,9 @@ const chatAdapter = (history: Prompt.Prompt): Adapter.Adapter => {
 const fromHistory = (initial: Prompt.Prompt, options: Options): Effect.Effect<Conversation> =>
   Effect.gen(function*() {
     const maxMessages = options.maxMessages === undefined ? undefined : Math.max(0, Math.floor(options.maxMessages))
-    const ref = yield* Ref.make(trim(initial, maxMessages))
+    // The history of this conversation: a plain variable, because a turn appends to it
+    // synchronously as its final event passes (see `turn`), with no effect or stream layer.
+    let history = trim(initial, maxMessages)
     const turns = yield* Effect.makeSemaphore(1)
     const chat = Predict.make(Chat, { name: options.name ?? "Conversation", maxParseRetries: 0 })
     // turns running or waiting, to answer `busy` and `ifBusy: "fail"` without a race
@@ -231,32 +232,31 @@ const fromHistory = (initial: Prompt.Prompt, options: Options): Effect.Effect<Co
         })
       )
 
-    const append = (message: string, reply: string) =>
-      Ref.update(ref, (history) =>
-        trim(Prompt.merge(history, Prompt.fromMessages([userMessage(message), assistantMessage(reply)])), maxMessages))
+    const append = (message: string, reply: string): void => {
+      history = trim(
+        Prompt.fromMessages([...history.content, userMessage(message), assistantMessage(reply)]),
+        maxMessages
+      )
+    }
 
-    // Takes the turn lock for the scope, starts the turn, and appends it to the history once
-    // its final event has passed (tracked per chunk, so no effect runs per event).
+    // Takes the turn lock for the scope, starts the turn, and appends it to the history as its
+    // final event passes downstream (tracked per chunk: no effect runs per event, and no extra
+    // stream layer runs per turn).
     const turn = <O, E, R>(
       options: AskOptions | undefined,
       body: (history: Prompt.Prompt) => Effect.Effect<Stream.Stream<StreamPredict.StreamEvent<O>, E>, E, R | Scope.Scope>,
-      onFinal: (output: O) => Effect.Effect<void>
+      onFinal: (output: O) => void
     ): Effect.Effect<Stream.Stream<StreamPredict.StreamEvent<O>, E>, E | ConversationBusy, R | Scope.Scope> =>
-      Effect.gen(function*() {
-        yield* lock(options?.ifBusy ?? "wait")
-        const events = yield* body(yield* Ref.get(ref))
-        return Stream.suspend(() => {
-          let final: StreamPredict.Final<O> | undefined
-          return events.pipe(
-            Stream.mapChunks((chunk) => {
+      Effect.flatMap(lock(options?.ifBusy ?? "wait"), () =>
+        Effect.map(
+          Effect.suspend(() => body(history)),
+          (events) =>
+            Stream.mapChunks(events, (chunk) => {
               const last = Chunk.last(chunk)
-              if (Option.isSome(last) && last.value._tag === "Final") final = last.value
+              if (Option.isSome(last) && last.value._tag === "Final") onFinal(last.value.prediction.output)
               return chunk
-            }),
-            Stream.concat(Stream.execute(Effect.suspend(() => final === undefined ? Effect.void : onFinal(final.prediction.output))))
-          )
-        })
-      })
+            })
+        ))
 
     const startChat: Conversation["start"] = (message, askOptions) =>
       turn(
@@ -283,15 +283,18 @@ const fromHistory = (initial: Prompt.Prompt, options: Options): Effect.Effect<Co
         (output) => append(spec.message, spec.reply(output))
       ))
 
-    const snapshot = Effect.flatMap(Ref.get(ref), (history) => Effect.orDie(Schema.encode(Snapshot)({ version: 1, history })))
+    const current = Effect.sync(() => history)
+    const snapshot = Effect.flatMap(current, (history) => Effect.orDie(Schema.encode(Snapshot)({ version: 1, history })))
 
     return {
-      history: Ref.get(ref),
+      history: current,
       ask,
       start: startChat,
       askWith,
       busy: Effect.sync(() => claims > 0),
-      clear: Ref.update(ref, (history) => Prompt.fromMessages(history.content.filter((m) => m.role === "system"))),
+      clear: Effect.sync(() => {
+        history = Prompt.fromMessages(history.content.filter((m) => m.role === "system"))
+      }),
       snapshot,
       toJson: Effect.map(snapshot, (s) => JSON.stringify(s))
     }

@@ -64,6 +64,17 @@ describe("Conversation", () => {
       assert.isFalse(yield* chat.busy)
     }))
 
+  it.effect("a consumer that stops at the final event still gets the turn appended", () =>
+    Effect.gen(function*() {
+      const chat = yield* Conversation.make()
+      const events = yield* runTurn(chat.ask("Hi").pipe(Stream.takeUntil(StreamPredict.isFinal))).pipe(
+        Effect.provide(echo.layer)
+      )
+      assert.isTrue(StreamPredict.isFinal(events[events.length - 1]!))
+      assert.deepStrictEqual(transcript(yield* chat.history), ["user: Hi", `assistant: Reply ${echo.counters.calls} to: Hi`])
+      assert.isFalse(yield* chat.busy)
+    }))
+
   it.effect("turns run one at a time; ifBusy: fail refuses a second turn", () =>
     Effect.gen(function*() {
       const lm = StreamingLm.make((prompt) => `echo ${ScriptedLm.lastUserText(prompt)}`, { perTokenMillis: 50 })

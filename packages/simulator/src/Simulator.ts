@@ -18,9 +18,11 @@
  */
 import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
-import type * as Prompt from "@effect/ai/Prompt"
+import * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
+import { CurrentSpanTransformer } from "@effect/ai/Telemetry"
 import * as Tool from "@effect/ai/Tool"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -29,9 +31,11 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import type * as Script from "./Script"
 import * as SimulatorConfig from "./SimulatorConfig"
 import * as Answer from "./internal/answer"
+import * as FastParts from "./internal/fastParts"
 import { type Counters, Engine, type Ticket } from "./internal/engine"
 
 export type { Counters } from "./internal/engine"
@@ -306,14 +310,34 @@ export const makeInstance = (options?: SimulatorConfig.SimulatorOptions): Effect
         const isToken = new Uint8Array(steps.length)
         for (const i of tokenSteps) isToken[i] = 1
         const parts = steps.slice(0, end)
+        // When each part is due, in ms after `now`: the first token after `firstToken`, each
+        // later one `perToken` after the previous, other parts with the token before them.
+        // Due times are anchored at the start, and each wake-up emits every part due by then
+        // in one chunk: a stream woken late (a loaded process) batches instead of paying a
+        // timer and a trip through every stream layer per token.
+        const due = new Float64Array(parts.length)
+        for (let i = 1; i < parts.length; i++) {
+          due[i] = due[i - 1]! +
+            (i === firstTokenStep ? firstToken : i > firstTokenStep && isToken[i] === 1 ? perToken : 0)
+        }
+        let next = 0
+        const emitDue = (at: number): Chunk.Chunk<Response.StreamPartEncoded> => {
+          const from = next
+          while (next < parts.length && now + due[next]! <= at) next++
+          return Chunk.unsafeFromArray(parts.slice(from, next))
+        }
+        const pull: Effect.Effect<Chunk.Chunk<Response.StreamPartEncoded>, Option.Option<never>> = Effect.suspend(() => {
+          if (next >= parts.length) return Effect.fail(Option.none())
+          return Effect.flatMap(Clock.currentTimeMillis, (at) => {
+            const wait = now + due[next]! - at
+            return wait > 0
+              ? Effect.zipRight(Effect.sleep(wait), Effect.map(Clock.currentTimeMillis, emitDue))
+              : Effect.succeed(emitDue(at))
+          })
+        })
         const body: Stream.Stream<Response.StreamPartEncoded> = firstToken === 0 && perToken === 0
           ? Stream.fromIterable(parts)
-          : Stream.fromIterable(parts.map((part, i) => [part, i] as const)).pipe(
-            Stream.mapEffect(([part, i]) => {
-              const delay = i === firstTokenStep ? firstToken : i > firstTokenStep && isToken[i] === 1 ? perToken : 0
-              return delay > 0 ? Effect.as(Effect.sleep(delay), part) : Effect.succeed(part)
-            })
-          )
+          : Stream.repeatEffectChunkOption(pull)
         state.truncated = end < steps.length
         return Stream.concat(
           body,
@@ -323,7 +347,79 @@ export const makeInstance = (options?: SimulatorConfig.SimulatorOptions): Effect
         )
       }))
 
-    const languageModel = yield* LanguageModel.make({ generateText, streamText })
+    const generic = yield* LanguageModel.make({ generateText, streamText })
+    const parentSpanTransformer = Option.getOrUndefined(yield* Effect.serviceOption(CurrentSpanTransformer))
+    const plainOptions = (prompt: Prompt.RawInput, span: Tracer.Span): LanguageModel.ProviderOptions => ({
+      prompt: Prompt.make(prompt),
+      tools: [],
+      toolChoice: "none",
+      responseFormat: { type: "text" },
+      span
+    })
+    type PlainOptions = Pick<LanguageModel.GenerateTextOptions<{}>, "prompt" | "concurrency"> & {
+      readonly toolChoice?: unknown
+    }
+
+    // Without a toolkit, skip `LanguageModel.make`'s generic decoding (a response Schema built
+    // per call, every part decoded): same span, span transformer and parts, as the providers do.
+    const fastGenerateText = (
+      options: PlainOptions
+    ): Effect.Effect<LanguageModel.GenerateTextResponse<{}>, AiError.AiError> =>
+      Effect.useSpan(
+        "LanguageModel.generateText",
+        { captureStackTrace: false, attributes: { concurrency: options.concurrency, toolChoice: options.toolChoice } },
+        (span) => {
+          const providerOptions = plainOptions(options.prompt, span)
+          return generateText(providerOptions).pipe(
+            Effect.flatMap(FastParts.parts),
+            Effect.flatMap((content) =>
+              Effect.map(Effect.context<never>(), (context) => {
+                const transformer = context.unsafeMap.get(CurrentSpanTransformer.key) ?? parentSpanTransformer
+                if (transformer !== undefined) transformer({ ...providerOptions, response: content })
+                return new LanguageModel.GenerateTextResponse(content)
+              })
+            ),
+            Effect.withParentSpan(span)
+          )
+        }
+      )
+
+    const fastStreamText = (options: PlainOptions): Stream.Stream<Response.StreamPart<{}>, AiError.AiError> =>
+      Stream.unwrapScoped(Effect.flatMap(
+        Effect.makeSpanScoped("LanguageModel.streamText", {
+          captureStackTrace: false,
+          attributes: { concurrency: options.concurrency, toolChoice: options.toolChoice }
+        }),
+        (span) =>
+          Effect.map(Effect.context<never>(), (context) => {
+            const providerOptions = plainOptions(options.prompt, span)
+            const parts = Stream.mapChunksEffect(streamText(providerOptions), FastParts.streamChunk)
+            const transformer = context.unsafeMap.get(CurrentSpanTransformer.key) ?? parentSpanTransformer
+            if (transformer === undefined) return parts
+            const content: Array<Response.StreamPart<{}>> = []
+            return parts.pipe(
+              Stream.mapChunks((chunk) => {
+                for (const part of chunk) content.push(part)
+                return chunk
+              }),
+              Stream.ensuring(Effect.sync(() => transformer({ ...providerOptions, response: content })))
+            )
+          })
+      ))
+
+    const languageModel: LanguageModel.Service = {
+      ...generic,
+      // No toolkit: the options carry no tools, so the parts hold no tool parts and the error
+      // is AiError, exactly these methods' types for such options.
+      streamText: (options) =>
+        options.toolkit === undefined
+          ? (fastStreamText(options) as ReturnType<LanguageModel.Service["streamText"]>)
+          : generic.streamText(options),
+      generateText: (options) =>
+        options.toolkit === undefined
+          ? (fastGenerateText(options) as ReturnType<LanguageModel.Service["generateText"]>)
+          : generic.generateText(options)
+    }
     return {
       languageModel,
       counters: Effect.sync(() => engine.counters()),

@@ -1,4 +1,4 @@
-import { AiError, LanguageModel, Prompt, Tool, Toolkit } from "@effect/ai"
+import { AiError, LanguageModel, Prompt, Response, Telemetry, Tool, Toolkit } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Fiber, Schema, Stream, TestClock } from "effect"
 import { Script, Simulator } from "../src/index"
@@ -130,6 +130,58 @@ describe("Simulator (in-process)", () => {
       assert.strictEqual(last.type, "finish")
       assert.strictEqual(last.type === "finish" ? last.usage.outputTokens : 0, whole.usage.outputTokens)
     }).pipe(Effect.provide(Simulator.layer())))
+
+  it.effect("plain calls give parts that the library's Schemas read back unchanged, and reach the span transformer", () =>
+    Effect.gen(function*() {
+      const seen: Array<ReadonlyArray<unknown>> = []
+      const transformer: Telemetry.SpanTransformer = (options) => {
+        seen.push(options.response)
+      }
+      const model = yield* Simulator.make().pipe(Effect.provideService(Telemetry.CurrentSpanTransformer, transformer))
+      const streamed = Chunk.toReadonlyArray(yield* Stream.runCollect(model.streamText({ prompt: fieldPrompt("Stream me") })))
+      const whole = yield* model.generateText({ prompt: fieldPrompt("Stream me") })
+      const StreamPart = Response.StreamPart(Toolkit.empty)
+      const Part = Response.Part(Toolkit.empty)
+      assert.deepStrictEqual(
+        streamed.map((part) => Schema.encodeSync(StreamPart)(Schema.decodeSync(StreamPart)(Schema.encodeSync(StreamPart)(part)))),
+        streamed.map((part) => Schema.encodeSync(StreamPart)(part))
+      )
+      assert.deepStrictEqual(
+        whole.content.map((part) => Schema.encodeSync(Part)(Schema.decodeSync(Part)(Schema.encodeSync(Part)(part)))),
+        whole.content.map((part) => Schema.encodeSync(Part)(part))
+      )
+      assert.deepStrictEqual(streamed.map((p) => p.type).slice(0, 2), ["response-metadata", "text-start"])
+      assert.strictEqual(streamed[streamed.length - 1]!.type, "finish")
+      assert.strictEqual(whole.text, streamed.flatMap((p) => (p.type === "text-delta" ? [p.delta] : [])).join(""))
+      // the transformer saw each call's parts
+      assert.strictEqual(seen.length, 2)
+      assert.strictEqual(seen[0]!.length, streamed.length)
+      assert.strictEqual(seen[1]!.length, whole.content.length)
+    }))
+
+  it.effect("a paced stream read late gets every part due by then in one chunk, in order", () =>
+    Effect.gen(function*() {
+      const paced = LanguageModel.streamText({ prompt: fieldPrompt("Pace me") }).pipe(
+        Stream.provideLayer(Simulator.layer({ timeToFirstTokenMillis: 200, tokensPerSecond: 10 }))
+      )
+      const whole = yield* Stream.runCollect(Stream.provideLayer(
+        LanguageModel.streamText({ prompt: fieldPrompt("Pace me") }),
+        Simulator.layer()
+      ))
+      const chunks = yield* Effect.scoped(Effect.gen(function*() {
+        const pull = yield* Stream.toPull(paced)
+        const prelude = Chunk.toReadonlyArray(yield* pull)
+        // the consumer comes back well after the whole answer is due
+        yield* TestClock.adjust("1 hour")
+        const rest = Chunk.toReadonlyArray(yield* pull)
+        const end = yield* Effect.either(pull)
+        assert.isTrue(Either.isLeft(end))
+        return [prelude, rest]
+      }))
+      const types = (parts: ReadonlyArray<{ readonly type: string }>) => parts.map((p) => p.type)
+      assert.deepStrictEqual(types(chunks[0]!), ["response-metadata", "text-start"])
+      assert.deepStrictEqual(types(chunks.flat()), types(Chunk.toReadonlyArray(whole)))
+    }))
 
   it.effect("latency, time to first token and token pace follow the (test) clock", () =>
     Effect.gen(function*() {
