@@ -40,6 +40,7 @@ export interface Report {
     readonly rounds: number
     readonly warmup: number
     readonly streamCalls: number
+    readonly streamWarmup: number
     readonly streamConcurrency: number
     readonly streamTokensPerSecond: number
   }
@@ -105,7 +106,7 @@ export const toMarkdown = (r: Report, command: string): string => {
     lines.push(
       "",
       wrap(
-        `Streaming: each peer streams ${s.streamCalls} answers under a limit of ${s.streamConcurrency} (tokens paced at ` +
+        `Streaming: each peer streams ${s.streamCalls} answers (after ${s.streamWarmup} warm-up streams) under a limit of ${s.streamConcurrency} (tokens paced at ` +
           `${s.streamTokensPerSecond}/s so that streams overlap); the simulator's own count of requests in flight says whether ` +
           `the limit bounded the open streams.`
       ),

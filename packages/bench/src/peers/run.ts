@@ -54,7 +54,7 @@ const measure = async <A>(run: () => Promise<ReadonlyArray<A>>) => {
 
 const main = async () => {
   if (values.mode === "stream") {
-    await peer.streamAll(questions(Math.min(warmup, concurrency), 0), concurrency)
+    await peer.streamAll(questions(warmup, 0), concurrency)
     await fetch(`${url}/_sim/reset`, { method: "POST" })
     const { out, wallMillis, cpuMicros } = await measure(() => peer.streamAll(questions(calls, warmup), concurrency))
     const server = await counters()
