@@ -25,7 +25,6 @@ import * as Chunk from "effect/Chunk"
 import * as Config_ from "effect/Config"
 import type { ConfigError } from "effect/ConfigError"
 import * as Context from "effect/Context"
-import * as DateTime from "effect/DateTime"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -41,6 +40,7 @@ import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import type { Span } from "effect/Tracer"
 import { LmConfig, type Settings } from "@effect-dspy/core/LmConfig"
+import * as ResponseParts from "@effect-dspy/core/ResponseParts"
 import { ChatStreamState, checkChunk } from "./internal/chatStream"
 import { secure } from "./internal/secureClient"
 import * as SseData from "./internal/sseData"
@@ -453,7 +453,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           const unobserved = spansUnobserved(fiber)
           const inner = unobserved ? context : Context.add(context, Tracer.ParentSpan, span)
           const call = Effect.flatMap(generateWith(providerOptions, inner), (encoded) => {
-            const fast = fastParts(encoded)
+            const fast = ResponseParts.fromEncoded(encoded)
             const respond = (content: Array<Response.Part<{}>>) => {
               const transformer = context.unsafeMap.get(CurrentSpanTransformer.key) ?? parentSpanTransformer
               if (transformer !== undefined) transformer({ ...providerOptions, response: content })
@@ -622,97 +622,17 @@ const structuredOutput = <A, I, R>(
     }))
 }
 
-// Builds response parts the way the library's decoding would, for the part types
-// a plain chat completion has; `undefined` for anything else.
-const fastParts = (encoded: ReadonlyArray<Response.PartEncoded>): Array<Response.Part<{}>> | undefined => {
-  const parts: Array<Response.Part<{}>> = []
-  for (const part of encoded) {
-    switch (part.type) {
-      case "text":
-        parts.push(Response.makePart("text", { text: part.text, metadata: part.metadata ?? {} }))
-        break
-      case "reasoning":
-        parts.push(Response.makePart("reasoning", { text: part.text, metadata: part.metadata ?? {} }))
-        break
-      case "response-metadata":
-        parts.push(Response.makePart("response-metadata", {
-          id: Option.fromNullable(part.id),
-          modelId: Option.fromNullable(part.modelId),
-          timestamp: part.timestamp === undefined ? Option.none() : DateTime.make(part.timestamp)
-        }))
-        break
-      case "finish":
-        parts.push(Response.makePart("finish", {
-          reason: part.reason,
-          usage: new Response.Usage(part.usage, { disableValidation: true })
-        }))
-        break
-      default:
-        return undefined
-    }
-  }
-  return parts
-}
-
 // Built once (the library builds it per call).
 const decodeStreamParts = Schema.decode(Schema.ChunkFromSelf(Response.StreamPart(Toolkit.empty)))
 
 const decodeStreamChunk = (
   chunk: Chunk.Chunk<Response.StreamPartEncoded>
 ): Effect.Effect<Chunk.Chunk<Response.StreamPart<{}>>, AiError.AiError> => {
-  const fast = fastStreamParts(chunk)
+  const fast = ResponseParts.fromEncodedStream(chunk)
   return fast !== undefined
-    ? Effect.succeed(fast)
+    ? Effect.succeed(Chunk.unsafeFromArray(fast))
     : Effect.mapError(decodeStreamParts(chunk), (error) =>
       AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "streamText", error }))
-}
-
-// Builds stream parts the way the library's decoding would, for the part types a streamed
-// plain chat completion has; `undefined` for anything else.
-const fastStreamParts = (
-  chunk: Chunk.Chunk<Response.StreamPartEncoded>
-): Chunk.Chunk<Response.StreamPart<{}>> | undefined => {
-  const parts: Array<Response.StreamPart<{}>> = []
-  for (const part of chunk) {
-    switch (part.type) {
-      case "text-delta":
-        parts.push(Response.makePart("text-delta", { id: part.id, delta: part.delta, metadata: part.metadata ?? {} }))
-        break
-      case "text-start":
-        parts.push(Response.makePart("text-start", { id: part.id, metadata: part.metadata ?? {} }))
-        break
-      case "text-end":
-        parts.push(Response.makePart("text-end", { id: part.id, metadata: part.metadata ?? {} }))
-        break
-      case "reasoning-delta":
-        parts.push(Response.makePart("reasoning-delta", { id: part.id, delta: part.delta, metadata: part.metadata ?? {} }))
-        break
-      case "reasoning-start":
-        parts.push(Response.makePart("reasoning-start", { id: part.id, metadata: part.metadata ?? {} }))
-        break
-      case "reasoning-end":
-        parts.push(Response.makePart("reasoning-end", { id: part.id, metadata: part.metadata ?? {} }))
-        break
-      case "response-metadata":
-        parts.push(Response.makePart("response-metadata", {
-          id: Option.fromNullable(part.id),
-          modelId: Option.fromNullable(part.modelId),
-          timestamp: part.timestamp === undefined ? Option.none() : DateTime.make(part.timestamp),
-          metadata: part.metadata ?? {}
-        }))
-        break
-      case "finish":
-        parts.push(Response.makePart("finish", {
-          reason: part.reason,
-          usage: new Response.Usage(part.usage, { disableValidation: true }),
-          metadata: part.metadata ?? {}
-        }))
-        break
-      default:
-        return undefined
-    }
-  }
-  return Chunk.unsafeFromArray(parts)
 }
 
 /**

@@ -1,0 +1,113 @@
+/**
+ * Builds decoded `@effect/ai` response parts from their encoded form without a Schema, for
+ * the part types a plain answer has (text, reasoning, response metadata, finish).
+ *
+ * Why: `LanguageModel.make`'s generic path rebuilds its response Schema on every call and
+ * decodes every part with it, which is most of a streamed token's cost. A provider (ours over
+ * chat completions, the simulator) builds the common parts here exactly as that decoding would,
+ * and decodes anything else (tool calls, files, sources) with a Schema it builds once.
+ *
+ * @since 0.1.0
+ */
+import * as Response from "@effect/ai/Response"
+import * as DateTime from "effect/DateTime"
+import * as Option from "effect/Option"
+
+const metadataPart = (part: Response.ResponseMetadataPartEncoded) =>
+  Response.makePart("response-metadata", {
+    id: Option.fromNullable(part.id),
+    modelId: Option.fromNullable(part.modelId),
+    timestamp: part.timestamp === undefined ? Option.none() : DateTime.make(part.timestamp),
+    metadata: part.metadata ?? {}
+  })
+
+const finishPart = (part: Response.FinishPartEncoded) =>
+  Response.makePart("finish", {
+    reason: part.reason,
+    usage: new Response.Usage(part.usage, { disableValidation: true }),
+    metadata: part.metadata ?? {}
+  })
+
+/**
+ * The parts of a whole answer, or `undefined` when one of them is of a type not handled here
+ * (decode those with `Response.Part`'s Schema).
+ *
+ * @example
+ * ```ts
+ * import { ResponseParts } from "@effect-dspy/core"
+ *
+ * const parts = ResponseParts.fromEncoded([{ type: "text", text: "Hello" }])
+ * ```
+ */
+export const fromEncoded = (
+  encoded: Iterable<Response.PartEncoded>
+): Array<Response.Part<{}>> | undefined => {
+  const parts: Array<Response.Part<{}>> = []
+  for (const part of encoded) {
+    switch (part.type) {
+      case "text":
+        parts.push(Response.makePart("text", { text: part.text, metadata: part.metadata ?? {} }))
+        break
+      case "reasoning":
+        parts.push(Response.makePart("reasoning", { text: part.text, metadata: part.metadata ?? {} }))
+        break
+      case "response-metadata":
+        parts.push(metadataPart(part))
+        break
+      case "finish":
+        parts.push(finishPart(part))
+        break
+      default:
+        return undefined
+    }
+  }
+  return parts
+}
+
+/**
+ * The parts of one chunk of a streamed answer, or `undefined` when one of them is of a type
+ * not handled here (decode those with `Response.StreamPart`'s Schema).
+ *
+ * @example
+ * ```ts
+ * import { ResponseParts } from "@effect-dspy/core"
+ *
+ * const parts = ResponseParts.fromEncodedStream([{ type: "text-delta", id: "0", delta: "Hel" }])
+ * ```
+ */
+export const fromEncodedStream = (
+  encoded: Iterable<Response.StreamPartEncoded>
+): Array<Response.StreamPart<{}>> | undefined => {
+  const parts: Array<Response.StreamPart<{}>> = []
+  for (const part of encoded) {
+    switch (part.type) {
+      case "text-delta":
+        parts.push(Response.makePart("text-delta", { id: part.id, delta: part.delta, metadata: part.metadata ?? {} }))
+        break
+      case "text-start":
+        parts.push(Response.makePart("text-start", { id: part.id, metadata: part.metadata ?? {} }))
+        break
+      case "text-end":
+        parts.push(Response.makePart("text-end", { id: part.id, metadata: part.metadata ?? {} }))
+        break
+      case "reasoning-delta":
+        parts.push(Response.makePart("reasoning-delta", { id: part.id, delta: part.delta, metadata: part.metadata ?? {} }))
+        break
+      case "reasoning-start":
+        parts.push(Response.makePart("reasoning-start", { id: part.id, metadata: part.metadata ?? {} }))
+        break
+      case "reasoning-end":
+        parts.push(Response.makePart("reasoning-end", { id: part.id, metadata: part.metadata ?? {} }))
+        break
+      case "response-metadata":
+        parts.push(metadataPart(part))
+        break
+      case "finish":
+        parts.push(finishPart(part))
+        break
+      default:
+        return undefined
+    }
+  }
+  return parts
+}
