@@ -31,6 +31,7 @@ import type * as Module from "./Module"
 import * as Predict from "./Predict"
 import type * as Prediction from "./Prediction"
 import * as Signature from "./Signature"
+import { forEachChunk } from "./StreamRun"
 
 /** A piece of the raw text of an LM call, as the model streamed it. */
 export interface TokenDelta {
@@ -157,24 +158,6 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
         )
       }))
 })
-
-/**
- * `Stream.runForEachChunk` without its cost: that runs the stream in a forked fiber with two
- * deferreds and a child scope (hundreds of microseconds per streamed call on a loaded core);
- * pulling in the caller's fiber, in a scope closed when the loop ends, fails or is interrupted
- * (which stops the upstream request at once), does the same work.
- */
-const forEachChunk = <A, E, R, E2, R2>(
-  self: Stream.Stream<A, E, R>,
-  f: (chunk: Chunk.Chunk<A>) => Effect.Effect<unknown, E2, R2>
-): Effect.Effect<void, E | E2, R | R2> =>
-  Effect.scoped(Effect.flatMap(Stream.toPull(self), (pull) => {
-    const loop: Effect.Effect<void, E | E2, R | R2> = Effect.matchEffect(pull, {
-      onFailure: Option.match({ onNone: () => Effect.void, onSome: Effect.fail }),
-      onSuccess: (chunk) => Effect.zipRight(f(chunk), loop)
-    })
-    return loop
-  }))
 
 /** Holds `permits` of the semaphore until the scope closes; waiting for them stays interruptible. */
 const acquire = (semaphore: Effect.Semaphore, permits: number): Effect.Effect<void, never, Scope.Scope> =>

@@ -23,6 +23,7 @@
  * @since 0.1.0
  */
 import { EventBus } from "@effect-dspy/core"
+import { forEachChunk } from "@effect-dspy/core/StreamRun"
 import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Chunk from "effect/Chunk"
@@ -470,22 +471,6 @@ const idleTimeout = <A, E, R, E2>(
       yield* Effect.addFinalizer(() => Effect.sync(() => clearTimeout(timer)))
       return Mailbox.toStream(mailbox)
     })
-  }))
-
-// `Stream.runForEachChunk` without its cost: that runs the stream in one more forked fiber
-// with two deferreds and a child scope (hundreds of microseconds per stream on a loaded
-// core); pulling in this fiber, in a scope closed when the loop ends, fails or is
-// interrupted (which stops the upstream request at once), does the same work.
-const forEachChunk = <A, E, R, E2, R2>(
-  self: Stream.Stream<A, E, R>,
-  f: (chunk: Chunk.Chunk<A>) => Effect.Effect<unknown, E2, R2>
-): Effect.Effect<void, E | E2, R | R2> =>
-  Effect.scoped(Effect.flatMap(Stream.toPull(self), (pull) => {
-    const loop: Effect.Effect<void, E | E2, R | R2> = Effect.matchEffect(pull, {
-      onFailure: Option.match({ onNone: () => Effect.void, onSome: Effect.fail }),
-      onSuccess: (chunk) => Effect.zipRight(f(chunk), loop)
-    })
-    return loop
   }))
 
 const deltaOf = (part: { readonly type: string }): string =>
