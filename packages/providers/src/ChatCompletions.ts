@@ -440,7 +440,11 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       // span's parenting (what `Effect.withParentSpan` would read again).
       Effect.withFiberRuntime((fiber) => {
         const context = fiber.currentContext
-        return Effect.useSpan(spanName, { captureStackTrace: false, attributes }, (span) => {
+        // Under Effect's built-in tracer (nothing exported) neither this span nor the HTTP
+        // client's (its attributes, trace headers, parenting) reaches anybody: run the call
+        // with the tracer off, which makes both no-ops.
+        const unobserved = spansUnobserved(fiber)
+        const traced = Effect.useSpan(spanName, { captureStackTrace: false, attributes }, (span) => {
           const providerOptions: LanguageModel.ProviderOptions = {
             prompt: Prompt.make(prompt),
             tools: [],
@@ -448,9 +452,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
             responseFormat,
             span
           }
-          // Under Effect's built-in tracer (nothing exported) the HTTP span need not be
-          // parented under this one: skip the context swap.
-          const unobserved = spansUnobserved(fiber)
+          // Unobserved, the HTTP span need not be parented under this one: skip the context swap.
           const inner = unobserved ? context : Context.add(context, Tracer.ParentSpan, span)
           const call = Effect.flatMap(generateWith(providerOptions, inner), (encoded) => {
             const fast = ResponseParts.fromEncoded(encoded)
@@ -470,6 +472,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           })
           return unobserved ? call : Effect.locally(call, FiberRef.currentContext, inner)
         })
+        return unobserved ? Effect.locally(traced, FiberRef.currentTracerEnabled, false) : traced
       })
 
     const fastGenerateText = (
