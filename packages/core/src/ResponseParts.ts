@@ -9,9 +9,13 @@
  *
  * @since 0.1.0
  */
+import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Response from "@effect/ai/Response"
+import type * as Telemetry from "@effect/ai/Telemetry"
 import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 
 const metadataPart = (part: Response.ResponseMetadataPartEncoded) =>
   Response.makePart("response-metadata", {
@@ -110,4 +114,37 @@ export const fromEncodedStream = (
     }
   }
   return parts
+}
+
+/**
+ * Hands a streamed answer's parts to `@effect/ai`'s span transformer once the stream ends (as
+ * `LanguageModel.streamText` does), collecting them per chunk; without a transformer the
+ * stream is returned as it is.
+ *
+ * @example
+ * ```ts
+ * import type * as LanguageModel from "@effect/ai/LanguageModel"
+ * import type * as Response from "@effect/ai/Response"
+ * import { ResponseParts } from "@effect-dspy/core"
+ * import type { Stream } from "effect"
+ *
+ * declare const parts: Stream.Stream<Response.StreamPart<{}>>
+ * declare const options: LanguageModel.ProviderOptions
+ * const reported = ResponseParts.reportStream(parts, undefined, options)
+ * ```
+ */
+export const reportStream = <E, R>(
+  parts: Stream.Stream<Response.StreamPart<{}>, E, R>,
+  transformer: Telemetry.SpanTransformer | undefined,
+  providerOptions: LanguageModel.ProviderOptions
+): Stream.Stream<Response.StreamPart<{}>, E, R> => {
+  if (transformer === undefined) return parts
+  const content: Array<Response.StreamPart<{}>> = []
+  return parts.pipe(
+    Stream.mapChunks((chunk) => {
+      for (const part of chunk) content.push(part)
+      return chunk
+    }),
+    Stream.ensuring(Effect.sync(() => transformer({ ...providerOptions, response: content })))
+  )
 }

@@ -526,15 +526,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
             }
             const parts = Stream.mapChunksEffect(streamText(providerOptions), decodeStreamChunk)
             const transformer = context.unsafeMap.get(CurrentSpanTransformer.key) ?? parentSpanTransformer
-            if (transformer === undefined) return parts
-            const content: Array<Response.StreamPart<{}>> = []
-            return parts.pipe(
-              Stream.mapChunks((chunk) => {
-                for (const part of chunk) content.push(part)
-                return chunk
-              }),
-              Stream.ensuring(Effect.sync(() => transformer({ ...providerOptions, response: content })))
-            )
+            return ResponseParts.reportStream(parts, transformer, providerOptions)
           })
       ))
 

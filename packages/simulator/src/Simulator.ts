@@ -35,6 +35,7 @@ import type * as Tracer from "effect/Tracer"
 import type * as Script from "./Script"
 import * as SimulatorConfig from "./SimulatorConfig"
 import * as Answer from "./internal/answer"
+import * as ResponseParts from "@effect-dspy/core/ResponseParts"
 import * as FastParts from "./internal/fastParts"
 import { type Counters, Engine, type Ticket } from "./internal/engine"
 
@@ -395,15 +396,7 @@ export const makeInstance = (options?: SimulatorConfig.SimulatorOptions): Effect
             const providerOptions = plainOptions(options.prompt, span)
             const parts = Stream.mapChunksEffect(streamText(providerOptions), FastParts.streamChunk)
             const transformer = context.unsafeMap.get(CurrentSpanTransformer.key) ?? parentSpanTransformer
-            if (transformer === undefined) return parts
-            const content: Array<Response.StreamPart<{}>> = []
-            return parts.pipe(
-              Stream.mapChunks((chunk) => {
-                for (const part of chunk) content.push(part)
-                return chunk
-              }),
-              Stream.ensuring(Effect.sync(() => transformer({ ...providerOptions, response: content })))
-            )
+            return ResponseParts.reportStream(parts, transformer, providerOptions)
           })
       ))
 
