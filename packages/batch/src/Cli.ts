@@ -122,6 +122,7 @@ const batchCommand = Command.make(
     cache: Options.text("cache").pipe(Options.optional, Options.withDescription("A JSONL cache file kept across runs")),
     noDedupe: Options.boolean("no-dedupe").pipe(Options.withDescription("Call the model for every item, even identical ones")),
     memoCapacity: Options.integer("memo-capacity").pipe(
+      Options.filterMap((n) => (n >= 0 ? Option.some(n) : Option.none()), "--memo-capacity must be 0 or more"),
       Options.withDefault(10_000),
       Options.withDescription("Finished results the in-run de-duplication remembers (a duplicate of a forgotten one calls the model again)")
     ),

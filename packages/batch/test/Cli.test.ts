@@ -72,6 +72,16 @@ describe("effect-dspy batch", () => {
         assert.match(stderr(), /^effect-dspy: Invalid model id "acme\/rocket-1": unknown provider/)
       })))
 
+  it.live("a negative --memo-capacity is refused with exit code 2, before any model call", () =>
+    withItems(items(2), (dir) =>
+      Effect.gen(function*() {
+        const code = yield* cli(["batch", "-i", `${dir}/items.jsonl`, "-o", `${dir}/out.jsonl`, "--memo-capacity", "-5"])
+        assert.strictEqual(code, 2)
+        assert.match(stderr() + stdout(), /--memo-capacity must be 0 or more/)
+        const fs = yield* FileSystem.FileSystem
+        assert.isFalse(yield* fs.exists(`${dir}/out.jsonl`))
+      })))
+
   it.live("an unreadable input file, a missing output directory, an unknown program: exit code 2", () =>
     withItems(items(2), (dir) =>
       Effect.gen(function*() {
