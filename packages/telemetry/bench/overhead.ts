@@ -27,14 +27,12 @@ import { LmConfig, Predict, Signature } from "@effect-dspy/core"
 import { Simulator } from "@effect-dspy/simulator"
 import { Duration, Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
-import { spawn } from "node:child_process"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 // Scripts, not library code: the providers benchmark's harness and the provider, by path (the
 // telemetry package does not depend on them).
 import { median, startSimulator } from "../../bench/src/internal/harness"
 import { Lm } from "../../providers/src/index"
 import { Telemetry, TelemetryConfig } from "../src/index"
+import { closedPortUrl, startReceiver } from "./internal/receiver"
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")
@@ -54,45 +52,6 @@ const workload = (n: number) =>
   Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) => qa({ question: `What is ${i} + ${i}?` }), {
     concurrency: CONCURRENCY,
     discard: true
-  })
-
-// A loopback OTLP receiver in a child process that accepts everything; `stats` asks it for its counts.
-const startReceiver = (): Promise<{ readonly url: string; readonly stats: () => Promise<string>; readonly stop: () => void }> =>
-  new Promise((resolve, reject) => {
-    const code = `
-      const http = require("node:http"); let bytes = 0, requests = 0
-      const server = http.createServer((req, res) => {
-        req.on("data", (c) => (bytes += c.length))
-        req.on("end", () => { requests++; res.writeHead(200, { "content-type": "application/x-protobuf" }); res.end() })
-      })
-      server.listen(0, "127.0.0.1", () => console.log("http://127.0.0.1:" + server.address().port + "/v1/traces"))
-      process.stdin.on("data", () => console.log("stats " + requests + " requests, " + (bytes / 1048576).toFixed(1) + " MiB"))`
-    const child = spawn(process.execPath, ["-e", code], { stdio: ["pipe", "pipe", "inherit"] })
-    const waiting: Array<(line: string) => void> = []
-    let started = false
-    child.stdout.setEncoding("utf8").on("data", (data: string) => {
-      for (const line of data.split("\n").filter((l) => l !== "")) {
-        if (!started && line.startsWith("http://")) {
-          started = true
-          resolve({
-            url: line,
-            stats: () => new Promise((res) => (waiting.push(res), child.stdin.write("stats\n"))),
-            stop: () => child.kill("SIGTERM")
-          })
-        } else if (line.startsWith("stats ")) waiting.shift()?.(line.slice(6))
-      }
-    })
-    child.on("exit", (code) => started || reject(new Error(`receiver exited with ${code}`)))
-  })
-
-// A loopback port nobody listens on: connections are refused at once.
-const closedPortUrl = () =>
-  new Promise<string>((resolve) => {
-    const probe = http.createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo
-      probe.close(() => resolve(`http://127.0.0.1:${port}/v1/traces`))
-    })
   })
 
 const allModes = ["off", "loopback", "down"] as const
