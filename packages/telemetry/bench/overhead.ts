@@ -25,7 +25,7 @@
  */
 import { LmConfig, Predict, Signature } from "@effect-dspy/core"
 import { Simulator } from "@effect-dspy/simulator"
-import { Duration, Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
+import { Context, DefaultServices, Duration, Effect, Layer, Logger, LogLevel, ManagedRuntime, Tracer } from "effect"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 // Scripts, not library code: the providers benchmark's harness and the provider, by path (the
 // telemetry package does not depend on them).
@@ -54,13 +54,24 @@ const workload = (n: number) =>
     discard: true
   })
 
-const allModes = ["off", "loopback", "down"] as const
+// `spans` and `no-content` are not part of the target; they split the cost (pass them in
+// `--modes`): Effect's spans alone (core's, @effect/ai's and the HTTP client's, made with a
+// tracer that forwards to Effect's built-in one and exports nothing), and exporting without
+// content capture.
+const allModes = ["off", "loopback", "down", "spans", "no-content"] as const
 type Mode = (typeof allModes)[number]
 const modes = allModes.filter((mode) => MODES.includes(mode))
 const baseline: Mode = modes[0] ?? "off"
 
+const native = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+const forwarding = Tracer.make({ span: (...args) => native.span(...args), context: native.context })
+
 const layerFor = (mode: Mode, receiverUrl: string, downUrl: string): Layer.Layer<Telemetry.Provides> => {
   switch (mode) {
+    case "spans":
+      return Layer.merge(Telemetry.layer(TelemetryConfig.make({ destinations: [] })), Layer.setTracer(forwarding))
+    case "no-content":
+      return Telemetry.layerOtlp({ url: receiverUrl, batch: { maxQueueSize: Math.max(2048, CALLS * 4) }, content: { capture: false } })
     case "off":
       return Telemetry.layer(TelemetryConfig.make({ destinations: [] }))
     case "loopback":
@@ -125,7 +136,7 @@ const report = (results: Record<Mode, Array<Round>>) => {
     const heap = median(results[mode].map((r) => r.heapMb))
     const last = results[mode][results[mode].length - 1]!
     console.log(
-      `${mode.padEnd(9)} ${rate.toFixed(0).padStart(8)}  ${(rate / offRate).toFixed(3)} ${cpu.toFixed(0).padStart(12)}  ${
+      `${mode.padEnd(10)} ${rate.toFixed(0).padStart(8)}  ${(rate / offRate).toFixed(3)} ${cpu.toFixed(0).padStart(12)}  ${
         (offCpu / cpu).toFixed(3)
       } ${heap.toFixed(1).padStart(9)} ${String(last.exported).padStart(16)}  ${String(last.dropped).padStart(7)}  ${
         String(last.failed).padStart(6)
@@ -138,7 +149,7 @@ const report = (results: Record<Mode, Array<Round>>) => {
   console.log(`  paired CPU ratios (median of per-round ratios to the ${baseline} round): ${modes.map((m) => `${m} ${paired(m).toFixed(3)}`).join(", ")}`)
   for (const mode of modes) {
     console.log(
-      `  ${mode.padEnd(8)} rounds: calls/s ${results[mode].map((r) => r.perSecond.toFixed(0)).join(" ")}; CPU µs/call ${
+      `  ${mode.padEnd(10)} rounds: calls/s ${results[mode].map((r) => r.perSecond.toFixed(0)).join(" ")}; CPU µs/call ${
         results[mode].map((r) => r.cpuMicrosPerCall.toFixed(0)).join(" ")
       }`
     )
@@ -149,7 +160,7 @@ const bench = async (name: string, run: Run, receiverUrl: string, downUrl: strin
   console.log("")
   console.log(`workload: ${name}`)
   for (const mode of modes) await runRound(run, layerFor(mode, receiverUrl, downUrl), Math.min(CALLS, 1000)) // warm-up
-  const results: Record<Mode, Array<Round>> = { off: [], loopback: [], down: [] }
+  const results: Record<Mode, Array<Round>> = { off: [], loopback: [], down: [], spans: [], "no-content": [] }
   for (let r = 0; r < ROUNDS; r++) {
     for (const mode of modes) results[mode].push(await runRound(run, layerFor(mode, receiverUrl, downUrl), CALLS))
   }
