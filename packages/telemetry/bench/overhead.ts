@@ -2,8 +2,8 @@
  * Tracing overhead (issue 4): the same Predict workload three ways, tracing off
  * (`Telemetry.layer` without destinations, which is what `layerFromEnv` is with nothing set),
  * exporting every span to a loopback OTLP receiver, and exporting to a receiver that is down.
- * Rounds are interleaved (off, loopback, down, off, ...) so that drift in the machine's speed
- * affects every mode alike, and medians are reported: throughput (calls per wall-clock second)
+ * Rounds are interleaved (off, loopback, down, then down, loopback, off, ...) so that drift in
+ * the machine's speed affects every mode alike, and medians are reported: throughput (calls per wall-clock second)
  * and CPU time per call of this process (the steadier figure on a shared machine), each as a
  * ratio to off. A round's window runs from the workload's start until the layer has shut down,
  * so the export work (serialization, HTTP, the final flush) is charged to the mode that caused it.
@@ -11,8 +11,9 @@
  * Workloads:
  * - `http` (the issue's, default): the providers benchmark's workload (`packages/bench/src/
  *   predict-overhead.ts`): Predict over `Lm.layer("openai-compatible/sim-1")` against the simulator
- *   server in a child process over loopback HTTP, zero latency. Each call makes three spans
- *   (`Predict(QA)`, `chat sim-1`, the HTTP client's `http.client POST`).
+ *   server in a child process over loopback HTTP, zero latency. Each call exports two spans
+ *   (`Predict(QA)`, `chat sim-1`): the HTTP request inside the generation makes no span of its
+ *   own (it still sends the trace context).
  * - `in-process`: Predict over the in-process simulator, calls back to back. Harsher: no HTTP
  *   cost to amortize span costs, and Node's event loop barely turns (Effect runs fibers in
  *   microtasks), so spans queue and the excess over the queue is dropped and counted.
@@ -21,7 +22,12 @@
  * memory: one layer with the receiver down, ten workloads in a row; the queue is bounded.
  *
  *   node --expose-gc --import tsx packages/telemetry/bench/overhead.ts [--workload http|in-process|both]
- *     [--calls 3000] [--concurrency 64] [--rounds 5]
+ *     [--calls 3000] [--concurrency 64] [--rounds 5] [--modes off,loopback,down] [--memory off]
+ *
+ * `--modes` also takes `spans` (Effect's spans alone: core's, @effect/ai's and the HTTP client's,
+ * made with a tracer that forwards to Effect's built-in one and exports nothing) and
+ * `no-content` (exporting without content capture), which split the cost; the first mode listed
+ * is the baseline of the ratios.
  */
 import { LmConfig, Predict, Signature } from "@effect-dspy/core"
 import { Simulator } from "@effect-dspy/simulator"
@@ -54,13 +60,11 @@ const workload = (n: number) =>
     discard: true
   })
 
-// `spans` and `no-content` are not part of the target; they split the cost (pass them in
-// `--modes`): Effect's spans alone (core's, @effect/ai's and the HTTP client's, made with a
-// tracer that forwards to Effect's built-in one and exports nothing), and exporting without
-// content capture.
+// `spans` and `no-content` split the cost (see the header); they run only when asked for.
 const allModes = ["off", "loopback", "down", "spans", "no-content"] as const
 type Mode = (typeof allModes)[number]
-const modes = allModes.filter((mode) => MODES.includes(mode))
+const modes = MODES.filter((mode): mode is Mode => allModes.some((m) => m === mode))
+if (modes.length !== MODES.length) throw new Error(`--modes takes ${allModes.join(", ")}; got ${MODES.join(",")}`)
 const baseline: Mode = modes[0] ?? "off"
 
 const native = Context.get(DefaultServices.liveServices, Tracer.Tracer)
@@ -162,7 +166,10 @@ const bench = async (name: string, run: Run, receiverUrl: string, downUrl: strin
   for (const mode of modes) await runRound(run, layerFor(mode, receiverUrl, downUrl), Math.min(CALLS, 1000)) // warm-up
   const results: Record<Mode, Array<Round>> = { off: [], loopback: [], down: [], spans: [], "no-content": [] }
   for (let r = 0; r < ROUNDS; r++) {
-    for (const mode of modes) results[mode].push(await runRound(run, layerFor(mode, receiverUrl, downUrl), CALLS))
+    // Every other round in reverse order, so that no mode always runs right after the same one.
+    for (const mode of r % 2 === 0 ? modes : [...modes].reverse()) {
+      results[mode].push(await runRound(run, layerFor(mode, receiverUrl, downUrl), CALLS))
+    }
   }
   report(results)
   if (!MEMORY) return
