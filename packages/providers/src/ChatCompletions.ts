@@ -20,6 +20,7 @@ import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Config_ from "effect/Config"
@@ -300,6 +301,14 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       return Either.right(body as WireRequest)
     }
 
+    // Inside core's `chat {model}` span the HTTP client's own span (one request per
+    // generation, ~40 attributes) tells nothing the generation does not: the request runs
+    // with the client's tracing off, and the trace context is still sent, naming this call's span.
+    const execute = (request: HttpClientRequest.HttpClientRequest, span: Span) =>
+      inGeneration(span)
+        ? Effect.locally(client.execute(HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span))), FiberRef.currentTracerEnabled, false)
+        : client.execute(request)
+
     const httpRequest = (body: WireRequest, stream: boolean) =>
       HttpClientRequest.post(url, {
         headers: stream ? streamHeaders : headers,
@@ -315,7 +324,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       const body = buildRequest(providerOptions, context, false)
       if (Either.isLeft(body)) return Effect.fail(body.left)
       annotateRequest(providerOptions.span, body.right)
-      return client.execute(httpRequest(body.right, false)).pipe(
+      return execute(httpRequest(body.right, false), providerOptions.span).pipe(
         Effect.flatMap((response) =>
           response.status >= 200 && response.status < 300 ? response.text : Effect.fail(statusError(response))
         ),
@@ -552,6 +561,12 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
   })
 
 const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+// The span is recorded (tracing on, not a no-op span) and its parent is core's LM span.
+const inGeneration = (span: Span): boolean =>
+  span.parent._tag === "Some" && span.parent.value._tag === "Span" &&
+  span.parent.value.attributes.get("langfuse.observation.type") === "generation" &&
+  !Context.get(span.context, Tracer.DisablePropagation)
 
 // True when spans would reach nobody: tracing disabled, or Effect's built-in tracer
 // (it keeps spans in memory and exports nothing).

@@ -2,8 +2,8 @@
  * Tracing overhead (issue 4): the same Predict workload three ways, tracing off
  * (`Telemetry.layer` without destinations, which is what `layerFromEnv` is with nothing set),
  * exporting every span to a loopback OTLP receiver, and exporting to a receiver that is down.
- * Rounds are interleaved (off, loopback, down, off, ...) so that drift in the machine's speed
- * affects every mode alike, and medians are reported: throughput (calls per wall-clock second)
+ * Rounds are interleaved (off, loopback, down, then down, loopback, off, ...) so that drift in
+ * the machine's speed affects every mode alike, and medians are reported: throughput (calls per wall-clock second)
  * and CPU time per call of this process (the steadier figure on a shared machine), each as a
  * ratio to off. A round's window runs from the workload's start until the layer has shut down,
  * so the export work (serialization, HTTP, the final flush) is charged to the mode that caused it.
@@ -11,8 +11,9 @@
  * Workloads:
  * - `http` (the issue's, default): the providers benchmark's workload (`packages/bench/src/
  *   predict-overhead.ts`): Predict over `Lm.layer("openai-compatible/sim-1")` against the simulator
- *   server in a child process over loopback HTTP, zero latency. Each call makes three spans
- *   (`Predict(QA)`, `chat sim-1`, the HTTP client's `http.client POST`).
+ *   server in a child process over loopback HTTP, zero latency. Each call exports two spans
+ *   (`Predict(QA)`, `chat sim-1`): the HTTP request inside the generation makes no span of its
+ *   own (it still sends the trace context).
  * - `in-process`: Predict over the in-process simulator, calls back to back. Harsher: no HTTP
  *   cost to amortize span costs, and Node's event loop barely turns (Effect runs fibers in
  *   microtasks), so spans queue and the excess over the queue is dropped and counted.
@@ -21,20 +22,23 @@
  * memory: one layer with the receiver down, ten workloads in a row; the queue is bounded.
  *
  *   node --expose-gc --import tsx packages/telemetry/bench/overhead.ts [--workload http|in-process|both]
- *     [--calls 3000] [--concurrency 64] [--rounds 5]
+ *     [--calls 3000] [--concurrency 64] [--rounds 5] [--modes off,loopback,down] [--memory off]
+ *
+ * `--modes` also takes `spans` (Effect's spans alone: core's, @effect/ai's and the HTTP client's,
+ * made with a tracer that forwards to Effect's built-in one and exports nothing) and
+ * `no-content` (exporting without content capture), which split the cost; the first mode listed
+ * is the baseline of the ratios.
  */
 import { LmConfig, Predict, Signature } from "@effect-dspy/core"
 import { Simulator } from "@effect-dspy/simulator"
-import { Duration, Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
+import { Context, DefaultServices, Duration, Effect, Layer, Logger, LogLevel, ManagedRuntime, Tracer } from "effect"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
-import { spawn } from "node:child_process"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 // Scripts, not library code: the providers benchmark's harness and the provider, by path (the
 // telemetry package does not depend on them).
 import { median, startSimulator } from "../../bench/src/internal/harness"
 import { Lm } from "../../providers/src/index"
 import { Telemetry, TelemetryConfig } from "../src/index"
+import { closedPortUrl, startReceiver } from "./internal/receiver"
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")
@@ -56,52 +60,22 @@ const workload = (n: number) =>
     discard: true
   })
 
-// A loopback OTLP receiver in a child process that accepts everything; `stats` asks it for its counts.
-const startReceiver = (): Promise<{ readonly url: string; readonly stats: () => Promise<string>; readonly stop: () => void }> =>
-  new Promise((resolve, reject) => {
-    const code = `
-      const http = require("node:http"); let bytes = 0, requests = 0
-      const server = http.createServer((req, res) => {
-        req.on("data", (c) => (bytes += c.length))
-        req.on("end", () => { requests++; res.writeHead(200, { "content-type": "application/x-protobuf" }); res.end() })
-      })
-      server.listen(0, "127.0.0.1", () => console.log("http://127.0.0.1:" + server.address().port + "/v1/traces"))
-      process.stdin.on("data", () => console.log("stats " + requests + " requests, " + (bytes / 1048576).toFixed(1) + " MiB"))`
-    const child = spawn(process.execPath, ["-e", code], { stdio: ["pipe", "pipe", "inherit"] })
-    const waiting: Array<(line: string) => void> = []
-    let started = false
-    child.stdout.setEncoding("utf8").on("data", (data: string) => {
-      for (const line of data.split("\n").filter((l) => l !== "")) {
-        if (!started && line.startsWith("http://")) {
-          started = true
-          resolve({
-            url: line,
-            stats: () => new Promise((res) => (waiting.push(res), child.stdin.write("stats\n"))),
-            stop: () => child.kill("SIGTERM")
-          })
-        } else if (line.startsWith("stats ")) waiting.shift()?.(line.slice(6))
-      }
-    })
-    child.on("exit", (code) => started || reject(new Error(`receiver exited with ${code}`)))
-  })
-
-// A loopback port nobody listens on: connections are refused at once.
-const closedPortUrl = () =>
-  new Promise<string>((resolve) => {
-    const probe = http.createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo
-      probe.close(() => resolve(`http://127.0.0.1:${port}/v1/traces`))
-    })
-  })
-
-const allModes = ["off", "loopback", "down"] as const
+// `spans` and `no-content` split the cost (see the header); they run only when asked for.
+const allModes = ["off", "loopback", "down", "spans", "no-content"] as const
 type Mode = (typeof allModes)[number]
-const modes = allModes.filter((mode) => MODES.includes(mode))
+const modes = MODES.filter((mode): mode is Mode => allModes.some((m) => m === mode))
+if (modes.length !== MODES.length) throw new Error(`--modes takes ${allModes.join(", ")}; got ${MODES.join(",")}`)
 const baseline: Mode = modes[0] ?? "off"
+
+const native = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+const forwarding = Tracer.make({ span: (...args) => native.span(...args), context: native.context })
 
 const layerFor = (mode: Mode, receiverUrl: string, downUrl: string): Layer.Layer<Telemetry.Provides> => {
   switch (mode) {
+    case "spans":
+      return Layer.merge(Telemetry.layer(TelemetryConfig.make({ destinations: [] })), Layer.setTracer(forwarding))
+    case "no-content":
+      return Telemetry.layerOtlp({ url: receiverUrl, batch: { maxQueueSize: Math.max(2048, CALLS * 4) }, content: { capture: false } })
     case "off":
       return Telemetry.layer(TelemetryConfig.make({ destinations: [] }))
     case "loopback":
@@ -166,7 +140,7 @@ const report = (results: Record<Mode, Array<Round>>) => {
     const heap = median(results[mode].map((r) => r.heapMb))
     const last = results[mode][results[mode].length - 1]!
     console.log(
-      `${mode.padEnd(9)} ${rate.toFixed(0).padStart(8)}  ${(rate / offRate).toFixed(3)} ${cpu.toFixed(0).padStart(12)}  ${
+      `${mode.padEnd(10)} ${rate.toFixed(0).padStart(8)}  ${(rate / offRate).toFixed(3)} ${cpu.toFixed(0).padStart(12)}  ${
         (offCpu / cpu).toFixed(3)
       } ${heap.toFixed(1).padStart(9)} ${String(last.exported).padStart(16)}  ${String(last.dropped).padStart(7)}  ${
         String(last.failed).padStart(6)
@@ -179,7 +153,7 @@ const report = (results: Record<Mode, Array<Round>>) => {
   console.log(`  paired CPU ratios (median of per-round ratios to the ${baseline} round): ${modes.map((m) => `${m} ${paired(m).toFixed(3)}`).join(", ")}`)
   for (const mode of modes) {
     console.log(
-      `  ${mode.padEnd(8)} rounds: calls/s ${results[mode].map((r) => r.perSecond.toFixed(0)).join(" ")}; CPU µs/call ${
+      `  ${mode.padEnd(10)} rounds: calls/s ${results[mode].map((r) => r.perSecond.toFixed(0)).join(" ")}; CPU µs/call ${
         results[mode].map((r) => r.cpuMicrosPerCall.toFixed(0)).join(" ")
       }`
     )
@@ -190,9 +164,12 @@ const bench = async (name: string, run: Run, receiverUrl: string, downUrl: strin
   console.log("")
   console.log(`workload: ${name}`)
   for (const mode of modes) await runRound(run, layerFor(mode, receiverUrl, downUrl), Math.min(CALLS, 1000)) // warm-up
-  const results: Record<Mode, Array<Round>> = { off: [], loopback: [], down: [] }
+  const results: Record<Mode, Array<Round>> = { off: [], loopback: [], down: [], spans: [], "no-content": [] }
   for (let r = 0; r < ROUNDS; r++) {
-    for (const mode of modes) results[mode].push(await runRound(run, layerFor(mode, receiverUrl, downUrl), CALLS))
+    // Every other round in reverse order, so that no mode always runs right after the same one.
+    for (const mode of r % 2 === 0 ? modes : [...modes].reverse()) {
+      results[mode].push(await runRound(run, layerFor(mode, receiverUrl, downUrl), CALLS))
+    }
   }
   report(results)
   if (!MEMORY) return

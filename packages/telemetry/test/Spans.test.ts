@@ -153,6 +153,22 @@ describe("spans exported over OTLP/protobuf", () => {
       assert.deepStrictEqual(OtlpReceiver.ancestors(spans, http), ["chat gpt-test", "Predict(question -> answer)"])
     }))
 
+  it.scoped("a provider's HTTP client span inside the LM call is folded into the generation, whose ids it propagates", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const lm = ScriptedLm.make(() => ScriptedLm.reply({ answer: "4" }), { innerSpan: "http.client POST", innerSpanKind: "client" })
+      yield* Predict.make(Signature.fromString("question -> answer"))({ question: "2+2?" }).pipe(
+        settings,
+        Effect.provide(lm.layer),
+        Effect.provide(Telemetry.layerOtlp({ url: receiver.tracesUrl, ...quiet }))
+      )
+      const spans = receiver.spans()
+      assert.deepStrictEqual(spans.map((s) => s.name).sort(), ["Predict(question -> answer)", "chat gpt-test"])
+      const chat = OtlpReceiver.byName(spans, "chat gpt-test")
+      // What the HTTP client's `traceparent` header carries: the generation's ids.
+      assert.deepStrictEqual(lm.counters.innerSpanIds, [{ traceId: chat.traceId, spanId: chat.spanId }])
+    }))
+
   it.scoped("a streamed call's generation carries its time to first chunk and its content", () =>
     Effect.gen(function*() {
       const receiver = yield* OtlpReceiver.make()

@@ -82,9 +82,51 @@ class FoldedSpan implements Tracer.Span {
 }
 
 /**
+ * A provider's HTTP request span inside core's `chat {model}` span (`http.client POST`), folded
+ * into it: one request per generation, so its ~40 attributes (URL, status, every request and
+ * response header) say nothing the generation does not, and recording and exporting them was
+ * the largest single cost of tracing an LM call. It shares the generation's ids, so the
+ * `traceparent` header the HTTP client sends names the generation, and it forwards events.
+ */
+class HttpSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly spanId: string
+  readonly traceId: string
+  readonly sampled: boolean
+  // Always empty: the request's attributes are not kept.
+  readonly attributes = new Map<string, unknown>()
+  readonly parent: Option.Option<Tracer.AnySpan>
+  status: Tracer.SpanStatus
+  constructor(
+    readonly name: string,
+    readonly into: Tracer.Span,
+    readonly context: Context.Context<never>,
+    readonly links: Array<Tracer.SpanLink>,
+    startTime: bigint,
+    readonly kind: Tracer.SpanKind
+  ) {
+    this.spanId = into.spanId
+    this.traceId = into.traceId
+    this.sampled = into.sampled
+    this.parent = Option.some(into)
+    this.status = { _tag: "Started", startTime }
+  }
+  attribute(): void {}
+  event(name: string, startTime: bigint, attributes?: Record<string, unknown>): void {
+    this.into.event(name, startTime, attributes)
+  }
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.links.push(...links)
+  }
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    if (this.status._tag === "Started") this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+}
+
+/**
  * The layers' Effect tracer: spans recorded once and exported through `target` (see
- * `span.ts`), with `langfuse.trace.name` on every root span and `@effect/ai`'s span folded
- * into core's LM span. When a global OpenTelemetry context manager is registered, spans are
+ * `span.ts`), with `langfuse.trace.name` on every root span and `@effect/ai`'s span and a
+ * provider's HTTP span folded into core's LM span. When a global OpenTelemetry context manager is registered, spans are
  * `@effect/opentelemetry`'s over the SDK's tracer instead, so that other OpenTelemetry
  * instrumentations see Effect's spans as active (and Effect spans nest under theirs).
  */
@@ -93,8 +135,14 @@ export const make = (tracer: OtelApi.Tracer, target: Target): Effect.Effect<Trac
     const propagate = contextPropagates()
     return Tracer.make({
       span(name, parent, context, links, startTime, kind, options) {
-        if (name.startsWith("LanguageModel.") && Option.isSome(parent) && isGeneration(parent.value)) {
-          return new FoldedSpan(name, parent.value, context, [...links], startTime, kind)
+        if (Option.isSome(parent)) {
+          const outer = parent.value
+          if (name.startsWith("LanguageModel.") && isGeneration(outer)) {
+            return new FoldedSpan(name, outer, context, [...links], startTime, kind)
+          }
+          if (kind === "client" && name.startsWith("http.client") && (outer instanceof FoldedSpan || isGeneration(outer))) {
+            return new HttpSpan(name, outer instanceof FoldedSpan ? outer.into : outer, context, [...links], startTime, kind)
+          }
         }
         let span: Tracer.Span
         if (!propagate) span = new RecordedSpan(target, name, parent, context, [...links], startTime, kind)

@@ -11,10 +11,13 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 
 export interface Counters {
   calls: number
   readonly prompts: Array<Prompt.Prompt>
+  /** The ids the inner span (`innerSpan`) had, as a `traceparent` header would carry them. */
+  readonly innerSpanIds: Array<{ readonly traceId: string; readonly spanId: string }>
 }
 
 /** The text of the last user message of a prompt. */
@@ -45,9 +48,9 @@ export const httpError = (description: string) =>
 
 export const make = (
   respond: (prompt: Prompt.Prompt, call: number) => string | AiError.AiError,
-  options: { readonly modelId?: string; readonly innerSpan?: string } = {}
+  options: { readonly modelId?: string; readonly innerSpan?: string; readonly innerSpanKind?: Tracer.SpanKind } = {}
 ): { readonly layer: Layer.Layer<LanguageModel.LanguageModel>; readonly counters: Counters } => {
-  const counters: Counters = { calls: 0, prompts: [] }
+  const counters: Counters = { calls: 0, prompts: [], innerSpanIds: [] }
   const generate = (providerOptions: LanguageModel.ProviderOptions) =>
     Effect.suspend(() => {
       counters.calls++
@@ -61,7 +64,9 @@ export const make = (
         { type: "finish", reason: "stop", usage: { inputTokens: 10, outputTokens, totalTokens: 10 + outputTokens } }
       ])
       // A provider's own span (an HTTP request, say) inside the call.
-      return options.innerSpan === undefined ? reply : Effect.withSpan(reply, options.innerSpan)
+      if (options.innerSpan === undefined) return reply
+      const recordIds = Effect.tap(Effect.currentSpan, (span) => Effect.sync(() => counters.innerSpanIds.push({ traceId: span.traceId, spanId: span.spanId })))
+      return Effect.withSpan(Effect.zipRight(Effect.orDie(recordIds), reply), options.innerSpan, { kind: options.innerSpanKind ?? "internal" })
     })
   const layer = Layer.effect(
     LanguageModel.LanguageModel,
