@@ -122,7 +122,12 @@ export const make = (options: Options = {}): Effect.Effect<Service, ServeError, 
     )
     // close open connections (idle keep-alives, streams) so shutdown never waits on clients
     yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer?.closeAllConnections()))
-    const app = yield* HttpRouter.toHttpApp(router(engine))
+    // Each request's arrival is stamped by the first `request` listener (registered before the
+    // HTTP app's), so that its latency also covers the app's own work before the handler runs.
+    const clock = yield* Effect.clock
+    const arrivals = new WeakMap<Http.IncomingMessage, bigint>()
+    nodeServer?.on("request", (request: Http.IncomingMessage) => arrivals.set(request, clock.unsafeCurrentTimeNanos()))
+    const app = yield* HttpRouter.toHttpApp(router(engine, (request) => arrivals.get(request)))
     // no server spans: they would join the traces of a client in the same process
     yield* HttpServer.serveEffect(app).pipe(
       Effect.provideService(HttpServer.HttpServer, server),

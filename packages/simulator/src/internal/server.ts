@@ -10,12 +10,14 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
+import type * as Http from "node:http"
 import { Readable } from "node:stream"
 import * as Anthropic from "./anthropicWire"
 import type { Admission, Engine, Ticket } from "./engine"
 import * as OpenAi from "./openaiWire"
 import * as Pacer from "./pacer"
 import * as Responses from "./responsesWire"
+import { sleepUntil } from "./sleepUntil"
 import { Invalid, type SsePlan, type Wire } from "./wire"
 
 type Headers = Readonly<Record<string, string | undefined>>
@@ -80,6 +82,7 @@ interface StreamState {
 const streamResponse = (
   engine: Engine,
   pacer: Pacer.Pacer,
+  arrivalNanos: bigint,
   ticket: Ticket,
   plan: SsePlan,
   state: StreamState
@@ -101,41 +104,42 @@ const streamResponse = (
   const readable = new Readable({ read() {} })
   readable.push(plan.head)
   return Effect.as(
-    pacer.add({
-      readable,
+    Effect.flatMap(Clock.currentTimeNanos, (now) =>
+      pacer.add({
+        // due times count from the request's arrival, like a non-streamed answer's
+        elapsed: Number(now - arrivalNanos) / 1e6,
+        readable,
       plan,
       count,
       first: Math.max(0, first),
       per: Math.max(0, per),
-      withTail: !state.truncated,
-      onDone: () => (state.delivered = true)
-    }),
+        withTail: !state.truncated,
+        onDone: () => (state.delivered = true)
+      })),
     HttpServerResponse.raw(readable, { contentType: "text/event-stream", headers: SSE_HEADERS })
   )
 }
 
 /**
- * Waits until the clock reads `deadline` (nanoseconds). A timer can fire early by up to a
- * millisecond (Node starts it from the event loop's cached time), so it is checked again.
+ * When a request arrived (its headers in), on Effect's clock, as stamped by the server's
+ * first `request` listener; `undefined` for a request it did not see.
  */
-const sleepUntil = (deadline: bigint): Effect.Effect<void> =>
-  Effect.flatMap(Clock.currentTimeNanos, (now) => {
-    const remaining = Number(deadline - now) / 1e6
-    return remaining > 0 ? Effect.zipRight(Effect.sleep(remaining), sleepUntil(deadline)) : Effect.void
-  })
+export type ArrivalOf = (request: Http.IncomingMessage) => bigint | undefined
 
 /** The handler of one API route. */
 const apiHandler = <Echo>(
   engine: Engine,
   pacer: Pacer.Pacer,
+  arrivalOf: ArrivalOf,
   wire: Wire<Echo>,
   path: string
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest | Scope.Scope> =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    // the request's latency runs from here (headers in), not from after the body is read,
-    // parsed and answered: that work happens inside the latency, not on top of it
-    const arrivalNanos = yield* Clock.currentTimeNanos
+    // The request's latency runs from its arrival (headers in, stamped before the HTTP app
+    // runs), not from after the body is read, parsed and answered: like a real provider's,
+    // that work happens inside the latency, not on top of it.
+    const arrivalNanos = arrivalOf(NodeHttpServerRequest.toIncomingMessage(request)) ?? (yield* Clock.currentTimeNanos)
     const headers = request.headers as Headers
     engine.countRequest(path)
     const apiKey = engine.options.apiKey
@@ -224,7 +228,7 @@ const apiHandler = <Echo>(
       state.delivered = true
       return response
     }
-    return yield* streamResponse(engine, pacer, ticket, wire.plan(parsed, reply, ctx), state)
+    return yield* streamResponse(engine, pacer, arrivalNanos, ticket, wire.plan(parsed, reply, ctx), state)
   })
 
 const notFound = Effect.gen(function*() {
@@ -237,12 +241,12 @@ const notFound = Effect.gen(function*() {
 })
 
 /** The simulator's routes. */
-export const router = (engine: Engine) => {
+export const router = (engine: Engine, arrivalOf: ArrivalOf) => {
   const pacer = Pacer.make()
   return HttpRouter.empty.pipe(
-    HttpRouter.post("/v1/chat/completions", apiHandler(engine, pacer, OpenAi.wire, "/v1/chat/completions")),
-    HttpRouter.post("/v1/responses", apiHandler(engine, pacer, Responses.wire, "/v1/responses")),
-    HttpRouter.post("/v1/messages", apiHandler(engine, pacer, Anthropic.wire, "/v1/messages")),
+    HttpRouter.post("/v1/chat/completions", apiHandler(engine, pacer, arrivalOf, OpenAi.wire, "/v1/chat/completions")),
+    HttpRouter.post("/v1/responses", apiHandler(engine, pacer, arrivalOf, Responses.wire, "/v1/responses")),
+    HttpRouter.post("/v1/messages", apiHandler(engine, pacer, arrivalOf, Anthropic.wire, "/v1/messages")),
     HttpRouter.get(
       "/v1/models",
       Effect.sync(() =>
