@@ -280,17 +280,21 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
         })
       })
 
+    // (plain callbacks rather than a generator: this runs once per item)
     const processItem = (item: Input.Item<I>) =>
-      Effect.gen(function*() {
-        yield* recorder.onItemStart
-        const start = yield* Clock.currentTimeNanos
-        const result = yield* viaMemo(item.input)
-        const latencyMillis = Number((yield* Clock.currentTimeNanos) - start) / 1e6
-        const outcome: Outcome.Outcome<I, O> = result._tag === "Ok"
-          ? { _tag: "Success", ...origin(item), input: item.input, output: result.output, usage: result.usage, latencyMillis, cached: result.cached }
-          : { _tag: "Failure", ...origin(item), input: item.input, raw: undefined, error: result.error, latencyMillis }
-        return { outcome, calledModel: result._tag === "Err" || result.cached === undefined }
-      })
+      Effect.zipRight(
+        recorder.onItemStart,
+        Effect.clockWith((clock) => {
+          const start = clock.unsafeCurrentTimeNanos()
+          return Effect.map(viaMemo(item.input), (result) => {
+            const latencyMillis = Number(clock.unsafeCurrentTimeNanos() - start) / 1e6
+            const outcome: Outcome.Outcome<I, O> = result._tag === "Ok"
+              ? { _tag: "Success", ...origin(item), input: item.input, output: result.output, usage: result.usage, latencyMillis, cached: result.cached }
+              : { _tag: "Failure", ...origin(item), input: item.input, raw: undefined, error: result.error, latencyMillis }
+            return { outcome, calledModel: result._tag === "Err" || result.cached === undefined }
+          })
+        })
+      )
 
     // Finished outcomes go out through a bounded mailbox, in completion order; when it is full,
     // workers wait, and once the input buffer is full too, no more input is read.
