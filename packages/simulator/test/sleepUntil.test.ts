@@ -14,7 +14,11 @@ describe("sleepUntil", () => {
     Effect.gen(function*() {
       const start = yield* Clock.currentTimeNanos
       const deadline = start + nanos(1000)
-      const fiber = yield* Effect.fork(Effect.zipRight(sleepUntil(deadline), Clock.currentTimeNanos))
+      const clock = yield* Effect.clock
+      const due: Array<bigint> = []
+      const fiber = yield* Effect.fork(
+        Effect.zipRight(sleepUntil(deadline, () => due.push(clock.unsafeCurrentTimeNanos())), Clock.currentTimeNanos)
+      )
       // past the timer's part: it polls now
       yield* TestClock.adjust(1000 - POLL_WINDOW_MILLIS / 2)
       yield* turns
@@ -22,16 +26,21 @@ describe("sleepUntil", () => {
       yield* TestClock.setTime(Number(deadline) / 1e6 - 0.001)
       yield* turns
       assert.isNull(fiber.unsafePoll(), "woke a microsecond early")
+      assert.deepStrictEqual(due, [])
       yield* TestClock.setTime(Number(deadline) / 1e6)
       const woke = yield* Fiber.join(fiber)
       assert.strictEqual(woke, deadline)
+      // the due action ran once, at the deadline
+      assert.deepStrictEqual(due, [deadline])
     }))
 
   it.effect("a deadline already passed does not wait", () =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeNanos
-      yield* sleepUntil(now - nanos(5))
-      yield* sleepUntil(now)
+      let due = 0
+      yield* sleepUntil(now - nanos(5), () => due++)
+      yield* sleepUntil(now, () => due++)
+      assert.strictEqual(due, 2)
     }))
 
   it.effect("a deadline inside the polling window is polled, with no timer", () =>
@@ -45,7 +54,7 @@ describe("sleepUntil", () => {
       yield* Fiber.join(fiber)
     }))
 
-  it.effect("interrupted while polling, it stops polling", () =>
+  it.effect("interrupted while polling, it stops polling and its due action never runs", () =>
     Effect.gen(function*() {
       const start = yield* Clock.currentTimeNanos
       let reads = 0
@@ -57,12 +66,15 @@ describe("sleepUntil", () => {
           return clock.unsafeCurrentTimeNanos()
         }
       })
-      const fiber = yield* Effect.fork(Effect.withClock(sleepUntil(start + nanos(1)), counting))
+      let due = 0
+      const fiber = yield* Effect.fork(Effect.withClock(sleepUntil(start + nanos(1), () => due++), counting))
       yield* turns
       assert.isAbove(reads, 1)
       yield* Fiber.interrupt(fiber)
       const after = reads
+      yield* TestClock.adjust(1)
       yield* turns
       assert.strictEqual(reads, after)
+      assert.strictEqual(due, 0, "the due action ran after an interruption")
     }))
 })

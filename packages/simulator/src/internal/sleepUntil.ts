@@ -24,14 +24,23 @@ export const POLL_WINDOW_MILLIS = 2.5
 /** The timer aims this much before the instant (timers fire up to this much late). */
 const TIMER_LEAD_MILLIS = 0.5
 
-/** Polls the clock once per event-loop turn until it reads `deadline` (nanoseconds). */
-const pollUntil = (deadline: bigint): Effect.Effect<void> =>
+const noop = (): void => {}
+
+/**
+ * Polls the clock once per event-loop turn until it reads `deadline` (nanoseconds), then runs
+ * `onDue` at once (in that turn) and resumes.
+ */
+const pollUntil = (deadline: bigint, onDue: () => void): Effect.Effect<void> =>
   Effect.clockWith((clock) =>
     Effect.async<void>((resume) => {
       let handle: ReturnType<typeof setImmediate> | undefined
       const check = () => {
-        if (clock.unsafeCurrentTimeNanos() >= deadline) resume(Effect.void)
-        else handle = setImmediate(check)
+        if (clock.unsafeCurrentTimeNanos() < deadline) {
+          handle = setImmediate(check)
+          return
+        }
+        onDue()
+        resume(Effect.void)
       }
       handle = setImmediate(check)
       return Effect.sync(() => clearImmediate(handle))
@@ -40,15 +49,17 @@ const pollUntil = (deadline: bigint): Effect.Effect<void> =>
 
 /**
  * Waits until the clock reads `deadline` (nanoseconds): on a timer until it is within
- * `POLL_WINDOW_MILLIS`, then polling.
+ * `POLL_WINDOW_MILLIS`, then polling. `onDue` runs the moment the deadline is seen, before
+ * the fiber resumes (which comes after whatever else that event-loop turn runs first): for
+ * work that must happen on time, like writing a reply. Interrupted before, it does not run.
  *
  * @internal
  */
-export const sleepUntil = (deadline: bigint): Effect.Effect<void> =>
+export const sleepUntil = (deadline: bigint, onDue: () => void = noop): Effect.Effect<void> =>
   Effect.clockWith((clock) => {
     const remaining = Number(deadline - clock.unsafeCurrentTimeNanos()) / 1e6
-    if (remaining <= 0) return Effect.void
-    if (remaining <= POLL_WINDOW_MILLIS) return pollUntil(deadline)
+    if (remaining <= 0) return Effect.sync(onDue)
+    if (remaining <= POLL_WINDOW_MILLIS) return pollUntil(deadline, onDue)
     // a timer that fires early (by the loop's stale time) is simply armed again
-    return Effect.zipRight(clock.sleep(Duration.millis(remaining - TIMER_LEAD_MILLIS)), sleepUntil(deadline))
+    return Effect.zipRight(clock.sleep(Duration.millis(remaining - TIMER_LEAD_MILLIS)), sleepUntil(deadline, onDue))
   })
