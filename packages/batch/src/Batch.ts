@@ -372,17 +372,28 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
       return Effect.zipRight(handled, worker)
     })
 
-    const entries: Stream.Stream<Input.Entry<I>, E2, R2> = isStream(inputs)
-      ? inputs
-      : Input.fromIterable(inputs as Iterable<I>)
-
-    // Reads the input lazily into `pending`; after a stop it reads on, counting the rest.
-    const read = Stream.runForEach(entries, (entry) =>
+    const feed = (entry: Input.Entry<I>): Effect.Effect<unknown> =>
       Effect.suspend(() => {
         if (options.skip !== undefined && options.skip(entry.id)) return recorder.onResumed
         if (stopped) return recorder.onNotAttempted
         return pending.offer(entry)
-      })).pipe(Effect.exit)
+      })
+
+    // Reads the input lazily into `pending`; after a stop it reads on, counting the rest. An
+    // iterable is tagged and fed one by one, as `Input.fromIterable` would, without a stream
+    // step per item.
+    const read: Effect.Effect<Exit.Exit<void, E2>, never, R2> = isStream(inputs)
+      ? Effect.exit(Stream.runForEach(inputs, feed))
+      : Effect.exit(Effect.suspend(() => {
+        const iterator = (inputs as Iterable<I>)[Symbol.iterator]()
+        let index = 0
+        const next: Effect.Effect<void> = Effect.suspend(() => {
+          const step = iterator.next()
+          if (step.done === true) return Effect.void
+          return Effect.zipRight(feed(Input.item(step.value, index++)), next)
+        })
+        return next
+      }))
 
     const produce = Effect.gen(function*() {
       for (let i = 0; i < concurrency; i++) yield* FiberSet.run(workers, worker)
