@@ -4,7 +4,8 @@
  * Prints, per layer, the time over the simulated latency (p50 / p99) and the client CPU per call.
  *
  *   pnpm exec tsx packages/batch/bench/hops.ts
- *   LATENCY=100 CALLS=60 CONCURRENCY=1 SEPARATE_SERVER=1 to change the setting
+ *   LATENCY=100 CALLS=60 CONCURRENCY=1 SEPARATE_SERVER=1 to change the setting; ONLY_RAW=1 for the
+ *   bare node:http row alone (the floor); HTTP_CLIENT=node puts the model rows on node:http
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as HttpClient from "@effect/platform/HttpClient"
