@@ -3,6 +3,8 @@
  * external one given by `SIM_URL`) and the providers' openai-compatible model talking to it over
  * real HTTP, with a `RateControl` as its limiter.
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Lm from "@effect-dspy/providers/Lm"
 import type * as Resilience from "@effect-dspy/providers/Resilience"
 import * as SimulatorServer from "@effect-dspy/simulator/SimulatorServer"
@@ -54,11 +56,24 @@ const spawnSimulator = (args: ReadonlyArray<string>) =>
     ({ child }) => Effect.sync(() => child.kill("SIGTERM"))
   ).pipe(Effect.map(({ url }) => url))
 
+/**
+ * The HTTP client under the model: the library's own (`Lm.httpClientLayer`, undici) unless
+ * `HTTP_CLIENT=node` picks `node:http` with a keep-alive agent, to compare the two stacks.
+ */
+export const httpClientName = process.env["HTTP_CLIENT"] === "node" ? "node:http" : "undici (library default)"
+const httpClientLayer: Layer.Layer<HttpClient.HttpClient> = process.env["HTTP_CLIENT"] === "node"
+  ? Layer.provide(NodeHttpClient.layerWithoutAgent, NodeHttpClient.makeAgentLayer({ keepAlive: true, maxSockets: 256 }))
+  : Lm.httpClientLayer
+
 /** The model layer and its rate control, in the current scope. */
 export const model = (url: string, rate: RateControl.Options, retry?: Resilience.Policy) =>
   Effect.gen(function*() {
     const limiter = yield* RateControl.make(rate)
-    const layer = Lm.layer("openai-compatible/sim-1", { baseUrl: `${url}/v1`, limiter, ...(retry === undefined ? {} : { retry }) })
+    const layer = Lm.layerWithoutHttpClient("openai-compatible/sim-1", {
+      baseUrl: `${url}/v1`,
+      limiter,
+      ...(retry === undefined ? {} : { retry })
+    }).pipe(Layer.provide(httpClientLayer))
     const context = yield* Layer.build(Layer.merge(layer, Layer.succeed(RateControl.RateControl, limiter)))
     return { limiter, context }
   })

@@ -6,7 +6,8 @@
  *
  * The simulator runs in a separate process (its own core); SEPARATE_SERVER=0 runs it in this
  * process, SIM_URL=http://127.0.0.1:8787 uses one started apart
- * (pnpm exec tsx packages/simulator/src/bin.ts --port 8787 --latency 100).
+ * (pnpm exec tsx packages/simulator/src/bin.ts --port 8787 --latency 100). HTTP_CLIENT=node runs
+ * the model over node:http instead of the providers' default HTTP client (undici).
  */
 import { Module, Predict, Signature } from "@effect-dspy/core"
 import { Effect } from "effect"

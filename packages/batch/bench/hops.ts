@@ -4,17 +4,19 @@
  * Prints, per layer, the time over the simulated latency (p50 / p99) and the client CPU per call.
  *
  *   pnpm exec tsx packages/batch/bench/hops.ts
- *   LATENCY=100 CALLS=60 CONCURRENCY=1 SEPARATE_SERVER=1 to change the setting
+ *   LATENCY=100 CALLS=60 CONCURRENCY=1 SEPARATE_SERVER=1 to change the setting; ONLY_RAW=1 for the
+ *   bare node:http row alone (the floor); HTTP_CLIENT=node puts the model rows on node:http
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Lm from "@effect-dspy/providers/Lm"
 import { Predict, Signature } from "@effect-dspy/core"
 import { Effect, Layer } from "effect"
 import * as Http from "node:http"
 import { Batch } from "../src/index"
-import { machine, model, questions, serverUrl } from "./common"
+import { httpClientName, machine, model, questions, serverUrl } from "./common"
 
 const LATENCY = Number(process.env["LATENCY"] ?? 100)
 const CALLS = Number(process.env["CALLS"] ?? 60)
@@ -47,20 +49,26 @@ const measure = <E, R>(name: string, call: (i: number) => Effect.Effect<unknown,
     yield* Effect.forEach(Array.from({ length: CALLS }, (_, i) => i), timed, { concurrency: CONCURRENCY, discard: true })
     const wall = performance.now() - w0
     const cpu = process.cpuUsage(cpu0)
-    const perCall = (cpu.user + cpu.system) / 1000 / CALLS
-    const ideal = Math.ceil(CALLS / CONCURRENCY) * LATENCY
-    console.log(
-      `  ${name.padEnd(28)} over latency min ${Math.min(...times).toFixed(2)} ms, p10 ${quantile(times, 0.1).toFixed(2)} ms, p50 ${quantile(times, 0.5).toFixed(2)} ms, p99 ${quantile(times, 0.99).toFixed(2)} ms, ` +
-        `max ${Math.max(...times).toFixed(2)} ms; client cpu ${perCall.toFixed(2)} ms/call; wall ${(wall / ideal).toFixed(4)}x ideal`
-    )
+    report(name, times, (cpu.user + cpu.system) / 1000 / CALLS, wall)
   })
+
+/** Prints one layer's figures. */
+const report = (name: string, times: ReadonlyArray<number>, cpuPerCall: number, wall: number) => {
+  const ideal = Math.ceil(CALLS / CONCURRENCY) * LATENCY
+  console.log(
+    `  ${name.padEnd(28)} over latency min ${Math.min(...times).toFixed(2)} ms, p10 ${quantile(times, 0.1).toFixed(2)} ms, p50 ${quantile(times, 0.5).toFixed(2)} ms, p99 ${quantile(times, 0.99).toFixed(2)} ms, ` +
+      `max ${Math.max(...times).toFixed(2)} ms; client cpu ${cpuPerCall.toFixed(2)} ms/call; wall ${(wall / ideal).toFixed(4)}x ideal`
+  )
+}
 
 const program = Effect.gen(function*() {
   const { url, where } = yield* serverUrl(
     { latency: { _tag: "Fixed", millis: LATENCY } },
     { default: true, simulatorArgs: ["--latency", String(LATENCY)] }
   )
-  console.log(`hops: ${CALLS} calls at concurrency ${CONCURRENCY}, latency ${LATENCY} ms; simulator ${where} (${machine()})`)
+  console.log(
+    `hops: ${CALLS} calls at concurrency ${CONCURRENCY}, latency ${LATENCY} ms; simulator ${where}; model over ${httpClientName} (${machine()})`
+  )
   const agent = new Http.Agent({ keepAlive: true, maxSockets: 64 })
   const target = new URL(`${url}/v1/chat/completions`)
   const raw = (i: number) =>
@@ -80,19 +88,34 @@ const program = Effect.gen(function*() {
     })
   yield* measure("node:http", raw)
   if (process.env["ONLY_RAW"] === "1") return
-  const client = yield* HttpClient.HttpClient.pipe(Effect.provide(yield* Layer.build(Lm.httpClientLayer)))
-  yield* measure("HttpClient (undici)", (i) =>
+  const post = (client: HttpClient.HttpClient) => (i: number) =>
     Effect.flatMap(
       client.execute(HttpClientRequest.bodyText(HttpClientRequest.post(target.toString()), body(i), "application/json")),
       (r) => r.text
-    ), 1000)
+    )
+  const nodeClient = yield* HttpClient.HttpClient.pipe(
+    Effect.provide(yield* Layer.build(Layer.provide(NodeHttpClient.layerWithoutAgent, NodeHttpClient.makeAgentLayer({ keepAlive: true }))))
+  )
+  yield* measure("HttpClient (node:http)", post(nodeClient), 500)
+  const client = yield* HttpClient.HttpClient.pipe(Effect.provide(yield* Layer.build(Lm.httpClientLayer)))
+  yield* measure("HttpClient (undici)", post(client), 1000)
   const { context } = yield* model(url, { maxConcurrency: 64 })
   yield* measure("LanguageModel.generateText", (i) =>
     LanguageModel.generateText({ prompt: `Question ${i}?` }).pipe(Effect.provide(context)), 2000)
   const qs = questions(CALLS + 20, "p")
   yield* measure("Predict", (i) => qa(qs[i % qs.length]!).pipe(Effect.provide(context)))
+  // one run of all the calls: an item's time over the latency, as the runner measures it
+  const warm = yield* Batch.run(qa, questions(10 * CONCURRENCY, "bw"), { concurrency: CONCURRENCY, dedupe: false }).pipe(Effect.provide(context))
+  if (warm.summary.failed > 0) return yield* Effect.dieMessage("warm-up items failed")
+  const cpu0 = process.cpuUsage()
+  const { outcomes, summary } = yield* Batch.run(qa, questions(CALLS, "br"), { concurrency: CONCURRENCY, dedupe: false }).pipe(
+    Effect.provide(context)
+  )
+  const cpu = process.cpuUsage(cpu0)
+  report("Batch.run (items of one run)", outcomes.map((o) => o.latencyMillis - LATENCY), (cpu.user + cpu.system) / 1000 / CALLS, summary.wallMillis)
+  // a whole run per call: the runner's setup and teardown on top of the item
   const bs = questions(CALLS + 20, "b")
-  yield* measure("Batch.run (one item)", (i) =>
+  yield* measure("Batch.run (a run per call)", (i) =>
     Batch.run(qa, [bs[i % bs.length]!], { concurrency: 1, dedupe: false }).pipe(Effect.provide(context)))
   agent.destroy()
 })

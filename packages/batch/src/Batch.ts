@@ -280,17 +280,21 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
         })
       })
 
+    // (plain callbacks rather than a generator: this runs once per item)
     const processItem = (item: Input.Item<I>) =>
-      Effect.gen(function*() {
-        yield* recorder.onItemStart
-        const start = yield* Clock.currentTimeNanos
-        const result = yield* viaMemo(item.input)
-        const latencyMillis = Number((yield* Clock.currentTimeNanos) - start) / 1e6
-        const outcome: Outcome.Outcome<I, O> = result._tag === "Ok"
-          ? { _tag: "Success", ...origin(item), input: item.input, output: result.output, usage: result.usage, latencyMillis, cached: result.cached }
-          : { _tag: "Failure", ...origin(item), input: item.input, raw: undefined, error: result.error, latencyMillis }
-        return { outcome, calledModel: result._tag === "Err" || result.cached === undefined }
-      })
+      Effect.zipRight(
+        recorder.onItemStart,
+        Effect.clockWith((clock) => {
+          const start = clock.unsafeCurrentTimeNanos()
+          return Effect.map(viaMemo(item.input), (result) => {
+            const latencyMillis = Number(clock.unsafeCurrentTimeNanos() - start) / 1e6
+            const outcome: Outcome.Outcome<I, O> = result._tag === "Ok"
+              ? { _tag: "Success", ...origin(item), input: item.input, output: result.output, usage: result.usage, latencyMillis, cached: result.cached }
+              : { _tag: "Failure", ...origin(item), input: item.input, raw: undefined, error: result.error, latencyMillis }
+            return { outcome, calledModel: result._tag === "Err" || result.cached === undefined }
+          })
+        })
+      )
 
     // Finished outcomes go out through a bounded mailbox, in completion order; when it is full,
     // workers wait, and once the input buffer is full too, no more input is read.
@@ -368,17 +372,28 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
       return Effect.zipRight(handled, worker)
     })
 
-    const entries: Stream.Stream<Input.Entry<I>, E2, R2> = isStream(inputs)
-      ? inputs
-      : Input.fromIterable(inputs as Iterable<I>)
-
-    // Reads the input lazily into `pending`; after a stop it reads on, counting the rest.
-    const read = Stream.runForEach(entries, (entry) =>
+    const feed = (entry: Input.Entry<I>): Effect.Effect<unknown> =>
       Effect.suspend(() => {
         if (options.skip !== undefined && options.skip(entry.id)) return recorder.onResumed
         if (stopped) return recorder.onNotAttempted
         return pending.offer(entry)
-      })).pipe(Effect.exit)
+      })
+
+    // Reads the input lazily into `pending`; after a stop it reads on, counting the rest. An
+    // iterable is tagged and fed one by one, as `Input.fromIterable` would, without a stream
+    // step per item.
+    const read: Effect.Effect<Exit.Exit<void, E2>, never, R2> = isStream(inputs)
+      ? Effect.exit(Stream.runForEach(inputs, feed))
+      : Effect.exit(Effect.suspend(() => {
+        const iterator = (inputs as Iterable<I>)[Symbol.iterator]()
+        let index = 0
+        const next: Effect.Effect<void> = Effect.suspend(() => {
+          const step = iterator.next()
+          if (step.done === true) return Effect.void
+          return Effect.zipRight(feed(Input.item(step.value, index++)), next)
+        })
+        return next
+      }))
 
     const produce = Effect.gen(function*() {
       for (let i = 0; i < concurrency; i++) yield* FiberSet.run(workers, worker)

@@ -54,13 +54,16 @@ export const fromIterable = <I>(inputs: Iterable<I>, options?: TagOptions<I>): S
 
 /** Tags a stream of inputs, lazily. */
 export const fromStream = <I, E, R>(inputs: Stream.Stream<I, E, R>, options?: TagOptions<I>): Stream.Stream<Entry<I>, E, R> =>
-  Stream.map(Stream.zipWithIndex(inputs), ([input, index]): Entry<I> => ({
-    _tag: "Item",
-    id: options?.idOf?.(input, index) ?? String(index),
-    index,
-    line: undefined,
-    input
-  }))
+  Stream.map(Stream.zipWithIndex(inputs), ([input, index]): Entry<I> => item(input, index, options))
+
+/** The entry of the input at `index` (its id: `idOf`, else its position as text). */
+export const item = <I>(input: I, index: number, options?: TagOptions<I>): Item<I> => ({
+  _tag: "Item",
+  id: options?.idOf?.(input, index) ?? String(index),
+  index,
+  line: undefined,
+  input
+})
 
 // =============================================================================
 // Files

@@ -254,8 +254,11 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
       return semaphore.resize(next)
     })
 
-    const awaitOpen: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      pausedUntil > now ? Effect.zipRight(Effect.sleep(pausedUntil - now), awaitOpen) : Effect.void)
+    // (before any pause, no clock read)
+    const awaitOpen: Effect.Effect<void> = Effect.suspend(() =>
+      pausedUntil === 0 ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        pausedUntil > now ? Effect.zipRight(Effect.sleep(pausedUntil - now), awaitOpen) : Effect.void)
+    )
 
     // Waits for a pause to end and for the rate buckets; holds no slot meanwhile. `charged`
     // tells whether the token estimate was taken (to refund it if the call stops here).
@@ -271,30 +274,38 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
         yield* awaitOpen
       })
 
-    // Waits for the rates and then for a slot, counting the wait as queue depth.
-    const acquire = (restore: <X, Y, Z>(e: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>, estimate: number) => {
-      const charged = { value: false }
-      return enterQueue.pipe(
-        Effect.zipRight(restore(awaitRates(estimate, charged))),
-        Effect.zipRight(Effect.sync(() => slotWaiters++)),
-        Effect.zipRight(restore(semaphore.take(1)).pipe(Effect.ensuring(Effect.sync(() => slotWaiters--)))),
-        Effect.ensuring(leaveQueue),
-        Effect.onInterrupt(() => (tpm !== undefined && charged.value ? tpm.settle(estimate) : Effect.void)),
-        Effect.zipRight(Effect.sync(() => {
-          inFlight++
-          attempts++
-          if (inFlight > maxInFlight) maxInFlight = inFlight
-        }))
-      )
-    }
-
-    const enterQueue = Effect.sync(() => {
-      queueDepth++
-      if (queueDepth > maxQueueDepth) maxQueueDepth = queueDepth
-    })
-    const leaveQueue = Effect.sync(() => {
-      queueDepth--
-    })
+    // Waits for the rates and then for a slot, counting the wait as queue depth; one exit
+    // handler undoes the counts (and refunds the token estimate) when interrupted meanwhile.
+    // Runs uninterruptibly but for the waits (`restore`).
+    const acquire = (
+      restore: <X, Y, Z>(e: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>,
+      estimate: number
+    ): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        queueDepth++
+        if (queueDepth > maxQueueDepth) maxQueueDepth = queueDepth
+        const charged = { value: false }
+        let waitingForSlot = false
+        // without rate buckets only a pause can hold a call before its slot
+        const rates = rpmLimiter === undefined && tpm === undefined ? awaitOpen : awaitRates(estimate, charged)
+        const slot = Effect.suspend(() => {
+          slotWaiters++
+          waitingForSlot = true
+          return restore(semaphore.take(1))
+        })
+        return Effect.onExit(Effect.zipRight(restore(rates), slot), (exit) =>
+          Effect.suspend(() => {
+            queueDepth--
+            if (waitingForSlot) slotWaiters--
+            if (Exit.isSuccess(exit)) {
+              inFlight++
+              attempts++
+              if (inFlight > maxInFlight) maxInFlight = inFlight
+              return Effect.void
+            }
+            return tpm !== undefined && charged.value ? tpm.settle(estimate) : Effect.void
+          }))
+      })
 
     // A 429 was answered to a request taken in `takenEpoch` while `others` of ours were in flight.
     const onRateLimited = (takenEpoch: number, others: number, retryAfterMillis: number | undefined) =>
@@ -325,54 +336,76 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
       return Effect.void
     })
 
-    // One attempt holding one slot; settles the buckets and the limit when it ends.
+    // Gives the slot of an attempt back and settles the buckets and the limit.
+    const settle = (exit: Exit.Exit<unknown, unknown>, estimate: number, takenEpoch: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        inFlight--
+        return Effect.zipRight(
+          semaphore.release(1),
+          Effect.suspend(() => {
+            if (Exit.isSuccess(exit)) {
+              const actual = tokensOf(exit.value)
+              if (actual !== undefined) tokenEstimate = 0.8 * tokenEstimate + 0.2 * actual
+              return tpm !== undefined && actual !== undefined ? Effect.zipRight(tpm.settle(estimate - actual), onSuccess) : onSuccess
+            }
+            const limited = rateLimitOf(exit.cause)
+            const rated = limited === undefined ? Effect.void : onRateLimited(takenEpoch, inFlight, limited.retryAfterMillis)
+            return tpm === undefined ? rated : Effect.zipRight(tpm.settle(estimate), rated)
+          })
+        )
+      })
+
+    // One attempt holding one slot. (Plain callbacks rather than generators: this runs on
+    // every request.)
     const once = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<Exit.Exit<A, E>, never, R> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          const estimate = tokenEstimate
-          yield* acquire(restore, estimate)
+      Effect.uninterruptibleMask((restore) => {
+        const estimate = tokenEstimate
+        return Effect.flatMap(acquire(restore, estimate), () => {
           const takenEpoch = epoch
-          return yield* restore(Effect.provideService(self, InsidePermit, true)).pipe(
-            Effect.onExit((exit) =>
-              Effect.gen(function*() {
-                inFlight--
-                yield* semaphore.release(1)
-                if (Exit.isSuccess(exit)) {
-                  const actual = tokensOf(exit.value)
-                  if (actual !== undefined) tokenEstimate = 0.8 * tokenEstimate + 0.2 * actual
-                  if (tpm !== undefined && actual !== undefined) yield* tpm.settle(estimate - actual)
-                  yield* onSuccess
-                } else {
-                  if (tpm !== undefined) yield* tpm.settle(estimate)
-                  const limited = rateLimitOf(exit.cause)
-                  if (limited !== undefined) yield* onRateLimited(takenEpoch, inFlight, limited.retryAfterMillis)
-                }
-              })
-            ),
-            Effect.exit
+          // (uninterruptible here: the slot is settled whatever the attempt's exit)
+          return Effect.flatMap(
+            Effect.exit(restore(Effect.provideService(self, InsidePermit, true))),
+            (exit) => Effect.as(settle(exit, estimate, takenEpoch), exit)
           )
         })
-      )
+      })
+
+    // After a 429 in `once`: waits and tries again until the deadline.
+    const retryAfter = <A, E, R>(
+      self: Effect.Effect<A, E, R>,
+      exit: Exit.Exit<A, E>,
+      limited: LmError.RateLimited,
+      retry: number,
+      deadline: number
+    ): Effect.Effect<A, E, R> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const base = limited.retryAfterMillis ?? Math.min(60_000, retryBaseMillis * Math.pow(2, retry))
+        // up to 10% later than asked, so that the refused calls do not all come back at once
+        const wait = Math.round(base * (1 + 0.1 * (yield* Random.next)))
+        if (now + wait > deadline) return yield* exit
+        rateLimitRetries++
+        yield* Effect.sleep(wait)
+        return yield* attempt(self, retry + 1, deadline)
+      })
+
+    const attempt = <A, E, R>(self: Effect.Effect<A, E, R>, retry: number, deadline: number): Effect.Effect<A, E, R> =>
+      Effect.flatMap(once(self), (exit) => {
+        if (Exit.isSuccess(exit)) return exit
+        const limited = rateLimitOf(exit.cause)
+        return limited === undefined ? exit : retryAfter(self, exit, limited, retry, deadline)
+      })
 
     const withPermit = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      Effect.gen(function*() {
-        const start = yield* Clock.currentTimeMillis
-        const itemDeadline = yield* Deadline
-        const deadline = Math.min(start + maxWaitMillis, itemDeadline ?? Number.POSITIVE_INFINITY)
-        for (let retry = 0;; retry++) {
-          const exit = yield* once(self)
-          if (Exit.isSuccess(exit)) return exit.value
-          const limited = rateLimitOf(exit.cause)
-          if (limited === undefined) return yield* exit
-          const now = yield* Clock.currentTimeMillis
-          const base = limited.retryAfterMillis ?? Math.min(60_000, retryBaseMillis * Math.pow(2, retry))
-          // up to 10% later than asked, so that the refused calls do not all come back at once
-          const wait = Math.round(base * (1 + 0.1 * (yield* Random.next)))
-          if (now + wait > deadline) return yield* exit
-          rateLimitRetries++
-          yield* Effect.sleep(wait)
-        }
-      })
+      Effect.clockWith((clock) =>
+        Effect.flatMap(Deadline, (itemDeadline) =>
+          attempt(
+            self,
+            0,
+            Math.min(clock.unsafeCurrentTimeMillis() + maxWaitMillis, itemDeadline ?? Number.POSITIVE_INFINITY)
+          )
+        )
+      )
 
     // Holds one slot until the scope closes; `slot` tells when it was taken and whether it is
     // still held (a 429 handler may run before or after the scope has closed).

@@ -136,6 +136,30 @@ describe("Batch.stream", () => {
       assert.isAtLeast(yield* series("failure", kind), 1)
     }))
 
+  it.effect("a run under metric tags counts its items, latencies and tokens in the tagged series", () =>
+    Effect.gen(function*() {
+      const job = `job-${Math.random()}`
+      const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>) => Metric.tagged(metric, "job", job)
+      const lm = ScriptedLm.make((q) => q === "q1" ? Effect.fail(ScriptedLm.httpError(400)) : ScriptedLm.reply({ answer: q }))
+      const { summary } = yield* Batch.run(qa, questions(4), { concurrency: 2 }).pipe(
+        Effect.provide(lm.layer),
+        Effect.tagMetrics("job", job)
+      )
+      const kind = Object.keys(summary.failedByKind)[0]!
+      // (a series' tags are in order: the metric's own, then the run's)
+      const items = (status: string, kind: string) =>
+        Effect.map(Metric.value(tagged(Metric.tagged(Metric.tagged(BatchMetrics.itemsTotal, "status", status), "kind", kind))), (s) => s.count)
+      assert.strictEqual(yield* items("success", "ok"), 3)
+      assert.strictEqual(yield* items("failure", kind), 1)
+      // every item called the model: all four latencies, in the summary and the histogram
+      assert.strictEqual((yield* Metric.value(tagged(BatchMetrics.itemLatency))).count, 4)
+      assert.strictEqual((yield* Metric.value(tagged(BatchMetrics.itemLatencyHistogram))).count, 4)
+      const tokens = (type: string) => Effect.map(Metric.value(tagged(Metric.tagged(BatchMetrics.tokensTotal, "type", type))), (s) => s.count)
+      assert.strictEqual(yield* tokens("input"), summary.tokens.input)
+      assert.strictEqual(yield* tokens("output"), summary.tokens.output)
+      assert.isAbove(summary.tokens.input, 0)
+    }))
+
   it.effect("a persistent cache serves identical inputs across runs, per namespace", () =>
     Effect.gen(function*() {
       const cache = yield* Cache.memory

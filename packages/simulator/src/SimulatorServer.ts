@@ -18,6 +18,7 @@
  *
  * @since 0.1.0
  */
+import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
@@ -26,6 +27,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
@@ -122,12 +124,25 @@ export const make = (options: Options = {}): Effect.Effect<Service, ServeError, 
     )
     // close open connections (idle keep-alives, streams) so shutdown never waits on clients
     yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer?.closeAllConnections()))
-    const app = yield* HttpRouter.toHttpApp(router(engine))
+    const clock = yield* Effect.clock
+    const arrivals = new WeakMap<Http.IncomingMessage, bigint>()
+    const app = yield* HttpRouter.toHttpApp(router(engine, (request) => arrivals.get(request)))
     // no server spans: they would join the traces of a client in the same process
-    yield* HttpServer.serveEffect(app).pipe(
-      Effect.provideService(HttpServer.HttpServer, server),
-      HttpMiddleware.withTracerDisabledWhenEffect(() => true)
+    const handle = yield* NodeHttpServer.makeHandler(app).pipe(
+      HttpMiddleware.withTracerDisabledWhenEffect(() => true),
+      IncomingMessage.withMaxBodySize(Option.some(10 * 1024 * 1024))
     )
+    // A request's arrival is stamped the moment Node has read its headers, and the HTTP app
+    // handles it only after the I/O callbacks of that event-loop turn: so requests that came
+    // in together are all stamped before any of them is handled (the app's work per request
+    // would otherwise start the latency of each one read after it that much late), and a
+    // request's latency covers all of the app's work on it, as a real provider's covers its own.
+    const onRequest = (request: Http.IncomingMessage, response: Http.ServerResponse) => {
+      arrivals.set(request, clock.unsafeCurrentTimeNanos())
+      setImmediate(handle, request, response)
+    }
+    nodeServer?.on("request", onRequest)
+    yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer?.off("request", onRequest)))
     return {
       url: formatUrl(server.address, host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host),
       counters: Effect.sync(() => engine.counters()),

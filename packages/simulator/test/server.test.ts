@@ -424,6 +424,26 @@ describe("SimulatorServer", () => {
           assert.strictEqual(status, 200)
         })))
 
+    it.effect("a reply written at its due instant carries the same bytes and headers as one written at once", () =>
+      Effect.gen(function*() {
+        const body = { model: "m", messages: chatMessages }
+        const atOnce = yield* withServer({ seed: 3 }, (server) => post(`${server.url}/v1/chat/completions`, body))
+        const late = yield* withServer({ seed: 3, latency: { _tag: "Fixed", millis: 250 } }, (server) =>
+          Effect.gen(function*() {
+            const fiber = yield* Effect.fork(post(`${server.url}/v1/chat/completions`, body))
+            yield* eventually(server.counters, (c) => c.requests === 1)
+            yield* TestClock.adjust("250 millis")
+            return yield* Fiber.join(fiber)
+          }))
+        for (const reply of [atOnce, late]) {
+          assert.strictEqual(reply.status, 200)
+          assert.strictEqual(reply.headers.get("content-type"), "application/json")
+          assert.strictEqual(reply.headers.get("content-length"), String(Buffer.byteLength(reply.text)))
+        }
+        const withoutId = (text: string) => ({ ...JSON.parse(text), id: undefined })
+        assert.deepStrictEqual(withoutId(late.text), withoutId(atOnce.text))
+      }))
+
     it.effect("requestsPerMinute answers 429 until the window moves on", () =>
       withServer({ limits: { requestsPerMinute: 2 } }, (server) =>
         Effect.gen(function*() {

@@ -37,10 +37,11 @@ interface Paced {
 export interface Pacer {
   /**
    * Streams `count` frames of the plan into the readable (its head already pushed): the
-   * first after `first` ms, then one every `per` ms, then the tail (when `withTail`) and
-   * the end. Closing the scope stops it.
+   * first `first` ms after the start (`elapsed` ms ago; default now), then one every `per`
+   * ms, then the tail (when `withTail`) and the end. Closing the scope stops it.
    */
   readonly add: (options: {
+    readonly elapsed?: number | undefined
     readonly readable: Readable
     readonly plan: SsePlan
     readonly count: number
@@ -96,10 +97,10 @@ export const make = (): Pacer => {
   })
 
   const add: Pacer["add"] = (options) =>
-    Effect.flatMap(Clock.currentTimeMillis, (start) => {
-      const s: Paced = { ...options, start, next: 0, closed: false }
-      // whatever is due at once (no delay at all) goes out now
-      if (step(s, start)) return Effect.void
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const s: Paced = { ...options, start: now - (options.elapsed ?? 0), next: 0, closed: false }
+      // whatever is due at once goes out now
+      if (step(s, now)) return Effect.void
       streams.push(s)
       return Effect.zipRight(
         Effect.addFinalizer(() => Effect.sync(() => (s.closed = true))),

@@ -2,6 +2,7 @@
  * The HTTP side: one handler shared by the three wire formats (auth, the
  * admission gate, body parsing, pacing, accounting) and the router.
  */
+import * as Cookies from "@effect/platform/Cookies"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -10,12 +11,14 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
+import type * as Http from "node:http"
 import { Readable } from "node:stream"
 import * as Anthropic from "./anthropicWire"
 import type { Admission, Engine, Ticket } from "./engine"
 import * as OpenAi from "./openaiWire"
 import * as Pacer from "./pacer"
 import * as Responses from "./responsesWire"
+import { sleepUntil } from "./sleepUntil"
 import { Invalid, type SsePlan, type Wire } from "./wire"
 
 type Headers = Readonly<Record<string, string | undefined>>
@@ -80,6 +83,7 @@ interface StreamState {
 const streamResponse = (
   engine: Engine,
   pacer: Pacer.Pacer,
+  arrivalNanos: bigint,
   ticket: Ticket,
   plan: SsePlan,
   state: StreamState
@@ -101,41 +105,54 @@ const streamResponse = (
   const readable = new Readable({ read() {} })
   readable.push(plan.head)
   return Effect.as(
-    pacer.add({
-      readable,
+    Effect.flatMap(Clock.currentTimeNanos, (now) =>
+      pacer.add({
+        // due times count from the request's arrival, like a non-streamed answer's
+        elapsed: Number(now - arrivalNanos) / 1e6,
+        readable,
       plan,
       count,
       first: Math.max(0, first),
       per: Math.max(0, per),
-      withTail: !state.truncated,
-      onDone: () => (state.delivered = true)
-    }),
+        withTail: !state.truncated,
+        onDone: () => (state.delivered = true)
+      })),
     HttpServerResponse.raw(readable, { contentType: "text/event-stream", headers: SSE_HEADERS })
   )
 }
 
 /**
- * Waits until the clock reads `deadline` (nanoseconds). A timer can fire early by up to a
- * millisecond (Node starts it from the event loop's cached time), so it is checked again.
+ * Writes a rendered response straight to Node's response object, as the platform's server
+ * would (the same status, headers and bytes; it then skips a response already ended): so that
+ * replies due at the same instant go out then, one syscall each, instead of one fiber step and
+ * one pass through the server's response handling each, one after the other.
  */
-const sleepUntil = (deadline: bigint): Effect.Effect<void> =>
-  Effect.flatMap(Clock.currentTimeNanos, (now) => {
-    const remaining = Number(deadline - now) / 1e6
-    return remaining > 0 ? Effect.zipRight(Effect.sleep(remaining), sleepUntil(deadline)) : Effect.void
-  })
+const writeNow = (nodeResponse: Http.ServerResponse, response: HttpServerResponse.HttpServerResponse): void => {
+  if (nodeResponse.writableEnded || response.body._tag !== "Uint8Array" || !Cookies.isEmpty(response.cookies)) return
+  nodeResponse.writeHead(response.status, response.headers)
+  nodeResponse.end(response.body.body)
+}
+
+/**
+ * When a request arrived (its headers in), on Effect's clock, as stamped by the server's
+ * first `request` listener; `undefined` for a request it did not see.
+ */
+export type ArrivalOf = (request: Http.IncomingMessage) => bigint | undefined
 
 /** The handler of one API route. */
 const apiHandler = <Echo>(
   engine: Engine,
   pacer: Pacer.Pacer,
+  arrivalOf: ArrivalOf,
   wire: Wire<Echo>,
   path: string
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest | Scope.Scope> =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    // the request's latency runs from here (headers in), not from after the body is read,
-    // parsed and answered: that work happens inside the latency, not on top of it
-    const arrivalNanos = yield* Clock.currentTimeNanos
+    // The request's latency runs from its arrival (headers in, stamped before the HTTP app
+    // runs: see SimulatorServer), not from after the body is read, parsed and answered: like
+    // a real provider's, that work happens inside the latency, not on top of it.
+    const arrivalNanos = arrivalOf(NodeHttpServerRequest.toIncomingMessage(request)) ?? (yield* Clock.currentTimeNanos)
     const headers = request.headers as Headers
     engine.countRequest(path)
     const apiKey = engine.options.apiKey
@@ -218,13 +235,17 @@ const apiHandler = <Echo>(
     const reply = outcome.reply
     const ctx = { model: engine.options.model, created: Math.floor(now / 1000) }
     if (!parsed.stream) {
-      // rendered before the wait, so that the response goes out the moment it is due
+      // rendered before the wait, and written the moment it is due
       const response = jsonResponse(200, wire.render(parsed, reply, ctx))
-      yield* sleepUntil(arrivalNanos + BigInt(Math.round(engine.totalMillis(ticket, reply.outputTokens) * 1e6)))
+      const nodeResponse = NodeHttpServerRequest.toServerResponse(request)
+      yield* sleepUntil(
+        arrivalNanos + BigInt(Math.round(engine.totalMillis(ticket, reply.outputTokens) * 1e6)),
+        () => writeNow(nodeResponse, response)
+      )
       state.delivered = true
       return response
     }
-    return yield* streamResponse(engine, pacer, ticket, wire.plan(parsed, reply, ctx), state)
+    return yield* streamResponse(engine, pacer, arrivalNanos, ticket, wire.plan(parsed, reply, ctx), state)
   })
 
 const notFound = Effect.gen(function*() {
@@ -237,12 +258,12 @@ const notFound = Effect.gen(function*() {
 })
 
 /** The simulator's routes. */
-export const router = (engine: Engine) => {
+export const router = (engine: Engine, arrivalOf: ArrivalOf) => {
   const pacer = Pacer.make()
   return HttpRouter.empty.pipe(
-    HttpRouter.post("/v1/chat/completions", apiHandler(engine, pacer, OpenAi.wire, "/v1/chat/completions")),
-    HttpRouter.post("/v1/responses", apiHandler(engine, pacer, Responses.wire, "/v1/responses")),
-    HttpRouter.post("/v1/messages", apiHandler(engine, pacer, Anthropic.wire, "/v1/messages")),
+    HttpRouter.post("/v1/chat/completions", apiHandler(engine, pacer, arrivalOf, OpenAi.wire, "/v1/chat/completions")),
+    HttpRouter.post("/v1/responses", apiHandler(engine, pacer, arrivalOf, Responses.wire, "/v1/responses")),
+    HttpRouter.post("/v1/messages", apiHandler(engine, pacer, arrivalOf, Anthropic.wire, "/v1/messages")),
     HttpRouter.get(
       "/v1/models",
       Effect.sync(() =>

@@ -1,0 +1,80 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, Effect, Fiber, TestClock } from "effect"
+import { POLL_WINDOW_MILLIS, sleepUntil } from "../src/internal/sleepUntil"
+
+// A few turns of the event loop, so that polling gets its chances.
+const turns = Effect.promise(async () => {
+  for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+})
+
+const nanos = (millis: number) => BigInt(Math.round(millis * 1e6))
+
+describe("sleepUntil", () => {
+  it.effect("wakes exactly at the deadline, not a microsecond before, through the timer and the polling", () =>
+    Effect.gen(function*() {
+      const start = yield* Clock.currentTimeNanos
+      const deadline = start + nanos(1000)
+      const clock = yield* Effect.clock
+      const due: Array<bigint> = []
+      const fiber = yield* Effect.fork(
+        Effect.zipRight(sleepUntil(deadline, () => due.push(clock.unsafeCurrentTimeNanos())), Clock.currentTimeNanos)
+      )
+      // past the timer's part: it polls now
+      yield* TestClock.adjust(1000 - POLL_WINDOW_MILLIS / 2)
+      yield* turns
+      assert.isNull(fiber.unsafePoll(), "woke inside the polling window")
+      yield* TestClock.setTime(Number(deadline) / 1e6 - 0.001)
+      yield* turns
+      assert.isNull(fiber.unsafePoll(), "woke a microsecond early")
+      assert.deepStrictEqual(due, [])
+      yield* TestClock.setTime(Number(deadline) / 1e6)
+      const woke = yield* Fiber.join(fiber)
+      assert.strictEqual(woke, deadline)
+      // the due action ran once, at the deadline
+      assert.deepStrictEqual(due, [deadline])
+    }))
+
+  it.effect("a deadline already passed does not wait", () =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeNanos
+      let due = 0
+      yield* sleepUntil(now - nanos(5), () => due++)
+      yield* sleepUntil(now, () => due++)
+      assert.strictEqual(due, 2)
+    }))
+
+  it.effect("a deadline inside the polling window is polled, with no timer", () =>
+    Effect.gen(function*() {
+      const start = yield* Clock.currentTimeNanos
+      const fiber = yield* Effect.fork(sleepUntil(start + nanos(POLL_WINDOW_MILLIS / 2)))
+      yield* turns
+      assert.isNull(fiber.unsafePoll())
+      assert.strictEqual((yield* TestClock.sleeps()).length, 0, "armed a timer")
+      yield* TestClock.adjust(POLL_WINDOW_MILLIS / 2)
+      yield* Fiber.join(fiber)
+    }))
+
+  it.effect("interrupted while polling, it stops polling and its due action never runs", () =>
+    Effect.gen(function*() {
+      const start = yield* Clock.currentTimeNanos
+      let reads = 0
+      // the test clock, counting its reads
+      const clock = yield* Effect.clock
+      const counting: Clock.Clock = Object.assign(Object.create(clock) as Clock.Clock, {
+        unsafeCurrentTimeNanos: () => {
+          reads++
+          return clock.unsafeCurrentTimeNanos()
+        }
+      })
+      let due = 0
+      const fiber = yield* Effect.fork(Effect.withClock(sleepUntil(start + nanos(1), () => due++), counting))
+      yield* turns
+      assert.isAbove(reads, 1)
+      yield* Fiber.interrupt(fiber)
+      const after = reads
+      yield* TestClock.adjust(1)
+      yield* turns
+      assert.strictEqual(reads, after)
+      assert.strictEqual(due, 0, "the due action ran after an interruption")
+    }))
+})
