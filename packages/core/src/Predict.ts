@@ -187,7 +187,9 @@ export const fromState = <S extends Signature.Any>(
     (input: Signature.Input<S>) =>
       Module.instrumentCollecting(
         { name, kind, signature: signature.name, input },
-        (collector) => Effect.map(runInto(predictor, input, collector), (output) => output as Signature.Output<S>)
+        // The outputs decoded by this signature's output Schema: its `Output` type (a
+        // type-level cast rather than an identity `Effect.map` per call).
+        (collector) => runInto(predictor, input, collector) as Effect.Effect<Signature.Output<S>, PredictError, LanguageModel.LanguageModel>
       ),
     {
       name,

@@ -296,28 +296,43 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
   const retryEffect = <A, E, R>(self: Effect.Effect<A, E, R>, method: string): Effect.Effect<A, E, R> =>
     // One clock read serves the timeout and the retry budget.
     Effect.clockWith((clock) => {
-      let attempt: Effect.Effect<A, unknown, R> = self
-      if (timeoutMillis !== undefined) attempt = timeoutAttempt(clock, attempt, timeoutMillis, timeoutError)
+      const timed: Effect.Effect<A, unknown, R> = timeoutMillis === undefined
+        ? self
+        : timeoutAttempt(clock, self, timeoutMillis, timeoutError)
       // Classify and count in one handler (a `mapError` then a `tapError` would be two).
-      attempt = Effect.catchAll(attempt, (e) => {
+      const settle = (e: unknown): Effect.Effect<never, unknown> => {
         const classified = classifyError(e)
         return Effect.zipRight(onAttemptFailure(classified), Effect.fail(classified))
-      })
-      if (limiter !== undefined) attempt = limiter.withPermit(attempt)
-      const once = attempt
+      }
+      const toFinal = finalError(method)
       // The schedule is only built after a first failure: a call that succeeds pays
       // for one clock read, not for a schedule driver.
       const start = clock.unsafeCurrentTimeMillis()
-      const guarded = p.maxRetries === 0 ? once : Effect.catchAll(once, (first) =>
+      const retryAfter = (once: Effect.Effect<A, unknown, R>, first: unknown): Effect.Effect<A, unknown, R> =>
         Effect.flatMap(Schedule.driver(Schedule.tapOutput(schedule(policy, start), onRetry)), (driver) => {
           const loop = (error: unknown): Effect.Effect<A, unknown, R> =>
             Effect.matchEffect(driver.next(error), {
-              onFailure: () => Effect.fail(error),
+              onFailure: () => Effect.fail(toFinal(error)),
               onSuccess: () => Effect.catchAll(once, loop)
             })
           return loop(first)
-        }))
-      return Effect.mapError(guarded, finalError(method)) as Effect.Effect<A, E, R>
+        })
+      if (limiter === undefined) {
+        // One failure handler on the way of a call that succeeds: it classifies, counts,
+        // retries and gives the final error (the schedule's loop handles later attempts).
+        const once = Effect.catchAll(timed, settle)
+        return Effect.catchAll(timed, (e) => {
+          const classified = classifyError(e)
+          return Effect.zipRight(
+            onAttemptFailure(classified),
+            p.maxRetries === 0 ? Effect.fail(toFinal(classified)) : retryAfter(once, classified)
+          )
+        }) as Effect.Effect<A, E, R>
+      }
+      // Classified and counted while the permit is held (a rate limit pauses the limiter).
+      const once = limiter.withPermit(Effect.catchAll(timed, settle))
+      const guarded = p.maxRetries === 0 ? once : Effect.catchAll(once, (first) => retryAfter(once, first))
+      return Effect.mapError(guarded, toFinal) as Effect.Effect<A, E, R>
     })
 
   const retryStream = <A extends { readonly type: string }, E, R>(

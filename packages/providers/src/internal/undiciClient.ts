@@ -154,7 +154,8 @@ export const make = (
   HttpClient.make((request, url, signal, fiber) => {
     const options: Partial<Undici.Dispatcher.RequestOptions<null>> =
       fiber.currentContext.unsafeMap.get(NodeHttpClient.UndiciRequestOptions.key) ?? layerOptions ?? {}
-    const send = (body: Body): Effect.Effect<Source, HttpClientError.RequestError> =>
+    // The response is made in the promise's callback (not by an `Effect.map` after it).
+    const send = (body: Body): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> =>
       Effect.tryPromise({
         try: () =>
           dispatcher.request({
@@ -168,17 +169,16 @@ export const make = (
             // leave timeouts to Effect.timeout etc
             headersTimeout: 60 * 60 * 1000,
             bodyTimeout: 0
-          }),
+          }).then((source): HttpClientResponse.HttpClientResponse => new UndiciResponse(request, source)),
         catch: (cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
       })
     const body = request.body
     // The common bodies need no effect to convert.
-    const sent = body._tag === "Raw" || body._tag === "Uint8Array"
+    return body._tag === "Raw" || body._tag === "Uint8Array"
       ? send(body.body as Body)
       : body._tag === "Empty"
       ? send(null)
       : Effect.flatMap(convertBody(body), send)
-    return Effect.map(sent, (source): HttpClientResponse.HttpClientResponse => new UndiciResponse(request, source))
   })
 
 /**
