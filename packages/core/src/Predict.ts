@@ -19,6 +19,7 @@ import { InvalidInput, OutputParseError } from "./DspyError"
 import { EventBus } from "./EventBus"
 import { callModel } from "./internal/callModel"
 import { addTrace, type Collector, CurrentCollector } from "./internal/collector"
+import { referenceReader } from "./internal/context"
 import { erase } from "./internal/erased"
 import { memo } from "./internal/memo"
 import * as Module from "./Module"
@@ -89,6 +90,11 @@ interface Predictor {
   readonly maxParseRetries: number
 }
 
+const readAdapter = referenceReader(Adapter.CurrentAdapter)
+const readHint = referenceReader(InstructionHint)
+const readCollector = referenceReader(CurrentCollector)
+const readBus = referenceReader(EventBus)
+
 // `run`, recording usage and trace into `own` when given, else into the collector in context.
 const runInto = (
   predictor: Predictor,
@@ -102,10 +108,10 @@ const runInto = (
     const inputs = encodeInputs(signature, input)
     if (Either.isLeft(inputs)) return Effect.fail(inputs.left)
     // One context read for the adapter, the hint, the collector and the bus.
-    const adapter = Context.get(context, Adapter.CurrentAdapter) ?? ChatAdapter.adapter
-    const hint = Context.get(context, InstructionHint)
-    const collector = own ?? Context.get(context, CurrentCollector)
-    const bus = Context.get(context, EventBus)
+    const adapter = readAdapter(context) ?? ChatAdapter.adapter
+    const hint = readHint(context)
+    const collector = own ?? readCollector(context)
+    const bus = readBus(context)
     const instructions = hint === undefined ? predictor.state.instructions : `${predictor.state.instructions}\n\n${hint}`
     const decodeOutputs = memo(
       signature,
