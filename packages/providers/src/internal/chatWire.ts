@@ -188,23 +188,39 @@ const wireName = (name: string): string => {
   return cleaned === "" ? "output" : cleaned
 }
 
+// Response formats are built once per schema, object name and strictness: the same
+// signature asks for the same format on every call.
+const responseFormatCache = new WeakMap<SchemaAST.AST, Map<string, WireResponseFormat>>()
+
 /** @internal */
 export const prepareResponseFormat = (
   options: LanguageModel.ProviderOptions,
   strict: boolean
 ): WireResponseFormat | undefined => {
   if (options.responseFormat.type !== "json") return undefined
-  const schema = options.responseFormat.schema
-  const description = Tool.getDescriptionFromSchemaAst(schema.ast)
-  return {
-    type: "json_schema",
-    json_schema: {
-      name: wireName(options.responseFormat.objectName),
-      ...(description === undefined ? {} : { description }),
-      schema: jsonSchemaOf(schema.ast),
-      strict
-    }
+  const { objectName, schema } = options.responseFormat
+  let formats = responseFormatCache.get(schema.ast)
+  if (formats === undefined) {
+    formats = new Map()
+    responseFormatCache.set(schema.ast, formats)
   }
+  const key = `${strict ? "strict" : "loose"}:${objectName}`
+  let format = formats.get(key)
+  if (format === undefined) {
+    const description = Tool.getDescriptionFromSchemaAst(schema.ast)
+    format = {
+      type: "json_schema",
+      json_schema: {
+        name: wireName(objectName),
+        ...(description === undefined ? {} : { description }),
+        schema: jsonSchemaOf(schema.ast),
+        strict
+      }
+    }
+    // Bounded: object names are per signature, not per call, but nothing enforces it.
+    if (formats.size < 64) formats.set(key, format)
+  }
+  return format
 }
 
 /** @internal */
