@@ -20,8 +20,14 @@ import { memo } from "./internal/memo"
 import { formatValue, truncate, unfence } from "./internal/valueText"
 import type * as Signature from "./Signature"
 
-const systemMessage = (signature: Signature.Any, instructions: string): string =>
-  memo(signature, `json.system:${instructions}`, () => buildSystemMessage(signature, instructions))
+// The system message itself (not only its text) is kept per signature and instructions:
+// messages are immutable, and building one per call costs an object spread per call.
+const systemMessage = (signature: Signature.Any, instructions: string): Prompt.SystemMessage =>
+  memo(
+    signature,
+    `json.system:${instructions}`,
+    () => Prompt.systemMessage({ content: buildSystemMessage(signature, instructions) })
+  )
 
 const buildSystemMessage = (signature: Signature.Any, instructions: string): string => {
   const inputs = signature.inputFields.map((f) => `${marker(f.name)}\n{${f.name}}`).join("\n\n")
@@ -72,7 +78,7 @@ const formatOutputs = (signature: Signature.Any, outputs: Readonly<Record<string
 const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
   const { signature } = request
   const messages: Array<Prompt.Message> = [
-    Prompt.systemMessage({ content: systemMessage(signature, request.instructions) })
+    systemMessage(signature, request.instructions)
   ]
   for (const demo of request.demos) {
     const inputs = formatInputs(signature.inputFields, demo)
