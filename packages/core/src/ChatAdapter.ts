@@ -17,8 +17,14 @@ import type * as Signature from "./Signature"
 
 const completed = marker("completed")
 
-const systemMessage = (signature: Signature.Any, instructions: string): string =>
-  memo(signature, `chat.system:${instructions}`, () => buildSystemMessage(signature, instructions))
+// The system message itself (not only its text) is kept per signature and instructions:
+// messages are immutable, and building one per call costs an object spread per call.
+const systemMessage = (signature: Signature.Any, instructions: string): Prompt.SystemMessage =>
+  memo(
+    signature,
+    `chat.system:${instructions}`,
+    () => Prompt.systemMessage({ content: buildSystemMessage(signature, instructions) })
+  )
 
 const buildSystemMessage = (signature: Signature.Any, instructions: string): string => {
   const structure: Array<string> = []
@@ -68,7 +74,7 @@ const formatOutputs = (signature: Signature.Any, outputs: Readonly<Record<string
 const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
   const { signature } = request
   const messages: Array<Prompt.Message> = [
-    Prompt.systemMessage({ content: systemMessage(signature, request.instructions) })
+    systemMessage(signature, request.instructions)
   ]
   for (const demo of request.demos) {
     const inputs = formatFields(signature.inputFields, demo)

@@ -20,8 +20,14 @@ import { memo } from "./internal/memo"
 import { formatValue, truncate, unfence } from "./internal/valueText"
 import type * as Signature from "./Signature"
 
-const systemMessage = (signature: Signature.Any, instructions: string): string =>
-  memo(signature, `json.system:${instructions}`, () => buildSystemMessage(signature, instructions))
+// The system message itself (not only its text) is kept per signature and instructions:
+// messages are immutable, and building one per call costs an object spread per call.
+const systemMessage = (signature: Signature.Any, instructions: string): Prompt.SystemMessage =>
+  memo(
+    signature,
+    `json.system:${instructions}`,
+    () => Prompt.systemMessage({ content: buildSystemMessage(signature, instructions) })
+  )
 
 const buildSystemMessage = (signature: Signature.Any, instructions: string): string => {
   const inputs = signature.inputFields.map((f) => `${marker(f.name)}\n{${f.name}}`).join("\n\n")
@@ -56,6 +62,9 @@ const outputObject = (signature: Signature.Any, values: Readonly<Record<string, 
 }
 
 const instructionLine = (signature: Signature.Any): string =>
+  memo(signature, "json.instructionLine", () => buildInstructionLine(signature))
+
+const buildInstructionLine = (signature: Signature.Any): string =>
   `Respond with a JSON object in the following order of fields: ${
     signature.outputFields.map((f) => `\`${f.name}\``).join(", then ")
   }.`
@@ -69,7 +78,7 @@ const formatOutputs = (signature: Signature.Any, outputs: Readonly<Record<string
 const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
   const { signature } = request
   const messages: Array<Prompt.Message> = [
-    Prompt.systemMessage({ content: systemMessage(signature, request.instructions) })
+    systemMessage(signature, request.instructions)
   ]
   for (const demo of request.demos) {
     const inputs = formatInputs(signature.inputFields, demo)
@@ -86,15 +95,27 @@ const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
   return Prompt.fromMessages(messages)
 }
 
+// Where a reply's JSON object may be, in order; each is computed only when the ones before
+// it did not parse (a well-formed reply, nearly all of them, costs one trim and one parse).
+const jsonCandidates: ReadonlyArray<(text: string) => string | undefined> = [
+  (text) => text.trim(),
+  unfence,
+  (text) => {
+    const fenced = /```(?:json)?\s*\n?([\s\S]*?)```/i.exec(text)
+    return fenced?.[1] === undefined ? undefined : fenced[1].trim()
+  },
+  (text) => {
+    const first = text.indexOf("{")
+    const last = text.lastIndexOf("}")
+    return first !== -1 && last > first ? text.slice(first, last + 1) : undefined
+  }
+]
+
 /** Finds the JSON object in a reply: the whole text, a fenced block, or the outermost braces. */
 export const extractJsonObject = (text: string): Either.Either<Record<string, unknown>, string> => {
-  const candidates = [text.trim(), unfence(text)]
-  const fenced = /```(?:json)?\s*\n?([\s\S]*?)```/i.exec(text)
-  if (fenced?.[1] !== undefined) candidates.push(fenced[1].trim())
-  const first = text.indexOf("{")
-  const last = text.lastIndexOf("}")
-  if (first !== -1 && last > first) candidates.push(text.slice(first, last + 1))
-  for (const candidate of candidates) {
+  for (const candidateOf of jsonCandidates) {
+    const candidate = candidateOf(text)
+    if (candidate === undefined) continue
     try {
       const parsed: unknown = JSON.parse(candidate)
       if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {

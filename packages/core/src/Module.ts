@@ -8,7 +8,6 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
-import * as EffectContext from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import { pipeArguments, type Pipeable } from "effect/Pipeable"
@@ -16,7 +15,7 @@ import * as Tracer from "effect/Tracer"
 import type * as Demo from "./Demo"
 import { EventBus } from "./EventBus"
 import { type Collector, CurrentCollector, makeCollector } from "./internal/collector"
-import { withServices } from "./internal/context"
+import { referenceReader, withServices } from "./internal/context"
 import { spansUnobserved } from "./internal/tracing"
 import type * as Prediction from "./Prediction"
 import type * as Signature from "./Signature"
@@ -120,6 +119,10 @@ export const instrumentCollecting = <O, E, R>(
   body: (collector: Collector) => Effect.Effect<O, E, R>
 ): Effect.Effect<Prediction.Prediction<O>, E, R> => instrumentWith(info, body, false)
 
+const readBus = referenceReader(EventBus)
+const readSink = referenceReader(SpanContent.SpanContent)
+const readCollector = referenceReader(CurrentCollector)
+
 const instrumentWith = <O, E, R>(
   info: CallInfo,
   makeBody: (collector: Collector) => Effect.Effect<O, E, R>,
@@ -128,9 +131,9 @@ const instrumentWith = <O, E, R>(
   // One context read for everything the call needs; the clock is read only for events.
   Effect.withFiberRuntime((fiber) => {
     const context = fiber.currentContext
-    const bus = EffectContext.get(context, EventBus)
-    const sink = EffectContext.get(context, SpanContent.SpanContent)
-    const collector: Collector = makeCollector(EffectContext.get(context, CurrentCollector))
+    const bus = readBus(context)
+    const sink = readSink(context)
+    const collector: Collector = makeCollector(readCollector(context))
     const active = bus.active()
     const callId = active ? bus.nextCallId() : 0
     const body = makeBody(collector)

@@ -19,6 +19,7 @@ import { InvalidInput, OutputParseError } from "./DspyError"
 import { EventBus } from "./EventBus"
 import { callModel } from "./internal/callModel"
 import { addTrace, type Collector, CurrentCollector } from "./internal/collector"
+import { referenceReader } from "./internal/context"
 import { erase } from "./internal/erased"
 import { memo } from "./internal/memo"
 import * as Module from "./Module"
@@ -89,6 +90,11 @@ interface Predictor {
   readonly maxParseRetries: number
 }
 
+const readAdapter = referenceReader(Adapter.CurrentAdapter)
+const readHint = referenceReader(InstructionHint)
+const readCollector = referenceReader(CurrentCollector)
+const readBus = referenceReader(EventBus)
+
 // `run`, recording usage and trace into `own` when given, else into the collector in context.
 const runInto = (
   predictor: Predictor,
@@ -102,10 +108,10 @@ const runInto = (
     const inputs = encodeInputs(signature, input)
     if (Either.isLeft(inputs)) return Effect.fail(inputs.left)
     // One context read for the adapter, the hint, the collector and the bus.
-    const adapter = Context.get(context, Adapter.CurrentAdapter) ?? ChatAdapter.adapter
-    const hint = Context.get(context, InstructionHint)
-    const collector = own ?? Context.get(context, CurrentCollector)
-    const bus = Context.get(context, EventBus)
+    const adapter = readAdapter(context) ?? ChatAdapter.adapter
+    const hint = readHint(context)
+    const collector = own ?? readCollector(context)
+    const bus = readBus(context)
     const instructions = hint === undefined ? predictor.state.instructions : `${predictor.state.instructions}\n\n${hint}`
     const decodeOutputs = memo(
       signature,
@@ -187,7 +193,9 @@ export const fromState = <S extends Signature.Any>(
     (input: Signature.Input<S>) =>
       Module.instrumentCollecting(
         { name, kind, signature: signature.name, input },
-        (collector) => Effect.map(runInto(predictor, input, collector), (output) => output as Signature.Output<S>)
+        // The outputs decoded by this signature's output Schema: its `Output` type (a
+        // type-level cast rather than an identity `Effect.map` per call).
+        (collector) => runInto(predictor, input, collector) as Effect.Effect<Signature.Output<S>, PredictError, LanguageModel.LanguageModel>
       ),
     {
       name,

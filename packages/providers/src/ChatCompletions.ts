@@ -449,11 +449,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       // span's parenting (what `Effect.withParentSpan` would read again).
       Effect.withFiberRuntime((fiber) => {
         const context = fiber.currentContext
-        // Under Effect's built-in tracer (nothing exported) neither this span nor the HTTP
-        // client's (its attributes, trace headers, parenting) reaches anybody: run the call
-        // with the tracer off, which makes both no-ops.
-        const unobserved = spansUnobserved(fiber)
-        const traced = Effect.useSpan(spanName, { captureStackTrace: false, attributes }, (span) => {
+        const call = (span: Span) => {
           const providerOptions: LanguageModel.ProviderOptions = {
             prompt: Prompt.make(prompt),
             tools: [],
@@ -461,9 +457,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
             responseFormat,
             span
           }
-          // Unobserved, the HTTP span need not be parented under this one: skip the context swap.
-          const inner = unobserved ? context : Context.add(context, Tracer.ParentSpan, span)
-          const call = Effect.flatMap(generateWith(providerOptions, inner), (encoded) => {
+          return Effect.flatMap(generateWith(providerOptions, context), (encoded) => {
             const fast = ResponseParts.fromEncoded(encoded)
             const respond = (content: Array<Response.Part<{}>>) => {
               const transformer = context.unsafeMap.get(CurrentSpanTransformer.key) ?? parentSpanTransformer
@@ -479,9 +473,21 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
               )
               : respond(fast)
           })
-          return unobserved ? call : Effect.locally(call, FiberRef.currentContext, inner)
-        })
-        return unobserved ? Effect.locally(traced, FiberRef.currentTracerEnabled, false) : traced
+        }
+        // Under Effect's built-in tracer (nothing exported) neither this span nor the HTTP
+        // client's (its attributes, trace headers, parenting) reaches anybody: run the call
+        // with the tracer off, which makes the client's a no-op, and with a no-op span of
+        // ours (not `useSpan`, whose span and exit handler would be made for nobody).
+        if (spansUnobserved(fiber)) {
+          const call_ = call(unobservedSpan)
+          return fiber.getFiberRef(FiberRef.currentTracerEnabled)
+            ? Effect.locally(call_, FiberRef.currentTracerEnabled, false)
+            : call_
+        }
+        return Effect.useSpan(spanName, { captureStackTrace: false, attributes }, (span) =>
+          // The span as parent of the HTTP client's, with one context swap (what
+          // `Effect.withParentSpan` would read the context again for).
+          Effect.locally(call(span), FiberRef.currentContext, Context.add(context, Tracer.ParentSpan, span)))
       })
 
     const fastGenerateText = (
@@ -574,6 +580,10 @@ const spansUnobserved = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =
   !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
   Context.get(fiber.currentDefaultServices, Tracer.Tracer) === nativeTracer
 
+// The span handed to the provider and the span transformer when spans reach nobody: a
+// no-op span, as `Effect.makeSpan` makes with tracing off (its methods do nothing).
+const unobservedSpan: Span = Effect.runSync(Effect.withTracerEnabled(Effect.makeSpan("LanguageModel"), false))
+
 // Built once (the library builds it per call).
 const decodePlainParts = Schema.decodeUnknown(Schema.mutable(Schema.Array(Response.Part(Toolkit.empty))))
 
@@ -588,17 +598,36 @@ const objectNameOf = (objectName: string | undefined, schema: Schema.Schema.All)
     : "generateObject"
 
 // `Schema.decode(Schema.parseJson(schema))`, built once per result schema (the library
-// builds and compiles it per call). Callers pass the same schema per signature.
-const objectDecoders = new WeakMap<Schema.Schema.All, (text: string) => Effect.Effect<unknown, ParseResult.ParseError, unknown>>()
+// builds and compiles it per call). Callers pass the same schema per signature. The text is
+// decoded synchronously first (no Effect run for the common, synchronous schema); only when
+// that fails does the Effect decoder run, for schemas that need services or async steps
+// (which the synchronous decoder refuses) and for the error of a reply that does not conform.
+interface ObjectDecoder {
+  readonly sync: (text: string) => Either.Either<unknown, ParseResult.ParseError>
+  readonly effect: (text: string) => Effect.Effect<unknown, ParseResult.ParseError, unknown>
+}
+
+const objectDecoders = new WeakMap<Schema.Schema.All, ObjectDecoder>()
 
 const objectDecoder = <A, I, R>(schema: Schema.Schema<A, I, R>): (text: string) => Effect.Effect<A, ParseResult.ParseError, R> => {
   let decoder = objectDecoders.get(schema)
   if (decoder === undefined) {
-    decoder = Schema.decode(Schema.parseJson(schema))
+    const fromJson = Schema.parseJson(schema)
+    // Run without services: a step that needs one fails (Forbidden), and the Effect decoder
+    // then runs with them.
+    decoder = { sync: Schema.decodeEither(Schema.make<unknown, string, never>(fromJson.ast)), effect: Schema.decode(fromJson) }
     objectDecoders.set(schema, decoder)
   }
-  // Stored under this very schema, so it decodes to its `A` with its `R`.
-  return decoder as (text: string) => Effect.Effect<A, ParseResult.ParseError, R>
+  const { effect, sync } = decoder
+  return (text) => {
+    const decoded = sync(text)
+    // Stored under this very schema, so it decodes to its `A` with its `R`.
+    return (Either.isRight(decoded) ? Effect.succeed(decoded.right) : effect(text)) as Effect.Effect<
+      A,
+      ParseResult.ParseError,
+      R
+    >
+  }
 }
 
 // The library's `resolveStructuredOutput`: the reply's text parts decoded with the schema.

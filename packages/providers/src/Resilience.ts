@@ -40,6 +40,7 @@ import * as Mailbox from "effect/Mailbox"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Runtime from "effect/Runtime"
 import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
@@ -295,28 +296,43 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
   const retryEffect = <A, E, R>(self: Effect.Effect<A, E, R>, method: string): Effect.Effect<A, E, R> =>
     // One clock read serves the timeout and the retry budget.
     Effect.clockWith((clock) => {
-      let attempt: Effect.Effect<A, unknown, R> = self
-      if (timeoutMillis !== undefined) attempt = timeoutAttempt(clock, attempt, timeoutMillis, timeoutError)
+      const timed: Effect.Effect<A, unknown, R> = timeoutMillis === undefined
+        ? self
+        : timeoutAttempt(clock, self, timeoutMillis, timeoutError)
       // Classify and count in one handler (a `mapError` then a `tapError` would be two).
-      attempt = Effect.catchAll(attempt, (e) => {
+      const settle = (e: unknown): Effect.Effect<never, unknown> => {
         const classified = classifyError(e)
         return Effect.zipRight(onAttemptFailure(classified), Effect.fail(classified))
-      })
-      if (limiter !== undefined) attempt = limiter.withPermit(attempt)
-      const once = attempt
+      }
+      const toFinal = finalError(method)
       // The schedule is only built after a first failure: a call that succeeds pays
       // for one clock read, not for a schedule driver.
       const start = clock.unsafeCurrentTimeMillis()
-      const guarded = p.maxRetries === 0 ? once : Effect.catchAll(once, (first) =>
+      const retryAfter = (once: Effect.Effect<A, unknown, R>, first: unknown): Effect.Effect<A, unknown, R> =>
         Effect.flatMap(Schedule.driver(Schedule.tapOutput(schedule(policy, start), onRetry)), (driver) => {
           const loop = (error: unknown): Effect.Effect<A, unknown, R> =>
             Effect.matchEffect(driver.next(error), {
-              onFailure: () => Effect.fail(error),
+              onFailure: () => Effect.fail(toFinal(error)),
               onSuccess: () => Effect.catchAll(once, loop)
             })
           return loop(first)
-        }))
-      return Effect.mapError(guarded, finalError(method)) as Effect.Effect<A, E, R>
+        })
+      if (limiter === undefined) {
+        // One failure handler on the way of a call that succeeds: it classifies, counts,
+        // retries and gives the final error (the schedule's loop handles later attempts).
+        const once = Effect.catchAll(timed, settle)
+        return Effect.catchAll(timed, (e) => {
+          const classified = classifyError(e)
+          return Effect.zipRight(
+            onAttemptFailure(classified),
+            p.maxRetries === 0 ? Effect.fail(toFinal(classified)) : retryAfter(once, classified)
+          )
+        }) as Effect.Effect<A, E, R>
+      }
+      // Classified and counted while the permit is held (a rate limit pauses the limiter).
+      const once = limiter.withPermit(Effect.catchAll(timed, settle))
+      const guarded = p.maxRetries === 0 ? once : Effect.catchAll(once, (first) => retryAfter(once, first))
+      return Effect.mapError(guarded, toFinal) as Effect.Effect<A, E, R>
     })
 
   const retryStream = <A extends { readonly type: string }, E, R>(
@@ -407,10 +423,14 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
 
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
-// Times out one attempt. On the live clock a plain timer interrupts the attempt's
-// fiber (a fork and a setTimeout: about a third of `Effect.timeoutFail`'s cost,
-// which races two fibers); under any other clock (TestClock) `Effect.timeoutFail`,
-// so tests can drive time.
+// Times out one attempt. On the live clock the attempt runs in a child fiber on this
+// fiber's context and fiber refs, and a plain timer interrupts it: a fraction of
+// `Effect.timeoutFail`'s cost, which races two forked fibers. The child is started at once
+// (`Runtime.runFork`) rather than by `Effect.fork`, which schedules its start and then
+// needs a `Fiber.await` (measured: about 5% of a whole prediction's client CPU).
+// Interrupting the caller interrupts the attempt and waits for it (its finalizers abort
+// the HTTP request). Under any other clock (TestClock) `Effect.timeoutFail`, so tests can
+// drive time.
 const timeoutAttempt = <A, E, R, E2>(
   clock: Clock.Clock,
   self: Effect.Effect<A, E, R>,
@@ -418,17 +438,29 @@ const timeoutAttempt = <A, E, R, E2>(
   onTimeout: () => E2
 ): Effect.Effect<A, E | E2, R> => {
   if (clock !== liveClock) return Effect.timeoutFail(self, { duration: Duration.millis(millis), onTimeout })
-  return Effect.flatMap(Effect.fork(self), (fiber) => {
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      fiber.unsafeInterruptAsFork(FiberId.none)
-    }, millis)
-    return Effect.flatMap(
-      Effect.ensuring(Fiber.await(fiber), Effect.sync(() => clearTimeout(timer))),
-      (exit): Effect.Effect<A, E | E2> => (timedOut && Exit.isInterrupted(exit) ? Effect.fail(onTimeout()) : exit)
-    )
-  })
+  return Effect.withFiberRuntime<A, E | E2, R>((parent, status) =>
+    Effect.async<A, E | E2>((resume) => {
+      const runtime = Runtime.make({
+        context: parent.currentContext as Context.Context<R>,
+        runtimeFlags: status.runtimeFlags,
+        fiberRefs: parent.getFiberRefs()
+      })
+      let timedOut = false
+      const child = Runtime.runFork(runtime)(self)
+      const timer = setTimeout(() => {
+        timedOut = true
+        child.unsafeInterruptAsFork(FiberId.none)
+      }, millis)
+      child.addObserver((exit) => {
+        clearTimeout(timer)
+        resume(timedOut && Exit.isInterrupted(exit) ? Effect.fail(onTimeout()) : exit)
+      })
+      return Effect.suspend(() => {
+        clearTimeout(timer)
+        return Fiber.interrupt(child)
+      })
+    })
+  )
 }
 
 // Fails a stream that waits longer than `millis` for its next part (the first

@@ -1,7 +1,7 @@
 import { type DspyEvent, EventBus } from "@effect-dspy/core"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, type Duration, Effect, Exit, FastCheck, Fiber, Layer, Metric, ScheduleDecision, Stream, TestClock } from "effect"
+import { Chunk, Deferred, type Duration, Effect, Exit, FastCheck, Fiber, Layer, Metric, ScheduleDecision, Stream, TestClock } from "effect"
 import * as Limiter from "../src/Limiter"
 import * as LmError from "../src/LmError"
 import * as Resilience from "../src/Resilience"
@@ -146,6 +146,47 @@ describe("Resilience", () => {
       assert.strictEqual(classified.afterMillis, 2000)
       assert.strictEqual(classified.provider, "fake/model")
       assert.strictEqual(fake.attempts.length, 1)
+    }))
+
+  // The live clock takes the timer path (no TestClock): a short real timeout.
+  it.live("on the live clock, a hanging attempt times out as Timeout and is retried in a fresh attempt", () =>
+    Effect.gen(function*() {
+      const { fake, layer } = withPolicy([hang, ok("late")], { ...policy, baseDelay: "1 millis", timeout: "50 millis" })
+      const response = yield* LanguageModel.generateText({ prompt: "x" }).pipe(Effect.provide(layer))
+      assert.strictEqual(response.text, "late")
+      assert.strictEqual(fake.attempts.length, 2)
+    }))
+
+  it.live("on the live clock, a timeout with retries disabled fails with Timeout", () =>
+    Effect.gen(function*() {
+      const { fake, layer } = withPolicy([hang], { ...Resilience.noRetry, timeout: "50 millis" })
+      const error = yield* LanguageModel.generateText({ prompt: "x" }).pipe(Effect.provide(layer), Effect.flip)
+      const classified = LmError.classify(error)
+      assert(classified._tag === "Timeout")
+      assert.strictEqual(classified.afterMillis, 50)
+      assert.strictEqual(fake.attempts.length, 1)
+    }))
+
+  it.live("on the live clock, interrupting the caller interrupts the attempt in flight", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const interrupted = yield* Deferred.make<void>()
+      const model = Resilience.make(
+        {
+          generateText: () =>
+            Effect.zipRight(Deferred.succeed(started, undefined), Effect.never).pipe(
+              Effect.onInterrupt(() => Deferred.succeed(interrupted, undefined))
+            ),
+          generateObject: () => Effect.never,
+          streamText: () => Stream.never
+        },
+        { policy: { timeout: "1 hour" } }
+      )
+      const fiber = yield* Effect.fork(model.generateText({ prompt: "x" }))
+      yield* Deferred.await(started)
+      yield* Fiber.interrupt(fiber)
+      // Fiber.interrupt returned, so the attempt's finalizers already ran.
+      assert.isTrue(yield* Deferred.isDone(interrupted))
     }))
 
   it.effect("a stream failing before its first token is retried like any call", () =>

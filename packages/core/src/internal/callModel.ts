@@ -13,8 +13,13 @@ import * as SpanContent from "../SpanContent"
 import type * as Signature from "../Signature"
 import * as Usage from "../Usage"
 import { addUsage, type Collector } from "./collector"
-import { withServices } from "./context"
+import { referenceReader, withServices } from "./context"
 import { spansUnobserved } from "./tracing"
+
+const readConfig = referenceReader(LmConfig)
+const readBus = referenceReader(EventBus)
+const readSink = referenceReader(SpanContent.SpanContent)
+const readUsageSinks = referenceReader(Usage.UsageSink)
 
 /**
  * One LM call made by a predictor: a `chat {model}` span with the GenAI semantic-convention
@@ -32,10 +37,10 @@ export const callModel = (
   // One context read for everything the call needs; the clock is read only for events.
   Effect.withFiberRuntime((fiber) => {
     const context = fiber.currentContext
-    const config = Context.get(context, LmConfig)
-    const bus = Context.get(context, EventBus)
-    const sink = Context.get(context, SpanContent.SpanContent)
-    const sinks = Context.get(context, Usage.UsageSink)
+    const config = readConfig(context)
+    const bus = readBus(context)
+    const sink = readSink(context)
+    const sinks = readUsageSinks(context)
     const provider = config.provider
     const model = config.model
     const active = bus.active()

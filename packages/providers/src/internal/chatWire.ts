@@ -188,23 +188,39 @@ const wireName = (name: string): string => {
   return cleaned === "" ? "output" : cleaned
 }
 
+// Response formats are built once per schema, object name and strictness: the same
+// signature asks for the same format on every call.
+const responseFormatCache = new WeakMap<SchemaAST.AST, Map<string, WireResponseFormat>>()
+
 /** @internal */
 export const prepareResponseFormat = (
   options: LanguageModel.ProviderOptions,
   strict: boolean
 ): WireResponseFormat | undefined => {
   if (options.responseFormat.type !== "json") return undefined
-  const schema = options.responseFormat.schema
-  const description = Tool.getDescriptionFromSchemaAst(schema.ast)
-  return {
-    type: "json_schema",
-    json_schema: {
-      name: wireName(options.responseFormat.objectName),
-      ...(description === undefined ? {} : { description }),
-      schema: jsonSchemaOf(schema.ast),
-      strict
-    }
+  const { objectName, schema } = options.responseFormat
+  let formats = responseFormatCache.get(schema.ast)
+  if (formats === undefined) {
+    formats = new Map()
+    responseFormatCache.set(schema.ast, formats)
   }
+  const key = `${strict ? "strict" : "loose"}:${objectName}`
+  let format = formats.get(key)
+  if (format === undefined) {
+    const description = Tool.getDescriptionFromSchemaAst(schema.ast)
+    format = {
+      type: "json_schema",
+      json_schema: {
+        name: wireName(objectName),
+        ...(description === undefined ? {} : { description }),
+        schema: jsonSchemaOf(schema.ast),
+        strict
+      }
+    }
+    // Bounded: object names are per signature, not per call, but nothing enforces it.
+    if (formats.size < 64) formats.set(key, format)
+  }
+  return format
 }
 
 /** @internal */
@@ -322,8 +338,68 @@ export const WireChunk = Schema.Struct({
 /** @internal */
 export type WireChunk = typeof WireChunk.Type
 
-/** @internal */
-export const decodeResponse = Schema.decodeUnknownEither(WireResponse)
+const decodeResponseSchema = Schema.decodeUnknownEither(WireResponse)
+
+const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+const isOptionalString = (u: unknown): boolean => u === undefined || typeof u === "string"
+const isNullableString = (u: unknown): boolean => u === undefined || u === null || typeof u === "string"
+const isNullableNumber = (u: unknown): boolean => u === undefined || u === null || typeof u === "number"
+
+const isWireUsage = (u: unknown): boolean => {
+  if (u === undefined || u === null) return true
+  if (!isObject(u)) return false
+  if (!isNullableNumber(u.prompt_tokens) || !isNullableNumber(u.completion_tokens) || !isNullableNumber(u.total_tokens)) {
+    return false
+  }
+  const prompt = u.prompt_tokens_details
+  if (prompt !== undefined && prompt !== null && !(isObject(prompt) && isNullableNumber(prompt.cached_tokens))) return false
+  const completion = u.completion_tokens_details
+  return completion === undefined || completion === null ||
+    (isObject(completion) && isNullableNumber(completion.reasoning_tokens))
+}
+
+const isWireResponseToolCall = (u: unknown): boolean =>
+  isObject(u) && typeof u.id === "string" && isObject(u.function) && typeof u.function.name === "string" &&
+  typeof u.function.arguments === "string"
+
+const isWireChoice = (u: unknown): boolean => {
+  if (!isObject(u) || !isNullableString(u.finish_reason)) return false
+  const message = u.message
+  if (!isObject(message)) return false
+  if (
+    !isNullableString(message.content) || !isNullableString(message.refusal) ||
+    !isNullableString(message.reasoning_content) || !isNullableString(message.reasoning)
+  ) return false
+  const toolCalls = message.tool_calls
+  if (toolCalls === undefined || toolCalls === null) return true
+  if (!Array.isArray(toolCalls)) return false
+  for (const call of toolCalls) if (!isWireResponseToolCall(call)) return false
+  return true
+}
+
+/**
+ * Whether a parsed body is a `WireResponse` as it is: the same checks as the Schema, by hand
+ * (a few property reads where the decoder walks and copies the whole body). Every field the
+ * parts are read from is checked; extra fields are ignored, as the Schema ignores them.
+ */
+const isWireResponse = (u: unknown): u is WireResponse => {
+  if (!isObject(u)) return false
+  if (!isOptionalString(u.id) || !isOptionalString(u.model) || !isNullableNumber(u.created)) return false
+  if (!isWireUsage(u.usage)) return false
+  const choices = u.choices
+  if (!Array.isArray(choices)) return false
+  for (const choice of choices) if (!isWireChoice(choice)) return false
+  return true
+}
+
+/**
+ * Checks a parsed body against the chat-completions response format: by hand when it
+ * matches, else with the Schema (whose ParseError says what is wrong).
+ *
+ * @internal
+ */
+export const decodeResponse = (u: unknown): ReturnType<typeof decodeResponseSchema> =>
+  isWireResponse(u) ? Either.right(u) : decodeResponseSchema(u)
 /** @internal */
 export const decodeChunk = Schema.decodeUnknownEither(WireChunk)
 
@@ -359,9 +435,17 @@ export const usageOf = (usage: WireUsage | null | undefined): typeof Response.Us
   }
 }
 
-/** @internal */
-export const timestampOf = (created: number | null | undefined): string | undefined =>
-  typeof created === "number" ? new Date(created * 1000).toISOString() : undefined
+/**
+ * The response time, or `undefined` when absent or out of `Date`'s range (where
+ * `toISOString` would throw: a defect for a mere metadata field).
+ *
+ * @internal
+ */
+export const timestampOf = (created: number | null | undefined): string | undefined => {
+  if (typeof created !== "number") return undefined
+  const date = new Date(created * 1000)
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString()
+}
 
 /** @internal */
 export const parseToolParams = (

@@ -33,8 +33,11 @@ const describe = (cause: unknown): string => {
 /** @internal */
 export const secure = (secrets: ReadonlyArray<Redacted.Redacted>) => (client: HttpClient.HttpClient): HttpClient.HttpClient =>
   HttpClient.transform(client, (effect, request) =>
-    effect.pipe(
-      Effect.catchTag("RequestError", (error) => {
+    // One handler for both outcomes (a `catchTag` then a `flatMap` would be two frames
+    // on every request).
+    Effect.matchEffect(effect, {
+      onFailure: (error): Effect.Effect<never, HttpClientError.HttpClientError> => {
+        if (error._tag !== "RequestError") return Effect.fail(error)
         const text = scrub([error.description, describe(error.cause)].filter((s) => s !== undefined && s !== "").join(": "), secrets)
         return Effect.fail(
           new HttpClientError.RequestError({
@@ -43,8 +46,8 @@ export const secure = (secrets: ReadonlyArray<Redacted.Redacted>) => (client: Ht
             ...(text === "" ? {} : { description: text })
           })
         )
-      }),
-      Effect.flatMap((response) => {
+      },
+      onSuccess: (response): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
         if (response.status >= 200 && response.status < 300) return Effect.succeed(response)
         return Effect.flatMap(Effect.orElseSucceed(response.text, () => ""), (body) => {
           const headers = new globalThis.Headers()
@@ -65,5 +68,5 @@ export const secure = (secrets: ReadonlyArray<Redacted.Redacted>) => (client: Ht
             })
           )
         })
-      })
-    ))
+      }
+    }))
