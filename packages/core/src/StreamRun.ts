@@ -6,7 +6,7 @@
 import * as Channel from "effect/Channel"
 import type * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
+import * as Either from "effect/Either"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
@@ -28,13 +28,19 @@ export const forEachChunk = <A, E, R, E2, R2>(
   self: Stream.Stream<A, E, R>,
   f: (chunk: Chunk.Chunk<A>) => Effect.Effect<unknown, E2, R2>
 ): Effect.Effect<void, E | E2, R | R2> =>
-  Effect.scoped(Effect.flatMap(Stream.toPull(self), (pull) => {
-    const loop: Effect.Effect<void, E | E2, R | R2> = Effect.matchEffect(pull, {
-      onFailure: Option.match({ onNone: () => Effect.void, onSome: Effect.fail }),
-      onSuccess: (chunk) => Effect.zipRight(f(chunk), loop)
-    })
-    return loop
-  }))
+  // The channel's own pull (`Stream.toPull` wraps every pull in two more steps to turn its
+  // `Either` into an `Option` failure), in a scope closed with the loop's exit.
+  Effect.flatMap(Scope.make(), (scope) =>
+    Effect.onExit(
+      Effect.flatMap(Channel.toPullIn(Stream.toChannel(self), scope), (pull) => {
+        const loop: Effect.Effect<void, E | E2, R | R2> = Effect.flatMap(
+          pull,
+          (next) => Either.isLeft(next) ? Effect.void : Effect.zipRight(f(next.right), loop)
+        )
+        return loop
+      }),
+      (exit) => Scope.close(scope, exit)
+    ))
 
 /**
  * `Stream.unwrapScoped` without its cost per element: that flattens a stream of one stream, so
