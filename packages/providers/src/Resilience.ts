@@ -493,20 +493,20 @@ const idleTimeout = <A, E, R, E2>(
     if (withDeadline !== undefined) return Effect.succeed(withDeadline(deadline))
     return Effect.succeed(StreamRun.unwrapScoped(Effect.gen(function*() {
       const mailbox = yield* Mailbox.make<A, E | E2>({ capacity: 256, strategy: "suspend" })
-      let watch: IdleWatch | undefined
-      const source = yield* forEachChunk(self, (chunk) => {
-        watch?.touch()
+      // The source fiber, set once forked: the watch interrupts it (its HTTP request) on expiry.
+      const running: { source: Fiber.RuntimeFiber<unknown, unknown> | undefined } = { source: undefined }
+      const watch = new IdleWatch(deadline.millis, () => {
+        mailbox.unsafeDone(Exit.fail(deadline.onTimeout()))
+        running.source?.unsafeInterruptAsFork(FiberId.none)
+      })
+      yield* Effect.addFinalizer(() => Effect.sync(() => watch.stop()))
+      running.source = yield* forEachChunk(self, (chunk) => {
+        watch.touch()
         return mailbox.offerAll(chunk)
       }).pipe(
         Mailbox.into(mailbox),
         Effect.forkScoped
       )
-      const started = new IdleWatch(deadline.millis, () => {
-        mailbox.unsafeDone(Exit.fail(deadline.onTimeout()))
-        source.unsafeInterruptAsFork(FiberId.none)
-      })
-      watch = started
-      yield* Effect.addFinalizer(() => Effect.sync(() => started.stop()))
       return Mailbox.toStream(mailbox)
     })))
   }))
