@@ -82,27 +82,74 @@ export const fromEncoded = (
 export const fromEncodedStream = (
   encoded: Iterable<Response.StreamPartEncoded>
 ): Array<Response.StreamPart<{}>> | undefined => {
+  // The parts made for every token are written as the objects `Response.makePart` builds. Not
+  // `makePart` itself: its spread of the parameters plus a symbol key takes V8's slow path,
+  // microseconds per part where a literal takes nanoseconds.
   const parts: Array<Response.StreamPart<{}>> = []
   for (const part of encoded) {
     switch (part.type) {
-      case "text-delta":
-        parts.push(Response.makePart("text-delta", { id: part.id, delta: part.delta, metadata: part.metadata ?? {} }))
+      case "text-delta": {
+        const made: Response.TextDeltaPart = {
+          [Response.PartTypeId]: Response.PartTypeId,
+          type: part.type,
+          id: part.id,
+          delta: part.delta,
+          metadata: part.metadata ?? {}
+        }
+        parts.push(made)
         break
-      case "text-start":
-        parts.push(Response.makePart("text-start", { id: part.id, metadata: part.metadata ?? {} }))
+      }
+      case "text-start": {
+        const made: Response.TextStartPart = {
+          [Response.PartTypeId]: Response.PartTypeId,
+          type: part.type,
+          id: part.id,
+          metadata: part.metadata ?? {}
+        }
+        parts.push(made)
         break
-      case "text-end":
-        parts.push(Response.makePart("text-end", { id: part.id, metadata: part.metadata ?? {} }))
+      }
+      case "text-end": {
+        const made: Response.TextEndPart = {
+          [Response.PartTypeId]: Response.PartTypeId,
+          type: part.type,
+          id: part.id,
+          metadata: part.metadata ?? {}
+        }
+        parts.push(made)
         break
-      case "reasoning-delta":
-        parts.push(Response.makePart("reasoning-delta", { id: part.id, delta: part.delta, metadata: part.metadata ?? {} }))
+      }
+      case "reasoning-delta": {
+        const made: Response.ReasoningDeltaPart = {
+          [Response.PartTypeId]: Response.PartTypeId,
+          type: part.type,
+          id: part.id,
+          delta: part.delta,
+          metadata: part.metadata ?? {}
+        }
+        parts.push(made)
         break
-      case "reasoning-start":
-        parts.push(Response.makePart("reasoning-start", { id: part.id, metadata: part.metadata ?? {} }))
+      }
+      case "reasoning-start": {
+        const made: Response.ReasoningStartPart = {
+          [Response.PartTypeId]: Response.PartTypeId,
+          type: part.type,
+          id: part.id,
+          metadata: part.metadata ?? {}
+        }
+        parts.push(made)
         break
-      case "reasoning-end":
-        parts.push(Response.makePart("reasoning-end", { id: part.id, metadata: part.metadata ?? {} }))
+      }
+      case "reasoning-end": {
+        const made: Response.ReasoningEndPart = {
+          [Response.PartTypeId]: Response.PartTypeId,
+          type: part.type,
+          id: part.id,
+          metadata: part.metadata ?? {}
+        }
+        parts.push(made)
         break
+      }
       case "response-metadata":
         parts.push(metadataPart(part))
         break

@@ -22,13 +22,17 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cause from "effect/Cause"
+import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Config_ from "effect/Config"
 import type { ConfigError } from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
@@ -37,6 +41,7 @@ import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import type { Span } from "effect/Tracer"
@@ -45,6 +50,8 @@ import * as ResponseParts from "@effect-dspy/core/ResponseParts"
 import { ChatStreamState, checkChunk } from "./internal/chatStream"
 import { secure } from "./internal/secureClient"
 import * as SseData from "./internal/sseData"
+import * as StreamDeadline from "./internal/streamDeadline"
+import { type IdleDeadline, IdleWatch, type PlainStreamOptions } from "./internal/streamDeadline"
 import type { WireRequest } from "./internal/chatWire"
 import {
   decodeResponse,
@@ -352,83 +359,160 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     ): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> =>
       Effect.contextWithEffect((context: Context.Context<never>) => generateWith(providerOptions, context))
 
+    // Every streamed request runs in a scope of its own, closed when its stream ends: closing it
+    // aborts the request, which is also how an idle deadline ends a wait on the socket.
+    const scopedClient = HttpClient.withScope(client)
+
+    // One streamed call as one channel: sends the request, then turns each socket read into
+    // parts in a single pass (text decoding, SSE lines, JSON, the chunk check, the state machine,
+    // then the output form) and at the end checks that the server finished and closes the open
+    // parts. Not a pipeline of `Stream` operators: each one costs a channel hand-off per socket
+    // read, which was most of a streamed token's CPU. Under a deadline, a timer aborts the
+    // request when no bytes came for its length, and the stream fails with its timeout error.
+    const openStream = <Out, E>(
+      providerOptions: LanguageModel.ProviderOptions,
+      output: StreamOutput<Out>,
+      deadline: IdleDeadline<E> | undefined
+    ): Channel.Channel<Chunk.Chunk<Out>, unknown, AiError.AiError | E, unknown, unknown, unknown> =>
+      Channel.suspend(() => {
+        // Set while the request is being opened; the finalizer below is registered first, so an
+        // interruption at any point still closes them.
+        let scope: Scope.CloseableScope | undefined
+        let watch: IdleWatch | undefined
+        const timedOut = (): E | undefined =>
+          watch !== undefined && watch.expired && deadline !== undefined ? deadline.onTimeout() : undefined
+        const open = Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, AiError.AiError | E>((fiber) => {
+          const body = buildRequest(providerOptions, fiber.currentContext, true)
+          if (Either.isLeft(body)) return Effect.fail(body.left)
+          annotateRequest(providerOptions.span, body.right)
+          const request = httpRequest(body.right, true)
+          return Effect.flatMap(Scope.make(), (requestScope) => {
+            scope = requestScope
+            if (deadline !== undefined) {
+              // A timer runs outside any fiber: closing the scope from it aborts the request.
+              watch = new IdleWatch(deadline.millis, () => Effect.runFork(Scope.close(requestScope, Exit.void)))
+            }
+            let execute = Scope.extend(scopedClient.execute(request), requestScope)
+            // As for generate: under Effect's built-in tracer the HTTP span reaches nobody.
+            if (spansUnobserved(fiber)) execute = Effect.locally(execute, FiberRef.currentTracerEnabled, false)
+            return execute.pipe(
+              Effect.flatMap((response) =>
+                response.status >= 200 && response.status < 300
+                  ? Effect.succeed(response)
+                  : Effect.fail(statusError(response))
+              ),
+              Effect.catchAll((error): Effect.Effect<never, AiError.AiError | E> => {
+                const timeout = timedOut()
+                return timeout !== undefined ? Effect.fail(timeout) : mapHttpError("streamText")(error)
+              })
+            )
+          })
+        })
+        const events = Channel.flatMap(Channel.fromEffect(open), (response) =>
+          Channel.pipeTo(
+            Stream.toChannel(response.stream),
+            readEvents(response, providerOptions.span, output, () => watch?.touch(), timedOut)
+          ))
+        return Channel.ensuringWith(events, (exit) => {
+          watch?.stop()
+          return scope === undefined ? Effect.void : Scope.close(scope, exit)
+        })
+      })
+
+    // The body's bytes -> stream parts, with one small state machine per call.
+    const readEvents = <Out, E>(
+      response: HttpClientResponse.HttpClientResponse,
+      span: Span,
+      output: StreamOutput<Out>,
+      touch: () => void,
+      timedOut: () => E | undefined
+    ): Channel.Channel<
+      Chunk.Chunk<Out>,
+      Chunk.Chunk<Uint8Array>,
+      AiError.AiError | E,
+      HttpClientError.ResponseError,
+      unknown,
+      unknown
+    > => {
+      const state = new ChatStreamState()
+      const decoder = new TextDecoder()
+      let done = false
+      let failure: AiError.AiError | undefined
+      let parts: Array<Response.StreamPartEncoded> = []
+      const parser = SseData.make((data) => {
+        if (done || failure !== undefined) return
+        if (data === "[DONE]") {
+          done = true
+          return
+        }
+        let json: unknown
+        try {
+          json = JSON.parse(data)
+        } catch (cause) {
+          failure = malformed("streamText", "A stream event is not valid JSON", cause)
+          return
+        }
+        const chunk = checkChunk(json)
+        if (Either.isLeft(chunk)) {
+          failure = malformed("streamText", "A stream event does not match the chat-completions format", chunk.left)
+          return
+        }
+        const result = state.onChunk(chunk.right, parts)
+        if (Either.isLeft(result)) failure = result.left
+      })
+      type Reader = Channel.Channel<
+        Chunk.Chunk<Out>,
+        Chunk.Chunk<Uint8Array>,
+        AiError.AiError | E,
+        HttpClientError.ResponseError,
+        unknown,
+        unknown
+      >
+      const emit = (encoded: Array<Response.StreamPartEncoded>, next: () => Reader): Reader => {
+        const fast = output.fast(encoded)
+        return fast !== undefined
+          ? Channel.flatMap(Channel.write(Chunk.unsafeFromArray(fast)), next)
+          : Channel.flatMap(Channel.fromEffect(output.slow(encoded)), (chunk) => Channel.flatMap(Channel.write(chunk), next))
+      }
+      const reader: Reader = Channel.readWithCause({
+        onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
+          touch()
+          if (done) return reader
+          for (const bytes of chunk) {
+            const limit = parser.feed(decoder.decode(bytes, { stream: true }))
+            if (limit !== undefined) failure ??= malformed("streamText", `A stream event is larger than ${limit} characters`)
+          }
+          if (failure !== undefined) return Channel.fail(failure)
+          if (parts.length === 0) return reader
+          const out = parts
+          parts = []
+          return emit(out, () => reader)
+        },
+        onFailure: (cause): Reader => {
+          const timeout = timedOut()
+          if (timeout !== undefined) return Channel.fail(timeout)
+          const error = Cause.failureOrCause(cause)
+          return Either.isLeft(error)
+            ? Channel.fromEffect(mapHttpError("streamText")(error.left))
+            : Channel.failCause(error.right)
+        },
+        onDone: () => {
+          if (!done && !state.completed) return Channel.fail(timedOut() ?? truncated(response.request, response.status))
+          const last: Array<Response.StreamPartEncoded> = []
+          const result = state.finish(last)
+          if (Either.isLeft(result)) return Channel.fail(result.left)
+          annotateFinish(span, last)
+          return emit(last, () => Channel.void)
+        }
+      })
+      return reader
+    }
+
+    // The provider-level stream `LanguageModel.make` decodes (calls with a toolkit).
     const streamText = (
       providerOptions: LanguageModel.ProviderOptions
     ): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> =>
-      Stream.unwrap(Effect.map(Effect.context<never>(), (context) => {
-        const body = buildRequest(providerOptions, context, true)
-        if (Either.isLeft(body)) return Stream.fail(body.left)
-        annotateRequest(providerOptions.span, body.right)
-        const request = httpRequest(body.right, true)
-        return Stream.unwrap(
-          client.execute(request).pipe(
-            Effect.flatMap((response) =>
-              response.status >= 200 && response.status < 300
-                ? Effect.succeed(response)
-                : Effect.fail(statusError(response))
-            ),
-            Effect.catchAll(mapHttpError("streamText")),
-            Effect.map((response) => decodeEvents(response, providerOptions.span))
-          )
-        )
-      }))
-
-    // SSE events -> stream parts, with one small state machine per call.
-    const decodeEvents = (
-      response: HttpClientResponse.HttpClientResponse,
-      span: Span
-    ): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> =>
-      Stream.suspend(() => {
-        const state = new ChatStreamState()
-        let done = false
-        let failure: AiError.AiError | undefined
-        let parts: Array<Response.StreamPartEncoded> = []
-        const parser = SseData.make((data) => {
-          if (done || failure !== undefined) return
-          if (data === "[DONE]") {
-            done = true
-            return
-          }
-          let json: unknown
-          try {
-            json = JSON.parse(data)
-          } catch (cause) {
-            failure = malformed("streamText", "A stream event is not valid JSON", cause)
-            return
-          }
-          const chunk = checkChunk(json)
-          if (Either.isLeft(chunk)) {
-            failure = malformed("streamText", "A stream event does not match the chat-completions format", chunk.left)
-            return
-          }
-          const result = state.onChunk(chunk.right, parts)
-          if (Either.isLeft(result)) failure = result.left
-        })
-        const body = response.stream.pipe(
-          Stream.catchAll(mapHttpError("streamText")),
-          Stream.decodeText(),
-          Stream.mapChunksEffect((texts): Effect.Effect<Chunk.Chunk<Response.StreamPartEncoded>, AiError.AiError> => {
-            if (done) return Effect.succeed(Chunk.empty())
-            for (const text of texts) {
-              const limit = parser.feed(text)
-              if (limit !== undefined) failure ??= malformed("streamText", `A stream event is larger than ${limit} characters`)
-            }
-            if (failure !== undefined) return Effect.fail(failure)
-            const out = parts
-            parts = []
-            return Effect.succeed(Chunk.unsafeFromArray(out))
-          })
-        )
-        const end = Stream.suspend(() => {
-          if (!done && !state.completed) return Stream.fail(truncated(response.request, response.status))
-          const last: Array<Response.StreamPartEncoded> = []
-          const result = state.finish(last)
-          if (Either.isLeft(result)) return Stream.fail(result.left)
-          annotateFinish(span, last)
-          return Stream.fromIterable(last)
-        })
-        return Stream.concat(body, end)
-      })
+      Stream.fromChannel(openStream<Response.StreamPartEncoded, never>(providerOptions, encodedOutput, undefined))
 
     const service = yield* LanguageModel.make({ generateText, streamText })
     const parentSpanTransformer = Option.getOrUndefined(yield* Effect.serviceOption(CurrentSpanTransformer))
@@ -522,16 +606,31 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     // chunk with a Schema union it rebuilds per call (tens of microseconds per token, the
     // largest cost of a streamed token after the socket). Same span, same span transformer,
     // same parts; a chunk with a part the fast path does not build is decoded by the Schema.
-    const fastStreamText = (
-      options: Pick<LanguageModel.GenerateTextOptions<{}>, "prompt" | "concurrency"> & { readonly toolChoice?: unknown }
-    ): Stream.Stream<Response.StreamPart<{}>, AiError.AiError> =>
-      Stream.unwrapScoped(Effect.flatMap(
-        Effect.makeSpanScoped("LanguageModel.streamText", {
-          captureStackTrace: false,
-          attributes: { concurrency: options.concurrency, toolChoice: options.toolChoice }
-        }),
-        (span) =>
-          Effect.map(Effect.context<never>(), (context) => {
+    // With a deadline (`Resilience`'s timeout, see `internal/streamDeadline`), it is enforced here.
+    const fastStreamText = <E = never>(
+      options: PlainStreamOptions,
+      deadline?: IdleDeadline<E>
+    ): Stream.Stream<Response.StreamPart<{}>, AiError.AiError | E> =>
+      Stream.fromChannel(Channel.suspend(() => {
+        // Set when the span is made; the finalizer is registered before, so it always ends it.
+        let end: ((exit: Exit.Exit<unknown, unknown>) => void) | undefined
+        const open = Effect.withFiberRuntime<
+          Channel.Channel<Chunk.Chunk<Response.StreamPart<{}>>, unknown, AiError.AiError | E, unknown, unknown, unknown>
+        >((fiber) => {
+          const context = fiber.currentContext
+          let makeSpan = Effect.makeSpan("LanguageModel.streamText", {
+            captureStackTrace: false,
+            attributes: { concurrency: options.concurrency, toolChoice: options.toolChoice }
+          })
+          // As for generate: under Effect's built-in tracer this span reaches nobody.
+          if (spansUnobserved(fiber)) makeSpan = Effect.locally(makeSpan, FiberRef.currentTracerEnabled, false)
+          const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+          const timing = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
+          return Effect.map(Effect.uninterruptible(Effect.tap(makeSpan, (span) => {
+            end = (exit) => {
+              if (span.status._tag !== "Ended") span.end(timing ? clock.unsafeCurrentTimeNanos() : 0n, exit)
+            }
+          })), (span) => {
             const providerOptions: LanguageModel.ProviderOptions = {
               prompt: Prompt.make(options.prompt),
               tools: [],
@@ -539,13 +638,20 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
               responseFormat: { type: "text" },
               span
             }
-            const parts = Stream.mapChunksEffect(streamText(providerOptions), decodeStreamChunk)
+            const parts = openStream(providerOptions, decodedOutput, deadline)
             const transformer = context.unsafeMap.get(CurrentSpanTransformer.key) ?? parentSpanTransformer
-            return ResponseParts.reportStream(parts, transformer, providerOptions)
+            return transformer === undefined
+              ? parts
+              : Stream.toChannel(ResponseParts.reportStream(Stream.fromChannel(parts), transformer, providerOptions))
           })
-      ))
+        })
+        return Channel.ensuringWith(
+          Channel.unwrap(open),
+          (exit) => Effect.sync(() => end?.(exit))
+        )
+      }))
 
-    return {
+    return StreamDeadline.register({
       ...service,
       streamText: (options) =>
         // As for generateText: no toolkit, no tool parts, AiError only.
@@ -563,7 +669,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         options.toolkit === undefined
           ? (fastGenerateObject(options) as ReturnType<LanguageModel.Service["generateObject"]>)
           : service.generateObject(options)
-    } satisfies LanguageModel.Service
+    } satisfies LanguageModel.Service, fastStreamText)
   })
 
 const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
@@ -664,13 +770,23 @@ const structuredOutput = <A, I, R>(
 // Built once (the library builds it per call).
 const decodeStreamParts = Schema.decode(Schema.ChunkFromSelf(Response.StreamPart(Toolkit.empty)))
 
-const decodeStreamChunk = (
-  chunk: Chunk.Chunk<Response.StreamPartEncoded>
-): Effect.Effect<Chunk.Chunk<Response.StreamPart<{}>>, AiError.AiError> => {
-  const fast = ResponseParts.fromEncodedStream(chunk)
-  return fast !== undefined
-    ? Effect.succeed(Chunk.unsafeFromArray(fast))
-    : Effect.mapError(decodeStreamParts(chunk), (error) =>
+// What a stream makes of the encoded parts of one socket read: `fast` without an effect, or
+// `undefined` for `slow`.
+interface StreamOutput<Out> {
+  readonly fast: (parts: Array<Response.StreamPartEncoded>) => Array<Out> | undefined
+  readonly slow: (parts: Array<Response.StreamPartEncoded>) => Effect.Effect<Chunk.Chunk<Out>, AiError.AiError>
+}
+
+const encodedOutput: StreamOutput<Response.StreamPartEncoded> = {
+  fast: (parts) => parts,
+  slow: (parts) => Effect.succeed(Chunk.unsafeFromArray(parts))
+}
+
+// Decoded parts: built without a Schema when `ResponseParts` knows every part of the read.
+const decodedOutput: StreamOutput<Response.StreamPart<{}>> = {
+  fast: ResponseParts.fromEncodedStream,
+  slow: (parts) =>
+    Effect.mapError(decodeStreamParts(Chunk.unsafeFromArray(parts)), (error) =>
       AiError.MalformedOutput.fromParseError({ module: "LanguageModel", method: "streamText", error }))
 }
 

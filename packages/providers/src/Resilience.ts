@@ -23,15 +23,19 @@
  * @since 0.1.0
  */
 import { EventBus } from "@effect-dspy/core"
+import * as StreamRun from "@effect-dspy/core/StreamRun"
 import { forEachChunk } from "@effect-dspy/core/StreamRun"
 import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
+import * as Cause from "effect/Cause"
+import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
@@ -46,6 +50,8 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as Stream from "effect/Stream"
+import * as StreamDeadline from "./internal/streamDeadline"
+import { type IdleDeadline, IdleWatch } from "./internal/streamDeadline"
 import { Limiter } from "./Limiter"
 import type * as LimiterNs from "./Limiter"
 import * as LmError from "./LmError"
@@ -335,24 +341,45 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
       return Effect.mapError(guarded, toFinal) as Effect.Effect<A, E, R>
     })
 
-  const retryStream = <A extends { readonly type: string }, E, R>(
-    self: Stream.Stream<A, E, R>,
-    method: string
-  ): Stream.Stream<A, E, R> => {
-    const attempt = Stream.suspend(() => {
-      let delivered = false
-      let partialText = ""
-      let held: Array<A> = []
-      let source: Stream.Stream<A, unknown, R> = self
-      if (timeoutMillis !== undefined) source = idleTimeout(source, timeoutMillis, timeoutError)
-      const body = source.pipe(
-        // Hold back the parts that carry no content (metadata, "start" markers) until
-        // the first content part: a failure before it is then invisible to the
-        // consumer and the call can be retried as if it never streamed.
-        Stream.mapChunks((chunk) => {
+  const deadline: IdleDeadline<LmError.Timeout> | undefined = timeoutMillis === undefined
+    ? undefined
+    : { millis: timeoutMillis, onTimeout: timeoutError }
+
+  // One attempt's post-processing as one channel stage (a `Stream` operator per step would cost
+  // a channel hand-off per chunk each): hold back the parts that carry no content (metadata,
+  // "start" markers) until the first content part, so that a failure before it is invisible to
+  // the consumer and the call can be retried as if it never streamed; keep the text delivered;
+  // classify a failure (after content: `StreamFailed` with that text) and count it.
+  const attemptStage = <A extends { readonly type: string }>(): Channel.Channel<
+    Chunk.Chunk<A>,
+    Chunk.Chunk<A>,
+    unknown,
+    unknown,
+    unknown,
+    unknown
+  > => {
+    let delivered = false
+    let partialText = ""
+    let held: Array<A> = []
+    const attemptError = (e: unknown): unknown => {
+      const c = classifyError(e)
+      if (delivered && LmError.isLmError(c)) {
+        return new LmError.StreamFailed({
+          provider: c.provider,
+          description: c.description,
+          ...(c.status === undefined ? {} : { status: c.status }),
+          partialText,
+          reason: c._tag
+        })
+      }
+      return c
+    }
+    const reader: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<A>, unknown, unknown, unknown, unknown> = Channel
+      .readWithCause({
+        onInput: (chunk: Chunk.Chunk<A>) => {
           if (delivered) {
             for (const part of chunk) if (part.type === "text-delta") partialText += deltaOf(part)
-            return chunk
+            return Channel.flatMap(Channel.write(chunk), () => reader)
           }
           const out: Array<A> = []
           for (const part of chunk) {
@@ -368,43 +395,49 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
             if (part.type === "text-delta") partialText += deltaOf(part)
             out.push(part)
           }
-          return Chunk.unsafeFromArray(out)
-        }),
-        Stream.concat(Stream.suspend(() => {
+          return out.length === 0 ? reader : Channel.flatMap(Channel.write(Chunk.unsafeFromArray(out)), () => reader)
+        },
+        onFailure: (cause) => {
+          const failure = Cause.failureOrCause(cause)
+          if (Either.isRight(failure)) return Channel.failCause(failure.right)
+          const error = attemptError(failure.left)
+          return Channel.flatMap(Channel.fromEffect(onAttemptFailure(error)), () => Channel.fail(error))
+        },
+        onDone: () => {
           const rest = held
           held = []
-          return Stream.fromIterable(rest)
-        })),
-        Stream.mapError((e) => {
-          const c = classifyError(e)
-          if (delivered && LmError.isLmError(c)) {
-            return new LmError.StreamFailed({
-              provider: c.provider,
-              description: c.description,
-              ...(c.status === undefined ? {} : { status: c.status }),
-              partialText,
-              reason: c._tag
-            })
-          }
-          return c
-        }),
-        Stream.tapError(onAttemptFailure)
-      )
+          return rest.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(rest))
+        }
+      })
+    return reader
+  }
+
+  const retryStream = <A extends { readonly type: string }, E, R>(
+    self: Stream.Stream<A, E, R>,
+    method: string,
+    // The provider's own stream under a deadline (see `internal/streamDeadline`), when it has one.
+    withDeadline?: (deadline: IdleDeadline<LmError.Timeout>) => Stream.Stream<A, unknown, R>
+  ): Stream.Stream<A, E, R> => {
+    const source: Stream.Stream<A, unknown, R> = deadline === undefined
+      ? self
+      : idleTimeout(self, deadline, withDeadline)
+    const attempt = Stream.suspend(() => {
+      const body = Stream.fromChannel(Channel.pipeTo(Stream.toChannel(source), attemptStage<A>()))
       return limiter === undefined
         ? body
         : limiter.withStreamPermit !== undefined
         ? limiter.withStreamPermit(body)
-        : Stream.unwrapScoped(Effect.as(limiter.permitScoped, body))
+        : StreamRun.unwrapScoped(Effect.as(limiter.permitScoped, body))
     })
     // As for effects, the schedule driver is only built after a first failure. Not
     // `Stream.retry`: it builds a driver per stream and runs an effect per chunk (to reset the
     // schedule after output, which here never matters: a failure after content is not retried).
-    const guarded = p.maxRetries === 0 ? attempt : Stream.unwrap(Effect.clockWith((clock) => {
+    const guarded = p.maxRetries === 0 ? attempt : StreamRun.unwrap(Effect.clockWith((clock) => {
       const start = clock.unsafeCurrentTimeMillis()
       return Effect.succeed(Stream.catchAll(attempt, (first) =>
-        Stream.unwrap(Effect.map(Schedule.driver(Schedule.tapOutput(schedule(policy, start), onRetry)), (driver) => {
+        StreamRun.unwrap(Effect.map(Schedule.driver(Schedule.tapOutput(schedule(policy, start), onRetry)), (driver) => {
           const loop = (error: unknown): Stream.Stream<A, unknown, R> =>
-            Stream.unwrap(Effect.match(driver.next(error), {
+            StreamRun.unwrap(Effect.match(driver.next(error), {
               onFailure: () => Stream.fail(error),
               onSuccess: () => Stream.catchAll(attempt, loop)
             }))
@@ -417,7 +450,15 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
   return {
     generateText: (options) => retryEffect(service.generateText(options), "generateText"),
     generateObject: (options) => retryEffect(service.generateObject(options), "generateObject"),
-    streamText: (options) => retryStream(service.streamText(options), "streamText")
+    streamText: (options) => {
+      const own = options.toolkit === undefined ? StreamDeadline.get(service) : undefined
+      return retryStream(
+        service.streamText(options),
+        "streamText",
+        // Without a toolkit the parts have no tool parts: exactly this method's part type.
+        own === undefined ? undefined : (deadline) => own(options, deadline) as ReturnType<typeof service.streamText>
+      )
+    }
   }
 }
 
@@ -463,46 +504,43 @@ const timeoutAttempt = <A, E, R, E2>(
   )
 }
 
-// Fails a stream that waits longer than `millis` for its next part (the first
-// included). Under any clock but the live one (TestClock), `Stream.timeoutFail`. On the
-// live clock, neither it nor `Stream.interruptWhen`: both race a forked fiber against
-// every pull, which over the tokens of thousands of streams is most of a token's cost.
-// Instead the source runs in one fiber feeding a bounded mailbox (one hand-off per chunk,
-// and a chunk carries every part of a socket read), each chunk records the time, and
-// one timer per stream checks the deadline when it fires: it re-arms for the time left,
-// or fails the stream and interrupts the source (its HTTP request) at once.
+// Fails a stream that waits longer than the deadline for its next part (the first included).
+// Under any clock but the live one (TestClock), `Stream.timeoutFail`. On the live clock, a
+// provider that enforces the deadline itself (it aborts its request when the deadline passes)
+// does so: nothing else is needed. For any other stream, neither `Stream.timeoutFail` nor
+// `Stream.interruptWhen`: both race a forked fiber against every pull, which over the tokens of
+// thousands of streams is most of a token's cost. Instead the source runs in one fiber feeding a
+// bounded mailbox (one hand-off per chunk, and a chunk carries every part of a socket read), each
+// chunk records the time, and one timer per stream checks the deadline when it fires: it re-arms
+// for the time left, or fails the stream and interrupts the source (its HTTP request) at once.
 const idleTimeout = <A, E, R, E2>(
   self: Stream.Stream<A, E, R>,
-  millis: number,
-  onTimeout: () => E2
-): Stream.Stream<A, E | E2, R> =>
-  Stream.unwrapScoped(Effect.clockWith((clock) => {
-    if (clock !== liveClock) return Effect.succeed(Stream.timeoutFail(self, onTimeout, Duration.millis(millis)))
-    return Effect.gen(function*() {
+  deadline: IdleDeadline<E2>,
+  withDeadline: ((deadline: IdleDeadline<E2>) => Stream.Stream<A, unknown, R>) | undefined
+): Stream.Stream<A, unknown, R> =>
+  StreamRun.unwrap(Effect.clockWith((clock) => {
+    if (clock !== liveClock) {
+      return Effect.succeed(Stream.timeoutFail(self, deadline.onTimeout, Duration.millis(deadline.millis)))
+    }
+    if (withDeadline !== undefined) return Effect.succeed(withDeadline(deadline))
+    return Effect.succeed(StreamRun.unwrapScoped(Effect.gen(function*() {
       const mailbox = yield* Mailbox.make<A, E | E2>({ capacity: 256, strategy: "suspend" })
-      let last = performance.now()
-      const source = yield* forEachChunk(self, (chunk) => {
-        last = performance.now()
+      // The source fiber, set once forked: the watch interrupts it (its HTTP request) on expiry.
+      const running: { source: Fiber.RuntimeFiber<unknown, unknown> | undefined } = { source: undefined }
+      const watch = new IdleWatch(deadline.millis, () => {
+        mailbox.unsafeDone(Exit.fail(deadline.onTimeout()))
+        running.source?.unsafeInterruptAsFork(FiberId.none)
+      })
+      yield* Effect.addFinalizer(() => Effect.sync(() => watch.stop()))
+      running.source = yield* forEachChunk(self, (chunk) => {
+        watch.touch()
         return mailbox.offerAll(chunk)
       }).pipe(
         Mailbox.into(mailbox),
         Effect.forkScoped
       )
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const check = () => {
-        const idle = performance.now() - last
-        if (idle < millis) {
-          timer = setTimeout(check, millis - idle)
-          return
-        }
-        timer = undefined
-        mailbox.unsafeDone(Exit.fail(onTimeout()))
-        source.unsafeInterruptAsFork(FiberId.none)
-      }
-      timer = setTimeout(check, millis)
-      yield* Effect.addFinalizer(() => Effect.sync(() => clearTimeout(timer)))
       return Mailbox.toStream(mailbox)
-    })
+    })))
   }))
 
 const deltaOf = (part: { readonly type: string }): string =>

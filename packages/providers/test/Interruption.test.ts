@@ -43,6 +43,43 @@ const stubServer = Effect.acquireRelease(
     })
 )
 
+// The first request gets its headers and then nothing; later ones get a whole answer. Counts
+// requests, and notices when the client leaves the silent one.
+const silentThenAnswer = Effect.acquireRelease(
+  Effect.async<{ readonly server: Http.Server; readonly url: string; readonly requests: () => number; readonly silentClosed: Promise<void> }>((resume) => {
+    let requests = 0
+    let onClosed: () => void = () => {}
+    const silentClosed = new Promise<void>((resolve) => {
+      onClosed = resolve
+    })
+    const server = Http.createServer((req, res) => {
+      req.resume()
+      requests++
+      res.writeHead(200, { "content-type": "text/event-stream" })
+      if (requests === 1) {
+        res.on("close", () => {
+          if (!res.writableEnded) onClosed()
+        })
+        return
+      }
+      for (const content of ["Hel", "lo"]) {
+        res.write(`data: ${JSON.stringify({ id: "c", choices: [{ delta: { content }, finish_reason: null }] })}\n\n`)
+      }
+      res.write(`data: ${JSON.stringify({ id: "c", choices: [{ delta: {}, finish_reason: "stop" }] })}\n\n`)
+      res.end("data: [DONE]\n\n")
+    })
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo
+      resume(Effect.succeed({ server, url: `http://127.0.0.1:${port}/v1`, requests: () => requests, silentClosed }))
+    })
+  }),
+  ({ server }) =>
+    Effect.async<void>((resume) => {
+      server.closeAllConnections()
+      server.close(() => resume(Effect.void))
+    })
+)
+
 describe("interruption", () => {
   it.live("interrupting a stream mid-answer aborts the HTTP request", () =>
     Effect.gen(function*() {
@@ -74,5 +111,20 @@ describe("interruption", () => {
       assert.strictEqual(classified.partialText, "Once")
       yield* Effect.promise(() => stub.clientClosed)
     }).pipe(Effect.scoped))
-})
 
+  it.live("a stream silent before its first token times out, its request is aborted, and it is retried", () =>
+    Effect.gen(function*() {
+      const stub = yield* silentThenAnswer
+      const model = Lm.layer("openai-compatible/stub", {
+        baseUrl: stub.url,
+        retry: { timeout: "1 second", baseDelay: "10 millis", jitter: false }
+      })
+      const text = yield* LanguageModel.streamText({ prompt: "hi" }).pipe(
+        Stream.runFold("", (text, part) => (part.type === "text-delta" ? text + part.delta : text)),
+        Effect.provide(model)
+      )
+      assert.strictEqual(text, "Hello")
+      assert.strictEqual(stub.requests(), 2)
+      yield* Effect.promise(() => stub.silentClosed)
+    }).pipe(Effect.scoped))
+})
