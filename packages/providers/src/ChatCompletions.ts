@@ -49,6 +49,7 @@ import { LmConfig, type Settings } from "@effect-dspy/core/LmConfig"
 import * as ResponseParts from "@effect-dspy/core/ResponseParts"
 import { ChatStreamState, checkChunk } from "./internal/chatStream"
 import { secure } from "./internal/secureClient"
+import { decodesWithoutEffects } from "./internal/pureDecode"
 import * as SseData from "./internal/sseData"
 import * as StreamDeadline from "./internal/streamDeadline"
 import { type IdleDeadline, IdleWatch, type PlainStreamOptions } from "./internal/streamDeadline"
@@ -704,12 +705,13 @@ const objectNameOf = (objectName: string | undefined, schema: Schema.Schema.All)
     : "generateObject"
 
 // `Schema.decode(Schema.parseJson(schema))`, built once per result schema (the library
-// builds and compiles it per call). Callers pass the same schema per signature. The text is
-// decoded synchronously first (no Effect run for the common, synchronous schema); only when
-// that fails does the Effect decoder run, for schemas that need services or async steps
-// (which the synchronous decoder refuses) and for the error of a reply that does not conform.
+// builds and compiles it per call). Callers pass the same schema per signature. A schema whose
+// decoding runs no effect (plain checks: the usual signature) is decoded synchronously first,
+// with no Effect run; the Effect decoder runs for every other schema (transformations and
+// declarations may need the caller's services or be async) and for the error of a reply that
+// does not conform.
 interface ObjectDecoder {
-  readonly sync: (text: string) => Either.Either<unknown, ParseResult.ParseError>
+  readonly sync: ((text: string) => Either.Either<unknown, ParseResult.ParseError>) | undefined
   readonly effect: (text: string) => Effect.Effect<unknown, ParseResult.ParseError, unknown>
 }
 
@@ -719,13 +721,16 @@ const objectDecoder = <A, I, R>(schema: Schema.Schema<A, I, R>): (text: string) 
   let decoder = objectDecoders.get(schema)
   if (decoder === undefined) {
     const fromJson = Schema.parseJson(schema)
-    // Run without services: a step that needs one fails (Forbidden), and the Effect decoder
-    // then runs with them.
-    decoder = { sync: Schema.decodeEither(Schema.make<unknown, string, never>(fromJson.ast)), effect: Schema.decode(fromJson) }
+    decoder = {
+      // Only for a schema that decodes without effects, so the missing services are never asked for.
+      sync: decodesWithoutEffects(schema.ast) ? Schema.decodeEither(Schema.make<unknown, string, never>(fromJson.ast)) : undefined,
+      effect: Schema.decode(fromJson)
+    }
     objectDecoders.set(schema, decoder)
   }
   const { effect, sync } = decoder
   return (text) => {
+    if (sync === undefined) return effect(text) as Effect.Effect<A, ParseResult.ParseError, R>
     const decoded = sync(text)
     // Stored under this very schema, so it decodes to its `A` with its `R`.
     return (Either.isRight(decoded) ? Effect.succeed(decoded.right) : effect(text)) as Effect.Effect<

@@ -15,6 +15,15 @@ const modelLayer = (fake: ReturnType<typeof makeFakeFetch>) =>
 
 class Greeting extends Context.Tag("test/Greeting")<Greeting, string>() {}
 
+// A reference has a default, so a decoder run without the caller's context would not fail:
+// it would read the default.
+class Unit extends Context.Reference<Unit>()("test/Unit", { defaultValue: () => "cm" }) {}
+const Measured = Schema.transformOrFail(Schema.Number, Schema.String, {
+  strict: true,
+  decode: (n) => Effect.map(Unit, (unit) => `${n} ${unit}`),
+  encode: (s) => ParseResult.fail(new ParseResult.Type(Schema.String.ast, s))
+})
+
 // A field whose decoding reads a service: the synchronous decoder refuses it.
 const Greeted = Schema.transformOrFail(Schema.String, Schema.String, {
   strict: true,
@@ -53,5 +62,22 @@ describe("ChatCompletions.generateObject decoding", () => {
       )
       assert.strictEqual(error._tag, "MalformedOutput")
       assert(error._tag === "MalformedOutput" && ParseResult.isParseError(error.cause))
+    }))
+
+  it.effect("a transformation reads the caller's references, and runs once", () =>
+    Effect.gen(function*() {
+      let runs = 0
+      const Counted = Schema.transformOrFail(Schema.String, Schema.String, {
+        strict: true,
+        decode: (s) => Effect.sync(() => (runs++, s.toUpperCase())),
+        encode: (s) => ParseResult.succeed(s)
+      })
+      const fake = makeFakeFetch([json(200, chatCompletion({ content: JSON.stringify({ height: 180, name: "ada" }) }))])
+      const response = yield* LanguageModel.generateObject({
+        prompt: "How tall?",
+        schema: Schema.Struct({ height: Measured, name: Counted })
+      }).pipe(Effect.provide(modelLayer(fake)), Effect.provideService(Unit, "in"))
+      assert.deepStrictEqual(response.value, { height: "180 in", name: "ADA" })
+      assert.strictEqual(runs, 1)
     }))
 })
