@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Fiber, TestClock } from "effect"
+import { Cause, Clock, Effect, Exit, Fiber, TestClock } from "effect"
 import { POLL_WINDOW_MILLIS, sleepUntil } from "../src/internal/sleepUntil"
 
 // A few turns of the event loop, so that polling gets its chances.
@@ -76,5 +76,17 @@ describe("sleepUntil", () => {
       yield* turns
       assert.strictEqual(reads, after)
       assert.strictEqual(due, 0, "the due action ran after an interruption")
+    }))
+
+  it.effect("a due action that throws while polling fails the fiber with that defect, not the process", () =>
+    Effect.gen(function*() {
+      const start = yield* Clock.currentTimeNanos
+      const fiber = yield* Effect.fork(sleepUntil(start + nanos(POLL_WINDOW_MILLIS / 2), () => {
+        throw new Error("writeHead refused")
+      }))
+      yield* turns
+      yield* TestClock.adjust(POLL_WINDOW_MILLIS / 2)
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
     }))
 })

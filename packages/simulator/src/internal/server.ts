@@ -110,10 +110,10 @@ const streamResponse = (
         // due times count from the request's arrival, like a non-streamed answer's
         elapsed: Number(now - arrivalNanos) / 1e6,
         readable,
-      plan,
-      count,
-      first: Math.max(0, first),
-      per: Math.max(0, per),
+        plan,
+        count,
+        first: Math.max(0, first),
+        per: Math.max(0, per),
         withTail: !state.truncated,
         onDone: () => (state.delivered = true)
       })),

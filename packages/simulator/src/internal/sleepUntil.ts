@@ -39,7 +39,13 @@ const pollUntil = (deadline: bigint, onDue: () => void): Effect.Effect<void> =>
           handle = setImmediate(check)
           return
         }
-        onDue()
+        // In a raw `setImmediate` a throw would be uncaught and end the process: make it the fiber's defect.
+        try {
+          onDue()
+        } catch (defect) {
+          resume(Effect.die(defect))
+          return
+        }
         resume(Effect.void)
       }
       handle = setImmediate(check)
