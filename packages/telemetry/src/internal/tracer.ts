@@ -87,40 +87,10 @@ class FoldedSpan implements Tracer.Span {
  * response header) say nothing the generation does not, and recording and exporting them was
  * the largest single cost of tracing an LM call. It shares the generation's ids, so the
  * `traceparent` header the HTTP client sends names the generation, and it forwards events.
+ * Its attributes are not kept (the map stays empty).
  */
-class HttpSpan implements Tracer.Span {
-  readonly _tag = "Span"
-  readonly spanId: string
-  readonly traceId: string
-  readonly sampled: boolean
-  // Always empty: the request's attributes are not kept.
-  readonly attributes = new Map<string, unknown>()
-  readonly parent: Option.Option<Tracer.AnySpan>
-  status: Tracer.SpanStatus
-  constructor(
-    readonly name: string,
-    readonly into: Tracer.Span,
-    readonly context: Context.Context<never>,
-    readonly links: Array<Tracer.SpanLink>,
-    startTime: bigint,
-    readonly kind: Tracer.SpanKind
-  ) {
-    this.spanId = into.spanId
-    this.traceId = into.traceId
-    this.sampled = into.sampled
-    this.parent = Option.some(into)
-    this.status = { _tag: "Started", startTime }
-  }
-  attribute(): void {}
-  event(name: string, startTime: bigint, attributes?: Record<string, unknown>): void {
-    this.into.event(name, startTime, attributes)
-  }
-  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
-    this.links.push(...links)
-  }
-  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
-    if (this.status._tag === "Started") this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-  }
+class HttpSpan extends FoldedSpan {
+  override attribute(): void {}
 }
 
 /**
