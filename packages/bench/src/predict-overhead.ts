@@ -13,7 +13,7 @@ import { ChatAdapter, Predict, Signature } from "@effect-dspy/core"
 import { Lm } from "@effect-dspy/providers"
 import { Context, DefaultServices, Effect, ManagedRuntime, Tracer } from "effect"
 import { writeFileSync } from "node:fs"
-import { median, pool, startSimulator } from "./internal/harness"
+import { type Measure, measure, median, pool, startSimulator } from "./internal/harness"
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")
@@ -44,20 +44,6 @@ const bareFetch = (url: string) => async (): Promise<void> => {
   })
   const json = (await response.json()) as { choices: Array<{ message: { content: string } }> }
   if (typeof json.choices[0]?.message.content !== "string") throw new Error("bad reply")
-}
-
-interface Measure {
-  readonly cpuMicrosPerCall: number
-  readonly callsPerSecond: number
-}
-
-const measure = async (n: number, run: (n: number) => Promise<void>): Promise<Measure> => {
-  const cpu0 = process.cpuUsage()
-  const t0 = performance.now()
-  await run(n)
-  const wall = performance.now() - t0
-  const cpu = process.cpuUsage(cpu0)
-  return { cpuMicrosPerCall: (cpu.user + cpu.system) / n, callsPerSecond: (n / wall) * 1000 }
 }
 
 const main = async () => {

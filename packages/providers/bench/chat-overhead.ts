@@ -13,9 +13,8 @@
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Effect, Layer, ManagedRuntime } from "effect"
-import { spawn } from "node:child_process"
-import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
+// Scripts, not library code: the benchmark package's harness, by path.
+import { type Measure, measure, median, pool, startSimulator } from "../../bench/src/internal/harness"
 import * as ChatCompletions from "../src/ChatCompletions"
 import * as Lm from "../src/Lm"
 
@@ -25,23 +24,6 @@ const CALLS = Number(args.get("calls") ?? 3000)
 const CONCURRENCY = Number(args.get("concurrency") ?? 64)
 const ROUNDS = Number(args.get("rounds") ?? 3)
 const WARMUP = Math.min(600, CALLS)
-
-const here = Path.dirname(fileURLToPath(import.meta.url))
-const bin = Path.resolve(here, "../../simulator/src/bin.ts")
-
-const startSimulator = (): Promise<{ url: string; stop: () => void }> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", bin, "--port", "0", "--latency", "0"], {
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    let out = ""
-    child.stdout.on("data", (data: Buffer) => {
-      out += data.toString()
-      const match = /http:\/\/[^\s]+/.exec(out)
-      if (match) resolve({ url: match[0], stop: () => child.kill("SIGTERM") })
-    })
-    child.on("exit", (code) => reject(new Error(`simulator exited with ${code}`)))
-  })
 
 const prompt = "Say something short about coffee."
 
@@ -56,35 +38,9 @@ const bareFetch = (url: string) => async (): Promise<void> => {
   if (typeof json.choices[0]?.message.content !== "string") throw new Error("bad reply")
 }
 
-const pool = async (n: number, concurrency: number, task: () => Promise<void>): Promise<void> => {
-  let next = 0
-  const worker = async () => {
-    while (next < n) {
-      next++
-      await task()
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker))
-}
-
-interface Measure {
-  readonly cpuMicrosPerCall: number
-  readonly callsPerSecond: number
-}
-
-const measure = async (n: number, run: (n: number) => Promise<void>): Promise<Measure> => {
-  const cpu0 = process.cpuUsage()
-  const t0 = performance.now()
-  await run(n)
-  const wall = performance.now() - t0
-  const cpu = process.cpuUsage(cpu0)
-  return { cpuMicrosPerCall: (cpu.user + cpu.system) / n, callsPerSecond: (n / wall) * 1000 }
-}
-
-const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const main = async () => {
-  const sim = await startSimulator()
+  const sim = await startSimulator(["--latency", "0"])
   try {
     const overFetch = ManagedRuntime.make(
       ChatCompletions.layer({ model: "sim-1", apiUrl: `${sim.url}/v1` }).pipe(Layer.provide(FetchHttpClient.layer))

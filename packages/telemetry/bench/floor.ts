@@ -36,7 +36,7 @@ import { ProtobufTraceSerializer, TraceExporterMetricsHelper } from "@openteleme
 import { resourceFromAttributes } from "@opentelemetry/resources"
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base"
 // Scripts, not library code: the providers benchmark's harness, by path.
-import { median, pool, startSimulator } from "../../bench/src/internal/harness"
+import { type Measure, measure, median, pool, startSimulator } from "../../bench/src/internal/harness"
 import { startReceiver } from "./internal/receiver"
 
 const args = new Map<string, string>()
@@ -173,20 +173,6 @@ const traced = (url: string, receiverUrl: string) => {
     predict.end()
   }
   return { call, shutdown: () => provider.shutdown() }
-}
-
-interface Measure {
-  readonly cpuMicrosPerCall: number
-  readonly callsPerSecond: number
-}
-
-const measure = async (n: number, run: (n: number) => Promise<void>): Promise<Measure> => {
-  const cpu0 = process.cpuUsage()
-  const t0 = performance.now()
-  await run(n)
-  const wall = performance.now() - t0
-  const cpu = process.cpuUsage(cpu0)
-  return { cpuMicrosPerCall: (cpu.user + cpu.system) / n, callsPerSecond: (n / wall) * 1000 }
 }
 
 const main = async () => {

@@ -36,3 +36,18 @@ export const pool = async (n: number, concurrency: number, task: () => Promise<v
 }
 
 export const median = (xs: ReadonlyArray<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+export interface Measure {
+  readonly cpuMicrosPerCall: number
+  readonly callsPerSecond: number
+}
+
+/** Runs `run(n)` once: this process's CPU time per call (user + system) and calls per wall-clock second. */
+export const measure = async (n: number, run: (n: number) => Promise<void>): Promise<Measure> => {
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  await run(n)
+  const wall = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  return { cpuMicrosPerCall: (cpu.user + cpu.system) / n, callsPerSecond: (n / wall) * 1000 }
+}
