@@ -8,10 +8,9 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as Lm from "../src/Lm"
 import * as LmError from "../src/LmError"
+import { serve } from "./utils/loopback"
 
 const event = (delta: Record<string, unknown>, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: "c", choices: [{ delta, finish_reason: finish }] })}\n\n`
@@ -19,36 +18,23 @@ const event = (delta: Record<string, unknown>, finish: string | null = null) =>
 // Answers every request with `tokens`, `gapMillis` apart, then a finish reason and `[DONE]`;
 // `end: false` keeps the response open after `[DONE]`.
 const server = (tokens: ReadonlyArray<string>, options: { readonly gapMillis: number; readonly end: boolean }) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly server: Http.Server; readonly url: string }>((resume) => {
-      const server = Http.createServer((req, res) => {
-        req.resume()
-        res.writeHead(200, { "content-type": "text/event-stream" })
-        let i = 0
-        const next = () => {
-          if (res.destroyed) return
-          if (i < tokens.length) {
-            res.write(event({ content: tokens[i++] }))
-            setTimeout(next, options.gapMillis)
-            return
-          }
-          res.write(event({}, "stop"))
-          if (options.end) res.end("data: [DONE]\n\n")
-          else res.write("data: [DONE]\n\n")
-        }
-        next()
-      })
-      server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as AddressInfo
-        resume(Effect.succeed({ server, url: `http://127.0.0.1:${port}/v1` }))
-      })
-    }),
-    ({ server }) =>
-      Effect.async<void>((resume) => {
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
-      })
-  )
+  serve((req, res) => {
+    req.resume()
+    res.writeHead(200, { "content-type": "text/event-stream" })
+    let i = 0
+    const next = () => {
+      if (res.destroyed) return
+      if (i < tokens.length) {
+        res.write(event({ content: tokens[i++] }))
+        setTimeout(next, options.gapMillis)
+        return
+      }
+      res.write(event({}, "stop"))
+      if (options.end) res.end("data: [DONE]\n\n")
+      else res.write("data: [DONE]\n\n")
+    }
+    next()
+  })
 
 const textOf = (parts: Iterable<{ readonly type: string }>) => {
   let text = ""
@@ -64,7 +50,7 @@ describe("a streamed call's idle deadline", () => {
   it.live("does not count the consumer's time between parts", () =>
     Effect.gen(function*() {
       const stub = yield* server(["One", " two", " three", " four"], { gapMillis: 10, end: true })
-      const model = Lm.layer("openai-compatible/stub", { baseUrl: stub.url, retry: false, timeout: "100 millis" })
+      const model = Lm.layer("openai-compatible/stub", { baseUrl: stub, retry: false, timeout: "100 millis" })
       let text = ""
       // Every chunk keeps the consumer busy for twice the deadline; the server never waits that long.
       yield* LanguageModel.streamText({ prompt: "count" }).pipe(
@@ -78,7 +64,7 @@ describe("a streamed call's idle deadline", () => {
   it.live("does not fail a stream the server finished whose socket stays open", () =>
     Effect.gen(function*() {
       const stub = yield* server(["Hel", "lo"], { gapMillis: 1, end: false })
-      const model = Lm.layer("openai-compatible/stub", { baseUrl: stub.url, retry: false, timeout: "50 millis" })
+      const model = Lm.layer("openai-compatible/stub", { baseUrl: stub, retry: false, timeout: "50 millis" })
       const parts = yield* LanguageModel.streamText({ prompt: "hi" }).pipe(Stream.runCollect, Effect.provide(model), bounded)
       assert.strictEqual(textOf(parts), "Hello")
       assert.strictEqual([...parts].at(-1)?.type, "finish")

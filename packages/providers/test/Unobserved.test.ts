@@ -3,10 +3,10 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Redacted, Schema, Stream } from "effect"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
+import type * as Http from "node:http"
 import * as Lm from "../src/Lm"
 import { chatCompletion, json, makeFakeFetch, type Responder, sse } from "./utils/fakeFetch"
+import { serve } from "./utils/loopback"
 import { makeRecorders } from "./utils/recorders"
 
 const Answer = Signature.make("Answer", {
@@ -41,26 +41,13 @@ const streamed = sse([
 
 // A loopback server answering every request with one short stream, recording request headers.
 const loopback = (headers: Array<Http.IncomingHttpHeaders>) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly server: Http.Server; readonly url: string }>((resume) => {
-      const server = Http.createServer((req, res) => {
-        headers.push(req.headers)
-        req.resume()
-        res.writeHead(200, { "content-type": "text/event-stream" })
-        res.write(`data: ${JSON.stringify({ id: "c", choices: [{ delta: { content: "Paris" }, finish_reason: "stop" }] })}\n\n`)
-        res.end("data: [DONE]\n\n")
-      })
-      server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as AddressInfo
-        resume(Effect.succeed({ server, url: `http://127.0.0.1:${port}/v1` }))
-      })
-    }),
-    ({ server }) =>
-      Effect.async<void>((resume) => {
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
-      })
-  )
+  serve((req, res) => {
+    headers.push(req.headers)
+    req.resume()
+    res.writeHead(200, { "content-type": "text/event-stream" })
+    res.write(`data: ${JSON.stringify({ id: "c", choices: [{ delta: { content: "Paris" }, finish_reason: "stop" }] })}\n\n`)
+    res.end("data: [DONE]\n\n")
+  })
 
 // A streamed call inside a span marked as core's generation (what core's LM call makes).
 const streamInGeneration = LanguageModel.streamText({ prompt: "Capital of France?" }).pipe(
@@ -142,7 +129,7 @@ describe("spans nobody reads are not made", () => {
   it.live("over the library's own client: the trace context by hand, unless the caller turns propagation off", () =>
     Effect.gen(function*() {
       const headers: Array<Http.IncomingHttpHeaders> = []
-      const { url } = yield* loopback(headers)
+      const url = yield* loopback(headers)
       const layer = Lm.layer("openai-compatible/m", { baseUrl: url, retry: false })
       const recorders = makeRecorders()
       assert.strictEqual(yield* streamInGeneration.pipe(Effect.provide(layer), Effect.provide(recorders.layer)), "Paris")
