@@ -51,8 +51,10 @@ import { ChatStreamState, checkChunk } from "./internal/chatStream"
 import { secure } from "./internal/secureClient"
 import { decodesWithoutEffects } from "./internal/pureDecode"
 import * as SseData from "./internal/sseData"
+import { honoursAbort } from "./internal/httpClient"
+import { IdleWatch } from "./internal/idleWatch"
 import * as StreamDeadline from "./internal/streamDeadline"
-import { type IdleDeadline, IdleWatch, type PlainStreamOptions } from "./internal/streamDeadline"
+import type { IdleDeadline, PlainStreamOptions } from "./internal/streamDeadline"
 import type { WireRequest } from "./internal/chatWire"
 import {
   decodeResponse,
@@ -271,7 +273,12 @@ const truncated = (request: HttpClientRequest.HttpClientRequest, status: number)
  */
 export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const client = secure(options.apiKey === undefined ? [] : [options.apiKey])(yield* HttpClient.HttpClient)
+    const raw = yield* HttpClient.HttpClient
+    const secrets = options.apiKey === undefined ? [] : [options.apiKey]
+    const client = secure(secrets)(raw)
+    // Our own client (`Lm.layer`'s) ends a pending read when its request is aborted; one brought by
+    // the caller may not, so only ours serves streams under `Resilience`'s deadline (see below).
+    const builtIn = honoursAbort(raw)
     const url = `${options.apiUrl.replace(/\/+$/, "")}/chat/completions`
     const baseHeaders: Record<string, string> = {
       accept: "application/json",
@@ -311,11 +318,35 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
 
     // Inside core's `chat {model}` span the HTTP client's own span (one request per
     // generation, ~40 attributes) tells nothing the generation does not: the request runs
-    // with the client's tracing off, and the trace context is still sent, naming this call's span.
+    // with the client's tracing off, and the trace context is still sent, naming this call's span,
+    // unless propagation is off (`HttpClient.currentTracerPropagation`, which the client reads
+    // when it makes its span). Our own client has no setting of its own, so the caller's decides
+    // and the headers go on before the request is sent (`withScope` keeps the very request it
+    // registered). A client brought by the caller may turn propagation off itself
+    // (`HttpClient.withTracerPropagation(false)` sets the fiber ref around its own steps): there
+    // the headers are added as its first request step, which it runs with its settings in force.
+    const handTraced = builtIn ? client : secure(secrets)(HttpClient.mapRequestEffect(raw, addTraceContext))
+    const inTrace = <A, E, R>(
+      send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, E, R>,
+      request: HttpClientRequest.HttpClientRequest,
+      span: Span
+    ): Effect.Effect<A, E, R> =>
+      Effect.locally(
+        builtIn
+          ? Effect.withFiberRuntime((fiber) =>
+            send(
+              fiber.getFiberRef(HttpClient.currentTracerPropagation)
+                ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span))
+                : request
+            )
+          )
+          : Effect.locally(send(request), traceSpan, span),
+        FiberRef.currentTracerEnabled,
+        false
+      )
+
     const execute = (request: HttpClientRequest.HttpClientRequest, span: Span) =>
-      inGeneration(span)
-        ? Effect.locally(client.execute(HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span))), FiberRef.currentTracerEnabled, false)
-        : client.execute(request)
+      inGeneration(span) ? inTrace((request) => handTraced.execute(request), request, span) : client.execute(request)
 
     const httpRequest = (body: WireRequest, stream: boolean) =>
       HttpClientRequest.post(url, {
@@ -363,13 +394,19 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     // Every streamed request runs in a scope of its own, closed when its stream ends: closing it
     // aborts the request, which is also how an idle deadline ends a wait on the socket.
     const scopedClient = HttpClient.withScope(client)
+    // `withScope` would run a client's request steps before its settings apply (so before the
+    // caller's client turns propagation off): that client's streams go without it, and the end
+    // of their body still aborts the request (the platform's client does so itself).
+    const scopedHandTraced = builtIn ? scopedClient : handTraced
 
     // One streamed call as one channel: sends the request, then turns each socket read into
     // parts in a single pass (text decoding, SSE lines, JSON, the chunk check, the state machine,
     // then the output form) and at the end checks that the server finished and closes the open
     // parts. Not a pipeline of `Stream` operators: each one costs a channel hand-off per socket
     // read, which was most of a streamed token's CPU. Under a deadline, a timer aborts the
-    // request when no bytes came for its length, and the stream fails with its timeout error.
+    // request when the stream waited on the server for its length, and the stream fails with its
+    // timeout error. The channel is pull-based: while a part waits downstream for the consumer's
+    // next pull, the wait is the consumer's, so the timer is paused then.
     const openStream = <Out, E>(
       providerOptions: LanguageModel.ProviderOptions,
       output: StreamOutput<Out>,
@@ -393,9 +430,14 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
               // A timer runs outside any fiber: closing the scope from it aborts the request.
               watch = new IdleWatch(deadline.millis, () => Effect.runFork(Scope.close(requestScope, Exit.void)))
             }
-            let execute = Scope.extend(scopedClient.execute(request), requestScope)
-            // As for generate: under Effect's built-in tracer the HTTP span reaches nobody.
-            if (spansUnobserved(fiber)) execute = Effect.locally(execute, FiberRef.currentTracerEnabled, false)
+            const span = providerOptions.span
+            // As for generate: inside core's generation no HTTP span, the trace context by hand;
+            // under Effect's built-in tracer the HTTP span reaches nobody.
+            const execute = inGeneration(span)
+              ? inTrace((request) => Scope.extend(scopedHandTraced.execute(request), requestScope), request, span)
+              : spansUnobserved(fiber)
+              ? Effect.locally(Scope.extend(scopedClient.execute(request), requestScope), FiberRef.currentTracerEnabled, false)
+              : Scope.extend(scopedClient.execute(request), requestScope)
             return execute.pipe(
               Effect.flatMap((response) =>
                 response.status >= 200 && response.status < 300
@@ -412,7 +454,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         const events = Channel.flatMap(Channel.fromEffect(open), (response) =>
           Channel.pipeTo(
             Stream.toChannel(response.stream),
-            readEvents(response, providerOptions.span, output, () => watch?.touch(), timedOut)
+            readEvents(response, providerOptions.span, output, watch, timedOut)
           ))
         return Channel.ensuringWith(events, (exit) => {
           watch?.stop()
@@ -425,7 +467,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       response: HttpClientResponse.HttpClientResponse,
       span: Span,
       output: StreamOutput<Out>,
-      touch: () => void,
+      watch: IdleWatch | undefined,
       timedOut: () => E | undefined
     ): Channel.Channel<
       Chunk.Chunk<Out>,
@@ -469,15 +511,33 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         unknown,
         unknown
       >
+      // A write returns when downstream pulls again: the watch is paused from the write until
+      // then (the consumer's time), and runs again, from a full length, once it pulls.
+      const resumeThen = (next: () => Reader) => (): Reader => {
+        watch?.resume()
+        return next()
+      }
+      const write = (chunk: Chunk.Chunk<Out>, next: () => Reader): Reader => {
+        watch?.pause()
+        return Channel.flatMap(Channel.write(chunk), resumeThen(next))
+      }
       const emit = (encoded: Array<Response.StreamPartEncoded>, next: () => Reader): Reader => {
         const fast = output.fast(encoded)
         return fast !== undefined
-          ? Channel.flatMap(Channel.write(Chunk.unsafeFromArray(fast)), next)
-          : Channel.flatMap(Channel.fromEffect(output.slow(encoded)), (chunk) => Channel.flatMap(Channel.write(chunk), next))
+          ? write(Chunk.unsafeFromArray(fast), next)
+          : Channel.flatMap(Channel.fromEffect(output.slow(encoded)), (chunk) => write(chunk, next))
+      }
+      // The end of a stream the server finished (`[DONE]` or a finish reason): close the open parts.
+      const finish = (): Reader => {
+        const last: Array<Response.StreamPartEncoded> = []
+        const result = state.finish(last)
+        if (Either.isLeft(result)) return Channel.fail(result.left)
+        annotateFinish(span, last)
+        return emit(last, () => Channel.void)
       }
       const reader: Reader = Channel.readWithCause({
         onInput: (chunk: Chunk.Chunk<Uint8Array>) => {
-          touch()
+          watch?.touch()
           if (done) return reader
           for (const bytes of chunk) {
             const limit = parser.feed(decoder.decode(bytes, { stream: true }))
@@ -490,6 +550,9 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           return emit(out, () => reader)
         },
         onFailure: (cause): Reader => {
+          // The server had finished: a failure of the rest of the body (the deadline aborting
+          // the request while the socket stayed open, a reset) loses nothing.
+          if (done || state.completed) return finish()
           const timeout = timedOut()
           if (timeout !== undefined) return Channel.fail(timeout)
           const error = Cause.failureOrCause(cause)
@@ -499,11 +562,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         },
         onDone: () => {
           if (!done && !state.completed) return Channel.fail(timedOut() ?? truncated(response.request, response.status))
-          const last: Array<Response.StreamPartEncoded> = []
-          const result = state.finish(last)
-          if (Either.isLeft(result)) return Channel.fail(result.left)
-          annotateFinish(span, last)
-          return emit(last, () => Channel.void)
+          return finish()
         }
       })
       return reader
@@ -652,7 +711,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         )
       }))
 
-    return StreamDeadline.register({
+    const fastService: LanguageModel.Service = {
       ...service,
       streamText: (options) =>
         // As for generateText: no toolkit, no tool parts, AiError only.
@@ -670,10 +729,27 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         options.toolkit === undefined
           ? (fastGenerateObject(options) as ReturnType<LanguageModel.Service["generateObject"]>)
           : service.generateObject(options)
-    } satisfies LanguageModel.Service, fastStreamText)
+    }
+    // The deadline is enforced here only where an abort is known to end a pending read;
+    // otherwise `Resilience` enforces it around the stream.
+    return builtIn ? StreamDeadline.register(fastService, fastStreamText) : fastService
   })
 
 const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+// The span whose trace context a request through a caller's client carries (see `inTrace`).
+const traceSpan = FiberRef.unsafeMake<Span | undefined>(undefined)
+
+// Runs inside the client's own steps, where its propagation setting is in force.
+const addTraceContext = (request: HttpClientRequest.HttpClientRequest) =>
+  Effect.withFiberRuntime<HttpClientRequest.HttpClientRequest>((fiber) => {
+    const span = fiber.getFiberRef(traceSpan)
+    return Effect.succeed(
+      span !== undefined && fiber.getFiberRef(HttpClient.currentTracerPropagation)
+        ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span))
+        : request
+    )
+  })
 
 // The span is recorded (tracing on, not a no-op span) and its parent is core's LM span.
 const inGeneration = (span: Span): boolean =>

@@ -24,7 +24,6 @@
  */
 import { EventBus } from "@effect-dspy/core"
 import * as StreamRun from "@effect-dspy/core/StreamRun"
-import { forEachChunk } from "@effect-dspy/core/StreamRun"
 import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Cause from "effect/Cause"
@@ -50,8 +49,9 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as Stream from "effect/Stream"
+import { IdleWatch } from "./internal/idleWatch"
 import * as StreamDeadline from "./internal/streamDeadline"
-import { type IdleDeadline, IdleWatch } from "./internal/streamDeadline"
+import type { IdleDeadline } from "./internal/streamDeadline"
 import { Limiter } from "./Limiter"
 import type * as LimiterNs from "./Limiter"
 import * as LmError from "./LmError"
@@ -337,8 +337,10 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
       }
       // Classified and counted while the permit is held (a rate limit pauses the limiter).
       const once = limiter.withPermit(Effect.catchAll(timed, settle))
-      const guarded = p.maxRetries === 0 ? once : Effect.catchAll(once, (first) => retryAfter(once, first))
-      return Effect.mapError(guarded, toFinal) as Effect.Effect<A, E, R>
+      // `retryAfter` already fails with the final error.
+      return (p.maxRetries === 0
+        ? Effect.mapError(once, toFinal)
+        : Effect.catchAll(once, (first) => retryAfter(once, first))) as Effect.Effect<A, E, R>
     })
 
   const deadline: IdleDeadline<LmError.Timeout> | undefined = timeoutMillis === undefined
@@ -413,13 +415,14 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
   }
 
   const retryStream = <A extends { readonly type: string }, E, R>(
-    self: Stream.Stream<A, E, R>,
+    // Built only when used (a provider's own deadline-enforcing stream replaces it).
+    self: () => Stream.Stream<A, E, R>,
     method: string,
     // The provider's own stream under a deadline (see `internal/streamDeadline`), when it has one.
     withDeadline?: (deadline: IdleDeadline<LmError.Timeout>) => Stream.Stream<A, unknown, R>
   ): Stream.Stream<A, E, R> => {
     const source: Stream.Stream<A, unknown, R> = deadline === undefined
-      ? self
+      ? self()
       : idleTimeout(self, deadline, withDeadline)
     const attempt = Stream.suspend(() => {
       const body = Stream.fromChannel(Channel.pipeTo(Stream.toChannel(source), attemptStage<A>()))
@@ -453,7 +456,7 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
     streamText: (options) => {
       const own = options.toolkit === undefined ? StreamDeadline.get(service) : undefined
       return retryStream(
-        service.streamText(options),
+        () => service.streamText(options),
         "streamText",
         // Without a toolkit the parts have no tool parts: exactly this method's part type.
         own === undefined ? undefined : (deadline) => own(options, deadline) as ReturnType<typeof service.streamText>
@@ -506,21 +509,23 @@ const timeoutAttempt = <A, E, R, E2>(
 
 // Fails a stream that waits longer than the deadline for its next part (the first included).
 // Under any clock but the live one (TestClock), `Stream.timeoutFail`. On the live clock, a
-// provider that enforces the deadline itself (it aborts its request when the deadline passes)
-// does so: nothing else is needed. For any other stream, neither `Stream.timeoutFail` nor
+// provider that enforces the deadline itself (it aborts its request when the deadline passes, and
+// registers only over an HTTP client known to end its pending read then) does so: nothing else is
+// needed. For any other stream, neither `Stream.timeoutFail` nor
 // `Stream.interruptWhen`: both race a forked fiber against every pull, which over the tokens of
 // thousands of streams is most of a token's cost. Instead the source runs in one fiber feeding a
 // bounded mailbox (one hand-off per chunk, and a chunk carries every part of a socket read), each
 // chunk records the time, and one timer per stream checks the deadline when it fires: it re-arms
 // for the time left, or fails the stream and interrupts the source (its HTTP request) at once.
+// The consumer's time does not count: while the mailbox is full the watch is paused.
 const idleTimeout = <A, E, R, E2>(
-  self: Stream.Stream<A, E, R>,
+  self: () => Stream.Stream<A, E, R>,
   deadline: IdleDeadline<E2>,
   withDeadline: ((deadline: IdleDeadline<E2>) => Stream.Stream<A, unknown, R>) | undefined
 ): Stream.Stream<A, unknown, R> =>
   StreamRun.unwrap(Effect.clockWith((clock) => {
     if (clock !== liveClock) {
-      return Effect.succeed(Stream.timeoutFail(self, deadline.onTimeout, Duration.millis(deadline.millis)))
+      return Effect.succeed(Stream.timeoutFail(self(), deadline.onTimeout, Duration.millis(deadline.millis)))
     }
     if (withDeadline !== undefined) return Effect.succeed(withDeadline(deadline))
     return Effect.succeed(StreamRun.unwrapScoped(Effect.gen(function*() {
@@ -532,9 +537,13 @@ const idleTimeout = <A, E, R, E2>(
         running.source?.unsafeInterruptAsFork(FiberId.none)
       })
       yield* Effect.addFinalizer(() => Effect.sync(() => watch.stop()))
-      running.source = yield* forEachChunk(self, (chunk) => {
+      running.source = yield* StreamRun.forEachChunk(self(), (chunk) => {
         watch.touch()
-        return mailbox.offerAll(chunk)
+        const rest = mailbox.unsafeOfferAll(chunk)
+        if (Chunk.isEmpty(rest)) return Effect.void
+        // Full: the consumer is behind, and the source waits on it, not on the server.
+        watch.pause()
+        return Effect.ensuring(mailbox.offerAll(rest), Effect.sync(() => watch.resume()))
       }).pipe(
         Mailbox.into(mailbox),
         Effect.forkScoped

@@ -1,5 +1,6 @@
 import { type DspyEvent, EventBus } from "@effect-dspy/core"
 import * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Response from "@effect/ai/Response"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Deferred, type Duration, Effect, Exit, FastCheck, Fiber, Layer, Metric, ScheduleDecision, Stream, TestClock } from "effect"
 import * as Limiter from "../src/Limiter"
@@ -165,6 +166,37 @@ describe("Resilience", () => {
       assert(classified._tag === "Timeout")
       assert.strictEqual(classified.afterMillis, 50)
       assert.strictEqual(fake.attempts.length, 1)
+    }))
+
+  // A stream of a provider without its own deadline runs in a fiber feeding a bounded buffer: a
+  // consumer that falls behind fills it, and the wait that follows is the consumer's.
+  it.live("on the live clock, a consumer slower than the deadline does not time out a stream that keeps up", () =>
+    Effect.gen(function*() {
+      const deltas = Array.from({ length: 600 }, (): Response.StreamPartEncoded => ({ type: "text-delta", id: "t", delta: "x" }))
+      const parts: Array<Response.StreamPartEncoded> = [
+        { type: "response-metadata", id: "r" },
+        { type: "text-start", id: "t" },
+        ...deltas,
+        { type: "text-end", id: "t" },
+        { type: "finish", reason: "stop", usage: { inputTokens: 1, outputTokens: 600, totalTokens: 601 } }
+      ]
+      const service = yield* LanguageModel.make({
+        generateText: () => Effect.die("not used"),
+        streamText: () => Stream.rechunk(Stream.fromIterable(parts), 1)
+      })
+      const model = Resilience.make(service, { policy: { ...Resilience.noRetry, timeout: "50 millis" }, provider: "fake/model" })
+      let pulls = 0
+      let text = ""
+      yield* model.streamText({ prompt: "x" }).pipe(
+        Stream.runForEachChunk((chunk) =>
+          Effect.suspend(() => {
+            for (const part of chunk) if (part.type === "text-delta") text += part.delta
+            // Once, early, the consumer takes three times the deadline.
+            return pulls++ === 1 ? Effect.sleep("150 millis") : Effect.void
+          })
+        )
+      )
+      assert.strictEqual(text.length, 600)
     }))
 
   it.live("on the live clock, interrupting the caller interrupts the attempt in flight", () =>

@@ -4,11 +4,25 @@
  * @internal
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 
 const isNode = typeof process !== "undefined" && typeof process.versions === "object" && process.versions.node !== undefined
+
+// The clients `defaultHttpClient` built. Keyed by the client object itself (a wrapper is another
+// object): an association, not configuration.
+const defaults = new WeakSet<HttpClient.HttpClient>()
+
+/**
+ * Whether `client` is one `defaultHttpClient` built, and so known to end a pending body read when
+ * its request is aborted (undici and `fetch` do). A client brought by the caller may ignore the
+ * abort (a test double, a proxy, a custom agent), so nothing that must end a wait relies on it.
+ *
+ * @internal
+ */
+export const honoursAbort = (client: HttpClient.HttpClient): boolean => defaults.has(client)
 
 /**
  * On Node, undici's dispatcher directly (measured: about half the client CPU per call
@@ -18,11 +32,14 @@ const isNode = typeof process !== "undefined" && typeof process.versions === "ob
  *
  * @internal
  */
-export const defaultHttpClient: Layer.Layer<HttpClient.HttpClient> = isNode
-  ? Layer.unwrapEffect(
-    Effect.tryPromise(() => import("./undiciClient")).pipe(
-      Effect.map((module): Layer.Layer<HttpClient.HttpClient> => module.layer),
-      Effect.orElseSucceed(() => FetchHttpClient.layer)
+export const defaultHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.tap(
+  isNode
+    ? Layer.unwrapEffect(
+      Effect.tryPromise(() => import("./undiciClient")).pipe(
+        Effect.map((module): Layer.Layer<HttpClient.HttpClient> => module.layer),
+        Effect.orElseSucceed(() => FetchHttpClient.layer)
+      )
     )
-  )
-  : FetchHttpClient.layer
+    : FetchHttpClient.layer,
+  (context) => Effect.sync(() => defaults.add(Context.get(context, HttpClient.HttpClient)))
+)

@@ -32,7 +32,10 @@ const describe = (cause: unknown): string => {
 
 /** @internal */
 export const secure = (secrets: ReadonlyArray<Redacted.Redacted>) => (client: HttpClient.HttpClient): HttpClient.HttpClient =>
-  HttpClient.transform(client, (effect, request) =>
+  // Around the response only (not `transform`, which runs the wrapped client's request steps
+  // outside its own settings, such as `HttpClient.withTracerPropagation`); the request is the
+  // response's or the error's.
+  HttpClient.transformResponse(client, (effect) =>
     // One handler for both outcomes (a `catchTag` then a `flatMap` would be two frames
     // on every request).
     Effect.matchEffect(effect, {
@@ -49,6 +52,7 @@ export const secure = (secrets: ReadonlyArray<Redacted.Redacted>) => (client: Ht
       },
       onSuccess: (response): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
         if (response.status >= 200 && response.status < 300) return Effect.succeed(response)
+        const request = response.request
         return Effect.flatMap(Effect.orElseSucceed(response.text, () => ""), (body) => {
           const headers = new globalThis.Headers()
           for (const [name, value] of Object.entries(response.headers)) {

@@ -8,7 +8,9 @@
  * the deadline passes, which ends that wait with a failure it reports as the timeout. Such a
  * provider registers its stream function for its service object here; `Resilience` looks the
  * exact object up (a wrapper that copies the service does not inherit the registration, so its
- * own `streamText` is never bypassed).
+ * own `streamText` is never bypassed). Only a provider whose HTTP client is known to honour the
+ * abort may register (an abort a client ignores would leave the wait, and the stream, hanging);
+ * the running timer is `IdleWatch` (`idleWatch.ts`).
  *
  * @internal
  */
@@ -46,44 +48,3 @@ export const register = <S extends LanguageModel.Service>(service: S, stream: St
 
 /** The deadline-enforcing stream of exactly this service object, if it registered one. @internal */
 export const get = (service: LanguageModel.Service): StreamWithDeadline | undefined => registry.get(service)
-
-/**
- * A running deadline: `touch` on activity; when `millis` pass without any, `onExpire` runs once
- * (from a timer) and `expired` turns true. One timer per stream, re-armed for the time left when
- * it fires early, so activity costs a clock read and no timer call.
- *
- * @internal
- */
-export class IdleWatch {
-  private readonly millis: number
-  private readonly onExpire: () => void
-  private last = performance.now()
-  private timer: ReturnType<typeof setTimeout> | undefined
-  expired = false
-
-  constructor(millis: number, onExpire: () => void) {
-    this.millis = millis
-    this.onExpire = onExpire
-    this.timer = setTimeout(this.check, millis)
-  }
-
-  touch(): void {
-    this.last = performance.now()
-  }
-
-  stop(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    this.timer = undefined
-  }
-
-  private readonly check = (): void => {
-    const idle = performance.now() - this.last
-    if (idle < this.millis) {
-      this.timer = setTimeout(this.check, this.millis - idle)
-      return
-    }
-    this.timer = undefined
-    this.expired = true
-    this.onExpire()
-  }
-}
