@@ -469,14 +469,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       output: StreamOutput<Out>,
       watch: IdleWatch | undefined,
       timedOut: () => E | undefined
-    ): Channel.Channel<
-      Chunk.Chunk<Out>,
-      Chunk.Chunk<Uint8Array>,
-      AiError.AiError | E,
-      HttpClientError.ResponseError,
-      unknown,
-      unknown
-    > => {
+    ): EventsReader<Out, E> => {
       const state = new ChatStreamState()
       const decoder = new TextDecoder()
       let done = false
@@ -503,14 +496,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         const result = state.onChunk(chunk.right, parts)
         if (Either.isLeft(result)) failure = result.left
       })
-      type Reader = Channel.Channel<
-        Chunk.Chunk<Out>,
-        Chunk.Chunk<Uint8Array>,
-        AiError.AiError | E,
-        HttpClientError.ResponseError,
-        unknown,
-        unknown
-      >
+      type Reader = EventsReader<Out, E>
       // A write returns when downstream pulls again: the watch is paused from the write until
       // then (the consumer's time), and runs again, from a full length, once it pulls.
       const resumeThen = (next: () => Reader) => (): Reader => {
@@ -734,6 +720,16 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     // otherwise `Resilience` enforces it around the stream.
     return builtIn ? StreamDeadline.register(fastService, fastStreamText) : fastService
   })
+
+// What reads a streamed reply: the body's bytes in, the call's stream parts out.
+type EventsReader<Out, E> = Channel.Channel<
+  Chunk.Chunk<Out>,
+  Chunk.Chunk<Uint8Array>,
+  AiError.AiError | E,
+  HttpClientError.ResponseError,
+  unknown,
+  unknown
+>
 
 const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
