@@ -184,7 +184,8 @@ describe("Resilience", () => {
         generateText: () => Effect.die("not used"),
         streamText: () => Stream.rechunk(Stream.fromIterable(parts), 1)
       })
-      const model = Resilience.make(service, { policy: { ...Resilience.noRetry, timeout: "50 millis" }, provider: "fake/model" })
+      // A deadline far above an event-loop stall on a loaded machine.
+      const model = Resilience.make(service, { policy: { ...Resilience.noRetry, timeout: "300 millis" }, provider: "fake/model" })
       let pulls = 0
       let text = ""
       yield* model.streamText({ prompt: "x" }).pipe(
@@ -192,7 +193,7 @@ describe("Resilience", () => {
           Effect.suspend(() => {
             for (const part of chunk) if (part.type === "text-delta") text += part.delta
             // Once, early, the consumer takes three times the deadline.
-            return pulls++ === 1 ? Effect.sleep("150 millis") : Effect.void
+            return pulls++ === 1 ? Effect.sleep("900 millis") : Effect.void
           })
         )
       )
