@@ -80,7 +80,7 @@ export interface Policy {
   readonly jitter?: boolean | undefined
   /**
    * Timeout of one attempt (for a stream: the longest wait for the next part,
-   * including the first). `undefined` or `"infinity"` disables it. Default 60 s.
+   * including the first). `undefined` or `Duration.infinity` (or `Infinity`) disables it. Default 60 s.
    */
   readonly timeout?: Duration.DurationInput | undefined
 }

@@ -2,7 +2,7 @@ import { type DspyEvent, EventBus } from "@effect-dspy/core"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Response from "@effect/ai/Response"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Deferred, type Duration, Effect, Exit, FastCheck, Fiber, Layer, Metric, ScheduleDecision, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Duration, Effect, Exit, FastCheck, Fiber, Layer, Metric, ScheduleDecision, Stream, TestClock } from "effect"
 import * as Limiter from "../src/Limiter"
 import * as LmError from "../src/LmError"
 import * as Resilience from "../src/Resilience"
@@ -147,6 +147,18 @@ describe("Resilience", () => {
       assert.strictEqual(classified.afterMillis, 2000)
       assert.strictEqual(classified.provider, "fake/model")
       assert.strictEqual(fake.attempts.length, 1)
+    }))
+
+  it.effect("Duration.infinity (or Infinity) disables the timeout: a hanging attempt stays in flight", () =>
+    Effect.gen(function*() {
+      for (const timeout of [Duration.infinity, Infinity]) {
+        const { fake, layer } = withPolicy([hang], { ...Resilience.noRetry, timeout })
+        const fiber = yield* Effect.fork(LanguageModel.generateText({ prompt: "x" }).pipe(Effect.provide(layer)))
+        yield* TestClock.adjust("1 day")
+        assert.isNull(fiber.unsafePoll(), "the attempt ended")
+        assert.strictEqual(fake.attempts.length, 1)
+        yield* Fiber.interrupt(fiber)
+      }
     }))
 
   // The live clock takes the timer path (no TestClock): a short real timeout.
