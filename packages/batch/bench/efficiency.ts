@@ -6,7 +6,8 @@
  *
  * The simulator runs in a separate process (its own core); SEPARATE_SERVER=0 runs it in this
  * process, SIM_URL=http://127.0.0.1:8787 uses one started apart
- * (pnpm exec tsx packages/simulator/src/bin.ts --port 8787 --latency 100). HTTP_CLIENT=node runs
+ * (pnpm exec tsx packages/simulator/src/bin.ts --port 8787 --latency 100).
+ * WARMUP=1500 warms up with that many items first (default 60), REPEATS the measured runs (default 3). HTTP_CLIENT=node runs
  * the model over node:http instead of the providers' default HTTP client (undici).
  */
 import { Module, Predict, Signature } from "@effect-dspy/core"
@@ -60,6 +61,7 @@ const LATENCY = 100
 const ITEMS = 150
 const CONCURRENCY = 10
 const REPEATS = Number(process.env["REPEATS"] ?? 3)
+const WARMUP = Number(process.env["WARMUP"] ?? 60)
 
 const program = Effect.gen(function*() {
   const { url, where } = yield* serverUrl(
@@ -70,7 +72,7 @@ const program = Effect.gen(function*() {
   const run = (items: ReadonlyArray<{ readonly question: string }>) =>
     Batch.run(qa, items, { concurrency: CONCURRENCY, dedupe: false }).pipe(Effect.provide(context))
   // warm up the JIT and the connection pool
-  yield* run(questions(60, "warm-"))
+  yield* run(questions(WARMUP, "warm-"))
   const ideal = Math.ceil(ITEMS / CONCURRENCY) * LATENCY
   console.log(`efficiency: ${ITEMS} items, concurrency ${CONCURRENCY}, latency ${LATENCY} ms; ideal ${ideal} ms; simulator ${where} (${machine()})`)
   const walls: Array<number> = []
