@@ -82,7 +82,8 @@ export const run = (
   input: unknown
 ): Effect.Effect<Record<string, unknown>, PredictError, LanguageModel.LanguageModel> => runInto(predictor, input, undefined)
 
-interface Predictor {
+/** What `run` needs of a predictor: its identity, signature, learned state and re-ask budget. */
+export interface Predictor {
   readonly id: symbol
   readonly name: string
   readonly signature: Signature.Any

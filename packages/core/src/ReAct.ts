@@ -105,15 +105,7 @@ const reactSignature = (signature: Signature.Any, tools: ReadonlyArray<Tool.Tool
   })
 }
 
-interface Predictor {
-  readonly id: symbol
-  readonly name: string
-  readonly signature: Signature.Any
-  readonly state: Module.PredictorState
-  readonly maxParseRetries: number
-}
-
-const predictor = (name: string, signature: Signature.Any, state: Module.PredictorState, retries: number): Predictor => ({
+const predictor = (name: string, signature: Signature.Any, state: Module.PredictorState, retries: number): Predict.Predictor => ({
   id: Symbol(name),
   name,
   signature,
