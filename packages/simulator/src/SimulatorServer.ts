@@ -26,14 +26,17 @@ import type { ServeError } from "@effect/platform/HttpServerError"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as SimulatorConfig from "./SimulatorConfig"
 import { Engine } from "./internal/engine"
-import { router } from "./internal/server"
+import { apiRoutes, router } from "./internal/server"
+import { makePoller } from "./internal/sleepUntil"
 
 /**
  * The server's counters, as served at `GET /_sim/counters`.
@@ -102,6 +105,13 @@ export interface Service {
  */
 export class SimulatorServer extends Context.Tag("@effect-dspy/simulator/SimulatorServer")<SimulatorServer, Service>() {}
 
+/** The path of a request URL, without its query. */
+const pathOf = (url: string | undefined): string => {
+  if (url === undefined) return "/"
+  const query = url.indexOf("?")
+  return query === -1 ? url : url.slice(0, query)
+}
+
 const formatUrl = (address: HttpServer.Address, fallbackHost: string): string => {
   if (address._tag === "UnixAddress") return `http://unix:${address.path}`
   const host = address.hostname === "0.0.0.0" || address.hostname === "::" ? fallbackHost : address.hostname
@@ -125,21 +135,36 @@ export const make = (options: Options = {}): Effect.Effect<Service, ServeError, 
     // close open connections (idle keep-alives, streams) so shutdown never waits on clients
     yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer?.closeAllConnections()))
     const clock = yield* Effect.clock
-    const arrivals = new WeakMap<Http.IncomingMessage, bigint>()
-    const app = yield* HttpRouter.toHttpApp(router(engine, (request) => arrivals.get(request)))
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+    // replies due soon, written by the poller or between two pieces of the server's work
+    const poller = makePoller(clock)
+    const api = apiRoutes(engine, poller)
+    const app = yield* HttpRouter.toHttpApp(router(engine))
     // no server spans: they would join the traces of a client in the same process
     const handle = yield* NodeHttpServer.makeHandler(app).pipe(
       HttpMiddleware.withTracerDisabledWhenEffect(() => true),
       IncomingMessage.withMaxBodySize(Option.some(10 * 1024 * 1024))
     )
-    // A request's arrival is stamped the moment Node has read its headers, and the HTTP app
-    // handles it only after the I/O callbacks of that event-loop turn: so requests that came
-    // in together are all stamped before any of them is handled (the app's work per request
-    // would otherwise start the latency of each one read after it that much late), and a
-    // request's latency covers all of the app's work on it, as a real provider's covers its own.
+    // One fiber per API request; a client that goes away before the reply is written out
+    // interrupts it (as the platform's handler does), which releases its admission.
+    const serveApi = (request: Http.IncomingMessage, response: Http.ServerResponse, arrivalNanos: bigint) => {
+      poller.flush()
+      const serve = api.get(pathOf(request.url))
+      if (serve === undefined) return handle(request, response)
+      const fiber = runFork(serve(request, response, arrivalNanos))
+      response.on("close", () => {
+        if (!response.writableFinished) fiber.unsafeInterruptAsFork(FiberId.none)
+      })
+    }
+    // A request's arrival is stamped the moment Node has read its headers, and it is handled
+    // only after the I/O callbacks of that event-loop turn: so requests that came in together
+    // are all stamped before any of them is handled (the work on each would otherwise start
+    // the latency of each one read after it that much late), and a request's latency covers
+    // all of the work on it, as a real provider's covers its own.
     const onRequest = (request: Http.IncomingMessage, response: Http.ServerResponse) => {
-      arrivals.set(request, clock.unsafeCurrentTimeNanos())
-      setImmediate(handle, request, response)
+      if (request.method === "POST") setImmediate(serveApi, request, response, clock.unsafeCurrentTimeNanos())
+      else setImmediate(handle, request, response)
+      poller.flush()
     }
     nodeServer?.on("request", onRequest)
     yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer?.off("request", onRequest)))

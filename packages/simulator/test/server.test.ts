@@ -272,6 +272,27 @@ describe("SimulatorServer", () => {
           assert.strictEqual(counters.inFlight, 0)
         })))
 
+    it.effect("refuses a body over 10 MiB with 413; the query string does not change the route; GET is not an API call", () =>
+      withServer({}, (server) =>
+        Effect.gen(function*() {
+          const huge = yield* post(`${server.url}/v1/chat/completions`, {
+            model: "m",
+            messages: [{ role: "user", content: "x".repeat(10 * 1024 * 1024) }]
+          })
+          assert.strictEqual(huge.status, 413)
+          assert.strictEqual(JSON.parse(huge.text).error.message, "The request body is larger than 10 MiB.")
+          const withQuery = yield* post(`${server.url}/v1/chat/completions?trace=1`, { model: "m", messages: chatMessages })
+          assert.strictEqual(withQuery.status, 200)
+          assert.strictEqual(JSON.parse(withQuery.text).object, "chat.completion")
+          const viaGet = yield* get(`${server.url}/v1/chat/completions`)
+          assert.strictEqual(viaGet.status, 404)
+          const counters = yield* server.counters
+          assert.deepStrictEqual(
+            [counters.requests, counters.badRequests, counters.completed, counters.inFlight],
+            [2, 1, 1, 0]
+          )
+        })))
+
     it.effect("requires the API key when one is set", () =>
       withServer({ apiKey: "sk-sim-secret" }, (server) =>
         Effect.gen(function*() {

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Clock, Effect, Exit, Fiber, TestClock } from "effect"
-import { POLL_WINDOW_MILLIS, sleepUntil } from "../src/internal/sleepUntil"
+import { makePoller, POLL_WINDOW_MILLIS, sleepUntil } from "../src/internal/sleepUntil"
 
 // A few turns of the event loop, so that polling gets its chances.
 const turns = Effect.promise(async () => {
@@ -88,5 +88,43 @@ describe("sleepUntil", () => {
       yield* TestClock.adjust(POLL_WINDOW_MILLIS / 2)
       const exit = yield* Fiber.await(fiber)
       assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+    }))
+
+  it.effect("a shared poller runs what is due when flushed, in deadline order, once; a cancelled wait never runs", () =>
+    Effect.gen(function*() {
+      const clock = yield* Effect.clock
+      const poller = makePoller(clock)
+      const start = clock.unsafeCurrentTimeNanos()
+      const ran: Array<string> = []
+      poller.add(start + nanos(2), () => ran.push("b"))
+      poller.add(start + nanos(1), () => ran.push("a"))
+      const cancel = poller.add(start + nanos(1), () => ran.push("cancelled"))
+      poller.add(start + nanos(3), () => ran.push("c"))
+      cancel()
+      poller.flush()
+      assert.deepStrictEqual(ran, [])
+      yield* TestClock.adjust(2)
+      poller.flush()
+      assert.deepStrictEqual(ran, ["a", "b"])
+      poller.flush()
+      assert.deepStrictEqual(ran, ["a", "b"])
+      // the poller's own check, with nobody flushing
+      yield* TestClock.adjust(1)
+      yield* turns
+      assert.deepStrictEqual(ran, ["a", "b", "c"])
+    }))
+
+  it.effect("waits on a shared poller resume when the server flushes past their deadline", () =>
+    Effect.gen(function*() {
+      const clock = yield* Effect.clock
+      const poller = makePoller(clock)
+      const start = yield* Clock.currentTimeNanos
+      const written: Array<number> = []
+      const fibers = yield* Effect.forEach([2, 1], (ms) =>
+        Effect.fork(sleepUntil(start + nanos(ms), () => written.push(ms), poller)))
+      yield* TestClock.adjust(2)
+      poller.flush()
+      assert.deepStrictEqual(written, [1, 2])
+      yield* Fiber.joinAll(fibers)
     }))
 })

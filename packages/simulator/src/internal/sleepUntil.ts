@@ -15,57 +15,115 @@
  *
  * @internal
  */
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 
 /** Within this much of the instant, the clock is polled rather than a timer armed. */
-export const POLL_WINDOW_MILLIS = 2.5
+export const POLL_WINDOW_MILLIS = 3.5
 
 /** The timer aims this much before the instant (timers fire up to this much late). */
-const TIMER_LEAD_MILLIS = 0.5
+const TIMER_LEAD_MILLIS = 1.5
 
 const noop = (): void => {}
 
 /**
- * Polls the clock once per event-loop turn until it reads `deadline` (nanoseconds), then runs
- * `onDue` at once (in that turn) and resumes.
- */
-const pollUntil = (deadline: bigint, onDue: () => void): Effect.Effect<void> =>
-  Effect.clockWith((clock) =>
-    Effect.async<void>((resume) => {
-      let handle: ReturnType<typeof setImmediate> | undefined
-      const check = () => {
-        if (clock.unsafeCurrentTimeNanos() < deadline) {
-          handle = setImmediate(check)
-          return
-        }
-        // In a raw `setImmediate` a throw would be uncaught and end the process: make it the fiber's defect.
-        try {
-          onDue()
-        } catch (defect) {
-          resume(Effect.die(defect))
-          return
-        }
-        resume(Effect.void)
-      }
-      handle = setImmediate(check)
-      return Effect.sync(() => clearImmediate(handle))
-    })
-  )
-
-/**
- * Waits until the clock reads `deadline` (nanoseconds): on a timer until it is within
- * `POLL_WINDOW_MILLIS`, then polling. `onDue` runs the moment the deadline is seen, before
- * the fiber resumes (which comes after whatever else that event-loop turn runs first): for
- * work that must happen on time, like writing a reply. Interrupted before, it does not run.
+ * Actions due at instants of one clock, run by whoever first sees their instant pass: the
+ * poller's own check, once per turn of the event loop, or the server, which calls `flush`
+ * between two pieces of its own work (a request arriving, a request handled), so that a due
+ * reply is not held back behind a queue of requests to handle. One shared check per turn for
+ * all waiting replies, not one each.
  *
  * @internal
  */
-export const sleepUntil = (deadline: bigint, onDue: () => void = noop): Effect.Effect<void> =>
+export interface Poller {
+  /** Runs `run` once the clock reads `deadline`; the returned function cancels it. */
+  readonly add: (deadline: bigint, run: () => void) => () => void
+  /** Runs every action now due (in deadline order). */
+  readonly flush: () => void
+}
+
+interface Due {
+  readonly deadline: bigint
+  readonly run: () => void
+}
+
+const byDeadline = (a: Due, b: Due): number => (a.deadline < b.deadline ? -1 : a.deadline > b.deadline ? 1 : 0)
+
+/** @internal */
+export const makePoller = (clock: Clock.Clock): Poller => {
+  let waiting: Array<Due> = []
+  let handle: ReturnType<typeof setImmediate> | undefined
+  const flush = (): void => {
+    if (waiting.length === 0) return
+    const now = clock.unsafeCurrentTimeNanos()
+    let due: Array<Due> | undefined
+    const kept: Array<Due> = []
+    for (const d of waiting) {
+      if (d.deadline <= now) (due ??= []).push(d)
+      else kept.push(d)
+    }
+    if (due === undefined) return
+    // removed before running: an action may add another
+    waiting = kept
+    if (due.length > 1) due.sort(byDeadline)
+    for (const d of due) d.run()
+  }
+  const check = (): void => {
+    handle = undefined
+    flush()
+    if (waiting.length > 0) handle = setImmediate(check)
+  }
+  const add = (deadline: bigint, run: () => void) => {
+    const entry: Due = { deadline, run }
+    waiting.push(entry)
+    handle ??= setImmediate(check)
+    return () => {
+      const i = waiting.indexOf(entry)
+      if (i !== -1) waiting.splice(i, 1)
+      if (waiting.length === 0 && handle !== undefined) {
+        clearImmediate(handle)
+        handle = undefined
+      }
+    }
+  }
+  return { add, flush }
+}
+
+/**
+ * Waits on the poller until the clock reads `deadline` (nanoseconds), running `onDue` the
+ * moment it is seen, then resumes.
+ */
+const pollUntil = (poller: Poller, deadline: bigint, onDue: () => void): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const cancel = poller.add(deadline, () => {
+      // A throw would end up wherever `flush` was called (a raw `setImmediate`: an uncaught
+      // exception ending the process): make it the fiber's defect.
+      try {
+        onDue()
+      } catch (defect) {
+        resume(Effect.die(defect))
+        return
+      }
+      resume(Effect.void)
+    })
+    return Effect.sync(cancel)
+  })
+
+/**
+ * Waits until the clock reads `deadline` (nanoseconds): on a timer until it is within
+ * `POLL_WINDOW_MILLIS`, then on `poller` (by default one of its own on the fiber's clock).
+ * `onDue` runs the moment the deadline is seen, before the fiber resumes (which comes after
+ * whatever else that event-loop turn runs first): for work that must happen on time, like
+ * writing a reply. Interrupted before, it does not run.
+ *
+ * @internal
+ */
+export const sleepUntil = (deadline: bigint, onDue: () => void = noop, poller?: Poller): Effect.Effect<void> =>
   Effect.clockWith((clock) => {
     const remaining = Number(deadline - clock.unsafeCurrentTimeNanos()) / 1e6
     if (remaining <= 0) return Effect.sync(onDue)
-    if (remaining <= POLL_WINDOW_MILLIS) return pollUntil(deadline, onDue)
+    if (remaining <= POLL_WINDOW_MILLIS) return pollUntil(poller ?? makePoller(clock), deadline, onDue)
     // a timer that fires early (by the loop's stale time) is simply armed again
-    return Effect.zipRight(clock.sleep(Duration.millis(remaining - TIMER_LEAD_MILLIS)), sleepUntil(deadline, onDue))
+    return Effect.zipRight(clock.sleep(Duration.millis(remaining - TIMER_LEAD_MILLIS)), sleepUntil(deadline, onDue, poller))
   })
