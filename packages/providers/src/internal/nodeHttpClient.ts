@@ -1,0 +1,395 @@
+/**
+ * A lean Node `HttpClient` over `node:http` / `node:https`: `@effect/platform`'s `HttpClient.make`
+ * (URL check, abort on interruption, client spans and trace propagation when a tracer records),
+ * as `undiciClient.ts`, over keep-alive agents.
+ *
+ * Why not undici: on a reused keep-alive connection undici 6 and 7 write a request only from a
+ * `setImmediate` (their idle-socket check, GHSA-35p6-xmwp-9g52; no option turns it off), so when
+ * several replies arrive in one event-loop turn every next request waits for all of them to be
+ * handled, and concurrent calls stay bunched round after round (`packages/batch/bench/bunching.ts`).
+ * `node:http` writes a request at once. Why not platform's `NodeHttpClient`: it costs much more
+ * CPU per call (a body sent and a response awaited as two concurrent effects, a stream-based,
+ * `Effect.cached` body read, the layer's context merged into every request). Here a request is
+ * one `Effect.async`, the body is read once into a `Buffer` and decoded once, memoized.
+ *
+ * No proxy support (undici's default dispatcher has none either); no `MaxBodySize` (as the
+ * undici client).
+ *
+ * @internal
+ */
+import * as Cookies from "@effect/platform/Cookies"
+import * as Headers from "@effect/platform/Headers"
+import type * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as UrlParams from "@effect/platform/UrlParams"
+import * as NodeSink from "@effect/platform-node/NodeSink"
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import * as Effect from "effect/Effect"
+import * as Inspectable from "effect/Inspectable"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Http from "node:http"
+import * as Https from "node:https"
+import type * as Net from "node:net"
+import { Readable } from "node:stream"
+import { pipeline } from "node:stream/promises"
+
+/**
+ * The connection pools of one client: one per scheme.
+ *
+ * @internal
+ */
+export interface Agents {
+  readonly http: Http.Agent
+  readonly https: Https.Agent
+}
+
+type Resume = (
+  effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>) => void
+
+// The settled body: its bytes or why it could not be read.
+type BodyResult = { readonly _tag: "Bytes"; readonly bytes: Buffer } | { readonly _tag: "Failure"; readonly cause: unknown }
+
+const aborted = (): Error => Object.assign(new Error("The response body ended before it was complete (aborted)"), { code: "ECONNRESET" })
+
+class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+  readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
+  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
+  private readonly socket: Net.Socket | null
+  private cachedCookies: Cookies.Cookies | undefined
+  private body: BodyResult | undefined
+  private waiters: Array<(result: BodyResult) => void> | undefined
+  private textEffect: Effect.Effect<string, HttpClientError.ResponseError> | undefined
+  private formDataPromise: Promise<FormData> | undefined
+
+  constructor(readonly request: HttpClientRequest.HttpClientRequest, readonly source: Http.IncomingMessage) {
+    super()
+    // Detached from the message once the body ended and the socket went back to the pool.
+    this.socket = source.socket
+  }
+
+  get status(): number {
+    return this.source.statusCode ?? 0
+  }
+
+  get cookies(): Cookies.Cookies {
+    if (this.cachedCookies !== undefined) return this.cachedCookies
+    const header = this.source.headers["set-cookie"]
+    return this.cachedCookies = header === undefined ? Cookies.empty : Cookies.fromSetCookie(header)
+  }
+
+  get headers(): Headers.Headers {
+    return Headers.fromInput(this.source.headers as Record<string, string | ReadonlyArray<string> | undefined>)
+  }
+
+  get remoteAddress(): Option.Option<string> {
+    return Option.fromNullable(this.socket?.remoteAddress)
+  }
+
+  private decodeError(cause: unknown): HttpClientError.ResponseError {
+    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
+  }
+
+  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+    if (this.waiters !== undefined || this.body !== undefined) {
+      // Read whole already (or being read): the same bytes, not a second read of a spent message.
+      return Stream.flatMap(this.bytes, (bytes) => Stream.succeed(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)))
+    }
+    return NodeStream.fromReadable(() => this.source, (cause) => this.decodeError(cause))
+  }
+
+  // Collects the body's chunks once and settles every waiter with the same result.
+  private startReading(): void {
+    const source = this.source
+    const chunks: Array<Buffer> = []
+    let settled = false
+    const settle = (result: BodyResult) => {
+      if (settled) return
+      settled = true
+      this.body = result
+      const waiters = this.waiters!
+      this.waiters = undefined
+      for (const waiter of waiters) waiter(result)
+    }
+    source.on("data", (chunk: Buffer) => {
+      chunks.push(chunk)
+    })
+    source.once("end", () => {
+      settle({ _tag: "Bytes", bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) })
+    })
+    source.once("error", (cause) => settle({ _tag: "Failure", cause }))
+    // An abort of the request first drops the message's `data` listeners, then destroys it.
+    source.once("close", () => settle({ _tag: "Failure", cause: aborted() }))
+  }
+
+  private get bytes(): Effect.Effect<Buffer, HttpClientError.ResponseError> {
+    return Effect.async<Buffer, HttpClientError.ResponseError>((resume) => {
+      const done = (result: BodyResult) =>
+        resume(result._tag === "Bytes" ? Effect.succeed(result.bytes) : Effect.fail(this.decodeError(result.cause)))
+      if (this.body !== undefined) return done(this.body)
+      if (this.waiters !== undefined) {
+        this.waiters.push(done)
+        return
+      }
+      this.waiters = [done]
+      this.startReading()
+    })
+  }
+
+  // Read once: every read of `text` (and `json`) gets the same text or the same failure.
+  get text(): Effect.Effect<string, HttpClientError.ResponseError> {
+    return this.textEffect ??= Effect.map(this.bytes, (bytes) => {
+      const text = bytes.toString("utf8")
+      this.textEffect = Effect.succeed(text)
+      return text
+    })
+  }
+
+  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
+    return Effect.tryMap(this.text, {
+      try: (text) => text === "" ? null : JSON.parse(text),
+      catch: (cause) => this.decodeError(cause)
+    })
+  }
+
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: () => UrlParams.fromInput(new URLSearchParams(text)),
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
+    return Effect.map(this.bytes, (bytes) => {
+      const copy = new ArrayBuffer(bytes.length)
+      new Uint8Array(copy).set(bytes)
+      return copy
+    })
+  }
+
+  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.bytes, (bytes) =>
+      Effect.tryPromise({
+        try: () =>
+          this.formDataPromise ??= new Response(new Uint8Array(bytes), {
+            headers: new globalThis.Headers(this.headers),
+            status: this.status
+          }).formData(),
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  toJSON(): unknown {
+    return HttpIncomingMessage.inspect(this, {
+      _id: "@effect/platform/HttpClientResponse",
+      request: this.request.toJSON(),
+      status: this.status
+    })
+  }
+}
+
+// One request on the wire: settles the caller with the response or the error before it, and
+// destroys the request when the signal aborts (interruption, the request's scope closing, or
+// platform's abort of a response nobody reads any more).
+class Exchange {
+  private resume: Resume | undefined
+  private result: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> | undefined
+  constructor(
+    readonly request: HttpClientRequest.HttpClientRequest,
+    readonly req: Http.ClientRequest,
+    resume: Resume | undefined
+  ) {
+    this.resume = resume
+    // Kept for the request's life: a socket error after the response must not go unhandled.
+    req.on("error", this.onError)
+    req.once("response", this.onResponse)
+  }
+
+  private settle(effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>): void {
+    if (this.result !== undefined) return
+    this.result = effect
+    const resume = this.resume
+    if (resume === undefined) return
+    this.resume = undefined
+    resume(effect)
+  }
+
+  readonly onResponse = (source: Http.IncomingMessage): void => {
+    this.settle(Effect.succeed(new NodeResponse(this.request, source)))
+  }
+
+  readonly onError = (cause: unknown): void => {
+    this.settle(Effect.fail(new HttpClientError.RequestError({ request: this.request, reason: "Transport", cause })))
+  }
+
+  readonly onAbort = (): void => {
+    this.req.destroy()
+  }
+
+  readonly cancel = Effect.sync(() => {
+    this.resume = undefined
+    this.req.destroy()
+  })
+
+  /** Waits for the response (for a request whose body is sent by another effect). */
+  readonly await = Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
+    if (this.result !== undefined) return resume(this.result)
+    this.resume = resume
+    return this.cancel
+  })
+}
+
+const once = { once: true } as const
+
+const requestOptions = (
+  agents: Agents,
+  request: HttpClientRequest.HttpClientRequest,
+  url: URL
+): Http.RequestOptions & { readonly https: boolean } => {
+  const https = url.protocol === "https:"
+  const hostname = url.hostname
+  return {
+    https,
+    agent: https ? agents.https : agents.http,
+    protocol: url.protocol,
+    // `URL` keeps an IPv6 host in brackets; `node:http` wants it bare.
+    hostname: hostname.charCodeAt(0) === 91 ? hostname.slice(1, -1) : hostname,
+    port: url.port,
+    path: url.pathname + url.search,
+    method: request.method,
+    headers: request.headers
+  }
+}
+
+const encodeError = (request: HttpClientRequest.HttpClientRequest, cause: unknown) =>
+  new HttpClientError.RequestError({ request, reason: "Encode", cause })
+
+const abortedError = (request: HttpClientRequest.HttpClientRequest, signal: AbortSignal) =>
+  new HttpClientError.RequestError({ request, reason: "Transport", cause: signal.reason })
+
+// Opens a request, or fails with `Encode` on what `node:http` refuses before anything is sent
+// (an invalid header name or value).
+const open = (
+  agents: Agents,
+  request: HttpClientRequest.HttpClientRequest,
+  url: URL,
+  signal: AbortSignal,
+  resume: Resume | undefined
+): Exchange | HttpClientError.RequestError => {
+  if (signal.aborted) return abortedError(request, signal)
+  const options = requestOptions(agents, request, url)
+  let req: Http.ClientRequest
+  try {
+    req = options.https ? Https.request(options) : Http.request(options)
+  } catch (cause) {
+    return encodeError(request, cause)
+  }
+  const exchange = new Exchange(request, req, resume)
+  signal.addEventListener("abort", exchange.onAbort, once)
+  return exchange
+}
+
+// A request whose body is at hand (bytes, a string or nothing): one `Effect.async`. A body
+// `node:http` cannot write (neither string nor bytes) fails with `Encode`.
+const send = (
+  agents: Agents,
+  request: HttpClientRequest.HttpClientRequest,
+  url: URL,
+  signal: AbortSignal,
+  body: unknown
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> =>
+  Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
+    const exchange = open(agents, request, url, signal, resume)
+    if (exchange instanceof HttpClientError.RequestError) return resume(Effect.fail(exchange))
+    try {
+      if (body === undefined) exchange.req.end()
+      else if (typeof body === "string" || body instanceof Uint8Array) exchange.req.end(body)
+      else throw new TypeError(`A raw request body must be a string or bytes, got ${typeof body}`)
+    } catch (cause) {
+      exchange.req.destroy()
+      return resume(Effect.fail(encodeError(request, cause)))
+    }
+    return exchange.cancel
+  })
+
+// The body kinds that need an effect to send, sent as platform's `NodeHttpClient` sends them,
+// while the response is awaited.
+const sendStreamed = (
+  agents: Agents,
+  request: HttpClientRequest.HttpClientRequest,
+  url: URL,
+  signal: AbortSignal,
+  body: HttpBody.FormData | HttpBody.Stream
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> =>
+  Effect.suspend(() => {
+    const exchange = open(agents, request, url, signal, undefined)
+    if (exchange instanceof HttpClientError.RequestError) return Effect.fail(exchange)
+    const req = exchange.req
+    const transport = (cause: unknown) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
+    let write: Effect.Effect<void, HttpClientError.RequestError>
+    if (body._tag === "FormData") {
+      const encoded = new Response(body.formData)
+      encoded.headers.forEach((value, key) => req.setHeader(key, value))
+      write = Effect.tryPromise({
+        try: () => pipeline(Readable.fromWeb(encoded.body as Parameters<typeof Readable.fromWeb>[0]), req),
+        catch: transport
+      })
+    } else {
+      write = Stream.run(
+        Stream.mapError(body.stream, (cause) => encodeError(request, cause)),
+        NodeSink.fromWritable(() => req, transport)
+      )
+    }
+    // A failed write destroys the request (the wait for its response is interrupted).
+    return Effect.zipLeft(exchange.await, write, { concurrent: true })
+  })
+
+/**
+ * An `HttpClient` over the given agents.
+ *
+ * @internal
+ */
+export const make = (agents: Agents): HttpClient.HttpClient =>
+  HttpClient.make((request, url, signal) => {
+    const body = request.body
+    switch (body._tag) {
+      case "Empty":
+        return send(agents, request, url, signal, undefined)
+      case "Raw":
+      case "Uint8Array":
+        return send(agents, request, url, signal, body.body)
+      case "FormData":
+      case "Stream":
+        return sendStreamed(agents, request, url, signal, body)
+    }
+  })
+
+/**
+ * Keep-alive agents for the scope, destroyed (their sockets closed) when it closes.
+ *
+ * @internal
+ */
+export const makeAgents = Effect.acquireRelease(
+  Effect.sync((): Agents => {
+    const options = { keepAlive: true, noDelay: true }
+    return { http: new Http.Agent(options), https: new Https.Agent(options) }
+  }),
+  (agents) =>
+    Effect.sync(() => {
+      agents.http.destroy()
+      agents.https.destroy()
+    })
+)
+
+/**
+ * The client layer, with its own agents (destroyed with the layer).
+ *
+ * @internal
+ */
+export const layer: Layer.Layer<HttpClient.HttpClient> = Layer.scoped(HttpClient.HttpClient, Effect.map(makeAgents, make))
