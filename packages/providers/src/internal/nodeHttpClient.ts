@@ -50,22 +50,49 @@ export interface Agents {
 }
 
 type Resume = (
-  effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>) => void
+  effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>
+) => void
 
 // The settled body: its bytes or why it could not be read.
 type BodyResult = { readonly _tag: "Bytes"; readonly bytes: Buffer } | { readonly _tag: "Failure"; readonly cause: unknown }
 
 const aborted = (): Error => Object.assign(new Error("The response body ended before it was complete (aborted)"), { code: "ECONNRESET" })
 
+// The listeners are module functions that find their owner on the emitter (`this`), not closures
+// made for every request.
+const kResponse = Symbol.for("effect-dspy/nodeHttpClient/response")
+const kExchange = Symbol.for("effect-dspy/nodeHttpClient/exchange")
+type Source = Http.IncomingMessage & { [kResponse]: NodeResponse }
+type Outgoing = Http.ClientRequest & { [kExchange]: Exchange }
+
+function onBodyData(this: Source, chunk: Buffer): void {
+  this[kResponse].chunks.push(chunk)
+}
+function onBodyEnd(this: Source): void {
+  const response = this[kResponse]
+  const chunks = response.chunks
+  response.settle({ _tag: "Bytes", bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) })
+}
+function onBodyError(this: Source, cause: unknown): void {
+  this[kResponse].settle({ _tag: "Failure", cause })
+}
+// An abort of the request first drops the message's `data` listeners, then destroys it.
+function onBodyClose(this: Source): void {
+  const response = this[kResponse]
+  if (response.body === undefined) response.settle({ _tag: "Failure", cause: aborted() })
+}
+
 class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
   readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
   private readonly socket: Net.Socket | null
-  private cachedCookies: Cookies.Cookies | undefined
-  private body: BodyResult | undefined
-  private waiters: Array<(result: BodyResult) => void> | undefined
-  private textEffect: Effect.Effect<string, HttpClientError.ResponseError> | undefined
-  private formDataPromise: Promise<FormData> | undefined
+  private cachedCookies: Cookies.Cookies | undefined = undefined
+  /** The body's chunks while it is read whole. */
+  readonly chunks: Array<Buffer> = []
+  body: BodyResult | undefined = undefined
+  private waiters: Array<(result: BodyResult) => void> | undefined = undefined
+  private textEffect: Effect.Effect<string, HttpClientError.ResponseError> | undefined = undefined
+  private formDataPromise: Promise<FormData> | undefined = undefined
 
   constructor(readonly request: HttpClientRequest.HttpClientRequest, readonly source: Http.IncomingMessage) {
     super()
@@ -103,30 +130,17 @@ class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpC
     return NodeStream.fromReadable(() => this.source, (cause) => this.decodeError(cause))
   }
 
-  // Collects the body's chunks once and settles every waiter with the same result.
-  private startReading(): void {
-    const source = this.source
-    const chunks: Array<Buffer> = []
-    let settled = false
-    const settle = (result: BodyResult) => {
-      if (settled) return
-      settled = true
-      this.body = result
-      const waiters = this.waiters!
-      this.waiters = undefined
-      for (const waiter of waiters) waiter(result)
-    }
-    source.on("data", (chunk: Buffer) => {
-      chunks.push(chunk)
-    })
-    source.once("end", () => {
-      settle({ _tag: "Bytes", bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) })
-    })
-    source.once("error", (cause) => settle({ _tag: "Failure", cause }))
-    // An abort of the request first drops the message's `data` listeners, then destroys it.
-    source.once("close", () => settle({ _tag: "Failure", cause: aborted() }))
+  /** Settles every read of the whole body with the same result. */
+  settle(result: BodyResult): void {
+    if (this.body !== undefined) return
+    this.body = result
+    this.chunks.length = 0
+    const waiters = this.waiters!
+    this.waiters = undefined
+    for (let i = 0; i < waiters.length; i++) waiters[i]!(result)
   }
 
+  // The whole body, read once: as Buffers, joined and decoded once.
   private get bytes(): Effect.Effect<Buffer, HttpClientError.ResponseError> {
     return Effect.async<Buffer, HttpClientError.ResponseError>((resume) => {
       const done = (result: BodyResult) =>
@@ -137,7 +151,12 @@ class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpC
         return
       }
       this.waiters = [done]
-      this.startReading()
+      const source = this.source as Source
+      source[kResponse] = this
+      source.on("data", onBodyData)
+      source.on("end", onBodyEnd)
+      source.on("error", onBodyError)
+      source.on("close", onBodyClose)
     })
   }
 
@@ -194,24 +213,33 @@ class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpC
   }
 }
 
+function onResponse(this: Outgoing, source: Http.IncomingMessage): void {
+  const exchange = this[kExchange]
+  exchange.settle(Effect.succeed(new NodeResponse(exchange.request, source)))
+}
+function onRequestError(this: Outgoing, cause: unknown): void {
+  const exchange = this[kExchange]
+  exchange.settle(Effect.fail(new HttpClientError.RequestError({ request: exchange.request, reason: "Transport", cause })))
+}
+
 // One request on the wire: settles the caller with the response or the error before it, and
 // destroys the request when the signal aborts (interruption, the request's scope closing, or
-// platform's abort of a response nobody reads any more).
+// platform's abort of a response nobody reads any more): it is the signal's listener object.
 class Exchange {
-  private resume: Resume | undefined
-  private result: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> | undefined
+  private result: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> | undefined =
+    undefined
   constructor(
     readonly request: HttpClientRequest.HttpClientRequest,
     readonly req: Http.ClientRequest,
-    resume: Resume | undefined
+    private resume: Resume | undefined
   ) {
-    this.resume = resume
+    ;(req as Outgoing)[kExchange] = this
     // Kept for the request's life: a socket error after the response must not go unhandled.
-    req.on("error", this.onError)
-    req.once("response", this.onResponse)
+    req.on("error", onRequestError)
+    req.once("response", onResponse)
   }
 
-  private settle(effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>): void {
+  settle(effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>): void {
     if (this.result !== undefined) return
     this.result = effect
     const resume = this.resume
@@ -220,58 +248,75 @@ class Exchange {
     resume(effect)
   }
 
-  readonly onResponse = (source: Http.IncomingMessage): void => {
-    this.settle(Effect.succeed(new NodeResponse(this.request, source)))
-  }
-
-  readonly onError = (cause: unknown): void => {
-    this.settle(Effect.fail(new HttpClientError.RequestError({ request: this.request, reason: "Transport", cause })))
-  }
-
-  readonly onAbort = (): void => {
+  handleEvent(): void {
     this.req.destroy()
   }
 
-  readonly cancel = Effect.sync(() => {
-    this.resume = undefined
-    this.req.destroy()
-  })
+  cancel(): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.resume = undefined
+      this.req.destroy()
+    })
+  }
 
   /** Waits for the response (for a request whose body is sent by another effect). */
-  readonly await = Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
-    if (this.result !== undefined) return resume(this.result)
-    this.resume = resume
-    return this.cancel
-  })
+  await(): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> {
+    return Effect.async((resume) => {
+      if (this.result !== undefined) return resume(this.result)
+      this.resume = resume
+      return this.cancel()
+    })
+  }
 }
 
 const once = { once: true } as const
 
+// Methods for which `node:http` sends a body, chunked, unless told its length.
+const chunkedByDefault = (method: string): boolean =>
+  method !== "GET" && method !== "HEAD" && method !== "DELETE" && method !== "OPTIONS" && method !== "TRACE" &&
+  method !== "CONNECT"
+
+/**
+ * The request's headers as `node:http`'s flat array (name, value, …), with `host` and, for a
+ * body at hand, `content-length`: given so, the request head is written as it is instead of
+ * header by header through `setHeader`.
+ */
+const headerArray = (request: HttpClientRequest.HttpClientRequest, url: URL, body: string | Uint8Array | undefined) => {
+  const headers = request.headers
+  const array: Array<string> = []
+  for (const name in headers) array.push(name, headers[name]!)
+  if (headers["host"] === undefined) array.push("host", url.host)
+  if (headers["content-length"] === undefined && headers["transfer-encoding"] === undefined) {
+    if (body !== undefined) {
+      array.push("content-length", String(typeof body === "string" ? Buffer.byteLength(body) : body.length))
+    } else if (chunkedByDefault(request.method)) {
+      array.push("content-length", "0")
+    }
+  }
+  return array
+}
+
 const requestOptions = (
-  agents: Agents,
+  agent: Http.Agent,
   request: HttpClientRequest.HttpClientRequest,
-  url: URL
-): Http.RequestOptions & { readonly https: boolean } => {
-  const https = url.protocol === "https:"
+  url: URL,
+  headers: Http.OutgoingHttpHeaders | ReadonlyArray<string>
+): Http.RequestOptions => {
   const hostname = url.hostname
+  // As few keys as will do: the agent copies them for every request.
   return {
-    https,
-    agent: https ? agents.https : agents.http,
-    protocol: url.protocol,
+    agent,
     // `URL` keeps an IPv6 host in brackets; `node:http` wants it bare.
     hostname: hostname.charCodeAt(0) === 91 ? hostname.slice(1, -1) : hostname,
     port: url.port,
     path: url.pathname + url.search,
     method: request.method,
-    headers: request.headers
+    headers: headers as Http.OutgoingHttpHeaders
   }
 }
 
 const encodeError = (request: HttpClientRequest.HttpClientRequest, cause: unknown) =>
   new HttpClientError.RequestError({ request, reason: "Encode", cause })
-
-const abortedError = (request: HttpClientRequest.HttpClientRequest, signal: AbortSignal) =>
-  new HttpClientError.RequestError({ request, reason: "Transport", cause: signal.reason })
 
 // Opens a request, or fails with `Encode` on what `node:http` refuses before anything is sent
 // (an invalid header name or value).
@@ -280,42 +325,37 @@ const open = (
   request: HttpClientRequest.HttpClientRequest,
   url: URL,
   signal: AbortSignal,
+  headers: Http.OutgoingHttpHeaders | ReadonlyArray<string>,
   resume: Resume | undefined
 ): Exchange | HttpClientError.RequestError => {
-  if (signal.aborted) return abortedError(request, signal)
-  const options = requestOptions(agents, request, url)
+  if (signal.aborted) return new HttpClientError.RequestError({ request, reason: "Transport", cause: signal.reason })
   let req: Http.ClientRequest
   try {
-    req = options.https ? Https.request(options) : Http.request(options)
+    req = url.protocol === "https:"
+      ? Https.request(requestOptions(agents.https, request, url, headers))
+      : Http.request(requestOptions(agents.http, request, url, headers))
   } catch (cause) {
     return encodeError(request, cause)
   }
   const exchange = new Exchange(request, req, resume)
-  signal.addEventListener("abort", exchange.onAbort, once)
+  signal.addEventListener("abort", exchange, once)
   return exchange
 }
 
-// A request whose body is at hand (bytes, a string or nothing): one `Effect.async`. A body
-// `node:http` cannot write (neither string nor bytes) fails with `Encode`.
+// A request whose body is at hand (bytes, a string or nothing): one `Effect.async`.
 const send = (
   agents: Agents,
   request: HttpClientRequest.HttpClientRequest,
   url: URL,
   signal: AbortSignal,
-  body: unknown
+  body: string | Uint8Array | undefined
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> =>
   Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
-    const exchange = open(agents, request, url, signal, resume)
+    const exchange = open(agents, request, url, signal, headerArray(request, url, body), resume)
     if (exchange instanceof HttpClientError.RequestError) return resume(Effect.fail(exchange))
-    try {
-      if (body === undefined) exchange.req.end()
-      else if (typeof body === "string" || body instanceof Uint8Array) exchange.req.end(body)
-      else throw new TypeError(`A raw request body must be a string or bytes, got ${typeof body}`)
-    } catch (cause) {
-      exchange.req.destroy()
-      return resume(Effect.fail(encodeError(request, cause)))
-    }
-    return exchange.cancel
+    if (body === undefined) exchange.req.end()
+    else exchange.req.end(body)
+    return exchange.cancel()
   })
 
 // The body kinds that need an effect to send, sent as platform's `NodeHttpClient` sends them,
@@ -328,27 +368,39 @@ const sendStreamed = (
   body: HttpBody.FormData | HttpBody.Stream
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> =>
   Effect.suspend(() => {
-    const exchange = open(agents, request, url, signal, undefined)
+    let headers: Http.OutgoingHttpHeaders = request.headers
+    let formBody: ReadableStream<Uint8Array> | null = null
+    if (body._tag === "FormData") {
+      // The multipart encoding and its boundary, from the platform's own encoder.
+      const encoded = new Response(body.formData)
+      headers = { ...request.headers }
+      encoded.headers.forEach((value, key) => {
+        headers[key] = value
+      })
+      formBody = encoded.body
+    }
+    const exchange = open(agents, request, url, signal, headers, undefined)
     if (exchange instanceof HttpClientError.RequestError) return Effect.fail(exchange)
     const req = exchange.req
     const transport = (cause: unknown) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
-    let write: Effect.Effect<void, HttpClientError.RequestError>
-    if (body._tag === "FormData") {
-      const encoded = new Response(body.formData)
-      encoded.headers.forEach((value, key) => req.setHeader(key, value))
-      write = Effect.tryPromise({
-        try: () => pipeline(Readable.fromWeb(encoded.body as Parameters<typeof Readable.fromWeb>[0]), req),
+    const write: Effect.Effect<void, HttpClientError.RequestError> = body._tag === "FormData"
+      ? Effect.tryPromise({
+        try: () =>
+          formBody === null
+            ? new Promise<void>((resolve) => req.end(resolve))
+            : pipeline(Readable.fromWeb(formBody as Parameters<typeof Readable.fromWeb>[0]), req),
         catch: transport
       })
-    } else {
-      write = Stream.run(
+      : Stream.run(
         Stream.mapError(body.stream, (cause) => encodeError(request, cause)),
         NodeSink.fromWritable(() => req, transport)
       )
-    }
     // A failed write destroys the request (the wait for its response is interrupted).
-    return Effect.zipLeft(exchange.await, write, { concurrent: true })
+    return Effect.zipLeft(exchange.await(), write, { concurrent: true })
   })
+
+const rawBodyError = (request: HttpClientRequest.HttpClientRequest, body: unknown) =>
+  Effect.fail(encodeError(request, new TypeError(`A raw request body must be a string or bytes, got ${typeof body}`)))
 
 /**
  * An `HttpClient` over the given agents.
@@ -361,9 +413,14 @@ export const make = (agents: Agents): HttpClient.HttpClient =>
     switch (body._tag) {
       case "Empty":
         return send(agents, request, url, signal, undefined)
-      case "Raw":
       case "Uint8Array":
         return send(agents, request, url, signal, body.body)
+      case "Raw": {
+        const raw = body.body
+        return typeof raw === "string" || raw instanceof Uint8Array
+          ? send(agents, request, url, signal, raw)
+          : rawBodyError(request, raw)
+      }
       case "FormData":
       case "Stream":
         return sendStreamed(agents, request, url, signal, body)
