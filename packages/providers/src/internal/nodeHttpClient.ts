@@ -434,7 +434,11 @@ export const make = (agents: Agents): HttpClient.HttpClient =>
  */
 export const makeAgents = Effect.acquireRelease(
   Effect.sync((): Agents => {
-    const options = { keepAlive: true, noDelay: true }
+    // An idle pooled socket is closed after 4 s, as undici's default: a server closing its idle
+    // connections (Node's after 5 s) then rarely races a request onto a socket it is closing.
+    // Node's agent alone would keep it for ever (it reads the server's `Keep-Alive: timeout`
+    // hint only to shorten a timeout of its own). A socket in use has no timeout.
+    const options = { keepAlive: true, noDelay: true, timeout: 4000 }
     return { http: new Http.Agent(options), https: new Https.Agent(options) }
   }),
   (agents) =>
