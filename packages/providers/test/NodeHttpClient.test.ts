@@ -16,6 +16,8 @@ import * as Https from "node:https"
 import type { AddressInfo } from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as V8 from "node:v8"
+import * as Vm from "node:vm"
 import * as NodeHttpClient from "../src/internal/nodeHttpClient"
 
 interface Stub {
@@ -225,6 +227,28 @@ describe("node:http HttpClient", () => {
       const exit = yield* Fiber.await(reading)
       assert(Exit.isFailure(exit), "the stream ends with an error")
       yield* Effect.promise(() => stub.clientClosed)
+    }).pipe(Effect.provide(NodeHttpClient.layer), Effect.scoped))
+
+  it.live("an unread response is aborted once collected: the exchange does not keep it alive", () =>
+    Effect.gen(function*() {
+      // Platform's client aborts a response nobody reads once it is garbage-collected; our
+      // signal listener must not hold the response, or it never is (and its socket stays taken).
+      V8.setFlagsFromString("--expose-gc")
+      const gc = Vm.runInNewContext("gc") as () => void
+      const stub = yield* stubServer
+      const client = yield* HttpClient.HttpClient
+      yield* Effect.suspend(() =>
+        Effect.map(client.execute(HttpClientRequest.get(`${stub.url}/hold`)), (response) => response.status)
+      )
+      let closed = false
+      void stub.clientClosed.then(() => {
+        closed = true
+      })
+      for (let turn = 0; turn < 200 && !closed; turn++) {
+        gc()
+        yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      }
+      assert.isTrue(closed, "the held request was aborted after its response was collected")
     }).pipe(Effect.provide(NodeHttpClient.layer), Effect.scoped))
 
   it.live("a refused connection is a Transport RequestError", () =>

@@ -226,6 +226,9 @@ function onRequestError(this: Outgoing, cause: unknown): void {
 // destroys the request when the signal aborts (interruption, the request's scope closing, or
 // platform's abort of a response nobody reads any more): it is the signal's listener object.
 class Exchange {
+  private settled = false
+  // Held only until it is handed over: platform's registry keeps this exchange (the signal's
+  // listener) alive until the response is collected, so it must not keep the response.
   private result: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> | undefined =
     undefined
   constructor(
@@ -240,10 +243,13 @@ class Exchange {
   }
 
   settle(effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>): void {
-    if (this.result !== undefined) return
-    this.result = effect
+    if (this.settled) return
+    this.settled = true
     const resume = this.resume
-    if (resume === undefined) return
+    if (resume === undefined) {
+      this.result = effect
+      return
+    }
     this.resume = undefined
     resume(effect)
   }
@@ -262,7 +268,11 @@ class Exchange {
   /** Waits for the response (for a request whose body is sent by another effect). */
   await(): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> {
     return Effect.async((resume) => {
-      if (this.result !== undefined) return resume(this.result)
+      const result = this.result
+      if (result !== undefined) {
+        this.result = undefined
+        return resume(result)
+      }
       this.resume = resume
       return this.cancel()
     })
