@@ -5,6 +5,9 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+// Scripts, not library code: the providers' internal clients, by path.
+import * as LeanClient from "@effect-dspy/providers/internal/nodeHttpClient"
+import * as UndiciClient from "@effect-dspy/providers/internal/undiciClient"
 import * as Lm from "@effect-dspy/providers/Lm"
 import type * as Resilience from "@effect-dspy/providers/Resilience"
 import * as SimulatorServer from "@effect-dspy/simulator/SimulatorServer"
@@ -57,13 +60,21 @@ const spawnSimulator = (args: ReadonlyArray<string>) =>
   ).pipe(Effect.map(({ url }) => url))
 
 /**
- * The HTTP client under the model: the library's own (`Lm.httpClientLayer`, undici) unless
- * `HTTP_CLIENT=node` picks `node:http` with a keep-alive agent, to compare the two stacks.
+ * The HTTP client under the model: the library's own (`Lm.httpClientLayer`) unless `HTTP_CLIENT`
+ * picks another, to compare the stacks: `undici` (the providers' undici client), `lean` (the
+ * providers' lean `node:http` client), `node` (platform's `NodeHttpClient`, a keep-alive agent).
  */
-export const httpClientName = process.env["HTTP_CLIENT"] === "node" ? "node:http" : "undici (library default)"
-const httpClientLayer: Layer.Layer<HttpClient.HttpClient> = process.env["HTTP_CLIENT"] === "node"
-  ? Layer.provide(NodeHttpClient.layerWithoutAgent, NodeHttpClient.makeAgentLayer({ keepAlive: true, maxSockets: 256 }))
-  : Lm.httpClientLayer
+const clients: Record<string, readonly [string, Layer.Layer<HttpClient.HttpClient>]> = {
+  node: [
+    "node:http (platform NodeHttpClient)",
+    Layer.provide(NodeHttpClient.layerWithoutAgent, NodeHttpClient.makeAgentLayer({ keepAlive: true, maxSockets: 256 }))
+  ],
+  lean: ["node:http (providers' lean client)", LeanClient.layer],
+  undici: ["undici (providers' client)", UndiciClient.layer]
+}
+const chosen = clients[process.env["HTTP_CLIENT"] ?? ""]
+export const httpClientName = chosen?.[0] ?? "library default"
+const httpClientLayer: Layer.Layer<HttpClient.HttpClient> = chosen?.[1] ?? Lm.httpClientLayer
 
 /** The model layer and its rate control, in the current scope. */
 export const model = (url: string, rate: RateControl.Options, retry?: Resilience.Policy) =>

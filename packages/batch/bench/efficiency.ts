@@ -7,13 +7,14 @@
  * The simulator runs in a separate process (its own core); SEPARATE_SERVER=0 runs it in this
  * process, SIM_URL=http://127.0.0.1:8787 uses one started apart
  * (pnpm exec tsx packages/simulator/src/bin.ts --port 8787 --latency 100).
- * WARMUP=1500 warms up with that many items first (default 60), REPEATS the measured runs (default 3). HTTP_CLIENT=node runs
- * the model over node:http instead of the providers' default HTTP client (undici).
+ * WARMUP=1500 warms up with that many items first (default 60), REPEATS the measured runs (default 3).
+ * HTTP_CLIENT=undici|lean|node runs the model over the providers' undici client, their lean
+ * node:http client, or platform's NodeHttpClient instead of the library's default (see common.ts).
  */
 import { Module, Predict, Signature } from "@effect-dspy/core"
 import { Effect } from "effect"
 import { Batch } from "../src/index"
-import { machine, model, questions, serverUrl } from "./common"
+import { httpClientName, machine, model, questions, serverUrl } from "./common"
 
 const predict = Predict.make(Signature.fromString("question -> answer"))
 
@@ -74,7 +75,7 @@ const program = Effect.gen(function*() {
   // warm up the JIT and the connection pool
   yield* run(questions(WARMUP, "warm-"))
   const ideal = Math.ceil(ITEMS / CONCURRENCY) * LATENCY
-  console.log(`efficiency: ${ITEMS} items, concurrency ${CONCURRENCY}, latency ${LATENCY} ms; ideal ${ideal} ms; simulator ${where} (${machine()})`)
+  console.log(`efficiency: ${ITEMS} items, concurrency ${CONCURRENCY}, latency ${LATENCY} ms; ideal ${ideal} ms; simulator ${where}; HTTP client ${httpClientName} (${machine()})`)
   const walls: Array<number> = []
   const bare: Array<number> = []
   for (let r = 0; r < REPEATS; r++) {

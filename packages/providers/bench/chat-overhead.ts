@@ -1,14 +1,15 @@
 /**
  * Client CPU per call of the openai-compatible provider vs a bare `fetch` (the floor).
  *
- *   pnpm exec tsx packages/providers/bench/chat-overhead.ts [--calls 3000] [--concurrency 64] [--rounds 3]
+ *   pnpm exec tsx packages/providers/bench/chat-overhead.ts [--calls 3000] [--concurrency 64] [--rounds 3] [--only undici,node]
  *
  * The simulator runs in a child process (packages/simulator/src/bin.ts, zero latency),
  * so `process.cpuUsage()` here measures the client alone. Each variant does the same
  * request (POST /v1/chat/completions, a short text answer) and reads the whole reply.
  * Target: the provider's CPU per call at most 1.3x the floor's. Variants: the provider
- * over Effect's FetchHttpClient, over undici (what `Lm.layer` uses on Node), and
- * `Lm.layer` itself (adds the resilience policy: classification, timeout, retry).
+ * over Effect's FetchHttpClient, over the library's default client (`Lm.httpClientLayer`),
+ * over each of our two Node clients by name (undici, `node:http`), and `Lm.layer` itself
+ * (adds the resilience policy: classification, timeout, retry).
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
@@ -16,6 +17,8 @@ import { Effect, Layer, ManagedRuntime } from "effect"
 // Scripts, not library code: the benchmark package's harness, by path.
 import { type Measure, measure, median, pool, startSimulator } from "../../bench/src/internal/harness"
 import * as ChatCompletions from "../src/ChatCompletions"
+import * as NodeHttpClient from "../src/internal/nodeHttpClient"
+import * as UndiciClient from "../src/internal/undiciClient"
 import * as Lm from "../src/Lm"
 
 const args = new Map<string, string>()
@@ -24,6 +27,8 @@ const CALLS = Number(args.get("calls") ?? 3000)
 const CONCURRENCY = Number(args.get("concurrency") ?? 64)
 const ROUNDS = Number(args.get("rounds") ?? 3)
 const WARMUP = Math.min(600, CALLS)
+// `--only undici,node` runs the floor and the variants whose name contains one of the words.
+const ONLY = args.get("only")?.split(",").filter((word) => word !== "")
 
 const prompt = "Say something short about coffee."
 
@@ -48,6 +53,12 @@ const main = async () => {
     const raw = ManagedRuntime.make(
       ChatCompletions.layer({ model: "sim-1", apiUrl: `${sim.url}/v1` }).pipe(Layer.provide(Lm.httpClientLayer))
     )
+    const overNode = ManagedRuntime.make(
+      ChatCompletions.layer({ model: "sim-1", apiUrl: `${sim.url}/v1` }).pipe(Layer.provide(NodeHttpClient.layer))
+    )
+    const overUndici = ManagedRuntime.make(
+      ChatCompletions.layer({ model: "sim-1", apiUrl: `${sim.url}/v1` }).pipe(Layer.provide(UndiciClient.layer))
+    )
     const resilient = ManagedRuntime.make(Lm.layer("openai-compatible/sim-1", { baseUrl: `${sim.url}/v1` }))
     const viaEffect = (runtime: ManagedRuntime.ManagedRuntime<LanguageModel.LanguageModel, unknown>) => (n: number) =>
       runtime.runPromise(
@@ -57,12 +68,17 @@ const main = async () => {
           { concurrency: CONCURRENCY, discard: true }
         )
       )
-    const variants: ReadonlyArray<readonly [string, (n: number) => Promise<void>]> = [
+    const all: ReadonlyArray<readonly [string, (n: number) => Promise<void>]> = [
       ["fetch (floor)", (n) => pool(n, CONCURRENCY, bareFetch(sim.url))],
       ["ChatCompletions over fetch", viaEffect(overFetch)],
-      ["ChatCompletions over undici", viaEffect(raw)],
-      ["Lm.layer (undici, resilient)", viaEffect(resilient)]
+      ["ChatCompletions over default", viaEffect(raw)],
+      ["ChatCompletions over undici", viaEffect(overUndici)],
+      ["ChatCompletions over node:http", viaEffect(overNode)],
+      ["Lm.layer (default, resilient)", viaEffect(resilient)]
     ]
+    const variants = all.filter(([name]) =>
+      ONLY === undefined || name === "fetch (floor)" || ONLY.some((word) => name.includes(word))
+    )
     const results = new Map<string, Array<Measure>>()
     for (const [, run] of variants) await run(WARMUP)
     for (let round = 0; round < ROUNDS; round++) {
@@ -81,6 +97,8 @@ const main = async () => {
     }
     await overFetch.dispose()
     await raw.dispose()
+    await overNode.dispose()
+    await overUndici.dispose()
     await resilient.dispose()
   } finally {
     sim.stop()

@@ -1,5 +1,6 @@
 /**
- * The default Node `HttpClient`: `@effect/platform`'s `HttpClient.make` (URL check, abort on
+ * A Node `HttpClient` over undici (the default before `nodeHttpClient.ts`; kept for comparison in
+ * the benchmarks): `@effect/platform`'s `HttpClient.make` (URL check, abort on
  * interruption, client spans and trace propagation when a tracer records) over undici's
  * dispatcher, as `NodeHttpClient.layerUndici` builds it, with a leaner response.
  *
@@ -21,7 +22,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
-import * as UrlParams from "@effect/platform/UrlParams"
+import type * as UrlParams from "@effect/platform/UrlParams"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import type * as Undici from "@effect/platform-node/Undici"
@@ -31,6 +32,7 @@ import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
+import * as TextBody from "./textBody"
 
 type Source = Undici.Dispatcher.ResponseData
 type Body = NonNullable<Undici.Dispatcher.DispatchOptions["body"]> | null
@@ -89,18 +91,11 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
   }
 
   get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
-    return Effect.tryMap(this.text, {
-      try: (text) => text === "" ? null : JSON.parse(text),
-      catch: (cause) => this.decodeError(cause)
-    })
+    return TextBody.json(this.text, (cause) => this.decodeError(cause))
   }
 
   get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({
-        try: () => UrlParams.fromInput(new URLSearchParams(text)),
-        catch: (cause) => this.decodeError(cause)
-      }))
+    return TextBody.urlParams(this.text, (cause) => this.decodeError(cause))
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
