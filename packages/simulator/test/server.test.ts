@@ -270,6 +270,7 @@ describe("SimulatorServer", () => {
           const counters = yield* server.counters
           assert.strictEqual(counters.badRequests, 4)
           assert.strictEqual(counters.inFlight, 0)
+          assert.strictEqual(counters.abortedByClient, 0)
         })))
 
     it.effect("refuses a body over 10 MiB with 413; the query string does not change the route; GET is not an API call", () =>
@@ -287,9 +288,10 @@ describe("SimulatorServer", () => {
           const viaGet = yield* get(`${server.url}/v1/chat/completions`)
           assert.strictEqual(viaGet.status, 404)
           const counters = yield* server.counters
+          // a refused request failed: the client did not go away
           assert.deepStrictEqual(
-            [counters.requests, counters.badRequests, counters.completed, counters.inFlight],
-            [2, 1, 1, 0]
+            [counters.requests, counters.badRequests, counters.completed, counters.inFlight, counters.abortedByClient],
+            [2, 1, 1, 0, 0]
           )
         })))
 

@@ -127,4 +127,34 @@ describe("sleepUntil", () => {
       assert.deepStrictEqual(written, [1, 2])
       yield* Fiber.joinAll(fibers)
     }))
+
+  it.effect("an action that waits again from inside a flush keeps one check per turn", () =>
+    Effect.gen(function*() {
+      const clock = yield* Effect.clock
+      let reads = 0
+      // the test clock, counting its reads: one per check
+      const counting: Clock.Clock = Object.assign(Object.create(clock) as Clock.Clock, {
+        unsafeCurrentTimeNanos: () => {
+          reads++
+          return clock.unsafeCurrentTimeNanos()
+        }
+      })
+      const poller = makePoller(counting)
+      const start = clock.unsafeCurrentTimeNanos()
+      const ran: Array<string> = []
+      poller.add(start + nanos(1), () => {
+        ran.push("first")
+        poller.add(start + nanos(2), () => ran.push("second"))
+      })
+      yield* TestClock.adjust(1)
+      yield* turns
+      assert.deepStrictEqual(ran, ["first"])
+      // 20 turns of the event loop while the second waits: about 20 checks, not twice that
+      const before = reads
+      yield* turns
+      assert.isAtMost(reads - before, 22)
+      yield* TestClock.adjust(1)
+      yield* turns
+      assert.deepStrictEqual(ran, ["first", "second"])
+    }))
 })

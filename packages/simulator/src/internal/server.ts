@@ -128,6 +128,8 @@ const responseDone = (response: Http.ServerResponse): Effect.Effect<void> =>
 interface StreamState {
   truncated: boolean
   delivered: boolean
+  /** Answered with an error (a bad request, a scripted failure): the request failed, the client did not leave. */
+  failed: boolean
 }
 
 /**
@@ -188,7 +190,7 @@ const streamResponse = (
 const ending = (state: StreamState, exit: Exit.Exit<unknown, unknown>): Ending =>
   state.delivered
     ? (state.truncated ? "truncated" : "completed")
-    : Exit.isFailure(exit) && !Exit.isInterrupted(exit)
+    : state.failed || (Exit.isFailure(exit) && !Exit.isInterrupted(exit))
     ? "failed"
     : "aborted"
 
@@ -236,37 +238,39 @@ const serveRequest = <Echo>(
       sendJson(response, 401, wire.errorBody(401, wire.unauthorizedMessage(headers), null, "invalid_api_key"))
       return Effect.void
     }
-    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const admission = engine.admit(now)
-      switch (admission._tag) {
-        case "RateLimited": {
-          const ms = admission.retryAfterMillis
-          sendJson(
-            response,
-            429,
-            wire.errorBody(429, rateLimitMessage(admission.reason, engine, ms), null, "rate_limit_exceeded"),
-            rateLimitHeaders(wire as Wire<unknown>, ms, now)
-          )
-          return Effect.void
+    // Admission and the release on exit happen together: no interruption in between.
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const admission = engine.admit(now)
+        switch (admission._tag) {
+          case "RateLimited": {
+            const ms = admission.retryAfterMillis
+            sendJson(
+              response,
+              429,
+              wire.errorBody(429, rateLimitMessage(admission.reason, engine, ms), null, "rate_limit_exceeded"),
+              rateLimitHeaders(wire as Wire<unknown>, ms, now)
+            )
+            return Effect.void
+          }
+          case "ServerError":
+            sendJson(response, admission.status, wire.errorBody(admission.status, serverErrorMessage(wire as Wire<unknown>, admission.status)))
+            return Effect.void
+          case "Reset":
+            request.socket.destroy()
+            return Effect.void
+          case "Admitted":
+            break
         }
-        case "ServerError":
-          sendJson(response, admission.status, wire.errorBody(admission.status, serverErrorMessage(wire as Wire<unknown>, admission.status)))
-          return Effect.void
-        case "Reset":
-          request.socket.destroy()
-          return Effect.void
-        case "Admitted":
-          break
-      }
-      const ticket = admission.ticket
-      const state: StreamState = { truncated: false, delivered: false }
-      // Admitted: whatever happens next (an answer, a bad request, the client going away,
-      // a defect), the ticket is released once, with how it ended.
-      return Effect.onExit(
-        admitted(engine, pacer, poller, wire, request, response, arrivalNanos, now, ticket, state),
-        (exit) => Effect.sync(() => engine.release(ticket, ending(state, exit)))
-      )
-    })
+        const ticket = admission.ticket
+        const state: StreamState = { truncated: false, delivered: false, failed: false }
+        // Admitted: whatever happens next (an answer, a bad request, the client going away,
+        // a defect), the ticket is released once, with how it ended.
+        return Effect.onExit(
+          restore(admitted(engine, pacer, poller, wire, request, response, arrivalNanos, now, ticket, state)),
+          (exit) => Effect.sync(() => engine.release(ticket, ending(state, exit)))
+        )
+      }))
   })
 
 /** The rest of an admitted request: body, parsing, the answer and its delivery. */
@@ -285,6 +289,7 @@ const admitted = <Echo>(
   Effect.flatMap(readBody(request), (text) => {
     const bad = (status: number, message: string, param: string | null = null, code: string | null = null) => {
       engine.countBadRequest()
+      state.failed = true
       sendJson(response, status, wire.errorBody(status, message, param, code))
       return Effect.void
     }
@@ -305,6 +310,7 @@ const admitted = <Echo>(
     }
     const outcome = engine.answer(parsed.request, ticket)
     if (outcome._tag === "Fail") {
+      state.failed = true
       sendJson(response, outcome.status, wire.errorBody(outcome.status, outcome.message))
       return Effect.void
     }
@@ -328,7 +334,7 @@ const admitted = <Echo>(
  * The simulator's API routes (`POST` chat completions, responses, messages), by path. They are
  * served on Node's request and response directly, one fiber each, rather than through the
  * platform's router and response pipeline: that costs about 4x a bare Node handler per request
- * (measured: ~300 µs of CPU against ~90), and on one core that cost is what makes a round of
+ * (measured: ~425 µs of the server's CPU per request that way, ~190 served directly, ~90 for a bare Node handler), and on one core that cost is what makes a round of
  * concurrent requests' arrivals stamped late and their replies written late, which a
  * benchmark then charges to the client. The platform's server still listens and serves the
  * other routes (`router`).

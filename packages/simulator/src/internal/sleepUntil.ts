@@ -37,7 +37,10 @@ const noop = (): void => {}
  * @internal
  */
 export interface Poller {
-  /** Runs `run` once the clock reads `deadline`; the returned function cancels it. */
+  /**
+   * Runs `run` once the clock reads `deadline`; the returned function cancels it. `run` must not
+   * throw (it runs inside whoever flushes; `sleepUntil` turns a throw into its fiber's defect).
+   */
   readonly add: (deadline: bigint, run: () => void) => () => void
   /** Runs every action now due (in deadline order). */
   readonly flush: () => void
@@ -72,7 +75,8 @@ export const makePoller = (clock: Clock.Clock): Poller => {
   const check = (): void => {
     handle = undefined
     flush()
-    if (waiting.length > 0) handle = setImmediate(check)
+    // an action may have added a wait, and with it a check already
+    if (waiting.length > 0) handle ??= setImmediate(check)
   }
   const add = (deadline: bigint, run: () => void) => {
     const entry: Due = { deadline, run }
