@@ -72,7 +72,11 @@ const clients: Record<string, readonly [string, Layer.Layer<HttpClient.HttpClien
   lean: ["node:http (providers' lean client)", LeanClient.layer],
   undici: ["undici (providers' client)", UndiciClient.layer]
 }
-const chosen = clients[process.env["HTTP_CLIENT"] ?? ""]
+const requested = process.env["HTTP_CLIENT"] ?? ""
+const chosen = clients[requested]
+if (requested !== "" && chosen === undefined) {
+  throw new Error(`HTTP_CLIENT=${requested}: expected one of ${Object.keys(clients).join(", ")} (or unset for the library default)`)
+}
 export const httpClientName = chosen?.[0] ?? "library default"
 const httpClientLayer: Layer.Layer<HttpClient.HttpClient> = chosen?.[1] ?? Lm.httpClientLayer
 

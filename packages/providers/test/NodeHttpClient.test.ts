@@ -50,6 +50,19 @@ const handler = (onClosed: () => void, onHeld: () => void): Http.RequestListener
       }
       return
     }
+    if (url === "/bom") {
+      res.writeHead(200, { "content-type": "application/json" })
+      return res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ a: 1 }))]))
+    }
+    if (url === "/auth") {
+      res.writeHead(200, { "content-type": "text/plain" })
+      return res.end(req.headers.authorization ?? "none")
+    }
+    if (url === "/switch") {
+      // a 101 the client did not ask for: node:http closes the request with neither response nor error
+      req.socket.write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: other\r\n\r\n")
+      return
+    }
     if (url === "/chunks") {
       res.writeHead(200, { "content-type": "text/event-stream" })
       const next = (i: number) => {
@@ -136,6 +149,35 @@ describe("node:http HttpClient", () => {
       const [a, b] = yield* Effect.all([response.text, response.text], { concurrency: 2 })
       assert.strictEqual(a, b)
       assert.deepStrictEqual(echoed(a), { got: "", type: null })
+    }).pipe(Effect.provide(NodeHttpClient.layer), Effect.scoped))
+
+  it.live("drops a UTF-8 byte order mark before decoding; a body read as a stream cannot be read whole after", () =>
+    Effect.gen(function*() {
+      const stub = yield* stubServer
+      const client = yield* HttpClient.HttpClient
+      const withBom = yield* client.execute(HttpClientRequest.get(`${stub.url}/bom`))
+      assert.deepStrictEqual(yield* withBom.json, { a: 1 })
+      const streamed = yield* client.execute(HttpClientRequest.get(`${stub.url}/chunks`))
+      const chunks = yield* Stream.runCollect(streamed.stream)
+      assert.isAbove(Chunk.size(chunks), 0)
+      const again = yield* Effect.flip(streamed.text)
+      assert.strictEqual(again.reason, "Decode")
+      assert.include(String(again.cause), "already read as a stream")
+    }).pipe(Effect.provide(NodeHttpClient.layer), Effect.scoped))
+
+  it.live("a request closed with neither response nor error fails (Transport); URL credentials go as Basic auth", () =>
+    Effect.gen(function*() {
+      const stub = yield* stubServer
+      const client = yield* HttpClient.HttpClient
+      const switched = yield* Effect.flip(client.execute(HttpClientRequest.get(`${stub.url}/switch`)))
+      assert.strictEqual(switched._tag, "RequestError")
+      assert.strictEqual(switched.reason, "Transport")
+      assert.include(String(switched.cause), "closed before a response")
+      const url = new URL(`${stub.url}/auth`)
+      url.username = "user"
+      url.password = "p@ss"
+      const auth = yield* client.execute(HttpClientRequest.get(url.toString()))
+      assert.strictEqual(yield* auth.text, `Basic ${Buffer.from("user:p@ss").toString("base64")}`)
     }).pipe(Effect.provide(NodeHttpClient.layer), Effect.scoped))
 
   it.live("returns a non-2xx status as a response, not an error", () =>

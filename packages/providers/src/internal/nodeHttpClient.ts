@@ -97,6 +97,8 @@ class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpC
   body: BodyResult | undefined = undefined
   private waiters: Array<(result: BodyResult) => void> | undefined = undefined
   private textEffect: Effect.Effect<string, HttpClientError.ResponseError> | undefined = undefined
+  /** Read as a stream: the message is spent, a whole-body read after it fails instead of waiting. */
+  private streamed = false
   private formDataPromise: Promise<FormData> | undefined = undefined
 
   constructor(readonly request: HttpClientRequest.HttpClientRequest, readonly source: Http.IncomingMessage) {
@@ -132,6 +134,7 @@ class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpC
       // Read whole already (or being read): the same bytes, not a second read of a spent message.
       return Stream.flatMap(this.bytes, (bytes) => Stream.succeed(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)))
     }
+    this.streamed = true
     return NodeStream.fromReadable(() => this.source, (cause) => this.decodeError(cause))
   }
 
@@ -155,6 +158,7 @@ class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpC
         this.waiters.push(done)
         return
       }
+      if (this.streamed) return resume(Effect.fail(this.decodeError(new Error("The response body was already read as a stream"))))
       this.waiters = [done]
       const source = this.source as Source
       source[kResponse] = this
@@ -168,7 +172,8 @@ class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpC
   // Read once: every read of `text` (and `json`) gets the same text or the same failure.
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
     return this.textEffect ??= Effect.map(this.bytes, (bytes) => {
-      const text = bytes.toString("utf8")
+      // a UTF-8 byte order mark is not text (undici and `TextDecoder` drop it too)
+      const text = bytes.toString("utf8", bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0)
       this.textEffect = Effect.succeed(text)
       return text
     })
@@ -219,6 +224,29 @@ function onRequestError(this: Outgoing, cause: unknown): void {
   const exchange = this[kExchange]
   exchange.settle(Effect.fail(new HttpClientError.RequestError({ request: exchange.request, reason: "Transport", cause })))
 }
+// A request can close with neither a response nor an error (a 101 or CONNECT reply nobody
+// upgrades): it must not leave its caller waiting. After a response this does nothing.
+function onRequestClose(this: Outgoing): void {
+  onRequestError.call(this, new Error("The connection closed before a response"))
+}
+
+/** As undici's default: a connection not established by then fails the request. */
+const CONNECT_TIMEOUT_MILLIS = 10_000
+
+// Only for a new connection (a reused one is connected already): Node's agent has no connect
+// timeout of its own, and without one an unreachable host waits for the system's (minutes).
+function onSocket(this: Outgoing, socket: Net.Socket): void {
+  if (!socket.connecting) return
+  const req = this
+  const timer = setTimeout(() => {
+    req.destroy(
+      Object.assign(new Error(`Connecting timed out after ${CONNECT_TIMEOUT_MILLIS / 1000} s`), { code: "UND_ERR_CONNECT_TIMEOUT" })
+    )
+  }, CONNECT_TIMEOUT_MILLIS)
+  const clear = () => clearTimeout(timer)
+  socket.once("connect", clear)
+  socket.once("close", clear)
+}
 
 // One request on the wire: settles the caller with the response or the error before it, and
 // destroys the request when the signal aborts (interruption, the request's scope closing, or
@@ -238,6 +266,8 @@ class Exchange {
     // Kept for the request's life: a socket error after the response must not go unhandled.
     req.on("error", onRequestError)
     req.once("response", onResponse)
+    req.once("close", onRequestClose)
+    req.once("socket", onSocket)
   }
 
   settle(effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>): void {
@@ -294,6 +324,11 @@ const headerArray = (request: HttpClientRequest.HttpClientRequest, url: URL, bod
   const array: Array<string> = []
   for (const name in headers) array.push(name, headers[name]!)
   if (headers["host"] === undefined) array.push("host", url.host)
+  // credentials in the URL, as `node:http` sends them
+  if (url.username !== "" && headers["authorization"] === undefined) {
+    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
+    array.push("authorization", `Basic ${Buffer.from(credentials).toString("base64")}`)
+  }
   if (headers["content-length"] === undefined && headers["transfer-encoding"] === undefined) {
     if (body !== undefined) {
       array.push("content-length", String(typeof body === "string" ? Buffer.byteLength(body) : body.length))
