@@ -237,15 +237,15 @@ const CONNECT_TIMEOUT_MILLIS = 10_000
 // timeout of its own, and without one an unreachable host waits for the system's (minutes).
 function onSocket(this: Outgoing, socket: Net.Socket): void {
   if (!socket.connecting) return
-  const req = this
-  const timer = setTimeout(() => {
-    req.destroy(
-      Object.assign(new Error(`Connecting timed out after ${CONNECT_TIMEOUT_MILLIS / 1000} s`), { code: "UND_ERR_CONNECT_TIMEOUT" })
-    )
-  }, CONNECT_TIMEOUT_MILLIS)
+  const timer = setTimeout(destroyOnConnectTimeout, CONNECT_TIMEOUT_MILLIS, this)
   const clear = () => clearTimeout(timer)
   socket.once("connect", clear)
   socket.once("close", clear)
+}
+function destroyOnConnectTimeout(req: Outgoing): void {
+  req.destroy(
+    Object.assign(new Error(`Connecting timed out after ${CONNECT_TIMEOUT_MILLIS / 1000} s`), { code: "UND_ERR_CONNECT_TIMEOUT" })
+  )
 }
 
 // One request on the wire: settles the caller with the response or the error before it, and
