@@ -243,7 +243,7 @@ export const layerWithoutHttpClient = (
 
 /**
  * A `LanguageModel` layer for a model id (`"openai/…"`, `"anthropic/…"`,
- * `"openai-compatible/…"`, `"simulator/…"`), over `node:http` on Node (`fetch` elsewhere).
+ * `"openai-compatible/…"`, `"simulator/…"`), over undici on Node (`fetch` elsewhere).
  *
  * @example
  * ```ts
@@ -259,7 +259,7 @@ export const layer = (
   layerWithoutHttpClient(modelId, options).pipe(Layer.provide(defaultHttpClient))
 
 /**
- * The HTTP client `layer` and `layerFromEnv` use: `node:http` with keep-alive agents on Node, `fetch` elsewhere.
+ * The HTTP client `layer` and `layerFromEnv` use: undici on Node, `fetch` elsewhere.
  *
  * @since 0.1.0
  */

@@ -1,8 +1,8 @@
 /**
- * The undici HttpClient (the default before the node:http one, kept for the benchmarks): bodies
- * read once and the same text on every read, JSON and streamed bodies, headers and status, and
- * interruption while the body is pending aborting the request. A raw loopback server, because it
- * must observe the socket.
+ * The default Node HttpClient (undici with a lean response): bodies read once and the same
+ * text on every read, JSON and streamed bodies, headers and status, and interruption while
+ * the body is pending aborting the request. A raw loopback server, because it must observe
+ * the socket.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -55,7 +55,7 @@ const stubServer = Effect.acquireRelease(
     })
 )
 
-describe("undici HttpClient", () => {
+describe("default Node HttpClient", () => {
   it.live("reads a body once: text twice is the same text, json parses it, status and headers are the server's", () =>
     Effect.gen(function*() {
       const { stub } = yield* stubServer

@@ -17,27 +17,25 @@ const defaults = new WeakSet<HttpClient.HttpClient>()
 
 /**
  * Whether `client` is one `defaultHttpClient` built, and so known to end a pending body read when
- * its request is aborted (our `node:http` client and `fetch` do). A client brought by the caller
- * may ignore the abort (a test double, a proxy, a custom agent), so nothing that must end a wait
- * relies on it.
+ * its request is aborted (undici and `fetch` do). A client brought by the caller may ignore the
+ * abort (a test double, a proxy, a custom agent), so nothing that must end a wait relies on it.
  *
  * @internal
  */
 export const honoursAbort = (client: HttpClient.HttpClient): boolean => defaults.has(client)
 
 /**
- * On Node, a lean client over `node:http` (see `nodeHttpClient.ts`): it writes a request on a
- * reused connection at once, where undici defers it to a `setImmediate` and so keeps concurrent
- * calls bunched (`packages/batch/bench/bunching.ts`), at the client CPU per call of our undici
- * client (`undiciClient.ts`, about half that of `fetch`); elsewhere `fetch`. Loaded lazily so
- * that a browser bundle never needs the Node modules.
+ * On Node, undici's dispatcher directly (measured: about half the client CPU per call
+ * of `fetch`, which is undici behind a WHATWG layer), with a lean response (see
+ * `undiciClient.ts`); elsewhere `fetch`. Loaded lazily so that a browser bundle never
+ * needs the Node modules.
  *
  * @internal
  */
 export const defaultHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.tap(
   isNode
     ? Layer.unwrapEffect(
-      Effect.tryPromise(() => import("./nodeHttpClient")).pipe(
+      Effect.tryPromise(() => import("./undiciClient")).pipe(
         Effect.map((module): Layer.Layer<HttpClient.HttpClient> => module.layer),
         Effect.orElseSucceed(() => FetchHttpClient.layer)
       )

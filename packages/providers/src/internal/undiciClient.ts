@@ -1,6 +1,5 @@
 /**
- * A Node `HttpClient` over undici (the default before `nodeHttpClient.ts`; kept for comparison in
- * the benchmarks): `@effect/platform`'s `HttpClient.make` (URL check, abort on
+ * The default Node `HttpClient`: `@effect/platform`'s `HttpClient.make` (URL check, abort on
  * interruption, client spans and trace propagation when a tracer records) over undici's
  * dispatcher, as `NodeHttpClient.layerUndici` builds it, with a leaner response.
  *
