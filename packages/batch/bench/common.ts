@@ -6,7 +6,6 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 // Scripts, not library code: the providers' internal clients, by path.
-import * as LeanClient from "@effect-dspy/providers/internal/nodeHttpClient"
 import * as UndiciClient from "@effect-dspy/providers/internal/undiciClient"
 import * as Lm from "@effect-dspy/providers/Lm"
 import type * as Resilience from "@effect-dspy/providers/Resilience"
@@ -60,16 +59,17 @@ const spawnSimulator = (args: ReadonlyArray<string>) =>
   ).pipe(Effect.map(({ url }) => url))
 
 /**
- * The HTTP client under the model: the library's own (`Lm.httpClientLayer`) unless `HTTP_CLIENT`
- * picks another, to compare the stacks: `undici` (the providers' undici client), `lean` (the
- * providers' lean `node:http` client), `node` (platform's `NodeHttpClient`, a keep-alive agent).
+ * The HTTP client under the model: the library's default (`Lm.httpClientLayer`, undici) unless
+ * `HTTP_CLIENT` picks another, to compare the stacks: `lean` (`Lm.nodeHttpClientLayer`, the
+ * providers' `node:http` client), `undici` (the providers' undici client by name), `node`
+ * (platform's `NodeHttpClient`, a keep-alive agent).
  */
 const clients: Record<string, readonly [string, Layer.Layer<HttpClient.HttpClient>]> = {
   node: [
     "node:http (platform NodeHttpClient)",
     Layer.provide(NodeHttpClient.layerWithoutAgent, NodeHttpClient.makeAgentLayer({ keepAlive: true, maxSockets: 256 }))
   ],
-  lean: ["node:http (providers' lean client)", LeanClient.layer],
+  lean: ["node:http (Lm.nodeHttpClientLayer)", Lm.nodeHttpClientLayer],
   undici: ["undici (providers' client)", UndiciClient.layer]
 }
 const requested = process.env["HTTP_CLIENT"] ?? ""
@@ -77,7 +77,7 @@ const chosen = clients[requested]
 if (requested !== "" && chosen === undefined) {
   throw new Error(`HTTP_CLIENT=${requested}: expected one of ${Object.keys(clients).join(", ")} (or unset for the library default)`)
 }
-export const httpClientName = chosen?.[0] ?? "library default"
+export const httpClientName = chosen?.[0] ?? "library default (undici)"
 const httpClientLayer: Layer.Layer<HttpClient.HttpClient> = chosen?.[1] ?? Lm.httpClientLayer
 
 /** The model layer and its rate control, in the current scope. */

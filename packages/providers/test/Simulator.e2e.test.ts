@@ -148,4 +148,31 @@ describe("providers against the simulator server", () => {
         }))
     })
   }
+
+  it.live("over Lm.nodeHttpClientLayer: a call and a stream answer, and interrupting a call closes its connection", () =>
+    Effect.gen(function*() {
+      const server = yield* SimulatorServer.SimulatorServer
+      const model = Lm.layerWithoutHttpClient("openai-compatible/sim-1", { baseUrl: `${server.url}/v1` }).pipe(
+        Layer.provide(Lm.nodeHttpClientLayer)
+      )
+      yield* Effect.gen(function*() {
+        const response = yield* LanguageModel.generateText({ prompt: "What is 2+2?" })
+        assert.isAbove(response.text.length, 0)
+        const parts = yield* Stream.runCollect(LanguageModel.streamText({ prompt: "What is 2+2?" }))
+        assert.isTrue(Chunk.some(parts, (part) => part.type === "text-delta"))
+      }).pipe(Effect.provide(model))
+      const slow = SimulatorServer.layer({ port: 0, latency: { _tag: "Fixed", millis: 60_000 } })
+      yield* Effect.gen(function*() {
+        const slowServer = yield* SimulatorServer.SimulatorServer
+        const fiber = yield* Effect.fork(LanguageModel.generateText({ prompt: "slow" }).pipe(
+          Effect.provide(Lm.layerWithoutHttpClient("openai-compatible/sim-1", { baseUrl: `${slowServer.url}/v1` }).pipe(
+            Layer.provide(Lm.nodeHttpClientLayer)
+          ))
+        ))
+        yield* awaitCounters((c) => c.inFlight === 1)
+        yield* Fiber.interrupt(fiber)
+        const counters = yield* awaitCounters((c) => c.abortedByClient === 1)
+        assert.strictEqual(counters.inFlight, 0)
+      }).pipe(Effect.provide(slow))
+    }).pipe(Effect.provide(SimulatorServer.layer({ port: 0 }))))
 })

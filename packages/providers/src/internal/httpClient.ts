@@ -16,8 +16,8 @@ const isNode = typeof process !== "undefined" && typeof process.versions === "ob
 const defaults = new WeakSet<HttpClient.HttpClient>()
 
 /**
- * Whether `client` is one `defaultHttpClient` built, and so known to end a pending body read when
- * its request is aborted (undici and `fetch` do). A client brought by the caller may ignore the
+ * Whether `client` is one `defaultHttpClient` or `nodeHttpClient` built, and so known to end a
+ * pending body read when its request is aborted (undici, our `node:http` client and `fetch` do). A client brought by the caller may ignore the
  * abort (a test double, a proxy, a custom agent), so nothing that must end a wait relies on it.
  *
  * @internal
@@ -41,5 +41,24 @@ export const defaultHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.tap(
       )
     )
     : FetchHttpClient.layer,
+  (context) => Effect.sync(() => defaults.add(Context.get(context, HttpClient.HttpClient)))
+)
+
+/**
+ * The lean `node:http` client (`nodeHttpClient.ts`), for a caller who picks it: it writes a request
+ * on a reused connection at once, where undici defers it to a `setImmediate`, so many concurrent
+ * calls that come back together do not stay bunched round after round
+ * (`packages/batch/bench/bunching.ts`). It costs more client CPU per prediction at high
+ * concurrency than the undici default (measured 8-25% at concurrency 64), hence not the default.
+ *
+ * @internal
+ */
+export const nodeHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.tap(
+  Layer.unwrapEffect(
+    Effect.map(
+      Effect.promise(() => import("./nodeHttpClient")),
+      (module): Layer.Layer<HttpClient.HttpClient> => module.layer
+    )
+  ),
   (context) => Effect.sync(() => defaults.add(Context.get(context, HttpClient.HttpClient)))
 )
