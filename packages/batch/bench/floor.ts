@@ -12,6 +12,8 @@
  *   of the clock once per event-loop turn, as the simulator does.
  *
  *   pnpm exec tsx packages/batch/bench/floor.ts            # both floors, 5 runs each after a warm-up
+ *   pnpm exec tsx packages/batch/bench/floor.ts --against http://127.0.0.1:8787   # and the same client
+ *     against another server (the simulator: pnpm exec tsx packages/simulator/src/bin.ts --port 8787 --latency 100)
  *   pnpm exec tsx packages/batch/bench/floor.ts --serve 8799 [--on-time]
  *   SIM_URL=http://127.0.0.1:8799 pnpm exec tsx packages/batch/bench/efficiency.ts
  *
@@ -117,21 +119,25 @@ const main = async () => {
   }
   const modes: ReadonlyArray<Mode> = ["timer", "on-time"]
   const servers = await Promise.all(modes.map((mode) => startServer(0, mode)))
-  const agents = modes.map(() => new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY }))
-  const urls = servers.map(({ base }) => new URL("/v1/chat/completions", base))
-  const walls: Array<Array<number>> = modes.map(() => [])
-  for (let m = 0; m < modes.length; m++) await run(urls[m]!, agents[m]!)
-  // interleaved, so that both see the same machine
-  for (let i = 0; i < 5; i++) for (let m = 0; m < modes.length; m++) walls[m]!.push(await run(urls[m]!, agents[m]!))
+  const againstArg = process.argv.indexOf("--against")
+  const against = againstArg === -1 ? undefined : process.argv[againstArg + 1]
+  const names: ReadonlyArray<string> = against === undefined ? modes : [...modes, against]
+  const urls = [...servers.map(({ base }) => base), ...(against === undefined ? [] : [against])]
+    .map((base) => new URL("/v1/chat/completions", base))
+  const agents = urls.map(() => new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY }))
+  const walls: Array<Array<number>> = urls.map(() => [])
+  for (let m = 0; m < urls.length; m++) await run(urls[m]!, agents[m]!)
+  // interleaved, so that all see the same machine
+  for (let i = 0; i < 5; i++) for (let m = 0; m < urls.length; m++) walls[m]!.push(await run(urls[m]!, agents[m]!))
   console.log(
     `floor: bare node:http client and server, ${ITEMS} calls at concurrency ${CONCURRENCY}, latency ${LATENCY} ms; ideal ${IDEAL} ms ` +
       `(node ${process.version}, ${os.cpus().length} cpu(s), load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")})`
   )
-  for (let m = 0; m < modes.length; m++) {
+  for (let m = 0; m < urls.length; m++) {
     const ws = walls[m]!
     const best = Math.min(...ws)
     console.log(
-      `  server ${modes[m]!.padEnd(7)}: ${ws.map((w) => `${((w / IDEAL - 1) * 100).toFixed(2)}%`).join(" ")} over ideal; ` +
+      `  server ${names[m]!.padEnd(7)}: ${ws.map((w) => `${((w / IDEAL - 1) * 100).toFixed(2)}%`).join(" ")} over ideal; ` +
         `best ${best.toFixed(1)} ms (${((best / IDEAL - 1) * 100).toFixed(2)}%)`
     )
   }
