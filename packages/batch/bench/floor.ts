@@ -85,8 +85,14 @@ const call = (url: URL, agent: http.Agent) =>
       response.setEncoding("utf8")
       response.on("data", (chunk: string) => (text += chunk))
       response.on("end", () => {
-        JSON.parse(text)
-        resolve()
+        // only a whole, parsed 200 counts: a 429 or 5xx from the server measured is not a call done
+        if (response.statusCode !== 200) return reject(new Error(`${url.origin} answered ${response.statusCode}: ${text}`))
+        try {
+          JSON.parse(text)
+          resolve()
+        } catch (cause) {
+          reject(cause)
+        }
       })
       response.on("error", reject)
     })
@@ -121,6 +127,9 @@ const main = async () => {
   const servers = await Promise.all(modes.map((mode) => startServer(0, mode)))
   const againstArg = process.argv.indexOf("--against")
   const against = againstArg === -1 ? undefined : process.argv[againstArg + 1]
+  if (againstArg !== -1 && (against === undefined || !/^https?:\/\//.test(against))) {
+    throw new Error("--against expects a base URL, e.g. --against http://127.0.0.1:8787")
+  }
   const names: ReadonlyArray<string> = against === undefined ? modes : [...modes, against]
   const urls = [...servers.map(({ base }) => base), ...(against === undefined ? [] : [against])]
     .map((base) => new URL("/v1/chat/completions", base))

@@ -272,7 +272,7 @@ export const httpClientLayer: Layer.Layer<HttpClient.HttpClient> = defaultHttpCl
  * every reply that arrived in that turn was processed. For many concurrent calls whose replies
  * come back together (a batch at a fixed concurrency against one endpoint) that keeps every
  * round as slow as its slowest reply's processing; this client lets them spread out. It costs
- * more client CPU per call at high concurrency (8-25% per prediction at concurrency 64).
+ * more client CPU per call at high concurrency (10-50% per prediction at concurrency 64: `HTTP_CLIENT=lean` in `packages/bench/src/predict-overhead.ts`).
  *
  * @example
  * ```ts

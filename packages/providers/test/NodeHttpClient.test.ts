@@ -178,6 +178,12 @@ describe("node:http HttpClient", () => {
       url.password = "p@ss"
       const auth = yield* client.execute(HttpClientRequest.get(url.toString()))
       assert.strictEqual(yield* auth.text, `Basic ${Buffer.from("user:p@ss").toString("base64")}`)
+      const streamed = yield* client.execute(
+        HttpClientRequest.post(url.toString()).pipe(HttpClientRequest.bodyStream(Stream.make(new TextEncoder().encode("x"))))
+      )
+      assert.strictEqual(yield* streamed.text, `Basic ${Buffer.from("user:p@ss").toString("base64")}`)
+      const malformed = yield* Effect.flip(client.execute(HttpClientRequest.get(`${stub.url.replace("http://", "http://a%ZZ:p@")}/auth`)))
+      assert.strictEqual(malformed.reason, "Encode")
     }).pipe(Effect.provide(NodeHttpClient.layer), Effect.scoped))
 
   it.live("returns a non-2xx status as a response, not an error", () =>

@@ -162,17 +162,18 @@ describe("providers against the simulator server", () => {
         assert.isTrue(Chunk.some(parts, (part) => part.type === "text-delta"))
       }).pipe(Effect.provide(model))
       const slow = SimulatorServer.layer({ port: 0, latency: { _tag: "Fixed", millis: 60_000 } })
+      // the model (and its client's agents) stays open while the call is interrupted: the
+      // connection must close because of the abort, not because the agents were destroyed
+      const slowModel = Layer.unwrapEffect(Effect.map(SimulatorServer.SimulatorServer, (slowServer) =>
+        Lm.layerWithoutHttpClient("openai-compatible/sim-1", { baseUrl: `${slowServer.url}/v1` }).pipe(
+          Layer.provide(Lm.nodeHttpClientLayer)
+        )))
       yield* Effect.gen(function*() {
-        const slowServer = yield* SimulatorServer.SimulatorServer
-        const fiber = yield* Effect.fork(LanguageModel.generateText({ prompt: "slow" }).pipe(
-          Effect.provide(Lm.layerWithoutHttpClient("openai-compatible/sim-1", { baseUrl: `${slowServer.url}/v1` }).pipe(
-            Layer.provide(Lm.nodeHttpClientLayer)
-          ))
-        ))
+        const fiber = yield* Effect.fork(LanguageModel.generateText({ prompt: "slow" }))
         yield* awaitCounters((c) => c.inFlight === 1)
         yield* Fiber.interrupt(fiber)
         const counters = yield* awaitCounters((c) => c.abortedByClient === 1)
         assert.strictEqual(counters.inFlight, 0)
-      }).pipe(Effect.provide(slow))
+      }).pipe(Effect.provide(slowModel.pipe(Layer.provideMerge(slow))))
     }).pipe(Effect.provide(SimulatorServer.layer({ port: 0 }))))
 })

@@ -49,14 +49,18 @@ export const defaultHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.tap(
  * on a reused connection at once, where undici defers it to a `setImmediate`, so many concurrent
  * calls that come back together do not stay bunched round after round
  * (`packages/batch/bench/bunching.ts`). It costs more client CPU per prediction at high
- * concurrency than the undici default (measured 8-25% at concurrency 64), hence not the default.
+ * concurrency than the undici default (measured 10-50% per prediction at concurrency 64), hence not the default.
  *
  * @internal
  */
 export const nodeHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.tap(
   Layer.unwrapEffect(
     Effect.map(
-      Effect.promise(() => import("./nodeHttpClient")),
+      // a misuse, not a condition to handle: said plainly rather than as a failed import
+      Effect.orDieWith(
+        Effect.tryPromise(() => import("./nodeHttpClient")),
+        (cause) => new Error("Lm.nodeHttpClientLayer needs Node (node:http); use Lm.httpClientLayer elsewhere", { cause })
+      ),
       (module): Layer.Layer<HttpClient.HttpClient> => module.layer
     )
   ),

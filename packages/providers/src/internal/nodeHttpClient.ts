@@ -7,13 +7,16 @@
  * `setImmediate` (their idle-socket check, GHSA-35p6-xmwp-9g52; no option turns it off), so when
  * several replies arrive in one event-loop turn every next request waits for all of them to be
  * handled, and concurrent calls stay bunched round after round (`packages/batch/bench/bunching.ts`).
- * `node:http` writes a request at once. Why not platform's `NodeHttpClient`: it costs much more
- * CPU per call (a body sent and a response awaited as two concurrent effects, a stream-based,
- * `Effect.cached` body read, the layer's context merged into every request). Here a request is
- * one `Effect.async` with its head given to `node:http` as a flat array (no `setHeader` per
- * header), its listeners are module functions, and a body is read once into `Buffer`s and decoded
- * once, memoized. Measured (`packages/providers/bench/chat-overhead.ts`, concurrency 64): the
- * same client CPU per call as the undici client, within the noise of a shared machine.
+ * `node:http` writes a request at once. This client is the opt-in `Lm.nodeHttpClientLayer`, not the
+ * default: per whole prediction it costs more CPU than the undici client at high concurrency
+ * (10-50% at concurrency 64: `HTTP_CLIENT=lean pnpm exec tsx packages/bench/src/predict-overhead.ts`
+ * against the same without it; a single `ChatCompletions` call in `providers/bench/chat-overhead.ts`
+ * is within noise of undici). Why not platform's `NodeHttpClient`: it costs much more CPU per call
+ * (a body sent and a response awaited as two concurrent effects, a stream-based, `Effect.cached`
+ * body read, the layer's context merged into every request). Here a request is one
+ * `Effect.async` with its head given to `node:http` as a flat array (no `setHeader` per header),
+ * its listeners are module functions, and a body is read once into `Buffer`s and decoded once,
+ * memoized.
  *
  * Request bodies: bytes, strings and empty at once; `Stream` and `FormData` as platform's
  * `NodeHttpClient` sends them (piped, chunked). No proxy support (undici's default dispatcher
@@ -42,6 +45,7 @@ import * as Https from "node:https"
 import type * as Net from "node:net"
 import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
+import * as Tls from "node:tls"
 import * as TextBody from "./textBody"
 
 /**
@@ -239,7 +243,8 @@ function onSocket(this: Outgoing, socket: Net.Socket): void {
   if (!socket.connecting) return
   const timer = setTimeout(destroyOnConnectTimeout, CONNECT_TIMEOUT_MILLIS, this)
   const clear = () => clearTimeout(timer)
-  socket.once("connect", clear)
+  // for https the handshake too, as undici's connect timeout
+  socket.once(socket instanceof Tls.TLSSocket ? "secureConnect" : "connect", clear)
   socket.once("close", clear)
 }
 function destroyOnConnectTimeout(req: Outgoing): void {
@@ -314,6 +319,12 @@ const chunkedByDefault = (method: string): boolean =>
   method !== "GET" && method !== "HEAD" && method !== "DELETE" && method !== "OPTIONS" && method !== "TRACE" &&
   method !== "CONNECT"
 
+/** Credentials in the URL as a Basic `authorization` value, as `node:http` sends them (throws `URIError` on bad escapes). */
+const urlCredentials = (url: URL): string | undefined =>
+  url.username === ""
+    ? undefined
+    : `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}`
+
 /**
  * The request's headers as `node:http`'s flat array (name, value, …), with `host` and, for a
  * body at hand, `content-length`: given so, the request head is written as it is instead of
@@ -324,11 +335,8 @@ const headerArray = (request: HttpClientRequest.HttpClientRequest, url: URL, bod
   const array: Array<string> = []
   for (const name in headers) array.push(name, headers[name]!)
   if (headers["host"] === undefined) array.push("host", url.host)
-  // credentials in the URL, as `node:http` sends them
-  if (url.username !== "" && headers["authorization"] === undefined) {
-    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
-    array.push("authorization", `Basic ${Buffer.from(credentials).toString("base64")}`)
-  }
+  const auth = headers["authorization"] === undefined ? urlCredentials(url) : undefined
+  if (auth !== undefined) array.push("authorization", auth)
   if (headers["content-length"] === undefined && headers["transfer-encoding"] === undefined) {
     if (body !== undefined) {
       array.push("content-length", String(typeof body === "string" ? Buffer.byteLength(body) : body.length))
@@ -394,7 +402,13 @@ const send = (
   body: string | Uint8Array | undefined
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> =>
   Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
-    const exchange = open(agents, request, url, signal, headerArray(request, url, body), resume)
+    let headers: ReadonlyArray<string>
+    try {
+      headers = headerArray(request, url, body)
+    } catch (cause) {
+      return resume(Effect.fail(encodeError(request, cause)))
+    }
+    const exchange = open(agents, request, url, signal, headers, resume)
     if (exchange instanceof HttpClientError.RequestError) return resume(Effect.fail(exchange))
     if (body === undefined) exchange.req.end()
     else exchange.req.end(body)
@@ -421,6 +435,15 @@ const sendStreamed = (
         headers[key] = value
       })
       formBody = encoded.body
+    }
+    if (headers["authorization"] === undefined) {
+      let auth: string | undefined
+      try {
+        auth = urlCredentials(url)
+      } catch (cause) {
+        return Effect.fail(encodeError(request, cause))
+      }
+      if (auth !== undefined) headers = { ...headers, authorization: auth }
     }
     const exchange = open(agents, request, url, signal, headers, undefined)
     if (exchange instanceof HttpClientError.RequestError) return Effect.fail(exchange)

@@ -288,6 +288,8 @@ const admitted = <Echo>(
 ): Effect.Effect<void> =>
   Effect.flatMap(readBody(request), (text) => {
     const bad = (status: number, message: string, param: string | null = null, code: string | null = null) => {
+      // a client already gone (its body unreadable because it left) aborted; it sent nothing bad
+      if (response.destroyed) return Effect.void
       engine.countBadRequest()
       state.failed = true
       sendJson(response, status, wire.errorBody(status, message, param, code))
@@ -310,7 +312,7 @@ const admitted = <Echo>(
     }
     const outcome = engine.answer(parsed.request, ticket)
     if (outcome._tag === "Fail") {
-      state.failed = true
+      state.failed = !response.destroyed
       sendJson(response, outcome.status, wire.errorBody(outcome.status, outcome.message))
       return Effect.void
     }
@@ -333,10 +335,11 @@ const admitted = <Echo>(
 /**
  * The simulator's API routes (`POST` chat completions, responses, messages), by path. They are
  * served on Node's request and response directly, one fiber each, rather than through the
- * platform's router and response pipeline: that costs about 4x a bare Node handler per request
- * (measured: ~425 µs of the server's CPU per request that way, ~190 served directly, ~90 for a bare Node handler), and on one core that cost is what makes a round of
- * concurrent requests' arrivals stamped late and their replies written late, which a
- * benchmark then charges to the client. The platform's server still listens and serves the
+ * platform's router and response pipeline, which cost the server ~425 µs of CPU per request
+ * against ~170-190 served directly and ~85-90 for a bare Node handler
+ * (`pnpm exec tsx packages/simulator/bench/server-cpu.ts`); on one core that cost made a round of
+ * concurrent requests' arrivals stamped late and their replies written late, which a benchmark
+ * then charges to the client. The platform's server still listens and serves the
  * other routes (`router`).
  */
 export const apiRoutes = (engine: Engine, poller: Poller): ReadonlyMap<string, ApiHandler> => {
