@@ -177,6 +177,23 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     }
   },
   {
+    name: "batch-floor",
+    title: "batch efficiency floor: bare node:http client and servers, no library code",
+    timeoutMinutes: 5,
+    invocation: () => ({ script: "packages/batch/bench/floor.ts", args: [] }),
+    parse: (stdout) => {
+      const best = (mode: string) => new RegExp(`server ${mode}\\s*:.*best ([\\d.]+) ms \\(([-\\d.]+)%\\)`).exec(stdout)
+      const timer = best("timer")
+      const onTime = best("on-time")
+      return {
+        summary: timer && onTime
+          ? `best ${onTime[2]}% over ideal with a server that is never early, ${timer[2]}% with one on Node's timers (early by up to 1.5 ms)`
+          : "see output",
+        figures: { timerBestPercent: num(timer?.[2]), onTimeBestPercent: num(onTime?.[2]) }
+      }
+    }
+  },
+  {
     name: "batch-rate-limited",
     title: "batch under a server limit of 8",
     timeoutMinutes: 10,
@@ -232,6 +249,21 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
       return {
         summary: measured.length === 0 ? "see output" : measured.map((r) => `${r.kind} ${r.requestsPerSecond} req/s (${r.failures} failures)`).join("; "),
         figures: { rows }
+      }
+    }
+  },
+  {
+    name: "simulator-server-cpu",
+    title: "simulator server CPU per request vs a bare node:http handler",
+    timeoutMinutes: 5,
+    invocation: ({ quick }) => ({ script: "packages/simulator/bench/server-cpu.ts", args: quick ? ["1000", "10"] : ["5000", "10"] }),
+    parse: (stdout) => {
+      const cpu = (name: string) => new RegExp(`${name}.*server CPU\\s+(\\d+) µs/request`).exec(stdout)?.[1]
+      const simulator = cpu("simulator")
+      const bare = cpu("bare node:http")
+      return {
+        summary: simulator !== undefined && bare !== undefined ? `simulator ${simulator} µs/request, bare handler ${bare}` : "see output",
+        figures: { simulatorMicros: num(simulator), bareMicros: num(bare) }
       }
     }
   },
