@@ -59,7 +59,8 @@ const badJsonMessage = (wire: Wire<unknown>): string =>
     ? "There was an error parsing the body of your request. Please make sure the body is valid JSON."
     : "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
 
-const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache" }
+const NO_CACHE = { "cache-control": "no-cache" }
+const SSE_HEADERS = { "content-type": "text/event-stream", ...NO_CACHE }
 
 /** Writes a whole reply with its length (as the platform's server did for a text body). */
 const sendText = (response: Http.ServerResponse, status: number, contentType: string, text: string, headers?: Record<string, string>): void => {
@@ -160,7 +161,7 @@ const streamResponse = (
     for (let i = 0; i < count; i++) text += plan.frame(i)
     if (!state.truncated) text += plan.tail()
     state.delivered = true
-    sendText(response, 200, "text/event-stream", text, SSE_HEADERS)
+    sendText(response, 200, "text/event-stream", text, NO_CACHE)
     return Effect.void
   }
   response.writeHead(200, SSE_HEADERS)
