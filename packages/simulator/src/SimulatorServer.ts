@@ -137,7 +137,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, ServeError, 
     const clock = yield* Effect.clock
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     // replies due soon, written by the poller or between two pieces of the server's work
-    const poller = makePoller(clock)
+    const poller = makePoller(clock, { waker: options.timing === "worker" })
+    yield* Effect.addFinalizer(() => Effect.sync(() => poller.close()))
     const api = apiRoutes(engine, poller)
     const app = yield* HttpRouter.toHttpApp(router(engine))
     // no server spans: they would join the traces of a client in the same process

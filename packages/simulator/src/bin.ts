@@ -6,7 +6,9 @@
  * Flags (each also readable from the environment, see `SimulatorConfig.config`):
  * --port, --host, --seed, --latency (`200`, `fixed:200`, `uniform:50-300`, `lognormal:400,0.6`),
  * --ttft (ms), --tps (tokens per second), --rate-limit, --server-error, --reset, --truncate,
- * --malformed (fractions), --retry-after (seconds), --max-concurrent, --rpm, --api-key, --model.
+ * --malformed (fractions), --retry-after (seconds), --max-concurrent, --rpm, --api-key, --model,
+ * --timing (`worker`, the default here: replies woken by a worker thread; `poll`: by checking
+ * the clock each event-loop turn, see `SimulatorConfig.ServerOptions`).
  *
  * @since 0.1.0
  */
@@ -20,7 +22,7 @@ import * as SimulatorServer from "./SimulatorServer"
 
 const USAGE = `usage: bin.ts [--port 8787] [--host 127.0.0.1] [--seed N] [--latency SPEC] [--ttft MS] [--tps N]
               [--rate-limit F] [--server-error F] [--reset F] [--truncate F] [--malformed F] [--retry-after S]
-              [--max-concurrent N] [--rpm N] [--api-key KEY] [--model NAME]`
+              [--max-concurrent N] [--rpm N] [--api-key KEY] [--model NAME] [--timing worker|poll]`
 
 /** Parses argv flags over the options from the environment. */
 const parseArgs = (
@@ -57,8 +59,10 @@ const parseArgs = (
     }
     const known = new Set([
       "port", "host", "seed", "latency", "ttft", "tps", "rate-limit", "server-error", "reset", "truncate",
-      "malformed", "retry-after", "max-concurrent", "rpm", "api-key", "model"
+      "malformed", "retry-after", "max-concurrent", "rpm", "api-key", "model", "timing"
     ])
+    const timing = flags.get("timing") ?? "worker"
+    if (timing !== "worker" && timing !== "poll") return yield* Effect.fail(`--timing expects worker or poll, got ${timing}\n${USAGE}`)
     for (const k of flags.keys()) if (!known.has(k)) return yield* Effect.fail(`unknown flag --${k}\n${USAGE}`)
     const or = <A>(a: A | undefined, b: A | undefined): A | undefined => a ?? b
     const faults = {
@@ -83,7 +87,8 @@ const parseArgs = (
       faults: definedOnly(faults),
       limits: definedOnly(limits),
       apiKey: or(flags.get("api-key"), base.apiKey),
-      model: or(flags.get("model"), base.model)
+      model: or(flags.get("model"), base.model),
+      timing
     }
     return definedOnly(options) as SimulatorConfig.ServerOptions
   })

@@ -18,6 +18,7 @@
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Waker from "./waker"
 
 /** Within this much of the instant, the clock is polled rather than a timer armed. */
 export const POLL_WINDOW_MILLIS = 3.5
@@ -37,6 +38,8 @@ const noop = (): void => {}
  * @internal
  */
 export interface Poller {
+  /** Woken at each instant by a worker thread (`waker.ts`) instead of checking once per turn. */
+  readonly wakesItself: boolean
   /**
    * Runs `run` once the clock reads `deadline`; the returned function cancels it. `run` must not
    * throw (it runs inside whoever flushes; `sleepUntil` turns a throw into its fiber's defect).
@@ -44,6 +47,8 @@ export interface Poller {
   readonly add: (deadline: bigint, run: () => void) => () => void
   /** Runs every action now due (in deadline order). */
   readonly flush: () => void
+  /** Stops the waker's worker, if any. */
+  readonly close: () => void
 }
 
 interface Due {
@@ -53,10 +58,17 @@ interface Due {
 
 const byDeadline = (a: Due, b: Due): number => (a.deadline < b.deadline ? -1 : a.deadline > b.deadline ? 1 : 0)
 
-/** @internal */
-export const makePoller = (clock: Clock.Clock): Poller => {
+/**
+ * A poller on `clock`. With `waker`, a worker thread wakes it at each instant (the live clock
+ * only: the worker sleeps on the process's monotonic clock); else it checks once per
+ * event-loop turn while anything waits (any clock, `TestClock` included).
+ *
+ * @internal
+ */
+export const makePoller = (clock: Clock.Clock, options: { readonly waker?: boolean } = {}): Poller => {
   let waiting: Array<Due> = []
   let handle: ReturnType<typeof setImmediate> | undefined
+  let waker: Waker.Waker | undefined
   const flush = (): void => {
     if (waiting.length === 0) return
     const now = clock.unsafeCurrentTimeNanos()
@@ -81,7 +93,14 @@ export const makePoller = (clock: Clock.Clock): Poller => {
   const add = (deadline: bigint, run: () => void) => {
     const entry: Due = { deadline, run }
     waiting.push(entry)
-    handle ??= setImmediate(check)
+    if (options.waker === true) {
+      // started on first use: a server that never waits never starts a thread
+      waker ??= Waker.make(flush)
+      // the live clock is the monotonic clock plus a fixed origin
+      waker.at(deadline - (clock.unsafeCurrentTimeNanos() - process.hrtime.bigint()))
+    } else {
+      handle ??= setImmediate(check)
+    }
     return () => {
       const i = waiting.indexOf(entry)
       if (i !== -1) waiting.splice(i, 1)
@@ -91,7 +110,7 @@ export const makePoller = (clock: Clock.Clock): Poller => {
       }
     }
   }
-  return { add, flush }
+  return { wakesItself: options.waker === true, add, flush, close: () => waker?.close() }
 }
 
 /**
@@ -127,7 +146,10 @@ export const sleepUntil = (deadline: bigint, onDue: () => void = noop, poller?: 
   Effect.clockWith((clock) => {
     const remaining = Number(deadline - clock.unsafeCurrentTimeNanos()) / 1e6
     if (remaining <= 0) return Effect.sync(onDue)
-    if (remaining <= POLL_WINDOW_MILLIS) return pollUntil(poller ?? makePoller(clock), deadline, onDue)
+    // a poller woken by its worker needs no timer first (the worker has its own)
+    if (remaining <= POLL_WINDOW_MILLIS || poller?.wakesItself === true) {
+      return pollUntil(poller ?? makePoller(clock), deadline, onDue)
+    }
     // a timer that fires early (by the loop's stale time) is simply armed again
     return Effect.zipRight(clock.sleep(Duration.millis(remaining - TIMER_LEAD_MILLIS)), sleepUntil(deadline, onDue, poller))
   })
