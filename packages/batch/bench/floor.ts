@@ -8,8 +8,9 @@
  * - `timer`: a plain `setTimeout` for the rest of the latency. Node fires timers from the event
  *   loop's cached millisecond time, so it answers up to ~1.5 ms early (about 0.3-0.5 ms on
  *   average here): a floor that is better than the ideal allows;
- * - `on-time`: never before the latency has passed: a timer until 1.5 ms before, then a check
- *   of the clock once per event-loop turn, as the simulator does.
+ * - `on-time`: never before the latency has passed: woken at the instant by the simulator's
+ *   worker-thread waker (`packages/simulator/src/internal/waker.ts`), as the simulator's
+ *   command-line server answers.
  *
  *   pnpm exec tsx packages/batch/bench/floor.ts            # both floors, 5 runs each after a warm-up
  *   pnpm exec tsx packages/batch/bench/floor.ts --against http://127.0.0.1:8787   # and the same client
@@ -20,47 +21,73 @@
  * The second form leaves a bare server running, so that `efficiency.ts` can be run against it:
  * the difference between the two figures is the client stack's, not the simulator's.
  *
- * Plain Node on purpose (no Effect): a floor must not contain what it is the floor of.
+ * Plain Node on purpose (no Effect): a floor must not contain what it is the floor of. The
+ * servers are this file run again with `--child PORT MODE`.
  */
 import { spawn } from "node:child_process"
 import * as http from "node:http"
 import * as os from "node:os"
+import { fileURLToPath } from "node:url"
+import * as Waker from "@effect-dspy/simulator/internal/waker"
+
+const thisFile = fileURLToPath(import.meta.url)
 
 const LATENCY = Number(process.env["LATENCY"] ?? 100)
 const ITEMS = 150
 const CONCURRENCY = 10
 const IDEAL = Math.ceil(ITEMS / CONCURRENCY) * LATENCY
 
-const serverCode = `
-const http = require("node:http")
-const content = "[[ ## answer ## ]]\\nFour.\\n\\n[[ ## completed ## ]]"
-const body = JSON.stringify({ id: "chatcmpl-floor", object: "chat.completion", created: 1, model: "sim-1",
-  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 20, completion_tokens: 8, total_tokens: 28 } })
-const onTime = process.argv[2] === "on-time"
-const server = http.createServer((req, res) => {
-  const due = performance.now() + ${LATENCY}
-  req.resume()
-  req.on("end", () => {
-    const answer = () => {
-      res.writeHead(200, { "content-type": "application/json" })
-      res.end(body)
-    }
-    if (!onTime) return setTimeout(answer, due - performance.now())
-    const check = () => (performance.now() >= due ? answer() : setImmediate(check))
-    setTimeout(check, Math.max(0, due - performance.now() - 1.5))
-  })
-})
-server.keepAliveTimeout = 60000
-server.listen(Number(process.argv[1] ?? 0), "127.0.0.1", () => console.log("http://127.0.0.1:" + server.address().port))
-`
-
 type Mode = "timer" | "on-time"
+
+const content = "[[ ## answer ## ]]\nFour.\n\n[[ ## completed ## ]]"
+const replyBody = JSON.stringify({
+  id: "chatcmpl-floor",
+  object: "chat.completion",
+  created: 1,
+  model: "sim-1",
+  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 20, completion_tokens: 8, total_tokens: 28 }
+})
+
+/** The bare server (in the child process): every request answered `LATENCY` ms after it arrived. */
+const serve = (port: number, mode: Mode) => {
+  const waiting: Array<{ readonly at: bigint; readonly answer: () => void }> = []
+  const waker = mode === "on-time"
+    ? Waker.make(() => {
+      const now = process.hrtime.bigint()
+      for (let i = 0; i < waiting.length;) {
+        if (waiting[i]!.at <= now) waiting.splice(i, 1)[0]!.answer()
+        else i++
+      }
+    })
+    : undefined
+  const server = http.createServer((req, res) => {
+    const arrived = process.hrtime.bigint()
+    req.resume()
+    req.on("end", () => {
+      const answer = () => {
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end(replyBody)
+      }
+      if (waker === undefined) return void setTimeout(answer, LATENCY - Number(process.hrtime.bigint() - arrived) / 1e6)
+      const at = arrived + BigInt(LATENCY * 1e6)
+      waiting.push({ at, answer })
+      waker.at(at)
+    })
+  })
+  server.keepAliveTimeout = 60000
+  server.listen(port, "127.0.0.1", () => {
+    const address = server.address()
+    console.log(`http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : port}`)
+  })
+}
 
 /** Starts the bare server in a child process; resolves with its base URL. */
 const startServer = (port: number, mode: Mode) =>
   new Promise<{ readonly base: string; readonly stop: () => void }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["-e", serverCode, String(port), mode], { stdio: ["ignore", "pipe", "inherit"] })
+    const child = spawn(process.execPath, ["--import", "tsx", thisFile, "--child", String(port), mode], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
     children.push(child)
     child.on("exit", (code) => reject(new Error(`the bare server exited (${code})`)))
     child.stdout.setEncoding("utf8").once("data", (line: string) => resolve({ base: line.trim(), stop: () => child.kill() }))
@@ -154,7 +181,12 @@ const main = async () => {
   for (const server of servers) server.stop()
 }
 
-main().catch((e) => {
-  console.error(e)
-  process.exit(1)
-})
+const childArg = process.argv.indexOf("--child")
+if (childArg !== -1) {
+  serve(Number(process.argv[childArg + 1]), process.argv[childArg + 2] === "on-time" ? "on-time" : "timer")
+} else {
+  main().catch((e) => {
+    console.error(e)
+    process.exit(1)
+  })
+}
