@@ -104,8 +104,8 @@ export interface ServerOptions extends SimulatorOptions {
    * How a reply is woken at its instant: `"poll"` (default) checks the clock once per
    * event-loop turn in its last milliseconds (any clock, `TestClock` included; keeps the
    * server's core busy meanwhile); `"worker"` sleeps in a worker thread until the instant
-   * (the live clock only; no polling, for benchmarks on machines with few cores). The command
-   * line server (`bin.ts`) uses `"worker"`.
+   * (the live clock: on another, such as `TestClock`, it polls instead; no polling, for
+   * benchmarks on machines with few cores). The command line server (`bin.ts`) uses `"worker"`.
    */
   readonly timing?: "poll" | "worker"
 }

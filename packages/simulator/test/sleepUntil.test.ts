@@ -157,4 +157,15 @@ describe("sleepUntil", () => {
       yield* turns
       assert.deepStrictEqual(ran, ["first", "second"])
     }))
+
+  it.effect("a poller asked for the worker waker on the test clock polls instead (the worker could never see it move)", () =>
+    Effect.gen(function*() {
+      const poller = makePoller(yield* Effect.clock, { waker: true })
+      assert.isFalse(poller.wakesItself)
+      const start = yield* Clock.currentTimeNanos
+      const fiber = yield* Effect.fork(sleepUntil(start + nanos(10), () => {}, poller))
+      yield* TestClock.adjust(10)
+      yield* Fiber.join(fiber)
+      poller.close()
+    }))
 })

@@ -66,6 +66,10 @@ const byDeadline = (a: Due, b: Due): number => (a.deadline < b.deadline ? -1 : a
  * @internal
  */
 export const makePoller = (clock: Clock.Clock, options: { readonly waker?: boolean } = {}): Poller => {
+  // The worker sleeps on the process's clock: on any other (a `TestClock` starts at 0) it would
+  // wait for real time that the clock never shows, so such a clock polls instead.
+  const useWaker = options.waker === true &&
+    Math.abs(Number(clock.unsafeCurrentTimeNanos() / 1_000_000n) - Date.now()) < 60_000
   let waiting: Array<Due> = []
   let handle: ReturnType<typeof setImmediate> | undefined
   let waker: Waker.Waker | undefined
@@ -93,7 +97,7 @@ export const makePoller = (clock: Clock.Clock, options: { readonly waker?: boole
   const add = (deadline: bigint, run: () => void) => {
     const entry: Due = { deadline, run }
     waiting.push(entry)
-    if (options.waker === true) {
+    if (useWaker) {
       // started on first use: a server that never waits never starts a thread
       waker ??= Waker.make(flush)
       // the live clock is the monotonic clock plus a fixed origin
@@ -110,7 +114,7 @@ export const makePoller = (clock: Clock.Clock, options: { readonly waker?: boole
       }
     }
   }
-  return { wakesItself: options.waker === true, add, flush, close: () => waker?.close() }
+  return { wakesItself: useWaker, add, flush, close: () => waker?.close() }
 }
 
 /**
