@@ -59,6 +59,9 @@ const serve = (port: number, mode: Mode) => {
         if (waiting[i]!.at <= now) waiting.splice(i, 1)[0]!.answer()
         else i++
       }
+    }, () => {
+      console.error("floor: the on-time server's waker failed")
+      process.exit(1)
     })
     : undefined
   const server = http.createServer((req, res) => {
@@ -85,7 +88,8 @@ const serve = (port: number, mode: Mode) => {
 /** Starts the bare server in a child process; resolves with its base URL. */
 const startServer = (port: number, mode: Mode) =>
   new Promise<{ readonly base: string; readonly stop: () => void }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", thisFile, "--child", String(port), mode], {
+    // the same loader flags as this process (tsx)
+    const child = spawn(process.execPath, [...process.execArgv, thisFile, "--child", String(port), mode], {
       stdio: ["ignore", "pipe", "inherit"]
     })
     children.push(child)
@@ -93,12 +97,14 @@ const startServer = (port: number, mode: Mode) =>
     child.stdout.setEncoding("utf8").once("data", (line: string) => resolve({ base: line.trim(), stop: () => child.kill() }))
   })
 
-// The servers are children: they go when this script does.
+// The servers are children: they go when this script does, however it ends.
 const children: Array<ReturnType<typeof spawn>> = []
-process.on("SIGINT", () => {
+const killChildren = () => {
   for (const child of children) child.kill()
-  process.exit(130)
-})
+}
+process.on("exit", killChildren)
+process.on("SIGINT", () => process.exit(130))
+process.on("SIGTERM", () => process.exit(143))
 
 const requestBody = JSON.stringify({
   model: "sim-1",
@@ -150,13 +156,13 @@ const main = async () => {
     )
     return
   }
-  const modes: ReadonlyArray<Mode> = ["timer", "on-time"]
-  const servers = await Promise.all(modes.map((mode) => startServer(0, mode)))
   const againstArg = process.argv.indexOf("--against")
   const against = againstArg === -1 ? undefined : process.argv[againstArg + 1]
   if (againstArg !== -1 && (against === undefined || !/^https?:\/\//.test(against))) {
     throw new Error("--against expects a base URL, e.g. --against http://127.0.0.1:8787")
   }
+  const modes: ReadonlyArray<Mode> = ["timer", "on-time"]
+  const servers = await Promise.all(modes.map((mode) => startServer(0, mode)))
   const names: ReadonlyArray<string> = against === undefined ? modes : [...modes, against]
   const urls = [...servers.map(({ base }) => base), ...(against === undefined ? [] : [against])]
     .map((base) => new URL("/v1/chat/completions", base))

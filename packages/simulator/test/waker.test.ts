@@ -4,8 +4,9 @@
  * answered early and that nothing is lost, never how late.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { SimulatorServer } from "../src/index"
+import { makePoller, sleepUntil } from "../src/internal/sleepUntil"
 import * as Waker from "../src/internal/waker"
 import { post } from "./http"
 
@@ -16,8 +17,8 @@ describe("waker", () => {
     Effect.gen(function*() {
       const woken: Array<bigint> = []
       const pending: Array<bigint> = []
-      let done: () => void = () => {}
-      const all = new Promise<void>((resolve) => (done = resolve))
+      let settle: () => void = () => {}
+      const wakeAll = () => new Promise<void>((resolve) => (settle = resolve))
       const waker = Waker.make(() => {
         const now = process.hrtime.bigint()
         for (let i = pending.length - 1; i >= 0; i--) {
@@ -26,23 +27,39 @@ describe("waker", () => {
             pending.splice(i, 1)
           }
         }
-        if (pending.length === 0) done()
-      })
+        if (pending.length === 0) settle()
+      }, () => assert.fail("the waker's worker failed"))
       const at = (ms: number) => {
         const instant = process.hrtime.bigint() + millis(ms)
         pending.push(instant)
         waker.at(instant)
         return instant
       }
-      // far off (a timer in the worker), near (its precise wait), and one added once it waits
+      // the worker started and woke once: later instants reach it while it runs
+      let all = wakeAll()
+      const first = at(1)
+      yield* Effect.promise(() => all)
+      // far off (a timer in the worker) and near (its precise wait) ...
+      all = wakeAll()
       const late = at(8)
       const near = at(1.5)
+      // ... and, once it waits for those, an earlier one, which ends that wait
       yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
       const earlier = at(0.5)
       yield* Effect.promise(() => all)
       waker.close()
-      assert.sameMembers(woken, [late, near, earlier])
-      assert.deepStrictEqual(pending, [])
+      assert.sameMembers(woken, [first, late, near, earlier])
+      // after close: nothing is posted to the closed worker (and nothing throws)
+      waker.at(process.hrtime.bigint())
+    }))
+
+  it.live("a poller whose waker is closed still answers by checking the clock", () =>
+    Effect.gen(function*() {
+      const poller = makePoller(yield* Effect.clock, { waker: true })
+      assert.isTrue(poller.wakesItself)
+      poller.close()
+      const now = yield* Clock.currentTimeNanos
+      yield* sleepUntil(now + millis(1), () => {}, poller)
     }))
 })
 

@@ -60,19 +60,28 @@ const byDeadline = (a: Due, b: Due): number => (a.deadline < b.deadline ? -1 : a
 
 /**
  * A poller on `clock`. With `waker`, a worker thread wakes it at each instant (the live clock
- * only: the worker sleeps on the process's monotonic clock); else it checks once per
- * event-loop turn while anything waits (any clock, `TestClock` included).
+ * only: the worker sleeps on the process's monotonic clock; the worker does not keep the process
+ * alive, a server's socket does); else it checks once per event-loop turn while anything waits
+ * (any clock, `TestClock` included). A wait the worker cannot serve (another clock, the worker
+ * failed or closed) falls back to the per-turn check rather than waiting for ever.
  *
  * @internal
  */
 export const makePoller = (clock: Clock.Clock, options: { readonly waker?: boolean } = {}): Poller => {
-  // The worker sleeps on the process's clock: on any other (a `TestClock` starts at 0) it would
-  // wait for real time that the clock never shows, so such a clock polls instead.
-  const useWaker = options.waker === true &&
-    Math.abs(Number(clock.unsafeCurrentTimeNanos() / 1_000_000n) - Date.now()) < 60_000
+  // The live clock is the process's monotonic clock plus a fixed origin; the worker sleeps on
+  // the former, so it serves only a clock at that fixed offset (a `TestClock` is not: it does not
+  // move with real time).
+  const offsetNow = () => clock.unsafeCurrentTimeNanos() - process.hrtime.bigint()
+  const offset = offsetNow()
+  const onLiveClock = () => {
+    const drift = offsetNow() - offset
+    return drift > -1_000_000n && drift < 1_000_000n
+  }
   let waiting: Array<Due> = []
   let handle: ReturnType<typeof setImmediate> | undefined
   let waker: Waker.Waker | undefined
+  let wakerUsable = options.waker === true &&
+    Math.abs(Number(clock.unsafeCurrentTimeNanos() / 1_000_000n) - Date.now()) < 60_000
   const flush = (): void => {
     if (waiting.length === 0) return
     const now = clock.unsafeCurrentTimeNanos()
@@ -94,17 +103,29 @@ export const makePoller = (clock: Clock.Clock, options: { readonly waker?: boole
     // an action may have added a wait, and with it a check already
     if (waiting.length > 0) handle ??= setImmediate(check)
   }
+  // the per-turn check for whatever waits, when the worker cannot serve it
+  const fallBack = () => {
+    if (waiting.length > 0) handle ??= setImmediate(check)
+  }
+  const stopWaker = () => {
+    wakerUsable = false
+    waker?.close()
+    waker = undefined
+    fallBack()
+  }
+  // started with the poller, so that the first reply does not wait for a thread to start
+  if (wakerUsable) {
+    waker = Waker.make(() => {
+      flush()
+      // woken by real time but the clock says otherwise: not the live clock after all
+      if (!onLiveClock()) fallBack()
+    }, stopWaker)
+  }
   const add = (deadline: bigint, run: () => void) => {
     const entry: Due = { deadline, run }
     waiting.push(entry)
-    if (useWaker) {
-      // started on first use: a server that never waits never starts a thread
-      waker ??= Waker.make(flush)
-      // the live clock is the monotonic clock plus a fixed origin
-      waker.at(deadline - (clock.unsafeCurrentTimeNanos() - process.hrtime.bigint()))
-    } else {
-      handle ??= setImmediate(check)
-    }
+    if (waker !== undefined && onLiveClock()) waker.at(deadline - offset)
+    else handle ??= setImmediate(check)
     return () => {
       const i = waiting.indexOf(entry)
       if (i !== -1) waiting.splice(i, 1)
@@ -114,7 +135,7 @@ export const makePoller = (clock: Clock.Clock, options: { readonly waker?: boole
       }
     }
   }
-  return { wakesItself: useWaker, add, flush, close: () => waker?.close() }
+  return { wakesItself: wakerUsable, add, flush, close: stopWaker }
 }
 
 /**

@@ -72,26 +72,38 @@ export interface Waker {
 }
 
 /**
- * Starts the worker; `onWake` runs on the main thread at each wake-up. The worker does not keep
- * the process alive.
+ * Starts the worker; `onWake` runs on the main thread at each wake-up, `onFailure` if the worker
+ * fails or exits (its pending instants are then lost: the caller must wake itself another way).
+ * The worker does not keep the process alive.
  *
  * @internal
  */
-export const make = (onWake: () => void): Waker => {
+export const make = (onWake: () => void, onFailure: () => void): Waker => {
   const shared = new SharedArrayBuffer(4)
   const signal = new Int32Array(shared)
   const { port1, port2 } = new MessageChannel()
   const worker = new Worker(workerSource, { eval: true, workerData: { port: port2, shared }, transferList: [port2] })
+  let closed = false
   worker.on("message", onWake)
+  // without a listener a worker's error would be the process's uncaught exception
+  worker.on("error", () => {
+    if (!closed) onFailure()
+  })
+  worker.on("exit", () => {
+    if (!closed) onFailure()
+  })
   worker.unref()
   port1.unref()
   return {
     at: (at) => {
+      if (closed) return
       port1.postMessage(at)
       Atomics.store(signal, 0, 1)
       Atomics.notify(signal, 0)
     },
     close: () => {
+      if (closed) return
+      closed = true
       port1.close()
       void worker.terminate()
     }
