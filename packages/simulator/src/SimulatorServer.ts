@@ -125,6 +125,9 @@ const formatUrl = (address: HttpServer.Address, fallbackHost: string): string =>
  */
 export const make = (options: Options = {}): Effect.Effect<Service, ServeError, Scope.Scope> =>
   Effect.gen(function*() {
+    if (options.timing !== undefined && options.timing !== "poll" && options.timing !== "worker") {
+      return yield* Effect.dieMessage(`SimulatorServer: timing must be "poll" or "worker", got ${String(options.timing)}`)
+    }
     const engine = new Engine(SimulatorConfig.resolve(options))
     const host = options.host ?? "127.0.0.1"
     let nodeServer: Http.Server | undefined

@@ -7,8 +7,8 @@
  * --port, --host, --seed, --latency (`200`, `fixed:200`, `uniform:50-300`, `lognormal:400,0.6`),
  * --ttft (ms), --tps (tokens per second), --rate-limit, --server-error, --reset, --truncate,
  * --malformed (fractions), --retry-after (seconds), --max-concurrent, --rpm, --api-key, --model,
- * --timing (`worker`, the default here: replies woken by a worker thread; `poll`: by checking
- * the clock each event-loop turn, see `SimulatorConfig.ServerOptions`).
+ * --timing (command line only; `worker`, the default here: replies woken by a worker thread;
+ * `poll`: by checking the clock each event-loop turn, see `SimulatorConfig.ServerOptions`).
  *
  * @since 0.1.0
  */
