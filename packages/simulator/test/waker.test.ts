@@ -58,6 +58,7 @@ describe("waker", () => {
       const poller = makePoller(yield* Effect.clock, { waker: true })
       assert.isTrue(poller.wakesItself)
       poller.close()
+      assert.isFalse(poller.wakesItself)
       const now = yield* Clock.currentTimeNanos
       yield* sleepUntil(now + millis(1), () => {}, poller)
     }))

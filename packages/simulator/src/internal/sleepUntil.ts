@@ -135,7 +135,15 @@ export const makePoller = (clock: Clock.Clock, options: { readonly waker?: boole
       }
     }
   }
-  return { wakesItself: wakerUsable, add, flush, close: stopWaker }
+  return {
+    // read at each wait: after a failure or close the timer comes first again
+    get wakesItself() {
+      return waker !== undefined
+    },
+    add,
+    flush,
+    close: stopWaker
+  }
 }
 
 /**
