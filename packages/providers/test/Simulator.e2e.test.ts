@@ -45,6 +45,15 @@ const awaitCounters = (predicate: (c: SimulatorServer.Counters) => boolean) =>
     return Effect.timeoutFail(loop, { duration: "10 seconds", onTimeout: () => new Error("counters never matched") })
   })
 
+// A call still waiting for its (slow) answer is interrupted: the server must see the client leave.
+const interruptedCallClosesItsConnection = Effect.gen(function*() {
+  const fiber = yield* Effect.fork(LanguageModel.generateText({ prompt: "slow" }))
+  yield* awaitCounters((c) => c.inFlight === 1)
+  yield* Fiber.interrupt(fiber)
+  const counters = yield* awaitCounters((c) => c.abortedByClient === 1)
+  assert.strictEqual(counters.inFlight, 0)
+})
+
 describe("providers against the simulator server", () => {
   for (const { baseUrl, id } of providers) {
     describe(id, () => {
@@ -138,13 +147,7 @@ describe("providers against the simulator server", () => {
       it.live("interrupting a call closes its connection", () =>
         Effect.gen(function*() {
           const slow = SimulatorServer.layer({ port: 0, latency: { _tag: "Fixed", millis: 60_000 } })
-          yield* Effect.gen(function*() {
-            const fiber = yield* Effect.fork(LanguageModel.generateText({ prompt: "slow" }))
-            yield* awaitCounters((c) => c.inFlight === 1)
-            yield* Fiber.interrupt(fiber)
-            const counters = yield* awaitCounters((c) => c.abortedByClient === 1)
-            assert.strictEqual(counters.inFlight, 0)
-          }).pipe(Effect.provide(modelFor(id, baseUrl, { apiKey: Redacted.make("unused") }).pipe(Layer.provideMerge(slow))))
+          yield* interruptedCallClosesItsConnection.pipe(Effect.provide(modelFor(id, baseUrl, { apiKey: Redacted.make("unused") }).pipe(Layer.provideMerge(slow))))
         }))
     })
   }
@@ -168,12 +171,6 @@ describe("providers against the simulator server", () => {
         Lm.layerWithoutHttpClient("openai-compatible/sim-1", { baseUrl: `${slowServer.url}/v1` }).pipe(
           Layer.provide(Lm.nodeHttpClientLayer)
         )))
-      yield* Effect.gen(function*() {
-        const fiber = yield* Effect.fork(LanguageModel.generateText({ prompt: "slow" }))
-        yield* awaitCounters((c) => c.inFlight === 1)
-        yield* Fiber.interrupt(fiber)
-        const counters = yield* awaitCounters((c) => c.abortedByClient === 1)
-        assert.strictEqual(counters.inFlight, 0)
-      }).pipe(Effect.provide(slowModel.pipe(Layer.provideMerge(slow))))
+      yield* interruptedCallClosesItsConnection.pipe(Effect.provide(slowModel.pipe(Layer.provideMerge(slow))))
     }).pipe(Effect.provide(SimulatorServer.layer({ port: 0 }))))
 })
