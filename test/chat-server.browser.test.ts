@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { chromium } from "playwright-core"
-import * as Client from "./utils/chatServer"
+import * as Client from "./utils/chatServer.js"
 
 const executablePath = "/usr/bin/chromium"
 const hasChromium = existsSync(executablePath)

@@ -7,8 +7,8 @@ import { Lm } from "@effect-dspy/providers"
 import { Script, Simulator, SimulatorServer } from "@effect-dspy/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as ChatServer from "../examples/chat-server/ChatServer"
-import * as Client from "./utils/chatServer"
+import * as ChatServer from "../examples/chat-server/ChatServer.js"
+import * as Client from "./utils/chatServer.js"
 
 const answer = "Flat whites are small, strong and velvety, with a thin layer of microfoam."
 

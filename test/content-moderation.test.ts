@@ -10,10 +10,10 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Deferred, Effect, Fiber, Layer, TestClock } from "effect"
 import { createServer } from "node:http"
-import * as Http from "../examples/content-moderation/Http"
-import { backlog } from "../examples/content-moderation/items"
-import * as Job from "../examples/content-moderation/Job"
-import { classify, moderationScript } from "../examples/content-moderation/script"
+import * as Http from "../examples/content-moderation/Http.js"
+import { backlog } from "../examples/content-moderation/items.js"
+import * as Job from "../examples/content-moderation/Job.js"
+import { classify, moderationScript } from "../examples/content-moderation/script.js"
 
 // A model that fails often: 429s, 5xx and unreadable replies, retried at once.
 const flakyModel = (latencyMillis: number) =>

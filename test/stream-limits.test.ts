@@ -8,7 +8,7 @@ import { Lm } from "@effect-dspy/providers"
 import { SimulatorServer } from "@effect-dspy/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
-import { eventually } from "./utils/chatServer"
+import { eventually } from "./utils/chatServer.js"
 
 const QA = Signature.fromString("question -> answer")
 

@@ -12,7 +12,7 @@
 import { randomUUID } from "node:crypto"
 import * as Http from "node:http"
 import { createHistogram, monitorEventLoopDelay, performance } from "node:perf_hooks"
-import type { Stats } from "./ChatServer"
+import type { Stats } from "./ChatServer.js"
 
 const args = process.argv.slice(2)
 const upstreamIndex = args.indexOf("--upstream")

@@ -27,7 +27,7 @@ import * as Http from "node:http"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { monitorEventLoopDelay, performance } from "node:perf_hooks"
-import type { Stats } from "./ChatServer"
+import type { Stats } from "./ChatServer.js"
 
 const args = process.argv.slice(2)
 const option = (name: string, fallback: number): number => {

@@ -18,8 +18,8 @@ import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { answerOf } from "./answer"
-import * as ChatServer from "./ChatServer"
+import { answerOf } from "./answer.js"
+import * as ChatServer from "./ChatServer.js"
 
 /** Simulator options from the environment, with a visible pace by default. */
 const simulatorOptions = Effect.gen(function*() {

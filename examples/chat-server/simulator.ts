@@ -9,7 +9,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { answerOf } from "./answer"
+import { answerOf } from "./answer.js"
 
 const args = process.argv.slice(2)
 const option = (name: string, fallback: number): number => {

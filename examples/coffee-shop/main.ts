@@ -9,8 +9,8 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Lm } from "@effect-dspy/providers"
 import { Clock, Console, Effect } from "effect"
-import { customers, triage } from "./CoffeeShop"
-import { baristaScript } from "./script"
+import { customers, triage } from "./CoffeeShop.js"
+import { baristaScript } from "./script.js"
 
 // Each customer is timed on Effect's clock; the total is the wall time of the whole run.
 const serve = (customer: (typeof customers)[number]) =>

@@ -15,7 +15,7 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Either, Layer, Option, ParseResult, Schema } from "effect"
-import { moderate, Surface } from "./Moderation"
+import { moderate, Surface } from "./Moderation.js"
 
 /** Options of the endpoint. */
 export interface Options {

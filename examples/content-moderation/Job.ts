@@ -6,8 +6,8 @@
  */
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import { Deferred, Effect, Either, Queue, type Scope } from "effect"
-import type { Item } from "./items"
-import { type Decision, moderate } from "./Moderation"
+import type { Item } from "./items.js"
+import { type Decision, moderate } from "./Moderation.js"
 
 /** What became of one item. */
 export type Outcome =

@@ -1,5 +1,5 @@
 /** The backlog the background job moderates: posts from a community forum. */
-import type { Surface } from "./Moderation"
+import type { Surface } from "./Moderation.js"
 
 export interface Item {
   readonly id: string

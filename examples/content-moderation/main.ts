@@ -21,10 +21,10 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Array as Arr, Config, Console, Context, Deferred, Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import * as Http from "./Http"
-import { backlog } from "./items"
-import * as Job from "./Job"
-import { moderationScript } from "./script"
+import * as Http from "./Http.js"
+import { backlog } from "./items.js"
+import * as Job from "./Job.js"
+import { moderationScript } from "./script.js"
 
 const Model = Lm.layerFromEnvWith({
   simulator: {

@@ -3,7 +3,7 @@
  * that the offline run's decisions are plausible. With an API key, the real model decides.
  */
 import { Script } from "@effect-dspy/simulator"
-import type { Action, Category, Severity } from "./Moderation"
+import type { Action, Category, Severity } from "./Moderation.js"
 
 interface Rule {
   readonly category: Exclude<Category, "none">

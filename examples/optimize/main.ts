@@ -14,7 +14,7 @@ import { BootstrapFewShot, Evaluate, Metric, Mipro, RandomSearch } from "@effect
 import { Lm } from "@effect-dspy/providers"
 import { Console, Effect } from "effect"
 import { writeFileSync } from "node:fs"
-import { load, solve, toExample, tutor } from "./WordProblems"
+import { load, solve, toExample, tutor } from "./WordProblems.js"
 
 const args = process.argv.slice(2)
 const optimizer = args.find((a) => !a.startsWith("--")) ?? "bootstrap"

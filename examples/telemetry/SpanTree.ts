@@ -3,7 +3,7 @@
  * duration), then its key GenAI / Langfuse / dspy attributes. Prompts and replies captured on
  * spans are shown by size only.
  */
-import type { Span } from "./OtlpPreview"
+import type { Span } from "./OtlpPreview.js"
 
 /** The attributes worth showing a newcomer, in this order. */
 const keyAttributes = [

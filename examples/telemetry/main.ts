@@ -13,10 +13,10 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Lm } from "@effect-dspy/providers"
 import { Telemetry, TelemetryConfig } from "@effect-dspy/telemetry"
 import { Console, Effect } from "effect"
-import { customers, triage } from "../coffee-shop/CoffeeShop"
-import { baristaScript } from "../coffee-shop/script"
-import * as OtlpPreview from "./OtlpPreview"
-import * as SpanTree from "./SpanTree"
+import { customers, triage } from "../coffee-shop/CoffeeShop.js"
+import { baristaScript } from "../coffee-shop/script.js"
+import * as OtlpPreview from "./OtlpPreview.js"
+import * as SpanTree from "./SpanTree.js"
 
 // The traced program: one root span for the shift, one per customer, and inside each the
 // module's span (ChainOfThought) and its LM call's span (chat {model}), made by core.

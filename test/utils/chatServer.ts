@@ -6,7 +6,7 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import { Context, Effect, Layer } from "effect"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
-import * as ChatServer from "../../examples/chat-server/ChatServer"
+import * as ChatServer from "../../examples/chat-server/ChatServer.js"
 
 /** The model the server needs (the `LanguageModel`), as `ChatServer.layer` declares it. */
 type Model = Exclude<Layer.Layer.Context<ReturnType<typeof ChatServer.layer>>, HttpServer.HttpServer>

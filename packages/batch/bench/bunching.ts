@@ -22,7 +22,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer } from "effect"
 import { spawn } from "node:child_process"
-import { machine } from "./common"
+import { machine } from "./common.js"
 
 const SLOTS = 10
 const BURN = Number(process.env["BURN"] ?? 2)

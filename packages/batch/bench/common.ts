@@ -14,7 +14,7 @@ import { Effect, Layer } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as os from "node:os"
 import { fileURLToPath } from "node:url"
-import { RateControl } from "../src/index"
+import { RateControl } from "../src/index.js"
 
 /**
  * The simulator's base URL: `SIM_URL` if set; with `SEPARATE_SERVER=1` (or `separate`), a

@@ -13,8 +13,8 @@
  */
 import { Module, Predict, Signature } from "@effect-dspy/core"
 import { Effect } from "effect"
-import { Batch } from "../src/index"
-import { httpClientName, machine, model, questions, serverUrl } from "./common"
+import { Batch } from "../src/index.js"
+import { httpClientName, machine, model, questions, serverUrl } from "./common.js"
 
 const predict = Predict.make(Signature.fromString("question -> answer"))
 

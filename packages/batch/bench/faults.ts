@@ -12,8 +12,8 @@ import { Effect, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Batch } from "../src/index"
-import { machine, model, questions, serverUrl } from "./common"
+import { Batch } from "../src/index.js"
+import { machine, model, questions, serverUrl } from "./common.js"
 
 const QA = Signature.fromString("question -> answer")
 

@@ -15,8 +15,8 @@ import * as Lm from "@effect-dspy/providers/Lm"
 import { Predict, Signature } from "@effect-dspy/core"
 import { Effect, Layer } from "effect"
 import * as Http from "node:http"
-import { Batch } from "../src/index"
-import { httpClientName, machine, model, questions, serverUrl } from "./common"
+import { Batch } from "../src/index.js"
+import { httpClientName, machine, model, questions, serverUrl } from "./common.js"
 
 const LATENCY = Number(process.env["LATENCY"] ?? 100)
 const CALLS = Number(process.env["CALLS"] ?? 60)

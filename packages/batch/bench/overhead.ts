@@ -7,8 +7,8 @@
  */
 import { Module, Usage } from "@effect-dspy/core"
 import { Effect } from "effect"
-import { Batch, RateControl } from "../src/index"
-import { machine } from "./common"
+import { Batch, RateControl } from "../src/index.js"
+import { machine } from "./common.js"
 
 const ITEMS = Number(process.env["ITEMS"] ?? 1500)
 const ROUNDS = Number(process.env["ROUNDS"] ?? 6)

@@ -8,8 +8,8 @@
  */
 import { Predict, Signature } from "@effect-dspy/core"
 import { Effect } from "effect"
-import { Batch } from "../src/index"
-import { machine, model, questions, serverUrl } from "./common"
+import { Batch } from "../src/index.js"
+import { machine, model, questions, serverUrl } from "./common.js"
 
 const qa = Predict.make(Signature.fromString("question -> answer"))
 const LATENCY = Number(process.env["LATENCY"] ?? 500)

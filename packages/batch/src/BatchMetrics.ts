@@ -12,9 +12,9 @@ import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as MetricKey from "effect/MetricKey"
 import * as MetricBoundaries from "effect/MetricBoundaries"
-import { makeLatencySample } from "./internal/latencySample"
-import type * as Outcome from "./Outcome"
-import type * as RateControl from "./RateControl"
+import { makeLatencySample } from "./internal/latencySample.js"
+import type * as Outcome from "./Outcome.js"
+import type * as RateControl from "./RateControl.js"
 
 /** Finished items, tagged `status` (`success` / `failure`) and `kind` (the error kind, or `ok`). */
 const itemsTotalKey = MetricKey.counter("effect_dspy_batch_items_total", {

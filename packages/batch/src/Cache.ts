@@ -18,7 +18,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { canonicalJson, sha256 } from "./internal/hash"
+import { canonicalJson, sha256 } from "./internal/hash.js"
 
 /** A cached result: the output in encoded (JSON) form and the usage of the call that made it. */
 export interface Entry {

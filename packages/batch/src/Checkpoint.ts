@@ -16,8 +16,8 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { DoneSet } from "./internal/doneSet"
-import type * as Outcome from "./Outcome"
+import { DoneSet } from "./internal/doneSet.js"
+import type * as Outcome from "./Outcome.js"
 
 /** The output file cannot be read or written. */
 export class CheckpointError extends Schema.TaggedError<CheckpointError>("@effect-dspy/batch/CheckpointError")(

@@ -26,13 +26,13 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import * as Batch from "./Batch"
-import * as BatchMetrics from "./BatchMetrics"
-import * as Cache from "./Cache"
-import type * as Examples from "./Examples"
-import * as Programs from "./Programs"
-import * as Progress from "./Progress"
-import * as RateControl from "./RateControl"
+import * as Batch from "./Batch.js"
+import * as BatchMetrics from "./BatchMetrics.js"
+import * as Cache from "./Cache.js"
+import type * as Examples from "./Examples.js"
+import * as Programs from "./Programs.js"
+import * as Progress from "./Progress.js"
+import * as RateControl from "./RateControl.js"
 
 /** How the command ends when it does not succeed: a message for stderr and an exit code. */
 export class CliFailure extends Schema.TaggedError<CliFailure>("@effect-dspy/batch/CliFailure")("CliFailure", {
@@ -205,7 +205,7 @@ const exampleCommand = Command.make(
     Effect.gen(function*() {
       if (Option.isSome(args.model)) yield* ModelId.parse(args.model.value)
       // loaded on demand: the batch command does not need the simulator server
-      const Examples = yield* Effect.promise(() => import("./Examples"))
+      const Examples = yield* Effect.promise(() => import("./Examples.js"))
       const report = yield* Examples.run({
         mode: args.mode,
         model: Option.getOrUndefined(args.model),

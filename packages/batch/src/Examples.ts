@@ -22,12 +22,12 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Batch from "./Batch"
-import * as BatchMetrics from "./BatchMetrics"
-import * as Input from "./Input"
-import * as Programs from "./Programs"
-import * as Progress from "./Progress"
-import * as RateControl from "./RateControl"
+import * as Batch from "./Batch.js"
+import * as BatchMetrics from "./BatchMetrics.js"
+import * as Input from "./Input.js"
+import * as Programs from "./Programs.js"
+import * as Progress from "./Progress.js"
+import * as RateControl from "./RateControl.js"
 
 /** The example modes. */
 export const modes = ["simple", "large", "rate-limited", "benchmark"] as const

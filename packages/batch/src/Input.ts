@@ -14,7 +14,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type { ItemError } from "./Outcome"
+import type { ItemError } from "./Outcome.js"
 
 /** A readable input. */
 export interface Item<I> {

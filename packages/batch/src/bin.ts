@@ -15,7 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
-import * as Cli from "./Cli"
+import * as Cli from "./Cli.js"
 
 const main = Effect.suspend(() => Cli.run(process.argv)).pipe(
   Effect.catchAllDefect((defect) =>

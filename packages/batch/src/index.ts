@@ -9,28 +9,28 @@
  */
 
 /** The batch runner: a stream of inputs in, a stream of outcomes out; `runFile` for files. */
-export * as Batch from "./Batch"
+export * as Batch from "./Batch.js"
 
 /** Run metrics, live statistics and the summary. */
-export * as BatchMetrics from "./BatchMetrics"
+export * as BatchMetrics from "./BatchMetrics.js"
 
 /** Result caches: in-run de-duplication keys and persistent stores. */
-export * as Cache from "./Cache"
+export * as Cache from "./Cache.js"
 
 /** The output file as a checkpoint: append one line per item, resume after a crash. */
-export * as Checkpoint from "./Checkpoint"
+export * as Checkpoint from "./Checkpoint.js"
 
 /** Batch inputs: tagged items from arrays, streams, JSONL and CSV files. */
-export * as Input from "./Input"
+export * as Input from "./Input.js"
 
 /** Per-item outcomes and their JSON lines. */
-export * as Outcome from "./Outcome"
+export * as Outcome from "./Outcome.js"
 
 /** Programs the command runs: built-ins and module files. */
-export * as Programs from "./Programs"
+export * as Programs from "./Programs.js"
 
 /** The terminal progress line. */
-export * as Progress from "./Progress"
+export * as Progress from "./Progress.js"
 
 /** Request rate control: RPM/TPM buckets and adaptive (AIMD) concurrency. */
-export * as RateControl from "./RateControl"
+export * as RateControl from "./RateControl.js"

@@ -3,8 +3,8 @@ import { Predict, Signature } from "@effect-dspy/core"
 import { Resilience } from "@effect-dspy/providers"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Fiber, Layer, Logger, Metric, Option, Stream, TestClock } from "effect"
-import { Batch, BatchMetrics, Cache, RateControl } from "../src/index"
-import * as ScriptedLm from "./utils/ScriptedLm"
+import { Batch, BatchMetrics, Cache, RateControl } from "../src/index.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 const QA = Signature.fromString("question -> answer")
 const qa = Predict.make(QA)

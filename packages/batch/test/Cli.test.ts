@@ -3,8 +3,8 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { afterEach, assert, beforeEach, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect } from "effect"
 import { type MockInstance, vi } from "vitest"
-import * as Cli from "../src/Cli"
-import * as Progress from "../src/Progress"
+import * as Cli from "../src/Cli.js"
+import * as Progress from "../src/Progress.js"
 
 let out: MockInstance
 let err: MockInstance

@@ -3,8 +3,8 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { Batch, Cache, Input } from "../src/index"
-import * as ScriptedLm from "./utils/ScriptedLm"
+import { Batch, Cache, Input } from "../src/index.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 const QA = Signature.fromString("question -> answer")
 const qa = Predict.make(QA)

@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { Input } from "../src/index"
-import { DoneSet } from "../src/internal/doneSet"
-import { canonicalJson } from "../src/internal/hash"
-import { makeLatencySample } from "../src/internal/latencySample"
+import { Input } from "../src/index.js"
+import { DoneSet } from "../src/internal/doneSet.js"
+import { canonicalJson } from "../src/internal/hash.js"
+import { makeLatencySample } from "../src/internal/latencySample.js"
 
 const quote = (field: string) => (/[",\n]/.test(field) ? `"${field.replace(/"/g, "\"\"")}"` : field)
 

@@ -23,11 +23,11 @@ import { readFileSync, writeFileSync } from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import { runScript } from "./internal/child"
-import { median, startSimulator } from "./internal/harness"
-import { machine } from "./internal/machine"
-import { type BatchRow, type StreamRow, toMarkdown, updateReadme } from "./internal/peersReport"
-import { libraries, peerIds } from "./peers/index"
+import { runScript } from "./internal/child.js"
+import { median, startSimulator } from "./internal/harness.js"
+import { machine } from "./internal/machine.js"
+import { type BatchRow, type StreamRow, toMarkdown, updateReadme } from "./internal/peersReport.js"
+import { libraries, peerIds } from "./peers/index.js"
 
 const here = Path.dirname(fileURLToPath(import.meta.url))
 const runner = Path.join(here, "peers", "run.ts")

@@ -14,7 +14,7 @@ import { ChatAdapter, Predict, Signature } from "@effect-dspy/core"
 import { Lm } from "@effect-dspy/providers"
 import { Context, DefaultServices, Effect, Layer, ManagedRuntime, Tracer } from "effect"
 import { writeFileSync } from "node:fs"
-import { type Measure, measure, median, pool, startSimulator } from "./internal/harness"
+import { type Measure, measure, median, pool, startSimulator } from "./internal/harness.js"
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")

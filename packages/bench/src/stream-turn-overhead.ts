@@ -24,7 +24,7 @@ import { Conversation, Predict, Signature, StreamPredict } from "@effect-dspy/co
 import { Lm } from "@effect-dspy/providers"
 import { Simulator } from "@effect-dspy/simulator"
 import { Effect, Layer, ManagedRuntime, Stream } from "effect"
-import { median, startSimulator } from "./internal/harness"
+import { median, startSimulator } from "./internal/harness.js"
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")

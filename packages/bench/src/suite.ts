@@ -15,9 +15,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import { benchmarks, type Figures, type Invocation } from "./internal/benchmarks"
-import { type ChildResult, runChild } from "./internal/child"
-import { describeMachine, machine } from "./internal/machine"
+import { benchmarks, type Figures, type Invocation } from "./internal/benchmarks.js"
+import { type ChildResult, runChild } from "./internal/child.js"
+import { describeMachine, machine } from "./internal/machine.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../../..")
 

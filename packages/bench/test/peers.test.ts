@@ -6,8 +6,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { SimulatorServer } from "@effect-dspy/simulator"
 import { Effect } from "effect"
-import { peerIds, peers } from "../src/peers/index"
-import { question } from "../src/peers/Peer"
+import { peerIds, peers } from "../src/peers/index.js"
+import { question } from "../src/peers/Peer.js"
 
 const CALLS = 4
 const LIMIT = 2

@@ -10,8 +10,8 @@ import type * as Prompt from "@effect/ai/Prompt"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
-import type * as Demo from "./Demo"
-import type * as Signature from "./Signature"
+import type * as Demo from "./Demo.js"
+import type * as Signature from "./Signature.js"
 
 /** Everything an adapter needs to build the messages of one call. */
 export interface FormatRequest {

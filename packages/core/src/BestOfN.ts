@@ -5,11 +5,11 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import type { NoAcceptableAttempt } from "./DspyError"
-import { type AttemptOptions, runAttempts } from "./internal/attempts"
-import * as Module from "./Module"
+import type { NoAcceptableAttempt } from "./DspyError.js"
+import { type AttemptOptions, runAttempts } from "./internal/attempts.js"
+import * as Module from "./Module.js"
 
-export type { AttemptOptions, Reward } from "./internal/attempts"
+export type { AttemptOptions, Reward } from "./internal/attempts.js"
 
 /**
  * Wraps a module in best-of-N sampling.

@@ -5,9 +5,9 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import * as Demo from "./Demo"
-import * as Predict from "./Predict"
-import * as Signature from "./Signature"
+import * as Demo from "./Demo.js"
+import * as Predict from "./Predict.js"
+import * as Signature from "./Signature.js"
 
 /** The `reasoning` field ChainOfThought adds. */
 export const reasoningField = Schema.String.annotations({

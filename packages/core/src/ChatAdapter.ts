@@ -8,12 +8,12 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Prompt from "@effect/ai/Prompt"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import type * as Adapter from "./Adapter"
-import type { FieldInfo } from "./internal/fieldInfo"
-import { fieldDescriptions, marker, objective } from "./internal/promptText"
-import { memo } from "./internal/memo"
-import { formatValue, readValue } from "./internal/valueText"
-import type * as Signature from "./Signature"
+import type * as Adapter from "./Adapter.js"
+import type { FieldInfo } from "./internal/fieldInfo.js"
+import { fieldDescriptions, marker, objective } from "./internal/promptText.js"
+import { memo } from "./internal/memo.js"
+import { formatValue, readValue } from "./internal/valueText.js"
+import type * as Signature from "./Signature.js"
 
 const completed = marker("completed")
 

@@ -20,12 +20,12 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type * as Adapter from "./Adapter"
-import type { InvalidInput } from "./DspyError"
-import type * as Module from "./Module"
-import * as Predict from "./Predict"
-import * as Signature from "./Signature"
-import * as StreamPredict from "./StreamPredict"
+import type * as Adapter from "./Adapter.js"
+import type { InvalidInput } from "./DspyError.js"
+import type * as Module from "./Module.js"
+import * as Predict from "./Predict.js"
+import * as Signature from "./Signature.js"
+import * as StreamPredict from "./StreamPredict.js"
 
 /** The signature of a plain chat turn: the user's message in, the model's reply out. */
 export const Chat = Signature.make("Chat", {

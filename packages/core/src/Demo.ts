@@ -7,9 +7,9 @@
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { InvalidState } from "./DspyError"
-import { erase } from "./internal/erased"
-import type * as Signature from "./Signature"
+import { InvalidState } from "./DspyError.js"
+import { erase } from "./internal/erased.js"
+import type * as Signature from "./Signature.js"
 
 /** A demo of signature `S`: any subset of its input and output fields, in their decoded form. */
 export type Demo<S extends Signature.Any> = Partial<Signature.Input<S> & Signature.Output<S>>

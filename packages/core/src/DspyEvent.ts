@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type * as Usage from "./Usage"
+import type * as Usage from "./Usage.js"
 
 interface Base {
   /** Milliseconds since the epoch, from Effect's Clock (TestClock in tests). */

@@ -15,7 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { DspyEvent } from "./DspyEvent"
+import type { DspyEvent } from "./DspyEvent.js"
 
 /** An event without its timestamp; the bus stamps it from Effect's Clock. */
 export type Unstamped<E extends DspyEvent = DspyEvent> = E extends DspyEvent ? Omit<E, "timestamp"> : never

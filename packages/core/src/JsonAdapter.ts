@@ -13,12 +13,12 @@ import * as Either from "effect/Either"
 import * as JSONSchema from "effect/JSONSchema"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import type * as Adapter from "./Adapter"
-import type { FieldInfo } from "./internal/fieldInfo"
-import { fieldDescriptions, marker, objective } from "./internal/promptText"
-import { memo } from "./internal/memo"
-import { formatValue, truncate, unfence } from "./internal/valueText"
-import type * as Signature from "./Signature"
+import type * as Adapter from "./Adapter.js"
+import type { FieldInfo } from "./internal/fieldInfo.js"
+import { fieldDescriptions, marker, objective } from "./internal/promptText.js"
+import { memo } from "./internal/memo.js"
+import { formatValue, truncate, unfence } from "./internal/valueText.js"
+import type * as Signature from "./Signature.js"
 
 // The system message itself (not only its text) is kept per signature and instructions:
 // messages are immutable, and building one per call costs an object spread per call.

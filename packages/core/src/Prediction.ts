@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type * as Usage from "./Usage"
+import type * as Usage from "./Usage.js"
 
 /** One predictor call inside a module call. */
 export interface TraceEntry {

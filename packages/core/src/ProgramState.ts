@@ -8,9 +8,9 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import * as Demo from "./Demo"
-import { InvalidState } from "./DspyError"
-import * as Module from "./Module"
+import * as Demo from "./Demo.js"
+import { InvalidState } from "./DspyError.js"
+import * as Module from "./Module.js"
 
 /** The saved form. */
 export const SavedState = Schema.Struct({

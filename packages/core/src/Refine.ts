@@ -6,11 +6,11 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import type { NoAcceptableAttempt } from "./DspyError"
-import { type AttemptOptions, runAttempts } from "./internal/attempts"
-import * as Module from "./Module"
-import * as Predict from "./Predict"
-import * as Signature from "./Signature"
+import type { NoAcceptableAttempt } from "./DspyError.js"
+import { type AttemptOptions, runAttempts } from "./internal/attempts.js"
+import * as Module from "./Module.js"
+import * as Predict from "./Predict.js"
+import * as Signature from "./Signature.js"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 
 const Feedback = Signature.make("OfferFeedback", {

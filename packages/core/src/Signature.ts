@@ -7,11 +7,11 @@
 import * as Either from "effect/Either"
 import { pipeArguments, type Pipeable } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
-import { InvalidSignature } from "./DspyError"
-import { type FieldInfo, fieldsOf } from "./internal/fieldInfo"
-import { parseShorthand, type ShorthandInput, type ShorthandOutput } from "./internal/shorthand"
+import { InvalidSignature } from "./DspyError.js"
+import { type FieldInfo, fieldsOf } from "./internal/fieldInfo.js"
+import { parseShorthand, type ShorthandInput, type ShorthandOutput } from "./internal/shorthand.js"
 
-export type { FieldInfo, FieldKind } from "./internal/fieldInfo"
+export type { FieldInfo, FieldKind } from "./internal/fieldInfo.js"
 
 /** @since 0.1.0 */
 export const TypeId: unique symbol = Symbol.for("@effect-dspy/core/Signature")

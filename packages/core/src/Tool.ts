@@ -9,9 +9,9 @@ import * as Either from "effect/Either"
 import * as JSONSchema from "effect/JSONSchema"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { ToolError } from "./DspyError"
-import { erase } from "./internal/erased"
-import * as SpanContent from "./SpanContent"
+import { ToolError } from "./DspyError.js"
+import { erase } from "./internal/erased.js"
+import * as SpanContent from "./SpanContent.js"
 
 /** A tool whose handler needs services `R`. */
 export interface Tool<R = never> {

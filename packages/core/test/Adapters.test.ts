@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Either, FastCheck, Schema } from "effect"
-import { type Adapter, ChatAdapter, JsonAdapter, Signature } from "../src/index"
-import * as ScriptedLm from "./utils/ScriptedLm"
+import { type Adapter, ChatAdapter, JsonAdapter, Signature } from "../src/index.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 const Size = Schema.Literal("small", "medium", "large")
 const Action = Schema.Union(

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { BestOfN, JsonAdapter, Adapter, LmConfig, Predict, Refine, Signature } from "../src/index"
-import * as ScriptedLm from "./utils/ScriptedLm"
+import { BestOfN, JsonAdapter, Adapter, LmConfig, Predict, Refine, Signature } from "../src/index.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 const QA = Signature.fromString("question -> answer")
 

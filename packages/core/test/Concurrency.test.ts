@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, TestClock } from "effect"
-import { Predict, Signature } from "../src/index"
-import * as ScriptedLm from "./utils/ScriptedLm"
+import { Predict, Signature } from "../src/index.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 const QA = Signature.fromString("question -> answer")
 

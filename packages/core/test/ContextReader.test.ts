@@ -3,7 +3,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Context } from "effect"
-import { referenceReader } from "../src/internal/context"
+import { referenceReader } from "../src/internal/context.js"
 
 class Level extends Context.Reference<Level>()("test/Level", { defaultValue: (): { readonly n: number } => ({ n: 1 }) }) {}
 class Maybe extends Context.Reference<Maybe>()("test/Maybe", { defaultValue: (): string | undefined => "default" }) {}

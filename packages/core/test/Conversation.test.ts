@@ -1,9 +1,9 @@
 import type * as Prompt from "@effect/ai/Prompt"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Exit, FastCheck, Fiber, Option, Schema, Stream, TestClock } from "effect"
-import { Conversation, Predict, Signature, StreamPredict } from "../src/index"
-import * as ScriptedLm from "./utils/ScriptedLm"
-import * as StreamingLm from "./utils/StreamingLm"
+import { Conversation, Predict, Signature, StreamPredict } from "../src/index.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
+import * as StreamingLm from "./utils/StreamingLm.js"
 
 /** The role and text of every message of a prompt. */
 const transcript = (prompt: Prompt.Prompt): Array<string> =>

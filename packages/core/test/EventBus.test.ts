@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
-import { ChainOfThought, type DspyEvent, EventBus, Signature } from "../src/index"
-import * as ScriptedLm from "./utils/ScriptedLm"
+import { ChainOfThought, type DspyEvent, EventBus, Signature } from "../src/index.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 describe("EventBus", () => {
   it("compiles wildcard patterns", () => {

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Schema } from "effect"
-import { ChainOfThought, Predict, Signature, Usage } from "../src/index"
-import * as ScriptedLm from "./utils/ScriptedLm"
+import { ChainOfThought, Predict, Signature, Usage } from "../src/index.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 const Action = Schema.Union(
   Schema.TaggedStruct("MakeDrink", { drink: Schema.String, size: Schema.Literal("small", "medium", "large") }),

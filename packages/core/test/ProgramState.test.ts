@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Exit, FastCheck, Schema } from "effect"
-import { ChainOfThought, Module, Predict, ProgramState, Signature } from "../src/index"
-import * as ScriptedLm from "./utils/ScriptedLm"
+import { ChainOfThought, Module, Predict, ProgramState, Signature } from "../src/index.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 const Classify = Signature.make("Classify", {
   input: { text: Schema.String },

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Schema } from "effect"
-import { ReAct, Signature, Tool } from "../src/index"
-import * as ScriptedLm from "./utils/ScriptedLm"
+import { ReAct, Signature, Tool } from "../src/index.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 const QA = Signature.make("OrderQA", {
   instructions: "Answer questions about orders.",

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
-import { DspyError, Signature } from "../src/index"
+import { DspyError, Signature } from "../src/index.js"
 
 describe("Signature", () => {
   it("parses the shorthand form with types", () => {

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import { ChatAdapter } from "../src/index"
-import * as StreamParser from "../src/internal/streamParser"
+import { ChatAdapter } from "../src/index.js"
+import * as StreamParser from "../src/internal/streamParser.js"
 
 /** Cuts text at the given (sorted, deduplicated) positions. */
 const cut = (text: string, positions: ReadonlyArray<number>): Array<string> => {

@@ -11,9 +11,9 @@ import {
   Signature,
   StreamPredict,
   Usage
-} from "../src/index"
-import * as ScriptedLm from "./utils/ScriptedLm"
-import * as StreamingLm from "./utils/StreamingLm"
+} from "../src/index.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
+import * as StreamingLm from "./utils/StreamingLm.js"
 
 const QA = Signature.fromString("question -> answer: number")
 const Story = Signature.make("Story", {

@@ -7,11 +7,11 @@
  */
 import { type Demo, EventBus, LmConfig, type Module } from "@effect-dspy/core"
 import * as Effect from "effect/Effect"
-import type { Example } from "./Example"
-import { fieldsOf, labeledDemo, withDemos } from "./internal/demos"
-import { makeRng } from "./internal/random"
-import * as LabeledFewShot from "./LabeledFewShot"
-import { type Metric, score } from "./Metric"
+import type { Example } from "./Example.js"
+import { fieldsOf, labeledDemo, withDemos } from "./internal/demos.js"
+import { makeRng } from "./internal/random.js"
+import * as LabeledFewShot from "./LabeledFewShot.js"
+import { type Metric, score } from "./Metric.js"
 
 /** Options of `compile`. */
 export interface Options<I, O, ME, MR, TR = never> {

@@ -8,8 +8,8 @@ import { EventBus, type Module, Usage } from "@effect-dspy/core"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import type { Example } from "./Example"
-import { type Metric, score } from "./Metric"
+import type { Example } from "./Example.js"
+import { type Metric, score } from "./Metric.js"
 
 /** One evaluated example. */
 export interface Row<I, O> {

@@ -6,9 +6,9 @@
  */
 import { type Demo, EventBus, type Module } from "@effect-dspy/core"
 import * as Effect from "effect/Effect"
-import type { Example } from "./Example"
-import { fieldsOf, labeledDemo, withDemos } from "./internal/demos"
-import { makeRng } from "./internal/random"
+import type { Example } from "./Example.js"
+import { fieldsOf, labeledDemo, withDemos } from "./internal/demos.js"
+import { makeRng } from "./internal/random.js"
 
 /** Options of `compile`. */
 export interface Options {

@@ -8,7 +8,7 @@ import { type Module, Predict, type Prediction, Signature } from "@effect-dspy/c
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import type { Example } from "./Example"
+import type { Example } from "./Example.js"
 
 /** A metric over examples of `I`/`O`. */
 export type Metric<I, O, E = never, R = never> = (

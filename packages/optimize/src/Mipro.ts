@@ -15,10 +15,10 @@ import { type Demo, EventBus, type Module, Predict, Signature } from "@effect-ds
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as BootstrapFewShot from "./BootstrapFewShot"
-import * as Evaluate from "./Evaluate"
-import type { Example } from "./Example"
-import { makeRng } from "./internal/random"
+import * as BootstrapFewShot from "./BootstrapFewShot.js"
+import * as Evaluate from "./Evaluate.js"
+import type { Example } from "./Example.js"
+import { makeRng } from "./internal/random.js"
 
 /** The signature the proposer answers. */
 export const ProposeInstruction = Signature.make("ProposeInstruction", {

@@ -7,11 +7,11 @@
  */
 import { EventBus, type Module } from "@effect-dspy/core"
 import * as Effect from "effect/Effect"
-import * as BootstrapFewShot from "./BootstrapFewShot"
-import * as Evaluate from "./Evaluate"
-import type { Example } from "./Example"
-import { makeRng } from "./internal/random"
-import * as LabeledFewShot from "./LabeledFewShot"
+import * as BootstrapFewShot from "./BootstrapFewShot.js"
+import * as Evaluate from "./Evaluate.js"
+import type { Example } from "./Example.js"
+import { makeRng } from "./internal/random.js"
+import * as LabeledFewShot from "./LabeledFewShot.js"
 
 /** One scored candidate. */
 export interface Candidate<I, O, E, R> {

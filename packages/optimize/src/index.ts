@@ -1,10 +1,10 @@
 /**
  * @since 0.1.0
  */
-export * as BootstrapFewShot from "./BootstrapFewShot"
-export * as Evaluate from "./Evaluate"
-export * as Example from "./Example"
-export * as LabeledFewShot from "./LabeledFewShot"
-export * as Metric from "./Metric"
-export * as Mipro from "./Mipro"
-export * as RandomSearch from "./RandomSearch"
+export * as BootstrapFewShot from "./BootstrapFewShot.js"
+export * as Evaluate from "./Evaluate.js"
+export * as Example from "./Example.js"
+export * as LabeledFewShot from "./LabeledFewShot.js"
+export * as Metric from "./Metric.js"
+export * as Mipro from "./Mipro.js"
+export * as RandomSearch from "./RandomSearch.js"

@@ -2,8 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { ChainOfThought, ProgramState, Predict, Signature } from "@effect-dspy/core"
 import { Simulator } from "@effect-dspy/simulator"
 import { Effect, Schema } from "effect"
-import { BootstrapFewShot, Evaluate, Example, LabeledFewShot, Metric, Mipro, RandomSearch } from "../src/index"
-import { checker, lm, pipeline, problems, Solve, tutor } from "./fixtures"
+import { BootstrapFewShot, Evaluate, Example, LabeledFewShot, Metric, Mipro, RandomSearch } from "../src/index.js"
+import { checker, lm, pipeline, problems, Solve, tutor } from "./fixtures.js"
 
 const metric = Metric.numericTolerance<{ readonly answer: number }>("answer", 0)
 const solve = ChainOfThought.make(Solve)

@@ -1,7 +1,7 @@
 import { ChainOfThought, Module, Predict, Signature } from "@effect-dspy/core"
 import { Simulator, Script } from "@effect-dspy/simulator"
 import { Effect, Schema } from "effect"
-import { Example } from "../src/index"
+import { Example } from "../src/index.js"
 
 // A tiny two-kind task: the scripted model is right only with a demo of the same kind in its prompt.
 export const Solve = Signature.make("Solve", {

@@ -15,11 +15,11 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Effect, Layer, ManagedRuntime } from "effect"
 // Scripts, not library code: the benchmark package's harness, by path.
-import { type Measure, measure, median, pool, startSimulator } from "../../bench/src/internal/harness"
-import * as ChatCompletions from "../src/ChatCompletions"
-import * as NodeHttpClient from "../src/internal/nodeHttpClient"
-import * as UndiciClient from "../src/internal/undiciClient"
-import * as Lm from "../src/Lm"
+import { type Measure, measure, median, pool, startSimulator } from "../../bench/src/internal/harness.js"
+import * as ChatCompletions from "../src/ChatCompletions.js"
+import * as NodeHttpClient from "../src/internal/nodeHttpClient.js"
+import * as UndiciClient from "../src/internal/undiciClient.js"
+import * as Lm from "../src/Lm.js"
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")

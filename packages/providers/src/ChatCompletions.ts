@@ -47,22 +47,22 @@ import * as Tracer from "effect/Tracer"
 import type { Span } from "effect/Tracer"
 import { LmConfig, type Settings } from "@effect-dspy/core/LmConfig"
 import * as ResponseParts from "@effect-dspy/core/ResponseParts"
-import { ChatStreamState, checkChunk } from "./internal/chatStream"
-import { secure } from "./internal/secureClient"
-import { decodesWithoutEffects } from "./internal/pureDecode"
-import * as SseData from "./internal/sseData"
-import { honoursAbort } from "./internal/httpClient"
-import { IdleWatch } from "./internal/idleWatch"
-import * as StreamDeadline from "./internal/streamDeadline"
-import type { IdleDeadline, PlainStreamOptions } from "./internal/streamDeadline"
-import type { WireRequest } from "./internal/chatWire"
+import { ChatStreamState, checkChunk } from "./internal/chatStream.js"
+import { secure } from "./internal/secureClient.js"
+import { decodesWithoutEffects } from "./internal/pureDecode.js"
+import * as SseData from "./internal/sseData.js"
+import { honoursAbort } from "./internal/httpClient.js"
+import { IdleWatch } from "./internal/idleWatch.js"
+import * as StreamDeadline from "./internal/streamDeadline.js"
+import type { IdleDeadline, PlainStreamOptions } from "./internal/streamDeadline.js"
+import type { WireRequest } from "./internal/chatWire.js"
 import {
   decodeResponse,
   makeParts,
   prepareMessages,
   prepareResponseFormat,
   prepareTools
-} from "./internal/chatWire"
+} from "./internal/chatWire.js"
 
 // =============================================================================
 // Configuration

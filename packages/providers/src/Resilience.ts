@@ -49,12 +49,12 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as Stream from "effect/Stream"
-import { IdleWatch } from "./internal/idleWatch"
-import * as StreamDeadline from "./internal/streamDeadline"
-import type { IdleDeadline } from "./internal/streamDeadline"
-import { Limiter } from "./Limiter"
-import type * as LimiterNs from "./Limiter"
-import * as LmError from "./LmError"
+import { IdleWatch } from "./internal/idleWatch.js"
+import * as StreamDeadline from "./internal/streamDeadline.js"
+import type { IdleDeadline } from "./internal/streamDeadline.js"
+import { Limiter } from "./Limiter.js"
+import type * as LimiterNs from "./Limiter.js"
+import * as LmError from "./LmError.js"
 
 // =============================================================================
 // Policy

@@ -6,19 +6,19 @@
  */
 
 /** OpenAI-compatible `/v1/chat/completions` as a `LanguageModel`. */
-export * as ChatCompletions from "./ChatCompletions"
+export * as ChatCompletions from "./ChatCompletions.js"
 
 /** A shared limiter of in-flight requests with a rate-limit cool-down. */
-export * as Limiter from "./Limiter"
+export * as Limiter from "./Limiter.js"
 
 /** Model layers by model id, and `layerFromEnv`. */
-export * as Lm from "./Lm"
+export * as Lm from "./Lm.js"
 
 /** Classified language-model failures. */
-export * as LmError from "./LmError"
+export * as LmError from "./LmError.js"
 
 /** Model id parsing. */
-export * as ModelId from "./ModelId"
+export * as ModelId from "./ModelId.js"
 
 /** The retry / timeout policy wrapping any `LanguageModel`. */
-export * as Resilience from "./Resilience"
+export * as Resilience from "./Resilience.js"

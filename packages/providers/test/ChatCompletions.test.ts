@@ -5,9 +5,9 @@ import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Layer, ParseResult, Redacted, Schema, Stream } from "effect"
-import * as ChatCompletions from "../src/ChatCompletions"
-import * as LmError from "../src/LmError"
-import { chatCompletion, json, makeFakeFetch, sse, text, transportError } from "./utils/fakeFetch"
+import * as ChatCompletions from "../src/ChatCompletions.js"
+import * as LmError from "../src/LmError.js"
+import { chatCompletion, json, makeFakeFetch, sse, text, transportError } from "./utils/fakeFetch.js"
 
 const modelLayer = (fake: ReturnType<typeof makeFakeFetch>, options: Partial<ChatCompletions.Options> = {}) =>
   ChatCompletions.layer({

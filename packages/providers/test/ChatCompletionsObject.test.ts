@@ -5,8 +5,8 @@
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer, ParseResult, Redacted, Schema } from "effect"
-import * as ChatCompletions from "../src/ChatCompletions"
-import { chatCompletion, json, makeFakeFetch } from "./utils/fakeFetch"
+import * as ChatCompletions from "../src/ChatCompletions.js"
+import { chatCompletion, json, makeFakeFetch } from "./utils/fakeFetch.js"
 
 const modelLayer = (fake: ReturnType<typeof makeFakeFetch>) =>
   ChatCompletions.layer({ model: "llama3", apiUrl: "http://127.0.0.1:1/v1", apiKey: Redacted.make("sk-x") }).pipe(

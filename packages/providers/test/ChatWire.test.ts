@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Either, FastCheck, Schema } from "effect"
-import { decodeResponse, makeParts, WireResponse } from "../src/internal/chatWire"
+import { decodeResponse, makeParts, WireResponse } from "../src/internal/chatWire.js"
 
 const bySchema = Schema.decodeUnknownEither(WireResponse)
 

@@ -7,8 +7,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Stream } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as Lm from "../src/Lm"
-import * as LmError from "../src/LmError"
+import * as Lm from "../src/Lm.js"
+import * as LmError from "../src/LmError.js"
 
 interface StubServer {
   readonly url: string

@@ -4,7 +4,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
-import * as Limiter from "../src/Limiter"
+import * as Limiter from "../src/Limiter.js"
 
 // The permits' scope, also closed when the test ends (a failed assertion must not leave a
 // waiter blocked on a permit that is never released).

@@ -2,10 +2,10 @@ import * as LmConfig from "@effect-dspy/core/LmConfig"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, FastCheck, Layer, Logger, LogLevel, Redacted, TestServices } from "effect"
-import * as Limiter from "../src/Limiter"
-import * as Lm from "../src/Lm"
-import * as ModelId from "../src/ModelId"
-import { chatCompletion, json, makeFakeFetch } from "./utils/fakeFetch"
+import * as Limiter from "../src/Limiter.js"
+import * as Lm from "../src/Lm.js"
+import * as ModelId from "../src/ModelId.js"
+import { chatCompletion, json, makeFakeFetch } from "./utils/fakeFetch.js"
 
 const env = (vars: Record<string, string>) => Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(vars))))
 

@@ -1,9 +1,9 @@
 import { EventBus, LmConfig, Predict, Signature } from "@effect-dspy/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, ConfigProvider, Effect, Layer, Redacted, Schema, Stream } from "effect"
-import * as Lm from "../src/Lm"
-import { chatCompletion, json, makeFakeFetch } from "./utils/fakeFetch"
-import { makeRecorders } from "./utils/recorders"
+import * as Lm from "../src/Lm.js"
+import { chatCompletion, json, makeFakeFetch } from "./utils/fakeFetch.js"
+import { makeRecorders } from "./utils/recorders.js"
 
 const Answer = Signature.make("Answer", {
   instructions: "Answer the question.",

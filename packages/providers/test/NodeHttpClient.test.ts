@@ -18,7 +18,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as V8 from "node:v8"
 import * as Vm from "node:vm"
-import * as NodeHttpClient from "../src/internal/nodeHttpClient"
+import * as NodeHttpClient from "../src/internal/nodeHttpClient.js"
 
 interface Stub {
   readonly url: string

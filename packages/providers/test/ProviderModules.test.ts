@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Redacted } from "effect"
 import { vi } from "vitest"
-import * as Lm from "../src/Lm"
+import * as Lm from "../src/Lm.js"
 
 // The provider packages are loaded when a layer for them is built, so a broken installation
 // (or a bundler that dropped them) must surface there, naming the package and the model.

@@ -3,7 +3,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, ParseResult, Schema } from "effect"
-import { decodesWithoutEffects } from "../src/internal/pureDecode"
+import { decodesWithoutEffects } from "../src/internal/pureDecode.js"
 
 interface Tree {
   readonly label: string

@@ -3,10 +3,10 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Response from "@effect/ai/Response"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Deferred, Duration, Effect, Exit, FastCheck, Fiber, Layer, Metric, ScheduleDecision, Stream, TestClock } from "effect"
-import * as Limiter from "../src/Limiter"
-import * as LmError from "../src/LmError"
-import * as Resilience from "../src/Resilience"
-import { fail, hang, httpError, makeFakeModel, ok, type Outcome, resetError, streamOf } from "./utils/fakeModel"
+import * as Limiter from "../src/Limiter.js"
+import * as LmError from "../src/LmError.js"
+import * as Resilience from "../src/Resilience.js"
+import { fail, hang, httpError, makeFakeModel, ok, type Outcome, resetError, streamOf } from "./utils/fakeModel.js"
 
 const policy: Resilience.Policy = {
   maxRetries: 4,

@@ -2,10 +2,10 @@ import type * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Layer, Redacted, Stream, TestClock } from "effect"
-import * as Lm from "../src/Lm"
-import * as LmError from "../src/LmError"
-import { json, makeFakeFetch, type Responder, text } from "./utils/fakeFetch"
-import { makeRecorders, safe } from "./utils/recorders"
+import * as Lm from "../src/Lm.js"
+import * as LmError from "../src/LmError.js"
+import { json, makeFakeFetch, type Responder, text } from "./utils/fakeFetch.js"
+import { makeRecorders, safe } from "./utils/recorders.js"
 
 // Recognisable, and deliberately not shaped like "sk-…" so the generic key pattern
 // cannot hide a missing scrub of the configured secret.

@@ -7,8 +7,8 @@ import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Layer, Redacted, Schema, Stream } from "effect"
-import * as Lm from "../src/Lm"
-import * as LmError from "../src/LmError"
+import * as Lm from "../src/Lm.js"
+import * as LmError from "../src/LmError.js"
 
 const GetWeather = Tool.make("GetWeather", {
   description: "Weather of a city",

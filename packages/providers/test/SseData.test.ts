@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as SseData from "../src/internal/sseData"
+import * as SseData from "../src/internal/sseData.js"
 
 const parse = (pieces: ReadonlyArray<string>, maxEventSize?: number) => {
   const events: Array<string> = []

@@ -8,9 +8,9 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
-import * as Lm from "../src/Lm"
-import * as LmError from "../src/LmError"
-import { serve } from "./utils/loopback"
+import * as Lm from "../src/Lm.js"
+import * as LmError from "../src/LmError.js"
+import { serve } from "./utils/loopback.js"
 
 const event = (delta: Record<string, unknown>, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: "c", choices: [{ delta, finish_reason: finish }] })}\n\n`

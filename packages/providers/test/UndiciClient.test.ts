@@ -10,7 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Stream } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as UndiciClient from "../src/internal/undiciClient"
+import * as UndiciClient from "../src/internal/undiciClient.js"
 
 interface Stub {
   readonly url: string

@@ -4,10 +4,10 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Redacted, Schema, Stream } from "effect"
 import type * as Http from "node:http"
-import * as Lm from "../src/Lm"
-import { chatCompletion, json, makeFakeFetch, type Responder, sse } from "./utils/fakeFetch"
-import { serve } from "./utils/loopback"
-import { makeRecorders } from "./utils/recorders"
+import * as Lm from "../src/Lm.js"
+import { chatCompletion, json, makeFakeFetch, type Responder, sse } from "./utils/fakeFetch.js"
+import { serve } from "./utils/loopback.js"
+import { makeRecorders } from "./utils/recorders.js"
 
 const Answer = Signature.make("Answer", {
   instructions: "Answer the question.",

@@ -8,7 +8,7 @@
 import { Effect } from "effect"
 import { fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { SimulatorServer } from "../src/index"
+import { SimulatorServer } from "../src/index.js"
 
 const n = Number(process.argv[2] ?? 10_000)
 const tps = Number(process.argv[3] ?? 5)

@@ -5,7 +5,7 @@
  *   pnpm exec tsx packages/simulator/bench/throughput.ts [calls=3000] [concurrency=64]
  */
 import { Effect } from "effect"
-import { SimulatorServer } from "../src/index"
+import { SimulatorServer } from "../src/index.js"
 
 const calls = Number(process.argv[2] ?? 3000)
 const concurrency = Number(process.argv[3] ?? 64)

@@ -32,14 +32,14 @@ import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
-import type * as Script from "./Script"
-import * as SimulatorConfig from "./SimulatorConfig"
-import * as Answer from "./internal/answer"
+import type * as Script from "./Script.js"
+import * as SimulatorConfig from "./SimulatorConfig.js"
+import * as Answer from "./internal/answer.js"
 import * as ResponseParts from "@effect-dspy/core/ResponseParts"
-import * as FastParts from "./internal/fastParts"
-import { type Counters, Engine, type Ticket } from "./internal/engine"
+import * as FastParts from "./internal/fastParts.js"
+import { type Counters, Engine, type Ticket } from "./internal/engine.js"
 
-export type { Counters } from "./internal/engine"
+export type { Counters } from "./internal/engine.js"
 
 /**
  * Options of the in-process simulator (same as `SimulatorConfig.SimulatorOptions`).

@@ -8,7 +8,7 @@ import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import type { ScriptRule } from "./Script"
+import type { ScriptRule } from "./Script.js"
 
 /**
  * How long an answer takes, sampled per request from a seeded generator.

@@ -33,10 +33,10 @@ import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
-import * as SimulatorConfig from "./SimulatorConfig"
-import { Engine } from "./internal/engine"
-import { apiRoutes, router } from "./internal/server"
-import { makePoller } from "./internal/sleepUntil"
+import * as SimulatorConfig from "./SimulatorConfig.js"
+import { Engine } from "./internal/engine.js"
+import { apiRoutes, router } from "./internal/server.js"
+import { makePoller } from "./internal/sleepUntil.js"
 
 /**
  * The server's counters, as served at `GET /_sim/counters`.

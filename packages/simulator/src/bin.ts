@@ -17,8 +17,8 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as SimulatorConfig from "./SimulatorConfig"
-import * as SimulatorServer from "./SimulatorServer"
+import * as SimulatorConfig from "./SimulatorConfig.js"
+import * as SimulatorServer from "./SimulatorServer.js"
 
 const USAGE = `usage: bin.ts [--port 8787] [--host 127.0.0.1] [--seed N] [--latency SPEC] [--ttft MS] [--tps N]
               [--rate-limit F] [--server-error F] [--reset F] [--truncate F] [--malformed F] [--retry-after S]

@@ -11,25 +11,25 @@
  *
  * @since 0.1.0
  */
-export * as Script from "./Script"
+export * as Script from "./Script.js"
 
 /**
  * The in-process simulated `LanguageModel`.
  *
  * @since 0.1.0
  */
-export * as Simulator from "./Simulator"
+export * as Simulator from "./Simulator.js"
 
 /**
  * Options of the simulator and their defaults.
  *
  * @since 0.1.0
  */
-export * as SimulatorConfig from "./SimulatorConfig"
+export * as SimulatorConfig from "./SimulatorConfig.js"
 
 /**
  * The loopback HTTP server (OpenAI and Anthropic wire formats).
  *
  * @since 0.1.0
  */
-export * as SimulatorServer from "./SimulatorServer"
+export * as SimulatorServer from "./SimulatorServer.js"

@@ -9,9 +9,9 @@ import { FetchHttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, JSONSchema, Layer, Redacted, Schema, Stream } from "effect"
 import OpenAI from "openai"
-import { SimulatorServer } from "../src/index"
-import { sections, system, userInputs } from "./fixtures"
-import { parseSse, post } from "./http"
+import { SimulatorServer } from "../src/index.js"
+import { sections, system, userInputs } from "./fixtures.js"
+import { parseSse, post } from "./http.js"
 
 const Order = Schema.Struct({
   item: Schema.Literal("latte", "mocha"),

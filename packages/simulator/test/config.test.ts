@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Option } from "effect"
-import { SimulatorConfig } from "../src/index"
+import { SimulatorConfig } from "../src/index.js"
 
 describe("SimulatorConfig", () => {
   it("parses latency specs", () => {

@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck as fc, JSONSchema, Schema } from "effect"
-import type { JsonSchema } from "../src/Script"
-import { generate, makeCaches } from "../src/internal/jsonSchemaInstance"
-import { makeRng } from "../src/internal/rng"
+import type { JsonSchema } from "../src/Script.js"
+import { generate, makeCaches } from "../src/internal/jsonSchemaInstance.js"
+import { makeRng } from "../src/internal/rng.js"
 
 interface Category {
   readonly name: string

@@ -1,7 +1,7 @@
 import { LanguageModel } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Fiber, TestClock } from "effect"
-import { Simulator, type SimulatorConfig } from "../src/index"
+import { Simulator, type SimulatorConfig } from "../src/index.js"
 
 const prompts = ["A large oat latte, please", "My cappuccino was cold", "Get me your manager", "Tell me a joke"]
 

@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Scope, TestClock } from "effect"
 import { Readable } from "node:stream"
-import * as Pacer from "../src/internal/pacer"
-import type { SsePlan } from "../src/internal/wire"
+import * as Pacer from "../src/internal/pacer.js"
+import type { SsePlan } from "../src/internal/wire.js"
 
 const plan = (count: number): SsePlan => ({
   head: "H",

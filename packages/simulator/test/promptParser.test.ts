@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { Message, ParsedRequest } from "../src/Script"
-import { makeCaches, parseRequest, parseSections, parseSystem, schemaFromLabel } from "../src/internal/promptParser"
-import { assistantOutputs, instruction, system, triageSystem, triageUser, userInputs } from "./fixtures"
+import type { Message, ParsedRequest } from "../src/Script.js"
+import { makeCaches, parseRequest, parseSections, parseSystem, schemaFromLabel } from "../src/internal/promptParser.js"
+import { assistantOutputs, instruction, system, triageSystem, triageUser, userInputs } from "./fixtures.js"
 
 const parse = (messages: ReadonlyArray<Message>): ParsedRequest =>
   parseRequest(messages, { route: "in-process", responseSchema: undefined, tools: [], toolChoice: { _tag: "Auto" } }, makeCaches())

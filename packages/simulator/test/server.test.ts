@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Fiber, JSONSchema, Option, Schema, TestClock } from "effect"
 import * as Http from "node:http"
-import { SimulatorServer } from "../src/index"
-import { sections, system, userInputs } from "./fixtures"
-import { eventually, get, parseSse, post } from "./http"
+import { SimulatorServer } from "../src/index.js"
+import { sections, system, userInputs } from "./fixtures.js"
+import { eventually, get, parseSse, post } from "./http.js"
 
 const withServer = <A, E>(
   options: SimulatorServer.Options,

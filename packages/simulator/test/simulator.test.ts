@@ -1,8 +1,8 @@
 import { AiError, LanguageModel, Prompt, Response, Telemetry, Tool, Toolkit } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Fiber, Schema, Stream, TestClock } from "effect"
-import { Script, Simulator } from "../src/index"
-import { assistantOutputs, sections, system, triageSystem, triageUser, userInputs } from "./fixtures"
+import { Script, Simulator } from "../src/index.js"
+import { assistantOutputs, sections, system, triageSystem, triageUser, userInputs } from "./fixtures.js"
 
 const fieldPrompt = (question: string, mood = "happy") =>
   Prompt.make([

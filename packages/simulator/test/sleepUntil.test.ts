@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Clock, Effect, Exit, Fiber, TestClock } from "effect"
-import { makePoller, POLL_WINDOW_MILLIS, sleepUntil } from "../src/internal/sleepUntil"
+import { makePoller, POLL_WINDOW_MILLIS, sleepUntil } from "../src/internal/sleepUntil.js"
 
 // A few turns of the event loop, so that polling gets its chances.
 const turns = Effect.promise(async () => {

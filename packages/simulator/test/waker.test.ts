@@ -5,10 +5,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect } from "effect"
-import { SimulatorServer } from "../src/index"
-import { makePoller, sleepUntil } from "../src/internal/sleepUntil"
-import * as Waker from "../src/internal/waker"
-import { post } from "./http"
+import { SimulatorServer } from "../src/index.js"
+import { makePoller, sleepUntil } from "../src/internal/sleepUntil.js"
+import * as Waker from "../src/internal/waker.js"
+import { post } from "./http.js"
 
 const millis = (ms: number) => BigInt(Math.round(ms * 1e6))
 

@@ -36,8 +36,8 @@ import { ProtobufTraceSerializer, TraceExporterMetricsHelper } from "@openteleme
 import { resourceFromAttributes } from "@opentelemetry/resources"
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base"
 // Scripts, not library code: the providers benchmark's harness, by path.
-import { type Measure, measure, median, pool, startSimulator } from "../../bench/src/internal/harness"
-import { startReceiver } from "./internal/receiver"
+import { type Measure, measure, median, pool, startSimulator } from "../../bench/src/internal/harness.js"
+import { startReceiver } from "./internal/receiver.js"
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")

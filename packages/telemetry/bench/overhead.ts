@@ -35,10 +35,10 @@ import { Context, DefaultServices, Duration, Effect, Layer, Logger, LogLevel, Ma
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 // Scripts, not library code: the providers benchmark's harness and the provider, by path (the
 // telemetry package does not depend on them).
-import { median, startSimulator } from "../../bench/src/internal/harness"
-import { Lm } from "../../providers/src/index"
-import { Telemetry, TelemetryConfig } from "../src/index"
-import { closedPortUrl, startReceiver } from "./internal/receiver"
+import { median, startSimulator } from "../../bench/src/internal/harness.js"
+import { Lm } from "../../providers/src/index.js"
+import { Telemetry, TelemetryConfig } from "../src/index.js"
+import { closedPortUrl, startReceiver } from "./internal/receiver.js"
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")

@@ -14,10 +14,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
 import type * as Redacted from "effect/Redacted"
-import { safeJson } from "./internal/json"
-import { makeScrubber, redactPatterns } from "./internal/redact"
-import * as SpanContent from "./SpanContent"
-import * as TelemetryConfig from "./TelemetryConfig"
+import { safeJson } from "./internal/json.js"
+import { makeScrubber, redactPatterns } from "./internal/redact.js"
+import * as SpanContent from "./SpanContent.js"
+import * as TelemetryConfig from "./TelemetryConfig.js"
 
 /** Options of the event log. */
 export interface Options {

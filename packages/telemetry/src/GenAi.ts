@@ -9,7 +9,7 @@ import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { Attributes as LangfuseAttributes } from "./Langfuse"
+import { Attributes as LangfuseAttributes } from "./Langfuse.js"
 
 /** The GenAI attribute names used on LM and tool spans. */
 export const Attributes = {

@@ -13,7 +13,7 @@ import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as EffectTracer from "effect/Tracer"
-import type * as TelemetryConfig from "./TelemetryConfig"
+import type * as TelemetryConfig from "./TelemetryConfig.js"
 
 /** Langfuse Cloud (EU), used when no base URL is given. */
 export const defaultBaseUrl = "https://cloud.langfuse.com"

@@ -10,8 +10,8 @@ import type * as Prompt from "@effect/ai/Prompt"
 import type { SpanTransformer } from "@effect/ai/Telemetry"
 import * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
-import { redactPatterns } from "./internal/redact"
-import { safeJson } from "./internal/json"
+import { redactPatterns } from "./internal/redact.js"
+import { safeJson } from "./internal/json.js"
 
 /** Which span a value belongs to, and whether it went in or came out. */
 export interface Info {

@@ -11,8 +11,8 @@ import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Langfuse from "./Langfuse"
-import type * as SpanContent from "./SpanContent"
+import * as Langfuse from "./Langfuse.js"
+import type * as SpanContent from "./SpanContent.js"
 
 /** OTLP over HTTP, protobuf (the default) or JSON. gRPC is not supported. */
 export type Protocol = "http/protobuf" | "http/json"

@@ -10,46 +10,46 @@
  *
  * @since 0.1.0
  */
-export * as EventLog from "./EventLog"
+export * as EventLog from "./EventLog.js"
 
 /**
  * Effect metrics from core's events (tokens, latency, errors by provider and model).
  *
  * @since 0.1.0
  */
-export * as EventMetrics from "./EventMetrics"
+export * as EventMetrics from "./EventMetrics.js"
 
 /**
  * GenAI semantic-convention names and time to first chunk.
  *
  * @since 0.1.0
  */
-export * as GenAi from "./GenAi"
+export * as GenAi from "./GenAi.js"
 
 /**
  * Langfuse endpoint, credentials and attribute names.
  *
  * @since 0.1.0
  */
-export * as Langfuse from "./Langfuse"
+export * as Langfuse from "./Langfuse.js"
 
 /**
  * Capture, masking and truncation of prompts and outputs on spans.
  *
  * @since 0.1.0
  */
-export * as SpanContent from "./SpanContent"
+export * as SpanContent from "./SpanContent.js"
 
 /**
  * The tracing layers: OTLP, Langfuse, from the environment.
  *
  * @since 0.1.0
  */
-export * as Telemetry from "./Telemetry"
+export * as Telemetry from "./Telemetry.js"
 
 /**
  * Telemetry settings and the environment variables they are read from.
  *
  * @since 0.1.0
  */
-export * as TelemetryConfig from "./TelemetryConfig"
+export * as TelemetryConfig from "./TelemetryConfig.js"

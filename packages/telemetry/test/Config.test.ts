@@ -2,10 +2,10 @@ import { EventBus, LmConfig, Predict, Signature, SpanContent } from "@effect-dsp
 import { CurrentSpanTransformer } from "@effect/ai/Telemetry"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Either, Exit, FastCheck, Layer, Option, Redacted } from "effect"
-import { EventLog, Telemetry, TelemetryConfig } from "../src/index"
-import * as Logs from "./utils/Logs"
-import * as OtlpReceiver from "./utils/OtlpReceiver"
-import * as ScriptedLm from "./utils/ScriptedLm"
+import { EventLog, Telemetry, TelemetryConfig } from "../src/index.js"
+import * as Logs from "./utils/Logs.js"
+import * as OtlpReceiver from "./utils/OtlpReceiver.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromJson(env))
 

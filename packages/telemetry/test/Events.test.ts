@@ -1,9 +1,9 @@
 import { EventBus, LmConfig, Predict, ReAct, Signature, Tool } from "@effect-dspy/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Metric, MetricLabel, Schema } from "effect"
-import { EventLog, EventMetrics } from "../src/index"
-import * as Logs from "./utils/Logs"
-import * as ScriptedLm from "./utils/ScriptedLm"
+import { EventLog, EventMetrics } from "../src/index.js"
+import * as Logs from "./utils/Logs.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 const QA = Signature.fromString("question -> answer: int")
 

@@ -1,9 +1,9 @@
 import { LmConfig, Predict, Signature } from "@effect-dspy/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Redacted } from "effect"
-import { Langfuse, Telemetry } from "../src/index"
-import * as OtlpReceiver from "./utils/OtlpReceiver"
-import * as ScriptedLm from "./utils/ScriptedLm"
+import { Langfuse, Telemetry } from "../src/index.js"
+import * as OtlpReceiver from "./utils/OtlpReceiver.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 describe("Langfuse", () => {
   it("endpoint joins the base URL and the OTel path", () => {

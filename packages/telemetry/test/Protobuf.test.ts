@@ -4,10 +4,10 @@ import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer"
 import { resourceFromAttributes } from "@opentelemetry/resources"
 import { BasicTracerProvider, type ReadableSpan, type SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { FastCheck, Redacted } from "effect"
-import { prepareSpan } from "../src/internal/pipeline"
-import { encodeSpans } from "../src/internal/protobuf"
-import { makeScrubber } from "../src/internal/redact"
-import type { DeferredContent } from "../src/internal/content"
+import { prepareSpan } from "../src/internal/pipeline.js"
+import { encodeSpans } from "../src/internal/protobuf.js"
+import { makeScrubber } from "../src/internal/redact.js"
+import type { DeferredContent } from "../src/internal/content.js"
 
 const recorder = () => {
   const spans: Array<ReadableSpan> = []

@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FastCheck, Redacted, Stream } from "effect"
 import * as TestClock from "effect/TestClock"
-import { GenAi, SpanContent } from "../src/index"
-import { makeScrubber, redactPatterns } from "../src/internal/redact"
-import { toAttributeValue } from "../src/internal/tracer"
+import { GenAi, SpanContent } from "../src/index.js"
+import { makeScrubber, redactPatterns } from "../src/internal/redact.js"
+import { toAttributeValue } from "../src/internal/tracer.js"
 
 const info: SpanContent.Info = { span: "module", direction: "input", name: "QA" }
 

@@ -1,9 +1,9 @@
 import { ChainOfThought, LmConfig, Module, Predict, ReAct, Signature, StreamPredict, Tool } from "@effect-dspy/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Fiber, Schema, Tracer } from "effect"
-import { Telemetry } from "../src/index"
-import * as OtlpReceiver from "./utils/OtlpReceiver"
-import * as ScriptedLm from "./utils/ScriptedLm"
+import { Telemetry } from "../src/index.js"
+import * as OtlpReceiver from "./utils/OtlpReceiver.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 const Triage = Signature.make("Triage", {
   instructions: "Decide what to do for a coffee-shop customer.",

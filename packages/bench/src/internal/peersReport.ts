@@ -3,7 +3,7 @@
  * with the date, the machine, the load and the command that reproduces it.
  */
 import { readFileSync, writeFileSync } from "node:fs"
-import type { Machine } from "./machine"
+import type { Machine } from "./machine.js"
 
 export interface BatchRow {
   readonly id: string

@@ -6,7 +6,7 @@
  */
 import { ai, ax, AxAIOpenAIModel } from "@ax-llm/ax"
 import pLimit from "p-limit"
-import { instructions, type Peer } from "./Peer"
+import { instructions, type Peer } from "./Peer.js"
 
 export const make = (baseUrl: string): Peer => {
   const llm = ai({ name: "openai", apiKey: "sk-sim", apiURL: baseUrl, config: { model: AxAIOpenAIModel.GPT4OMini } })

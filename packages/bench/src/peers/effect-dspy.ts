@@ -6,7 +6,7 @@
 import { Adapter, ChatAdapter, JsonAdapter, Predict, Signature, StreamPredict } from "@effect-dspy/core"
 import { Lm } from "@effect-dspy/providers"
 import { Effect, ManagedRuntime, Stream } from "effect"
-import { instructions, type Peer } from "./Peer"
+import { instructions, type Peer } from "./Peer.js"
 
 const QA = Signature.fromString("question -> answer", { name: "QA", instructions })
 const qa = Predict.make(QA)

@@ -2,7 +2,7 @@
  * The floor: a bare `fetch` of `/v1/chat/completions` with a `json_schema` response format,
  * `JSON.parse` of the content, and a worker pool (the cheapest way to bound concurrency).
  */
-import { answerJsonSchema, instructions, type Peer, toAnswer } from "./Peer"
+import { answerJsonSchema, instructions, type Peer, toAnswer } from "./Peer.js"
 
 /** Runs `task` over `items` with at most `concurrency` at once, keeping the order. */
 const pool = async <A, B>(items: ReadonlyArray<A>, concurrency: number, task: (a: A) => Promise<B>): Promise<Array<B>> => {

@@ -3,18 +3,18 @@
  * Each is imported on demand so that a child process loads one library only, and its peak RSS
  * is that library's.
  */
-import type { Peer } from "./Peer"
+import type { Peer } from "./Peer.js"
 
 export type MakePeer = (baseUrl: string) => Peer
 
 export const peers: Readonly<Record<string, () => Promise<MakePeer>>> = {
-  fetch: () => import("./fetch").then((m) => m.make),
-  "effect-dspy-chat": () => import("./effect-dspy").then((m) => (url: string) => m.make(url, "chat")),
-  "effect-dspy-json": () => import("./effect-dspy").then((m) => (url: string) => m.make(url, "json")),
-  openai: () => import("./openai").then((m) => m.make),
-  "vercel-ai": () => import("./vercel-ai").then((m) => m.make),
-  langchain: () => import("./langchain").then((m) => m.make),
-  ax: () => import("./ax").then((m) => m.make)
+  fetch: () => import("./fetch.js").then((m) => m.make),
+  "effect-dspy-chat": () => import("./effect-dspy.js").then((m) => (url: string) => m.make(url, "chat")),
+  "effect-dspy-json": () => import("./effect-dspy.js").then((m) => (url: string) => m.make(url, "json")),
+  openai: () => import("./openai.js").then((m) => m.make),
+  "vercel-ai": () => import("./vercel-ai.js").then((m) => m.make),
+  langchain: () => import("./langchain.js").then((m) => m.make),
+  ax: () => import("./ax.js").then((m) => m.make)
 }
 
 export const peerIds: ReadonlyArray<string> = Object.keys(peers)

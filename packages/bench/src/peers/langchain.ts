@@ -6,7 +6,7 @@
 import type { BaseMessageLike } from "@langchain/core/messages"
 import { ChatOpenAI } from "@langchain/openai"
 import { z } from "zod"
-import { instructions, type Peer } from "./Peer"
+import { instructions, type Peer } from "./Peer.js"
 
 const Answer = z.object({ answer: z.string() })
 

@@ -6,7 +6,7 @@ import OpenAI from "openai"
 import { zodResponseFormat } from "openai/helpers/zod"
 import pLimit from "p-limit"
 import { z } from "zod"
-import { instructions, type Peer } from "./Peer"
+import { instructions, type Peer } from "./Peer.js"
 
 const Answer = z.object({ answer: z.string() })
 const format = zodResponseFormat(Answer, "answer")

@@ -10,8 +10,8 @@
  * the result says whether the peer's limit bounded the open streams.
  */
 import { parseArgs } from "node:util"
-import { peers } from "./index"
-import { question } from "./Peer"
+import { peers } from "./index.js"
+import { question } from "./Peer.js"
 
 const { values } = parseArgs({
   options: {

@@ -7,7 +7,7 @@ import { createOpenAICompatible } from "@ai-sdk/openai-compatible"
 import { generateText, Output, streamText } from "ai"
 import pLimit from "p-limit"
 import { z } from "zod"
-import { instructions, type Peer } from "./Peer"
+import { instructions, type Peer } from "./Peer.js"
 
 const output = Output.object({ schema: z.object({ answer: z.string() }) })
 

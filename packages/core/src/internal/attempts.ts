@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
-import { NoAcceptableAttempt } from "../DspyError"
-import * as LmConfig from "../LmConfig"
-import type * as Module from "../Module"
+import { NoAcceptableAttempt } from "../DspyError.js"
+import * as LmConfig from "../LmConfig.js"
+import type * as Module from "../Module.js"
 
 /** A reward: a number for an input and its output (higher is better); may be an Effect. */
 export type Reward<I, O, R> = (input: I, output: O) => number | Effect.Effect<number, never, R>

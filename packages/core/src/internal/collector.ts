@@ -1,6 +1,6 @@
 import * as Context from "effect/Context"
-import type { TraceEntry } from "../Prediction"
-import * as Usage from "../Usage"
+import type { TraceEntry } from "../Prediction.js"
+import * as Usage from "../Usage.js"
 
 /** Gathers the trace entries and usage of the module call in progress. */
 export interface Collector {

@@ -1,4 +1,4 @@
-import type { FieldInfo } from "./fieldInfo"
+import type { FieldInfo } from "./fieldInfo.js"
 
 // Text shared by the chat and JSON adapters; the exact wording is documented in PROMPT_FORMAT.md.
 

@@ -1,4 +1,4 @@
-import type { FieldInfo } from "./fieldInfo"
+import type { FieldInfo } from "./fieldInfo.js"
 
 /** Writes an encoded field value into prompt text: text fields raw, others as JSON. */
 export const formatValue = (field: FieldInfo, value: unknown): string => {

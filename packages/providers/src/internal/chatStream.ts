@@ -7,8 +7,8 @@
 import * as AiError from "@effect/ai/AiError"
 import type * as Response from "@effect/ai/Response"
 import * as Either from "effect/Either"
-import type { WireChunk, WireUsage } from "./chatWire"
-import { decodeChunk, finishReason, parseToolParams, timestampOf, usageOf } from "./chatWire"
+import type { WireChunk, WireUsage } from "./chatWire.js"
+import { decodeChunk, finishReason, parseToolParams, timestampOf, usageOf } from "./chatWire.js"
 
 const isNullableString = (u: unknown): u is string | null | undefined =>
   u === undefined || u === null || typeof u === "string"

@@ -35,7 +35,7 @@ export const honoursAbort = (client: HttpClient.HttpClient): boolean => defaults
 export const defaultHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.tap(
   isNode
     ? Layer.unwrapEffect(
-      Effect.tryPromise(() => import("./undiciClient")).pipe(
+      Effect.tryPromise(() => import("./undiciClient.js")).pipe(
         Effect.map((module): Layer.Layer<HttpClient.HttpClient> => module.layer),
         Effect.orElseSucceed(() => FetchHttpClient.layer)
       )
@@ -58,7 +58,7 @@ export const nodeHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.tap(
     Effect.map(
       // a misuse, not a condition to handle: said plainly rather than as a failed import
       Effect.orDieWith(
-        Effect.tryPromise(() => import("./nodeHttpClient")),
+        Effect.tryPromise(() => import("./nodeHttpClient.js")),
         (cause) => new Error("Lm.nodeHttpClientLayer needs Node (node:http); use Lm.httpClientLayer elsewhere", { cause })
       ),
       (module): Layer.Layer<HttpClient.HttpClient> => module.layer

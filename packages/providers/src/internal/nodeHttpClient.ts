@@ -46,7 +46,7 @@ import type * as Net from "node:net"
 import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import * as Tls from "node:tls"
-import * as TextBody from "./textBody"
+import * as TextBody from "./textBody.js"
 
 /**
  * The connection pools of one client: one per scheme.

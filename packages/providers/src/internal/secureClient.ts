@@ -16,7 +16,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
-import { scrub } from "../LmError"
+import { scrub } from "../LmError.js"
 
 const describe = (cause: unknown): string => {
   const parts: Array<string> = []

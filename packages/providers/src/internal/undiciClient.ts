@@ -31,7 +31,7 @@ import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
-import * as TextBody from "./textBody"
+import * as TextBody from "./textBody.js"
 
 type Source = Undici.Dispatcher.ResponseData
 type Body = NonNullable<Undici.Dispatcher.DispatchOptions["body"]> | null

@@ -2,12 +2,12 @@
  * The answer engine shared by the in-process model and the three wire
  * formats: a normalized request in, a deterministic reply out.
  */
-import * as Script from "../Script"
-import type { JsonSchema, Message, ParsedRequest, Tool, ToolChoice } from "../Script"
-import * as Gen from "./jsonSchemaInstance"
-import * as Parser from "./promptParser"
-import { hashString, hex8, makeRng, mix, type Rng } from "./rng"
-import * as Text from "./text"
+import * as Script from "../Script.js"
+import type { JsonSchema, Message, ParsedRequest, Tool, ToolChoice } from "../Script.js"
+import * as Gen from "./jsonSchemaInstance.js"
+import * as Parser from "./promptParser.js"
+import { hashString, hex8, makeRng, mix, type Rng } from "./rng.js"
+import * as Text from "./text.js"
 
 /** A request, whatever wire format it came in. */
 export interface SimRequest {

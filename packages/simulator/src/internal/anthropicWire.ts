@@ -2,8 +2,8 @@
  * Anthropic `POST /v1/messages`: request validation, the `message` reply and
  * the event stream (`message_start` ... `message_stop`).
  */
-import type { Message, Tool, ToolChoice } from "../Script"
-import { chunkArguments, chunkText, type Reply } from "./answer"
+import type { Message, Tool, ToolChoice } from "../Script.js"
+import { chunkArguments, chunkText, type Reply } from "./answer.js"
 import {
   bearer,
   eventFrame,
@@ -15,7 +15,7 @@ import {
   typeName,
   type Wire,
   type WireRequest
-} from "./wire"
+} from "./wire.js"
 
 interface Echo {
   readonly stopSequences: ReadonlyArray<string>

@@ -3,9 +3,9 @@
  * counters, latency sampling and the answer engine. Shared by the in-process
  * model and the HTTP server. All mutable state lives in the instance.
  */
-import type { Resolved } from "../SimulatorConfig"
-import * as Answer from "./answer"
-import { makeRng, mix, normal, type Rng } from "./rng"
+import type { Resolved } from "../SimulatorConfig.js"
+import * as Answer from "./answer.js"
+import { makeRng, mix, normal, type Rng } from "./rng.js"
 
 /** Counters of an instance (see `SimulatorServer.Counters`). */
 export interface Counters {

@@ -4,10 +4,10 @@
  * `allOf`/`anyOf`/`oneOf`, `enum`/`const`, string formats and patterns,
  * numeric bounds, tuples, records. Property names shape the strings.
  */
-import type { JsonSchema } from "../Script"
-import { compile, type Generator } from "./regexGen"
-import type { Rng } from "./rng"
-import * as Text from "./text"
+import type { JsonSchema } from "../Script.js"
+import { compile, type Generator } from "./regexGen.js"
+import type { Rng } from "./rng.js"
+import * as Text from "./text.js"
 
 type Node = JsonSchema | boolean
 

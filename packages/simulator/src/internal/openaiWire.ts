@@ -2,8 +2,8 @@
  * OpenAI `POST /v1/chat/completions`: request validation, the
  * `chat.completion` reply and the `chat.completion.chunk` stream.
  */
-import type { Message, Tool, ToolChoice } from "../Script"
-import { chunkArguments, chunkText, type Reply } from "./answer"
+import type { Message, Tool, ToolChoice } from "../Script.js"
+import { chunkArguments, chunkText, type Reply } from "./answer.js"
 import {
   bearer,
   dataFrame,
@@ -20,7 +20,7 @@ import {
   typeName,
   type Wire,
   type WireRequest
-} from "./wire"
+} from "./wire.js"
 
 interface Echo {
   readonly includeUsage: boolean

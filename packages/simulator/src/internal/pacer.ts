@@ -15,7 +15,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { Readable } from "node:stream"
-import type { SsePlan } from "./wire"
+import type { SsePlan } from "./wire.js"
 
 /** Time between ticks: 10 ms keeps a 50 tokens/s stream within half a token of its pace. */
 const TICK_MILLIS = 10

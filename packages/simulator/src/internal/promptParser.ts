@@ -3,8 +3,8 @@
  * packages/core/PROMPT_FORMAT.md): the field lists and `# note:` schemas of
  * the system message, the demos, and the inputs of the final user message.
  */
-import type { Demo, Field, JsonSchema, Message, OutputField, ParsedRequest, PromptKind, Tool, ToolChoice } from "../Script"
-import { deref, isTextSchema } from "./jsonSchemaInstance"
+import type { Demo, Field, JsonSchema, Message, OutputField, ParsedRequest, PromptKind, Tool, ToolChoice } from "../Script.js"
+import { deref, isTextSchema } from "./jsonSchemaInstance.js"
 
 /** The structure read from a system message (cached: it repeats across calls of one program). */
 export interface SystemStructure {

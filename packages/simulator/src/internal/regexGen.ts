@@ -4,7 +4,7 @@
  * Unsupported constructs (lookarounds, backreferences) are skipped; callers
  * check the result against the real RegExp.
  */
-import type { Rng } from "./rng"
+import type { Rng } from "./rng.js"
 
 type Node =
   | { readonly _tag: "Chars"; readonly ranges: ReadonlyArray<readonly [number, number]>; readonly negate: boolean }

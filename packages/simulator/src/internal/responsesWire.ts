@@ -2,9 +2,9 @@
  * OpenAI `POST /v1/responses`: request validation, the `response` object and
  * the typed event stream (`response.created` ... `response.completed`).
  */
-import type { Message, Tool, ToolChoice } from "../Script"
-import { chunkArguments, chunkText, type Reply } from "./answer"
-import { errorType, defaultCode, redact } from "./openaiWire"
+import type { Message, Tool, ToolChoice } from "../Script.js"
+import { chunkArguments, chunkText, type Reply } from "./answer.js"
+import { errorType, defaultCode, redact } from "./openaiWire.js"
 import {
   bearer,
   eventFrame,
@@ -21,7 +21,7 @@ import {
   typeName,
   type Wire,
   type WireRequest
-} from "./wire"
+} from "./wire.js"
 
 interface Echo {
   readonly instructions: string | null

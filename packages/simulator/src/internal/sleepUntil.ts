@@ -18,7 +18,7 @@
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Waker from "./waker"
+import * as Waker from "./waker.js"
 
 /** Within this much of the instant, the clock is polled rather than a timer armed. */
 export const POLL_WINDOW_MILLIS = 3.5

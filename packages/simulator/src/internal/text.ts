@@ -2,7 +2,7 @@
  * Plausible text: short sentences built from the request's own keywords, so
  * answers read like they are about the question, and step-by-step reasoning.
  */
-import type { Rng } from "./rng"
+import type { Rng } from "./rng.js"
 
 /** What text generation knows about the request. */
 export interface TextContext {

@@ -2,8 +2,8 @@
  * What the three wire formats have in common: request validation helpers,
  * the shape of a parsed request and of a streamed reply (an SSE plan).
  */
-import type { JsonSchema } from "../Script"
-import type { Reply, SimRequest } from "./answer"
+import type { JsonSchema } from "../Script.js"
+import type { Reply, SimRequest } from "./answer.js"
 
 /** A request the real API would reject with 400. */
 export interface BadRequest {

@@ -1,5 +1,5 @@
 import type * as OtelApi from "@opentelemetry/api"
-import { safeJson } from "./json"
+import { safeJson } from "./json.js"
 
 type Primitive = string | number | boolean
 

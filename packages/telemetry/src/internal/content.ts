@@ -1,8 +1,8 @@
 import * as Prompt from "@effect/ai/Prompt"
 import type { SpanContent as CoreSpanContent } from "@effect-dspy/core"
 import type * as Tracer from "effect/Tracer"
-import * as SpanContent from "../SpanContent"
-import { RecordedSpan, SpanView } from "./span"
+import * as SpanContent from "../SpanContent.js"
+import { RecordedSpan, SpanView } from "./span.js"
 
 /**
  * Span content kept unrendered with its OpenTelemetry span until the exporter needs it:

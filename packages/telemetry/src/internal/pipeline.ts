@@ -33,11 +33,11 @@ import {
 } from "@opentelemetry/sdk-trace-base"
 import * as Duration from "effect/Duration"
 import * as Redacted from "effect/Redacted"
-import type * as TelemetryConfig from "../TelemetryConfig"
-import type { DeferredContent } from "./content"
-import { encodeSpans } from "./protobuf"
-import type { Scrubber } from "./redact"
-import * as Transport from "./transport"
+import type * as TelemetryConfig from "../TelemetryConfig.js"
+import type { DeferredContent } from "./content.js"
+import { encodeSpans } from "./protobuf.js"
+import type { Scrubber } from "./redact.js"
+import * as Transport from "./transport.js"
 
 /** Counters of one destination; plain numbers, read by the layer's reporter. */
 export interface Stats {

@@ -11,7 +11,7 @@
  */
 import type { Attributes, AttributeValue, HrTime, Link, SpanContext } from "@opentelemetry/api"
 import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base"
-import type { Scrubber } from "./redact"
+import type { Scrubber } from "./redact.js"
 
 /** Extra attributes of a span, written after (and instead of same-named) span attributes. */
 export type ExtraAttributes = (span: ReadableSpan) => Readonly<Record<string, string>> | undefined

@@ -22,8 +22,8 @@ import type * as Context from "effect/Context"
 import type * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
-import { toAttributeValue } from "./attributes"
-import type { Entry } from "./content"
+import { toAttributeValue } from "./attributes.js"
+import type { Entry } from "./content.js"
 
 const limit = 128
 

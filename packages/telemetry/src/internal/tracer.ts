@@ -5,10 +5,10 @@ import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
-import { toAttributeValue } from "./attributes"
-import { RecordedSpan, type Target } from "./span"
+import { toAttributeValue } from "./attributes.js"
+import { RecordedSpan, type Target } from "./span.js"
 
-export { toAttributeValue } from "./attributes"
+export { toAttributeValue } from "./attributes.js"
 
 interface WithOtelSpan {
   readonly span: OtelApi.Span

@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { decodeJson, decodeProtobuf, type DecodedSpan } from "./OtlpDecode"
+import { decodeJson, decodeProtobuf, type DecodedSpan } from "./OtlpDecode.js"
 
 export interface ReceivedRequest {
   readonly path: string
