@@ -78,7 +78,11 @@ export interface Report extends OptimizerReport.Report {
   readonly labeled: Readonly<Record<string, number>>
 }
 
-/** The compiled program and the report. */
+/**
+ * The compiled program and the report.
+ *
+ * @since 0.2.0
+ */
 export interface Result<I, O, E, R> {
   readonly program: Module.Module<I, O, E, R>
   readonly report: Report

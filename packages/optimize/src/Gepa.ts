@@ -90,7 +90,11 @@ export const autoBudget = (predictors: number, candidates: number, valSize: numb
   return total
 }
 
-/** Options of `compile`. */
+/**
+ * Options of `compile`.
+ *
+ * @since 0.2.0
+ */
 export interface Options<I, O, ME, MR, RE = never, RR = never> {
   /** The metric; one that returns `Metric.withFeedback` gives the reflection something to act on. */
   readonly metric: Metric<I, O, ME, MR>
@@ -168,7 +172,11 @@ export interface Report extends OptimizerReport.Report {
   readonly merges: { readonly tried: number; readonly accepted: number }
 }
 
-/** The optimized program and the report. */
+/**
+ * The optimized program and the report.
+ *
+ * @since 0.2.0
+ */
 export interface Result<I, O, E, R> {
   readonly program: Module.Module<I, O, E, R>
   readonly report: Report
@@ -216,6 +224,8 @@ const valueText = (value: unknown): string => (typeof value === "string" ? value
  *     : Metric.withFeedback(0, `Expected ${example.expected.answer}.`)
  * const evolved = Gepa.compile(qa, trainset, { metric, maxMetricCalls: 200, seed: 1 })
  * ```
+ *
+ * @since 0.2.0
  */
 export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = never>(
   student: Module.Module<I, O, E, R>,

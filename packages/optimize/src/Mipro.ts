@@ -175,7 +175,11 @@ export interface Proposals {
   readonly groundingSkipped: number
 }
 
-/** One choice of a trial: instruction and demo-set indexes per predictor path. */
+/**
+ * One choice of a trial: instruction and demo-set indexes per predictor path.
+ *
+ * @since 0.2.0
+ */
 export type Choice = Readonly<Record<string, { readonly instruction: number; readonly demoSet: number }>>
 
 /**
@@ -194,7 +198,11 @@ export interface Report extends OptimizerReport.Report {
   readonly bestChoice: Choice
 }
 
-/** The optimized program and the report. */
+/**
+ * The optimized program and the report.
+ *
+ * @since 0.2.0
+ */
 export interface Result<I, O, E, R> {
   readonly program: Module.Module<I, O, E, R>
   readonly report: Report

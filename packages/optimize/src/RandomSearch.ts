@@ -53,7 +53,11 @@ export interface Report extends OptimizerReport.Report {
   readonly best: string
 }
 
-/** The best program, every candidate and the report. */
+/**
+ * The best program, every candidate and the report.
+ *
+ * @since 0.2.0
+ */
 export interface Result<I, O, E, R> {
   readonly program: Module.Module<I, O, E, R>
   readonly candidates: ReadonlyArray<Candidate<I, O, E, R>>
