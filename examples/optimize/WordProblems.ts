@@ -1,10 +1,9 @@
 /**
  * The word-problem task of the optimize example: a signature, the data set shipped in
- * `data/word-problems.jsonl`, and a scripted simulator "tutor" used offline.
+ * `data/word-problems.jsonl`, and a metric with feedback.
  */
 import { ChainOfThought, Signature } from "@effect-dspy/core"
-import { Example } from "@effect-dspy/optimize"
-import { Script } from "@effect-dspy/simulator"
+import { Example, Metric } from "@effect-dspy/optimize"
 import { Schema } from "effect"
 import { readFileSync } from "node:fs"
 
@@ -43,6 +42,31 @@ export const load = (path = new URL("./data/word-problems.jsonl", import.meta.ur
 
 export const toExample = (row: Row) => Example.make({ question: row.question }, { answer: row.answer })
 
+/** What each kind of problem asks for, in the words a teacher would use. */
+export const concepts: Record<Kind, string> = {
+  add: "total",
+  subtract: "difference",
+  multiply: "product",
+  divide: "quotient",
+  percent: "percentage"
+}
+
+/**
+ * Exact answers, with feedback for GEPA's reflection: what the answer should have been and what
+ * kind of quantity the problem asks for (the metric author's knowledge of the data, not a leak
+ * of the scripted model's rule: a real model benefits from the same hint).
+ */
+export const metric: Metric.Metric<{ readonly question: string }, { readonly answer: number }> = (example, prediction) => {
+  if (Math.abs(prediction.output.answer - (example.expected.answer ?? Number.NaN)) <= 1e-6) return Metric.withFeedback(1, "Correct.")
+  const kind = classify(example.input.question)?.kind
+  return Metric.withFeedback(
+    0,
+    `Wrong: the answer is ${example.expected.answer}, not ${prediction.output.answer}.${
+      kind === undefined ? "" : ` This problem asks for the ${concepts[kind]} of the two numbers.`
+    }`
+  )
+}
+
 // How the scripted tutor recognises a problem's kind, and its two numbers.
 const patterns: ReadonlyArray<readonly [Kind, RegExp, (a: number, b: number) => number]> = [
   ["add", /has (\d+) \w+ and buys (\d+) more/, (a, b) => a + b],
@@ -63,28 +87,4 @@ export const classify = (question: string): { readonly kind: Kind; readonly answ
     }
   }
   return undefined
-}
-
-/**
- * A simulated model that solves a problem correctly only when its prompt carries a demo of the
- * same kind; otherwise it adds the two numbers (right only for addition problems). This makes
- * the effect of demo selection visible offline; it shows the optimizer's plumbing, not that a
- * real model learns.
- */
-export const tutor: Script.ScriptRule = (request) => {
-  const question = request.inputs["question"]
-  if (question === undefined || !request.outputFields.some((f) => f.name === "answer")) return undefined
-  const problem = classify(question)
-  if (problem === undefined) return undefined
-  const hasMatchingDemo = request.demos.some((demo) => {
-    const demoQuestion = demo.inputs["question"]
-    return demoQuestion !== undefined && classify(demoQuestion)?.kind === problem.kind
-  })
-  const answer = hasMatchingDemo ? problem.answer : problem.a + problem.b
-  return Script.fields({
-    reasoning: hasMatchingDemo
-      ? `This is a ${problem.kind} problem like the example, so the answer is ${answer}.`
-      : `I will add the numbers: ${problem.a} + ${problem.b} = ${answer}.`,
-    answer
-  })
 }

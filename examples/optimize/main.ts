@@ -1,52 +1,72 @@
 /**
  * Evaluate a word-problem solver, optimize it, and evaluate again.
  *
- *   pnpm exec tsx examples/optimize/main.ts [bootstrap|random-search|mipro] [--save state.json]
+ *   pnpm exec tsx examples/optimize/main.ts [bootstrap|random-search|mipro|gepa] [--save state.json] [--checkpoint run.json]
  *
- * Offline (no API key) the model is the simulator with the scripted "tutor" of
- * WordProblems.ts: it is right only when the prompt holds a demo of the same kind of problem,
- * so the score shows whether the optimizer installed fitting demos. With a key, the same
- * script optimizes against the real model.
+ * Offline (EFFECT_DSPY_MODEL unset) the model is the scripted student of ScriptedModel.ts, whose
+ * accuracy depends on its prompt through a hidden rule; with EFFECT_DSPY_MODEL and a key set
+ * (see the README), the same script optimizes against the real model.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import { NodeFileSystem, NodeRuntime } from "@effect/platform-node"
 import { ProgramState } from "@effect-dspy/core"
-import { BootstrapFewShot, Evaluate, Metric, Mipro, RandomSearch } from "@effect-dspy/optimize"
+import { BootstrapFewShot, Checkpoint, Evaluate, Gepa, LabeledFewShot, Mipro, RandomSearch } from "@effect-dspy/optimize"
 import { Lm } from "@effect-dspy/providers"
-import { Console, Effect } from "effect"
+import { Config, Console, Effect, Layer, Option } from "effect"
 import { writeFileSync } from "node:fs"
-import { load, solve, toExample, tutor } from "./WordProblems.js"
+import * as ScriptedModel from "./ScriptedModel.js"
+import { load, metric, solve, toExample } from "./WordProblems.js"
 
 const args = process.argv.slice(2)
-const optimizer = args.find((a) => !a.startsWith("--")) ?? "bootstrap"
-const saveIndex = args.indexOf("--save")
-const savePath = saveIndex === -1 ? undefined : args[saveIndex + 1]
+const optimizer = args.find((a) => !a.startsWith("--") && !args[args.indexOf(a) - 1]?.startsWith("--")) ?? "bootstrap"
+const flag = (name: string) => {
+  const index = args.indexOf(name)
+  return index === -1 ? undefined : args[index + 1]
+}
+const savePath = flag("--save")
+const checkpointPath = flag("--checkpoint")
 
 const rows = load()
-const trainset = rows.slice(0, 60).map(toExample)
+const trainset = rows.slice(0, 100).map(toExample)
 const devset = rows.slice(200, 300).map(toExample)
-const metric = Metric.numericTolerance<{ readonly answer: number }>("answer", 1e-6)
 
 const program = Effect.gen(function*() {
   const before = yield* Evaluate.run(solve, devset, metric, { name: "before", concurrency: 16 })
   yield* Console.log(`before: ${(before.mean * 100).toFixed(1)}% on ${devset.length} dev problems`)
+  const checkpoint = checkpointPath === undefined ? undefined : yield* Checkpoint.file(checkpointPath)
 
-  const compiled = optimizer === "mipro"
-    ? (yield* Mipro.compile(solve, trainset, { metric, valset: trainset.slice(0, 30), numTrials: 8, seed: 1 })).program
+  const { program: compiled, report } = optimizer === "mipro"
+    ? yield* Mipro.compile(solve, trainset, { metric, auto: "medium", seed: 1, checkpoint })
     : optimizer === "random-search"
-    ? (yield* RandomSearch.compile(solve, trainset, { metric, valset: trainset.slice(0, 30), numCandidates: 4, seed: 1 }))
-      .program
-    : (yield* BootstrapFewShot.compile(solve, trainset, { metric, maxBootstrappedDemos: 4, maxLabeledDemos: 8 })).program
+    ? yield* RandomSearch.compile(solve, trainset, { metric, numCandidates: 4, seed: 1, checkpoint })
+    : optimizer === "gepa"
+    ? yield* Gepa.compile(
+      // GEPA evolves instructions only: start it from a program with a labelled demo of each kind.
+      yield* LabeledFewShot.compile(solve, trainset.slice(80), { k: 10 }),
+      trainset.slice(0, 40),
+      { metric, valset: trainset.slice(40, 80), maxMetricCalls: 600, seed: 1, checkpoint }
+    )
+    : yield* BootstrapFewShot.compile(solve, trainset, { metric, maxBootstrappedDemos: 5, maxLabeledDemos: 5, checkpoint })
 
   const after = yield* Evaluate.run(compiled, devset, metric, { name: "after", concurrency: 16 })
   yield* Console.log(`after ${optimizer}: ${(after.mean * 100).toFixed(1)}% on ${devset.length} dev problems`)
-  yield* Console.log(`demos installed: ${compiled.predictors.map((p) => `${p.path}=${p.state.demos.length}`).join(", ")}`)
+  yield* Console.log(
+    `the run: ${report.trials.length} trials, ${report.metricCalls} metric calls, ${report.usage.lmCalls} LM calls, ${report.usage.totalTokens} tokens`
+  )
+  for (const p of compiled.predictors) {
+    yield* Console.log(`${p.path}: ${p.state.demos.length} demos; instructions: ${p.state.instructions}`)
+  }
   if (savePath !== undefined) {
     writeFileSync(savePath, ProgramState.toJson(compiled))
     yield* Console.log(`saved the optimized program's state to ${savePath}`)
   }
 })
 
+// A real model when EFFECT_DSPY_MODEL names one, else the scripted student.
+const model = Layer.unwrapEffect(
+  Effect.map(Config.option(Config.string("EFFECT_DSPY_MODEL")), (name) => Option.isSome(name) ? Lm.layerFromEnv : ScriptedModel.layer)
+)
+
 program.pipe(
-  Effect.provide(Lm.layerFromEnvWith({ simulator: { script: [tutor] } })),
+  Effect.provide(Layer.merge(model, NodeFileSystem.layer)),
   NodeRuntime.runMain
 )

@@ -4,12 +4,13 @@
  *
  * @since 0.1.0
  */
-import { EventBus, type Module, Usage } from "@effect-dspy/core"
+import { EventBus, type Module, type Prediction, Usage } from "@effect-dspy/core"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { Example } from "./Example.js"
-import { type Metric, score } from "./Metric.js"
+import { describeCause } from "./internal/describe.js"
+import { type Context as MetricContext, type Metric, verdict } from "./Metric.js"
 
 /** One evaluated example. */
 export interface Row<I, O> {
@@ -21,6 +22,18 @@ export interface Row<I, O> {
   /** Why the program (or the metric) failed, when it did. */
   readonly error: string | undefined
   readonly score: number
+  /**
+   * The metric's feedback, when it gave one (see `Metric.withFeedback`).
+   *
+   * @since 0.2.0
+   */
+  readonly feedback: string | undefined
+  /**
+   * Every predictor call the program made for this example (empty when it failed).
+   *
+   * @since 0.2.0
+   */
+  readonly trace: ReadonlyArray<Prediction.TraceEntry>
 }
 
 /** The outcome of an evaluation. */
@@ -46,19 +59,12 @@ export interface Options {
   readonly failureScore?: number | undefined
   /** Draw a progress bar on stderr; default: when stderr is a TTY. */
   readonly progress?: boolean | undefined
-}
-
-const describe = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.failureOption(cause)
-  if (failure._tag === "Some") {
-    const error = failure.value
-    if (typeof error === "object" && error !== null && "message" in error) {
-      const tag = "_tag" in error ? `${String(error._tag)}: ` : ""
-      return `${tag}${String(error.message)}`
-    }
-    return String(error)
-  }
-  return Cause.pretty(cause).split("\n")[0] ?? "defect"
+  /**
+   * Passed to the metric with every call (GEPA names the predictor it asks feedback for).
+   *
+   * @since 0.2.0
+   */
+  readonly metricContext?: MetricContext | undefined
 }
 
 const drawProgress = (done: number, total: number, sum: number, failed: number): void => {
@@ -107,8 +113,20 @@ export const run = <I, O, E, R, ME = never, MR = never>(
         if (failed > maxErrors) return Effect.succeed<Row<I, O> | undefined>(undefined)
         return program(example.input).pipe(
           Effect.flatMap((prediction) =>
-            score(metric, example, prediction).pipe(
-              Effect.map((value): Row<I, O> => ({ index, ...example, output: prediction.output, error: undefined, score: value })),
+            verdict(metric, example, prediction, options.metricContext).pipe(
+              Effect.map((value): Row<I, O> => {
+                const finite = Number.isFinite(value.score)
+                if (!finite) failed++
+                return {
+                  index,
+                  ...example,
+                  output: prediction.output,
+                  error: finite ? undefined : `the metric returned ${value.score}, not a finite number`,
+                  score: finite ? value.score : failureScore,
+                  feedback: value.feedback,
+                  trace: prediction.trace
+                }
+              }),
               Effect.withSpan(`Metric(${name})`, {
                 captureStackTrace: false,
                 attributes: { "langfuse.observation.type": "evaluator" }
@@ -120,7 +138,15 @@ export const run = <I, O, E, R, ME = never, MR = never>(
               ? Effect.interrupt
               : Effect.sync((): Row<I, O> => {
                 failed++
-                return { index, ...example, output: undefined, error: describe(cause), score: failureScore }
+                return {
+                  index,
+                  ...example,
+                  output: undefined,
+                  error: describeCause(cause),
+                  score: failureScore,
+                  feedback: undefined,
+                  trace: []
+                }
               })
           ),
           Effect.tap((row) =>
@@ -153,10 +179,16 @@ export const run = <I, O, E, R, ME = never, MR = never>(
     })
   )
 
-/** The result as JSON text (rows with input, expected, output, score, error; and the mean). */
+/** The result as JSON text (rows with input, expected, output, score, feedback, error; and the mean). */
 export const toJson = <I, O>(result: Result<I, O>): string =>
   JSON.stringify(
-    { mean: result.mean, failed: result.failed, notAttempted: result.notAttempted, usage: result.usage, rows: result.rows },
+    {
+      mean: result.mean,
+      failed: result.failed,
+      notAttempted: result.notAttempted,
+      usage: result.usage,
+      rows: result.rows.map(({ trace: _trace, ...row }) => row)
+    },
     null,
     2
   )

@@ -1,6 +1,7 @@
 /**
- * Metrics score a prediction against an example: a number (higher is better) or a boolean
- * (pass/fail, counted as 1/0); they may be Effects (an LM judge is one).
+ * Metrics score a prediction against an example: a number (higher is better), a boolean
+ * (pass/fail, counted as 1/0), or a score with textual feedback (what GEPA reflects on); they
+ * may be Effects (an LM judge is one).
  *
  * @since 0.1.0
  */
@@ -10,33 +11,209 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { Example } from "./Example.js"
 
+/**
+ * A score with feedback: why the prediction earned it, in words a reflecting model can act on.
+ *
+ * @since 0.2.0
+ */
+export interface ScoreWithFeedback {
+  readonly score: number
+  readonly feedback: string
+}
+
+/**
+ * What a metric may return.
+ *
+ * @since 0.2.0
+ */
+export type Value = number | boolean | ScoreWithFeedback
+
+/**
+ * What an optimizer tells a metric about the call. GEPA sets `predictor` to the path of the
+ * predictor it is about to rewrite, so a metric can give feedback for that step alone.
+ *
+ * @since 0.2.0
+ */
+export interface Context {
+  readonly predictor?: string | undefined
+}
+
 /** A metric over examples of `I`/`O`. */
 export type Metric<I, O, E = never, R = never> = (
   example: Example<I, O>,
-  prediction: Prediction.Prediction<O>
-) => number | boolean | Effect.Effect<number | boolean, E, R>
+  prediction: Prediction.Prediction<O>,
+  context?: Context
+) => Value | Effect.Effect<Value, E, R>
+
+/**
+ * A metric's verdict, read: the score as a number and the feedback when the metric gave one.
+ *
+ * @since 0.2.0
+ */
+export interface Verdict {
+  readonly score: number
+  readonly feedback: string | undefined
+}
+
+/**
+ * A score with feedback, for metrics written for GEPA.
+ *
+ * @since 0.2.0
+ * @example
+ * ```ts
+ * import { Metric } from "@effect-dspy/optimize"
+ * const metric: Metric.Metric<{ q: string }, { answer: number }> = (example, prediction) =>
+ *   prediction.output.answer === example.expected.answer
+ *     ? Metric.withFeedback(1, "correct")
+ *     : Metric.withFeedback(0, `expected ${example.expected.answer}, got ${prediction.output.answer}`)
+ * ```
+ */
+export const withFeedback = (score: number, feedback: string): ScoreWithFeedback => ({ score, feedback })
+
+const read = (value: Value): Verdict =>
+  typeof value === "boolean"
+    ? { score: value ? 1 : 0, feedback: undefined }
+    : typeof value === "number"
+    ? { score: value, feedback: undefined }
+    : { score: value.score, feedback: value.feedback }
+
+/**
+ * Runs a metric and reads its score and feedback.
+ *
+ * @since 0.2.0
+ */
+export const verdict = <I, O, E, R>(
+  metric: Metric<I, O, E, R>,
+  example: Example<I, O>,
+  prediction: Prediction.Prediction<O>,
+  context?: Context
+): Effect.Effect<Verdict, E, R> =>
+  Effect.suspend(() => {
+    const result = metric(example, prediction, context)
+    return Effect.isEffect(result) ? Effect.map(result, read) : Effect.succeed(read(result))
+  })
 
 /** Runs a metric and normalises its score to a number. */
 export const score = <I, O, E, R>(
   metric: Metric<I, O, E, R>,
   example: Example<I, O>,
   prediction: Prediction.Prediction<O>
-): Effect.Effect<number, E, R> => {
-  const result = metric(example, prediction)
-  const asNumber = (value: number | boolean) => (typeof value === "boolean" ? (value ? 1 : 0) : value)
-  return Effect.isEffect(result) ? Effect.map(result, asNumber) : Effect.succeed(asNumber(result))
+): Effect.Effect<number, E, R> => Effect.map(verdict(metric, example, prediction), (v) => v.score)
+
+// ASCII punctuation, as Python's `string.punctuation` (what DSPy removes).
+const punctuation = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g
+// "a", "an", "the" as whole words; a word character is a letter, a digit or `_` in any script.
+const articles = /(?<![\p{L}\p{N}_])(?:a|an|the)(?![\p{L}\p{N}_])/gu
+
+/**
+ * DSPy's answer normalization: Unicode NFD, lowercase, ASCII punctuation removed, the articles
+ * "a", "an" and "the" removed, whitespace collapsed.
+ *
+ * @since 0.2.0
+ * @example
+ * ```ts
+ * import { Metric } from "@effect-dspy/optimize"
+ * Metric.normalizeText("The,  Eiffel  Tower!") // "eiffel tower"
+ * ```
+ */
+export const normalizeText = (text: string): string =>
+  text.normalize("NFD").toLowerCase().replace(punctuation, "").replace(articles, " ").split(/\s+/).filter((t) => t !== "")
+    .join(" ")
+
+const asText = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value) ?? ""
+
+/**
+ * Options of the answer metrics.
+ *
+ * @since 0.2.0
+ */
+export interface AnswerOptions<O> {
+  /**
+   * The gold answers of an example. Default: the expected value of the field, read as a list
+   * of golds when it is an array.
+   */
+  readonly golds?: ((example: Example<unknown, O>) => ReadonlyArray<unknown>) | undefined
 }
 
-const normalize = (value: unknown): string =>
-  (typeof value === "string" ? value : JSON.stringify(value) ?? "").trim().toLowerCase().replace(/\s+/g, " ")
+const goldsOf = <O>(
+  example: Example<unknown, O>,
+  field: keyof O & string,
+  options: AnswerOptions<O> | undefined
+): ReadonlyArray<unknown> => {
+  if (options?.golds !== undefined) return options.golds(example)
+  const expected: unknown = example.expected[field]
+  return Array.isArray(expected) ? expected : expected === undefined ? [] : [expected]
+}
 
-/** 1 when the output field equals the expected one (strings compared case- and space-insensitively). */
-export const exactMatch = <O>(field: keyof O & string) => <I>(example: Example<I, O>, prediction: Prediction.Prediction<O>): boolean =>
-  normalize(prediction.output[field]) === normalize(example.expected[field])
+/**
+ * 1 when the output field equals one of the gold answers after DSPy's normalization
+ * (`normalizeText`); non-string values are compared by their JSON text.
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "@effect-dspy/optimize"
+ * const metric = Metric.exactMatch<{ readonly answer: string }>("answer")
+ * // "The Eiffel Tower" matches the gold "eiffel tower"; a list of golds matches any of them
+ * const anyAlias = Metric.exactMatch<{ readonly answer: string; readonly aliases: ReadonlyArray<string> }>("answer", {
+ *   golds: (example) => [example.expected.answer, ...(example.expected.aliases ?? [])]
+ * })
+ * ```
+ */
+export const exactMatch = <O>(field: keyof O & string, options?: AnswerOptions<O>) =>
+<I>(example: Example<I, O>, prediction: Prediction.Prediction<O>): boolean => {
+  const predicted = normalizeText(asText(prediction.output[field]))
+  return goldsOf(example, field, options).some((gold) => normalizeText(asText(gold)) === predicted)
+}
 
-/** 1 when the output field contains the expected text. */
-export const contains = <O>(field: keyof O & string) => <I>(example: Example<I, O>, prediction: Prediction.Prediction<O>): boolean =>
-  normalize(prediction.output[field]).includes(normalize(example.expected[field]))
+/**
+ * Token F1 of two texts after normalization; 0 when they share no token (both empty included,
+ * as DSPy).
+ *
+ * @since 0.2.0
+ */
+export const tokenF1 = (predicted: string, gold: string): number => {
+  const p = normalizeText(predicted).split(" ").filter((t) => t !== "")
+  const g = normalizeText(gold).split(" ").filter((t) => t !== "")
+  const counts = new Map<string, number>()
+  for (const token of g) counts.set(token, (counts.get(token) ?? 0) + 1)
+  let same = 0
+  for (const token of p) {
+    const left = counts.get(token) ?? 0
+    if (left > 0) {
+      same++
+      counts.set(token, left - 1)
+    }
+  }
+  if (same === 0) return 0
+  const precision = same / p.length
+  const recall = same / g.length
+  return (2 * precision * recall) / (precision + recall)
+}
+
+/**
+ * Token F1 (SQuAD's): the harmonic mean of token precision and recall after DSPy's
+ * normalization, the best over the gold answers.
+ *
+ * @since 0.2.0
+ * @example
+ * ```ts
+ * import { Metric } from "@effect-dspy/optimize"
+ * const metric = Metric.f1<{ readonly answer: string }>("answer")
+ * // "Eiffel Tower is in Paris" against "Paris": 0.33
+ * ```
+ */
+export const f1 = <O>(field: keyof O & string, options?: AnswerOptions<O>) =>
+<I>(example: Example<I, O>, prediction: Prediction.Prediction<O>): number => {
+  const predicted = asText(prediction.output[field])
+  return goldsOf(example, field, options).reduce<number>((best, gold) => Math.max(best, tokenF1(predicted, asText(gold))), 0)
+}
+
+/** 1 when the output field contains one of the gold answers, both normalized. */
+export const contains = <O>(field: keyof O & string, options?: AnswerOptions<O>) =>
+<I>(example: Example<I, O>, prediction: Prediction.Prediction<O>): boolean => {
+  const predicted = normalizeText(asText(prediction.output[field]))
+  return goldsOf(example, field, options).some((gold) => predicted.includes(normalizeText(asText(gold))))
+}
 
 /** 1 when the numeric output is within `tolerance` (absolute) of the expected number. */
 export const numericTolerance = <O>(field: keyof O & string, tolerance: number) =>

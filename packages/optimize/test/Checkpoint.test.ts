@@ -1,0 +1,47 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Effect, Exit, Option } from "effect"
+import { Checkpoint } from "../src/index.js"
+
+// A file system in a Map, recording the operations made on it.
+const memoryFileSystem = () => {
+  const files = new Map<string, string>()
+  const operations: Array<string> = []
+  const layer = FileSystem.layerNoop({
+    exists: (path) => Effect.sync(() => files.has(path)),
+    readFileString: (path) => Effect.sync(() => files.get(path) ?? ""),
+    writeFileString: (path, data) =>
+      Effect.sync(() => {
+        operations.push(`write ${path}`)
+        files.set(path, data)
+      }),
+    rename: (from, to) =>
+      Effect.sync(() => {
+        operations.push(`rename ${from} ${to}`)
+        files.set(to, files.get(from)!)
+        files.delete(from)
+      })
+  })
+  return { files, layer, operations }
+}
+
+describe("Checkpoint", () => {
+  it.effect("a file checkpoint is written beside itself and renamed over the old one, then read back", () =>
+    Effect.gen(function*() {
+      const fs = memoryFileSystem()
+      const store = yield* Checkpoint.file("run.json").pipe(Effect.provide(fs.layer))
+      assert.isTrue(Option.isNone(yield* store.load))
+      yield* store.save("{\"a\":1}")
+      yield* store.save("{\"a\":2}")
+      assert.deepStrictEqual(fs.operations, ["write run.json.tmp", "rename run.json.tmp run.json", "write run.json.tmp", "rename run.json.tmp run.json"])
+      assert.deepStrictEqual(yield* store.load, Option.some("{\"a\":2}"))
+      assert.isFalse(fs.files.has("run.json.tmp"))
+    }))
+
+  it.effect("a write that fails is a CheckpointError naming the file", () =>
+    Effect.gen(function*() {
+      const store = yield* Checkpoint.file("run.json").pipe(Effect.provide(FileSystem.layerNoop({})))
+      const exit = yield* Effect.exit(store.save("{}"))
+      assert.isTrue(Exit.isFailure(exit) && String(exit.cause).includes("checkpoint run.json: cannot write"))
+    }))
+})

@@ -1,0 +1,44 @@
+import { assert, describe, it } from "@effect/vitest"
+import { ChainOfThought, ProgramState, Signature } from "@effect-dspy/core"
+import { Effect, Fiber, Schema, TestClock } from "effect"
+import { Checkpoint, Metric, RandomSearch } from "../src/index.js"
+import * as Student from "./support/ScriptedStudent.js"
+
+const Solve = Signature.make("Solve", { input: { question: Schema.String }, output: { answer: Schema.Finite } })
+const metric = Metric.numericTolerance<{ readonly answer: number }>("answer", 0)
+const student = ChainOfThought.make(Solve)
+
+describe("RandomSearch", () => {
+  it.effect("validates on examples its demos did not come from: a copy-only model scores nothing", () =>
+    Effect.gen(function*() {
+      const { counts, layer } = yield* Student.layer({ copyOnly: true })
+      const { report } = yield* RandomSearch.compile(student, Student.makeProblems(20, 1), { metric, numCandidates: 2 }).pipe(
+        Effect.provide(layer)
+      )
+      assert.strictEqual(counts.leaked, 0)
+      assert.isTrue(report.trials.every((t) => t.score === 0 && t.examples === 16))
+      assert.strictEqual(report.best, "as given")
+    }))
+
+  it.effect("resumes after an interruption to the same candidates and program", () =>
+    Effect.gen(function*() {
+      const data = Student.makeProblems(40, 2)
+      const options = { metric, numCandidates: 4, seed: 2, maxBootstrappedDemos: 3, maxLabeledDemos: 3 }
+      const reference = yield* Student.layer({ seed: 2 })
+      const whole = yield* RandomSearch.compile(student, data, options).pipe(Effect.provide(reference.layer))
+      const store = yield* Checkpoint.memory()
+      const first = yield* Student.layer({ seed: 2 })
+      const fiber = yield* RandomSearch.compile(student, data, { ...options, checkpoint: store }).pipe(
+        Effect.provide(first.layer),
+        Effect.fork
+      )
+      while ((yield* store.saves) < 3) yield* TestClock.adjust(1)
+      yield* Fiber.interrupt(fiber)
+      const second = yield* Student.layer({ seed: 2 })
+      const resumed = yield* RandomSearch.compile(student, data, { ...options, checkpoint: store }).pipe(Effect.provide(second.layer))
+      assert.isTrue(resumed.report.resumed)
+      assert.deepStrictEqual(resumed.report.trials, whole.report.trials)
+      assert.deepStrictEqual(ProgramState.save(resumed.program), ProgramState.save(whole.program))
+      assert.isBelow(second.counts.student, reference.counts.student)
+    }))
+})
