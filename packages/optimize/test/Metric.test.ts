@@ -37,13 +37,43 @@ describe("Metric", () => {
   it("takes a list of gold answers: a match with any counts", () => {
     assert.isTrue(em(answerOf(["Louvre", "Eiffel Tower"]), prediction({ answer: "The Eiffel Tower" })))
     assert.isFalse(em(answerOf(["Louvre", "Orsay"]), prediction({ answer: "Eiffel Tower" })))
-    assert.isFalse(em(answerOf([]), prediction({ answer: "anything" })))
     const aliases = Metric.exactMatch<{ readonly answer: string; readonly aliases: ReadonlyArray<string> }>("answer", {
       golds: (example) => [example.expected.answer, ...(example.expected.aliases ?? [])]
     })
     const example = Example.make({ q: "x" }, { answer: "United States", aliases: ["USA", "U.S."] })
     assert.isTrue(aliases(example, prediction({ answer: "us", aliases: [] })))
   })
+
+  it("an example without a gold answer is a mistake in the data (InvalidLabel), not a score of 0", () => {
+    const noLabel = Example.make<{ readonly q: string }, { readonly answer: string }>({ q: "x" }, {})
+    assert.throws(() => em(answerOf([]), prediction({ answer: "anything" })), /list of gold answers is empty/)
+    assert.throws(() => f1(answerOf([]), prediction({ answer: "" })), /list of gold answers is empty/)
+    assert.throws(() => Metric.exactMatch<{ readonly answer: string }>("answer")(noLabel, prediction({ answer: "" })), /no expected "answer"/)
+    assert.throws(() => Metric.contains<{ readonly answer: string }>("answer")(noLabel, prediction({ answer: "" })), /InvalidLabel|no expected/)
+    const aliases = Metric.exactMatch<{ readonly answer: string; readonly aliases: ReadonlyArray<string> }>("answer", {
+      golds: (example) => [example.expected.answer, ...(example.expected.aliases ?? [])]
+    })
+    // An absent answer is not an empty gold that an empty prediction would match.
+    assert.throws(() => aliases(Example.make({ q: "x" }, {}), prediction({ answer: "", aliases: [] })), /gold answers is empty/)
+    const numeric = Metric.numericTolerance<{ readonly answer: number | string }>("answer", 0)
+    assert.throws(() => numeric(Example.make({ q: "x" }, { answer: "n/a" }), prediction({ answer: 0 })), /"answer" \(n\/a\) is not a number/)
+    // An empty answer is not the number 0.
+    assert.isFalse(numeric(Example.make({ q: "x" }, { answer: 0 }), prediction({ answer: "" })))
+    assert.isTrue(numeric(Example.make({ q: "x" }, { answer: "0" }), prediction({ answer: 0 })))
+  })
+
+  it.effect("Evaluate records a row without a gold answer as failed, with the reason", () =>
+    Effect.gen(function*() {
+      const echo: Module.Module<{ readonly q: string }, { readonly answer: string }> = Module.fromFunction(
+        (input: { readonly q: string }) => Effect.succeed(prediction({ answer: input.q })),
+        { name: "echo", kind: "Module", signature: undefined, predictors: [], withState: () => echo }
+      )
+      const devset = [Example.make({ q: "yes" }, { answer: "yes" }), Example.make({ q: "no" }, {})]
+      const result = yield* Evaluate.run(echo, devset, Metric.exactMatch("answer"))
+      assert.strictEqual(result.failed, 1)
+      assert.deepStrictEqual(result.rows.map((r) => r.score), [1, 0])
+      assert.strictEqual(result.rows[1]!.error, "InvalidLabel: Metric.exactMatch(\"answer\"): the example has no expected \"answer\" to compare with")
+    }))
 
   it("token F1 is the best over the golds (SQuAD's)", () => {
     assert.closeTo(f1(answerOf("Paris"), prediction({ answer: "Eiffel Tower is in Paris" })), 1 / 3, 1e-12)
