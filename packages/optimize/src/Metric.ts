@@ -105,6 +105,9 @@ export const score = <I, O, E, R>(
 const punctuation = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g
 // "a", "an", "the" as whole words; a word character is a letter, a digit or `_` in any script.
 const articles = /(?<![\p{L}\p{N}_])(?:a|an|the)(?![\p{L}\p{N}_])/gu
+// Python's `str.split()` whitespace, which differs from JavaScript's `\s`: it has U+001C-U+001F
+// and U+0085 (NEL) and lacks U+FEFF.
+const whitespace = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/
 
 /**
  * DSPy's answer normalization: Unicode NFD, lowercase, ASCII punctuation removed, the articles
@@ -118,7 +121,7 @@ const articles = /(?<![\p{L}\p{N}_])(?:a|an|the)(?![\p{L}\p{N}_])/gu
  * ```
  */
 export const normalizeText = (text: string): string =>
-  text.normalize("NFD").toLowerCase().replace(punctuation, "").replace(articles, " ").split(/\s+/).filter((t) => t !== "")
+  text.normalize("NFD").toLowerCase().replace(punctuation, "").replace(articles, " ").split(whitespace).filter((t) => t !== "")
     .join(" ")
 
 const asText = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value) ?? ""

@@ -34,6 +34,20 @@ describe("Metric", () => {
     assert.isFalse(em(answerOf("banana"), prediction({ answer: "bnn" })))
   })
 
+  it("normalizes exactly as DSPy's normalize_text, whitespace and Unicode included", () => {
+    // Each pair: the input and what DSPy's normalize_text (Python 3) returns for it.
+    const cases: ReadonlyArray<readonly [string, string]> = [
+      ["a\x1cb", "b"], // U+001C is whitespace to Python's split(), so "a" is a word, an article
+      ["x\x85the y", "x y"], // U+0085 too
+      ["p\ufeffq", "p\ufeffq"], // U+FEFF is not (JavaScript's \s has it)
+      ["Th\u00e9 Caf\u00e9", "\u0301 cafe\u0301"], // NFD: "the" + a combining accent, and the accent is no word character
+      ["l'an", "lan"],
+      ["Σ Σ ΑΣ", "σ σ ας"],
+      ["ǅa the_x 2the", "ǆa thex 2the"]
+    ]
+    for (const [input, expected] of cases) assert.strictEqual(Metric.normalizeText(input), expected, JSON.stringify(input))
+  })
+
   it("takes a list of gold answers: a match with any counts", () => {
     assert.isTrue(em(answerOf(["Louvre", "Eiffel Tower"]), prediction({ answer: "The Eiffel Tower" })))
     assert.isFalse(em(answerOf(["Louvre", "Orsay"]), prediction({ answer: "Eiffel Tower" })))
