@@ -40,6 +40,23 @@ describe("BootstrapFewShot", () => {
       assert.strictEqual(counts.leaked, 0)
     }))
 
+  it.effect("a question that appears twice in the train set is not shown to itself through its twin", () =>
+    Effect.gen(function*() {
+      const { counts, layer } = yield* Student.layer({ copyOnly: true })
+      const once = Student.makeProblems(6, 9)
+      const twice = [...once, ...once.map((e) => Example.make(e.input, e.expected))]
+      // The default teacher (labelled demos of the train set) and the student as its own teacher,
+      // carrying demos of every example.
+      const labeled = yield* LabeledFewShot.compile(withConcepts, twice, { k: 12 })
+      const byDefault = yield* BootstrapFewShot.compile(withConcepts, twice, { metric, maxLabeledDemos: 12 }).pipe(Effect.provide(layer))
+      const selfTaught = yield* BootstrapFewShot.compile(labeled, twice, { metric, teacher: labeled }).pipe(Effect.provide(layer))
+      assert.strictEqual(byDefault.report.attempted, 12)
+      assert.strictEqual(byDefault.report.passed, 0)
+      assert.strictEqual(selfTaught.report.attempted, 12)
+      assert.strictEqual(selfTaught.report.passed, 0)
+      assert.strictEqual(counts.leaked, 0)
+    }))
+
   it.effect("bootstrapped demos come only from runs that passed, with the teacher's reasoning", () =>
     Effect.gen(function*() {
       const { layer } = yield* Student.layer({ seed: 3 })
