@@ -35,6 +35,7 @@ import * as Schema from "effect/Schema"
 import type { Store } from "./Checkpoint.js"
 import * as Evaluate from "./Evaluate.js"
 import type { Example } from "./Example.js"
+import { cannotSucceed } from "./internal/baseline.js"
 import { checkpointer } from "./internal/checkpoint.js"
 import { describeState, fieldsOf } from "./internal/demos.js"
 import { metered } from "./internal/meter.js"
@@ -133,6 +134,14 @@ export interface Options<I, O, ME, MR, RE = never, RR = never> {
   readonly reflectionModel?: Layer.Layer<LanguageModel.LanguageModel, RE, RR> | undefined
   /** Program runs at once in every evaluation (default 8). */
   readonly concurrency?: number | undefined
+  /**
+   * Failed runs of the program as given before one succeeds, and reflection calls failing in a
+   * row (the model errs or its reply cannot be read), before the run stops with `TooManyErrors`
+   * rather than spend its budget where no candidate can come (default 10).
+   *
+   * @since 0.2.0
+   */
+  readonly maxErrors?: number | undefined
   /** Save progress here after each iteration and resume from it (see `Checkpoint`). */
   readonly checkpoint?: Store | undefined
   readonly seed?: number | undefined
@@ -272,6 +281,7 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
     const maxMerges = options.maxMergeInvocations ?? 5
     const concurrency = Math.max(1, options.concurrency ?? 8)
     const failureScore = options.failureScore ?? 0
+    const maxErrors = options.maxErrors ?? 10
     yield* Effect.logInfo(
       `Gepa: a budget of ${budget} metric calls (≈ ${(budget / (trainset.length + (options.valset === undefined ? 0 : val.length))).toFixed(2)} full evaluations of the ${
         options.valset === undefined ? "train" : "train + validation"
@@ -314,14 +324,15 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
       program: Module.Module<I, O, E, R>,
       examples: ReadonlyArray<Example<I, O>>,
       name: string,
-      predictor?: string
+      extra?: { readonly predictor?: string | undefined; readonly maxFailuresBeforeSuccess?: number | undefined }
     ) =>
       Evaluate.run(program, examples, options.metric, {
         name: `${student.name} ${name}`,
         concurrency,
         progress: false,
         failureScore,
-        metricContext: predictor === undefined ? undefined : { predictor }
+        metricContext: extra?.predictor === undefined ? undefined : { predictor: extra.predictor },
+        maxFailuresBeforeSuccess: extra?.maxFailuresBeforeSuccess
       })
     // The train examples of reflection batch k: the train set in an order reshuffled each epoch.
     const batchAt = (k: number): Array<Example<I, O>> => {
@@ -377,15 +388,9 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
         // The program as given, on the whole validation set.
         if (state.candidates.length === 0) {
           const seedInstructions = Object.fromEntries(predictors.map((p) => [p.path, p.state.instructions]))
-          const evaluation = yield* evaluate(programOf(seedInstructions), val, "baseline")
-          if (evaluation.failed === val.length) {
-            return yield* new TooManyErrors({
-              optimizer,
-              errors: evaluation.failed,
-              maxErrors: val.length - 1,
-              lastError: `every run of the program as given failed, e.g. ${evaluation.rows[0]?.error ?? "unknown"}`
-            })
-          }
+          const evaluation = yield* evaluate(programOf(seedInstructions), val, "baseline", { maxFailuresBeforeSuccess: maxErrors })
+          const hopeless = cannotSucceed(optimizer, evaluation, maxErrors)
+          if (hopeless !== undefined) return yield* hopeless
           yield* save(addCandidate(
             { ...state, metricCalls: evaluation.rows.length },
             seedInstructions,
@@ -457,7 +462,9 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
           const batch = batchAt(state.reflectionBatches)
           const parentProgram = programOf(parentCandidate.instructions)
           const pathById = new Map(parentProgram.predictors.map((p) => [p.id, p.path]))
-          const before = yield* evaluate(parentProgram, batch, `iteration ${iteration}`, targets.length === 1 ? targets[0] : undefined)
+          const before = yield* evaluate(parentProgram, batch, `iteration ${iteration}`, {
+            predictor: targets.length === 1 ? targets[0] : undefined
+          })
           let next: State = {
             ...state,
             iteration,

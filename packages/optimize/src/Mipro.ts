@@ -37,6 +37,7 @@ import * as BootstrapFewShot from "./BootstrapFewShot.js"
 import type { Store } from "./Checkpoint.js"
 import * as Evaluate from "./Evaluate.js"
 import type { Example } from "./Example.js"
+import { cannotSucceed } from "./internal/baseline.js"
 import { checkpointer } from "./internal/checkpoint.js"
 import { describeState, fieldsOf } from "./internal/demos.js"
 import { metered } from "./internal/meter.js"
@@ -47,7 +48,7 @@ import { trainAndValidation } from "./internal/split.js"
 import * as Tpe from "./internal/tpe.js"
 import * as LabeledFewShot from "./LabeledFewShot.js"
 import type { Metric } from "./Metric.js"
-import { type CheckpointError, type CheckpointMismatch, InvalidOptions, TooManyErrors } from "./OptimizeError.js"
+import { type CheckpointError, type CheckpointMismatch, InvalidOptions, type TooManyErrors } from "./OptimizeError.js"
 import type * as OptimizerReport from "./Report.js"
 
 /** The signature the proposer answers. */
@@ -124,7 +125,11 @@ export interface Options<I, O, ME, MR, TR = never, PE = never, PR = never> {
   readonly promptModel?: Layer.Layer<LanguageModel.LanguageModel, PE, PR> | undefined
   /** Program runs at once in every evaluation (default 8). */
   readonly concurrency?: number | undefined
-  /** Failed teacher runs tolerated while bootstrapping (see `BootstrapFewShot`, default 10). */
+  /**
+   * Failed teacher runs tolerated while bootstrapping (see `BootstrapFewShot`), and failed runs
+   * of the program as given before one succeeds, before the run stops with `TooManyErrors`
+   * (default 10).
+   */
   readonly maxErrors?: number | undefined
   /** Stop starting trials once the run has made this many LM calls (all models). */
   readonly maxLmCalls?: number | undefined
@@ -322,6 +327,7 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
     const maxLabeled = options.maxLabeledDemos ?? 4
     const zeroShot = maxBootstrapped === 0 && maxLabeled === 0
     const concurrency = Math.max(1, options.concurrency ?? 8)
+    const maxErrors = options.maxErrors ?? 10
     const predictors = student.predictors
     if (predictors.length === 0) {
       return yield* new InvalidOptions({ optimizer, reason: "the program has no predictors to optimize" })
@@ -447,7 +453,7 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
           teacher: options.teacher,
           maxLabeledDemos: zeroShot ? 0 : maxLabeled,
           concurrency,
-          maxErrors: options.maxErrors
+          maxErrors
         }
         const demosOf = (program: Module.Module<I, O, E, R>) =>
           Object.fromEntries(program.predictors.map((p) => [p.path, p.state.demos]))
@@ -654,21 +660,25 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
         }
         const label = (vector: ReadonlyArray<number>) =>
           Object.entries(toChoice(vector)).map(([path, c]) => `${path}: instruction ${c.instruction}, demos ${c.demoSet}`).join("; ")
-        const evaluate = (vector: ReadonlyArray<number>, examples: ReadonlyArray<Example<I, O>>, name: string) =>
-          Evaluate.run(build(vector), examples, options.metric, { name: `${student.name} ${name}`, concurrency, progress: false })
+        const evaluate = (
+          vector: ReadonlyArray<number>,
+          examples: ReadonlyArray<Example<I, O>>,
+          name: string,
+          maxFailuresBeforeSuccess?: number
+        ) =>
+          Evaluate.run(build(vector), examples, options.metric, {
+            name: `${student.name} ${name}`,
+            concurrency,
+            progress: false,
+            maxFailuresBeforeSuccess
+          })
         const overBudget = () => options.maxLmCalls !== undefined && meter.usage().lmCalls >= options.maxLmCalls
 
         if (state.baseline === null) {
           const baseline = space.map(() => 0)
-          const evaluation = yield* evaluate(baseline, val, "baseline")
-          if (evaluation.failed === val.length) {
-            return yield* new TooManyErrors({
-              optimizer,
-              errors: evaluation.failed,
-              maxErrors: val.length - 1,
-              lastError: `every run of the program as given failed, e.g. ${evaluation.rows[0]?.error ?? "unknown"}`
-            })
-          }
+          const evaluation = yield* evaluate(baseline, val, "baseline", maxErrors)
+          const hopeless = cannotSucceed(optimizer, evaluation, maxErrors)
+          if (hopeless !== undefined) return yield* hopeless
           yield* save({
             ...state,
             baseline: evaluation.mean,

@@ -17,6 +17,7 @@ import * as Schema from "effect/Schema"
 import * as BootstrapFewShot from "./BootstrapFewShot.js"
 import * as Evaluate from "./Evaluate.js"
 import type { Example } from "./Example.js"
+import { cannotSucceed } from "./internal/baseline.js"
 import { checkpointer } from "./internal/checkpoint.js"
 import { describeState, fieldsOf } from "./internal/demos.js"
 import { metered } from "./internal/meter.js"
@@ -98,6 +99,7 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
     if (split instanceof InvalidOptions) return yield* split
     const { train, val } = split
     const maxBootstrapped = options.maxBootstrappedDemos ?? 4
+    const maxErrors = options.maxErrors ?? 10
     const bootstrap = (extra: { readonly seed: number | undefined; readonly maxBootstrappedDemos: number }) =>
       Effect.map(
         BootstrapFewShot.compile(student, train, { ...options, checkpoint: undefined, ...extra }),
@@ -141,11 +143,18 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
         let state = Option.match(resumed, { onNone: () => ({ candidates: [], metricCalls: 0 }), onSome: (r) => r.state })
         for (const { build, label } of builders.slice(state.candidates.length)) {
           const program = yield* build
+          const first = state.candidates.length === 0
           const evaluation = yield* Evaluate.run(program, val, options.metric, {
             name: `${student.name} ${label}`,
             concurrency: options.concurrency,
-            progress: false
+            progress: false,
+            // The program as given comes first: if it cannot succeed at all, stop before the rest.
+            maxFailuresBeforeSuccess: first ? maxErrors : undefined
           })
+          if (first) {
+            const hopeless = cannotSucceed(optimizer, evaluation, maxErrors)
+            if (hopeless !== undefined) return yield* hopeless
+          }
           state = {
             candidates: [...state.candidates, { label, state: { predictors: Object.fromEntries(program.predictors.map((p) => [p.path, p.state])) }, score: evaluation.mean }],
             metricCalls: state.metricCalls + evaluation.rows.length

@@ -117,6 +117,24 @@ describe("Gepa", () => {
       assert.strictEqual(Gepa.autoBudget(1, 6, 24), 24 + 30 + 10 * 35 + 3 * 24)
     }).pipe(quiet))
 
+  it.effect("a metric that always throws stops the run after a few runs of the program as given", () =>
+    Effect.gen(function*() {
+      const { counts, layer } = yield* Student.layer({ seed: 8 })
+      const data = Student.makeProblems(80, 8)
+      const exit = yield* Gepa.compile(ChainOfThought.make(Solve), data.slice(0, 20), {
+        metric: () => {
+          throw new Error("a bug in the metric")
+        },
+        valset: data.slice(20),
+        maxMetricCalls: 500,
+        seed: 8
+      }).pipe(Effect.provide(layer), Effect.exit)
+      assert.isTrue(Exit.isFailure(exit) && String(exit.cause).includes("TooManyErrors"))
+      assert.isTrue(Exit.isFailure(exit) && String(exit.cause).includes("a bug in the metric"))
+      // maxErrors (10) failures, plus the runs already started (concurrency 8), not the 60 of the set.
+      assert.isAtMost(counts.student, 18)
+    }).pipe(quiet))
+
   it.effect("resumes after an interruption to the same candidates and program", () =>
     Effect.gen(function*() {
       const { student, train, val } = yield* setup(7)

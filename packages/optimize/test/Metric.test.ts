@@ -89,6 +89,23 @@ describe("Metric", () => {
       assert.strictEqual(result.rows[1]!.error, "InvalidLabel: Metric.exactMatch(\"answer\"): the example has no expected \"answer\" to compare with")
     }))
 
+  it.effect("Evaluate's maxFailuresBeforeSuccess stops a run that has not succeeded once, and only such a run", () =>
+    Effect.gen(function*() {
+      const echo: Module.Module<{ readonly q: string }, { readonly answer: string }> = Module.fromFunction(
+        (input: { readonly q: string }) => Effect.succeed(prediction({ answer: input.q })),
+        { name: "echo", kind: "Module", signature: undefined, predictors: [], withState: () => echo }
+      )
+      const devset = Array.from({ length: 20 }, (_, i) => Example.make({ q: String(i) }, { answer: "0" }))
+      const failing = (example: Example.Example<{ readonly q: string }, { readonly answer: string }>) => {
+        if (example.input.q !== "0") throw new Error("no")
+        return true
+      }
+      const hopeless = yield* Evaluate.run(echo, devset.slice(1), failing, { concurrency: 1, maxFailuresBeforeSuccess: 3 })
+      assert.deepStrictEqual([hopeless.failed, hopeless.notAttempted], [4, 15])
+      const once = yield* Evaluate.run(echo, devset, failing, { concurrency: 1, maxFailuresBeforeSuccess: 3 })
+      assert.deepStrictEqual([once.failed, once.notAttempted], [19, 0])
+    }))
+
   it("token F1 is the best over the golds (SQuAD's)", () => {
     assert.closeTo(f1(answerOf("Paris"), prediction({ answer: "Eiffel Tower is in Paris" })), 1 / 3, 1e-12)
     assert.strictEqual(f1(answerOf(["Paris", "Eiffel Tower"]), prediction({ answer: "the Eiffel tower" })), 1)

@@ -158,6 +158,24 @@ describe("Mipro", () => {
       assert.isAtMost(report.usage.lmCalls, 250 + 48)
     }).pipe(quiet))
 
+  it.effect("a metric that always throws stops the run after a few runs of the program as given", () =>
+    Effect.gen(function*() {
+      const { counts, layer } = yield* Student.layer({ seed: 10 })
+      // No bootstrapping (three demo sets: the program's own, labelled, and bootstrapped with 0
+      // demos), so the program as given is the first thing run.
+      const exit = yield* Mipro.compile(student, Student.makeProblems(100, 10), {
+        ...small,
+        numCandidates: 3,
+        metric: () => {
+          throw new Error("a bug in the metric")
+        },
+        maxBootstrappedDemos: 0,
+        seed: 10
+      }).pipe(Effect.provide(layer), Effect.exit)
+      assert.isTrue(Exit.isFailure(exit) && String(exit.cause).includes("TooManyErrors"))
+      assert.isAtMost(counts.student, 18)
+    }).pipe(quiet))
+
   it.effect("proposals go to the promptModel when one is given", () =>
     Effect.gen(function*() {
       const task = yield* Student.layer({ seed: 8 })
