@@ -136,8 +136,8 @@ export interface Options<I, O, ME, MR, RE = never, RR = never> {
   readonly concurrency?: number | undefined
   /**
    * Failed runs of the program as given before one succeeds, and reflection calls failing in a
-   * row (the model errs or its reply cannot be read), before the run stops with `TooManyErrors`
-   * rather than spend its budget where no candidate can come (default 10).
+   * row (the model errs or its reply holds no instruction), tolerated before the run stops with
+   * `TooManyErrors` rather than spend its budget where no candidate can come (default 10).
    *
    * @since 0.2.0
    */
@@ -210,6 +210,8 @@ const State = Schema.Struct({
   lastFoundNew: Schema.Boolean,
   triedMerges: Schema.Array(Schema.String),
   reflections: Schema.Struct({ accepted: Schema.Number, rejected: Schema.Number, skipped: Schema.Number, perfect: Schema.Number }),
+  /** Reflection calls that failed since the last one that answered. */
+  reflectionErrorsInARow: Schema.Number,
   trials: Schema.Array(Schemas.Trial)
 })
 type State = typeof State.Type
@@ -361,6 +363,7 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
             lastFoundNew: false,
             triedMerges: [],
             reflections: { accepted: 0, rejected: 0, skipped: 0, perfect: 0 },
+            reflectionErrorsInARow: 0,
             trials: []
           })
         })
@@ -481,6 +484,8 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
           // One reflection per target predictor, on the calls it made in this minibatch.
           const instructions: Record<string, string> = { ...parentCandidate.instructions }
           let changed = false
+          let errorsInARow = next.reflectionErrorsInARow
+          let lastError = ""
           for (const path of targets) {
             const sections: Array<string> = []
             for (const row of before.rows) {
@@ -515,14 +520,29 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
               reflector({ current_instruction: instructions[path]!, examples_with_feedback: sections.join("\n\n") }),
               { temperature: 1, rolloutId: derive(seed, "reflect", iteration, path) }
             ))
-            if (Either.isLeft(reply)) {
-              yield* Effect.logWarning(`Gepa: reflection on ${path} skipped: ${reply.left}`)
+            const text = Either.isLeft(reply) ? "" : stripProposal(reply.right.output.new_instruction)
+            if (text === "") {
+              // A model that cannot reflect (a refused key, replies that cannot be read) would
+              // have every iteration pay for a minibatch and find nothing.
+              errorsInARow++
+              lastError = Either.isLeft(reply) ? reply.left : "the reply held no instruction"
+              yield* Effect.logWarning(`Gepa: reflection on ${path} skipped: ${lastError}`)
               continue
             }
-            const text = stripProposal(reply.right.output.new_instruction)
-            if (text === "" || text === instructions[path]) continue
+            errorsInARow = 0
+            if (text === instructions[path]) continue
             instructions[path] = text
             changed = true
+          }
+          next = { ...next, reflectionErrorsInARow: errorsInARow }
+          if (errorsInARow > maxErrors) {
+            yield* save({ ...next, reflections: { ...next.reflections, skipped: next.reflections.skipped + 1 } })
+            return yield* new TooManyErrors({
+              optimizer,
+              errors: errorsInARow,
+              maxErrors,
+              lastError: `${errorsInARow} reflection calls in a row failed; the last: ${lastError}`
+            })
           }
           const duplicate = state.candidates.some((c) => paths.every((p) => c.instructions[p] === instructions[p]))
           if (!changed || duplicate) {

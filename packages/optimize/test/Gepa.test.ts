@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ChainOfThought, Module, Predict, ProgramState, Signature } from "@effect-dspy/core"
-import { Effect, Exit, Fiber, Logger, LogLevel, Schema, TestClock } from "effect"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import { Effect, Exit, Fiber, Layer, Logger, LogLevel, Schema, TestClock } from "effect"
 import { Checkpoint, Gepa, LabeledFewShot } from "../src/index.js"
 import * as Student from "./support/ScriptedStudent.js"
 
@@ -133,6 +134,40 @@ describe("Gepa", () => {
       assert.isTrue(Exit.isFailure(exit) && String(exit.cause).includes("a bug in the metric"))
       // maxErrors (10) failures, plus the runs already started (concurrency 8), not the 60 of the set.
       assert.isAtMost(counts.student, 18)
+    }).pipe(quiet))
+
+  it.effect("a reflection model that cannot answer stops the run instead of spending the budget on minibatches", () =>
+    Effect.gen(function*() {
+      const task = yield* Student.layer({ seed: 9 })
+      let reflections = 0
+      // Every reply lacks the field markers, so no instruction can be read from it.
+      const mute = Layer.effect(
+        LanguageModel.LanguageModel,
+        LanguageModel.make({
+          generateText: () =>
+            Effect.sync(() => {
+              reflections++
+              return [{ type: "text", text: "I would rather not." }, { type: "finish", reason: "stop", usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } }]
+            }),
+          streamText: () => {
+            throw new Error("not streamed")
+          }
+        })
+      )
+      const { student, train, val } = yield* setup(9)
+      const exit = yield* Gepa.compile(student, train, {
+        metric: Student.feedbackMetric,
+        valset: val,
+        maxMetricCalls: 2000,
+        reflectionModel: mute,
+        maxErrors: 4,
+        seed: 9
+      }).pipe(Effect.provide(task.layer), Effect.exit)
+      assert.isTrue(Exit.isFailure(exit) && String(exit.cause).includes("5 reflection calls in a row failed"))
+      assert.isAbove(reflections, 0)
+      // The baseline on the validation set and a few minibatches of three (five reflected on, some
+      // skipped as already perfect), not a budget of 2000 runs.
+      assert.isAtMost(task.counts.student, val.length + 10 * 3)
     }).pipe(quiet))
 
   it.effect("resumes after an interruption to the same candidates and program", () =>
