@@ -370,7 +370,11 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
     const fullEvals = minibatch ? Math.floor(numTrials / fullEvalSteps) + (numTrials % fullEvalSteps === 0 ? 0 : 1) : 0
     const summaryCalls = dataAware ? Math.min(Math.ceil(train.length / viewBatch), 10) + 1 : 0
     const proposerCalls = summaryCalls + (programAware ? 1 + predictors.length : 0) + (numInstructions - 1) * predictors.length
-    const bootstrapRuns = demoSetKinds.filter((k) => k === "ordered" || k === "shuffled").length * train.length
+    // Zero-shot runs still bootstrap 3 demos per set to show the proposer.
+    const bootstrapSize = zeroShot ? 3 : maxBootstrapped
+    const bootstrapRuns = bootstrapSize === 0
+      ? 0
+      : demoSetKinds.filter((k) => k === "ordered" || k === "shuffled").length * train.length
     const evaluationRuns = val.length + (minibatch ? numTrials * minibatchSize + fullEvals * val.length : numTrials * val.length)
     const plan: Plan = {
       auto: sizes.auto,
@@ -460,7 +464,6 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
 
         // 1. Demo-set candidates. Zero-shot runs still bootstrap (3 demos) to show the
         // proposer, but do not search demos.
-        const bootstrapSize = zeroShot ? 3 : maxBootstrapped
         while (!state.demoSetsDone) {
           const j = state.demoSets.length
           if (j >= numDemoSets) {
@@ -478,7 +481,9 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
             const rng = rngFor(seed, "demo-set", j)
             const { program, report } = yield* BootstrapFewShot.compile(student, train, {
               ...bootstrapOptions,
-              maxBootstrappedDemos: kind === "shuffled" ? 1 + rng.int(Math.max(1, bootstrapSize)) : bootstrapSize,
+              // A random size from 1 up; none when none are asked for (then the sets differ in
+              // their labelled demos, sampled with the seed).
+              maxBootstrappedDemos: kind === "shuffled" && bootstrapSize > 0 ? 1 + rng.int(bootstrapSize) : bootstrapSize,
               seed: kind === "shuffled" ? rng.int(2 ** 31) : undefined
             })
             candidate = { demos: demosOf(program), bootstrapped: report.demos }

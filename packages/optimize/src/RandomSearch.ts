@@ -113,7 +113,9 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
     for (let i = 0; i < (options.numCandidates ?? 8); i++) {
       const rng = rngFor(seed, "candidate", i)
       const shuffle = rng.int(2 ** 31)
-      const size = 1 + rng.int(Math.max(1, maxBootstrapped))
+      // A random size from 1 up; none when none are asked for (the candidates then differ in
+      // their labelled demos, sampled with the shuffle's seed).
+      const size = maxBootstrapped > 0 ? 1 + rng.int(maxBootstrapped) : 0
       builders.push({
         label: `bootstrap(seed=${shuffle}, demos=${size})`,
         build: bootstrap({ seed: shuffle, maxBootstrappedDemos: size })

@@ -176,6 +176,22 @@ describe("Mipro", () => {
       assert.isAtMost(counts.student, 18)
     }).pipe(quiet))
 
+  it.effect("maxBootstrappedDemos: 0 gives demo sets of labelled demos only", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* Student.layer({ seed: 11 })
+      const { report } = yield* Mipro.compile(student, Student.makeProblems(40, 11), {
+        ...small,
+        numTrials: 2,
+        maxBootstrappedDemos: 0,
+        seed: 11
+      }).pipe(Effect.provide(layer))
+      const demos = report.demoSets.flatMap((set) => set["self"] ?? [])
+      assert.isAbove(demos.length, 0)
+      // A bootstrapped demo of a ChainOfThought carries the teacher's reasoning; a labelled one does not.
+      assert.isTrue(demos.every((demo) => !("reasoning" in demo)))
+      assert.strictEqual(report.plan.bootstrapRuns, 0)
+    }).pipe(quiet))
+
   it.effect("proposals go to the promptModel when one is given", () =>
     Effect.gen(function*() {
       const task = yield* Student.layer({ seed: 8 })

@@ -35,6 +35,22 @@ describe("RandomSearch", () => {
       assert.isAtMost(counts.student, 18)
     }))
 
+  it.effect("maxBootstrappedDemos: 0 gives candidates with labelled demos only", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* Student.layer({ seed: 4 })
+      const { candidates } = yield* RandomSearch.compile(student, Student.makeProblems(30, 4), {
+        metric,
+        numCandidates: 3,
+        maxBootstrappedDemos: 0,
+        maxLabeledDemos: 3,
+        seed: 4
+      }).pipe(Effect.provide(layer))
+      const demos = candidates.flatMap((c) => c.program.predictors[0]!.state.demos)
+      assert.isAbove(demos.length, 0)
+      // A bootstrapped demo of a ChainOfThought carries the teacher's reasoning; a labelled one does not.
+      assert.isTrue(demos.every((demo) => !("reasoning" in demo)))
+    }))
+
   it.effect("resumes after an interruption to the same candidates and program", () =>
     Effect.gen(function*() {
       const data = Student.makeProblems(40, 2)
