@@ -525,7 +525,7 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
               // A model that cannot reflect (a refused key, replies that cannot be read) would
               // have every iteration pay for a minibatch and find nothing.
               errorsInARow++
-              lastError = Either.isLeft(reply) ? reply.left : "the reply held no instruction"
+              lastError = Either.isLeft(reply) ? reply.left.description : "the reply held no instruction"
               yield* Effect.logWarning(`Gepa: reflection on ${path} skipped: ${lastError}`)
               continue
             }

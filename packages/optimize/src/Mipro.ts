@@ -606,9 +606,9 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
             const list = [...(state.instructions[p.path] ?? [])]
             const counts = { ...state.proposals, requested: state.proposals.requested + 1 }
             if (Either.isLeft(reply)) {
-              if (reply.left.includes("OutputParseError")) counts.unreadable++
+              if (reply.left.unreadable) counts.unreadable++
               else counts.failed++
-              yield* Effect.logWarning(`Mipro: proposal ${i} for ${p.path} skipped: ${reply.left}`)
+              yield* Effect.logWarning(`Mipro: proposal ${i} for ${p.path} skipped: ${reply.left.description}`)
             } else {
               const text = Proposer.stripProposal(reply.right.output.proposed_instruction)
               if (text === "") counts.unreadable++
