@@ -471,6 +471,7 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
             break
           }
           let candidate: typeof DemoSetCandidate.Type
+          let bootstrapCalls = 0
           const kind = demoSetKinds[j]!
           if (kind === "own") {
             candidate = { demos: demosOf(student), bootstrapped: {} }
@@ -487,8 +488,9 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
               seed: kind === "shuffled" ? rng.int(2 ** 31) : undefined
             })
             candidate = { demos: demosOf(program), bootstrapped: report.demos }
+            bootstrapCalls = report.metricCalls
           }
-          yield* save({ ...state, demoSets: [...state.demoSets, candidate] })
+          yield* save({ ...state, demoSets: [...state.demoSets, candidate], metricCalls: state.metricCalls + bootstrapCalls })
           yield* EventBus.publish({
             type: "optimization.mipro.demos",
             optimizer,

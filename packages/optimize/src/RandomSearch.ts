@@ -100,14 +100,19 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
     const { train, val } = split
     const maxBootstrapped = options.maxBootstrappedDemos ?? 4
     const maxErrors = options.maxErrors ?? 10
+    // A candidate, with the metric calls spent building it (a bootstrap scores teacher runs).
+    type Built = { readonly program: Module.Module<I, O, E, R>; readonly metricCalls: number }
     const bootstrap = (extra: { readonly seed: number | undefined; readonly maxBootstrappedDemos: number }) =>
       Effect.map(
         BootstrapFewShot.compile(student, train, { ...options, checkpoint: undefined, ...extra }),
-        (r) => r.program
+        (r): Built => ({ program: r.program, metricCalls: r.report.metricCalls })
       )
-    const builders: Array<{ readonly label: string; readonly build: Effect.Effect<Module.Module<I, O, E, R>, InvalidOptions | TooManyErrors | CheckpointError | CheckpointMismatch, R | MR | TR> }> = [
-      { label: "as given", build: Effect.succeed(student) },
-      { label: "labeled", build: LabeledFewShot.compile(student, train, { k: options.maxLabeledDemos ?? 16 }) },
+    const builders: Array<{ readonly label: string; readonly build: Effect.Effect<Built, InvalidOptions | TooManyErrors | CheckpointError | CheckpointMismatch, R | MR | TR> }> = [
+      { label: "as given", build: Effect.succeed({ program: student, metricCalls: 0 }) },
+      {
+        label: "labeled",
+        build: Effect.map(LabeledFewShot.compile(student, train, { k: options.maxLabeledDemos ?? 16 }), (program) => ({ program, metricCalls: 0 }))
+      },
       { label: "bootstrap", build: bootstrap({ seed: undefined, maxBootstrappedDemos: maxBootstrapped }) }
     ]
     for (let i = 0; i < (options.numCandidates ?? 8); i++) {
@@ -144,7 +149,7 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
       Effect.gen(function*() {
         let state = Option.match(resumed, { onNone: () => ({ candidates: [], metricCalls: 0 }), onSome: (r) => r.state })
         for (const { build, label } of builders.slice(state.candidates.length)) {
-          const program = yield* build
+          const { metricCalls, program } = yield* build
           const first = state.candidates.length === 0
           const evaluation = yield* Evaluate.run(program, val, options.metric, {
             name: `${student.name} ${label}`,
@@ -159,7 +164,7 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
           }
           state = {
             candidates: [...state.candidates, { label, state: { predictors: Object.fromEntries(program.predictors.map((p) => [p.path, p.state])) }, score: evaluation.mean }],
-            metricCalls: state.metricCalls + evaluation.rows.length
+            metricCalls: state.metricCalls + metricCalls + evaluation.rows.length
           }
           yield* store.save(state, meter.usage())
           yield* EventBus.publish({

@@ -18,6 +18,8 @@ describe("RandomSearch", () => {
       assert.strictEqual(counts.leaked, 0)
       assert.isTrue(report.trials.every((t) => t.score === 0 && t.examples === 16))
       assert.strictEqual(report.best, "as given")
+      // The metric also scored the bootstraps' teacher runs.
+      assert.isAbove(report.metricCalls, report.trials.length * 16)
     }))
 
   it.effect("a metric that always throws stops the run after a few runs of the program as given", () =>
