@@ -277,6 +277,15 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
       ? options.maxFullEvals * (trainset.length + (options.valset === undefined ? 0 : val.length))
       : options.maxMetricCalls!
     const batchSize = Math.max(1, Math.min(options.reflectionMinibatchSize ?? 3, trainset.length))
+    // The program as given on the validation set, then a parent and a child on one minibatch:
+    // a smaller budget pays for the baseline and cannot find anything.
+    const smallest = val.length + 2 * batchSize
+    if (!(budget >= smallest)) {
+      return yield* new InvalidOptions({
+        optimizer,
+        reason: `a budget of ${budget} metric calls cannot find anything: scoring the program as given on the ${val.length} validation examples and one reflection on a minibatch of ${batchSize} take ${smallest}`
+      })
+    }
     const perfectScore = options.perfectScore ?? 1
     const skipPerfect = options.skipPerfectScore ?? true
     const useMerge = options.useMerge ?? true

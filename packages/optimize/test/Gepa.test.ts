@@ -114,6 +114,12 @@ describe("Gepa", () => {
       )
       assert.isTrue(Exit.isFailure(none) && String(none.cause).includes("exactly one of auto"))
       assert.isTrue(Exit.isFailure(both) && String(both.cause).includes("several are set"))
+      // A budget that would pay for the baseline only.
+      const tooSmall = yield* Gepa.compile(student, train, { metric: Student.feedbackMetric, maxMetricCalls: train.length }).pipe(
+        Effect.provide(layer),
+        Effect.exit
+      )
+      assert.isTrue(Exit.isFailure(tooSmall) && String(tooSmall.cause).includes("cannot find anything"))
       assert.strictEqual(counts.student + counts.reflection, 0)
       assert.strictEqual(Gepa.autoBudget(1, 6, 24), 24 + 30 + 10 * 35 + 3 * 24)
     }).pipe(quiet))
