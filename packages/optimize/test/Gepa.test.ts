@@ -176,6 +176,21 @@ describe("Gepa", () => {
       assert.isAtMost(task.counts.student, val.length + 10 * 3)
     }).pipe(quiet))
 
+  it.effect("a fixed seed gives the same candidates and program whatever the concurrency", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* Student.layer({ seed: 10 })
+      const { student, train, val } = yield* setup(10)
+      const run = (concurrency: number) =>
+        Gepa.compile(student, train, { metric: Student.feedbackMetric, valset: val, maxMetricCalls: 200, seed: 10, concurrency }).pipe(
+          Effect.provide(layer)
+        )
+      const a = yield* run(1)
+      const b = yield* run(8)
+      assert.deepStrictEqual(a.report.candidates, b.report.candidates)
+      assert.deepStrictEqual(a.report.trials, b.report.trials)
+      assert.strictEqual(ProgramState.toJson(a.program), ProgramState.toJson(b.program))
+    }).pipe(quiet))
+
   it.effect("resumes after an interruption to the same candidates and program", () =>
     Effect.gen(function*() {
       const { student, train, val } = yield* setup(7)

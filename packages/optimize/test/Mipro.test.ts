@@ -195,6 +195,17 @@ describe("Mipro", () => {
       assert.strictEqual(report.plan.bootstrapRuns, 0)
     }).pipe(quiet))
 
+  it.effect("a fixed seed gives the same program and trials whatever the concurrency", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* Student.layer({ seed: 12 })
+      const run = (concurrency: number) =>
+        Mipro.compile(student, Student.makeProblems(50, 12), { ...small, numTrials: 8, seed: 12, concurrency }).pipe(Effect.provide(layer))
+      const a = yield* run(1)
+      const b = yield* run(8)
+      assert.deepStrictEqual(a.report.trials, b.report.trials)
+      assert.strictEqual(ProgramState.toJson(a.program), ProgramState.toJson(b.program))
+    }).pipe(quiet))
+
   it.effect("proposals go to the promptModel when one is given", () =>
     Effect.gen(function*() {
       const task = yield* Student.layer({ seed: 8 })
