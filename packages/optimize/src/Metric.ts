@@ -107,6 +107,7 @@ const punctuation = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g
 const articles = /(?<![\p{L}\p{N}_])(?:a|an|the)(?![\p{L}\p{N}_])/gu
 // Python's `str.split()` whitespace, which differs from JavaScript's `\s`: it has U+001C-U+001F
 // and U+0085 (NEL) and lacks U+FEFF.
+// eslint-disable-next-line no-control-regex -- the control characters are the point
 const whitespace = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/
 
 /**
