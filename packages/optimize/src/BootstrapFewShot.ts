@@ -26,7 +26,7 @@ import type { Store } from "./Checkpoint.js"
 import type { Example } from "./Example.js"
 import { checkpointer } from "./internal/checkpoint.js"
 import { describeCause } from "./internal/describe.js"
-import { describeState, fieldsOf, isDemoOf, labeledDemo } from "./internal/demos.js"
+import { describeState, fieldsOf, isDemoOf, Misfits } from "./internal/demos.js"
 import { metered } from "./internal/meter.js"
 import { fingerprint, makeRng, rngFor } from "./internal/random.js"
 import * as Schemas from "./internal/schemas.js"
@@ -167,11 +167,12 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
       })
     }
     const pool = new Map<string, ReadonlyArray<Pooled>>()
+    const misfits = new Misfits()
     if (options.teacher === undefined) {
       for (const predictor of student.predictors) {
         const list: Array<Pooled> = []
         for (const index of order.slice(0, maxLabeled)) {
-          const demo = labeledDemo(predictor.signature, fieldsOf(trainset[index]!))
+          const demo = misfits.demo(predictor.path, predictor.signature, fieldsOf(trainset[index]!), index)
           if (demo !== undefined) list.push({ demo, index })
         }
         pool.set(predictor.path, list)
@@ -322,7 +323,7 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
       let labeled = 0
       for (const index of sampled) {
         if (list.length >= maxLabeled) break
-        const demo = labeledDemo(predictor.signature, fieldsOf(trainset[index]!))
+        const demo = misfits.demo(predictor.path, predictor.signature, fieldsOf(trainset[index]!), index)
         if (demo === undefined) continue
         list.push(demo)
         labeled++
@@ -330,6 +331,7 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
       labeledCounts[predictor.path] = labeled
       next[predictor.path] = { instructions: predictor.state.instructions, demos: list }
     }
+    yield* misfits.warn(optimizer)
     const report: Report = {
       optimizer,
       trials: state.trials,

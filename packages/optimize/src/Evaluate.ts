@@ -55,6 +55,15 @@ export interface Options {
   readonly concurrency?: number | undefined
   /** Stop starting new examples once more than this many have failed. */
   readonly maxErrors?: number | undefined
+  /**
+   * Stop starting new examples once more than this many have failed while none has succeeded:
+   * a program or metric that cannot succeed (a metric that always throws, a refused key) is
+   * found out after a few runs, not after the whole set. The optimizers set it on the program
+   * as given.
+   *
+   * @since 0.2.0
+   */
+  readonly maxFailuresBeforeSuccess?: number | undefined
   /** Score of an example whose program call fails (default 0). */
   readonly failureScore?: number | undefined
   /** Draw a progress bar on stderr; default: when stderr is a TTY. */
@@ -100,17 +109,21 @@ export const run = <I, O, E, R, ME = never, MR = never>(
     const name = options.name ?? program.name
     const failureScore = options.failureScore ?? 0
     const maxErrors = options.maxErrors ?? Number.POSITIVE_INFINITY
+    const maxFailuresBeforeSuccess = options.maxFailuresBeforeSuccess ?? Number.POSITIVE_INFINITY
     const progress = options.progress ?? process.stderr.isTTY === true
     const bus = yield* EventBus.EventBus
     const start = yield* Clock.currentTimeMillis
     let failed = 0
+    let succeeded = 0
     let done = 0
     let sum = 0
     yield* bus.publish({ type: "optimization.evaluate.start", optimizer: "Evaluate", data: { name, size: devset.length } })
 
     const evaluateOne = (example: Example<I, O>, index: number) =>
       Effect.suspend(() => {
-        if (failed > maxErrors) return Effect.succeed<Row<I, O> | undefined>(undefined)
+        if (failed > maxErrors || (succeeded === 0 && failed > maxFailuresBeforeSuccess)) {
+          return Effect.succeed<Row<I, O> | undefined>(undefined)
+        }
         return program(example.input).pipe(
           Effect.flatMap((prediction) =>
             verdict(metric, example, prediction, options.metricContext).pipe(
@@ -152,6 +165,7 @@ export const run = <I, O, E, R, ME = never, MR = never>(
           Effect.tap((row) =>
             Effect.sync(() => {
               done++
+              if (row.error === undefined) succeeded++
               sum += row.score
               if (progress) drawProgress(done, devset.length, sum, failed)
             })

@@ -35,6 +35,7 @@ import * as Schema from "effect/Schema"
 import type { Store } from "./Checkpoint.js"
 import * as Evaluate from "./Evaluate.js"
 import type { Example } from "./Example.js"
+import { cannotSucceed } from "./internal/baseline.js"
 import { checkpointer } from "./internal/checkpoint.js"
 import { describeState, fieldsOf } from "./internal/demos.js"
 import { metered } from "./internal/meter.js"
@@ -133,6 +134,14 @@ export interface Options<I, O, ME, MR, RE = never, RR = never> {
   readonly reflectionModel?: Layer.Layer<LanguageModel.LanguageModel, RE, RR> | undefined
   /** Program runs at once in every evaluation (default 8). */
   readonly concurrency?: number | undefined
+  /**
+   * Failed runs of the program as given before one succeeds, and reflection calls failing in a
+   * row (the model errs or its reply holds no instruction), tolerated before the run stops with
+   * `TooManyErrors` rather than spend its budget where no candidate can come (default 10).
+   *
+   * @since 0.2.0
+   */
+  readonly maxErrors?: number | undefined
   /** Save progress here after each iteration and resume from it (see `Checkpoint`). */
   readonly checkpoint?: Store | undefined
   readonly seed?: number | undefined
@@ -201,6 +210,8 @@ const State = Schema.Struct({
   lastFoundNew: Schema.Boolean,
   triedMerges: Schema.Array(Schema.String),
   reflections: Schema.Struct({ accepted: Schema.Number, rejected: Schema.Number, skipped: Schema.Number, perfect: Schema.Number }),
+  /** Reflection calls that failed since the last one that answered. */
+  reflectionErrorsInARow: Schema.Number,
   trials: Schema.Array(Schemas.Trial)
 })
 type State = typeof State.Type
@@ -266,12 +277,22 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
       ? options.maxFullEvals * (trainset.length + (options.valset === undefined ? 0 : val.length))
       : options.maxMetricCalls!
     const batchSize = Math.max(1, Math.min(options.reflectionMinibatchSize ?? 3, trainset.length))
+    // The program as given on the validation set, then a parent and a child on one minibatch:
+    // a smaller budget pays for the baseline and cannot find anything.
+    const smallest = val.length + 2 * batchSize
+    if (!(budget >= smallest)) {
+      return yield* new InvalidOptions({
+        optimizer,
+        reason: `a budget of ${budget} metric calls cannot find anything: scoring the program as given on the ${val.length} validation examples and one reflection on a minibatch of ${batchSize} take ${smallest}`
+      })
+    }
     const perfectScore = options.perfectScore ?? 1
     const skipPerfect = options.skipPerfectScore ?? true
     const useMerge = options.useMerge ?? true
     const maxMerges = options.maxMergeInvocations ?? 5
     const concurrency = Math.max(1, options.concurrency ?? 8)
     const failureScore = options.failureScore ?? 0
+    const maxErrors = options.maxErrors ?? 10
     yield* Effect.logInfo(
       `Gepa: a budget of ${budget} metric calls (≈ ${(budget / (trainset.length + (options.valset === undefined ? 0 : val.length))).toFixed(2)} full evaluations of the ${
         options.valset === undefined ? "train" : "train + validation"
@@ -314,14 +335,15 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
       program: Module.Module<I, O, E, R>,
       examples: ReadonlyArray<Example<I, O>>,
       name: string,
-      predictor?: string
+      extra?: { readonly predictor?: string | undefined; readonly maxFailuresBeforeSuccess?: number | undefined }
     ) =>
       Evaluate.run(program, examples, options.metric, {
         name: `${student.name} ${name}`,
         concurrency,
         progress: false,
         failureScore,
-        metricContext: predictor === undefined ? undefined : { predictor }
+        metricContext: extra?.predictor === undefined ? undefined : { predictor: extra.predictor },
+        maxFailuresBeforeSuccess: extra?.maxFailuresBeforeSuccess
       })
     // The train examples of reflection batch k: the train set in an order reshuffled each epoch.
     const batchAt = (k: number): Array<Example<I, O>> => {
@@ -350,6 +372,7 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
             lastFoundNew: false,
             triedMerges: [],
             reflections: { accepted: 0, rejected: 0, skipped: 0, perfect: 0 },
+            reflectionErrorsInARow: 0,
             trials: []
           })
         })
@@ -377,15 +400,9 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
         // The program as given, on the whole validation set.
         if (state.candidates.length === 0) {
           const seedInstructions = Object.fromEntries(predictors.map((p) => [p.path, p.state.instructions]))
-          const evaluation = yield* evaluate(programOf(seedInstructions), val, "baseline")
-          if (evaluation.failed === val.length) {
-            return yield* new TooManyErrors({
-              optimizer,
-              errors: evaluation.failed,
-              maxErrors: val.length - 1,
-              lastError: `every run of the program as given failed, e.g. ${evaluation.rows[0]?.error ?? "unknown"}`
-            })
-          }
+          const evaluation = yield* evaluate(programOf(seedInstructions), val, "baseline", { maxFailuresBeforeSuccess: maxErrors })
+          const hopeless = cannotSucceed(optimizer, evaluation, maxErrors)
+          if (hopeless !== undefined) return yield* hopeless
           yield* save(addCandidate(
             { ...state, metricCalls: evaluation.rows.length },
             seedInstructions,
@@ -457,7 +474,9 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
           const batch = batchAt(state.reflectionBatches)
           const parentProgram = programOf(parentCandidate.instructions)
           const pathById = new Map(parentProgram.predictors.map((p) => [p.id, p.path]))
-          const before = yield* evaluate(parentProgram, batch, `iteration ${iteration}`, targets.length === 1 ? targets[0] : undefined)
+          const before = yield* evaluate(parentProgram, batch, `iteration ${iteration}`, {
+            predictor: targets.length === 1 ? targets[0] : undefined
+          })
           let next: State = {
             ...state,
             iteration,
@@ -474,6 +493,8 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
           // One reflection per target predictor, on the calls it made in this minibatch.
           const instructions: Record<string, string> = { ...parentCandidate.instructions }
           let changed = false
+          let errorsInARow = next.reflectionErrorsInARow
+          let lastError = ""
           for (const path of targets) {
             const sections: Array<string> = []
             for (const row of before.rows) {
@@ -508,14 +529,29 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
               reflector({ current_instruction: instructions[path]!, examples_with_feedback: sections.join("\n\n") }),
               { temperature: 1, rolloutId: derive(seed, "reflect", iteration, path) }
             ))
-            if (Either.isLeft(reply)) {
-              yield* Effect.logWarning(`Gepa: reflection on ${path} skipped: ${reply.left}`)
+            const text = Either.isLeft(reply) ? "" : stripProposal(reply.right.output.new_instruction)
+            if (text === "") {
+              // A model that cannot reflect (a refused key, replies that cannot be read) would
+              // have every iteration pay for a minibatch and find nothing.
+              errorsInARow++
+              lastError = Either.isLeft(reply) ? reply.left.description : "the reply held no instruction"
+              yield* Effect.logWarning(`Gepa: reflection on ${path} skipped: ${lastError}`)
               continue
             }
-            const text = stripProposal(reply.right.output.new_instruction)
-            if (text === "" || text === instructions[path]) continue
+            errorsInARow = 0
+            if (text === instructions[path]) continue
             instructions[path] = text
             changed = true
+          }
+          next = { ...next, reflectionErrorsInARow: errorsInARow }
+          if (errorsInARow > maxErrors) {
+            yield* save({ ...next, reflections: { ...next.reflections, skipped: next.reflections.skipped + 1 } })
+            return yield* new TooManyErrors({
+              optimizer,
+              errors: errorsInARow,
+              maxErrors,
+              lastError: `${errorsInARow} reflection calls in a row failed; the last: ${lastError}`
+            })
           }
           const duplicate = state.candidates.some((c) => paths.every((p) => c.instructions[p] === instructions[p]))
           if (!changed || duplicate) {

@@ -7,7 +7,7 @@
 import { type Demo, EventBus, type Module } from "@effect-dspy/core"
 import * as Effect from "effect/Effect"
 import type { Example } from "./Example.js"
-import { fieldsOf, labeledDemo, withDemos } from "./internal/demos.js"
+import { fieldsOf, Misfits, withDemos } from "./internal/demos.js"
 import { makeRng } from "./internal/random.js"
 
 /** Options of `compile`. */
@@ -36,16 +36,19 @@ export const compile = <I, O, E, R>(
 ): Effect.Effect<Module.Module<I, O, E, R>> =>
   Effect.gen(function*() {
     const k = options.k ?? 16
-    const chosen = options.seed === undefined ? trainset.slice(0, k) : makeRng(options.seed).sample(trainset, k)
+    const indexes = trainset.map((_, index) => index)
+    const chosen = options.seed === undefined ? indexes.slice(0, k) : makeRng(options.seed).sample(indexes, k)
     const demos = new Map<string, ReadonlyArray<Demo.Encoded>>()
+    const misfits = new Misfits()
     for (const predictor of student.predictors) {
       const list: Array<Demo.Encoded> = []
-      for (const example of chosen) {
-        const demo = labeledDemo(predictor.signature, fieldsOf(example))
+      for (const index of chosen) {
+        const demo = misfits.demo(predictor.path, predictor.signature, fieldsOf(trainset[index]!), index)
         if (demo !== undefined) list.push(demo)
       }
       demos.set(predictor.path, list)
     }
+    yield* misfits.warn("LabeledFewShot")
     yield* EventBus.publish({
       type: "optimization.labeled.end",
       optimizer: "LabeledFewShot",

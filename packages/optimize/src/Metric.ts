@@ -10,6 +10,7 @@ import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { Example } from "./Example.js"
+import { InvalidLabel } from "./OptimizeError.js"
 
 /**
  * A score with feedback: why the prediction earned it, in words a reflecting model can act on.
@@ -104,6 +105,10 @@ export const score = <I, O, E, R>(
 const punctuation = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g
 // "a", "an", "the" as whole words; a word character is a letter, a digit or `_` in any script.
 const articles = /(?<![\p{L}\p{N}_])(?:a|an|the)(?![\p{L}\p{N}_])/gu
+// Python's `str.split()` whitespace, which differs from JavaScript's `\s`: it has U+001C-U+001F
+// and U+0085 (NEL) and lacks U+FEFF.
+// eslint-disable-next-line no-control-regex -- the control characters are the point
+const whitespace = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/
 
 /**
  * DSPy's answer normalization: Unicode NFD, lowercase, ASCII punctuation removed, the articles
@@ -117,7 +122,7 @@ const articles = /(?<![\p{L}\p{N}_])(?:a|an|the)(?![\p{L}\p{N}_])/gu
  * ```
  */
 export const normalizeText = (text: string): string =>
-  text.normalize("NFD").toLowerCase().replace(punctuation, "").replace(articles, " ").split(/\s+/).filter((t) => t !== "")
+  text.normalize("NFD").toLowerCase().replace(punctuation, "").replace(articles, " ").split(whitespace).filter((t) => t !== "")
     .join(" ")
 
 const asText = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value) ?? ""
@@ -130,24 +135,35 @@ const asText = (value: unknown): string => typeof value === "string" ? value : J
 export interface AnswerOptions<O> {
   /**
    * The gold answers of an example. Default: the expected value of the field, read as a list
-   * of golds when it is an array.
+   * of golds when it is an array. `undefined` and `null` entries are not golds.
    */
   readonly golds?: ((example: Example<unknown, O>) => ReadonlyArray<unknown>) | undefined
 }
 
+// The gold answers of an example. None is a mistake in the data, not a score of 0: the metric
+// throws `InvalidLabel` (as DSPy's raise), which `Evaluate` and every optimizer record as a
+// failed row with its message. Throwing keeps these metrics plain `boolean`/`number` functions;
+// an `Either` result would be truthy in `metric(e, p) ? … : …` and silently always pass.
 const goldsOf = <O>(
+  metric: string,
   example: Example<unknown, O>,
   field: keyof O & string,
   options: AnswerOptions<O> | undefined
 ): ReadonlyArray<unknown> => {
-  if (options?.golds !== undefined) return options.golds(example)
-  const expected: unknown = example.expected[field]
-  return Array.isArray(expected) ? expected : expected === undefined ? [] : [expected]
+  const expected: unknown = options?.golds !== undefined ? options.golds(example) : example.expected[field]
+  if (expected === undefined || expected === null) {
+    throw new InvalidLabel({ metric, field, reason: `the example has no expected "${field}" to compare with` })
+  }
+  const golds = (Array.isArray(expected) ? expected : [expected]).filter((gold) => gold !== undefined && gold !== null)
+  if (golds.length === 0) throw new InvalidLabel({ metric, field, reason: "the example's list of gold answers is empty" })
+  return golds
 }
 
 /**
- * 1 when the output field equals one of the gold answers after DSPy's normalization
+ * Whether the output field equals one of the gold answers after DSPy's normalization
  * (`normalizeText`); non-string values are compared by their JSON text.
+ *
+ * @throws `InvalidLabel` when the example has no gold answer (see `OptimizeError.InvalidLabel`).
  *
  * @example
  * ```ts
@@ -161,8 +177,9 @@ const goldsOf = <O>(
  */
 export const exactMatch = <O>(field: keyof O & string, options?: AnswerOptions<O>) =>
 <I>(example: Example<I, O>, prediction: Prediction.Prediction<O>): boolean => {
+  const golds = goldsOf("exactMatch", example, field, options)
   const predicted = normalizeText(asText(prediction.output[field]))
-  return goldsOf(example, field, options).some((gold) => normalizeText(asText(gold)) === predicted)
+  return golds.some((gold) => normalizeText(asText(gold)) === predicted)
 }
 
 /**
@@ -194,6 +211,7 @@ export const tokenF1 = (predicted: string, gold: string): number => {
  * Token F1 (SQuAD's): the harmonic mean of token precision and recall after DSPy's
  * normalization, the best over the gold answers.
  *
+ * @throws `InvalidLabel` when the example has no gold answer.
  * @since 0.2.0
  * @example
  * ```ts
@@ -204,23 +222,48 @@ export const tokenF1 = (predicted: string, gold: string): number => {
  */
 export const f1 = <O>(field: keyof O & string, options?: AnswerOptions<O>) =>
 <I>(example: Example<I, O>, prediction: Prediction.Prediction<O>): number => {
+  const golds = goldsOf("f1", example, field, options)
   const predicted = asText(prediction.output[field])
-  return goldsOf(example, field, options).reduce<number>((best, gold) => Math.max(best, tokenF1(predicted, asText(gold))), 0)
+  return golds.reduce<number>((best, gold) => Math.max(best, tokenF1(predicted, asText(gold))), 0)
 }
 
-/** 1 when the output field contains one of the gold answers, both normalized. */
+/**
+ * Whether the output field contains one of the gold answers, both normalized.
+ *
+ * @throws `InvalidLabel` when the example has no gold answer.
+ */
 export const contains = <O>(field: keyof O & string, options?: AnswerOptions<O>) =>
 <I>(example: Example<I, O>, prediction: Prediction.Prediction<O>): boolean => {
+  const golds = goldsOf("contains", example, field, options)
   const predicted = normalizeText(asText(prediction.output[field]))
-  return goldsOf(example, field, options).some((gold) => predicted.includes(normalizeText(asText(gold))))
+  return golds.some((gold) => predicted.includes(normalizeText(asText(gold))))
 }
 
-/** 1 when the numeric output is within `tolerance` (absolute) of the expected number. */
+// A number, or a text that spells one; anything else (an empty text included, which `Number`
+// would read as 0) is not.
+const asNumber = (value: unknown): number | undefined => {
+  const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN
+  return Number.isFinite(n) ? n : undefined
+}
+
+/**
+ * Whether the numeric output is within `tolerance` (absolute) of the expected number; an output
+ * that is not a number (an empty text included) does not match.
+ *
+ * @throws `InvalidLabel` when the example's expected value is missing or not a number.
+ */
 export const numericTolerance = <O>(field: keyof O & string, tolerance: number) =>
 <I>(example: Example<I, O>, prediction: Prediction.Prediction<O>): boolean => {
-  const actual = Number(prediction.output[field])
-  const expected = Number(example.expected[field])
-  return Number.isFinite(actual) && Number.isFinite(expected) && Math.abs(actual - expected) <= tolerance
+  const expected = asNumber(example.expected[field])
+  if (expected === undefined) {
+    throw new InvalidLabel({
+      metric: "numericTolerance",
+      field,
+      reason: `the example's expected "${field}" (${asText(example.expected[field]) || "none"}) is not a number`
+    })
+  }
+  const actual = asNumber(prediction.output[field])
+  return actual !== undefined && Math.abs(actual - expected) <= tolerance
 }
 
 /** The signature of the LM judge. */

@@ -37,6 +37,7 @@ import * as BootstrapFewShot from "./BootstrapFewShot.js"
 import type { Store } from "./Checkpoint.js"
 import * as Evaluate from "./Evaluate.js"
 import type { Example } from "./Example.js"
+import { cannotSucceed } from "./internal/baseline.js"
 import { checkpointer } from "./internal/checkpoint.js"
 import { describeState, fieldsOf } from "./internal/demos.js"
 import { metered } from "./internal/meter.js"
@@ -47,7 +48,7 @@ import { trainAndValidation } from "./internal/split.js"
 import * as Tpe from "./internal/tpe.js"
 import * as LabeledFewShot from "./LabeledFewShot.js"
 import type { Metric } from "./Metric.js"
-import { type CheckpointError, type CheckpointMismatch, InvalidOptions, TooManyErrors } from "./OptimizeError.js"
+import { type CheckpointError, type CheckpointMismatch, InvalidOptions, type TooManyErrors } from "./OptimizeError.js"
 import type * as OptimizerReport from "./Report.js"
 
 /** The signature the proposer answers. */
@@ -124,7 +125,11 @@ export interface Options<I, O, ME, MR, TR = never, PE = never, PR = never> {
   readonly promptModel?: Layer.Layer<LanguageModel.LanguageModel, PE, PR> | undefined
   /** Program runs at once in every evaluation (default 8). */
   readonly concurrency?: number | undefined
-  /** Failed teacher runs tolerated while bootstrapping (see `BootstrapFewShot`, default 10). */
+  /**
+   * Failed teacher runs tolerated while bootstrapping (see `BootstrapFewShot`), and failed runs
+   * of the program as given before one succeeds, before the run stops with `TooManyErrors`
+   * (default 10).
+   */
   readonly maxErrors?: number | undefined
   /** Stop starting trials once the run has made this many LM calls (all models). */
   readonly maxLmCalls?: number | undefined
@@ -322,6 +327,7 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
     const maxLabeled = options.maxLabeledDemos ?? 4
     const zeroShot = maxBootstrapped === 0 && maxLabeled === 0
     const concurrency = Math.max(1, options.concurrency ?? 8)
+    const maxErrors = options.maxErrors ?? 10
     const predictors = student.predictors
     if (predictors.length === 0) {
       return yield* new InvalidOptions({ optimizer, reason: "the program has no predictors to optimize" })
@@ -364,7 +370,11 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
     const fullEvals = minibatch ? Math.floor(numTrials / fullEvalSteps) + (numTrials % fullEvalSteps === 0 ? 0 : 1) : 0
     const summaryCalls = dataAware ? Math.min(Math.ceil(train.length / viewBatch), 10) + 1 : 0
     const proposerCalls = summaryCalls + (programAware ? 1 + predictors.length : 0) + (numInstructions - 1) * predictors.length
-    const bootstrapRuns = demoSetKinds.filter((k) => k === "ordered" || k === "shuffled").length * train.length
+    // Zero-shot runs still bootstrap 3 demos per set to show the proposer.
+    const bootstrapSize = zeroShot ? 3 : maxBootstrapped
+    const bootstrapRuns = bootstrapSize === 0
+      ? 0
+      : demoSetKinds.filter((k) => k === "ordered" || k === "shuffled").length * train.length
     const evaluationRuns = val.length + (minibatch ? numTrials * minibatchSize + fullEvals * val.length : numTrials * val.length)
     const plan: Plan = {
       auto: sizes.auto,
@@ -447,14 +457,13 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
           teacher: options.teacher,
           maxLabeledDemos: zeroShot ? 0 : maxLabeled,
           concurrency,
-          maxErrors: options.maxErrors
+          maxErrors
         }
         const demosOf = (program: Module.Module<I, O, E, R>) =>
           Object.fromEntries(program.predictors.map((p) => [p.path, p.state.demos]))
 
         // 1. Demo-set candidates. Zero-shot runs still bootstrap (3 demos) to show the
         // proposer, but do not search demos.
-        const bootstrapSize = zeroShot ? 3 : maxBootstrapped
         while (!state.demoSetsDone) {
           const j = state.demoSets.length
           if (j >= numDemoSets) {
@@ -462,6 +471,7 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
             break
           }
           let candidate: typeof DemoSetCandidate.Type
+          let bootstrapCalls = 0
           const kind = demoSetKinds[j]!
           if (kind === "own") {
             candidate = { demos: demosOf(student), bootstrapped: {} }
@@ -472,12 +482,15 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
             const rng = rngFor(seed, "demo-set", j)
             const { program, report } = yield* BootstrapFewShot.compile(student, train, {
               ...bootstrapOptions,
-              maxBootstrappedDemos: kind === "shuffled" ? 1 + rng.int(Math.max(1, bootstrapSize)) : bootstrapSize,
+              // A random size from 1 up; none when none are asked for (then the sets differ in
+              // their labelled demos, sampled with the seed).
+              maxBootstrappedDemos: kind === "shuffled" && bootstrapSize > 0 ? 1 + rng.int(bootstrapSize) : bootstrapSize,
               seed: kind === "shuffled" ? rng.int(2 ** 31) : undefined
             })
             candidate = { demos: demosOf(program), bootstrapped: report.demos }
+            bootstrapCalls = report.metricCalls
           }
-          yield* save({ ...state, demoSets: [...state.demoSets, candidate] })
+          yield* save({ ...state, demoSets: [...state.demoSets, candidate], metricCalls: state.metricCalls + bootstrapCalls })
           yield* EventBus.publish({
             type: "optimization.mipro.demos",
             optimizer,
@@ -595,9 +608,9 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
             const list = [...(state.instructions[p.path] ?? [])]
             const counts = { ...state.proposals, requested: state.proposals.requested + 1 }
             if (Either.isLeft(reply)) {
-              if (reply.left.includes("OutputParseError")) counts.unreadable++
+              if (reply.left.unreadable) counts.unreadable++
               else counts.failed++
-              yield* Effect.logWarning(`Mipro: proposal ${i} for ${p.path} skipped: ${reply.left}`)
+              yield* Effect.logWarning(`Mipro: proposal ${i} for ${p.path} skipped: ${reply.left.description}`)
             } else {
               const text = Proposer.stripProposal(reply.right.output.proposed_instruction)
               if (text === "") counts.unreadable++
@@ -654,21 +667,25 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
         }
         const label = (vector: ReadonlyArray<number>) =>
           Object.entries(toChoice(vector)).map(([path, c]) => `${path}: instruction ${c.instruction}, demos ${c.demoSet}`).join("; ")
-        const evaluate = (vector: ReadonlyArray<number>, examples: ReadonlyArray<Example<I, O>>, name: string) =>
-          Evaluate.run(build(vector), examples, options.metric, { name: `${student.name} ${name}`, concurrency, progress: false })
+        const evaluate = (
+          vector: ReadonlyArray<number>,
+          examples: ReadonlyArray<Example<I, O>>,
+          name: string,
+          maxFailuresBeforeSuccess?: number
+        ) =>
+          Evaluate.run(build(vector), examples, options.metric, {
+            name: `${student.name} ${name}`,
+            concurrency,
+            progress: false,
+            maxFailuresBeforeSuccess
+          })
         const overBudget = () => options.maxLmCalls !== undefined && meter.usage().lmCalls >= options.maxLmCalls
 
         if (state.baseline === null) {
           const baseline = space.map(() => 0)
-          const evaluation = yield* evaluate(baseline, val, "baseline")
-          if (evaluation.failed === val.length) {
-            return yield* new TooManyErrors({
-              optimizer,
-              errors: evaluation.failed,
-              maxErrors: val.length - 1,
-              lastError: `every run of the program as given failed, e.g. ${evaluation.rows[0]?.error ?? "unknown"}`
-            })
-          }
+          const evaluation = yield* evaluate(baseline, val, "baseline", maxErrors)
+          const hopeless = cannotSucceed(optimizer, evaluation, maxErrors)
+          if (hopeless !== undefined) return yield* hopeless
           yield* save({
             ...state,
             baseline: evaluation.mean,

@@ -36,6 +36,24 @@ export class TooManyErrors extends Schema.TaggedError<TooManyErrors>("@effect-ds
 }
 
 /**
+ * An example lacks what a built-in metric compares against: no expected value for the field, an
+ * empty list of gold answers, or (for `numericTolerance`) an expected value that is not a number.
+ * Scoring such an example 0 would hide a data mistake and let an optimizer spend its budget on
+ * scores that cannot rise, so the metric fails instead (as DSPy's raise) and the evaluation
+ * records the row as failed with this message.
+ *
+ * @since 0.2.0
+ */
+export class InvalidLabel extends Schema.TaggedError<InvalidLabel>("@effect-dspy/optimize/InvalidLabel")(
+  "InvalidLabel",
+  { metric: Schema.String, field: Schema.String, reason: Schema.String }
+) {
+  override get message(): string {
+    return `Metric.${this.metric}("${this.field}"): ${this.reason}`
+  }
+}
+
+/**
  * A checkpoint could not be read or written.
  *
  * @since 0.2.0

@@ -17,6 +17,7 @@ import * as Schema from "effect/Schema"
 import * as BootstrapFewShot from "./BootstrapFewShot.js"
 import * as Evaluate from "./Evaluate.js"
 import type { Example } from "./Example.js"
+import { cannotSucceed } from "./internal/baseline.js"
 import { checkpointer } from "./internal/checkpoint.js"
 import { describeState, fieldsOf } from "./internal/demos.js"
 import { metered } from "./internal/meter.js"
@@ -98,20 +99,28 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
     if (split instanceof InvalidOptions) return yield* split
     const { train, val } = split
     const maxBootstrapped = options.maxBootstrappedDemos ?? 4
+    const maxErrors = options.maxErrors ?? 10
+    // A candidate, with the metric calls spent building it (a bootstrap scores teacher runs).
+    type Built = { readonly program: Module.Module<I, O, E, R>; readonly metricCalls: number }
     const bootstrap = (extra: { readonly seed: number | undefined; readonly maxBootstrappedDemos: number }) =>
       Effect.map(
         BootstrapFewShot.compile(student, train, { ...options, checkpoint: undefined, ...extra }),
-        (r) => r.program
+        (r): Built => ({ program: r.program, metricCalls: r.report.metricCalls })
       )
-    const builders: Array<{ readonly label: string; readonly build: Effect.Effect<Module.Module<I, O, E, R>, InvalidOptions | TooManyErrors | CheckpointError | CheckpointMismatch, R | MR | TR> }> = [
-      { label: "as given", build: Effect.succeed(student) },
-      { label: "labeled", build: LabeledFewShot.compile(student, train, { k: options.maxLabeledDemos ?? 16 }) },
+    const builders: Array<{ readonly label: string; readonly build: Effect.Effect<Built, InvalidOptions | TooManyErrors | CheckpointError | CheckpointMismatch, R | MR | TR> }> = [
+      { label: "as given", build: Effect.succeed({ program: student, metricCalls: 0 }) },
+      {
+        label: "labeled",
+        build: Effect.map(LabeledFewShot.compile(student, train, { k: options.maxLabeledDemos ?? 16 }), (program) => ({ program, metricCalls: 0 }))
+      },
       { label: "bootstrap", build: bootstrap({ seed: undefined, maxBootstrappedDemos: maxBootstrapped }) }
     ]
     for (let i = 0; i < (options.numCandidates ?? 8); i++) {
       const rng = rngFor(seed, "candidate", i)
       const shuffle = rng.int(2 ** 31)
-      const size = 1 + rng.int(Math.max(1, maxBootstrapped))
+      // A random size from 1 up; none when none are asked for (the candidates then differ in
+      // their labelled demos, sampled with the shuffle's seed).
+      const size = maxBootstrapped > 0 ? 1 + rng.int(maxBootstrapped) : 0
       builders.push({
         label: `bootstrap(seed=${shuffle}, demos=${size})`,
         build: bootstrap({ seed: shuffle, maxBootstrappedDemos: size })
@@ -140,15 +149,22 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
       Effect.gen(function*() {
         let state = Option.match(resumed, { onNone: () => ({ candidates: [], metricCalls: 0 }), onSome: (r) => r.state })
         for (const { build, label } of builders.slice(state.candidates.length)) {
-          const program = yield* build
+          const { metricCalls, program } = yield* build
+          const first = state.candidates.length === 0
           const evaluation = yield* Evaluate.run(program, val, options.metric, {
             name: `${student.name} ${label}`,
             concurrency: options.concurrency,
-            progress: false
+            progress: false,
+            // The program as given comes first: if it cannot succeed at all, stop before the rest.
+            maxFailuresBeforeSuccess: first ? maxErrors : undefined
           })
+          if (first) {
+            const hopeless = cannotSucceed(optimizer, evaluation, maxErrors)
+            if (hopeless !== undefined) return yield* hopeless
+          }
           state = {
             candidates: [...state.candidates, { label, state: { predictors: Object.fromEntries(program.predictors.map((p) => [p.path, p.state])) }, score: evaluation.mean }],
-            metricCalls: state.metricCalls + evaluation.rows.length
+            metricCalls: state.metricCalls + metricCalls + evaluation.rows.length
           }
           yield* store.save(state, meter.usage())
           yield* EventBus.publish({

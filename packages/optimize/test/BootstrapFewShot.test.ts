@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ChainOfThought, Module, Predict, ProgramState, Signature } from "@effect-dspy/core"
-import { Effect, Exit, Fiber, Schema, TestClock } from "effect"
+import { Effect, Exit, Fiber, Layer, Logger, Schema, TestClock } from "effect"
 import { BootstrapFewShot, Checkpoint, Evaluate, Example, LabeledFewShot, Metric } from "../src/index.js"
 import * as Student from "./support/ScriptedStudent.js"
 
@@ -38,6 +38,49 @@ describe("BootstrapFewShot", () => {
       const { report } = yield* BootstrapFewShot.compile(withConcepts, train, { metric, teacher }).pipe(Effect.provide(layer))
       assert.strictEqual(report.passed, 0)
       assert.strictEqual(counts.leaked, 0)
+    }))
+
+  it.effect("a question that appears twice in the train set is not shown to itself through its twin", () =>
+    Effect.gen(function*() {
+      const { counts, layer } = yield* Student.layer({ copyOnly: true })
+      const once = Student.makeProblems(6, 9)
+      const twice = [...once, ...once.map((e) => Example.make(e.input, e.expected))]
+      // The default teacher (labelled demos of the train set) and the student as its own teacher,
+      // carrying demos of every example.
+      const labeled = yield* LabeledFewShot.compile(withConcepts, twice, { k: 12 })
+      const byDefault = yield* BootstrapFewShot.compile(withConcepts, twice, { metric, maxLabeledDemos: 12 }).pipe(Effect.provide(layer))
+      const selfTaught = yield* BootstrapFewShot.compile(labeled, twice, { metric, teacher: labeled }).pipe(Effect.provide(layer))
+      assert.strictEqual(byDefault.report.attempted, 12)
+      assert.strictEqual(byDefault.report.passed, 0)
+      assert.strictEqual(selfTaught.report.attempted, 12)
+      assert.strictEqual(selfTaught.report.passed, 0)
+      assert.strictEqual(counts.leaked, 0)
+    }))
+
+  it.effect("train examples whose labels do not fit the signature are reported, not dropped in silence", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* Student.layer({ seed: 10 })
+      const warnings: Array<string> = []
+      const capture = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ logLevel, message }) => {
+          if (logLevel._tag === "Warning") warnings.push(String(Array.isArray(message) ? message.join(" ") : message))
+        })
+      )
+      // Answers kept as text, where the signature's answer is a number.
+      const train: ReadonlyArray<Example.Example<{ readonly question: string }, { readonly answer: number }>> = Student.makeProblems(8, 10)
+        .map((e, i) => i % 2 === 0 ? e : Example.make(e.input, { answer: String(e.expected.answer) as unknown as number }))
+      const labeled = yield* LabeledFewShot.compile(withConcepts, train, { k: 8 }).pipe(Effect.provide(capture))
+      assert.strictEqual(labeled.predictors[0]!.state.demos.length, 4)
+      const { report } = yield* BootstrapFewShot.compile(withConcepts, train, { metric, maxBootstrappedDemos: 0, maxLabeledDemos: 8 }).pipe(
+        Effect.provide(Layer.merge(layer, capture))
+      )
+      assert.strictEqual(report.labeled["self"], 4)
+      assert.strictEqual(warnings.length, 2)
+      for (const warning of warnings) {
+        assert.include(warning, "4 train example(s) left out of the labelled demos of self")
+        assert.include(warning, "example 1:")
+      }
     }))
 
   it.effect("bootstrapped demos come only from runs that passed, with the teacher's reasoning", () =>

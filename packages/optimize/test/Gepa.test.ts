@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ChainOfThought, Module, Predict, ProgramState, Signature } from "@effect-dspy/core"
-import { Effect, Exit, Fiber, Logger, LogLevel, Schema, TestClock } from "effect"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import { Effect, Exit, Fiber, Layer, Logger, LogLevel, Schema, TestClock } from "effect"
 import { Checkpoint, Gepa, LabeledFewShot } from "../src/index.js"
 import * as Student from "./support/ScriptedStudent.js"
 
@@ -113,8 +114,81 @@ describe("Gepa", () => {
       )
       assert.isTrue(Exit.isFailure(none) && String(none.cause).includes("exactly one of auto"))
       assert.isTrue(Exit.isFailure(both) && String(both.cause).includes("several are set"))
+      // A budget that would pay for the baseline only.
+      const tooSmall = yield* Gepa.compile(student, train, { metric: Student.feedbackMetric, maxMetricCalls: train.length }).pipe(
+        Effect.provide(layer),
+        Effect.exit
+      )
+      assert.isTrue(Exit.isFailure(tooSmall) && String(tooSmall.cause).includes("cannot find anything"))
       assert.strictEqual(counts.student + counts.reflection, 0)
       assert.strictEqual(Gepa.autoBudget(1, 6, 24), 24 + 30 + 10 * 35 + 3 * 24)
+    }).pipe(quiet))
+
+  it.effect("a metric that always throws stops the run after a few runs of the program as given", () =>
+    Effect.gen(function*() {
+      const { counts, layer } = yield* Student.layer({ seed: 8 })
+      const data = Student.makeProblems(80, 8)
+      const exit = yield* Gepa.compile(ChainOfThought.make(Solve), data.slice(0, 20), {
+        metric: () => {
+          throw new Error("a bug in the metric")
+        },
+        valset: data.slice(20),
+        maxMetricCalls: 500,
+        seed: 8
+      }).pipe(Effect.provide(layer), Effect.exit)
+      assert.isTrue(Exit.isFailure(exit) && String(exit.cause).includes("TooManyErrors"))
+      assert.isTrue(Exit.isFailure(exit) && String(exit.cause).includes("a bug in the metric"))
+      // maxErrors (10) failures, plus the runs already started (concurrency 8), not the 60 of the set.
+      assert.isAtMost(counts.student, 18)
+    }).pipe(quiet))
+
+  it.effect("a reflection model that cannot answer stops the run instead of spending the budget on minibatches", () =>
+    Effect.gen(function*() {
+      const task = yield* Student.layer({ seed: 9 })
+      let reflections = 0
+      // Every reply lacks the field markers, so no instruction can be read from it.
+      const mute = Layer.effect(
+        LanguageModel.LanguageModel,
+        LanguageModel.make({
+          generateText: () =>
+            Effect.sync(() => {
+              reflections++
+              return [{ type: "text", text: "I would rather not." }, { type: "finish", reason: "stop", usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } }]
+            }),
+          streamText: () => {
+            throw new Error("not streamed")
+          }
+        })
+      )
+      const { student, train, val } = yield* setup(9)
+      const exit = yield* Gepa.compile(student, train, {
+        metric: Student.feedbackMetric,
+        valset: val,
+        maxMetricCalls: 2000,
+        reflectionModel: mute,
+        maxErrors: 4,
+        seed: 9
+      }).pipe(Effect.provide(task.layer), Effect.exit)
+      assert.isTrue(Exit.isFailure(exit) && String(exit.cause).includes("5 reflection calls in a row failed"))
+      assert.isAbove(reflections, 0)
+      // The baseline on the validation set and a few minibatches of three (five reflected on, some
+      // skipped as already perfect), not a budget of 2000 runs.
+      assert.isAtMost(task.counts.student, val.length + 10 * 3)
+    }).pipe(quiet))
+
+  it.effect("a fixed seed gives the same candidates and program whatever the concurrency", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* Student.layer({ seed: 10 })
+      const { student, train, val } = yield* setup(10)
+      const run = (concurrency: number) =>
+        Gepa.compile(student, train, { metric: Student.feedbackMetric, valset: val, maxMetricCalls: 200, seed: 10, concurrency }).pipe(
+          Effect.provide(layer)
+        )
+      const a = yield* run(1)
+      const b = yield* run(8)
+      assert.deepStrictEqual(a.report.candidates, b.report.candidates)
+      assert.deepStrictEqual(a.report.trials, b.report.trials)
+      assert.strictEqual(ProgramState.toJson(a.program), ProgramState.toJson(b.program))
     }).pipe(quiet))
 
   it.effect("resumes after an interruption to the same candidates and program", () =>

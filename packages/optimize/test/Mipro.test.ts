@@ -104,8 +104,11 @@ describe("Mipro", () => {
         "full"
       ])
       assert.isTrue(report.trials.every((t) => t.examples === (t.kind === "minibatch" ? 10 : 48)))
-      assert.strictEqual(report.metricCalls, 48 + 10 * 10 + 2 * 48)
-      assert.strictEqual(report.plan.evaluationRuns, report.metricCalls)
+      assert.strictEqual(report.trials.reduce((n, t) => n + t.examples, 0), 48 + 10 * 10 + 2 * 48)
+      assert.strictEqual(report.plan.evaluationRuns, 48 + 10 * 10 + 2 * 48)
+      // The metric also scored the teacher runs of the bootstrapped demo sets.
+      assert.isAbove(report.metricCalls, report.plan.evaluationRuns)
+      assert.isAtMost(report.metricCalls, report.plan.evaluationRuns + report.plan.bootstrapRuns)
     }).pipe(quiet))
 
   it.effect("logs its plan with an estimate before the first LM call, and refuses conflicting options before any", () =>
@@ -156,6 +159,51 @@ describe("Mipro", () => {
       assert.isBelow(report.trials.length, 1 + 20 + 4)
       // At most one trial (a full evaluation of 48) past the budget.
       assert.isAtMost(report.usage.lmCalls, 250 + 48)
+    }).pipe(quiet))
+
+  it.effect("a metric that always throws stops the run after a few runs of the program as given", () =>
+    Effect.gen(function*() {
+      const { counts, layer } = yield* Student.layer({ seed: 10 })
+      // No bootstrapping (three demo sets: the program's own, labelled, and bootstrapped with 0
+      // demos), so the program as given is the first thing run.
+      const exit = yield* Mipro.compile(student, Student.makeProblems(100, 10), {
+        ...small,
+        numCandidates: 3,
+        metric: () => {
+          throw new Error("a bug in the metric")
+        },
+        maxBootstrappedDemos: 0,
+        seed: 10
+      }).pipe(Effect.provide(layer), Effect.exit)
+      assert.isTrue(Exit.isFailure(exit) && String(exit.cause).includes("TooManyErrors"))
+      assert.isAtMost(counts.student, 18)
+    }).pipe(quiet))
+
+  it.effect("maxBootstrappedDemos: 0 gives demo sets of labelled demos only", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* Student.layer({ seed: 11 })
+      const { report } = yield* Mipro.compile(student, Student.makeProblems(40, 11), {
+        ...small,
+        numTrials: 2,
+        maxBootstrappedDemos: 0,
+        seed: 11
+      }).pipe(Effect.provide(layer))
+      const demos = report.demoSets.flatMap((set) => set["self"] ?? [])
+      assert.isAbove(demos.length, 0)
+      // A bootstrapped demo of a ChainOfThought carries the teacher's reasoning; a labelled one does not.
+      assert.isTrue(demos.every((demo) => !("reasoning" in demo)))
+      assert.strictEqual(report.plan.bootstrapRuns, 0)
+    }).pipe(quiet))
+
+  it.effect("a fixed seed gives the same program and trials whatever the concurrency", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* Student.layer({ seed: 12 })
+      const run = (concurrency: number) =>
+        Mipro.compile(student, Student.makeProblems(50, 12), { ...small, numTrials: 8, seed: 12, concurrency }).pipe(Effect.provide(layer))
+      const a = yield* run(1)
+      const b = yield* run(8)
+      assert.deepStrictEqual(a.report.trials, b.report.trials)
+      assert.strictEqual(ProgramState.toJson(a.program), ProgramState.toJson(b.program))
     }).pipe(quiet))
 
   it.effect("proposals go to the promptModel when one is given", () =>

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ChainOfThought, ProgramState, Signature } from "@effect-dspy/core"
-import { Effect, Fiber, Schema, TestClock } from "effect"
+import { Effect, Exit, Fiber, Schema, TestClock } from "effect"
 import { Checkpoint, Metric, RandomSearch } from "../src/index.js"
 import * as Student from "./support/ScriptedStudent.js"
 
@@ -18,6 +18,39 @@ describe("RandomSearch", () => {
       assert.strictEqual(counts.leaked, 0)
       assert.isTrue(report.trials.every((t) => t.score === 0 && t.examples === 16))
       assert.strictEqual(report.best, "as given")
+      // The metric also scored the bootstraps' teacher runs.
+      assert.isAbove(report.metricCalls, report.trials.length * 16)
+    }))
+
+  it.effect("a metric that always throws stops the run after a few runs of the program as given", () =>
+    Effect.gen(function*() {
+      const { counts, layer } = yield* Student.layer({ seed: 3 })
+      const exit = yield* RandomSearch.compile(student, Student.makeProblems(100, 3), {
+        metric: () => {
+          throw new Error("a bug in the metric")
+        },
+        numCandidates: 2
+      }).pipe(Effect.provide(layer), Effect.exit)
+      assert.isTrue(Exit.isFailure(exit) && String(exit.cause).includes("TooManyErrors"))
+      // maxErrors (10) failures plus the runs already started (concurrency 8), not the 80 of the
+      // validation set for each of the first candidates.
+      assert.isAtMost(counts.student, 18)
+    }))
+
+  it.effect("maxBootstrappedDemos: 0 gives candidates with labelled demos only", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* Student.layer({ seed: 4 })
+      const { candidates } = yield* RandomSearch.compile(student, Student.makeProblems(30, 4), {
+        metric,
+        numCandidates: 3,
+        maxBootstrappedDemos: 0,
+        maxLabeledDemos: 3,
+        seed: 4
+      }).pipe(Effect.provide(layer))
+      const demos = candidates.flatMap((c) => c.program.predictors[0]!.state.demos)
+      assert.isAbove(demos.length, 0)
+      // A bootstrapped demo of a ChainOfThought carries the teacher's reasoning; a labelled one does not.
+      assert.isTrue(demos.every((demo) => !("reasoning" in demo)))
     }))
 
   it.effect("resumes after an interruption to the same candidates and program", () =>

@@ -48,6 +48,22 @@ describe("TPE (categorical, multivariate)", () => {
     assert.strictEqual(counts.size, 20)
   })
 
+  it("edge cases: a parameter with one choice, every score equal, no observations past the startup", () => {
+    const narrow: Tpe.Space = [{ name: "instruction", size: 1 }, { name: "demos", size: 3 }]
+    const rng = makeRng(5)
+    const flat = Array.from({ length: 12 }, (_, i) => ({ choice: [0, i % 3], score: 0.5 }))
+    for (let i = 0; i < 50; i++) {
+      const choice = Tpe.suggest(narrow, flat, rng, { startupTrials: 2 })
+      assert.strictEqual(choice[0], 0)
+      assert.isTrue(Number.isInteger(choice[1]) && choice[1]! >= 0 && choice[1]! < 3)
+    }
+    // With every score equal the split still has one good trial, and the densities stay proper.
+    const { bad, good } = Tpe.splitObservations(flat, Tpe.defaultGamma)
+    assert.deepStrictEqual([good.length, bad.length], [2, 10])
+    assert.isTrue(Number.isFinite(Tpe.parzen(narrow, [], 1).probability([0, 2])))
+    assert.deepStrictEqual(Tpe.suggest(narrow, [], makeRng(1), { startupTrials: 0 }).length, 2)
+  })
+
   it("concentrates on the choice that scores well, including an interaction of two parameters", () => {
     // The objective: 1 only for instruction 3 together with demos 1; noise elsewhere.
     const objective = (choice: ReadonlyArray<number>, rng: ReturnType<typeof makeRng>) =>

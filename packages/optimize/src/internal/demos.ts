@@ -1,24 +1,49 @@
 import { Demo, type Module, type Signature } from "@effect-dspy/core"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { stableJson } from "./random.js"
 
 /**
  * A labelled demo for a predictor from an example: the example's fields that the predictor's
- * signature has, encoded. Undefined when it would lack inputs or outputs, or does not fit.
+ * signature has, encoded. `Right(undefined)` when the example lacks the predictor's inputs or
+ * outputs (a step whose fields the data does not hold); `Left` with the reason when it has them
+ * but they do not fit the signature, a mistake in the data to report rather than drop silently.
  */
 export const labeledDemo = (
   signature: Signature.Any,
   fields: Readonly<Record<string, unknown>>
-): Demo.Encoded | undefined => {
+): Either.Either<Demo.Encoded | undefined, string> => {
   const picked: Record<string, unknown> = {}
   for (const f of [...signature.inputFields, ...signature.outputFields]) {
     if (f.name in fields && fields[f.name] !== undefined) picked[f.name] = fields[f.name]
   }
   const hasInput = signature.inputFields.some((f) => f.name in picked)
   const hasOutput = signature.outputFields.some((f) => f.name in picked)
-  if (!hasInput || !hasOutput) return undefined
-  const encoded = Demo.encode(signature, picked)
-  return Either.isRight(encoded) ? encoded.right : undefined
+  if (!hasInput || !hasOutput) return Either.right(undefined)
+  return Either.mapLeft(Demo.encode(signature, picked), (error) => error.reason)
+}
+
+/** Train examples whose fields did not fit a predictor's signature, per predictor path. */
+export class Misfits {
+  private readonly byPath = new Map<string, Map<number, string>>()
+  /** The demo of an example for a predictor, noting a misfit. */
+  demo(path: string, signature: Signature.Any, fields: Readonly<Record<string, unknown>>, index: number) {
+    const result = labeledDemo(signature, fields)
+    if (Either.isRight(result)) return result.right
+    const list = this.byPath.get(path) ?? new Map<number, string>()
+    list.set(index, result.left)
+    this.byPath.set(path, list)
+    return undefined
+  }
+  /** A warning per predictor that lost examples, naming the first. */
+  warn(optimizer: string): Effect.Effect<void> {
+    return Effect.forEach(this.byPath, ([path, misfits]) => {
+      const [index, reason] = [...misfits].sort((a, b) => a[0] - b[0])[0]!
+      return Effect.logWarning(
+        `${optimizer}: ${misfits.size} train example(s) left out of the labelled demos of ${path}, whose fields do not fit its signature; example ${index}: ${reason}`
+      )
+    }, { discard: true })
+  }
 }
 
 /** A state that gives each predictor path these demos and keeps its instructions. */

@@ -6,6 +6,7 @@ import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { Example } from "../Example.js"
 import { describeCause } from "./describe.js"
@@ -120,16 +121,25 @@ export const stripProposal = (text: string): string => {
 /** Two instructions are duplicates when they differ only in case and whitespace. */
 export const instructionKey = (text: string): string => text.toLowerCase().replace(/\s+/g, " ").trim()
 
+/** Why a proposer step gave nothing: its reply could not be read, or the call failed. */
+export interface Failure {
+  readonly unreadable: boolean
+  readonly description: string
+}
+
 /** Runs one proposer step; a failure (an unreadable reply included) is a described Left. */
 export const attempt = <A>(
   effect: Effect.Effect<A, Predict.PredictError, LanguageModel.LanguageModel>,
   settings: LmConfig.Settings
-): Effect.Effect<Either.Either<A, string>, never, LanguageModel.LanguageModel> =>
+): Effect.Effect<Either.Either<A, Failure>, never, LanguageModel.LanguageModel> =>
   effect.pipe(
     LmConfig.withSettings(settings),
     Effect.map(Either.right),
     Effect.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause) ? Effect.interrupt : Effect.succeed(Either.left(describeCause(cause)))
+      Cause.isInterruptedOnly(cause) ? Effect.interrupt : Effect.succeed(Either.left({
+        unreadable: Option.exists(Cause.failureOption(cause), (error) => error._tag === "OutputParseError"),
+        description: describeCause(cause)
+      }))
     )
   )
 
