@@ -257,12 +257,15 @@ const percentDecode = (text: string): string => {
  */
 export const parseKeyValues = (text: string): Either.Either<Record<string, string>, string> => {
   const entries: Array<readonly [string, string]> = []
-  for (const entry of text.split(",")) {
+  const parts = text.split(",")
+  for (let i = 0; i < parts.length; i++) {
+    const entry = parts[i]!
     if (entry.trim() === "") continue
+    // The entry itself is not repeated: header values are credentials.
     const eq = entry.indexOf("=")
-    if (eq <= 0) return Either.left(`"${entry.trim().slice(0, 40)}" is not a key=value pair`)
+    if (eq < 0) return Either.left(`entry ${i + 1} is not a key=value pair`)
     const key = percentDecode(entry.slice(0, eq).trim())
-    if (key === "") return Either.left("an entry has an empty key")
+    if (key === "") return Either.left(`entry ${i + 1} has an empty key`)
     entries.push([key, percentDecode(entry.slice(eq + 1).trim())])
   }
   // fromEntries defines own properties, so a key like `__proto__` stays an ordinary key.
@@ -305,6 +308,10 @@ export type Environment = Readonly<Record<string, string | undefined>>
 class Reader {
   readonly warnings: Array<string> = []
   constructor(readonly env: Environment) {}
+  /** Records a problem once (the shared OTLP variables are read for traces and for metrics). */
+  note(warning: string): void {
+    if (!this.warnings.includes(warning)) this.warnings.push(warning)
+  }
   get(name: string): string | undefined {
     const value = this.env[name]
     return value === undefined || value.trim() === "" ? undefined : value.trim()
@@ -318,7 +325,7 @@ class Reader {
   }
   warn(name: string, value: string, problem: string, instead: string): void {
     const shown = value.length > 60 ? `${value.slice(0, 60)}…` : value
-    this.warnings.push(`${name}="${shown}": ${problem}; ${instead}`)
+    this.note(`${name}="${shown}": ${problem}; ${instead}`)
   }
   choice<A extends string>(names: ReadonlyArray<string>, allowed: ReadonlyArray<A>, fallback: A, explain?: (v: string) => string | undefined): A {
     const found = this.first(...names)
@@ -361,7 +368,7 @@ class Reader {
       const parsed = parseKeyValues(raw)
       if (Either.isRight(parsed)) Object.assign(out, parsed.right)
       // The value may hold credentials: it is not repeated in the warning.
-      else this.warnings.push(`${name}: ${parsed.left}; the variable is ignored`)
+      else this.note(`${name}: ${parsed.left}; the variable is ignored`)
     }
     return out
   }
@@ -460,7 +467,7 @@ const readLangfuse = (env: Reader): Destination | undefined => {
   if (publicKey === undefined && secretKey === undefined) return undefined
   if (!env.flag("LANGFUSE_TRACING_ENABLED", true)) return undefined
   if (publicKey === undefined || secretKey === undefined) {
-    env.warnings.push(
+    env.note(
       `${publicKey === undefined ? "LANGFUSE_SECRET_KEY" : "LANGFUSE_PUBLIC_KEY"} is set but ` +
         `${publicKey === undefined ? "LANGFUSE_PUBLIC_KEY" : "LANGFUSE_SECRET_KEY"} is not; nothing is exported to Langfuse`
     )
