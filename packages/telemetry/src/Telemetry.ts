@@ -283,8 +283,11 @@ const make = (settings: TelemetryConfig.Settings) =>
     const shutdown = Effect.gen(function*() {
       // New spans are refused from here on; a destination that is failing gets no final flush.
       for (const sink of sinks) sink.beginShutdown()
-      const finished = yield* Effect.promise(() => Promise.allSettled([provider.shutdown(), metrics?.provider.shutdown()])).pipe(
+      // Spans first, so that the last metrics include the telemetry's own export counters.
+      const finished = yield* Effect.promise(() => provider.shutdown().catch(() => undefined)).pipe(
         // One failed batch settles the processor's flush at once: the others still get the budget.
+        Effect.zipRight(FiberSet.awaitEmpty(exports)),
+        Effect.zipRight(Effect.promise(() => metrics?.provider.shutdown().catch(() => undefined) ?? Promise.resolve())),
         Effect.zipRight(FiberSet.awaitEmpty(exports)),
         Effect.interruptible,
         Effect.timeoutOption(settings.shutdownTimeout)
