@@ -169,7 +169,14 @@ describe("bounded queue and shutdown", () => {
       const logs = Logs.capture()
       const layer = Telemetry.layerOtlp({ url: receiver.tracesUrl, ...quiet, shutdownTimeout: Duration.seconds(3) })
       const telemetry = yield* driveClock(
-        Effect.zipLeft(Telemetry.Telemetry, Effect.withSpan(Effect.void, "work")).pipe(Effect.provide(layer), Effect.provide(logs.layer))
+        Effect.gen(function*() {
+          const telemetry = yield* Telemetry.Telemetry
+          yield* Effect.withSpan(Effect.void, "work")
+          // The export starts before the layer closes (a final flush makes one attempt only).
+          yield* Effect.fork(telemetry.flush)
+          yield* receiver.awaitRequests(1)
+          return telemetry
+        }).pipe(Effect.provide(layer), Effect.provide(logs.layer))
       )
       // Closed on the TestClock's 3 s: what was in flight has failed, nothing is left to keep the
       // process alive until the 10 s deadline.
@@ -234,6 +241,17 @@ describe("bounded queue and shutdown", () => {
       assert.strictEqual(receiver.requests.length, 1)
       assert.deepStrictEqual({ exported: stats!.exported, failed: stats!.failed, dropped: stats!.dropped }, { exported: 0, failed: 4, dropped: 0 })
       assert.include(logs.text(), "telemetry: otlp: 0 spans exported, 0 dropped, 4 failed")
+    }))
+
+  it.scoped("a collector that is down when the layer closes: one attempt per batch, no backoff holds the exit", () =>
+    Effect.gen(function*() {
+      const url = yield* OtlpReceiver.closedPortUrl
+      // Done without moving the TestClock: no retry waits for it.
+      const telemetry = yield* Effect.zipLeft(Telemetry.Telemetry, Effect.withSpan(Effect.void, "work")).pipe(
+        Effect.provide(Telemetry.layerOtlp({ url, ...quiet }))
+      )
+      const [stats] = yield* telemetry.stats
+      assert.deepStrictEqual({ exported: stats!.exported, failed: stats!.failed }, { exported: 0, failed: 1 })
     }))
 
   it.scoped("a flood against a stalled collector: the queue stays bounded, drops are counted, shutdown ends at its timeout", () =>

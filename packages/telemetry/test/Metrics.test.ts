@@ -20,7 +20,7 @@ const run = (env: Record<string, string>) =>
       Effect.gen(function*() {
         yield* Predict.make(QA)({ question: "2+2?" })
         yield* StreamPredict.final(StreamPredict.stream(QA, { question: "3+1?" }))
-        yield* Effect.ignore(Predict.make(QA, { retries: 0 })({ question: "fails" }))
+        yield* Effect.ignore(Predict.make(QA)({ question: "fails" }))
       }).pipe(settings, Effect.provide(lm.layer), Effect.provide(Telemetry.layerFromEnv), Effect.withConfigProvider(ConfigProvider.fromJson(env)))
     )
     for (let i = 0; i < 10; i++) yield* TestClock.adjust(Duration.seconds(1))

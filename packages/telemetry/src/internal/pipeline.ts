@@ -210,7 +210,9 @@ export const make = (
     Effect.suspend(() => {
       const body = serializer.serializeRequest(spans.map((span) => prepare(span, destination, scrub)))
       if (body === undefined) return Effect.succeed({ accepted: 0, reason: "the spans could not be serialized" })
-      return Effect.map(Transport.send(deps.client, target, body), (outcome) => {
+      // The final flush makes one attempt per batch: waiting out backoffs for a collector that
+      // refuses connections would hold the program's exit for the whole budget.
+      return Effect.map(Transport.send(deps.client, target, body, { retries: closing ? 0 : undefined }), (outcome) => {
         if (outcome._tag === "Failed") return { accepted: 0, reason: outcome.reason }
         if (outcome.body.length === 0) return { accepted: spans.length }
         try {

@@ -84,15 +84,17 @@ const gzip = (body: Uint8Array): Effect.Effect<Uint8Array, Error> =>
 const maxResponseBytes = 4 * 1024 * 1024
 
 /**
- * Sends one export request body to the target, with the retries the specification allows,
- * within its deadline. Never fails: the outcome says how it ended. Runs with tracing off, so
+ * Sends one export request body to the target, with the retries the specification allows
+ * (at most `retries`, default 5), within its deadline. Never fails: the outcome says how it ended. Runs with tracing off, so
  * the HTTP client's own span is not itself exported.
  */
 export const send = (
   client: HttpClient.HttpClient,
   target: Target,
-  body: Uint8Array
+  body: Uint8Array,
+  options: { readonly retries?: number | undefined } = {}
 ): Effect.Effect<Outcome> => {
+  const retries = options.retries ?? maxRetries
   const headers: Record<string, string> = { "content-type": target.contentType, "user-agent": userAgent }
   for (const [key, value] of Object.entries(target.headers)) headers[key.toLowerCase()] = Redacted.value(value)
   if (target.compression === "gzip") headers["content-encoding"] = "gzip"
@@ -144,7 +146,7 @@ export const send = (
       const now = yield* Clock.currentTimeMillis
       const result = yield* attempt(payload, deadline - now)
       if (result._tag === "Accepted") return result
-      if (result._tag === "Fail" || attempts > maxRetries) return { _tag: "Failed", reason: result.reason, attempts }
+      if (result._tag === "Fail" || attempts > retries) return { _tag: "Failed", reason: result.reason, attempts }
       const spread = 1 + ((yield* Random.next) * 2 * jitter - jitter)
       const delay = result.after ?? Math.min(backoff * spread, maxBackoffMillis)
       backoff *= backoffMultiplier

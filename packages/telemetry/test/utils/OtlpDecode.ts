@@ -1,6 +1,7 @@
 /**
- * A minimal decoder of OTLP trace export requests, protobuf (wire format read by hand, only
- * the fields the tests assert) and JSON, into one shape.
+ * A minimal decoder of OTLP export requests, from the field numbers of the official
+ * opentelemetry-proto definitions (wire format read by hand, only the fields the tests
+ * assert): traces in protobuf and JSON into one shape, metrics in protobuf.
  */
 
 export interface DecodedSpan {
@@ -334,18 +335,15 @@ export const decodeMetrics = (body: Uint8Array): Array<DecodedMetric> => {
       for (const metric of metrics) {
         let name = ""
         let unit = ""
-        let points: Array<DecodedMetric> = []
-        let data: { readonly kind: DecodedMetric["kind"]; readonly bytes: Uint8Array } | undefined = undefined
+        const data: Array<{ readonly kind: DecodedMetric["kind"]; readonly bytes: Uint8Array }> = []
         fields(metric, (f, _w, rr) => {
           if (f === 1) name = utf8.decode(rr.bytes())
           else if (f === 3) unit = utf8.decode(rr.bytes())
-          else if (f === 5) data = { kind: "gauge", bytes: rr.bytes() }
-          else if (f === 7) data = { kind: "sum", bytes: rr.bytes() }
-          else if (f === 9) data = { kind: "histogram", bytes: rr.bytes() }
+          else if (f === 5) data.push({ kind: "gauge", bytes: rr.bytes() })
+          else if (f === 7) data.push({ kind: "sum", bytes: rr.bytes() })
+          else if (f === 9) data.push({ kind: "histogram", bytes: rr.bytes() })
         })
-        const found: { readonly kind: DecodedMetric["kind"]; readonly bytes: Uint8Array } | undefined = data
-        if (found !== undefined) points = dataPoints(found.bytes, found.kind, { name, unit, scope, resource })
-        out.push(...points)
+        for (const { bytes, kind } of data) out.push(...dataPoints(bytes, kind, { name, unit, scope, resource }))
       }
     }
   })
