@@ -21,6 +21,7 @@ import {
   TraceIdRatioBasedSampler
 } from "@opentelemetry/sdk-trace-base"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
@@ -245,9 +246,11 @@ const make = (settings: TelemetryConfig.Settings) =>
       spanProcessors: sinks.map((sink) => sink.processor)
     })
     let metricsFailing = false
+    const closing = yield* Deferred.make<void>()
     const metrics = settings.metrics === undefined ? undefined : yield* GenAiMetrics.make(settings.metrics, resource, version, {
       client,
       fork,
+      closing,
       hooks: {
         failed: (_count, reason) => {
           if (metricsFailing) return
@@ -283,6 +286,7 @@ const make = (settings: TelemetryConfig.Settings) =>
     const shutdown = Effect.gen(function*() {
       // New spans are refused from here on; a destination that is failing gets no final flush.
       for (const sink of sinks) sink.beginShutdown()
+      yield* Deferred.succeed(closing, undefined)
       // Spans first, so that the last metrics include the telemetry's own export counters.
       const finished = yield* Effect.promise(() => provider.shutdown().catch(() => undefined)).pipe(
         // One failed batch settles the processor's flush at once: the others still get the budget.

@@ -162,28 +162,37 @@ describe("requests", () => {
 })
 
 describe("bounded queue and shutdown", () => {
-  it.scoped("an export in flight when shutdown runs out of budget is abandoned at once, retry wait and all", () =>
+  it.scoped("an export waiting to retry when the layer closes makes no further attempt: the program exits at once", () =>
     Effect.gen(function*() {
-      // Every answer asks for a retry in 2 s (on the TestClock), well within the export's 10 s deadline.
+      // Every answer asks for a retry in 2 s, well within the export's 10 s deadline.
       const receiver = yield* OtlpReceiver.make(() => ({ status: 503, headers: { "retry-after": "2" } }))
+      const logs = Logs.capture()
+      const layer = Telemetry.layerOtlp({ url: receiver.tracesUrl, ...quiet, shutdownTimeout: Duration.minutes(1) })
+      // Done without moving the TestClock: neither the retry's wait nor the budget holds the exit.
+      const telemetry = yield* Effect.gen(function*() {
+        const telemetry = yield* Telemetry.Telemetry
+        yield* Effect.withSpan(Effect.void, "work")
+        // The export starts before the layer closes, and is waiting for its retry when it does.
+        yield* Effect.fork(telemetry.flush)
+        yield* receiver.awaitRequests(1)
+        return telemetry
+      }).pipe(Effect.provide(layer), Effect.provide(logs.layer))
+      const [stats] = yield* telemetry.stats
+      assert.deepStrictEqual({ inFlight: stats!.inFlight, exported: stats!.exported, failed: stats!.failed }, { inFlight: 0, exported: 0, failed: 1 })
+      assert.strictEqual(receiver.requests.length, 1)
+    }))
+
+  it.scoped("an export in flight when the shutdown's budget runs out is abandoned at once", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make(() => "stall")
       const logs = Logs.capture()
       const layer = Telemetry.layerOtlp({ url: receiver.tracesUrl, ...quiet, shutdownTimeout: Duration.seconds(3) })
       const telemetry = yield* driveClock(
-        Effect.gen(function*() {
-          const telemetry = yield* Telemetry.Telemetry
-          yield* Effect.withSpan(Effect.void, "work")
-          // The export starts before the layer closes (a final flush makes one attempt only).
-          yield* Effect.fork(telemetry.flush)
-          yield* receiver.awaitRequests(1)
-          return telemetry
-        }).pipe(Effect.provide(layer), Effect.provide(logs.layer))
+        Effect.zipLeft(Telemetry.Telemetry, Effect.withSpan(Effect.void, "work")).pipe(Effect.provide(layer), Effect.provide(logs.layer))
       )
-      // Closed on the TestClock's 3 s: what was in flight has failed, nothing is left to keep the
-      // process alive until the 10 s deadline.
+      // Closed on the TestClock's 3 s: the request was cut, nothing keeps the process alive.
       const [stats] = yield* telemetry.stats
-      assert.strictEqual(stats!.inFlight, 0)
-      assert.strictEqual(stats!.exported, 0)
-      assert.strictEqual(stats!.failed, 1)
+      assert.deepStrictEqual({ inFlight: stats!.inFlight, exported: stats!.exported, failed: stats!.failed }, { inFlight: 0, exported: 0, failed: 1 })
       assert.include(logs.text(), "telemetry: shutdown did not finish within 3s")
     }))
 

@@ -195,7 +195,7 @@ const main = async () => {
         : pairedMedian(rounds, off, (x, o) => x.cpuMicrosPerCall - o.cpuMicrosPerCall)
       const vsSdk = tracing === undefined || floor === undefined || floor <= 0 ? undefined : tracing / floor
       const last = rounds[rounds.length - 1]!
-      rows.push({ mode, wallSeconds: wall, wallRatio, cpuMicrosPerCall: cpu, tracingMicrosPerCall: tracing, vsSdk, ...last })
+      rows.push({ ...last, mode, wallSeconds: wall, wallRatio, cpuMicrosPerCall: cpu, tracingMicrosPerCall: tracing, vsSdk })
       console.log(
         `${mode.padEnd(12)} ${wall.toFixed(2).padStart(7)} ${(wallRatio?.toFixed(4) ?? "").padStart(7)} ${cpu.toFixed(0).padStart(12)} ${
           (tracing?.toFixed(0) ?? "").padStart(16)

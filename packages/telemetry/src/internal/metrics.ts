@@ -23,6 +23,7 @@ import {
   type PushMetricExporter,
   type ResourceMetrics
 } from "@opentelemetry/sdk-metrics"
+import type * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as GenAi from "../GenAi.js"
@@ -53,7 +54,13 @@ export const make = (
   settings: TelemetryConfig.MetricsDestination,
   resource: Resource,
   version: string,
-  deps: { readonly client: HttpClient.HttpClient; readonly fork: Fork; readonly hooks: Pick<Hooks, "failed"> }
+  deps: {
+    readonly client: HttpClient.HttpClient
+    readonly fork: Fork
+    readonly hooks: Pick<Hooks, "failed">
+    /** Done when the layer starts closing: no further retries. */
+    readonly closing: Deferred.Deferred<void>
+  }
 ): Effect.Effect<GenAiMetrics> =>
   Effect.gen(function*() {
     const effectMetrics = yield* Effect.provideService(OtelMetrics.makeProducer, OtelResource.Resource, resource)
@@ -73,7 +80,7 @@ export const make = (
             const body = serializer.serializeRequest(metrics)
             return body === undefined
               ? Effect.succeed<Transport.Outcome>({ _tag: "Failed", reason: "the metrics could not be serialized", attempts: 0 })
-              : Transport.send(deps.client, target, body)
+              : Transport.send(deps.client, target, body, { closing: deps.closing })
           }).pipe(
             Effect.onExit((exit) =>
               Effect.sync(() => {

@@ -19,8 +19,11 @@ import { type ExportResult, ExportResultCode } from "@opentelemetry/core"
 import { type IExportTraceServiceResponse, type ISerializer, JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer"
 import { type Resource, resourceFromAttributes } from "@opentelemetry/resources"
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import type * as Fiber from "effect/Fiber"
 import type * as Redacted from "effect/Redacted"
 import * as GenAi from "../GenAi.js"
@@ -58,8 +61,9 @@ export interface Sink {
   /** Whether the last export was accepted (true until one ends). */
   readonly healthy: () => boolean
   /**
-   * From now on new spans are refused (counted as dropped); when the destination is failing,
-   * what is still queued fails at once instead of waiting for a collector that is not there.
+   * From now on new spans are refused (counted as dropped) and exports make no further
+   * attempts; when the destination is failing, exports in flight and what is still queued
+   * fail at once instead of waiting for a collector that is not there.
    */
   readonly beginShutdown: () => void
 }
@@ -195,6 +199,10 @@ export const make = (
   let closing = false
   let healthy = true
   let failFast = false
+  // Done when the layer starts closing (no more retries), and when it gives up on a failing
+  // destination (exports in flight end at once).
+  const closed = Deferred.unsafeMake<void>(FiberId.none)
+  const abandoned = Deferred.unsafeMake<void>(FiberId.none)
 
   const settle = (count: number, accepted: number, reason: string | undefined) => {
     stats.inFlight -= count
@@ -210,9 +218,13 @@ export const make = (
     Effect.suspend(() => {
       const body = serializer.serializeRequest(spans.map((span) => prepare(span, destination, scrub)))
       if (body === undefined) return Effect.succeed({ accepted: 0, reason: "the spans could not be serialized" })
-      // The final flush makes one attempt per batch: waiting out backoffs for a collector that
-      // refuses connections would hold the program's exit for the whole budget.
-      return Effect.map(Transport.send(deps.client, target, body, { retries: closing ? 0 : undefined }), (outcome) => {
+      // Once the layer is closing, exports make no further attempts: waiting out backoffs for a
+      // collector that refuses connections would hold the program's exit for the whole budget.
+      const sent = Effect.raceFirst(
+        Transport.send(deps.client, target, body, { retries: closing ? 0 : undefined, closing: closed }),
+        Effect.as(Deferred.await(abandoned), { _tag: "Failed", reason: "the destination was failing when the layer closed", attempts: 0 } as const)
+      )
+      return Effect.map(sent, (outcome) => {
         if (outcome._tag === "Failed") return { accepted: 0, reason: outcome.reason }
         if (outcome.body.length === 0) return { accepted: spans.length }
         try {
@@ -300,6 +312,8 @@ export const make = (
     beginShutdown: () => {
       closing = true
       failFast = !healthy
+      Deferred.unsafeDone(closed, Exit.void)
+      if (failFast) Deferred.unsafeDone(abandoned, Exit.void)
     }
   }
 }

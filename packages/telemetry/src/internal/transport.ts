@@ -14,6 +14,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
@@ -92,9 +93,15 @@ export const send = (
   client: HttpClient.HttpClient,
   target: Target,
   body: Uint8Array,
-  options: { readonly retries?: number | undefined } = {}
+  options: {
+    readonly retries?: number | undefined
+    /** Once done, no further retry is made (and a wait for one ends): the layer is closing. */
+    readonly closing?: Deferred.Deferred<void> | undefined
+  } = {}
 ): Effect.Effect<Outcome> => {
   const retries = options.retries ?? maxRetries
+  const closing = options.closing
+  const closed = closing === undefined ? Effect.succeed(false) : Deferred.isDone(closing)
   const headers: Record<string, string> = { "content-type": target.contentType, "user-agent": userAgent }
   for (const [key, value] of Object.entries(target.headers)) headers[key.toLowerCase()] = Redacted.value(value)
   if (target.compression === "gzip") headers["content-encoding"] = "gzip"
@@ -146,12 +153,17 @@ export const send = (
       const now = yield* Clock.currentTimeMillis
       const result = yield* attempt(payload, deadline - now)
       if (result._tag === "Accepted") return result
-      if (result._tag === "Fail" || attempts > retries) return { _tag: "Failed", reason: result.reason, attempts }
+      const failed: Outcome = { _tag: "Failed", reason: result.reason, attempts }
+      if (result._tag === "Fail" || attempts > retries || (yield* closed)) return failed
       const spread = 1 + ((yield* Random.next) * 2 * jitter - jitter)
       const delay = result.after ?? Math.min(backoff * spread, maxBackoffMillis)
       backoff *= backoffMultiplier
-      if ((yield* Clock.currentTimeMillis) + delay > deadline) return { _tag: "Failed", reason: result.reason, attempts }
-      if (delay > 0) yield* Effect.sleep(Duration.millis(delay))
+      if ((yield* Clock.currentTimeMillis) + delay > deadline) return failed
+      if (delay > 0) {
+        const wait = Effect.sleep(Duration.millis(delay))
+        yield* closing === undefined ? wait : Effect.raceFirst(wait, Deferred.await(closing))
+      }
+      if (yield* closed) return failed
     }
   }).pipe(Effect.withTracerEnabled(false))
 }
