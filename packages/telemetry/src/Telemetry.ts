@@ -60,6 +60,8 @@ export interface DestinationStats {
   readonly peakQueued: number
   /** In an export request that has not finished. */
   readonly inFlight: number
+  /** The most that were ever in export requests at once (never above the queue's maximum plus one batch). */
+  readonly peakInFlight: number
   /** Refused because the queue was full, or because the layer was closing. */
   readonly dropped: number
   /** Accepted by the destination. */
@@ -242,7 +244,8 @@ const make = (settings: TelemetryConfig.Settings) =>
     }))
     const provider = new BasicTracerProvider({
       resource,
-      sampler: samplerOf(settings.sampler),
+      // Metrics alone: spans are made for their metrics but never recorded.
+      sampler: sinks.length === 0 ? new AlwaysOffSampler() : samplerOf(settings.sampler),
       spanProcessors: sinks.map((sink) => sink.processor)
     })
     let metricsFailing = false

@@ -263,6 +263,23 @@ describe("bounded queue and shutdown", () => {
       assert.deepStrictEqual({ exported: stats!.exported, failed: stats!.failed }, { exported: 0, failed: 1 })
     }))
 
+  it.scoped("failing exports do not pile up: spans in exports stay under the queue plus one batch", () =>
+    Effect.gen(function*() {
+      // Every export fails after a (real) 30 ms.
+      const receiver = yield* OtlpReceiver.make(() => ({ status: 400, delayMillis: 30 }))
+      const layer = Telemetry.layerOtlp({ url: receiver.tracesUrl, batch: { maxQueueSize: 8, maxExportBatchSize: 4, scheduleDelay: Duration.hours(1) } })
+      const telemetry = yield* Effect.gen(function*() {
+        for (let i = 0; i < 40; i++) {
+          yield* Effect.forEach(Array.from({ length: 8 }, (_, j) => j), (j) => Effect.withSpan(Effect.void, `s-${i}-${j}`), { discard: true })
+          yield* Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 10)))
+        }
+        return yield* Telemetry.Telemetry
+      }).pipe(Effect.provide(layer))
+      const [stats] = yield* telemetry.stats
+      assert.isAtMost(stats!.peakInFlight, 8 + 4)
+      assert.strictEqual(stats!.exported + stats!.dropped + stats!.failed + stats!.queued + stats!.inFlight, 320)
+    }))
+
   it.scoped("a flood against a stalled collector: the queue stays bounded, drops are counted, shutdown ends at its timeout", () =>
     Effect.gen(function*() {
       const receiver = yield* OtlpReceiver.make(() => "stall")

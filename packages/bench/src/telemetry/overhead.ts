@@ -23,7 +23,7 @@
  *
  *   node --expose-gc --import tsx packages/bench/src/telemetry/overhead.ts [--calls 3000] [--concurrency 64]
  *     [--rounds 3] [--latency uniform:500-2000] [--modes off,export,down,hang,effect-otlp,fetch,sdk]
- *     [--memory on|off] [--json FILE]
+ *     [--memory on|off] [--workloads 10] [--json FILE]
  */
 import { ChainOfThought } from "@effect-dspy/core"
 import { Lm } from "@effect-dspy/providers"
@@ -45,6 +45,7 @@ const CONCURRENCY = Number(args.get("concurrency") ?? 64)
 const ROUNDS = Number(args.get("rounds") ?? 3)
 const LATENCY = args.get("latency") ?? "uniform:500-2000"
 const MEMORY = (args.get("memory") ?? "on") !== "off"
+const WORKLOADS = Number(args.get("workloads") ?? 10)
 const JSON_FILE = args.get("json")
 
 const allModes = ["off", "export", "down", "hang", "effect-otlp", "fetch", "sdk"] as const
@@ -221,12 +222,12 @@ const main = async () => {
 
     if (MEMORY) {
       console.log("")
-      console.log(`memory with the collector down (one layer, 10 workloads of ${CALLS} calls in a row):`)
+      console.log(`memory with the collector down (one layer, ${WORKLOADS} workloads of ${CALLS} calls in a row):`)
       const before = heapMb()
       const heaps: Array<number> = []
       const stats = await run(Effect.gen(function*() {
         const telemetry = yield* Telemetry.Telemetry
-        for (let i = 0; i < 10; i++) {
+        for (let i = 0; i < WORKLOADS; i++) {
           yield* workload(CALLS)
           heaps.push(heapMb())
         }

@@ -38,6 +38,8 @@ export interface Stats {
   peakQueued: number
   /** Handed to an export that has not finished. */
   inFlight: number
+  /** The most that were ever in exports at once (never above the queue plus one batch). */
+  peakInFlight: number
   /** Refused: the queue was full, or the layer was closing. */
   dropped: number
   /** Accepted by the destination. */
@@ -192,7 +194,9 @@ export const make = (
     readonly hooks: Hooks
   }
 ): Sink => {
-  const stats: Stats = { queued: 0, peakQueued: 0, inFlight: 0, dropped: 0, exported: 0, failed: 0 }
+  const stats: Stats = { queued: 0, peakQueued: 0, inFlight: 0, peakInFlight: 0, dropped: 0, exported: 0, failed: 0 }
+  // Spans in exports at once: a full queue flushed at shutdown, plus the batch in flight.
+  const maxInFlight = batch.maxQueueSize + Math.min(batch.maxExportBatchSize, batch.maxQueueSize)
   const serializer = serializerOf(destination.protocol)
   const target = targetOf(destination, batch.exportTimeout)
   const scrub = deps.secrets.length === 0 ? undefined : Redaction.makeScrubber(deps.secrets)
@@ -244,7 +248,18 @@ export const make = (
     export(spans, done: (result: ExportResult) => void) {
       const count = spans.length
       stats.queued = Math.max(0, stats.queued - count)
+      // The SDK's BatchSpanProcessorBase (sdk-trace 2.12) clears its `_isExporting` flag in a
+      // `.catch` that runs after its `.finally` has started the next export, so each failed
+      // export lets one more run at once: with a collector down, exports (and the spans they
+      // hold) would pile up. Beyond the bound, a batch is dropped and counted here instead.
+      if (stats.inFlight + count > maxInFlight) {
+        stats.dropped += count
+        deps.hooks.dropped(count)
+        done({ code: ExportResultCode.FAILED })
+        return
+      }
       stats.inFlight += count
+      if (stats.inFlight > stats.peakInFlight) stats.peakInFlight = stats.inFlight
       if (failFast) {
         settle(count, 0, "the destination was failing when the layer closed")
         done({ code: ExportResultCode.FAILED })
