@@ -302,7 +302,11 @@ const httpUrl = (text: string): Either.Either<string, string> => {
   }
 }
 
-/** The environment as read: variable name to value (blank values count as unset). */
+/**
+ * The environment as read: variable name to value (blank values count as unset).
+ *
+ * @since 0.2.0
+ */
 export type Environment = Readonly<Record<string, string | undefined>>
 
 class Reader {
