@@ -100,6 +100,29 @@ describe("Langfuse", () => {
       assert.strictEqual(langfuseReceiver.spans().find((s) => s.attributes["gen_ai.tool.name"] === "lookup_order")?.name, "execute_tool lookup_order")
     }))
 
+  it.scoped("an agent's usage totals reach OTLP but not Langfuse, which sums (and prices) its generations itself", () =>
+    Effect.gen(function*() {
+      const langfuseReceiver = yield* OtlpReceiver.make()
+      const otlpReceiver = yield* OtlpReceiver.make()
+      const usage = { "gen_ai.usage.input_tokens": 30, "gen_ai.usage.output_tokens": 12 }
+      yield* Effect.void.pipe(
+        Effect.withSpan("chat m", { attributes: { "gen_ai.operation.name": "chat", "gen_ai.request.model": "m", ...usage } }),
+        Effect.withSpan("invoke_agent Support", { attributes: { "gen_ai.operation.name": "invoke_agent", "gen_ai.request.model": "m", ...usage } }),
+        Effect.provide(Telemetry.layer(TelemetryConfig.make({
+          destinations: [
+            Langfuse.destination({ publicKey: "pk-lf-public", secretKey: Redacted.make(secret), baseUrl: langfuseReceiver.baseUrl }),
+            TelemetryConfig.otlpDestination({ url: otlpReceiver.tracesUrl })
+          ],
+          ...quiet
+        })))
+      )
+      const agentIn = (receiver: OtlpReceiver.Receiver) => OtlpReceiver.byName(receiver.spans(), "invoke_agent Support").attributes
+      assert.strictEqual(agentIn(otlpReceiver)["gen_ai.usage.input_tokens"], 30)
+      assert.isUndefined(agentIn(langfuseReceiver)["gen_ai.usage.input_tokens"])
+      assert.isUndefined(agentIn(langfuseReceiver)["gen_ai.usage.output_tokens"])
+      assert.strictEqual(OtlpReceiver.byName(langfuseReceiver.spans(), "chat m").attributes["gen_ai.usage.input_tokens"], 30)
+    }))
+
   it.scoped("LANGFUSE_TRACING_ENABLED=false keeps the keys but exports nothing to Langfuse", () =>
     Effect.gen(function*() {
       const receiver = yield* OtlpReceiver.make()

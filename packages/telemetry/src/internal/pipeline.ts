@@ -86,6 +86,24 @@ const langfuseName = (span: ReadableSpan): string => {
   return typeof predictor === "string" && predictor !== "" ? `${predictor} (${span.name})` : span.name
 }
 
+/**
+ * An agent's span carries the usage totals of its model calls (the conventions ask for them);
+ * Langfuse prices every generation-like observation with a model and usage, agents included,
+ * and sums a trace's observations, so the totals would be counted twice there. Langfuse gets
+ * the agent without them (it shows the sum of its generations).
+ */
+const withoutTotals = (span: ReadableSpan): Attributes => {
+  const operation = span.attributes[GenAi.Attributes.operationName]
+  if (operation === undefined || (typeof operation === "string" && GenAi.modelOperations.has(operation))) return span.attributes
+  let out: Attributes | undefined = undefined
+  for (const key in span.attributes) {
+    if (!key.startsWith("gen_ai.usage.")) continue
+    out ??= { ...span.attributes }
+    delete out[key]
+  }
+  return out ?? span.attributes
+}
+
 const needsScrub = (attributes: Attributes, scrub: Redaction.Scrubber): boolean => {
   for (const key in attributes) {
     const value = attributes[key]
@@ -130,6 +148,7 @@ export const prepare = (span: ReadableSpan, destination: TelemetryConfig.Destina
     resource = merged
   }
   let attributes = span.attributes
+  if (langfuse !== undefined) attributes = withoutTotals(span)
   let status = span.status
   let events = span.events
   if (scrub !== undefined) {
