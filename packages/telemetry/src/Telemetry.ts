@@ -302,15 +302,12 @@ const make = (settings: TelemetryConfig.Settings) =>
       // Nothing may outlive the budget: an export in flight (a request, a retry's wait) would keep
       // the process alive after the program ends.
       yield* FiberSet.clear(exports)
+      if (Option.isNone(finished)) {
+        yield* Effect.logWarning(`telemetry: shutdown did not finish within ${Duration.format(settings.shutdownTimeout)}; what was left is counted below`)
+      }
       for (const sink of sinks) {
         const { dropped, exported, failed, inFlight, queued } = sink.stats
         const left = queued + inFlight
-        if (Option.isNone(finished)) {
-          yield* Effect.logWarning(
-            `telemetry: shutdown did not finish within ${Duration.format(settings.shutdownTimeout)}` +
-              (left > 0 ? `; ${left} spans for ${sink.destination.name} were not exported` : "")
-          )
-        }
         const line = `telemetry: ${sink.destination.name}: ${exported} spans exported, ${dropped} dropped, ${failed} failed` +
           (left > 0 ? `, ${left} not exported` : "")
         yield* dropped + failed + left > 0 ? Effect.logWarning(line) : Effect.logDebug(line)
