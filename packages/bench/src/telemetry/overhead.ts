@@ -12,7 +12,10 @@
  *   `OtlpSerialization.layerProtobuf` over `FetchHttpClient`, to the same loopback receiver (no
  *   content capture, no `@effect/ai` span folding: it exports three spans a call to our two);
  * - `fetch` and `sdk`: the floor (`floor.ts`): the bare request, and the same request inside the
- *   OpenTelemetry SDK's two spans with the same attributes, exported by the SDK.
+ *   OpenTelemetry SDK's two spans with the same attributes, exported by the SDK;
+ * - on request (`--modes`), `spans` (Effect's spans alone, made and kept by Effect's built-in
+ *   tracer, nothing recorded or exported) and `no-content` (exporting without content capture),
+ *   which split tracing's cost.
  *
  * Rounds interleave the modes (every other round in reverse order). A round's window runs from
  * the workload's start until its layer has shut down (the final flush included). Figures: wall
@@ -22,7 +25,7 @@
  * with the collector down over ten workloads in a row (heap after each, with forced GC).
  *
  *   node --expose-gc --import tsx packages/bench/src/telemetry/overhead.ts [--calls 3000] [--concurrency 64]
- *     [--rounds 3] [--latency uniform:500-2000] [--modes off,export,down,hang,effect-otlp,fetch,sdk]
+ *     [--rounds 3] [--latency uniform:500-2000] [--modes off,export,down,hang,effect-otlp,fetch,sdk,spans,no-content]
  *     [--memory on|off] [--workloads 10] [--json FILE]
  */
 import { ChainOfThought } from "@effect-dspy/core"
@@ -32,7 +35,7 @@ import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
 import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
-import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
+import { Context, DefaultServices, Effect, Layer, Logger, LogLevel, ManagedRuntime, Tracer } from "effect"
 import { writeFileSync } from "node:fs"
 import { median, pool, startSimulator } from "../internal/harness.js"
 import * as Floor from "./floor.js"
@@ -48,9 +51,10 @@ const MEMORY = (args.get("memory") ?? "on") !== "off"
 const WORKLOADS = Number(args.get("workloads") ?? 10)
 const JSON_FILE = args.get("json")
 
-const allModes = ["off", "export", "down", "hang", "effect-otlp", "fetch", "sdk"] as const
+const allModes = ["off", "export", "down", "hang", "effect-otlp", "fetch", "sdk", "spans", "no-content"] as const
+const defaultModes = ["off", "export", "down", "hang", "effect-otlp", "fetch", "sdk"]
 type Mode = (typeof allModes)[number]
-const MODES = (args.get("modes") ?? allModes.join(",")).split(",")
+const MODES = (args.get("modes") ?? defaultModes.join(",")).split(",")
 const modes = MODES.filter((m): m is Mode => allModes.some((a) => a === m))
 if (modes.length !== MODES.length) throw new Error(`--modes takes ${allModes.join(", ")}; got ${MODES.join(",")}`)
 
@@ -85,6 +89,8 @@ const telemetryLayer = (mode: Mode, urls: Urls): Layer.Layer<Telemetry.Telemetry
       return Telemetry.layerOtlp({ url: `${urls.down}/v1/traces` })
     case "hang":
       return Telemetry.layerOtlp({ url: `${urls.hanging}/v1/traces` })
+    case "no-content":
+      return Telemetry.layerOtlp({ url: `${urls.receiver}/v1/traces`, batch: { maxQueueSize: Math.max(2048, CALLS * 2) }, content: { capture: false } })
     default:
       return Telemetry.layer(TelemetryConfig.make({ destinations: [] }))
   }
@@ -95,6 +101,11 @@ const effectOtlpLayer = (urls: Urls): Layer.Layer<never> =>
     Layer.provide(OtlpSerialization.layerProtobuf),
     Layer.provide(FetchHttpClient.layer)
   )
+
+// Effect's spans alone: a tracer that hands every span to Effect's built-in one (which keeps it in
+// memory and exports nothing) but, being another tracer, makes core record its spans.
+const native = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+const forwarding = Tracer.make({ span: (...args) => native.span(...args), context: native.context })
 
 type Run = <A>(effect: Effect.Effect<A, unknown, LanguageModel.LanguageModel>) => Promise<A>
 
@@ -131,6 +142,11 @@ const runRound = (mode: Mode, run: Run, urls: Urls, n: number): Promise<Round> =
         await pool(n, CONCURRENCY, () => floor.call(i++))
         await floor.shutdown()
         return { ...none, exported: n * 2 }
+      })
+    case "spans":
+      return timed(n, async () => {
+        await run(workload(n).pipe(Effect.provide(Layer.setTracer(forwarding))))
+        return none
       })
     case "effect-otlp":
       return timed(n, async () => {

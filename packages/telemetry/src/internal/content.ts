@@ -9,14 +9,21 @@ import type * as Redacted from "effect/Redacted"
 import type * as ContentCapture from "../ContentCapture.js"
 import { defaultMaxLength } from "../ContentCapture.js"
 import * as GenAi from "../GenAi.js"
-import { stringifyWithin, toJson, truncatedMarker } from "./json.js"
+import { type Json, stringifyWithin, toJson, truncatedMarker } from "./json.js"
 import * as Messages from "./messages.js"
 
 /** How captured strings are cleaned and how long a value may be. */
 export interface Policy {
   readonly maxLength: number
   readonly text: (text: string, info: ContentCapture.Info) => string
+  /**
+   * Rendered system instructions by their text: a module sends the same kilobytes of
+   * instructions with every call, so they are redacted and serialized once.
+   */
+  readonly systemInstructions: Map<string, string>
 }
+
+const systemInstructionsCacheSize = 256
 
 /** The policy of the options, or `undefined` when capture is off (so nothing is kept). */
 export const makePolicy = (
@@ -32,7 +39,8 @@ export const makePolicy = (
     text: (text, info) => {
       const redacted = scrubber === undefined ? text : scrubber.apply(text)
       return mask === undefined ? redacted : mask(redacted, info)
-    }
+    },
+    systemInstructions: new Map()
   }
 }
 
@@ -49,6 +57,9 @@ export interface Captured {
 
 const json = (policy: Policy, info: ContentCapture.Info, value: unknown): string =>
   stringifyWithin(toJson(value, (s) => policy.text(s, info)) ?? null, policy.maxLength)
+
+/** Values built of JSON data whose strings went through the policy already. */
+const serialized = (policy: Policy, value: Json): string => stringifyWithin(value, policy.maxLength)
 
 const plain = (policy: Policy, info: ContentCapture.Info, text: string): string =>
   truncateText(policy.text(text, info), policy.maxLength)
@@ -71,9 +82,19 @@ const firstFinishReason = (attributes: ReadonlyMap<string, unknown>): string => 
 }
 
 const promptAttributes = (policy: Policy, info: ContentCapture.Info, prompt: Prompt.Prompt, out: Record<string, string>) => {
-  const { messages, systemInstructions } = Messages.fromPrompt(prompt)
-  if (systemInstructions.length > 0) out[GenAi.Attributes.systemInstructions] = json(policy, info, systemInstructions)
-  out[GenAi.Attributes.inputMessages] = json(policy, info, messages)
+  const text = (s: string) => policy.text(s, info)
+  const { messages, system } = Messages.fromPrompt(prompt, text)
+  if (system.length > 0) {
+    const key = system.length === 1 ? system[0]! : system.join("\u0000")
+    let rendered = policy.systemInstructions.get(key)
+    if (rendered === undefined) {
+      rendered = serialized(policy, system.map((content) => ({ type: "text", content: text(content) })))
+      if (policy.systemInstructions.size >= systemInstructionsCacheSize) policy.systemInstructions.clear()
+      policy.systemInstructions.set(key, rendered)
+    }
+    out[GenAi.Attributes.systemInstructions] = rendered
+  }
+  out[GenAi.Attributes.inputMessages] = serialized(policy, messages as unknown as Json)
 }
 
 /** The attributes for what a span captured; `attributes` are the span's own (its finish reason). */
@@ -86,14 +107,16 @@ export const render = (
   if (captured.call !== undefined) {
     const info: ContentCapture.Info = { span: "lm", direction: "input", name: "" }
     promptAttributes(policy, info, captured.call.prompt, out)
-    out[GenAi.Attributes.outputMessages] = json(policy, { ...info, direction: "output" }, Messages.fromResponse(captured.call.response))
+    const output = { ...info, direction: "output" } as const
+    out[GenAi.Attributes.outputMessages] = serialized(policy, Messages.fromResponse(captured.call.response, (s) => policy.text(s, output)) as unknown as Json)
   }
   for (const { info, value } of captured.values) {
     switch (info.span) {
       case "lm":
         if (info.direction === "input" && Prompt.isPrompt(value)) promptAttributes(policy, info, value, out)
         else if (info.direction === "output" && typeof value === "string") {
-          out[GenAi.Attributes.outputMessages] = json(policy, info, Messages.fromText(value, firstFinishReason(attributes)))
+          const messages = Messages.fromText(value, firstFinishReason(attributes), (s) => policy.text(s, info))
+          out[GenAi.Attributes.outputMessages] = serialized(policy, messages as unknown as Json)
         } else out[`langfuse.observation.${info.direction}`] = json(policy, info, value)
         break
       case "tool": {

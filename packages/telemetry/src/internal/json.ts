@@ -14,7 +14,8 @@ const hasToJson = (u: object): u is { toJSON: () => unknown } =>
  * `"[Circular]"`.
  */
 export const toJson = (value: unknown, text: (s: string) => string = (s) => s): Json | undefined => {
-  const seen = new Set<object>()
+  // The objects on the path from the root, for cycles; most values are a level or two deep.
+  const seen: Array<object> = []
   const go = (v: unknown): Json | undefined => {
     switch (typeof v) {
       case "string":
@@ -28,14 +29,14 @@ export const toJson = (value: unknown, text: (s: string) => string = (s) => s): 
       case "object": {
         if (v === null) return null
         if (Redacted.isRedacted(v)) return "<redacted>"
-        if (seen.has(v)) return "[Circular]"
+        if (seen.includes(v)) return "[Circular]"
         if (hasToJson(v) && !Array.isArray(v)) {
-          seen.add(v)
+          seen.push(v)
           const out = go(v.toJSON())
-          seen.delete(v)
+          seen.pop()
           return out
         }
-        seen.add(v)
+        seen.push(v)
         let out: Json
         if (Array.isArray(v)) out = v.map((item: unknown) => go(item) ?? null)
         else {
@@ -46,7 +47,7 @@ export const toJson = (value: unknown, text: (s: string) => string = (s) => s): 
           }
           out = record
         }
-        seen.delete(v)
+        seen.pop()
         return out
       }
       default:
