@@ -244,7 +244,7 @@ export const make = (
       // Once the layer is closing, exports make no further attempts: waiting out backoffs for a
       // collector that refuses connections would hold the program's exit for the whole budget.
       const sent = Effect.raceFirst(
-        Transport.send(deps.client, target, body, { retries: closing ? 0 : undefined, closing: closed }),
+        Transport.send(deps.client, target, body, { closing: closed }),
         Effect.as(Deferred.await(abandoned), { _tag: "Failed", reason: "the destination was failing when the layer closed", attempts: 0 } as const)
       )
       return Effect.map(sent, (outcome) => {
