@@ -19,16 +19,25 @@ const keyAttributes = [
   "gen_ai.response.finish_reasons",
   "gen_ai.usage.input_tokens",
   "gen_ai.usage.output_tokens",
+  "server.address",
   "error.type"
 ]
-const contentAttributes = ["langfuse.observation.input", "langfuse.observation.output"]
+const contentAttributes = [
+  "langfuse.observation.input",
+  "langfuse.observation.output",
+  "gen_ai.system_instructions",
+  "gen_ai.input.messages",
+  "gen_ai.output.messages",
+  "gen_ai.tool.call.arguments",
+  "gen_ai.tool.call.result"
+]
 const shownElsewhere = new Set([...keyAttributes, ...contentAttributes, "langfuse.observation.type"])
 
 const seconds = (millis: number) => millis >= 1000 ? `${(millis / 1000).toFixed(2)} s` : `${Math.round(millis)} ms`
 
 const show = (value: unknown) => typeof value === "string" ? value : JSON.stringify(value)
 
-const known = /^(gen_ai|langfuse|dspy|session|user|error)\./
+const known = /^(gen_ai|langfuse|dspy|session|user|error|server)\./
 
 /**
  * A span's line and detail lines. Attributes a span shares with its trace's root (the session

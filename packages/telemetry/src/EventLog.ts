@@ -9,14 +9,13 @@
  *
  * @since 0.1.0
  */
-import { type DspyEvent, EventBus } from "@effect-dspy/core"
+import { type DspyEvent, EventBus, Redaction } from "@effect-dspy/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
 import type * as Redacted from "effect/Redacted"
+import { truncateText } from "./internal/content.js"
 import { safeJson } from "./internal/json.js"
-import { makeScrubber, redactPatterns } from "./internal/redact.js"
-import * as SpanContent from "./SpanContent.js"
 import * as TelemetryConfig from "./TelemetryConfig.js"
 
 /** Options of the event log. */
@@ -192,15 +191,15 @@ export const describe = (event: DspyEvent.DspyEvent, content: (value: unknown) =
   }
 }
 
-/** Renders content fields for logs: JSON, API-key patterns redacted, masked, truncated. */
+/** Renders content fields for logs: JSON, credentials redacted (core's `Redaction`), masked, truncated. */
 export const contentRenderer = (options: Options = {}): (value: unknown) => string | undefined => {
   if (options.content === false) return () => undefined
   const maxLength = Math.max(16, options.maxContentLength ?? 1000)
   const mask = options.mask
   return (value) => {
-    let text = redactPatterns(typeof value === "string" ? value : safeJson(value))
+    let text = Redaction.text(typeof value === "string" ? value : safeJson(value))
     if (mask !== undefined) text = mask(text)
-    return SpanContent.truncate(text, maxLength)
+    return truncateText(text, maxLength)
   }
 }
 
@@ -222,9 +221,9 @@ export const layer = (options: Options = {}): Layer.Layer<never> =>
     const content = contentRenderer(options)
     const pattern = options.pattern ?? "*"
     const fromEnv = yield* Effect.orElseSucceed(TelemetryConfig.secrets, () => [])
-    const scrub = makeScrubber([...(options.secrets ?? []), ...fromEnv])
+    const scrub = Redaction.makeScrubber([...(options.secrets ?? []), ...fromEnv])
     // Messages and fields can carry provider error text: scrub them all, not only content.
-    const clean = (text: string) => redactPatterns(scrub === undefined ? text : scrub.apply(text))
+    const clean = (text: string) => scrub.apply(text)
     yield* EventBus.on(pattern, (event) => {
       const line = describe(event, content)
       const annotations: Record<string, unknown> = {}

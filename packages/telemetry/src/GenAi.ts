@@ -1,49 +1,151 @@
 /**
- * OpenTelemetry GenAI semantic-convention names, and time to first chunk for streams.
+ * The OpenTelemetry GenAI semantic conventions as this package writes them: attribute and
+ * metric names of the current registry (no deprecated ones), the JSON shapes of
+ * `gen_ai.input.messages`, `gen_ai.output.messages` and `gen_ai.system_instructions`, and time
+ * to first chunk for streams.
  *
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Metric from "effect/Metric"
-import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { Attributes as LangfuseAttributes } from "./Langfuse.js"
 
-/** The GenAI attribute names used on LM and tool spans. */
+/**
+ * GenAI attribute names (the registry's current names).
+ *
+ * @since 0.1.0
+ */
 export const Attributes = {
   operationName: "gen_ai.operation.name",
   providerName: "gen_ai.provider.name",
-  system: "gen_ai.system",
+  agentName: "gen_ai.agent.name",
+  agentDescription: "gen_ai.agent.description",
   requestModel: "gen_ai.request.model",
   requestTemperature: "gen_ai.request.temperature",
   requestMaxTokens: "gen_ai.request.max_tokens",
   requestStream: "gen_ai.request.stream",
+  outputType: "gen_ai.output.type",
   responseModel: "gen_ai.response.model",
   responseId: "gen_ai.response.id",
   responseFinishReasons: "gen_ai.response.finish_reasons",
   responseTimeToFirstChunk: "gen_ai.response.time_to_first_chunk",
   usageInputTokens: "gen_ai.usage.input_tokens",
   usageOutputTokens: "gen_ai.usage.output_tokens",
+  usageCacheReadInputTokens: "gen_ai.usage.cache_read.input_tokens",
+  usageCacheCreationInputTokens: "gen_ai.usage.cache_creation.input_tokens",
+  usageReasoningOutputTokens: "gen_ai.usage.reasoning.output_tokens",
+  inputMessages: "gen_ai.input.messages",
+  outputMessages: "gen_ai.output.messages",
+  systemInstructions: "gen_ai.system_instructions",
   toolName: "gen_ai.tool.name",
-  errorType: "error.type"
+  toolDescription: "gen_ai.tool.description",
+  toolType: "gen_ai.tool.type",
+  toolCallId: "gen_ai.tool.call.id",
+  toolCallArguments: "gen_ai.tool.call.arguments",
+  toolCallResult: "gen_ai.tool.call.result",
+  tokenType: "gen_ai.token.type",
+  errorType: "error.type",
+  serverAddress: "server.address",
+  serverPort: "server.port"
 } as const
 
-/** Time to first chunk of streamed LM responses, in seconds (`gen_ai.client.operation.time_to_first_chunk`). */
-export const timeToFirstChunkSeconds = Metric.histogram(
-  "gen_ai.client.operation.time_to_first_chunk",
-  // The bucket boundaries the GenAI conventions advise for this metric.
-  MetricBoundaries.fromIterable([0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]),
-  "Time to first chunk of a streamed LM response"
-)
+/**
+ * Deprecated names and what replaced them. Spans recorded by this package's tracer carry the
+ * replacement (a deprecated name is renamed, or dropped when its replacement is already set).
+ *
+ * @since 0.2.0
+ */
+export const deprecatedAttributes: Readonly<Record<string, string | undefined>> = {
+  "gen_ai.system": "gen_ai.provider.name",
+  "gen_ai.usage.prompt_tokens": "gen_ai.usage.input_tokens",
+  "gen_ai.usage.completion_tokens": "gen_ai.usage.output_tokens",
+  "gen_ai.openai.request.seed": "gen_ai.request.seed",
+  "gen_ai.openai.request.service_tier": "openai.request.service_tier",
+  "gen_ai.openai.response.service_tier": "openai.response.service_tier",
+  "gen_ai.openai.response.system_fingerprint": "openai.response.system_fingerprint",
+  "gen_ai.openai.request.response_format": undefined,
+  "gen_ai.prompt": undefined,
+  "gen_ai.completion": undefined
+}
+
+/**
+ * The GenAI client metrics this package records (histograms).
+ *
+ * @since 0.2.0
+ */
+export const Metrics = {
+  tokenUsage: "gen_ai.client.token.usage",
+  operationDuration: "gen_ai.client.operation.duration",
+  timeToFirstChunk: "gen_ai.client.operation.time_to_first_chunk"
+} as const
+
+/**
+ * The `gen_ai.operation.name` values whose spans are model calls (Langfuse generations).
+ *
+ * @since 0.2.0
+ */
+export const modelOperations: ReadonlySet<string> = new Set(["chat", "text_completion", "generate_content", "embeddings"])
+
+/**
+ * One part of a message, as the conventions' message schemas define it.
+ *
+ * @since 0.2.0
+ */
+export type MessagePart =
+  | { readonly type: "text"; readonly content: string }
+  | { readonly type: "reasoning"; readonly content: string }
+  | { readonly type: "tool_call"; readonly id: string | null; readonly name: string; readonly arguments?: unknown }
+  | { readonly type: "tool_call_response"; readonly id: string | null; readonly response: unknown }
+  | { readonly type: "uri"; readonly modality: string; readonly mime_type: string | null; readonly uri: string }
+  | { readonly type: "blob"; readonly modality: string; readonly mime_type: string | null; readonly content: string }
+
+/**
+ * A message of `gen_ai.input.messages`.
+ *
+ * @since 0.2.0
+ */
+export interface InputMessage {
+  readonly role: "system" | "user" | "assistant" | "tool"
+  readonly parts: ReadonlyArray<MessagePart>
+}
+
+/**
+ * A message of `gen_ai.output.messages`: one choice of the model.
+ *
+ * @since 0.2.0
+ */
+export interface OutputMessage {
+  readonly role: "assistant"
+  readonly parts: ReadonlyArray<MessagePart>
+  readonly finish_reason: string
+}
+
+/**
+ * A finish reason in the conventions' vocabulary (`stop`, `length`, `content_filter`,
+ * `tool_call`, `error`); `@effect/ai`'s names are mapped, others kept.
+ *
+ * @since 0.2.0
+ */
+export const finishReason = (reason: string): string => {
+  switch (reason) {
+    case "content-filter":
+      return "content_filter"
+    case "tool-calls":
+      return "tool_call"
+    default:
+      return reason
+  }
+}
 
 /**
  * Measures a stream's time to first chunk: when its first element arrives, annotates the
  * current span (the LM call's span, when the stream runs inside it) with
- * `gen_ai.response.time_to_first_chunk` (seconds, from when the stream was started),
- * `gen_ai.request.stream` and Langfuse's `completion_start_time`, and records the
- * `gen_ai.client.operation.time_to_first_chunk` histogram. Uses Effect's `Clock`.
+ * `gen_ai.response.time_to_first_chunk` (seconds since the stream was started, on Effect's
+ * `Clock`), `gen_ai.request.stream` and Langfuse's `completion_start_time`. The telemetry
+ * layers record the `gen_ai.client.operation.time_to_first_chunk` histogram from the span when
+ * it ends. Core's streamed calls measure this themselves; use it around `@effect/ai` streams
+ * of your own.
  *
  * @example
  * ```ts
@@ -54,9 +156,11 @@ export const timeToFirstChunkSeconds = Metric.histogram(
  * const reply = LanguageModel.streamText({ prompt: "Hi" }).pipe(
  *   GenAi.timeToFirstChunk,
  *   Stream.runCollect,
- *   Effect.withSpan("chat my-model")
+ *   Effect.withSpan("chat my-model", { attributes: { "gen_ai.operation.name": "chat" } })
  * )
  * ```
+ *
+ * @since 0.1.0
  */
 export const timeToFirstChunk = <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
   Stream.unwrap(Effect.map(Clock.currentTimeNanos, (start) => {
@@ -64,16 +168,14 @@ export const timeToFirstChunk = <A, E, R>(self: Stream.Stream<A, E, R>): Stream.
     return Stream.mapChunksEffect(self, (chunk) => {
       if (seen || chunk.length === 0) return Effect.succeed(chunk)
       seen = true
-      return Effect.flatMap(Clock.currentTimeNanos, (now) => {
-        const seconds = Number(now - start) / 1e9
-        return Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
+      return Effect.flatMap(Clock.currentTimeNanos, (now) =>
+        Effect.map(Effect.option(Effect.currentSpan), (span) => {
           if (Option.isSome(span)) {
-            span.value.attribute(Attributes.responseTimeToFirstChunk, seconds)
+            span.value.attribute(Attributes.responseTimeToFirstChunk, Number(now - start) / 1e9)
             span.value.attribute(Attributes.requestStream, true)
-            span.value.attribute(LangfuseAttributes.completionStartTime, new Date(Number(now / 1_000_000n)).toISOString())
+            span.value.attribute("langfuse.observation.completion_start_time", new Date(Number(now / 1_000_000n)).toISOString())
           }
-          return Metric.update(timeToFirstChunkSeconds, seconds)
-        })
-      }).pipe(Effect.as(chunk))
+          return chunk
+        }))
     })
   }))

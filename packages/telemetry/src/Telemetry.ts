@@ -1,19 +1,30 @@
 /**
- * Tracing as Effect layers. Modules, LM calls and tools already make spans with Effect's own
- * tracer; these layers export them over OTLP (any collector) and to Langfuse, in the
- * background, through a bounded queue that drops and counts when full, and flush what is
- * queued when the layer's scope closes.
+ * Tracing and metrics as Effect layers. Modules, LM calls and tools make spans with Effect's
+ * tracer; these layers record them with the OpenTelemetry SDK and export them over OTLP (any
+ * collector) and to Langfuse, in the background, through a bounded queue that drops and
+ * counts when full, and flush what is queued when the layer's scope closes. With an OTLP
+ * endpoint they also push the GenAI client metrics.
  *
  * @since 0.1.0
  */
 import { SpanContent as CoreSpanContent } from "@effect-dspy/core"
-import { CurrentSpanTransformer } from "@effect/ai/Telemetry"
-import { resourceFromAttributes } from "@opentelemetry/resources"
-import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base"
-import type * as ConfigError from "effect/ConfigError"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import { CurrentSpanTransformer, type SpanTransformer } from "@effect/ai/Telemetry"
+import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources"
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  ParentBasedSampler,
+  type Sampler,
+  TraceIdRatioBasedSampler
+} from "@opentelemetry/sdk-trace-base"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
@@ -21,102 +32,96 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
+import { Redaction } from "@effect-dspy/core"
+import type * as ContentCapture from "./ContentCapture.js"
+import * as GenAi from "./GenAi.js"
 import * as Langfuse from "./Langfuse.js"
-import * as SpanContent from "./SpanContent.js"
 import * as TelemetryConfig from "./TelemetryConfig.js"
-import * as DeferredContent from "./internal/content.js"
-import { makeSink, type Sink } from "./internal/pipeline.js"
-import { makeScrubber, redactPatterns } from "./internal/redact.js"
+import * as Content from "./internal/content.js"
+import * as GenAiMetrics from "./internal/metrics.js"
+import * as Pipeline from "./internal/pipeline.js"
 import * as InternalTracer from "./internal/tracer.js"
 
-/** The package version, reported as the instrumentation scope version. */
-export const version = "0.1.0"
+const version = "0.2.0"
+const scopeName = "@effect-dspy/telemetry"
 
-/** Export counters of one destination. */
+/**
+ * Export counters of one destination, in spans.
+ *
+ * @since 0.1.0
+ */
 export interface DestinationStats {
   readonly name: string
+  /** The destination's URL, with any credentials in it redacted. */
   readonly url: string
-  /** Spans waiting in the export queue now. */
+  /** Waiting in the export queue now. */
   readonly queued: number
-  /** The most spans that ever waited at once (never above the queue's maximum). */
+  /** The most that ever waited at once (never above the queue's maximum). */
   readonly peakQueued: number
-  /** Spans in an export request that has not finished. */
+  /** In an export request that has not finished. */
   readonly inFlight: number
-  /** Spans refused because the queue was full, or because the layer was closing. */
+  /** The most that were ever in export requests at once (never above the queue's maximum plus one batch). */
+  readonly peakInFlight: number
+  /** Refused because the queue was full, or because the layer was closing. */
   readonly dropped: number
-  /** Spans the destination accepted. */
+  /** Accepted by the destination. */
   readonly exported: number
-  /** Spans whose export failed for good. */
+  /** Not accepted: failed for good, rejected by the destination, or abandoned at shutdown. */
   readonly failed: number
 }
 
-/** The running telemetry. */
+/**
+ * The running telemetry.
+ *
+ * @since 0.1.0
+ */
 export interface Service {
   /** False when nothing is exported (no destination, or `OTEL_SDK_DISABLED`). */
   readonly enabled: boolean
-  /** Where spans go: names and URLs (never headers). */
+  /** Where spans go: names and URLs (credentials redacted, never headers). */
   readonly destinations: ReadonlyArray<{ readonly name: string; readonly url: string }>
   /** Export counters per destination. */
   readonly stats: Effect.Effect<ReadonlyArray<DestinationStats>>
-  /** Exports everything queued now and waits for it (e.g. before a serverless function freezes). */
+  /** Exports everything queued now, spans and metrics, and waits for it (e.g. before a serverless function freezes). */
   readonly flush: Effect.Effect<void>
 }
 
-/** The telemetry in context. */
+/**
+ * The telemetry in context.
+ *
+ * @since 0.1.0
+ */
 export class Telemetry extends Context.Tag("@effect-dspy/telemetry/Telemetry")<Telemetry, Service>() {}
 
 /**
- * What the telemetry layers provide: the service. A layer that exports also sets the tracer,
- * `@effect/ai`'s span transformer and core's span-content sink (neither is ever required); one
- * that does not leaves them as they were, a user's own included.
+ * Spans accepted by a destination, tagged `destination`.
+ *
+ * @since 0.1.0
  */
-export type Provides = Telemetry
-
-/** Spans accepted by a destination, tagged `destination`. */
 export const spansExported = Metric.counter("effect_dspy_telemetry_spans_exported_total", {
   description: "Spans accepted by the telemetry destination",
   incremental: true
 })
 
-/** Spans dropped because the export queue was full, tagged `destination`. */
+/**
+ * Spans dropped because the export queue was full or the layer was closing, tagged `destination`.
+ *
+ * @since 0.1.0
+ */
 export const spansDropped = Metric.counter("effect_dspy_telemetry_spans_dropped_total", {
   description: "Spans dropped because the export queue was full",
   incremental: true
 })
 
-/** Spans whose export failed after the retries the OTLP specification allows, tagged `destination`. */
+/**
+ * Spans not accepted by a destination (failed for good, rejected, abandoned), tagged `destination`.
+ *
+ * @since 0.1.0
+ */
 export const spansFailed = Metric.counter("effect_dspy_telemetry_spans_failed_total", {
   description: "Spans whose export failed for good",
   incremental: true
 })
-
-const statsOf = (sink: Sink): DestinationStats => ({
-  name: sink.destination.name,
-  url: sink.destination.url,
-  queued: sink.stats.queued,
-  peakQueued: sink.stats.peakQueued,
-  inFlight: sink.stats.inFlight,
-  dropped: sink.stats.dropped,
-  exported: sink.stats.exported,
-  failed: sink.stats.failed
-})
-
-const describeError = (error: Error | undefined): string => {
-  if (error === undefined) return "unknown error"
-  const code: unknown = Reflect.get(error, "code")
-  const suffix = typeof code === "number" ? ` (HTTP ${code})` : typeof code === "string" ? ` (${code})` : ""
-  return `${error.message || error.name}${suffix}`
-}
-
-// Header values are credentials; so are the tokens inside `Basic`/`Bearer` values.
-const headerSecrets = (destinations: ReadonlyArray<TelemetryConfig.Destination>): Array<Redacted.Redacted<string>> =>
-  destinations.flatMap((d) =>
-    Object.values(d.headers).flatMap((header) => {
-      const value = Redacted.value(header)
-      const token = /^(?:Basic|Bearer)\s+(.+)$/i.exec(value)?.[1]
-      return token === undefined ? [header] : [header, Redacted.make(token)]
-    })
-  )
 
 const disabledService: Service = {
   enabled: false,
@@ -125,18 +130,71 @@ const disabledService: Service = {
   flush: Effect.void
 }
 
+// Header values are credentials; so are the tokens inside `Basic`/`Bearer` values.
+const headerSecrets = (headers: ReadonlyArray<Redacted.Redacted<string>>): Array<Redacted.Redacted<string>> =>
+  headers.flatMap((header) => {
+    const token = /^(?:Basic|Bearer)\s+(.+)$/i.exec(Redacted.value(header))?.[1]
+    return token === undefined ? [header] : [header, Redacted.make(token)]
+  })
+
+const samplerOf = (sampler: TelemetryConfig.Sampler): Sampler => {
+  switch (sampler.name) {
+    case "always_on":
+      return new AlwaysOnSampler()
+    case "always_off":
+      return new AlwaysOffSampler()
+    case "traceidratio":
+      return new TraceIdRatioBasedSampler(sampler.ratio)
+    case "parentbased_always_on":
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() })
+    case "parentbased_always_off":
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() })
+    case "parentbased_traceidratio":
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampler.ratio) })
+  }
+}
+
+/**
+ * `@effect/ai`'s span transformer: inside core's LM span, the response's model and id onto it
+ * (core hands the content over itself); around a `LanguageModel` call made outside core, the
+ * call's prompt and response as its content.
+ */
+const spanTransformer: SpanTransformer = (options) => {
+  const span = options.span
+  const recorder = InternalTracer.recorderOf(span)
+  if (recorder === undefined) return
+  for (const part of options.response) {
+    if (part.type !== "response-metadata") continue
+    if (Option.isSome(part.modelId) && !recorder.attributes.has(GenAi.Attributes.responseModel)) {
+      recorder.attribute(GenAi.Attributes.responseModel, part.modelId.value)
+    }
+    if (Option.isSome(part.id) && !recorder.attributes.has(GenAi.Attributes.responseId)) recorder.attribute(GenAi.Attributes.responseId, part.id.value)
+  }
+  if (recorder === span) recorder.captureCall(options.prompt, options.response)
+}
+
+const contentSink: CoreSpanContent.Sink = (span, value, info) => {
+  if (span instanceof InternalTracer.SdkSpan) span.capture(value, info)
+}
+
 const make = (settings: TelemetryConfig.Settings) =>
   Effect.gen(function*() {
-    if (!settings.enabled || settings.destinations.length === 0) {
+    for (const warning of settings.warnings) yield* Effect.logWarning(`telemetry: ${warning}`)
+    if (!settings.enabled || (settings.destinations.length === 0 && settings.metrics === undefined)) {
       // Only the service: a span transformer or content sink of the user's stays in force.
       return Layer.succeed(Telemetry, disabledService)
     }
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
-    const scrub = makeScrubber([...settings.secrets, ...headerSecrets(settings.destinations)])
-    const render = SpanContent.renderer(settings.content)
-    const deferred = render === undefined ? undefined : DeferredContent.make(render)
-    const clean = (text: string) => redactPatterns(scrub === undefined ? text : scrub.apply(text))
+    const client = yield* Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer)
+    const exports = yield* FiberSet.make<void>()
+    const fork = yield* FiberSet.runtime(exports)<never>()
+    const secrets = [
+      ...settings.secrets,
+      ...headerSecrets([...settings.destinations, ...(settings.metrics === undefined ? [] : [settings.metrics])].flatMap((d) => Object.values(d.headers)))
+    ]
+    const scrubber = Redaction.makeScrubber(secrets)
+    const clean = (text: string) => scrubber.apply(text)
 
     // Per destination: whether exports are failing, whether a burst of drops was logged.
     const states = settings.destinations.map(() => ({ healthy: true, dropping: false }))
@@ -145,32 +203,34 @@ const make = (settings: TelemetryConfig.Settings) =>
       const exported = Metric.tagged(spansExported, "destination", destination.name)
       const dropped = Metric.tagged(spansDropped, "destination", destination.name)
       const failed = Metric.tagged(spansFailed, "destination", destination.name)
-      return makeSink(destination, settings.batch, { content: deferred, scrub }, {
-        dropped: (count) => {
-          dropped.unsafeUpdate(count, [])
-          // One line when a burst of drops starts; the reporter summarises the rest.
-          if (!state.dropping) {
+      return Pipeline.make(destination, settings.batch, {
+        client,
+        fork,
+        secrets,
+        hooks: {
+          dropped: (count) => {
+            dropped.unsafeUpdate(count, [])
+            // One line when a burst of drops starts; the reporter summarises the rest.
+            if (state.dropping) return
             state.dropping = true
             runFork(Effect.logWarning(
               `telemetry: the export queue for ${destination.name} is full (${settings.batch.maxQueueSize} spans); ` +
                 "dropping new spans until it drains (counted in effect_dspy_telemetry_spans_dropped_total)"
             ))
-          }
-        },
-        exported: (count) => {
-          exported.unsafeUpdate(count, [])
-          if (!state.healthy) {
+          },
+          exported: (count) => {
+            exported.unsafeUpdate(count, [])
+            if (state.healthy) return
             state.healthy = true
             runFork(Effect.logInfo(`telemetry: export to ${destination.name} recovered`))
-          }
-        },
-        failed: (count, error) => {
-          failed.unsafeUpdate(count, [])
-          // One line when exports start failing; the reporter summarises the rest.
-          if (state.healthy) {
+          },
+          failed: (count, reason) => {
+            failed.unsafeUpdate(count, [])
+            // One line when exports start failing; the reporter summarises the rest.
+            if (!state.healthy) return
             state.healthy = false
             runFork(Effect.logWarning(
-              `telemetry: export of ${count} spans to ${destination.name} failed: ${clean(describeError(error))}; ` +
+              `telemetry: export of ${count} spans to ${destination.name} failed: ${clean(reason)}; ` +
                 "the program is unaffected, spans that cannot be exported are counted and dropped"
             ))
           }
@@ -178,21 +238,35 @@ const make = (settings: TelemetryConfig.Settings) =>
       })
     })
 
-    const resource = resourceFromAttributes({
+    const resource = defaultResource().merge(resourceFromAttributes({
       ...settings.resourceAttributes,
-      "service.name": settings.serviceName,
-      "telemetry.sdk.language": "nodejs",
-      "telemetry.sdk.name": "@effect-dspy/telemetry",
-      "telemetry.sdk.version": version
-    })
-    const processors = sinks.map((sink) => sink.processor)
-    const provider = new BasicTracerProvider({ resource, spanProcessors: processors })
-    const tracer = yield* InternalTracer.make(provider.getTracer("@effect-dspy/telemetry", version), {
+      "service.name": settings.serviceName
+    }))
+    const provider = new BasicTracerProvider({
       resource,
-      scope: { name: "@effect-dspy/telemetry", version },
-      onEnd: (span) => {
-        for (const processor of processors) processor.onEnd(span)
+      // Metrics alone: spans are made for their metrics but never recorded.
+      sampler: sinks.length === 0 ? new AlwaysOffSampler() : samplerOf(settings.sampler),
+      spanProcessors: sinks.map((sink) => sink.processor)
+    })
+    let metricsFailing = false
+    const closing = yield* Deferred.make<void>()
+    const metrics = settings.metrics === undefined ? undefined : yield* GenAiMetrics.make(settings.metrics, resource, version, {
+      client,
+      fork,
+      closing,
+      hooks: {
+        failed: (_count, reason) => {
+          if (metricsFailing) return
+          metricsFailing = true
+          runFork(Effect.logWarning(`telemetry: metrics export failed: ${clean(reason)}; the program is unaffected`))
+        }
       }
+    })
+    const tracer = InternalTracer.make({
+      tracer: provider.getTracer(scopeName, version),
+      content: sinks.length === 0 ? undefined : Content.makePolicy(settings.content, secrets),
+      onEnd: metrics?.record,
+      propagate: InternalTracer.contextPropagates()
     })
 
     // Summarise drops and failures periodically instead of logging each one.
@@ -210,43 +284,49 @@ const make = (settings: TelemetryConfig.Settings) =>
           `${failed} spans failed to export since the last report`
       )
     }, { discard: true })
-    yield* report.pipe(
-      Effect.repeat(Schedule.spaced(settings.reportInterval)),
-      Effect.delay(settings.reportInterval),
-      Effect.forkScoped
-    )
+    yield* report.pipe(Effect.repeat(Schedule.spaced(settings.reportInterval)), Effect.delay(settings.reportInterval), Effect.forkScoped)
 
     const shutdown = Effect.gen(function*() {
-      for (const sink of sinks) sink.beginShutdown(settings.shutdownTimeout)
-      const finished = yield* Effect.tryPromise(() => provider.shutdown()).pipe(
-        Effect.catchAll((error) => Effect.logDebug(`telemetry: shutdown: ${clean(String(error.error))}`)),
+      // New spans are refused from here on; a destination that is failing gets no final flush.
+      for (const sink of sinks) sink.beginShutdown()
+      yield* Deferred.succeed(closing, undefined)
+      // Spans first, so that the last metrics include the telemetry's own export counters.
+      const finished = yield* Effect.promise(() => provider.shutdown().catch(() => undefined)).pipe(
+        // One failed batch settles the processor's flush at once: the others still get the budget.
+        Effect.zipRight(FiberSet.awaitEmpty(exports)),
+        Effect.zipRight(Effect.promise(() => metrics?.provider.shutdown().catch(() => undefined) ?? Promise.resolve())),
+        Effect.zipRight(FiberSet.awaitEmpty(exports)),
         Effect.interruptible,
         Effect.timeoutOption(settings.shutdownTimeout)
       )
-      // Nothing may outlive the budget: an export still in flight (a request, a retry timer)
-      // would keep the process alive after the program ends.
-      for (const sink of sinks) sink.abandon()
+      // Nothing may outlive the budget: an export in flight (a request, a retry's wait) would keep
+      // the process alive after the program ends.
+      yield* FiberSet.clear(exports)
+      if (Option.isNone(finished)) {
+        yield* Effect.logWarning(`telemetry: shutdown did not finish within ${Duration.format(settings.shutdownTimeout)}; what was left is counted below`)
+      }
       for (const sink of sinks) {
         const { dropped, exported, failed, inFlight, queued } = sink.stats
         const left = queued + inFlight
-        if (Option.isNone(finished) && left > 0) {
-          yield* Effect.logWarning(
-            `telemetry: shutdown did not finish within ${Duration.format(settings.shutdownTimeout)}; ` +
-              `${left} spans for ${sink.destination.name} were not exported`
-          )
-        }
-        const line = `telemetry: ${sink.destination.name}: ${exported} spans exported, ${dropped} dropped, ${failed} failed`
-        yield* dropped + failed > 0 ? Effect.logWarning(line) : Effect.logDebug(line)
+        const line = `telemetry: ${sink.destination.name}: ${exported} spans exported, ${dropped} dropped, ${failed} failed` +
+          (left > 0 ? `, ${left} not exported` : "")
+        yield* dropped + failed + left > 0 ? Effect.logWarning(line) : Effect.logDebug(line)
       }
     })
     yield* Effect.addFinalizer(() => shutdown)
 
     const service: Service = {
       enabled: true,
-      destinations: sinks.map((sink) => ({ name: sink.destination.name, url: sink.destination.url })),
-      stats: Effect.sync(() => sinks.map(statsOf)),
-      flush: Effect.tryPromise(() => provider.forceFlush()).pipe(
-        Effect.catchAll((error) => Effect.logWarning(`telemetry: flush failed: ${clean(String(error.error))}`)),
+      destinations: sinks.map((sink) => ({ name: sink.destination.name, url: Redaction.url(sink.destination.url) })),
+      stats: Effect.sync(() =>
+        sinks.map((sink): DestinationStats => ({
+          name: sink.destination.name,
+          url: Redaction.url(sink.destination.url),
+          ...sink.stats
+        }))
+      ),
+      flush: Effect.promise(() => Promise.allSettled([provider.forceFlush(), metrics?.provider.forceFlush()])).pipe(
+        Effect.zipRight(FiberSet.awaitEmpty(exports)),
         Effect.interruptible
       )
     }
@@ -254,24 +334,36 @@ const make = (settings: TelemetryConfig.Settings) =>
       Layer.setTracer(tracer),
       Layer.succeedContext(
         Context.make(Telemetry, service).pipe(
-          Context.add(CurrentSpanTransformer, DeferredContent.spanTransformer(render, deferred)),
-          Context.add(CoreSpanContent.SpanContent, deferred?.sink)
+          Context.add(CurrentSpanTransformer, spanTransformer),
+          Context.add(CoreSpanContent.SpanContent, contentSink)
         )
       )
     )
   })
 
 /**
+ * What the telemetry layers provide: the service. A layer that exports also sets the tracer,
+ * `@effect/ai`'s span transformer and core's span-content sink (neither is ever required); one
+ * that does not leaves them as they were, a user's own included.
+ *
+ * @since 0.1.0
+ */
+export type Provides = Telemetry
+
+/**
  * Tracing with explicit settings. Without destinations (or with `enabled: false`) it is
  * `Layer.empty`-like: Effect's own tracer stays, nothing is exported, nothing is rendered.
+ *
+ * @since 0.1.0
  */
 export const layer = (settings: TelemetryConfig.Settings): Layer.Layer<Provides> => Layer.unwrapScoped(make(settings))
 
 /**
- * Tracing configured from the environment (through Effect `Config`): OTLP when
- * `OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT` is set, Langfuse when `LANGFUSE_PUBLIC_KEY` and
+ * Tracing and metrics configured from the environment (through Effect `Config`): OTLP when
+ * `OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]ENDPOINT` is set, Langfuse when `LANGFUSE_PUBLIC_KEY` and
  * `LANGFUSE_SECRET_KEY` are set (both at once export to both), nothing when neither is set or
- * `OTEL_SDK_DISABLED=true`. See `TelemetryConfig.fromEnv` for every variable.
+ * `OTEL_SDK_DISABLED=true`. A value that cannot be used is logged as a warning and ignored; the
+ * program runs. See `TelemetryConfig` for every variable.
  *
  * @example
  * ```ts
@@ -280,57 +372,87 @@ export const layer = (settings: TelemetryConfig.Settings): Layer.Layer<Provides>
  * declare const program: Effect.Effect<void>
  * Effect.runPromise(program.pipe(Effect.provide(Telemetry.layerFromEnv)))
  * ```
+ *
+ * @since 0.1.0
  */
-export const layerFromEnv: Layer.Layer<Provides, ConfigError.ConfigError> = Layer.unwrapScoped(
-  Effect.flatMap(TelemetryConfig.fromEnv, make)
+export const layerFromEnv: Layer.Layer<Provides> = Layer.unwrapScoped(
+  Effect.flatMap(
+    Effect.catchAll(TelemetryConfig.fromEnv, (error) =>
+      Effect.as(
+        Effect.logWarning(`telemetry: the configuration could not be read (${error.message}); nothing is exported`),
+        TelemetryConfig.make({ destinations: [], enabled: false })
+      )),
+    make
+  )
 )
 
-/** Options shared by the explicit constructors. */
+/**
+ * Options shared by the explicit constructors.
+ *
+ * @since 0.1.0
+ */
 export interface CommonOptions {
   readonly serviceName?: string | undefined
   readonly resourceAttributes?: Readonly<Record<string, string>> | undefined
+  readonly sampler?: TelemetryConfig.Sampler | undefined
   readonly batch?: Partial<TelemetryConfig.Batch> | undefined
   readonly shutdownTimeout?: Duration.DurationInput | undefined
   readonly reportInterval?: Duration.DurationInput | undefined
-  readonly content?: SpanContent.Options | undefined
-  /** More values to scrub from every exported span (API keys the program uses). */
+  readonly content?: ContentCapture.Options | undefined
+  /** More values to replace in every exported span (API keys the program uses). */
   readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
 }
 
-/** Options of `layerOtlp`. */
+/**
+ * Options of `layerOtlp`.
+ *
+ * @since 0.1.0
+ */
 export interface OtlpOptions extends CommonOptions {
   /** The full traces URL, e.g. `http://localhost:4318/v1/traces`. */
   readonly url: string
   readonly headers?: Readonly<Record<string, string | Redacted.Redacted<string>>> | undefined
   readonly protocol?: TelemetryConfig.Protocol | undefined
   readonly compression?: TelemetryConfig.Compression | undefined
-  /** Deadline of one export including retries (default 10 s). */
+  /** Deadline of one export, its retries included (default 10 s). */
   readonly timeout?: Duration.DurationInput | undefined
   /** The destination's name in logs and metrics (default `otlp`). */
   readonly name?: string | undefined
+  /**
+   * Push the GenAI metrics too: `true` to the `/v1/metrics` URL beside a `/v1/traces` one,
+   * or their own URL and interval (default: off).
+   */
+  readonly metrics?: boolean | { readonly url?: string | undefined; readonly interval?: Duration.DurationInput | undefined } | undefined
 }
 
-/** The OTLP destination for options. */
-export const otlpDestination = (options: OtlpOptions): TelemetryConfig.Destination => {
-  const headers: Record<string, Redacted.Redacted<string>> = {}
-  for (const [key, value] of Object.entries(options.headers ?? {})) {
-    headers[key] = Redacted.isRedacted(value) ? value : Redacted.make(value)
-  }
+const metricsOf = (options: OtlpOptions, destination: TelemetryConfig.Destination): TelemetryConfig.MetricsDestination | undefined => {
+  if (options.metrics === undefined || options.metrics === false) return undefined
+  const custom = options.metrics === true ? {} : options.metrics
+  const url = custom.url ?? (options.url.includes("/v1/traces") ? options.url.replace("/v1/traces", "/v1/metrics") : undefined)
+  if (url === undefined) return undefined
   return {
-    name: options.name ?? "otlp",
-    url: options.url,
-    headers,
-    protocol: options.protocol ?? "http/protobuf",
-    compression: options.compression ?? "none",
-    timeout: Duration.decode(options.timeout ?? TelemetryConfig.defaultExportTimeout)
+    url,
+    headers: destination.headers,
+    protocol: destination.protocol,
+    compression: destination.compression,
+    timeout: destination.timeout,
+    interval: Duration.decode(custom.interval ?? Duration.minutes(1)),
+    exportTimeout: Duration.seconds(30),
+    temporality: "cumulative"
   }
 }
 
-const settingsOf = (destination: TelemetryConfig.Destination, options: CommonOptions) =>
+const settingsOf = (
+  destination: TelemetryConfig.Destination,
+  options: CommonOptions,
+  metrics: TelemetryConfig.MetricsDestination | undefined = undefined
+): TelemetryConfig.Settings =>
   TelemetryConfig.make({
     destinations: [destination],
+    metrics,
     serviceName: options.serviceName,
     resourceAttributes: options.resourceAttributes,
+    sampler: options.sampler,
     batch: options.batch,
     shutdownTimeout: options.shutdownTimeout,
     reportInterval: options.reportInterval,
@@ -344,12 +466,21 @@ const settingsOf = (destination: TelemetryConfig.Destination, options: CommonOpt
  * @example
  * ```ts
  * import { Telemetry } from "@effect-dspy/telemetry"
- * const TracingLive = Telemetry.layerOtlp({ url: "http://localhost:4318/v1/traces", serviceName: "triage" })
+ * const TracingLive = Telemetry.layerOtlp({ url: "http://localhost:4318/v1/traces", serviceName: "triage", metrics: true })
  * ```
+ *
+ * @since 0.1.0
  */
-export const layerOtlp = (options: OtlpOptions): Layer.Layer<Provides> => layer(settingsOf(otlpDestination(options), options))
+export const layerOtlp = (options: OtlpOptions): Layer.Layer<Provides> => {
+  const destination = TelemetryConfig.otlpDestination(options)
+  return layer(settingsOf(destination, options, metricsOf(options, destination)))
+}
 
-/** Options of `layerLangfuse`. */
+/**
+ * Options of `layerLangfuse`.
+ *
+ * @since 0.1.0
+ */
 export interface LangfuseOptions extends CommonOptions, Langfuse.Options {}
 
 /**
@@ -362,20 +493,28 @@ export interface LangfuseOptions extends CommonOptions, Langfuse.Options {}
  * const TracingLive = Telemetry.layerLangfuse({
  *   publicKey: "pk-lf-...",
  *   secretKey: Redacted.make("sk-lf-..."),
- *   baseUrl: "https://cloud.langfuse.com"
+ *   baseUrl: "https://cloud.langfuse.com",
+ *   environment: "staging"
  * })
  * ```
+ *
+ * @since 0.1.0
  */
 export const layerLangfuse = (options: LangfuseOptions): Layer.Layer<Provides> =>
-  layer(settingsOf(Langfuse.destination(options), {
-    ...options,
-    secrets: [...(options.secrets ?? []), options.secretKey]
-  }))
+  layer(settingsOf(Langfuse.destination(options), { ...options, secrets: [...(options.secrets ?? []), options.secretKey] }))
 
-/** Exports everything queued now (a no-op when tracing is off). */
+/**
+ * Exports everything queued now (a no-op when tracing is off).
+ *
+ * @since 0.1.0
+ */
 export const flush: Effect.Effect<void, never, Telemetry> = Effect.flatMap(Telemetry, (t) => t.flush)
 
-/** Who and what a trace belongs to. */
+/**
+ * Who and what a trace belongs to.
+ *
+ * @since 0.1.0
+ */
 export interface Session {
   readonly sessionId?: string | undefined
   readonly userId?: string | undefined
@@ -384,8 +523,7 @@ export interface Session {
   readonly tags?: ReadonlyArray<string> | undefined
 }
 
-/** The span attributes for a session: Langfuse's names and the OpenTelemetry ones. */
-export const sessionAttributes = (session: Session): Record<string, unknown> => {
+const sessionAttributes = (session: Session): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   if (session.sessionId !== undefined) {
     out[Langfuse.Attributes.sessionId] = session.sessionId
@@ -411,6 +549,8 @@ export const sessionAttributes = (session: Session): Record<string, unknown> => 
  * declare const handle: Effect.Effect<string>
  * const traced = handle.pipe(Telemetry.withSession({ sessionId: "chat-42", userId: "ada" }))
  * ```
+ *
+ * @since 0.1.0
  */
 export const withSession: {
   (session: Session): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>

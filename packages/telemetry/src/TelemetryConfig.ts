@@ -1,26 +1,40 @@
 /**
- * Telemetry settings, and how they are read from the environment through Effect `Config`:
- * the standard `OTEL_*` variables for OTLP export and the batch processor, `LANGFUSE_*` for
- * Langfuse, and `EFFECT_DSPY_*` for content capture and shutdown.
+ * Telemetry settings, and how they are read from the environment through Effect `Config`
+ * (`OTEL_*` as the OpenTelemetry specification defines them, `LANGFUSE_*` as Langfuse's SDKs
+ * read them). As the specification asks, a value that cannot be used is reported and ignored,
+ * never fatal: the setting falls back to its default (or the variable is discarded), the
+ * program runs, and the layer logs one warning per problem (`Settings.warnings`). Enumerated
+ * values are case-insensitive.
  *
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
-import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import type * as ContentCapture from "./ContentCapture.js"
 import * as Langfuse from "./Langfuse.js"
-import type * as SpanContent from "./SpanContent.js"
 
-/** OTLP over HTTP, protobuf (the default) or JSON. gRPC is not supported. */
+/**
+ * The OTLP/HTTP encodings.
+ *
+ * @since 0.1.0
+ */
 export type Protocol = "http/protobuf" | "http/json"
 
-/** Request body compression. */
-export type Compression = "none" | "gzip"
+/**
+ * Request body compression.
+ *
+ * @since 0.1.0
+ */
+export type Compression = "gzip" | "none"
 
-/** One place spans are exported to. */
+/**
+ * Where one destination's spans are sent.
+ *
+ * @since 0.1.0
+ */
 export interface Destination {
   /** A name for logs and metrics (`otlp`, `langfuse`); never a secret. */
   readonly name: string
@@ -30,11 +44,63 @@ export interface Destination {
   readonly headers: Readonly<Record<string, Redacted.Redacted<string>>>
   readonly protocol: Protocol
   readonly compression: Compression
-  /** Deadline of one export including its retries (`OTEL_EXPORTER_OTLP_TIMEOUT`, default 10 s). */
+  /** Deadline of one export, its retries included (infinite means no limit but the batch processor's). */
   readonly timeout: Duration.Duration
+  /** Set for a Langfuse project: what its spans carry in addition. */
+  readonly langfuse?: {
+    readonly environment: string | undefined
+    readonly release: string | undefined
+  } | undefined
 }
 
-/** The batch span processor's bounds (`OTEL_BSP_*`). */
+/**
+ * Where the GenAI metrics (and the program's Effect metrics) are pushed.
+ *
+ * @since 0.2.0
+ */
+export interface MetricsDestination {
+  /** The full metrics URL, e.g. `http://localhost:4318/v1/metrics`. */
+  readonly url: string
+  readonly headers: Readonly<Record<string, Redacted.Redacted<string>>>
+  readonly protocol: Protocol
+  readonly compression: Compression
+  readonly timeout: Duration.Duration
+  /** Time between exports (`OTEL_METRIC_EXPORT_INTERVAL`, default 60 s). */
+  readonly interval: Duration.Duration
+  /** Time one export may take (`OTEL_METRIC_EXPORT_TIMEOUT`, default 30 s). */
+  readonly exportTimeout: Duration.Duration
+  /** `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` (`lowmemory` is `delta` for histograms). */
+  readonly temporality: "cumulative" | "delta"
+}
+
+/**
+ * The samplers of `OTEL_TRACES_SAMPLER`.
+ *
+ * @since 0.2.0
+ */
+export type SamplerName =
+  | "always_on"
+  | "always_off"
+  | "traceidratio"
+  | "parentbased_always_on"
+  | "parentbased_always_off"
+  | "parentbased_traceidratio"
+
+/**
+ * Which traces are recorded and exported; `ratio` applies to the `traceidratio` samplers.
+ *
+ * @since 0.2.0
+ */
+export interface Sampler {
+  readonly name: SamplerName
+  readonly ratio: number
+}
+
+/**
+ * The batch span processor's bounds (`OTEL_BSP_*`).
+ *
+ * @since 0.1.0
+ */
 export interface Batch {
   /** Spans waiting for export; beyond it new spans are dropped and counted (default 2048). */
   readonly maxQueueSize: number
@@ -46,7 +112,11 @@ export interface Batch {
   readonly exportTimeout: Duration.Duration
 }
 
-/** Everything the telemetry layer needs. */
+/**
+ * Everything the telemetry layer needs.
+ *
+ * @since 0.1.0
+ */
 export interface Settings {
   /** False turns export off entirely (`OTEL_SDK_DISABLED=true`). */
   readonly enabled: boolean
@@ -54,17 +124,26 @@ export interface Settings {
   readonly resourceAttributes: Readonly<Record<string, string>>
   /** Where spans go; none means tracing costs nothing beyond Effect's own spans. */
   readonly destinations: ReadonlyArray<Destination>
+  /** Where metrics go; none means no metrics are recorded. */
+  readonly metrics: MetricsDestination | undefined
+  readonly sampler: Sampler
   readonly batch: Batch
-  /** How long closing the layer may spend flushing queued spans (default 5 s). */
+  /** How long closing the layer may spend flushing (default 5 s). */
   readonly shutdownTimeout: Duration.Duration
   /** How often dropped and failed spans are summarised in the log (default 10 s). */
   readonly reportInterval: Duration.Duration
-  readonly content: SpanContent.Options
-  /** Values that must never leave the process (API keys); scrubbed from every exported span. */
+  readonly content: ContentCapture.Options
+  /** Values that must never leave the process (API keys); replaced wherever they appear. */
   readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
+  /** What could not be used from the environment, and what was done instead; the layer logs each. */
+  readonly warnings: ReadonlyArray<string>
 }
 
-/** The batch defaults of the OpenTelemetry specification. */
+/**
+ * The batch defaults of the OpenTelemetry specification.
+ *
+ * @since 0.1.0
+ */
 export const defaultBatch: Batch = {
   maxQueueSize: 2048,
   maxExportBatchSize: 512,
@@ -72,51 +151,96 @@ export const defaultBatch: Batch = {
   exportTimeout: Duration.seconds(30)
 }
 
-/** The default export deadline (retries included). */
-export const defaultExportTimeout: Duration.Duration = Duration.seconds(10)
+/**
+ * The default sampler of the specification: every trace, unless its remote parent was not sampled.
+ *
+ * @since 0.2.0
+ */
+export const defaultSampler: Sampler = { name: "parentbased_always_on", ratio: 1 }
 
-/** The default shutdown flush budget. */
-export const defaultShutdownTimeout: Duration.Duration = Duration.seconds(5)
+const defaultExportTimeout = Duration.seconds(10)
+const defaultShutdownTimeout = Duration.seconds(5)
+const defaultServiceName = "unknown_service:node"
 
-/** The default service name of the OpenTelemetry specification for Node. */
-export const defaultServiceName = "unknown_service:node"
-
-/** Environment variables whose values are treated as secrets by `fromEnv`. */
+/**
+ * Environment variables whose values are treated as secrets: replaced in every exported span
+ * and log line.
+ *
+ * @since 0.1.0
+ */
 export const secretEnvNames: ReadonlyArray<string> = [
   "OPENAI_API_KEY",
   "ANTHROPIC_API_KEY",
+  "GEMINI_API_KEY",
+  "GOOGLE_API_KEY",
   "OPENAI_COMPATIBLE_API_KEY",
   "LANGFUSE_SECRET_KEY"
 ]
 
-/** Settings with the defaults and the given destinations. */
+/**
+ * Settings with the defaults and the given destinations.
+ *
+ * @since 0.1.0
+ */
 export const make = (options: {
   readonly destinations: ReadonlyArray<Destination>
+  readonly metrics?: MetricsDestination | undefined
   readonly enabled?: boolean | undefined
   readonly serviceName?: string | undefined
   readonly resourceAttributes?: Readonly<Record<string, string>> | undefined
+  readonly sampler?: Sampler | undefined
   readonly batch?: Partial<Batch> | undefined
   readonly shutdownTimeout?: Duration.DurationInput | undefined
   readonly reportInterval?: Duration.DurationInput | undefined
-  readonly content?: SpanContent.Options | undefined
+  readonly content?: ContentCapture.Options | undefined
   readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
-}): Settings => ({
-  enabled: options.enabled ?? true,
-  serviceName: options.serviceName ?? options.resourceAttributes?.["service.name"] ?? defaultServiceName,
-  resourceAttributes: options.resourceAttributes ?? {},
-  destinations: options.destinations,
-  batch: { ...defaultBatch, ...options.batch },
-  shutdownTimeout: Duration.decode(options.shutdownTimeout ?? defaultShutdownTimeout),
-  reportInterval: Duration.decode(options.reportInterval ?? Duration.seconds(10)),
-  content: options.content ?? {},
-  secrets: options.secrets ?? []
+  readonly warnings?: ReadonlyArray<string> | undefined
+}): Settings => {
+  const batch = { ...defaultBatch, ...options.batch }
+  return {
+    enabled: options.enabled ?? true,
+    serviceName: options.serviceName ?? options.resourceAttributes?.["service.name"] ?? defaultServiceName,
+    resourceAttributes: options.resourceAttributes ?? {},
+    destinations: options.destinations,
+    metrics: options.metrics,
+    sampler: options.sampler ?? defaultSampler,
+    batch: { ...batch, maxExportBatchSize: Math.min(batch.maxExportBatchSize, batch.maxQueueSize) },
+    shutdownTimeout: Duration.decode(options.shutdownTimeout ?? defaultShutdownTimeout),
+    reportInterval: Duration.decode(options.reportInterval ?? Duration.seconds(10)),
+    content: options.content ?? {},
+    secrets: options.secrets ?? [],
+    warnings: options.warnings ?? []
+  }
+}
+
+/**
+ * An OTLP destination configured in code.
+ *
+ * @since 0.2.0
+ */
+export const otlpDestination = (options: {
+  readonly url: string
+  readonly headers?: Readonly<Record<string, string | Redacted.Redacted<string>>> | undefined
+  readonly protocol?: Protocol | undefined
+  readonly compression?: Compression | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly name?: string | undefined
+}): Destination => ({
+  name: options.name ?? "otlp",
+  url: options.url,
+  headers: Object.fromEntries(
+    Object.entries(options.headers ?? {}).map(([key, value]) => [key, Redacted.isRedacted(value) ? value : Redacted.make(value)])
+  ),
+  protocol: options.protocol ?? "http/protobuf",
+  compression: options.compression ?? "none",
+  timeout: Duration.decode(options.timeout ?? defaultExportTimeout)
 })
 
 // ---------------------------------------------------------------------------------------------
 // parsing (pure, exported for tests)
 // ---------------------------------------------------------------------------------------------
 
-const decode = (text: string): string => {
+const percentDecode = (text: string): string => {
   try {
     return decodeURIComponent(text)
   } catch {
@@ -126,200 +250,370 @@ const decode = (text: string): string => {
 
 /**
  * Parses the `key=value,key2=value2` lists of `OTEL_EXPORTER_OTLP_HEADERS` and
- * `OTEL_RESOURCE_ATTRIBUTES`: entries trimmed and percent-decoded, split at the first `=`
- * (so base64 values keep their padding), empty entries skipped.
+ * `OTEL_RESOURCE_ATTRIBUTES`: entries trimmed and percent-decoded, split at the first `=` (so
+ * base64 values keep their padding), empty entries skipped.
+ *
+ * @since 0.1.0
  */
 export const parseKeyValues = (text: string): Either.Either<Record<string, string>, string> => {
   const entries: Array<readonly [string, string]> = []
-  for (const entry of text.split(",")) {
+  const parts = text.split(",")
+  for (let i = 0; i < parts.length; i++) {
+    const entry = parts[i]!
     if (entry.trim() === "") continue
+    // The entry itself is not repeated: header values are credentials.
     const eq = entry.indexOf("=")
-    if (eq <= 0) return Either.left(`"${entry.trim().slice(0, 40)}" is not a key=value pair`)
-    const key = decode(entry.slice(0, eq).trim())
-    if (key === "") return Either.left("an entry has an empty key")
-    entries.push([key, decode(entry.slice(eq + 1).trim())])
+    if (eq < 0) return Either.left(`entry ${i + 1} is not a key=value pair`)
+    const key = percentDecode(entry.slice(0, eq).trim())
+    if (key === "") return Either.left(`entry ${i + 1} has an empty key`)
+    entries.push([key, percentDecode(entry.slice(eq + 1).trim())])
   }
   // fromEntries defines own properties, so a key like `__proto__` stays an ordinary key.
   return Either.right(Object.fromEntries(entries))
 }
 
-/** Checks an absolute http(s) URL. */
-export const validateUrl = (url: string): Either.Either<string, string> => {
+/**
+ * The URL of a signal under a base endpoint, as the OTLP specification says: `/v1/{signal}`
+ * appended to the path; a query string stays.
+ *
+ * @example
+ * ```ts
+ * import { TelemetryConfig } from "@effect-dspy/telemetry"
+ * TelemetryConfig.signalUrl("http://collector:4318/otlp?tenant=a", "traces")
+ * // "http://collector:4318/otlp/v1/traces?tenant=a"
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const signalUrl = (base: string, signal: "traces" | "metrics"): string => {
+  const url = new URL(base)
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/v1/${signal}`
+  return url.href
+}
+
+const httpUrl = (text: string): Either.Either<string, string> => {
   try {
-    const parsed = new URL(url)
+    const parsed = new URL(text)
     return parsed.protocol === "http:" || parsed.protocol === "https:"
       ? Either.right(parsed.href)
       : Either.left(`"${parsed.protocol}" URLs are not supported; use http or https`)
   } catch {
-    return Either.left(`"${url}" is not a valid URL`)
+    return Either.left("it is not a valid URL")
   }
 }
 
-/** The traces URL under a base endpoint: `{base}/v1/traces`, as the OTLP specification says. */
-export const tracesUrl = (base: string): string => `${base.replace(/\/+$/, "")}/v1/traces`
+/**
+ * The environment as read: variable name to value (blank values count as unset).
+ *
+ * @since 0.2.0
+ */
+export type Environment = Readonly<Record<string, string | undefined>>
 
-/** Reads a protocol name. */
-export const parseProtocol = (text: string): Either.Either<Protocol, string> => {
-  const value = text.trim().toLowerCase()
-  if (value === "http/protobuf" || value === "http/json") return Either.right(value)
-  if (value === "grpc") return Either.left("grpc is not supported; use http/protobuf (the default) or http/json")
-  return Either.left(`unknown protocol "${text}"; use http/protobuf or http/json`)
+class Reader {
+  readonly warnings: Array<string> = []
+  constructor(readonly env: Environment) {}
+  /** Records a problem once (the shared OTLP variables are read for traces and for metrics). */
+  note(warning: string): void {
+    if (!this.warnings.includes(warning)) this.warnings.push(warning)
+  }
+  get(name: string): string | undefined {
+    const value = this.env[name]
+    return value === undefined || value.trim() === "" ? undefined : value.trim()
+  }
+  first(...names: ReadonlyArray<string>): readonly [string, string] | undefined {
+    for (const name of names) {
+      const value = this.get(name)
+      if (value !== undefined) return [name, value]
+    }
+    return undefined
+  }
+  warn(name: string, value: string, problem: string, instead: string): void {
+    const shown = value.length > 60 ? `${value.slice(0, 60)}…` : value
+    this.note(`${name}="${shown}": ${problem}; ${instead}`)
+  }
+  choice<A extends string>(names: ReadonlyArray<string>, allowed: ReadonlyArray<A>, fallback: A, explain?: (v: string) => string | undefined): A {
+    const found = this.first(...names)
+    if (found === undefined) return fallback
+    const [name, raw] = found
+    const value = raw.toLowerCase()
+    const match = allowed.find((a) => a === value)
+    if (match !== undefined) return match
+    this.warn(name, raw, explain?.(value) ?? `expected one of ${allowed.join(", ")}`, `using ${fallback}`)
+    return fallback
+  }
+  flag(name: string, fallback: boolean, lenient = false): boolean {
+    const raw = this.get(name)
+    if (raw === undefined) return fallback
+    const value = raw.toLowerCase()
+    if (value === "true" || (lenient && ["1", "yes", "on"].includes(value))) return true
+    if (value === "false" || (lenient && ["0", "no", "off"].includes(value))) return false
+    this.warn(name, raw, "expected true or false", `using ${fallback}`)
+    return fallback
+  }
+  integer(names: ReadonlyArray<string>, min: number): number | undefined {
+    const found = this.first(...names)
+    if (found === undefined) return undefined
+    const [name, raw] = found
+    const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
+    if (Number.isSafeInteger(n) && n >= min) return n
+    this.warn(name, raw, `expected a whole number >= ${min}`, "using the default")
+    return undefined
+  }
+  /** Milliseconds; 0 means no limit, as the specification says of timeouts. */
+  timeout(names: ReadonlyArray<string>, fallback: Duration.Duration): Duration.Duration {
+    const ms = this.integer(names, 0)
+    return ms === undefined ? fallback : ms === 0 ? Duration.infinity : Duration.millis(ms)
+  }
+  keyValues(names: ReadonlyArray<string>): Record<string, string> {
+    const out: Record<string, string> = {}
+    for (const name of names) {
+      const raw = this.get(name)
+      if (raw === undefined) continue
+      const parsed = parseKeyValues(raw)
+      if (Either.isRight(parsed)) Object.assign(out, parsed.right)
+      // The value may hold credentials: it is not repeated in the warning.
+      else this.note(`${name}: ${parsed.left}; the variable is ignored`)
+    }
+    return out
+  }
+  exporters(name: string, supported: string, unsupported: ReadonlyArray<string>): boolean {
+    const raw = this.get(name)
+    if (raw === undefined) return true
+    const names = raw.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "")
+    for (const exporter of names) {
+      if (exporter === supported || exporter === "none") continue
+      this.warn(
+        name,
+        raw,
+        unsupported.includes(exporter) ? `the "${exporter}" exporter is not supported here` : `unknown exporter "${exporter}"`,
+        `ignoring it`
+      )
+    }
+    return names.includes(supported)
+  }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Config
-// ---------------------------------------------------------------------------------------------
+const protocols: ReadonlyArray<Protocol> = ["http/protobuf", "http/json"]
+const compressions: ReadonlyArray<Compression> = ["gzip", "none"]
+const samplers: ReadonlyArray<SamplerName> = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio"
+]
 
-const invalid = (name: string, message: string) => ConfigError.InvalidData([name], message)
+const explainProtocol = (value: string) =>
+  value === "grpc" ? "grpc is not supported (OTLP/HTTP only)" : `unknown protocol; expected http/protobuf or http/json`
 
-/** An optional variable; empty or blank counts as unset, as the specification says. */
-const optional = (name: string): Config.Config<Option.Option<string>> =>
-  Config.string(name).pipe(
-    Config.option,
-    Config.map(Option.flatMap((s) => (s.trim() === "" ? Option.none() : Option.some(s.trim()))))
-  )
+const readSampler = (env: Reader): Sampler => {
+  const name = env.choice(["OTEL_TRACES_SAMPLER"], samplers, defaultSampler.name, (value) =>
+    ["jaeger_remote", "parentbased_jaeger_remote", "xray"].includes(value)
+      ? `the ${value} sampler is not supported here`
+      : `unknown sampler; expected one of ${samplers.join(", ")}`)
+  if (name !== "traceidratio" && name !== "parentbased_traceidratio") return { name, ratio: 1 }
+  const raw = env.get("OTEL_TRACES_SAMPLER_ARG")
+  if (raw === undefined) return { name, ratio: 1 }
+  const ratio = Number(raw)
+  if (raw !== "" && Number.isFinite(ratio) && ratio >= 0 && ratio <= 1) return { name, ratio }
+  env.warn("OTEL_TRACES_SAMPLER_ARG", raw, "expected a ratio between 0 and 1", "using 1.0")
+  return { name, ratio: 1 }
+}
 
-const optionalRedacted = (name: string): Config.Config<Option.Option<Redacted.Redacted<string>>> =>
-  Config.redacted(name).pipe(
-    Config.option,
-    Config.map(Option.filter((s) => Redacted.value(s).trim() !== ""))
-  )
-
-const firstOf = (...names: ReadonlyArray<string>): Config.Config<Option.Option<readonly [string, string]>> =>
-  Config.map(
-    Config.all(names.map((name) => Config.map(optional(name), Option.map((value) => [name, value] as const)))),
-    (values) => Option.firstSomeOf(values)
-  )
-
-const integer = (name: string, min: number): Config.Config<Option.Option<number>> =>
-  optional(name).pipe(Config.mapOrFail((value) => {
-    if (Option.isNone(value)) return Either.right(Option.none())
-    const n = Number(value.value)
-    return Number.isInteger(n) && n >= min
-      ? Either.right(Option.some(n))
-      : Either.left(invalid(name, `expected an integer >= ${min}, got "${value.value}"`))
-  }))
-
-const flag = (name: string, fallback: boolean): Config.Config<boolean> =>
-  optional(name).pipe(Config.mapOrFail((value) => {
-    if (Option.isNone(value)) return Either.right(fallback)
-    const v = value.value.toLowerCase()
-    if (["true", "1", "yes", "on"].includes(v)) return Either.right(true)
-    if (["false", "0", "no", "off"].includes(v)) return Either.right(false)
-    return Either.left(invalid(name, `expected true or false, got "${value.value}"`))
-  }))
-
-const keyValues = (name: string): Config.Config<Record<string, string>> =>
-  optional(name).pipe(Config.mapOrFail((value) =>
-    Option.isNone(value)
-      ? Either.right({})
-      : Either.mapLeft(parseKeyValues(value.value), (message) => invalid(name, message))
-  ))
-
-const millis = (value: Option.Option<number>, fallback: Duration.Duration): Duration.Duration =>
-  Option.match(value, { onNone: () => fallback, onSome: (ms) => Duration.millis(ms) })
-
-/** `OTEL_SDK_DISABLED`: only `true` (any case) disables, as the specification says. */
-export const sdkDisabled: Config.Config<boolean> = Config.map(
-  optional("OTEL_SDK_DISABLED"),
-  Option.match({ onNone: () => false, onSome: (v) => v.toLowerCase() === "true" })
-)
-
-/** The batch processor settings from `OTEL_BSP_*`. */
-export const batch: Config.Config<Batch> = Config.all({
-  maxQueueSize: integer("OTEL_BSP_MAX_QUEUE_SIZE", 1),
-  maxExportBatchSize: integer("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 1),
-  scheduleDelay: integer("OTEL_BSP_SCHEDULE_DELAY", 0),
-  exportTimeout: integer("OTEL_BSP_EXPORT_TIMEOUT", 1)
-}).pipe(Config.map((c): Batch => {
-  const maxQueueSize = Option.getOrElse(c.maxQueueSize, () => defaultBatch.maxQueueSize)
+const readBatch = (env: Reader): Batch => {
+  const maxQueueSize = env.integer(["OTEL_BSP_MAX_QUEUE_SIZE"], 1) ?? defaultBatch.maxQueueSize
+  const scheduleDelay = env.integer(["OTEL_BSP_SCHEDULE_DELAY"], 0)
   return {
     maxQueueSize,
     // The processor never sends more than it can queue.
-    maxExportBatchSize: Math.min(maxQueueSize, Option.getOrElse(c.maxExportBatchSize, () => defaultBatch.maxExportBatchSize)),
-    scheduleDelay: millis(c.scheduleDelay, defaultBatch.scheduleDelay),
-    exportTimeout: millis(c.exportTimeout, defaultBatch.exportTimeout)
+    maxExportBatchSize: Math.min(maxQueueSize, env.integer(["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"], 1) ?? defaultBatch.maxExportBatchSize),
+    scheduleDelay: scheduleDelay === undefined ? defaultBatch.scheduleDelay : Duration.millis(scheduleDelay),
+    exportTimeout: env.timeout(["OTEL_BSP_EXPORT_TIMEOUT"], defaultBatch.exportTimeout)
   }
-}))
+}
 
-/** The resource: `OTEL_SERVICE_NAME` over `service.name` in `OTEL_RESOURCE_ATTRIBUTES`. */
-export const resource: Config.Config<{
-  readonly serviceName: string
-  readonly attributes: Readonly<Record<string, string>>
-}> = Config.all({
-  name: optional("OTEL_SERVICE_NAME"),
-  attributes: keyValues("OTEL_RESOURCE_ATTRIBUTES")
-}).pipe(Config.map(({ attributes, name }) => ({
-  serviceName: Option.getOrElse(name, () => attributes["service.name"] ?? defaultServiceName),
-  attributes
-})))
+/** The URL of a signal: its own variable as is, else under the base endpoint. */
+const readEndpoint = (env: Reader, signal: "traces" | "metrics"): string | undefined => {
+  const own = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`
+  const specific = env.get(own)
+  if (specific !== undefined) {
+    const url = httpUrl(specific)
+    if (Either.isRight(url)) return url.right
+    env.warn(own, specific, url.left, `no ${signal} are exported over OTLP`)
+    return undefined
+  }
+  const base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+  if (base === undefined) return undefined
+  const url = httpUrl(base)
+  if (Either.isRight(url)) return signalUrl(url.right, signal)
+  // Reported once, for traces.
+  if (signal === "traces") env.warn("OTEL_EXPORTER_OTLP_ENDPOINT", base, url.left, "nothing is exported over OTLP")
+  return undefined
+}
+
+const readOtlp = (env: Reader, signal: "traces" | "metrics") => {
+  const upper = signal.toUpperCase()
+  const headers = env.keyValues(["OTEL_EXPORTER_OTLP_HEADERS", `OTEL_EXPORTER_OTLP_${upper}_HEADERS`])
+  return {
+    headers: Object.fromEntries(Object.entries(headers).map(([key, value]) => [key, Redacted.make(value)] as const)),
+    protocol: env.choice([`OTEL_EXPORTER_OTLP_${upper}_PROTOCOL`, "OTEL_EXPORTER_OTLP_PROTOCOL"], protocols, "http/protobuf", explainProtocol),
+    compression: env.choice([`OTEL_EXPORTER_OTLP_${upper}_COMPRESSION`, "OTEL_EXPORTER_OTLP_COMPRESSION"], compressions, "none"),
+    timeout: env.timeout([`OTEL_EXPORTER_OTLP_${upper}_TIMEOUT`, "OTEL_EXPORTER_OTLP_TIMEOUT"], defaultExportTimeout)
+  }
+}
+
+const langfuseEnvironment = /^(?!langfuse)[a-z0-9_-]{1,40}$/
+
+const readLangfuse = (env: Reader): Destination | undefined => {
+  const publicKey = env.get("LANGFUSE_PUBLIC_KEY")
+  const secretKey = env.get("LANGFUSE_SECRET_KEY")
+  if (publicKey === undefined && secretKey === undefined) return undefined
+  if (!env.flag("LANGFUSE_TRACING_ENABLED", true)) return undefined
+  if (publicKey === undefined || secretKey === undefined) {
+    env.note(
+      `${publicKey === undefined ? "LANGFUSE_SECRET_KEY" : "LANGFUSE_PUBLIC_KEY"} is set but ` +
+        `${publicKey === undefined ? "LANGFUSE_PUBLIC_KEY" : "LANGFUSE_SECRET_KEY"} is not; nothing is exported to Langfuse`
+    )
+    return undefined
+  }
+  const found = env.first("LANGFUSE_BASE_URL", "LANGFUSE_HOST")
+  if (found !== undefined && Either.isLeft(httpUrl(found[1]))) {
+    env.warn(found[0], found[1], "it is not a valid http(s) URL", "nothing is exported to Langfuse")
+    return undefined
+  }
+  let environment = env.get("LANGFUSE_TRACING_ENVIRONMENT")
+  if (environment !== undefined && !langfuseEnvironment.test(environment)) {
+    env.warn(
+      "LANGFUSE_TRACING_ENVIRONMENT",
+      environment,
+      "Langfuse accepts lower-case letters, digits, - and _ (at most 40, not starting with langfuse)",
+      "no environment is set"
+    )
+    environment = undefined
+  }
+  return Langfuse.destination({
+    publicKey,
+    secretKey: Redacted.make(secretKey),
+    baseUrl: found?.[1],
+    environment,
+    release: env.get("LANGFUSE_RELEASE"),
+    compression: env.choice(["EFFECT_DSPY_LANGFUSE_COMPRESSION"], compressions, "gzip")
+  })
+}
+
+const readShutdownTimeout = (env: Reader): Duration.Duration => {
+  const raw = env.get("EFFECT_DSPY_TELEMETRY_SHUTDOWN_TIMEOUT")
+  if (raw === undefined) return defaultShutdownTimeout
+  const decoded = /^\d+$/.test(raw) ? Option.some(Duration.millis(Number(raw))) : Duration.decodeUnknown(raw)
+  if (Option.isSome(decoded)) return decoded.value
+  env.warn("EFFECT_DSPY_TELEMETRY_SHUTDOWN_TIMEOUT", raw, "expected milliseconds or a duration such as \"5 seconds\"", "using 5 seconds")
+  return defaultShutdownTimeout
+}
 
 /**
- * The OTLP destination from `OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT`, `_HEADERS`, `_PROTOCOL`,
- * `_TIMEOUT` and `_COMPRESSION` (signal-specific variables win), or none when no endpoint is
- * set or `OTEL_TRACES_EXPORTER` does not name `otlp`.
+ * Settings from the environment's values (pure; `fromEnv` reads them through `Config`).
+ *
+ * @since 0.2.0
  */
-export const otlp: Config.Config<Option.Option<Destination>> = Config.all({
-  exporters: optional("OTEL_TRACES_EXPORTER"),
-  tracesEndpoint: optional("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-  endpoint: optional("OTEL_EXPORTER_OTLP_ENDPOINT"),
-  headers: keyValues("OTEL_EXPORTER_OTLP_HEADERS"),
-  tracesHeaders: keyValues("OTEL_EXPORTER_OTLP_TRACES_HEADERS"),
-  protocol: firstOf("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
-  timeout: Config.all([integer("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", 1), integer("OTEL_EXPORTER_OTLP_TIMEOUT", 1)]),
-  compression: firstOf("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION")
-}).pipe(Config.mapOrFail((c): Either.Either<Option.Option<Destination>, ConfigError.ConfigError> => {
-  const named = Option.map(c.exporters, (v) => v.split(",").map((s) => s.trim().toLowerCase()))
-  if (Option.isSome(named) && !named.value.includes("otlp")) return Either.right(Option.none())
-  const url = Option.isSome(c.tracesEndpoint)
-    ? Either.mapLeft(validateUrl(c.tracesEndpoint.value), (m) => invalid("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", m))
-    : Option.isSome(c.endpoint)
-    ? Either.mapLeft(validateUrl(tracesUrl(c.endpoint.value)), (m) => invalid("OTEL_EXPORTER_OTLP_ENDPOINT", m))
-    : undefined
-  if (url === undefined) return Either.right(Option.none())
-  if (Either.isLeft(url)) return Either.left(url.left)
-  let protocol: Protocol = "http/protobuf"
-  if (Option.isSome(c.protocol)) {
-    const [name, value] = c.protocol.value
-    const parsed = parseProtocol(value)
-    if (Either.isLeft(parsed)) return Either.left(invalid(name, parsed.left))
-    protocol = parsed.right
+export const fromEnvironment = (environment: Environment, secrets: ReadonlyArray<Redacted.Redacted<string>> = []): Settings => {
+  const env = new Reader(environment)
+  const disabled = env.flag("OTEL_SDK_DISABLED", false)
+  const resourceAttributes = env.keyValues(["OTEL_RESOURCE_ATTRIBUTES"])
+  const serviceName = env.get("OTEL_SERVICE_NAME") ?? resourceAttributes["service.name"] ?? defaultServiceName
+  const destinations: Array<Destination> = []
+  if (env.exporters("OTEL_TRACES_EXPORTER", "otlp", ["console", "zipkin", "jaeger"])) {
+    const url = readEndpoint(env, "traces")
+    if (url !== undefined) destinations.push({ name: "otlp", url, ...readOtlp(env, "traces") })
   }
-  let compression: Compression = "none"
-  if (Option.isSome(c.compression)) {
-    const [name, value] = c.compression.value
-    if (value !== "gzip" && value !== "none") return Either.left(invalid(name, `expected gzip or none, got "${value}"`))
-    compression = value
+  let metrics: MetricsDestination | undefined = undefined
+  if (env.exporters("OTEL_METRICS_EXPORTER", "otlp", ["console", "prometheus"])) {
+    const url = readEndpoint(env, "metrics")
+    if (url !== undefined) {
+      const interval = env.integer(["OTEL_METRIC_EXPORT_INTERVAL"], 1)
+      metrics = {
+        url,
+        ...readOtlp(env, "metrics"),
+        interval: Duration.millis(interval ?? 60_000),
+        exportTimeout: env.timeout(["OTEL_METRIC_EXPORT_TIMEOUT"], Duration.seconds(30)),
+        temporality: env.choice(["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"], ["cumulative", "delta", "lowmemory"], "cumulative") ===
+            "cumulative"
+          ? "cumulative"
+          : "delta"
+      }
+    }
   }
-  const headers = Object.fromEntries(
-    [...Object.entries(c.headers), ...Object.entries(c.tracesHeaders)].map(([key, value]) => [key, Redacted.make(value)] as const)
-  )
-  const timeout = Option.firstSomeOf(c.timeout)
-  return Either.right(Option.some({
-    name: "otlp",
-    url: url.right,
-    headers,
-    protocol,
-    compression,
-    timeout: millis(timeout, defaultExportTimeout)
-  }))
-}))
+  const langfuse = readLangfuse(env)
+  if (langfuse !== undefined) destinations.push(langfuse)
+  const maxLength = env.integer(["EFFECT_DSPY_CONTENT_MAX_LENGTH"], 1)
+  const settings = make({
+    enabled: !disabled && (destinations.length > 0 || metrics !== undefined),
+    destinations: disabled ? [] : destinations,
+    metrics: disabled ? undefined : metrics,
+    serviceName,
+    resourceAttributes,
+    sampler: readSampler(env),
+    batch: readBatch(env),
+    content: { capture: env.flag("EFFECT_DSPY_CAPTURE_CONTENT", true, true), maxLength },
+    secrets,
+    shutdownTimeout: readShutdownTimeout(env)
+  })
+  return { ...settings, warnings: env.warnings }
+}
 
-/** Content capture from `EFFECT_DSPY_CAPTURE_CONTENT` (default true) and `EFFECT_DSPY_CONTENT_MAX_LENGTH`. */
-export const content: Config.Config<SpanContent.Options> = Config.all({
-  capture: flag("EFFECT_DSPY_CAPTURE_CONTENT", true),
-  maxLength: integer("EFFECT_DSPY_CONTENT_MAX_LENGTH", 16)
-}).pipe(Config.map(({ capture, maxLength }) => ({ capture, maxLength: Option.getOrUndefined(maxLength) })))
+/**
+ * The variables `fromEnv` reads.
+ *
+ * @since 0.2.0
+ */
+export const variables: ReadonlyArray<string> = [
+  "OTEL_SDK_DISABLED",
+  "OTEL_SERVICE_NAME",
+  "OTEL_RESOURCE_ATTRIBUTES",
+  "OTEL_TRACES_EXPORTER",
+  "OTEL_METRICS_EXPORTER",
+  "OTEL_TRACES_SAMPLER",
+  "OTEL_TRACES_SAMPLER_ARG",
+  ...["", "TRACES_", "METRICS_"].flatMap((signal) =>
+    ["ENDPOINT", "HEADERS", "PROTOCOL", "COMPRESSION", "TIMEOUT"].map((name) => `OTEL_EXPORTER_OTLP_${signal}${name}`)
+  ),
+  "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+  "OTEL_METRIC_EXPORT_INTERVAL",
+  "OTEL_METRIC_EXPORT_TIMEOUT",
+  "OTEL_BSP_MAX_QUEUE_SIZE",
+  "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+  "OTEL_BSP_SCHEDULE_DELAY",
+  "OTEL_BSP_EXPORT_TIMEOUT",
+  "LANGFUSE_PUBLIC_KEY",
+  "LANGFUSE_SECRET_KEY",
+  "LANGFUSE_BASE_URL",
+  "LANGFUSE_HOST",
+  "LANGFUSE_TRACING_ENABLED",
+  "LANGFUSE_TRACING_ENVIRONMENT",
+  "LANGFUSE_RELEASE",
+  "EFFECT_DSPY_LANGFUSE_COMPRESSION",
+  "EFFECT_DSPY_CAPTURE_CONTENT",
+  "EFFECT_DSPY_CONTENT_MAX_LENGTH",
+  "EFFECT_DSPY_TELEMETRY_SHUTDOWN_TIMEOUT"
+]
 
-/** The values of the `secretEnvNames` variables that are set. */
+const optional = (name: string): Config.Config<string | undefined> =>
+  Config.map(Config.option(Config.string(name)), Option.getOrUndefined)
+
+/**
+ * The values of the `secretEnvNames` variables that are set.
+ *
+ * @since 0.1.0
+ */
 export const secrets: Config.Config<ReadonlyArray<Redacted.Redacted<string>>> = Config.map(
-  Config.all(secretEnvNames.map(optionalRedacted)),
-  (values) => values.flatMap((v) => (Option.isSome(v) ? [v.value] : []))
+  Config.all(secretEnvNames.map((name) => Config.option(Config.redacted(name)))),
+  (values) => values.flatMap((v) => (Option.isSome(v) && Redacted.value(v.value).trim() !== "" ? [v.value] : []))
 )
 
 /**
- * All settings from the environment. Export is enabled when an OTLP endpoint or both
- * Langfuse keys are set and `OTEL_SDK_DISABLED` is not `true`.
+ * All settings from the environment. Export is enabled when an OTLP endpoint or both Langfuse
+ * keys are set and `OTEL_SDK_DISABLED` is not `true`. Values that cannot be used become
+ * `warnings` (the layer logs them) instead of errors.
  *
  * @example
  * ```ts
@@ -330,28 +624,13 @@ export const secrets: Config.Config<ReadonlyArray<Redacted.Redacted<string>>> = 
  *   Effect.withConfigProvider(ConfigProvider.fromJson({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://localhost:4318" }))
  * )
  * ```
+ *
+ * @since 0.1.0
  */
-export const fromEnv: Config.Config<Settings> = Config.all({
-  disabled: sdkDisabled,
-  resource,
-  otlp,
-  langfuse: Langfuse.config,
-  batch,
-  content,
-  secrets,
-  shutdownTimeout: Config.option(Config.duration("EFFECT_DSPY_TELEMETRY_SHUTDOWN_TIMEOUT"))
-}).pipe(Config.map((c): Settings => {
-  const destinations: Array<Destination> = []
-  if (Option.isSome(c.otlp)) destinations.push(c.otlp.value)
-  if (Option.isSome(c.langfuse)) destinations.push(Langfuse.destination(c.langfuse.value))
-  return make({
-    enabled: !c.disabled && destinations.length > 0,
-    destinations: c.disabled ? [] : destinations,
-    serviceName: c.resource.serviceName,
-    resourceAttributes: c.resource.attributes,
-    batch: c.batch,
-    content: c.content,
-    secrets: c.secrets,
-    shutdownTimeout: Option.getOrUndefined(c.shutdownTimeout)
-  })
-}))
+export const fromEnv: Config.Config<Settings> = Config.map(
+  Config.all({
+    values: Config.all(Object.fromEntries(variables.map((name) => [name, optional(name)]))),
+    secrets
+  }),
+  ({ secrets, values }) => fromEnvironment(values, secrets)
+)

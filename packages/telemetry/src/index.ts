@@ -1,9 +1,16 @@
 /**
- * @effect-dspy/telemetry: GenAI spans exported over OTLP and to Langfuse as Effect layers,
- * and event subscribers for logs and metrics.
+ * @effect-dspy/telemetry: GenAI spans and metrics exported over OTLP and to Langfuse as Effect
+ * layers, and event subscribers for logs and metrics.
  *
  * @since 0.1.0
  */
+
+/**
+ * Whether and how prompts, replies and tool data are recorded on spans.
+ *
+ * @since 0.2.0
+ */
+export * as ContentCapture from "./ContentCapture.js"
 
 /**
  * Structured log lines from core's events.
@@ -20,25 +27,18 @@ export * as EventLog from "./EventLog.js"
 export * as EventMetrics from "./EventMetrics.js"
 
 /**
- * GenAI semantic-convention names and time to first chunk.
+ * GenAI semantic-convention names and shapes, and time to first chunk.
  *
  * @since 0.1.0
  */
 export * as GenAi from "./GenAi.js"
 
 /**
- * Langfuse endpoint, credentials and attribute names.
+ * Langfuse destination, attribute names, observation types and prompt links.
  *
  * @since 0.1.0
  */
 export * as Langfuse from "./Langfuse.js"
-
-/**
- * Capture, masking and truncation of prompts and outputs on spans.
- *
- * @since 0.1.0
- */
-export * as SpanContent from "./SpanContent.js"
 
 /**
  * The tracing layers: OTLP, Langfuse, from the environment.

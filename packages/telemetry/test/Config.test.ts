@@ -1,7 +1,7 @@
 import { EventBus, LmConfig, Predict, Signature, SpanContent } from "@effect-dspy/core"
 import { CurrentSpanTransformer } from "@effect/ai/Telemetry"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Either, Exit, FastCheck, Layer, Option, Redacted } from "effect"
+import { ConfigError, ConfigProvider, ConfigProviderPathPatch as PathPatch, Duration, Effect, Either, FastCheck, HashSet, Layer, Option, Redacted } from "effect"
 import { EventLog, Telemetry, TelemetryConfig } from "../src/index.js"
 import * as Logs from "./utils/Logs.js"
 import * as OtlpReceiver from "./utils/OtlpReceiver.js"
@@ -32,64 +32,126 @@ describe("TelemetryConfig parsing", () => {
     assert.deepStrictEqual(TelemetryConfig.parseKeyValues(text), Either.right(record))
   })
 
-  it("appends the signal path to the base endpoint", () => {
-    assert.strictEqual(TelemetryConfig.tracesUrl("http://collector:4318"), "http://collector:4318/v1/traces")
-    assert.strictEqual(TelemetryConfig.tracesUrl("http://collector:4318/otlp/"), "http://collector:4318/otlp/v1/traces")
+  it("appends the signal path to the base endpoint, keeping its query", () => {
+    assert.strictEqual(TelemetryConfig.signalUrl("http://collector:4318", "traces"), "http://collector:4318/v1/traces")
+    assert.strictEqual(TelemetryConfig.signalUrl("http://collector:4318/otlp/", "metrics"), "http://collector:4318/otlp/v1/metrics")
+    assert.strictEqual(
+      TelemetryConfig.signalUrl("https://collector/otlp?tenant=a&key=b", "traces"),
+      "https://collector/otlp/v1/traces?tenant=a&key=b"
+    )
   })
 
-  it.effect("reads the batch processor settings and caps the batch at the queue", () =>
-    Effect.gen(function*() {
-      const batch = yield* TelemetryConfig.batch.pipe(
-        withEnv({ OTEL_BSP_MAX_QUEUE_SIZE: "100", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "512", OTEL_BSP_SCHEDULE_DELAY: "250", OTEL_BSP_EXPORT_TIMEOUT: "1000" })
-      )
-      assert.strictEqual(batch.maxQueueSize, 100)
-      assert.strictEqual(batch.maxExportBatchSize, 100)
-      assert.isTrue(Duration.equals(batch.scheduleDelay, Duration.millis(250)))
-      assert.isTrue(Duration.equals(batch.exportTimeout, Duration.seconds(1)))
-    }))
+  it("reads the batch processor settings and caps the batch at the queue", () => {
+    const { batch, warnings } = TelemetryConfig.fromEnvironment({
+      OTEL_BSP_MAX_QUEUE_SIZE: "100",
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "512",
+      OTEL_BSP_SCHEDULE_DELAY: "250",
+      OTEL_BSP_EXPORT_TIMEOUT: "1000"
+    })
+    assert.deepStrictEqual(warnings, [])
+    assert.strictEqual(batch.maxQueueSize, 100)
+    assert.strictEqual(batch.maxExportBatchSize, 100)
+    assert.isTrue(Duration.equals(batch.scheduleDelay, Duration.millis(250)))
+    assert.isTrue(Duration.equals(batch.exportTimeout, Duration.seconds(1)))
+  })
 
-  it.effect("rejects what it cannot use with a clear ConfigError", () =>
-    Effect.gen(function*() {
-      const cases: Array<[Record<string, string>, string]> = [
-        [{ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }, "grpc is not supported"],
-        [{ OTEL_EXPORTER_OTLP_ENDPOINT: "not a url" }, "not a valid URL"],
-        [{ OTEL_BSP_MAX_QUEUE_SIZE: "lots" }, "expected an integer"],
-        [{ LANGFUSE_PUBLIC_KEY: "pk-lf-1" }, "LANGFUSE_PUBLIC_KEY is set but LANGFUSE_SECRET_KEY is not"],
-        [{ EFFECT_DSPY_CAPTURE_CONTENT: "maybe" }, "expected true or false"]
-      ]
-      for (const [env, message] of cases) {
-        const exit = yield* Effect.exit(TelemetryConfig.fromEnv.pipe(withEnv(env)))
-        assert.isTrue(Exit.isFailure(exit), JSON.stringify(env))
-        if (Exit.isFailure(exit)) assert.include(String(exit.cause), message)
-      }
-    }))
+  it("enumerated values are case-insensitive; a timeout of 0 means no limit", () => {
+    const settings = TelemetryConfig.fromEnvironment({
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318",
+      OTEL_EXPORTER_OTLP_COMPRESSION: "GZIP",
+      OTEL_EXPORTER_OTLP_PROTOCOL: "HTTP/JSON",
+      OTEL_EXPORTER_OTLP_TIMEOUT: "0",
+      OTEL_TRACES_SAMPLER: "ParentBased_TraceIdRatio",
+      OTEL_TRACES_SAMPLER_ARG: "0.25",
+      OTEL_TRACES_EXPORTER: "OTLP",
+      OTEL_SDK_DISABLED: "FALSE"
+    })
+    assert.deepStrictEqual(settings.warnings, [])
+    const otlp = settings.destinations[0]!
+    assert.strictEqual(otlp.compression, "gzip")
+    assert.strictEqual(otlp.protocol, "http/json")
+    assert.isFalse(Duration.isFinite(otlp.timeout))
+    assert.deepStrictEqual(settings.sampler, { name: "parentbased_traceidratio", ratio: 0.25 })
+  })
 
-  it.effect("nothing set, or OTEL_SDK_DISABLED: tracing is off", () =>
-    Effect.gen(function*() {
-      const none = yield* TelemetryConfig.fromEnv.pipe(withEnv({}))
-      assert.isFalse(none.enabled)
-      const disabled = yield* TelemetryConfig.fromEnv.pipe(
-        withEnv({ OTEL_SDK_DISABLED: "TRUE", OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", LANGFUSE_PUBLIC_KEY: "p", LANGFUSE_SECRET_KEY: "s" })
-      )
-      assert.isFalse(disabled.enabled)
-      assert.strictEqual(disabled.destinations.length, 0)
-      const none2 = yield* TelemetryConfig.fromEnv.pipe(withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_TRACES_EXPORTER: "none" }))
-      assert.isFalse(none2.enabled)
-    }))
+  it("each unusable value is a warning, and the setting falls back to its default", () => {
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }, "grpc is not supported"],
+      [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/xml" }, "unknown protocol"],
+      [{ OTEL_EXPORTER_OTLP_COMPRESSION: "brotli" }, "expected one of gzip, none"],
+      [{ OTEL_EXPORTER_OTLP_TIMEOUT: "ten" }, "expected a whole number"],
+      [{ OTEL_BSP_MAX_QUEUE_SIZE: "lots" }, "expected a whole number >= 1"],
+      [{ OTEL_BSP_MAX_QUEUE_SIZE: "0" }, "expected a whole number >= 1"],
+      [{ OTEL_BSP_SCHEDULE_DELAY: "-5" }, "expected a whole number >= 0"],
+      [{ OTEL_RESOURCE_ATTRIBUTES: "service.name=a,broken" }, "OTEL_RESOURCE_ATTRIBUTES: entry 2 is not a key=value pair; the variable is ignored"],
+      [{ OTEL_EXPORTER_OTLP_HEADERS: "authorization" }, "OTEL_EXPORTER_OTLP_HEADERS: entry 1 is not a key=value pair"],
+      [{ OTEL_TRACES_SAMPLER: "sometimes" }, "unknown sampler"],
+      [{ OTEL_TRACES_SAMPLER: "xray" }, "the xray sampler is not supported"],
+      [{ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "2" }, "expected a ratio between 0 and 1"],
+      [{ OTEL_TRACES_EXPORTER: "zipkin,otlp" }, "the \"zipkin\" exporter is not supported"],
+      [{ OTEL_METRICS_EXPORTER: "prometheus" }, "the \"prometheus\" exporter is not supported"],
+      [{ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: "sometimes" }, "expected one of cumulative, delta, lowmemory"],
+      [{ OTEL_SDK_DISABLED: "yes" }, "expected true or false"],
+      [{ EFFECT_DSPY_CAPTURE_CONTENT: "maybe" }, "expected true or false"],
+      [{ EFFECT_DSPY_TELEMETRY_SHUTDOWN_TIMEOUT: "soon" }, "expected milliseconds or a duration"],
+      [{ LANGFUSE_PUBLIC_KEY: "pk-lf-1" }, "LANGFUSE_PUBLIC_KEY is set but LANGFUSE_SECRET_KEY is not"],
+      [{ LANGFUSE_PUBLIC_KEY: "pk", LANGFUSE_SECRET_KEY: "sk", LANGFUSE_TRACING_ENVIRONMENT: "Prod!" }, "Langfuse accepts lower-case letters"],
+      [{ LANGFUSE_PUBLIC_KEY: "pk", LANGFUSE_SECRET_KEY: "sk", LANGFUSE_BASE_URL: "cloud.langfuse" }, "not a valid http(s) URL"]
+    ]
+    for (const [env, message] of cases) {
+      const settings = TelemetryConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", ...env })
+      assert.strictEqual(settings.warnings.length, 1, JSON.stringify(env))
+      assert.include(settings.warnings[0], message, JSON.stringify(env))
+    }
+    // A malformed endpoint: a warning, and nothing is exported (there is nowhere to).
+    const bad = TelemetryConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: "not a url" })
+    assert.isFalse(bad.enabled)
+    assert.include(bad.warnings[0], "OTEL_EXPORTER_OTLP_ENDPOINT=\"not a url\": it is not a valid URL")
+    // A header value may be a credential: never repeated in a warning.
+    const secret = TelemetryConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_EXPORTER_OTLP_HEADERS: "Bearer-s3cret-token" })
+    assert.notInclude(secret.warnings.join(" "), "s3cret")
+  })
 
-  it.effect("both OTLP and Langfuse set: spans go to both", () =>
-    Effect.gen(function*() {
-      const settings = yield* TelemetryConfig.fromEnv.pipe(withEnv({
-        OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318",
-        LANGFUSE_PUBLIC_KEY: "pk",
-        LANGFUSE_SECRET_KEY: "sk-lf-secret-123",
-        LANGFUSE_HOST: "https://lf.example.com"
-      }))
-      assert.deepStrictEqual(settings.destinations.map((d) => [d.name, d.url]), [
-        ["otlp", "http://c:4318/v1/traces"],
-        ["langfuse", "https://lf.example.com/api/public/otel/v1/traces"]
-      ])
-    }))
+  it("nothing set, OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none: nothing is exported", () => {
+    assert.isFalse(TelemetryConfig.fromEnvironment({}).enabled)
+    const disabled = TelemetryConfig.fromEnvironment({
+      OTEL_SDK_DISABLED: "TRUE",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318",
+      LANGFUSE_PUBLIC_KEY: "p",
+      LANGFUSE_SECRET_KEY: "s"
+    })
+    assert.isFalse(disabled.enabled)
+    assert.strictEqual(disabled.destinations.length, 0)
+    const none = TelemetryConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" })
+    assert.isFalse(none.enabled)
+    const langfuseOff = TelemetryConfig.fromEnvironment({ LANGFUSE_PUBLIC_KEY: "p", LANGFUSE_SECRET_KEY: "s", LANGFUSE_TRACING_ENABLED: "false" })
+    assert.isFalse(langfuseOff.enabled)
+  })
+
+  it("both OTLP and Langfuse set: spans go to both, metrics to the collector", () => {
+    const settings = TelemetryConfig.fromEnvironment({
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318",
+      OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: "http/json",
+      OTEL_METRIC_EXPORT_INTERVAL: "15000",
+      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: "LowMemory",
+      LANGFUSE_PUBLIC_KEY: "pk",
+      LANGFUSE_SECRET_KEY: "sk-lf-secret-123",
+      LANGFUSE_HOST: "https://lf.example.com",
+      LANGFUSE_TRACING_ENVIRONMENT: "staging",
+      LANGFUSE_RELEASE: "v1.2.3"
+    })
+    assert.deepStrictEqual(settings.warnings, [])
+    assert.deepStrictEqual(settings.destinations.map((d) => [d.name, d.url]), [
+      ["otlp", "http://c:4318/v1/traces"],
+      ["langfuse", "https://lf.example.com/api/public/otel/v1/traces"]
+    ])
+    assert.deepStrictEqual(settings.destinations[1]!.langfuse, { environment: "staging", release: "v1.2.3" })
+    assert.strictEqual(settings.destinations[1]!.compression, "gzip")
+    assert.strictEqual(settings.metrics?.url, "http://c:4318/v1/metrics")
+    assert.strictEqual(settings.metrics?.protocol, "http/json")
+    assert.strictEqual(settings.metrics?.temporality, "delta")
+    assert.isTrue(Duration.equals(settings.metrics!.interval, Duration.seconds(15)))
+  })
 })
 
 describe("Telemetry.layerFromEnv", () => {
@@ -153,10 +215,65 @@ describe("Telemetry.layerFromEnv", () => {
         Effect.provide(Telemetry.layerFromEnv),
         withEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.tracesUrl, EFFECT_DSPY_CAPTURE_CONTENT: "false" })
       )
-      const chat = OtlpReceiver.byName(receiver.spans(), "chat m")
-      assert.isUndefined(chat.attributes["langfuse.observation.input"])
-      assert.isUndefined(chat.attributes["langfuse.observation.output"])
-      assert.strictEqual(chat.attributes["gen_ai.response.model"], "scripted-model-2025")
+      const spans = receiver.spans()
+      for (const span of spans) {
+        for (const key of ["langfuse.observation.input", "langfuse.observation.output", "gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions"]) {
+          assert.isUndefined(span.attributes[key], `${span.name} ${key}`)
+        }
+      }
+      assert.strictEqual(OtlpReceiver.byName(spans, "chat m").attributes["gen_ai.response.model"], "scripted-model-2025")
+    }))
+
+  it.scoped("every unusable variable is logged as a warning and the program runs, exporting with the defaults", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const logs = Logs.capture()
+      const bad = {
+        OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+        OTEL_EXPORTER_OTLP_COMPRESSION: "GZIP",
+        OTEL_EXPORTER_OTLP_TIMEOUT: "0",
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "many",
+        OTEL_RESOURCE_ATTRIBUTES: "team=a,=b",
+        OTEL_EXPORTER_OTLP_HEADERS: "novalue",
+        OTEL_TRACES_SAMPLER: "sometimes",
+        OTEL_SDK_DISABLED: "nope",
+        EFFECT_DSPY_CONTENT_MAX_LENGTH: "-1"
+      }
+      const prediction = yield* predictOnce.pipe(
+        Effect.provide(Telemetry.layerFromEnv),
+        Effect.provide(logs.layer),
+        withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: `${receiver.baseUrl}/otlp?tenant=t1`, ...bad })
+      )
+      assert.strictEqual(prediction.output.answer, "4")
+      const warnings = logs.lines.filter((l) => l.level === "WARN" && l.message.startsWith("telemetry: ")).map((l) => l.message)
+      for (const name of Object.keys(bad).filter((n) => n !== "OTEL_EXPORTER_OTLP_COMPRESSION" && n !== "OTEL_EXPORTER_OTLP_TIMEOUT")) {
+        assert.isTrue(warnings.some((w) => w.includes(name)), `no warning for ${name}: ${warnings.join(" | ")}`)
+      }
+      assert.strictEqual(warnings.length, 7)
+      // Exported anyway: protobuf (the default), gzipped (the enum read case-insensitively), the base
+      // endpoint's query kept.
+      const request = receiver.requests[0]!
+      assert.strictEqual(request.path, "/otlp/v1/traces?tenant=t1")
+      assert.strictEqual(request.headers["content-type"], "application/x-protobuf")
+      assert.strictEqual(request.headers["content-encoding"], "gzip")
+      assert.strictEqual(receiver.spans().length, 2)
+    }))
+
+  it.scoped("a configuration that cannot be read at all is a warning: nothing is exported, the program runs", () =>
+    Effect.gen(function*() {
+      const logs = Logs.capture()
+      const failing = ConfigProvider.makeFlat({
+        load: (path) => Effect.fail(ConfigError.InvalidData([...path], "the secret store is unreachable")),
+        enumerateChildren: () => Effect.succeed(HashSet.empty()),
+        patch: PathPatch.empty
+      })
+      const prediction = yield* predictOnce.pipe(
+        Effect.provide(Telemetry.layerFromEnv),
+        Effect.provide(logs.layer),
+        Effect.withConfigProvider(ConfigProvider.fromFlat(failing))
+      )
+      assert.strictEqual(prediction.output.answer, "4")
+      assert.include(logs.text(), "telemetry: the configuration could not be read")
     }))
 })
 
@@ -204,7 +321,7 @@ describe("secrets", () => {
       assert.isDefined(failed) // the failing LM call is exported, with its error scrubbed
       assert.include(JSON.stringify(failed), "[REDACTED]")
       // Core hands the prompt of a failed call to the sink too.
-      assert.include(String(failed!.attributes["langfuse.observation.input"]), "hello")
+      assert.include(String(failed!.attributes["gen_ai.input.messages"]), "hello")
       const exported = otlp.rawText() + langfuse.rawText()
       for (const secret of [openAiKey, localKey, langfuseSecret, otlpToken]) {
         assert.notInclude(exported, secret)
@@ -219,7 +336,7 @@ describe("secrets", () => {
 
   it("Redacted settings never print their values", () => {
     const settings = TelemetryConfig.make({
-      destinations: [Telemetry.otlpDestination({ url: "http://c/v1/traces", headers: { authorization: "Bearer abcdefgh12345678" } })],
+      destinations: [TelemetryConfig.otlpDestination({ url: "http://c/v1/traces", headers: { authorization: "Bearer abcdefgh12345678" } })],
       secrets: [Redacted.make(openAiKey)]
     })
     assert.notInclude(JSON.stringify(settings), "abcdefgh12345678")

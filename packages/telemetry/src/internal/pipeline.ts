@@ -1,67 +1,58 @@
 /**
- * One export pipeline per destination, built from the OpenTelemetry SDK's own parts:
+ * One destination's export pipeline, the OpenTelemetry SDK's parts with a thin layer of ours:
  *
- *   span end ─▶ bounded gate ─▶ BatchSpanProcessor ─▶ deferring exporter ─▶ OTLP delegate ─▶ transport
- *                (drops+counts)   (queue, batches,      (next macrotask,      (SDK serializer,    (HTTP POST,
- *                                  schedule)             scrubs secrets)       promise queue)      OTLP retries)
+ *   span end ─▶ gate ─────────────▶ BatchSpanProcessor ─▶ exporter
+ *               (bounded, counts      (the SDK's: queue,    (per destination: Langfuse names,
+ *                every drop)           batches, schedule)    secrets scrubbed, the SDK's OTLP
+ *                                                            serializer, `transport.ts`)
  *
- * What we add to the SDK: drop counting (the processor only reports drops to its diagnostic
- * logger), moving serialization and sending off the fiber that ended the span (the processor
- * exports synchronously from `onEnd` when a batch fills), scrubbing known secrets,
- * configuration only from Effect `Config` (the exporter's constructor also merges
- * `OTEL_EXPORTER_OTLP_HEADERS` from `process.env` into every exporter, which would send an OTLP
- * collector's credentials to Langfuse), and a bounded shutdown: exports in flight or started
- * during shutdown get the shutdown budget as their deadline and are abandoned when it runs
- * out (see `transport.ts` for why the transport is ours; its retry rules are the SDK's).
+ * The gate exists because the processor drops spans beyond its queue and only says so to its
+ * diagnostic logger; it mirrors the processor's queue exactly (a span passes when there is
+ * room, and leaves when the processor hands it to the exporter), so every span ends up
+ * counted as exported, dropped or failed. Exports run as fibers of the layer (never on the
+ * fiber that ended a span), so the shutdown can cut them short.
  */
-import type { Attributes, AttributeValue } from "@opentelemetry/api"
+import { Redaction } from "@effect-dspy/core"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type { Attributes } from "@opentelemetry/api"
 import { type ExportResult, ExportResultCode } from "@opentelemetry/core"
-import { createOtlpNetworkExportDelegate, type IOtlpExportDelegate } from "@opentelemetry/otlp-exporter-base"
-import { createOtlpHttpExporterMetrics } from "@opentelemetry/otlp-exporter-base/node-http"
-import {
-  type IExportTraceServiceResponse,
-  type ISerializer,
-  JsonTraceSerializer,
-  ProtobufTraceSerializer,
-  TraceExporterMetricsHelper
-} from "@opentelemetry/otlp-transformer"
-import {
-  BatchSpanProcessor,
-  type ReadableSpan,
-  type SpanExporter,
-  type SpanProcessor
-} from "@opentelemetry/sdk-trace-base"
+import { type IExportTraceServiceResponse, type ISerializer, JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer"
+import { type Resource, resourceFromAttributes } from "@opentelemetry/resources"
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
-import * as Redacted from "effect/Redacted"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import type * as Fiber from "effect/Fiber"
+import type * as Redacted from "effect/Redacted"
+import * as GenAi from "../GenAi.js"
 import type * as TelemetryConfig from "../TelemetryConfig.js"
-import type { DeferredContent } from "./content.js"
-import { encodeSpans } from "./protobuf.js"
-import type { Scrubber } from "./redact.js"
 import * as Transport from "./transport.js"
 
-/** Counters of one destination; plain numbers, read by the layer's reporter. */
+/** Counters of one destination, in spans; plain numbers read by the layer's reporter. */
 export interface Stats {
-  /** Spans waiting in the processor's queue. */
+  /** Waiting in the processor's queue. */
   queued: number
-  /** The most spans ever waiting at once. */
+  /** The most that ever waited at once. */
   peakQueued: number
-  /** Spans handed to the exporter whose export has not finished. */
+  /** Handed to an export that has not finished. */
   inFlight: number
-  /** Spans refused because the queue was full (or the layer was closing). */
+  /** The most that were ever in exports at once (never above the queue plus one batch). */
+  peakInFlight: number
+  /** Refused: the queue was full, or the layer was closing. */
   dropped: number
-  /** Spans the destination accepted. */
+  /** Accepted by the destination. */
   exported: number
-  /** Spans whose export failed for good (after the retries the specification allows). */
+  /** Not accepted: the export failed for good, was rejected, or was abandoned at shutdown. */
   failed: number
-  /** Export requests that failed for good. */
-  failedExports: number
 }
 
-/** What the pipeline reports as it runs; called outside any fiber. */
+/** What the pipeline reports as it runs. */
 export interface Hooks {
   readonly dropped: (count: number) => void
   readonly exported: (count: number) => void
-  readonly failed: (count: number, error: Error | undefined) => void
+  readonly failed: (count: number, reason: string) => void
 }
 
 /** One destination's pipeline. */
@@ -69,77 +60,51 @@ export interface Sink {
   readonly destination: TelemetryConfig.Destination
   readonly processor: SpanProcessor
   readonly stats: Stats
-  /** From now on, refuse new spans and give every export, in flight or new, at most `budget` to finish. */
-  readonly beginShutdown: (budget: Duration.Duration) => void
-  /** Fails whatever is still in flight at once and frees its timers and sockets. */
-  readonly abandon: () => void
+  /** Whether the last export was accepted (true until one ends). */
+  readonly healthy: () => boolean
+  /**
+   * From now on new spans are refused (counted as dropped) and exports make no further
+   * attempts; when the destination is failing, exports in flight and what is still queued
+   * fail at once instead of waiting for a collector that is not there.
+   */
+  readonly beginShutdown: () => void
 }
 
-const userAgent = "effect-dspy-telemetry/0.1.0 OTel-OTLP-Exporter-JavaScript/0.223.1"
+/** Forks an export into the layer's fiber set (interrupted when the shutdown's budget runs out). */
+export type Fork = (effect: Effect.Effect<void>) => Fiber.RuntimeFiber<void>
+
+const langfuseResources = new WeakMap<Resource, Resource>()
 
 /**
- * The protobuf serializer: ours (see `protobuf.ts` for why), rendering deferred content and
- * scrubbing secrets as it writes; the SDK's for the export service's response.
+ * Langfuse names a generation after its span, and every model call of a ReAct agent is
+ * `chat {model}`: the predictor (core's `dspy.predictor`, else the signature) tells them apart.
  */
-const protobufSerializer = (
-  content: DeferredContent | undefined,
-  scrub: Scrubber | undefined
-): ISerializer<Array<ReadableSpan>, IExportTraceServiceResponse> => {
-  let sizeHint = 65536
-  return {
-    serializeRequest: (spans) => {
-      const bytes = encodeSpans(spans, content?.attributesFor, scrub, sizeHint)
-      sizeHint = bytes.length + (bytes.length >>> 3)
-      return bytes
-    },
-    deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data)
+const langfuseName = (span: ReadableSpan): string => {
+  const operation = span.attributes[GenAi.Attributes.operationName]
+  if (typeof operation !== "string" || !GenAi.modelOperations.has(operation)) return span.name
+  const predictor = span.attributes["dspy.predictor"] ?? span.attributes["dspy.signature"]
+  return typeof predictor === "string" && predictor !== "" ? `${predictor} (${span.name})` : span.name
+}
+
+/**
+ * An agent's span carries the usage totals of its model calls (the conventions ask for them);
+ * Langfuse prices every generation-like observation with a model and usage, agents included,
+ * and sums a trace's observations, so the totals would be counted twice there. Langfuse gets
+ * the agent without them (it shows the sum of its generations).
+ */
+const withoutTotals = (span: ReadableSpan): Attributes => {
+  const operation = span.attributes[GenAi.Attributes.operationName]
+  if (operation === undefined || (typeof operation === "string" && GenAi.modelOperations.has(operation))) return span.attributes
+  let out: Attributes | undefined = undefined
+  for (const key in span.attributes) {
+    if (!key.startsWith("gen_ai.usage.")) continue
+    out ??= { ...span.attributes }
+    delete out[key]
   }
+  return out ?? span.attributes
 }
 
-const makeDelegate = (
-  destination: TelemetryConfig.Destination,
-  batch: TelemetryConfig.Batch,
-  transport: Transport.AbandonableTransport,
-  serializer: ISerializer<Array<ReadableSpan>, IExportTraceServiceResponse>
-): IOtlpExportDelegate<Array<ReadableSpan>> =>
-  createOtlpNetworkExportDelegate(
-    {
-      // A flush exports every queued batch at once (plus the one in flight); refusing any of
-      // them would lose spans that fit in the queue.
-      concurrencyLimit: Math.ceil(batch.maxQueueSize / Math.max(1, Math.min(batch.maxExportBatchSize, batch.maxQueueSize))) + 2,
-      timeoutMillis: Math.max(1, Math.round(Duration.toMillis(destination.timeout))),
-      compression: destination.compression
-    },
-    serializer,
-    createOtlpHttpExporterMetrics("otlp_http_span_exporter", TraceExporterMetricsHelper, destination.url, undefined),
-    transport
-  )
-
-const makeTransport = (destination: TelemetryConfig.Destination): Transport.AbandonableTransport => {
-  const json = destination.protocol === "http/json"
-  const headerEntries = Object.entries(destination.headers)
-  return Transport.make({
-    url: destination.url,
-    // Read out of Redacted only when a request is built.
-    headers: () => {
-      const headers: Record<string, string> = {}
-      for (const [key, value] of headerEntries) headers[key] = Redacted.value(value)
-      headers["Content-Type"] = json ? "application/json" : "application/x-protobuf"
-      return headers
-    },
-    compression: destination.compression,
-    userAgent
-  })
-}
-
-const scrubValue = (value: AttributeValue | undefined, scrub: Scrubber): AttributeValue | undefined => {
-  if (typeof value === "string") return scrub.apply(value)
-  if (Array.isArray(value)) return value.map((v: unknown) => (typeof v === "string" ? scrub.apply(v) : v)) as AttributeValue
-  return value
-}
-
-const attributesNeedScrub = (attributes: Attributes | undefined, scrub: Scrubber): boolean => {
-  if (attributes === undefined) return false
+const needsScrub = (attributes: Attributes, scrub: Redaction.Scrubber): boolean => {
   for (const key in attributes) {
     const value = attributes[key]
     if (typeof value === "string" ? scrub.test(value) : Array.isArray(value) && value.some((v: unknown) => typeof v === "string" && scrub.test(v))) {
@@ -149,130 +114,211 @@ const attributesNeedScrub = (attributes: Attributes | undefined, scrub: Scrubber
   return false
 }
 
-const scrubAttributes = (attributes: Attributes, scrub: Scrubber): Attributes => {
+const scrubAttributes = (attributes: Attributes, scrub: Redaction.Scrubber): Attributes => {
   const out: Attributes = {}
-  for (const key in attributes) out[key] = scrubValue(attributes[key], scrub)
+  for (const key in attributes) {
+    const value = attributes[key]
+    out[key] = typeof value === "string"
+      ? scrub.apply(value)
+      : Array.isArray(value)
+      ? (value.map((v: unknown) => (typeof v === "string" ? scrub.apply(v) : v)) as Array<string>)
+      : value
+  }
   return out
 }
 
-const needsScrub = (span: ReadableSpan, scrub: Scrubber): boolean =>
-  scrub.test(span.name) ||
-  (span.status.message !== undefined && scrub.test(span.status.message)) ||
-  attributesNeedScrub(span.attributes, scrub) ||
-  span.events.some((e) => scrub.test(e.name) || attributesNeedScrub(e.attributes, scrub))
+/**
+ * The span as this destination sends it: for Langfuse with its generation names and the
+ * environment and release on the resource; for every destination with known secrets replaced.
+ * The span itself when nothing changes.
+ */
+export const prepare = (span: ReadableSpan, destination: TelemetryConfig.Destination, scrub: Redaction.Scrubber | undefined): ReadableSpan => {
+  const langfuse = destination.langfuse
+  let name = langfuse === undefined ? span.name : langfuseName(span)
+  let resource = span.resource
+  if (langfuse !== undefined && (langfuse.environment !== undefined || langfuse.release !== undefined)) {
+    let merged = langfuseResources.get(span.resource)
+    if (merged === undefined) {
+      const extra: Attributes = {}
+      if (langfuse.environment !== undefined) extra["langfuse.environment"] = langfuse.environment
+      if (langfuse.release !== undefined) extra["langfuse.release"] = langfuse.release
+      merged = span.resource.merge(resourceFromAttributes(extra))
+      langfuseResources.set(span.resource, merged)
+    }
+    resource = merged
+  }
+  let attributes = span.attributes
+  if (langfuse !== undefined) attributes = withoutTotals(span)
+  let status = span.status
+  let events = span.events
+  if (scrub !== undefined) {
+    const dirty = scrub.test(name) || (status.message !== undefined && scrub.test(status.message)) ||
+      needsScrub(attributes, scrub) || events.some((e) => scrub.test(e.name) || (e.attributes !== undefined && needsScrub(e.attributes, scrub)))
+    if (dirty) {
+      name = scrub.apply(name)
+      attributes = scrubAttributes(attributes, scrub)
+      if (status.message !== undefined) status = { ...status, message: scrub.apply(status.message) }
+      events = events.map((e) => ({
+        ...e,
+        name: scrub.apply(e.name),
+        ...(e.attributes === undefined ? {} : { attributes: scrubAttributes(e.attributes, scrub) })
+      }))
+    }
+  }
+  if (name === span.name && resource === span.resource && attributes === span.attributes && events === span.events) return span
+  return {
+    name,
+    kind: span.kind,
+    spanContext: () => span.spanContext(),
+    ...(span.parentSpanContext === undefined ? {} : { parentSpanContext: span.parentSpanContext }),
+    startTime: span.startTime,
+    endTime: span.endTime,
+    status,
+    attributes,
+    links: span.links,
+    events,
+    duration: span.duration,
+    ended: span.ended,
+    resource,
+    instrumentationScope: span.instrumentationScope,
+    droppedAttributesCount: span.droppedAttributesCount,
+    droppedEventsCount: span.droppedEventsCount,
+    droppedLinksCount: span.droppedLinksCount
+  }
+}
 
-/** A copy of a span (the SDK's span is a class whose getters a spread would lose). */
-const copySpan = (span: ReadableSpan, changes: Partial<Pick<ReadableSpan, "name" | "status" | "attributes" | "events">>): ReadableSpan => ({
-  name: changes.name ?? span.name,
-  kind: span.kind,
-  spanContext: () => span.spanContext(),
-  ...(span.parentSpanContext === undefined ? {} : { parentSpanContext: span.parentSpanContext }),
-  startTime: span.startTime,
-  endTime: span.endTime,
-  status: changes.status ?? span.status,
-  attributes: changes.attributes ?? span.attributes,
-  links: span.links,
-  events: changes.events ?? span.events,
-  duration: span.duration,
-  ended: span.ended,
-  resource: span.resource,
-  instrumentationScope: span.instrumentationScope,
-  droppedAttributesCount: span.droppedAttributesCount,
-  droppedEventsCount: span.droppedEventsCount,
-  droppedLinksCount: span.droppedLinksCount
+const serializerOf = (protocol: TelemetryConfig.Protocol): ISerializer<Array<ReadableSpan>, IExportTraceServiceResponse> =>
+  protocol === "http/json" ? JsonTraceSerializer : ProtobufTraceSerializer
+
+/** The transport target of a destination; its deadline is never beyond the processor's export timeout. */
+export const targetOf = (
+  destination: TelemetryConfig.Destination,
+  exportTimeout: Duration.Duration
+): Transport.Target => ({
+  url: destination.url,
+  headers: destination.headers,
+  contentType: destination.protocol === "http/json" ? "application/json" : "application/x-protobuf",
+  compression: destination.compression,
+  timeout: Duration.min(destination.timeout, exportTimeout)
 })
 
-/** A copy of the span with every known secret replaced, or the span itself when it has none. */
-export const scrubSpan = (span: ReadableSpan, scrub: Scrubber): ReadableSpan => {
-  if (!needsScrub(span, scrub)) return span
-  return copySpan(span, {
-    name: scrub.apply(span.name),
-    status: span.status.message === undefined ? span.status : { ...span.status, message: scrub.apply(span.status.message) },
-    attributes: scrubAttributes(span.attributes, scrub),
-    events: span.events.map((event) => ({
-      ...event,
-      name: scrub.apply(event.name),
-      ...(event.attributes === undefined ? {} : { attributes: scrubAttributes(event.attributes, scrub) })
-    }))
-  })
-}
-
-/** Prepares a span for export: deferred content rendered in, then known secrets scrubbed. */
-export const prepareSpan = (
-  span: ReadableSpan,
-  content: DeferredContent | undefined,
-  scrub: Scrubber | undefined
-): ReadableSpan => {
-  const extra = content?.attributesFor(span)
-  const withContent = extra === undefined ? span : copySpan(span, { attributes: { ...span.attributes, ...extra } })
-  return scrub === undefined ? withContent : scrubSpan(withContent, scrub)
-}
-
 /** Builds the pipeline of one destination. */
-export const makeSink = (
+export const make = (
   destination: TelemetryConfig.Destination,
   batch: TelemetryConfig.Batch,
-  prepare: { readonly content: DeferredContent | undefined; readonly scrub: Scrubber | undefined },
-  hooks: Hooks
+  deps: {
+    readonly client: HttpClient.HttpClient
+    readonly fork: Fork
+    readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
+    readonly hooks: Hooks
+  }
 ): Sink => {
-  const stats: Stats = { queued: 0, peakQueued: 0, inFlight: 0, dropped: 0, exported: 0, failed: 0, failedExports: 0 }
-  const transport = makeTransport(destination)
-  // JSON: the SDK's serializer, over spans with their content rendered in and secrets scrubbed.
-  const json = destination.protocol === "http/json"
-  const delegate = makeDelegate(
-    destination,
-    batch,
-    transport,
-    json ? JsonTraceSerializer : protobufSerializer(prepare.content, prepare.scrub)
-  )
-  const needsPreparing = json && (prepare.content !== undefined || prepare.scrub !== undefined)
+  const stats: Stats = { queued: 0, peakQueued: 0, inFlight: 0, peakInFlight: 0, dropped: 0, exported: 0, failed: 0 }
+  // Spans in exports at once: a full queue flushed at shutdown, plus the batch in flight.
+  const maxInFlight = batch.maxQueueSize + Math.min(batch.maxExportBatchSize, batch.maxQueueSize)
+  const serializer = serializerOf(destination.protocol)
+  const target = targetOf(destination, batch.exportTimeout)
+  const scrub = deps.secrets.length === 0 ? undefined : Redaction.makeScrubber(deps.secrets)
   let closing = false
+  let healthy = true
+  let failFast = false
+  // Done when the layer starts closing (no more retries), and when it gives up on a failing
+  // destination (exports in flight end at once).
+  const closed = Deferred.unsafeMake<void>(FiberId.none)
+  const abandoned = Deferred.unsafeMake<void>(FiberId.none)
 
-  const finish = (count: number) => (result: ExportResult) => {
+  const settle = (count: number, accepted: number, reason: string | undefined) => {
     stats.inFlight -= count
-    if (result.code === ExportResultCode.SUCCESS) {
-      stats.exported += count
-      hooks.exported(count)
-    } else {
-      stats.failed += count
-      stats.failedExports++
-      hooks.failed(count, result.error)
+    stats.exported += accepted
+    if (accepted > 0) deps.hooks.exported(accepted)
+    if (count > accepted) {
+      stats.failed += count - accepted
+      deps.hooks.failed(count - accepted, reason ?? "export failed")
     }
   }
 
-  const exporter: SpanExporter = {
-    export(spans, done) {
-      const count = spans.length
-      stats.queued = Math.max(0, stats.queued - count)
-      stats.inFlight += count
-      const report = finish(count)
-      // The processor calls this synchronously from `onEnd` when a batch fills, i.e. on the
-      // fiber that ended the span: serialize and send on a later macrotask instead.
-      setImmediate(() => {
-        let settled = false
-        const once = (result: ExportResult) => {
-          if (settled) return
-          settled = true
-          report(result)
-          done(result)
-        }
+  const exportSpans = (spans: ReadonlyArray<ReadableSpan>): Effect.Effect<{ readonly accepted: number; readonly reason?: string }> =>
+    Effect.suspend(() => {
+      const body = serializer.serializeRequest(spans.map((span) => prepare(span, destination, scrub)))
+      if (body === undefined) return Effect.succeed({ accepted: 0, reason: "the spans could not be serialized" })
+      // Once the layer is closing, exports make no further attempts: waiting out backoffs for a
+      // collector that refuses connections would hold the program's exit for the whole budget.
+      const sent = Effect.raceFirst(
+        Transport.send(deps.client, target, body, { closing: closed }),
+        Effect.as(Deferred.await(abandoned), { _tag: "Failed", reason: "the destination was failing when the layer closed", attempts: 0 } as const)
+      )
+      return Effect.map(sent, (outcome) => {
+        if (outcome._tag === "Failed") return { accepted: 0, reason: outcome.reason }
+        if (outcome.body.length === 0) return { accepted: spans.length }
         try {
-          const ready = needsPreparing ? spans.map((span) => prepareSpan(span, prepare.content, prepare.scrub)) : spans
-          delegate.export(ready, once)
-        } catch (error) {
-          once({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) })
+          const partial = serializer.deserializeResponse(outcome.body).partialSuccess
+          const rejected = Math.min(spans.length, Number(partial?.rejectedSpans ?? 0))
+          return rejected === 0
+            ? { accepted: spans.length }
+            : { accepted: spans.length - rejected, reason: `the destination rejected ${rejected} spans: ${partial?.errorMessage ?? "no reason given"}` }
+        } catch {
+          // An answer that is not an export response still means the data arrived.
+          return { accepted: spans.length }
         }
       })
+    }).pipe(Effect.catchAllDefect((defect) => Effect.succeed({ accepted: 0, reason: `export failed: ${String(defect)}` })))
+
+  const exporter: SpanExporter = {
+    export(spans, done: (result: ExportResult) => void) {
+      const count = spans.length
+      stats.queued = Math.max(0, stats.queued - count)
+      // The SDK's BatchSpanProcessorBase (sdk-trace 2.12) clears its `_isExporting` flag in a
+      // `.catch` that runs after its `.finally` has started the next export, so each failed
+      // export lets one more run at once: with a collector down, exports (and the spans they
+      // hold) would pile up. Beyond the bound, a batch is dropped and counted here instead.
+      if (stats.inFlight + count > maxInFlight) {
+        stats.dropped += count
+        deps.hooks.dropped(count)
+        done({ code: ExportResultCode.FAILED })
+        return
+      }
+      stats.inFlight += count
+      if (stats.inFlight > stats.peakInFlight) stats.peakInFlight = stats.inFlight
+      if (failFast) {
+        settle(count, 0, "the destination was failing when the layer closed")
+        done({ code: ExportResultCode.FAILED })
+        return
+      }
+      let settled = false
+      const finish = (accepted: number, reason: string | undefined) => {
+        if (settled) return
+        settled = true
+        healthy = accepted > 0 || count === 0
+        settle(count, accepted, reason)
+        done(accepted === count ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: new Error(reason) })
+      }
+      const fiber = deps.fork(
+        Effect.flatMap(Effect.yieldNow(), () => exportSpans(spans)).pipe(
+          Effect.onExit((exit) =>
+            Effect.sync(() =>
+              exit._tag === "Success"
+                ? finish(exit.value.accepted, exit.value.reason)
+                : finish(0, "export abandoned: the shutdown's budget ran out")
+            )
+          ),
+          Effect.asVoid
+        )
+      )
+      // A fiber set that is already closed interrupts at once; say so to the processor too.
+      fiber.addObserver((exit) => {
+        if (exit._tag === "Failure") finish(0, "export abandoned: the shutdown's budget ran out")
+      })
     },
-    forceFlush: () => delegate.forceFlush(),
-    shutdown: () => delegate.shutdown()
+    shutdown: () => Promise.resolve(),
+    forceFlush: () => Promise.resolve()
   }
 
   const processor = new BatchSpanProcessor(exporter, {
     maxQueueSize: batch.maxQueueSize,
     maxExportBatchSize: Math.min(batch.maxExportBatchSize, batch.maxQueueSize),
     scheduledDelayMillis: Duration.toMillis(batch.scheduleDelay),
-    exportTimeoutMillis: Duration.toMillis(batch.exportTimeout)
+    // setTimeout's limit; "no limit" waits for the export's own deadline.
+    exportTimeoutMillis: Math.min(2 ** 31 - 1, Duration.toMillis(batch.exportTimeout))
   })
 
   const gate: SpanProcessor = {
@@ -281,7 +327,7 @@ export const makeSink = (
       if ((span.spanContext().traceFlags & 1) === 0) return
       if (closing || stats.queued >= batch.maxQueueSize) {
         stats.dropped++
-        hooks.dropped(1)
+        deps.hooks.dropped(1)
         return
       }
       stats.queued++
@@ -296,11 +342,12 @@ export const makeSink = (
     destination,
     processor: gate,
     stats,
-    beginShutdown: (budget) => {
-      if (closing) return
+    healthy: () => healthy,
+    beginShutdown: () => {
       closing = true
-      transport.capDeadline(Date.now() + Duration.toMillis(budget))
-    },
-    abandon: transport.abandon
+      failFast = !healthy
+      Deferred.unsafeDone(closed, Exit.void)
+      if (failFast) Deferred.unsafeDone(abandoned, Exit.void)
+    }
   }
 }

@@ -1,185 +1,169 @@
 /**
- * The OTLP/HTTP transport under the SDK's export delegate (which keeps the serializer, the
- * bounded promise queue and the exporter metrics): POST with retries as the OTLP specification
- * says, i.e. the same rules as `@opentelemetry/otlp-exporter-base`'s retrying HTTP transport:
+ * One OTLP/HTTP export request, sent with `@effect/platform`'s HttpClient and retried as the
+ * OTLP specification says (the same rules as `@opentelemetry/otlp-exporter-base`'s retrying
+ * transport): 429, 502, 503, 504 and network failures are retried, `Retry-After` is honoured,
+ * otherwise exponential backoff from 1 s, x1.5, at most 5 s, +-20 % jitter, at most 5 retries,
+ * and no retry that would land after the export's deadline.
  *
- * - retried: 429, 502, 503, 504 and transient network errors (refused, reset, timed out, ...);
- *   `Retry-After` (seconds or an HTTP date) is honoured; otherwise exponential backoff from 1 s,
- *   x1.5, at most 5 s, +-20 % jitter; at most 5 retries; a retry that would land after the
- *   export's deadline is not made.
- *
- * Why not the SDK's transport: its retry timer and request cannot be cancelled (and that
- * transport is not exported to wrap), so an export in flight when the layer's shutdown times
- * out kept its own deadline (10 s by default) and its timer kept the process alive after
- * `runMain` returned. This one takes a deadline cap (exports during shutdown get the
- * shutdown budget, in-flight ones included) and `abandon()`, which clears the timers, destroys
- * the requests and sockets and fails what was in flight at once.
+ * Why not the SDK's HTTP transport: its request and retry timer cannot be cancelled (and are
+ * not exported to wrap), so an export in flight when a shutdown's budget ran out kept the
+ * process alive until its own deadline. Here an export is an Effect: interrupting its fiber
+ * aborts the request and the wait, and waits run on Effect's `Clock` (testable on `TestClock`).
  */
-import type { ExportResponse, IExporterTransport } from "@opentelemetry/otlp-exporter-base"
-import * as http from "node:http"
-import * as https from "node:https"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
 import * as zlib from "node:zlib"
 
-/** A transport whose exports can be cut short. */
-export interface AbandonableTransport extends IExporterTransport {
-  /** From now on no export (or retry) runs past `deadline` (epoch ms). */
-  readonly capDeadline: (deadline: number) => void
-  /** Fails every export in flight now, and every later one, at once; frees timers and sockets. */
-  readonly abandon: () => void
-}
-
-export interface TransportOptions {
+/** Where and how one destination's requests go. */
+export interface Target {
   readonly url: string
-  readonly headers: () => Record<string, string>
+  readonly headers: Readonly<Record<string, Redacted.Redacted<string>>>
+  readonly contentType: "application/x-protobuf" | "application/json"
   readonly compression: "gzip" | "none"
-  readonly userAgent: string
+  /** Deadline of one export, its retries included. */
+  readonly timeout: Duration.Duration
 }
 
-const maxAttempts = 5
-const initialBackoff = 1000
-const maxBackoff = 5000
+/** How one export ended. */
+export type Outcome =
+  | { readonly _tag: "Accepted"; readonly body: Uint8Array }
+  | { readonly _tag: "Failed"; readonly reason: string; readonly attempts: number }
+
+/** The package's user agent, after the SDK exporter's (collectors recognise it). */
+export const userAgent = "effect-dspy-telemetry/0.2.0 OTel-OTLP-Exporter-JavaScript/0.223.1"
+
+const maxRetries = 5
+const initialBackoffMillis = 1000
+const maxBackoffMillis = 5000
 const backoffMultiplier = 1.5
 const jitter = 0.2
-const maxResponseBody = 4 * 1024 * 1024
-
-const retryableNetworkErrors = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EAI_AGAIN",
-  "ENOTFOUND",
-  "ENETUNREACH",
-  "EHOSTUNREACH"
-])
 
 /** 429, 502, 503, 504: the statuses the OTLP specification retries. */
-export const isRetryableStatus = (status: number): boolean => status === 429 || status === 502 || status === 503 || status === 504
+export const isRetryableStatus = (status: number): boolean =>
+  status === 429 || status === 502 || status === 503 || status === 504
 
-/** `Retry-After` in ms: seconds or an HTTP date; `-1` for "now" as the SDK reads `0`. */
-export const parseRetryAfter = (value: string | undefined): number | undefined => {
-  if (value === undefined) return undefined
-  const seconds = Number.parseInt(value, 10)
-  if (Number.isInteger(seconds)) return seconds > 0 ? seconds * 1000 : -1
-  const delay = new Date(value).getTime() - Date.now()
-  return delay >= 0 ? delay : 0
+/** `Retry-After` in milliseconds: delta seconds or an HTTP date; `undefined` when absent or unreadable. */
+export const parseRetryAfter = (value: string | undefined, nowMillis: number): number | undefined => {
+  if (value === undefined || value.trim() === "") return undefined
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMillis)
 }
 
-/** An HTTP error status, with the code the layer's log line shows. */
-export class HttpExportError extends Error {
-  constructor(readonly code: number, statusMessage: string | undefined, readonly data: string) {
-    super(statusMessage ?? `HTTP ${code}`)
-    this.name = "OTLPExporterError"
+type Attempt =
+  | { readonly _tag: "Accepted"; readonly body: Uint8Array }
+  | { readonly _tag: "Retry"; readonly reason: string; readonly after: number | undefined }
+  | { readonly _tag: "Fail"; readonly reason: string }
+
+// Node's network errors carry their code on the error or a cause (`fetch failed` -> ECONNREFUSED).
+const networkCode = (error: unknown): string | undefined => {
+  for (let e: unknown = error, depth = 0; typeof e === "object" && e !== null && depth < 5; depth++) {
+    const code: unknown = "code" in e ? e.code : undefined
+    if (typeof code === "string") return code
+    e = "cause" in e ? e.cause : undefined
   }
+  return undefined
 }
 
-const abandonedError = () => new Error("export abandoned: the telemetry layer's shutdown budget ran out")
+const describeRequestError = (error: HttpClientError.HttpClientError): string => {
+  const code = networkCode(error.cause)
+  return code === undefined ? error.reason : `${error.reason} error (${code})`
+}
 
-export const make = (options: TransportOptions): AbandonableTransport => {
-  const url = new URL(options.url)
-  const secure = url.protocol === "https:"
-  const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true })
-  const request = secure ? https.request : http.request
-  let cap = Infinity
-  let abandoned = false
-  // What `abandon` must stop: pending retry timers and live requests, each with its resolver.
-  const live = new Set<() => void>()
+const gzip = (body: Uint8Array): Effect.Effect<Uint8Array, Error> =>
+  Effect.async<Uint8Array, Error>((resume) => {
+    zlib.gzip(body, (error, zipped) => resume(error === null ? Effect.succeed(zipped) : Effect.fail(error)))
+  })
 
-  const post = (data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> =>
-    new Promise((resolve) => {
-      let settled = false
-      const finish = (response: ExportResponse) => {
-        if (settled) return
-        settled = true
-        live.delete(stop)
-        resolve(response)
-      }
-      const headers = options.headers()
-      headers["User-Agent"] = options.userAgent
-      if (options.compression === "gzip") headers["Content-Encoding"] = "gzip"
-      const req = request(url, { method: "POST", headers, agent }, (res) => {
-        const chunks: Array<Buffer> = []
-        let size = 0
-        res.on("data", (chunk: Buffer) => {
-          size += chunk.length
-          if (size > maxResponseBody) {
-            finish({ status: "failure", error: new Error(`OTLP export response body exceeded ${maxResponseBody} bytes`) })
-            res.destroy()
-            return
-          }
-          chunks.push(chunk)
-        })
-        const status = res.statusCode ?? 0
-        const onDone = (error: Error | undefined) => {
-          if (status >= 200 && status <= 299) finish(error === undefined ? { status: "success", data: Buffer.concat(chunks) } : { status: "success" })
-          else if (isRetryableStatus(status)) {
-            const retryInMillis = parseRetryAfter(res.headers["retry-after"])
-            finish({ status: "retryable", ...(retryInMillis === undefined ? {} : { retryInMillis }), ...(error === undefined ? {} : { error }) })
-          } else finish({ status: "failure", error: error ?? new HttpExportError(status, res.statusMessage, Buffer.concat(chunks).toString()) })
+const maxResponseBytes = 4 * 1024 * 1024
+
+/**
+ * Sends one export request body to the target, with the retries the specification allows
+ * (at most `retries`, default 5), within its deadline. Never fails: the outcome says how it ended. Runs with tracing off, so
+ * the HTTP client's own span is not itself exported.
+ */
+export const send = (
+  client: HttpClient.HttpClient,
+  target: Target,
+  body: Uint8Array,
+  options: {
+    readonly retries?: number | undefined
+    /** Once done, no further retry is made (and a wait for one ends): the layer is closing. */
+    readonly closing?: Deferred.Deferred<void> | undefined
+  } = {}
+): Effect.Effect<Outcome> => {
+  const retries = options.retries ?? maxRetries
+  const closing = options.closing
+  const closed = closing === undefined ? Effect.succeed(false) : Deferred.isDone(closing)
+  const headers: Record<string, string> = { "content-type": target.contentType, "user-agent": userAgent }
+  for (const [key, value] of Object.entries(target.headers)) headers[key.toLowerCase()] = Redacted.value(value)
+  if (target.compression === "gzip") headers["content-encoding"] = "gzip"
+  const http = client.pipe(HttpClient.withTracerPropagation(false))
+
+  const attempt = (payload: Uint8Array, remainingMillis: number): Effect.Effect<Attempt> =>
+    http.execute(HttpClientRequest.post(target.url, { headers }).pipe(HttpClientRequest.bodyUint8Array(payload, target.contentType))).pipe(
+      Effect.flatMap((response): Effect.Effect<Attempt> => {
+        const status = response.status
+        if (status >= 200 && status <= 299) {
+          return response.arrayBuffer.pipe(
+            Effect.map((buffer): Attempt => ({
+              _tag: "Accepted",
+              body: buffer.byteLength > maxResponseBytes ? new Uint8Array(0) : new Uint8Array(buffer)
+            })),
+            // The data arrived: an unreadable answer body does not make the export fail.
+            Effect.orElseSucceed((): Attempt => ({ _tag: "Accepted", body: new Uint8Array(0) }))
+          )
         }
-        res.on("end", () => onDone(undefined))
-        res.on("error", onDone)
+        const reason = `HTTP ${status}`
+        if (!isRetryableStatus(status)) return Effect.succeed({ _tag: "Fail", reason })
+        return Effect.map(Clock.currentTimeMillis, (now): Attempt => ({
+          _tag: "Retry",
+          reason,
+          after: parseRetryAfter(response.headers["retry-after"], now)
+        }))
+      }),
+      Effect.catchAll((error) =>
+        Effect.succeed<Attempt>(
+          error._tag === "RequestError" && error.reason === "Transport"
+            ? { _tag: "Retry", reason: describeRequestError(error), after: undefined }
+            : { _tag: "Fail", reason: describeRequestError(error) }
+        )
+      ),
+      Effect.scoped,
+      Effect.timeoutTo({
+        duration: Duration.millis(Math.max(1, remainingMillis)),
+        onTimeout: (): Attempt => ({ _tag: "Retry", reason: "request timed out", after: undefined }),
+        onSuccess: (a) => a
       })
-      const stop = () => {
-        req.destroy()
-        finish({ status: "failure", error: abandonedError() })
-      }
-      live.add(stop)
-      req.setTimeout(Math.max(1, timeoutMillis), () => {
-        req.destroy()
-        finish({ status: "retryable", error: new Error("Request timed out") })
-      })
-      req.on("error", (error: Error & { code?: unknown }) => {
-        const retryable = typeof error.code === "string" && retryableNetworkErrors.has(error.code)
-        finish(retryable ? { status: "retryable", error } : { status: "failure", error })
-      })
-      if (options.compression === "gzip") {
-        zlib.gzip(data, (error, zipped) => (error === null ? req.end(zipped) : finish({ status: "failure", error })))
-      } else req.end(data)
-    })
+    )
 
-  const wait = (millis: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const stop = () => {
-        clearTimeout(timer)
-        live.delete(stop)
-        resolve(false)
+  return Effect.gen(function*(): Effect.fn.Return<Outcome> {
+    const payload = target.compression === "gzip" ? yield* Effect.orDie(gzip(body)) : body
+    const start = yield* Clock.currentTimeMillis
+    const deadline = Duration.isFinite(target.timeout) ? start + Duration.toMillis(target.timeout) : Infinity
+    let backoff = initialBackoffMillis
+    for (let attempts = 1;; attempts++) {
+      const now = yield* Clock.currentTimeMillis
+      const result = yield* attempt(payload, deadline - now)
+      if (result._tag === "Accepted") return result
+      const failed: Outcome = { _tag: "Failed", reason: result.reason, attempts }
+      if (result._tag === "Fail" || attempts > retries || (yield* closed)) return failed
+      const spread = 1 + ((yield* Random.next) * 2 * jitter - jitter)
+      const delay = result.after ?? Math.min(backoff * spread, maxBackoffMillis)
+      backoff *= backoffMultiplier
+      if ((yield* Clock.currentTimeMillis) + delay > deadline) return failed
+      if (delay > 0) {
+        const wait = Effect.sleep(Duration.millis(delay))
+        yield* closing === undefined ? wait : Effect.raceFirst(wait, Deferred.await(closing))
       }
-      const timer = setTimeout(() => {
-        live.delete(stop)
-        resolve(true)
-      }, millis)
-      live.add(stop)
-    })
-
-  return {
-    async send(data, timeoutMillis) {
-      const deadline = Math.min(Date.now() + timeoutMillis, cap)
-      let attempts = maxAttempts
-      let nextBackoff = initialBackoff
-      if (abandoned) return { status: "failure", error: abandonedError() }
-      let result = await post(data, deadline - Date.now())
-      while (result.status === "retryable" && attempts > 0 && !abandoned) {
-        attempts--
-        const backoff = Math.max(Math.min(nextBackoff * (1 + (Math.random() * 2 * jitter - jitter)), maxBackoff), 0)
-        nextBackoff *= backoffMultiplier
-        const retryIn = result.retryInMillis ?? backoff
-        // Recomputed each time: a shutdown may have capped the deadline meanwhile.
-        const remaining = Math.min(deadline, cap) - Date.now()
-        if (retryIn > remaining) return result
-        if (!(await wait(Math.max(0, retryIn)))) return { status: "failure", error: abandonedError() }
-        result = await post(data, Math.min(deadline, cap) - Date.now())
-      }
-      return result
-    },
-    shutdown: () => agent.destroy(),
-    capDeadline: (deadline) => {
-      cap = Math.min(cap, deadline)
-    },
-    abandon: () => {
-      abandoned = true
-      for (const stop of [...live]) stop()
-      agent.destroy()
+      if (yield* closed) return failed
     }
-  }
+  }).pipe(Effect.withTracerEnabled(false))
 }

@@ -1,6 +1,7 @@
 /**
- * A minimal decoder of OTLP trace export requests, protobuf (wire format read by hand, only
- * the fields the tests assert) and JSON, into one shape.
+ * A minimal decoder of OTLP export requests, from the field numbers of the official
+ * opentelemetry-proto definitions (wire format read by hand, only the fields the tests
+ * assert): traces in protobuf and JSON into one shape, metrics in protobuf.
  */
 
 export interface DecodedSpan {
@@ -250,4 +251,101 @@ export const decodeJson = (body: Uint8Array): Array<DecodedSpan> => {
       }))
     )
   })
+}
+
+/** One data point of a metric (histograms: count, sum and buckets; sums and gauges: value). */
+export interface DecodedMetric {
+  readonly name: string
+  readonly unit: string
+  readonly kind: "histogram" | "sum" | "gauge" | "other"
+  /** 1 delta, 2 cumulative (histograms and sums). */
+  readonly temporality: number
+  readonly attributes: Record<string, unknown>
+  readonly count: number
+  readonly sum: number
+  readonly value: number
+  readonly bounds: ReadonlyArray<number>
+  readonly scope: string
+  readonly resource: Record<string, unknown>
+}
+
+const packedDoubles = (bytes: Uint8Array): Array<number> => {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return Array.from({ length: bytes.byteLength / 8 }, (_, i) => view.getFloat64(i * 8, true))
+}
+
+const dataPoints = (
+  buf: Uint8Array,
+  kind: DecodedMetric["kind"],
+  base: Pick<DecodedMetric, "name" | "unit" | "scope" | "resource">
+): Array<DecodedMetric> => {
+  const points: Array<DecodedMetric> = []
+  let temporality = 0
+  fields(buf, (field, wire, r) => {
+    if (field === 2 && wire === 0) temporality = Number(r.varint())
+    if (field !== 1) return
+    const attributes: Record<string, unknown> = {}
+    let count = 0
+    let sum = 0
+    let value = 0
+    let bounds: Array<number> = []
+    // HistogramDataPoint: attributes 9, count 4 (fixed64), sum 5, explicit_bounds 7.
+    // NumberDataPoint: attributes 7, as_double 4, as_int 6 (sfixed64).
+    fields(r.bytes(), (f, w, rr) => {
+      if (kind === "histogram") {
+        if (f === 9) keyValue(rr.bytes(), attributes)
+        else if (f === 4 && w === 1) count = Number(rr.fixed64())
+        else if (f === 5 && w === 1) sum = rr.double()
+        else if (f === 7 && w === 2) bounds = packedDoubles(rr.bytes())
+      } else {
+        if (f === 7) keyValue(rr.bytes(), attributes)
+        else if (f === 4 && w === 1) value = rr.double()
+        else if (f === 6 && w === 1) value = Number(BigInt.asIntN(64, rr.fixed64()))
+      }
+    })
+    points.push({ ...base, kind, temporality: 0, attributes, count, sum, value, bounds })
+  })
+  return points.map((p) => ({ ...p, temporality }))
+}
+
+/** Decodes a protobuf `ExportMetricsServiceRequest` into its data points. */
+export const decodeMetrics = (body: Uint8Array): Array<DecodedMetric> => {
+  const out: Array<DecodedMetric> = []
+  fields(body, (field, _wire, r) => {
+    if (field !== 1) return
+    const resource: Record<string, unknown> = {}
+    const scopes: Array<Uint8Array> = []
+    fields(r.bytes(), (f, _w, rr) => {
+      if (f === 1) {
+        fields(rr.bytes(), (ff, _ww, rrr) => {
+          if (ff === 1) keyValue(rrr.bytes(), resource)
+        })
+      } else if (f === 2) scopes.push(rr.bytes())
+    })
+    for (const scopeMetrics of scopes) {
+      let scope = ""
+      const metrics: Array<Uint8Array> = []
+      fields(scopeMetrics, (f, _w, rr) => {
+        if (f === 1) {
+          fields(rr.bytes(), (ff, _ww, rrr) => {
+            if (ff === 1) scope = utf8.decode(rrr.bytes())
+          })
+        } else if (f === 2) metrics.push(rr.bytes())
+      })
+      for (const metric of metrics) {
+        let name = ""
+        let unit = ""
+        const data: Array<{ readonly kind: DecodedMetric["kind"]; readonly bytes: Uint8Array }> = []
+        fields(metric, (f, _w, rr) => {
+          if (f === 1) name = utf8.decode(rr.bytes())
+          else if (f === 3) unit = utf8.decode(rr.bytes())
+          else if (f === 5) data.push({ kind: "gauge", bytes: rr.bytes() })
+          else if (f === 7) data.push({ kind: "sum", bytes: rr.bytes() })
+          else if (f === 9) data.push({ kind: "histogram", bytes: rr.bytes() })
+        })
+        for (const { bytes, kind } of data) out.push(...dataPoints(bytes, kind, { name, unit, scope, resource }))
+      }
+    }
+  })
+  return out
 }

@@ -6,16 +6,25 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { decodeJson, decodeProtobuf, type DecodedSpan } from "./OtlpDecode.js"
+import * as zlib from "node:zlib"
+import { decodeJson, decodeMetrics, decodeProtobuf, type DecodedMetric, type DecodedSpan } from "./OtlpDecode.js"
 
 export interface ReceivedRequest {
   readonly path: string
   readonly headers: http.IncomingHttpHeaders
+  /** The body as sent (compressed when the request says so). */
+  readonly raw: Buffer
+  /** The body, decompressed. */
   readonly body: Buffer
 }
 
-/** How to answer one request: a status with headers, or `stall` to never answer. */
-export type Answer = { readonly status: number; readonly headers?: Record<string, string> } | "stall"
+/**
+ * How to answer one request: a status with headers and an optional body (raw bytes), after an
+ * optional real-time delay, or `stall` to never answer.
+ */
+export type Answer =
+  | { readonly status: number; readonly headers?: Record<string, string>; readonly body?: Uint8Array; readonly delayMillis?: number }
+  | "stall"
 
 export interface Receiver {
   /** `http://127.0.0.1:{port}` */
@@ -27,9 +36,13 @@ export interface Receiver {
   readonly awaitRequests: (n: number) => Effect.Effect<void>
   /** Every span received so far (requests with a 2xx answer or not). */
   readonly spans: () => Array<DecodedSpan>
+  /** Every metric data point received so far. */
+  readonly metrics: () => Array<DecodedMetric>
   /** All request bodies, concatenated, as text (for secret searches). */
   readonly rawText: () => string
 }
+
+const isTraces = (request: ReceivedRequest) => !request.path.includes("/v1/metrics")
 
 const decode = (request: ReceivedRequest): Array<DecodedSpan> =>
   String(request.headers["content-type"]).includes("json") ? decodeJson(request.body) : decodeProtobuf(request.body)
@@ -46,7 +59,9 @@ export const make = (
         const chunks: Array<Buffer> = []
         req.on("data", (chunk: Buffer) => chunks.push(chunk))
         req.on("end", () => {
-          const request: ReceivedRequest = { path: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks) }
+          const raw = Buffer.concat(chunks)
+          const body = req.headers["content-encoding"] === "gzip" ? zlib.gunzipSync(raw) : raw
+          const request: ReceivedRequest = { path: req.url ?? "", headers: req.headers, raw, body }
           const index = requests.length
           requests.push(request)
           for (const waiter of waiters.filter((w) => requests.length >= w.n)) {
@@ -56,8 +71,12 @@ export const make = (
           const reply = answer(request, index)
           if (reply === "stall") return
           const json = String(req.headers["content-type"]).includes("json")
-          res.writeHead(reply.status, { "content-type": json ? "application/json" : "application/x-protobuf", ...reply.headers })
-          res.end(json ? "{}" : "")
+          const send = () => {
+            res.writeHead(reply.status, { "content-type": json ? "application/json" : "application/x-protobuf", ...reply.headers })
+            res.end(reply.body ?? (json ? "{}" : ""))
+          }
+          if (reply.delayMillis === undefined) send()
+          else setTimeout(send, reply.delayMillis)
         })
       })
       server.listen(0, "127.0.0.1", () => {
@@ -74,7 +93,8 @@ export const make = (
                 if (requests.length >= n) return wake(Effect.void)
                 waiters.push({ n, wake: () => wake(Effect.void) })
               }),
-            spans: () => requests.flatMap(decode),
+            spans: () => requests.filter(isTraces).flatMap(decode),
+            metrics: () => requests.filter((r) => !isTraces(r)).flatMap((r) => decodeMetrics(r.body)),
             rawText: () => requests.map((r) => r.body.toString("latin1")).join("\n")
           }
         }))

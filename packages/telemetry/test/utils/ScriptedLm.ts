@@ -7,6 +7,7 @@ import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -48,7 +49,14 @@ export const httpError = (description: string) =>
 
 export const make = (
   respond: (prompt: Prompt.Prompt, call: number) => string | AiError.AiError,
-  options: { readonly modelId?: string; readonly innerSpan?: string; readonly innerSpanKind?: Tracer.SpanKind } = {}
+  options: {
+    readonly modelId?: string
+    readonly innerSpan?: string
+    readonly innerSpanKind?: Tracer.SpanKind
+    readonly innerSpanAttributes?: Record<string, unknown>
+    /** How long each call takes, on Effect's clock. */
+    readonly delay?: Duration.DurationInput
+  } = {}
 ): { readonly layer: Layer.Layer<LanguageModel.LanguageModel>; readonly counters: Counters } => {
   const counters: Counters = { calls: 0, prompts: [], innerSpanIds: [] }
   const generate = (providerOptions: LanguageModel.ProviderOptions) =>
@@ -58,15 +66,19 @@ export const make = (
       const result = respond(providerOptions.prompt, counters.calls)
       if (typeof result !== "string") return Effect.fail(result)
       const outputTokens = Math.ceil(result.length / 4)
-      const reply = Effect.succeed<Array<Response.PartEncoded>>([
+      const parts = Effect.succeed<Array<Response.PartEncoded>>([
         { type: "response-metadata", id: `resp-${counters.calls}`, modelId: options.modelId ?? "scripted-model-2025" },
         { type: "text", text: result },
         { type: "finish", reason: "stop", usage: { inputTokens: 10, outputTokens, totalTokens: 10 + outputTokens } }
       ])
+      const reply = options.delay === undefined ? parts : Effect.zipRight(Effect.sleep(Duration.decode(options.delay)), parts)
       // A provider's own span (an HTTP request, say) inside the call.
       if (options.innerSpan === undefined) return reply
       const recordIds = Effect.tap(Effect.currentSpan, (span) => Effect.sync(() => counters.innerSpanIds.push({ traceId: span.traceId, spanId: span.spanId })))
-      return Effect.withSpan(Effect.zipRight(Effect.orDie(recordIds), reply), options.innerSpan, { kind: options.innerSpanKind ?? "internal" })
+      return Effect.withSpan(Effect.zipRight(Effect.orDie(recordIds), reply), options.innerSpan, {
+        kind: options.innerSpanKind ?? "internal",
+        ...(options.innerSpanAttributes === undefined ? {} : { attributes: options.innerSpanAttributes })
+      })
     })
   const layer = Layer.effect(
     LanguageModel.LanguageModel,

@@ -1,26 +1,28 @@
 /**
- * The benchmarks' loopback OTLP receiver: a child process (so that its CPU is not charged to
- * the measured process) that accepts every request; `stats` asks it for its counts.
+ * The telemetry benchmarks' OTLP receiver: a child process (so that its CPU is not charged to
+ * the measured process) that accepts every request, or (`hang`) reads every request and never
+ * answers, like a collector that is stuck; `stats` asks it for its counts.
  */
 import { spawn } from "node:child_process"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 
 export interface Receiver {
-  readonly url: string
+  /** `http://127.0.0.1:{port}` */
+  readonly baseUrl: string
   readonly stats: () => Promise<string>
   readonly stop: () => void
 }
 
-export const startReceiver = (): Promise<Receiver> =>
+export const startReceiver = (mode: "accept" | "hang" = "accept"): Promise<Receiver> =>
   new Promise((resolve, reject) => {
     const code = `
-      const http = require("node:http"); let bytes = 0, requests = 0
+      const http = require("node:http"); let bytes = 0, requests = 0; const hang = ${JSON.stringify(mode === "hang")}
       const server = http.createServer((req, res) => {
         req.on("data", (c) => (bytes += c.length))
-        req.on("end", () => { requests++; res.writeHead(200, { "content-type": "application/x-protobuf" }); res.end() })
+        req.on("end", () => { requests++; if (hang) return; res.writeHead(200, { "content-type": "application/x-protobuf" }); res.end() })
       })
-      server.listen(0, "127.0.0.1", () => console.log("http://127.0.0.1:" + server.address().port + "/v1/traces"))
+      server.listen(0, "127.0.0.1", () => console.log("http://127.0.0.1:" + server.address().port))
       process.stdin.on("data", () => console.log("stats " + requests + " requests, " + (bytes / 1048576).toFixed(1) + " MiB"))`
     const child = spawn(process.execPath, ["-e", code], { stdio: ["pipe", "pipe", "inherit"] })
     const waiting: Array<(line: string) => void> = []
@@ -30,7 +32,7 @@ export const startReceiver = (): Promise<Receiver> =>
         if (!started && line.startsWith("http://")) {
           started = true
           resolve({
-            url: line,
+            baseUrl: line,
             stats: () => new Promise((res) => (waiting.push(res), child.stdin.write("stats\n"))),
             stop: () => child.kill("SIGTERM")
           })
@@ -40,12 +42,12 @@ export const startReceiver = (): Promise<Receiver> =>
     child.on("exit", (code) => started || reject(new Error(`receiver exited with ${code}`)))
   })
 
-/** A loopback port nobody listens on: connections are refused at once. */
-export const closedPortUrl = () =>
-  new Promise<string>((resolve) => {
+/** A loopback base URL nobody listens on: connections are refused at once. */
+export const closedPortUrl = (): Promise<string> =>
+  new Promise((resolve) => {
     const probe = http.createServer()
     probe.listen(0, "127.0.0.1", () => {
       const { port } = probe.address() as AddressInfo
-      probe.close(() => resolve(`http://127.0.0.1:${port}/v1/traces`))
+      probe.close(() => resolve(`http://127.0.0.1:${port}`))
     })
   })

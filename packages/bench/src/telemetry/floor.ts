@@ -1,0 +1,180 @@
+/**
+ * The floor of tracing's cost on the telemetry benchmark's workload: what the OpenTelemetry SDK
+ * itself costs for the same spans, with no Effect and no effect-dspy. Per call, a bare `fetch`
+ * of the chat completion ChainOfThought sends (to the same simulator, so with the same
+ * latency), and the same `fetch` inside the two spans a traced ChainOfThought call exports
+ * (`ChainOfThought(QA)` and `chat sim-1`, nested, with the same attributes: module and GenAI
+ * attributes, the prompt and reply as the conventions' JSON, a `traceparent` header on the
+ * request), made with the SDK's `BasicTracerProvider` + `BatchSpanProcessor` + OTLP/HTTP
+ * protobuf exporter (what `@opentelemetry/exporter-trace-otlp-proto` builds) to a loopback
+ * receiver in a child process. The difference between the two is the floor.
+ *
+ *   node --import tsx packages/bench/src/telemetry/floor.ts [--calls 3000] [--concurrency 64] [--rounds 3]
+ *     [--latency uniform:500-2000]
+ *
+ * `overhead.ts` runs these two variants in the same run as its own modes.
+ */
+import { ChainOfThought, ChatAdapter, Signature } from "@effect-dspy/core"
+import { context as otelContext, SpanKind, trace } from "@opentelemetry/api"
+import { OTLPExporterBase } from "@opentelemetry/otlp-exporter-base"
+import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from "@opentelemetry/otlp-exporter-base/node-http"
+import { ProtobufTraceSerializer, TraceExporterMetricsHelper } from "@opentelemetry/otlp-transformer"
+import { resourceFromAttributes } from "@opentelemetry/resources"
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base"
+import { pathToFileURL } from "node:url"
+import { measure, median, pool, startSimulator } from "../internal/harness.js"
+import { startReceiver } from "./receiver.js"
+
+export const QA = Signature.fromString("question -> answer", { name: "QA", instructions: "Answer the question in one sentence." })
+const withReasoning = ChainOfThought.withReasoning(QA)
+
+/** The question of call `i` (the same in every variant, so the simulator gives it the same latency). */
+export const question = (i: number) => `What is ${i} + ${i}?`
+
+// The messages ChainOfThought sends (the adapter's rendering, in OpenAI's shape).
+const messagesFor = (q: string) =>
+  ChatAdapter.adapter
+    .format({ signature: withReasoning, instructions: QA.instructions, demos: [], inputs: { question: q }, failedReplies: [] })
+    .content.map((message) => ({
+      role: message.role,
+      content: message.role === "system"
+        ? message.content
+        : message.content.map((part) => (part.type === "text" ? part.text : "")).join("")
+    }))
+
+type Reply = {
+  readonly id: string
+  readonly model: string
+  readonly choices: Array<{ readonly message: { readonly content: string }; readonly finish_reason: string }>
+  readonly usage: { readonly prompt_tokens: number; readonly completion_tokens: number }
+}
+
+const requestHeaders = { "content-type": "application/json", accept: "application/json" }
+
+/** The bare request: `call(i)` asks question `i`. */
+export const bare = (simUrl: string) => async (i: number): Promise<void> => {
+  const response = await fetch(`${simUrl}/v1/chat/completions`, {
+    method: "POST",
+    headers: requestHeaders,
+    body: JSON.stringify({ model: "sim-1", messages: messagesFor(question(i)) })
+  })
+  const json = (await response.json()) as Reply
+  if (typeof json.choices[0]?.message.content !== "string") throw new Error("bad reply")
+}
+
+// The OTLP/HTTP protobuf trace exporter as `@opentelemetry/exporter-trace-otlp-proto` builds it.
+const protoExporter = (url: string) =>
+  new OTLPExporterBase<Array<ReadableSpan>>(
+    createOtlpHttpExportDelegate(
+      convertLegacyHttpOptions({ url }, "TRACES", "v1/traces", { "Content-Type": "application/x-protobuf" }),
+      ProtobufTraceSerializer,
+      "otlp_http_span_exporter",
+      TraceExporterMetricsHelper,
+      undefined
+    )
+  )
+
+/** The same request inside the SDK's two spans; `shutdown` exports what is left. */
+export const traced = (simUrl: string, tracesUrl: string, queueSize: number) => {
+  const processor = new BatchSpanProcessor(protoExporter(tracesUrl), { maxQueueSize: queueSize })
+  const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ "service.name": "floor" }), spanProcessors: [processor] })
+  const tracer = provider.getTracer("floor", "0.1.0")
+  const target = new URL(`${simUrl}/v1/chat/completions`)
+  const call = async (i: number): Promise<void> => {
+    const q = question(i)
+    const module = tracer.startSpan("ChainOfThought(QA)", {
+      kind: SpanKind.INTERNAL,
+      attributes: {
+        "dspy.module.kind": "ChainOfThought",
+        "dspy.module.name": "QA",
+        "dspy.signature": "QA",
+        "langfuse.observation.type": "chain",
+        "langfuse.trace.name": "ChainOfThought(QA)"
+      }
+    })
+    const moduleContext = trace.setSpan(otelContext.active(), module)
+    const messages = messagesFor(q)
+    const chat = tracer.startSpan("chat sim-1", {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai-compatible",
+        "gen_ai.request.model": "sim-1",
+        "dspy.adapter": "chat",
+        "dspy.signature": "QA",
+        "langfuse.observation.type": "generation",
+        "langfuse.trace.name": "ChainOfThought(QA)",
+        "server.address": target.hostname,
+        "server.port": Number(target.port)
+      }
+    }, moduleContext)
+    const named = chat.spanContext()
+    const response = await fetch(target, {
+      method: "POST",
+      headers: { ...requestHeaders, traceparent: `00-${named.traceId}-${named.spanId}-01` },
+      body: JSON.stringify({ model: "sim-1", messages })
+    })
+    const json = (await response.json()) as Reply
+    const choice = json.choices[0]
+    if (typeof choice?.message.content !== "string") throw new Error("bad reply")
+    const [system, ...rest] = messages
+    chat.setAttributes({
+      "gen_ai.response.model": json.model,
+      "gen_ai.response.id": json.id,
+      "gen_ai.response.finish_reasons": [choice.finish_reason],
+      "gen_ai.usage.input_tokens": json.usage.prompt_tokens,
+      "gen_ai.usage.output_tokens": json.usage.completion_tokens,
+      "gen_ai.system_instructions": JSON.stringify([{ type: "text", content: system?.content ?? "" }]),
+      "gen_ai.input.messages": JSON.stringify(rest.map((m) => ({ role: m.role, parts: [{ type: "text", content: m.content }] }))),
+      "gen_ai.output.messages": JSON.stringify([
+        { role: "assistant", parts: [{ type: "text", content: choice.message.content }], finish_reason: choice.finish_reason }
+      ])
+    })
+    chat.end()
+    module.setAttributes({
+      "langfuse.observation.input": JSON.stringify({ question: q }),
+      "langfuse.observation.output": JSON.stringify({ reasoning: "", answer: choice.message.content })
+    })
+    module.end()
+  }
+  return { call, shutdown: () => provider.shutdown() }
+}
+
+const main = async () => {
+  const args = new Map<string, string>()
+  for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")
+  const calls = Number(args.get("calls") ?? 3000)
+  const concurrency = Number(args.get("concurrency") ?? 64)
+  const rounds = Number(args.get("rounds") ?? 3)
+  process.env["SIM_LATENCY_SAMPLING"] = "request"
+  const sim = await startSimulator(["--latency", args.get("latency") ?? "uniform:500-2000"])
+  const receiver = await startReceiver()
+  try {
+    const bareRounds: Array<number> = []
+    const tracedRounds: Array<number> = []
+    for (let round = 0; round < rounds; round++) {
+      const b = bare(sim.url)
+      let i = 0
+      bareRounds.push((await measure(calls, (n) => pool(n, concurrency, () => b(i++)))).cpuMicrosPerCall)
+      const t = traced(sim.url, `${receiver.baseUrl}/v1/traces`, Math.max(2048, calls * 2))
+      let j = 0
+      tracedRounds.push((await measure(calls, async (n) => {
+        await pool(n, concurrency, () => t.call(j++))
+        await t.shutdown()
+      })).cpuMicrosPerCall)
+    }
+    const extra = median(tracedRounds.map((t, i) => t - bareRounds[i]!))
+    console.log(`fetch ${median(bareRounds).toFixed(0)} µs/call, with the SDK's spans ${median(tracedRounds).toFixed(0)} µs/call`)
+    console.log(`floor: the SDK's two spans and their export cost ${extra.toFixed(0)} µs/call (paired median)`)
+  } finally {
+    sim.stop()
+    receiver.stop()
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main().then(() => process.exit(0), (error) => {
+    console.error(error)
+    process.exit(1)
+  })
+}

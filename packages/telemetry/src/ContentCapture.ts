@@ -1,0 +1,57 @@
+/**
+ * Content capture: whether and how prompts, replies, module inputs and outputs and tool
+ * arguments and results are recorded on spans. LM spans carry `gen_ai.input.messages`,
+ * `gen_ai.system_instructions` and `gen_ai.output.messages` in the GenAI conventions' JSON
+ * shapes, tool spans `gen_ai.tool.call.arguments` / `.result`, module spans
+ * `langfuse.observation.input` / `.output`. Every string in them goes through core's
+ * `Redaction` (API keys, bearer tokens, credentials in URLs) and the `mask` you give; a value
+ * longer than `maxLength` has its strings cut, so it stays valid JSON.
+ *
+ * @since 0.2.0
+ */
+
+/**
+ * Which span a value belongs to, and whether it went in or came out.
+ *
+ * @since 0.2.0
+ */
+export interface Info {
+  readonly span: "module" | "lm" | "tool"
+  readonly direction: "input" | "output"
+  /** Module, model or tool name. */
+  readonly name: string
+}
+
+/**
+ * Content-capture options.
+ *
+ * @example
+ * ```ts
+ * import { ContentCapture, Telemetry } from "@effect-dspy/telemetry"
+ *
+ * const content: ContentCapture.Options = {
+ *   maxLength: 4096,
+ *   mask: (text) => text.replaceAll(/\b\d{4}-\d{4}-\d{4}-\d{4}\b/g, "****")
+ * }
+ * const TracingLive = Telemetry.layerOtlp({ url: "http://localhost:4318/v1/traces", content })
+ * ```
+ *
+ * @since 0.2.0
+ */
+export interface Options {
+  /** Record prompts and outputs on spans (default `true`). */
+  readonly capture?: boolean | undefined
+  /** Characters kept per attribute; longer values have their strings cut (default 16384). */
+  readonly maxLength?: number | undefined
+  /** Redacts more in every captured string, after the built-in redaction (e-mail addresses, customer ids). */
+  readonly mask?: ((text: string, info: Info) => string) | undefined
+  /** Apply core's `Redaction` rules for API keys, tokens and URL credentials (default `true`). */
+  readonly redactKnownPatterns?: boolean | undefined
+}
+
+/**
+ * The default maximum length of a captured attribute value.
+ *
+ * @since 0.2.0
+ */
+export const defaultMaxLength = 16_384

@@ -1,0 +1,94 @@
+import { LmConfig, Predict, Signature, StreamPredict } from "@effect-dspy/core"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Duration, Effect, Fiber } from "effect"
+import * as TestClock from "effect/TestClock"
+import { Telemetry } from "../src/index.js"
+import * as OtlpReceiver from "./utils/OtlpReceiver.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
+
+const QA = Signature.fromString("question -> answer")
+const settings = LmConfig.withSettings({ provider: "scripted", model: "gpt-test" })
+
+/** Two calls (one streamed, one failing) of 2 s each on the TestClock, under `layerFromEnv`. */
+const run = (env: Record<string, string>) =>
+  Effect.gen(function*() {
+    const lm = ScriptedLm.make(
+      (_prompt, call) => (call === 3 ? ScriptedLm.httpError("overloaded") : ScriptedLm.reply({ answer: "4" })),
+      { delay: Duration.seconds(2) }
+    )
+    const fiber = yield* Effect.fork(
+      Effect.gen(function*() {
+        yield* Predict.make(QA)({ question: "2+2?" })
+        yield* StreamPredict.final(StreamPredict.stream(QA, { question: "3+1?" }))
+        yield* Effect.ignore(Predict.make(QA)({ question: "fails" }))
+      }).pipe(settings, Effect.provide(lm.layer), Effect.provide(Telemetry.layerFromEnv), Effect.withConfigProvider(ConfigProvider.fromJson(env)))
+    )
+    for (let i = 0; i < 10; i++) yield* TestClock.adjust(Duration.seconds(1))
+    yield* Fiber.join(fiber)
+  })
+
+describe("GenAI metrics over OTLP", () => {
+  it.scoped("token usage, operation duration and time to first chunk reach the collector with their required attributes", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      yield* run({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl, OTEL_EXPORTER_OTLP_METRICS_HEADERS: "x-tenant=t1" })
+      const metricsRequest = receiver.requests.find((r) => r.path === "/v1/metrics")!
+      assert.strictEqual(metricsRequest.headers["x-tenant"], "t1")
+      assert.strictEqual(metricsRequest.headers["content-type"], "application/x-protobuf")
+      const points = receiver.metrics()
+      const tokens = points.filter((p) => p.name === "gen_ai.client.token.usage")
+      assert.deepStrictEqual(tokens.map((p) => p.attributes["gen_ai.token.type"]).sort(), ["input", "output"])
+      for (const point of tokens) {
+        assert.strictEqual(point.kind, "histogram")
+        assert.strictEqual(point.unit, "{token}")
+        assert.strictEqual(point.temporality, 2) // cumulative, the default
+        assert.strictEqual(point.attributes["gen_ai.operation.name"], "chat")
+        assert.strictEqual(point.attributes["gen_ai.provider.name"], "scripted")
+        assert.strictEqual(point.attributes["gen_ai.request.model"], "gpt-test")
+        assert.strictEqual(point.attributes["gen_ai.response.model"], "scripted-model-2025")
+        assert.strictEqual(point.count, 2) // the failed call reports no usage
+        assert.strictEqual(point.bounds[0], 1)
+      }
+      assert.strictEqual(tokens.find((p) => p.attributes["gen_ai.token.type"] === "input")!.sum, 20)
+
+      const durations = points.filter((p) => p.name === "gen_ai.client.operation.duration")
+      assert.strictEqual(durations[0]!.unit, "s")
+      const ok = durations.find((p) => p.attributes["error.type"] === undefined)!
+      assert.strictEqual(ok.count, 2)
+      assert.strictEqual(ok.sum, 4) // two calls of 2 s on the TestClock
+      assert.deepStrictEqual(ok.bounds.slice(0, 2), [0.01, 0.02])
+      const failed = durations.find((p) => p.attributes["error.type"] !== undefined)!
+      assert.strictEqual(failed.attributes["error.type"], "HttpResponseError")
+      assert.strictEqual(failed.count, 1)
+
+      const firstChunk = points.filter((p) => p.name === "gen_ai.client.operation.time_to_first_chunk")
+      assert.strictEqual(firstChunk.length, 1)
+      assert.strictEqual(firstChunk[0]!.count, 1)
+      assert.strictEqual(firstChunk[0]!.sum, 2)
+
+      // The program's Effect metrics go along (the telemetry's own counters among them).
+      assert.isTrue(points.some((p) => p.name === "effect_dspy_telemetry_spans_exported_total"))
+    }))
+
+  it.scoped("metrics do not depend on trace sampling; delta temporality on request", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      yield* run({
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl,
+        OTEL_TRACES_SAMPLER: "always_off",
+        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: "delta"
+      })
+      assert.strictEqual(receiver.spans().length, 0)
+      const tokens = receiver.metrics().filter((p) => p.name === "gen_ai.client.token.usage")
+      assert.strictEqual(tokens.length, 2)
+      for (const point of tokens) assert.strictEqual(point.temporality, 1)
+    }))
+
+  it.scoped("OTEL_METRICS_EXPORTER=none: spans only", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      yield* run({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl, OTEL_METRICS_EXPORTER: "none" })
+      assert.isAbove(receiver.spans().length, 0)
+      assert.strictEqual(receiver.requests.filter((r) => r.path === "/v1/metrics").length, 0)
+    }))
+})
