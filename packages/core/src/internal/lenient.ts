@@ -37,8 +37,6 @@ const show = (value: unknown): string => {
   return text.length > 120 ? `${text.slice(0, 120)}…` : text
 }
 
-const rawText = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value) ?? String(value)
-
 /** Reads `value` as the encoded type `ast`, forgiving the known near-misses. */
 export const coerce = (ast: AST.AST, value: unknown, path: Path = []): Result => {
   if (isValid(ast, value)) return ok(value)
@@ -336,32 +334,41 @@ export const parseJsonText = (
   } catch {
     // try the repair below
   }
-  const closing = enclosed(text)
-  if (closing !== undefined) return { _tag: "Invalid", issue: closing }
+  const scanned = scan(text)
+  if (scanned._tag === "Invalid") return scanned
   try {
-    return { _tag: "Repaired", value: JSON.parse(jsonrepair(text)) }
+    return { _tag: "Repaired", value: JSON.parse(jsonrepair(scanned.text)) }
   } catch {
     return { _tag: "Invalid", issue: undefined }
   }
 }
 
 /**
- * Why `text` is not one complete array or object, or `undefined` when it is: it must open with
+ * Checks that `text` is one complete array or object before it is repaired: it must open with
  * `[` or `{`, and its brackets (outside strings and comments) must close exactly at its end.
  * This keeps the repair away from text that is not JSON, from cut-off values (which
  * `jsonrepair` would close, accepting a shorter answer) and from several values in a row.
  */
-const enclosed = (text: string): string | undefined => {
+const scan = (
+  text: string
+): { readonly _tag: "Enclosed"; readonly text: string } | { readonly _tag: "Invalid"; readonly issue: string } => {
+  const invalid = (issue: string) => ({ _tag: "Invalid", issue }) as const
   const body = text.trim()
-  if (!body.startsWith("[") && !body.startsWith("{")) return "it is not JSON"
+  if (!body.startsWith("[") && !body.startsWith("{")) return invalid("it is not JSON")
+  // jsonrepair 3.15 defect: in a single-quoted string, a `"` after an escaped backslash
+  // (`'a\\"b'`) is taken as already escaped and left bare, which breaks the output. Escaping
+  // that quote (`\\\"`, the same text in Python) avoids it.
+  const bareQuotes: Array<number> = []
   let depth = 0
   let quote: string | undefined
   let lastSignificant = ""
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!
     if (quote !== undefined) {
-      if (c === "\\") i++
-      else if (c === quote && (quote === "\"" || /^\s*(?:[,:\]}]|$)/.test(body.slice(i + 1, i + 8)))) quote = undefined
+      if (c === "\\") {
+        if (quote === "'" && body[i + 1] === "\\" && body[i + 2] === "\"") bareQuotes.push(i + 2)
+        i++
+      } else if (c === quote && (quote === "\"" || /^\s*(?:[,:\]}]|$)/.test(body.slice(i + 1, i + 8)))) quote = undefined
       continue
     }
     if (c === "/" && body[i + 1] === "/") {
@@ -379,16 +386,15 @@ const enclosed = (text: string): string | undefined => {
     else if (c === "[" || c === "{") depth++
     else if (c === "]" || c === "}") {
       depth--
-      if (depth < 0) return "its brackets do not match"
+      if (depth < 0) return invalid("its brackets do not match")
       if (depth === 0 && body.slice(i + 1).replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, "").trim().length > 0) {
-        return "it holds more than one JSON value"
+        return invalid("it holds more than one JSON value")
       }
     }
     lastSignificant = c
   }
-  if (quote !== undefined || depth > 0) return "it is cut off (a string or bracket never closes)"
-  return undefined
+  if (quote !== undefined || depth > 0) return invalid("it is cut off (a string or bracket never closes)")
+  let fixed = body
+  for (const at of bareQuotes.reverse()) fixed = `${fixed.slice(0, at)}\\${fixed.slice(at)}`
+  return { _tag: "Enclosed", text: fixed }
 }
-
-/** Short description of a value for issues. */
-export const describeRaw = (value: unknown): string => show(rawText(value))

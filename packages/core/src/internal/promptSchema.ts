@@ -63,9 +63,14 @@ const cleanAnnotations = (ast: AST.AST, encodedSide: boolean): AST.Annotations =
   return out
 }
 
-const isClean = (ast: AST.AST, encodedSide: boolean): boolean =>
-  !isBuiltInText(ast, AST.TitleAnnotationId, ast.annotations[AST.TitleAnnotationId], encodedSide) &&
-  !isBuiltInText(ast, AST.DescriptionAnnotationId, ast.annotations[AST.DescriptionAnnotationId], encodedSide)
+/** The built-in title and description of a leaf, as overrides that unset them (none: the leaf is clean). */
+const builtInOverrides = (ast: AST.AST, encodedSide: boolean): AST.Annotations | undefined => {
+  let out: Record<symbol, undefined> | undefined
+  for (const key of [AST.TitleAnnotationId, AST.DescriptionAnnotationId]) {
+    if (isBuiltInText(ast, key, ast.annotations[key], encodedSide)) (out ??= {})[key] = undefined
+  }
+  return out
+}
 
 /** The AST with Effect's built-in titles and descriptions removed, for JSON schemas shown to a model. */
 export const withoutBuiltInAnnotations = (root: AST.AST): AST.AST => {
@@ -103,10 +108,10 @@ export const withoutBuiltInAnnotations = (root: AST.AST): AST.AST => {
         return AST.Union.make(ast.types.map((t) => go(t, encodedSide)), annotations)
       case "Suspend":
         return new AST.Suspend(() => go(ast.f(), encodedSide), annotations)
-      default:
-        return isClean(ast, encodedSide)
-          ? ast
-          : AST.annotations(ast, { [AST.TitleAnnotationId]: undefined, [AST.DescriptionAnnotationId]: undefined })
+      default: {
+        const overrides = builtInOverrides(ast, encodedSide)
+        return overrides === undefined ? ast : AST.annotations(ast, overrides)
+      }
     }
   }
   return go(root, false)
