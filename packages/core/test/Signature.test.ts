@@ -24,7 +24,7 @@ const baseType: FastCheck.Arbitrary<Generated> = FastCheck.constantFrom(
 )
 
 const literalValue = FastCheck.oneof(
-  FastCheck.stringMatching(/^[a-z][a-z ,|\]\[-]{0,6}$/).map((s) => ({ text: `'${s}'`, value: s as string | number | boolean | null })),
+  FastCheck.stringMatching(/^[a-z][a-z ,|\][-]{0,6}$/).map((s) => ({ text: `'${s}'`, value: s as string | number | boolean | null })),
   FastCheck.stringMatching(/^[a-z]{1,6}$/).map((s) => ({ text: `"${s}"`, value: s as string | number | boolean | null })),
   FastCheck.integer({ min: -50, max: 50 }).map((n) => ({ text: String(n), value: n as string | number | boolean | null })),
   FastCheck.constantFrom(
