@@ -119,8 +119,9 @@ export const markers = (outputFields: ReadonlyArray<string>): FieldStreamParser 
     while (k > 0 && !isLineBreak(pending[k - 1])) k--
     let hold = pending.length
     if (k > 0 || lineStart) {
-      const tail = pending.slice(k).replace(/^[ \t]*/, "")
-      if (tail.length === 0 || isMarkerPrefix(tail)) hold = k
+      let j = k
+      while (j < pending.length && (pending[j] === " " || pending[j] === "\t")) j++
+      if (j === pending.length || isMarkerPrefix(pending.slice(j))) hold = k
     }
     if (preamble && !think.closed) hold = Math.min(hold, Math.max(0, pending.length - ThinkBlock.close.length + 1))
     return hold
@@ -129,7 +130,7 @@ export const markers = (outputFields: ReadonlyArray<string>): FieldStreamParser 
   const read = (text: string, out: Array<FieldChunk>): void => {
     pending += text
     for (;;) {
-      const found = findMarker(pending, lineStart)
+      const found = pending.includes("[[ ## ") ? findMarker(pending, lineStart) : undefined
       if (preamble && !think.closed) {
         const close = pending.indexOf(ThinkBlock.close)
         if (close !== -1 && (found === undefined || close < found.index)) {
