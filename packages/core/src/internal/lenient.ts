@@ -33,7 +33,7 @@ export const isValid = (ast: AST.AST, value: unknown): boolean =>
   memo(ast, "lenient.is", () => ParseResult.is(Schema.make(ast)))(value)
 
 const show = (value: unknown): string => {
-  const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value)
+  const text = JSON.stringify(value) ?? String(value)
   return text.length > 120 ? `${text.slice(0, 120)}…` : text
 }
 

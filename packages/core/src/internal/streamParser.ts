@@ -10,10 +10,6 @@ import { findMarker, isLineBreak, isMarkerPrefix } from "./markers.js"
 import * as ThinkBlock from "./thinkBlock.js"
 
 export type { FieldChunk, FieldStreamParser } from "../Adapter.js"
-export { isMarkerPrefix } from "./markers.js"
-
-/** A reader that finds no field (adapters without an incremental reader). */
-export const none: FieldStreamParser = { push: () => [], end: () => [] }
 
 const leadingSpace = /^\s+/
 const trailingSpace = /\s+$/
