@@ -175,8 +175,8 @@ const generate: Adapter.Adapter["generate"] = (_signature, prompt) =>
   }))
 
 /**
- * The chat adapter (the default). Its fallback is the JSON adapter; turn it off with
- * `Adapter.withFallback(false)`.
+ * The chat adapter (the default). Its fallback is the JSON adapter asking in the prompt
+ * (`JsonAdapter.inPrompt`); turn it off with `Adapter.withFallback(false)`.
  *
  * @example
  * ```ts
@@ -193,5 +193,5 @@ export const adapter: Adapter.Adapter = {
   parse,
   generate,
   streamParser,
-  fallback: JsonAdapter.adapter
+  fallback: JsonAdapter.inPrompt
 }

@@ -279,3 +279,24 @@ export const adapter: Adapter.Adapter = {
   generate,
   streamParser
 }
+
+const generateText: Adapter.Adapter["generate"] = (_signature, prompt) =>
+  Effect.map(LanguageModel.generateText({ prompt }), (response): Adapter.Reply => ({
+    text: response.text,
+    usage: response.usage,
+    finishReason: response.finishReason
+  }))
+
+/**
+ * The JSON adapter asking for the object in the prompt only, without structured output: what
+ * the chat adapter falls back on. Its replies are always text, so a reply that is not JSON is
+ * read leniently or fails as an `OutputParseError` carrying it, on any provider (one without
+ * structured output included).
+ *
+ * @since 0.2.0
+ */
+export const inPrompt: Adapter.Adapter = {
+  ...adapter,
+  generate: generateText
+}
+

@@ -62,6 +62,18 @@ describe("reading replies through Predict", () => {
       assert.deepStrictEqual(prediction.trace[0]?.nearMisses, [])
     }))
 
+  it.effect("an unreadable answer to the JSON re-ask fails as OutputParseError carrying it", () =>
+    Effect.gen(function*() {
+      const lm = ScriptedLm.make((_prompt, call) => (call === 1 ? "billing" : "Sorry, I can only say billing."))
+      const error = failureOf(yield* Effect.exit(Predict.make(Route)({ ticket: "charged twice" }).pipe(Effect.provide(lm.layer))))
+      assert.strictEqual(error?._tag, "OutputParseError")
+      if (error?._tag === "OutputParseError") {
+        assert.strictEqual(error.adapter, "JsonAdapter")
+        assert.strictEqual(error.raw, "Sorry, I can only say billing.")
+        assert.strictEqual(error.attempts, 2)
+      }
+    }))
+
   it.effect("a chat-format answer to the JSON re-ask is still read", () =>
     Effect.gen(function*() {
       const lm = ScriptedLm.make((_prompt, call) =>
@@ -101,7 +113,7 @@ describe("reading replies through Predict", () => {
     const json = "{\"team\": \"sales\", \"confidence\": 1, \"note\": null}"
     const on = Adapter.readReply(chat, chat, Route, json, true)
     assert.isTrue(Either.isRight(on.result))
-    assert.strictEqual(on.reaskWith, JsonAdapter.adapter)
+    assert.strictEqual(on.reaskWith, JsonAdapter.inPrompt)
     const off = Adapter.readReply(chat, chat, Route, json, false)
     assert.isTrue(Either.isLeft(off.result))
     assert.strictEqual(off.reaskWith, chat)
