@@ -2,6 +2,11 @@
  * The field-marker chat adapter: DSPy's `[[ ## field ## ]]` format, ending with
  * `[[ ## completed ## ]]`. The exact text is specified in `PROMPT_FORMAT.md`.
  *
+ * Replies are read as real models write them: a leading think block is dropped, a marker counts
+ * only at the start of a line, a missing optional or nullable output is absent or `null`, and each
+ * value forgives the near-misses of its type (recorded on the prediction's trace). A reply written
+ * as one JSON object is read by the JSON adapter, the fallback, which also carries the re-ask.
+ *
  * @since 0.1.0
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
@@ -10,9 +15,21 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Adapter from "./Adapter.js"
 import type { FieldInfo } from "./internal/fieldInfo.js"
-import { fieldDescriptions, marker, objective } from "./internal/promptText.js"
+import { firstMarkerIndex, splitSections } from "./internal/markers.js"
 import { memo } from "./internal/memo.js"
+import {
+  demoShape,
+  fieldDescriptions,
+  incompleteDemoPrefix,
+  marker,
+  notSupplied,
+  objective
+} from "./internal/promptText.js"
+import * as StreamParser from "./internal/streamParser.js"
+import * as ThinkBlock from "./internal/thinkBlock.js"
 import { formatValue, readValue } from "./internal/valueText.js"
+import * as JsonAdapter from "./JsonAdapter.js"
+import type * as NearMiss from "./NearMiss.js"
 import type * as Signature from "./Signature.js"
 
 const completed = marker("completed")
@@ -43,11 +60,18 @@ const buildSystemMessage = (signature: Signature.Any, instructions: string): str
   ].join("\n")
 }
 
-const formatFields = (fields: ReadonlyArray<FieldInfo>, values: Readonly<Record<string, unknown>>): string => {
+/** The marked sections of fields with values; with `markMissing`, the others say they are not supplied. */
+const formatFields = (
+  fields: ReadonlyArray<FieldInfo>,
+  values: Readonly<Record<string, unknown>>,
+  role: "input" | "output",
+  markMissing = false
+): string => {
   const parts: Array<string> = []
   for (const field of fields) {
-    if (!(field.name in values) || values[field.name] === undefined) continue
-    parts.push(`${marker(field.name)}\n${formatValue(field, values[field.name])}`)
+    const present = field.name in values && values[field.name] !== undefined
+    if (present) parts.push(`${marker(field.name)}\n${formatValue(field, values[field.name], role)}`)
+    else if (markMissing && !field.optional) parts.push(`${marker(field.name)}\n${notSupplied}`)
   }
   return parts.join("\n\n")
 }
@@ -67,8 +91,19 @@ const user = (text: string) => Prompt.userMessage({ content: [Prompt.textPart({ 
 const assistant = (text: string) => Prompt.assistantMessage({ content: [Prompt.textPart({ text })] })
 
 const formatOutputs = (signature: Signature.Any, outputs: Readonly<Record<string, unknown>>): string => {
-  const body = formatFields(signature.outputFields, outputs)
+  const body = formatFields(signature.outputFields, outputs, "output")
   return body.length === 0 ? completed : `${body}\n\n${completed}`
+}
+
+// A demo that lacks fields is still shown (DSPy's way): its user message says so, and each
+// missing field reads "Not supplied for this particular example."
+const formatDemo = (signature: Signature.Any, demo: Readonly<Record<string, unknown>>): ReadonlyArray<Prompt.Message> => {
+  const shape = demoShape(signature.inputFields, signature.outputFields, demo)
+  if (shape === undefined) return []
+  const inputs = formatFields(signature.inputFields, demo, "input", shape.incomplete)
+  const outputs = formatFields(signature.outputFields, demo, "output", shape.incomplete)
+  const userText = shape.incomplete ? [incompleteDemoPrefix, inputs].filter((t) => t.length > 0).join("\n\n") : inputs
+  return [user(userText), assistant(outputs.length === 0 ? completed : `${outputs}\n\n${completed}`)]
 }
 
 const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
@@ -76,14 +111,9 @@ const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
   const messages: Array<Prompt.Message> = [
     systemMessage(signature, request.instructions)
   ]
-  for (const demo of request.demos) {
-    const inputs = formatFields(signature.inputFields, demo)
-    const outputs = formatFields(signature.outputFields, demo)
-    if (inputs.length === 0 || outputs.length === 0) continue
-    messages.push(user(inputs), assistant(`${outputs}\n\n${completed}`))
-  }
+  for (const demo of request.demos) messages.push(...formatDemo(signature, demo))
   const line = instructionLine(signature)
-  const inputs = formatFields(signature.inputFields, request.inputs)
+  const inputs = formatFields(signature.inputFields, request.inputs, "input")
   messages.push(user(inputs.length === 0 ? line : `${inputs}\n\n${line}`))
   for (const failed of request.failedReplies) {
     messages.push(
@@ -94,42 +124,48 @@ const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
   return Prompt.fromMessages(messages)
 }
 
-const markerPattern = /\[\[ ## ([A-Za-z_][A-Za-z0-9_]*) ## \]\]/g
-
-/** Splits a reply into its marked sections; the first occurrence of a name wins. */
+/**
+ * Splits a reply into its marked sections, as the adapter reads it: a leading think block is
+ * dropped, a marker counts only at the start of a line, and the first occurrence of a name
+ * wins. A reply whose think block never closes has no section.
+ */
 export const sections = (text: string): Map<string, string> => {
-  const found = new Map<string, string>()
-  const matches = [...text.matchAll(markerPattern)]
-  for (let i = 0; i < matches.length; i++) {
-    const match = matches[i]!
-    const name = match[1]!
-    const start = match.index + match[0].length
-    const end = i + 1 < matches.length ? matches[i + 1]!.index : text.length
-    if (!found.has(name)) found.set(name, text.slice(start, end))
-  }
-  return found
+  const answer = ThinkBlock.strip(text, firstMarkerIndex)
+  return answer._tag === "Unclosed" ? new Map() : splitSections(answer.text)
 }
 
-const parse = (signature: Signature.Any, text: string): Either.Either<Record<string, unknown>, Adapter.ParseIssue> => {
-  const found = sections(text)
-  const out: Record<string, unknown> = {}
+const parse = (signature: Signature.Any, text: string): Either.Either<Adapter.Parsed, Adapter.ParseIssue> => {
+  const answer = ThinkBlock.strip(text, firstMarkerIndex)
+  if (answer._tag === "Unclosed") return Either.left({ field: undefined, issue: ThinkBlock.unclosedIssue })
+  const found = splitSections(answer.text)
+  const values: Record<string, unknown> = {}
+  const nearMisses: Array<NearMiss.NearMiss> = []
   for (const field of signature.outputFields) {
     const section = found.get(field.name)
     if (section === undefined) {
       if (field.optional) continue
+      if (field.nullable) {
+        values[field.name] = null
+        nearMisses.push({ field: field.name, path: [], kind: "absent-null", raw: "", accepted: null })
+        continue
+      }
       return Either.left({
         field: field.name,
-        issue: `the reply has no \`${marker(field.name)}\` section; expected the fields ${
+        issue: `the reply has no \`${marker(field.name)}\` section (a marker counts only at the start of a line); expected the fields ${
           signature.outputFields.map((f) => `\`${f.name}\``).join(", ")
         }`
       })
     }
     const read = readValue(field, section)
     if (!read.ok) return Either.left({ field: field.name, issue: read.issue })
-    out[field.name] = read.value
+    values[field.name] = read.value
+    for (const miss of read.misses) nearMisses.push({ field: field.name, ...miss })
   }
-  return Either.right(out)
+  return Either.right({ values, nearMisses })
 }
+
+const streamParser = (signature: Signature.Any): Adapter.FieldStreamParser =>
+  StreamParser.markers(memo(signature, "chat.outputNames", () => signature.outputFields.map((f) => f.name)))
 
 const generate: Adapter.Adapter["generate"] = (_signature, prompt) =>
   Effect.map(LanguageModel.generateText({ prompt }), (response) => ({
@@ -139,7 +175,8 @@ const generate: Adapter.Adapter["generate"] = (_signature, prompt) =>
   }))
 
 /**
- * The chat adapter (the default).
+ * The chat adapter (the default). Its fallback is the JSON adapter asking in the prompt
+ * (`JsonAdapter.inPrompt`); turn it off with `Adapter.withFallback(false)`.
  *
  * @example
  * ```ts
@@ -154,5 +191,7 @@ export const adapter: Adapter.Adapter = {
   format,
   formatOutputs,
   parse,
-  generate
+  generate,
+  streamParser,
+  fallback: JsonAdapter.inPrompt
 }

@@ -20,7 +20,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type * as Adapter from "./Adapter.js"
+import * as Adapter from "./Adapter.js"
 import type { InvalidInput } from "./DspyError.js"
 import type * as Module from "./Module.js"
 import * as Predict from "./Predict.js"
@@ -198,7 +198,8 @@ const chatAdapter = (history: Prompt.Prompt): Adapter.Adapter => {
       const reply = outputs["reply"]
       return typeof reply === "string" ? reply : ""
     },
-    parse: (_signature, text) => Either.right({ reply: text }),
+    parse: (_signature, text) => Either.right({ values: { reply: text }, nearMisses: [] }),
+    streamParser: () => Adapter.noFieldStream,
     generate: (_signature, prompt) =>
       Effect.map(LanguageModel.generateText({ prompt }), (response) => ({
         text: response.text,

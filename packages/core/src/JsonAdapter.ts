@@ -1,7 +1,9 @@
 /**
  * The JSON adapter: asks the provider for JSON-schema structured output derived from the
  * output Schema, and still reads replies that wrap the JSON object in a fence or in text
- * (for providers without structured output).
+ * (for providers without structured output), start with a think block, or need repair
+ * (single quotes, Python literals, trailing commas, comments: through `jsonrepair`). Each value
+ * forgives the near-misses of its type; every near-miss is recorded on the prediction's trace.
  *
  * @since 0.1.0
  */
@@ -15,9 +17,14 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Adapter from "./Adapter.js"
 import type { FieldInfo } from "./internal/fieldInfo.js"
-import { fieldDescriptions, marker, objective } from "./internal/promptText.js"
+import { coerce, parseJsonText } from "./internal/lenient.js"
 import { memo } from "./internal/memo.js"
+import { demoShape, fieldDescriptions, incompleteDemoPrefix, marker, notSupplied, objective } from "./internal/promptText.js"
+import { withoutBuiltInAnnotations } from "./internal/promptSchema.js"
+import * as StreamParser from "./internal/streamParser.js"
+import * as ThinkBlock from "./internal/thinkBlock.js"
 import { formatValue, truncate, unfence } from "./internal/valueText.js"
+import type * as NearMiss from "./NearMiss.js"
 import type * as Signature from "./Signature.js"
 
 // The system message itself (not only its text) is kept per signature and instructions:
@@ -47,16 +54,26 @@ const buildSystemMessage = (signature: Signature.Any, instructions: string): str
   ].join("\n")
 }
 
-const formatInputs = (fields: ReadonlyArray<FieldInfo>, values: Readonly<Record<string, unknown>>): string =>
+const isSupplied = (values: Readonly<Record<string, unknown>>, name: string): boolean =>
+  name in values && values[name] !== undefined
+
+/** The marked input sections; with `markMissing`, the missing ones say they are not supplied. */
+const formatInputs = (fields: ReadonlyArray<FieldInfo>, values: Readonly<Record<string, unknown>>, markMissing = false): string =>
   fields
-    .filter((f) => f.name in values && values[f.name] !== undefined)
-    .map((f) => `${marker(f.name)}\n${formatValue(f, values[f.name])}`)
+    .flatMap((f) =>
+      isSupplied(values, f.name)
+        ? [`${marker(f.name)}\n${formatValue(f, values[f.name], "input")}`]
+        : markMissing && !f.optional
+        ? [`${marker(f.name)}\n${notSupplied}`]
+        : []
+    )
     .join("\n\n")
 
-const outputObject = (signature: Signature.Any, values: Readonly<Record<string, unknown>>) => {
+const outputObject = (signature: Signature.Any, values: Readonly<Record<string, unknown>>, markMissing = false) => {
   const out: Record<string, unknown> = {}
   for (const field of signature.outputFields) {
-    if (field.name in values && values[field.name] !== undefined) out[field.name] = values[field.name]
+    if (isSupplied(values, field.name)) out[field.name] = values[field.name]
+    else if (markMissing && !field.optional) out[field.name] = notSupplied
   }
   return out
 }
@@ -80,11 +97,13 @@ const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
   const messages: Array<Prompt.Message> = [
     systemMessage(signature, request.instructions)
   ]
+  // A demo that lacks fields is still shown, its missing fields marked (see the chat adapter).
   for (const demo of request.demos) {
-    const inputs = formatInputs(signature.inputFields, demo)
-    const outputs = outputObject(signature, demo)
-    if (inputs.length === 0 || Object.keys(outputs).length === 0) continue
-    messages.push(user(inputs), assistant(JSON.stringify(outputs)))
+    const shape = demoShape(signature.inputFields, signature.outputFields, demo)
+    if (shape === undefined) continue
+    const inputs = formatInputs(signature.inputFields, demo, shape.incomplete)
+    const userText = shape.incomplete ? [incompleteDemoPrefix, inputs].filter((t) => t.length > 0).join("\n\n") : inputs
+    messages.push(user(userText), assistant(JSON.stringify(outputObject(signature, demo, shape.incomplete))))
   }
   const line = instructionLine(signature)
   const inputs = formatInputs(signature.inputFields, request.inputs)
@@ -97,6 +116,7 @@ const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
 
 // Where a reply's JSON object may be, in order; each is computed only when the ones before
 // it did not parse (a well-formed reply, nearly all of them, costs one trim and one parse).
+// The second and third are fenced.
 const jsonCandidates: ReadonlyArray<(text: string) => string | undefined> = [
   (text) => text.trim(),
   unfence,
@@ -111,40 +131,81 @@ const jsonCandidates: ReadonlyArray<(text: string) => string | undefined> = [
   }
 ]
 
-/** Finds the JSON object in a reply: the whole text, a fenced block, or the outermost braces. */
-export const extractJsonObject = (text: string): Either.Either<Record<string, unknown>, string> => {
-  for (const candidateOf of jsonCandidates) {
-    const candidate = candidateOf(text)
+/** A reply's JSON object, and how it was found. */
+interface Found {
+  readonly object: Record<string, unknown>
+  readonly how: "json" | "fenced" | "embedded" | "repaired"
+  readonly raw: string
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+const findJsonObject = (text: string): Either.Either<Found, string> => {
+  const hows = ["json", "fenced", "fenced", "embedded"] as const
+  const tried: Array<string> = []
+  for (let i = 0; i < jsonCandidates.length; i++) {
+    const candidate = jsonCandidates[i]!(text)
     if (candidate === undefined) continue
+    tried.push(candidate)
     try {
       const parsed: unknown = JSON.parse(candidate)
-      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
-        return Either.right(parsed as Record<string, unknown>)
-      }
+      if (isObject(parsed)) return Either.right({ object: parsed, how: hows[i]!, raw: candidate })
     } catch {
       // try the next candidate
     }
   }
+  // Not JSON as written: repair the first candidate that is one whole object.
+  let why: string | undefined
+  for (const candidate of tried) {
+    if (!candidate.startsWith("{")) continue
+    const repaired = parseJsonText(candidate)
+    if (repaired._tag === "Repaired" && isObject(repaired.value)) {
+      return Either.right({ object: repaired.value, how: "repaired", raw: candidate })
+    }
+    if (repaired._tag === "Invalid") why ??= repaired.issue
+  }
+  if (text.trim().length === 0) return Either.left("the reply is empty; expected a JSON object")
   return Either.left(
-    text.trim().length === 0 ? "the reply is empty; expected a JSON object" : `the reply holds no JSON object: ${truncate(text, 200)}`
+    `the reply holds no JSON object${why === undefined ? "" : ` (the one it starts is not valid JSON: ${why})`}: ${truncate(text, 200)}`
   )
 }
 
-const parse = (signature: Signature.Any, text: string): Either.Either<Record<string, unknown>, Adapter.ParseIssue> =>
-  Either.flatMap(
-    Either.mapLeft(extractJsonObject(text), (issue): Adapter.ParseIssue => ({ field: undefined, issue })),
-    (object) => {
-      const out: Record<string, unknown> = {}
-      for (const field of signature.outputFields) {
-        if (!(field.name in object)) {
-          if (field.optional) continue
-          return Either.left({ field: field.name, issue: `the JSON object has no "${field.name}" key` })
-        }
-        out[field.name] = object[field.name]
+/** Finds the JSON object in a reply: the whole text, a fenced block, the outermost braces, or a repair of those. */
+export const extractJsonObject = (text: string): Either.Either<Record<string, unknown>, string> =>
+  Either.map(findJsonObject(text), (found) => found.object)
+
+const parse = (signature: Signature.Any, text: string): Either.Either<Adapter.Parsed, Adapter.ParseIssue> => {
+  const answer = ThinkBlock.strip(text, (t) => t.indexOf("{"))
+  if (answer._tag === "Unclosed") return Either.left({ field: undefined, issue: ThinkBlock.unclosedIssue })
+  const found = findJsonObject(answer.text)
+  if (Either.isLeft(found)) return Either.left({ field: undefined, issue: found.left })
+  const { how, object, raw } = found.right
+  const values: Record<string, unknown> = {}
+  const nearMisses: Array<NearMiss.NearMiss> = []
+  if (how === "fenced" || how === "repaired") {
+    nearMisses.push({ field: undefined, path: [], kind: how === "fenced" ? "fenced" : "json-repaired", raw, accepted: object })
+  }
+  for (const field of signature.outputFields) {
+    if (!(field.name in object)) {
+      if (field.optional) continue
+      if (field.nullable) {
+        values[field.name] = null
+        nearMisses.push({ field: field.name, path: [], kind: "absent-null", raw: "", accepted: null })
+        continue
       }
-      return Either.right(out)
+      return Either.left({ field: field.name, issue: `the JSON object has no "${field.name}" key` })
     }
-  )
+    const read = coerce(field.encoded, object[field.name])
+    if (!read.ok) return Either.left({ field: field.name, issue: read.issue })
+    values[field.name] = read.value
+    for (const miss of read.misses) nearMisses.push({ field: field.name, ...miss })
+  }
+  return Either.right({ values, nearMisses })
+}
+
+const streamParser = (signature: Signature.Any): Adapter.FieldStreamParser =>
+  StreamParser.json(memo(signature, "json.outputNames", () => signature.outputFields.map((f) => f.name)))
 
 // `generateObject` decodes the reply with `Schema.parseJson(schema)`. We pass a schema that
 // accepts any JSON but advertises the output struct's JSON schema to the provider, and read
@@ -152,10 +213,12 @@ const parse = (signature: Signature.Any, text: string): Either.Either<Record<str
 const structuredOutputSchema = (signature: Signature.Any) =>
   memo(signature, "json.structuredOutputSchema", () => makeStructuredOutputSchema(signature))
 
+// Effect's built-in titles and descriptions (`"title": "int"`) are left out: the provider
+// shows this schema to the model.
 const makeStructuredOutputSchema = (signature: Signature.Any) =>
   Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
     identifier: signature.name,
-    jsonSchema: withoutMeta(JSONSchema.make(signature.output))
+    jsonSchema: withoutMeta(JSONSchema.make(Schema.make(withoutBuiltInAnnotations(signature.output.ast))))
   })
 
 const withoutMeta = (root: JSONSchema.JsonSchema7Root): object => {
@@ -213,5 +276,27 @@ export const adapter: Adapter.Adapter = {
   format,
   formatOutputs,
   parse,
-  generate
+  generate,
+  streamParser
 }
+
+const generateText: Adapter.Adapter["generate"] = (_signature, prompt) =>
+  Effect.map(LanguageModel.generateText({ prompt }), (response): Adapter.Reply => ({
+    text: response.text,
+    usage: response.usage,
+    finishReason: response.finishReason
+  }))
+
+/**
+ * The JSON adapter asking for the object in the prompt only, without structured output: what
+ * the chat adapter falls back on. Its replies are always text, so a reply that is not JSON is
+ * read leniently or fails as an `OutputParseError` carrying it, on any provider (one without
+ * structured output included).
+ *
+ * @since 0.2.0
+ */
+export const inPrompt: Adapter.Adapter = {
+  ...adapter,
+  generate: generateText
+}
+

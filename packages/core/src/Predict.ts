@@ -92,6 +92,7 @@ export interface Predictor {
 }
 
 const readAdapter = referenceReader(Adapter.CurrentAdapter)
+const readFallback = referenceReader(Adapter.Fallback)
 const readHint = referenceReader(InstructionHint)
 const readCollector = referenceReader(CurrentCollector)
 const readBus = referenceReader(EventBus)
@@ -109,7 +110,10 @@ const runInto = (
     const inputs = encodeInputs(signature, input)
     if (Either.isLeft(inputs)) return Effect.fail(inputs.left)
     // One context read for the adapter, the hint, the collector and the bus.
-    const adapter = readAdapter(context) ?? ChatAdapter.adapter
+    // The adapter of the next attempt: a re-ask may go through the adapter's fallback.
+    const inForce = readAdapter(context) ?? ChatAdapter.adapter
+    let adapter = inForce
+    const fallback = readFallback(context)
     const hint = readHint(context)
     const collector = own ?? readCollector(context)
     const bus = readBus(context)
@@ -129,9 +133,10 @@ const runInto = (
         failedReplies
       })
       return Effect.flatMap(callModel(adapter, signature, predictor.name, prompt, attempt, collector), ({ reply }) => {
-        const parsed = Either.flatMap(adapter.parse(signature, reply.text), (encoded) =>
+        const reading = Adapter.readReply(inForce, adapter, signature, reply.text, fallback)
+        const parsed = Either.flatMap(reading.result, ({ nearMisses, values }) =>
           Either.mapLeft(
-            Either.map(decodeOutputs(encoded), (decoded) => ({ encoded, decoded })),
+            Either.map(decodeOutputs(values), (decoded) => ({ encoded: values, decoded, nearMisses })),
             (error): Adapter.ParseIssue => ({ ...firstIssue(error) })
           ))
         if (Either.isRight(parsed)) {
@@ -139,7 +144,8 @@ const runInto = (
             predictorId: predictor.id,
             signature: signature.name,
             inputs: inputs.right,
-            outputs: parsed.right.encoded
+            outputs: parsed.right.encoded,
+            nearMisses: parsed.right.nearMisses
           })
           return Effect.succeed(parsed.right.decoded)
         }
@@ -172,6 +178,7 @@ const runInto = (
           ),
           Effect.zipRight(Effect.suspend(() => {
             failedReplies.push({ reply: reply.text, issue: issue.issue })
+            adapter = reading.reaskWith
             return attemptFrom(attempt + 1)
           }))
         )

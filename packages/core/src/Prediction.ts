@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type * as NearMiss from "./NearMiss.js"
 import type * as Usage from "./Usage.js"
 
 /** One predictor call inside a module call. */
@@ -14,6 +15,8 @@ export interface TraceEntry {
   /** Inputs and outputs in encoded (JSON-safe) form. */
   readonly inputs: Readonly<Record<string, unknown>>
   readonly outputs: Readonly<Record<string, unknown>>
+  /** What the adapter forgave in the reply (empty when the model wrote exactly what was asked). */
+  readonly nearMisses: ReadonlyArray<NearMiss.NearMiss>
 }
 
 /** The result of a module call. */

@@ -9,9 +9,16 @@ import { pipeArguments, type Pipeable } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
 import { InvalidSignature } from "./DspyError.js"
 import { type FieldInfo, fieldsOf } from "./internal/fieldInfo.js"
-import { parseShorthand, type ShorthandInput, type ShorthandOutput } from "./internal/shorthand.js"
+import {
+  parseShorthand,
+  type ShorthandError,
+  type ShorthandInput,
+  type ShorthandOutput,
+  type ValidShorthand
+} from "./internal/shorthand.js"
 
 export type { FieldInfo, FieldKind } from "./internal/fieldInfo.js"
+export type { ShorthandError, ShorthandInput, ShorthandOutput, ValidShorthand }
 
 /** @since 0.1.0 */
 export const TypeId: unique symbol = Symbol.for("@effect-dspy/core/Signature")
@@ -135,8 +142,12 @@ export const make = <const I extends Schema.Struct.Fields, const O extends Schem
 ): Signature<I, O> => Either.getOrThrowWith(makeEither(name, options), (error) => error)
 
 /**
- * Parses the shorthand form `"question: string, context: string[] -> answer: number"`.
- * Types: string, number, int, boolean and `T[]`; a field without a type is a string.
+ * Parses the shorthand form `"question: str, context: list[str] -> answer: int | None"`, DSPy's
+ * everyday types with matching compile-time types: `str` (also `string`; a field without a type
+ * is a string), `int`, `float` (`number`), `bool`, `list[T]` (`T[]`), `dict[str, T]`,
+ * `Optional[T]`, `T | None`, `A | B` (`Union[A, B]`), `Literal['a', 'b']`. `Left(InvalidSignature)`
+ * for an unknown type, a field declared twice, or a malformed declaration; use it for shorthand
+ * built at runtime (a literal that is wrong is a compile-time error of `fromString`).
  */
 export const decodeString = <const S extends string>(
   source: S,
@@ -154,18 +165,24 @@ export const decodeString = <const S extends string>(
 }
 
 /**
- * Declares a signature from the shorthand form; throws `InvalidSignature` when malformed.
+ * Declares a signature from the shorthand form (see `decodeString` for the types). A literal
+ * with an unknown type or a field declared twice does not compile; a string built at runtime
+ * that is malformed throws `InvalidSignature`.
  *
  * @example
  * ```ts
  * import { Signature } from "@effect-dspy/core"
+ *
  * const QA = Signature.fromString("question -> answer: number", { instructions: "Answer with a number." })
+ * // outputs typed { team: "billing" | "tech"; tags: ReadonlyArray<string>; score: number | null }
+ * const Route = Signature.fromString("ticket -> team: Literal['billing', 'tech'], tags: list[str], score: float | None")
  * ```
  */
 export const fromString = <const S extends string>(
-  source: S,
+  source: S & ValidShorthand<S>,
   options?: { readonly name?: string | undefined; readonly instructions?: string | undefined }
-): Signature<ShorthandInput<S>, ShorthandOutput<S>> => Either.getOrThrowWith(decodeString(source, options), (error) => error)
+): Signature<ShorthandInput<S>, ShorthandOutput<S>> =>
+  Either.getOrThrowWith(decodeString<S>(source, options), (error) => error)
 
 /** Returns the signature with other instructions. */
 export const withInstructions = <S extends Any>(self: S, instructions: string): S =>

@@ -25,7 +25,6 @@ import * as Adapter from "./Adapter.js"
 import * as ChatAdapter from "./ChatAdapter.js"
 import type { InvalidInput } from "./DspyError.js"
 import * as FirstChunk from "./internal/firstChunk.js"
-import * as StreamParser from "./internal/streamParser.js"
 import type * as Module from "./Module.js"
 import * as Predict from "./Predict.js"
 import type * as Prediction from "./Prediction.js"
@@ -89,18 +88,6 @@ export const isTokenDelta = <O>(event: StreamEvent<O>): event is TokenDelta => e
 /** Tells whether an event is a field delta. */
 export const isFieldDelta = <O>(event: StreamEvent<O>): event is FieldDelta => event._tag === "FieldDelta"
 
-const readerFor = (adapter: Adapter.Adapter, signature: Signature.Any): StreamParser.FieldStreamParser => {
-  const fields = signature.outputFields.map((f) => f.name)
-  switch (adapter.name) {
-    case "ChatAdapter":
-      return StreamParser.markers(fields)
-    case "JsonAdapter":
-      return StreamParser.json(fields)
-    default:
-      return StreamParser.none
-  }
-}
-
 interface Sink {
   readonly nextCall: () => number
   readonly offer: (events: ReadonlyArray<TokenDelta | FieldDelta>) => Effect.Effect<unknown>
@@ -119,13 +106,18 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
   format: inner.format,
   formatOutputs: inner.formatOutputs,
   parse: inner.parse,
+  streamParser: inner.streamParser,
+  // A re-ask through the fallback streams too (made when asked for: fallbacks may form a cycle).
+  get fallback() {
+    return inner.fallback === undefined ? undefined : streaming(inner.fallback, sink)
+  },
   generate: (signature, prompt) =>
     Effect.flatMap(LanguageModel.LanguageModel, (model) =>
       Effect.flatMap(FirstChunk.tracker, (firstChunk) => {
         const call = sink.nextCall()
-        const reader = readerFor(inner, signature)
+        const reader = inner.streamParser(signature)
         const name = signature.name
-        const fieldEvents = (chunks: ReadonlyArray<StreamParser.FieldChunk>, out: Array<TokenDelta | FieldDelta>) => {
+        const fieldEvents = (chunks: ReadonlyArray<Adapter.FieldChunk>, out: Array<TokenDelta | FieldDelta>) => {
           for (const c of chunks) out.push({ _tag: "FieldDelta", call, signature: name, field: c.field, delta: c.delta })
         }
         let text = ""

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { FastCheck } from "effect"
-import { ChatAdapter } from "../src/index.js"
+import { Either, FastCheck } from "effect"
+import { ChatAdapter, Signature } from "../src/index.js"
 import * as StreamParser from "../src/internal/streamParser.js"
 
 /** Cuts text at the given (sorted, deduplicated) positions. */
@@ -30,9 +30,24 @@ const collect = (parser: StreamParser.FieldStreamParser, pieces: ReadonlyArray<s
 }
 
 const fields = ["reasoning", "answer", "note"]
-const valueChars = FastCheck.constantFrom("a", "b", " ", "\n", "[", "]", "#", "\t", "é", "{", "\"")
+const valueChars = FastCheck.constantFrom("a", "b", " ", "\n", "[", "]", "#", "\t", "é", "{", "\"", "<", ">", "/")
 const value = FastCheck.array(valueChars, { maxLength: 30 }).map((cs) => cs.join(""))
 const sectionName = FastCheck.constantFrom("reasoning", "answer", "note", "other", "completed")
+// pieces of text that real replies hold and that a reader could mistake for structure
+const tricky = FastCheck.constantFrom(
+  "[[ ## answer ## ]]",
+  " [[ ## note ## ]] ",
+  "\n[[ ## answer ## ]]\n",
+  "\n  [[ ## reasoning ## ]] ",
+  "<think>",
+  "</think>",
+  "\n</think>\n",
+  "[[ ## ans",
+  "\r\n",
+  "word "
+)
+const noisyValue = FastCheck.array(FastCheck.oneof(valueChars, tricky), { maxLength: 20 }).map((cs) => cs.join(""))
+const thinkStart = FastCheck.constantFrom("", "<think>", "  <think>\n", "thinking out loud ", "<thi")
 
 describe("chat marker reader", () => {
   it("streams each field as soon as its marker is read", () => {
@@ -49,6 +64,48 @@ describe("chat marker reader", () => {
     const got = collect(parser, ["[[ ## answer ## ]]\nlist[0] is [", "x] and [[y]]"])
     assert.strictEqual(got.get("answer"), "list[0] is [x] and [[y]]")
   })
+
+  it("drops a leading think block and reads markers only at line starts", () => {
+    const parser = StreamParser.markers(["answer"])
+    const got = collect(parser, [
+      "<th",
+      "ink>I will write [[ ## answer ## ]]\n[[ ## answer ## ]]\n5</thi",
+      "nk>\n[[ ## answer ## ]]\n4, not [[ ## answer ## ]] 5",
+      "\n\n[[ ## completed ## ]]"
+    ])
+    assert.strictEqual(got.get("answer"), "4, not [[ ## answer ## ]] 5")
+    const unopened = collect(StreamParser.markers(["answer"]), ["reasoning [[ ## answer ## ]] 5\n</th", "ink>\n[[ ## answer ## ]]\n4"])
+    assert.strictEqual(unopened.get("answer"), "4")
+  })
+
+  it.prop(
+    "joined deltas equal the whole-reply parse, however the text is split (think blocks, quoted markers)",
+    [
+      thinkStart,
+      noisyValue,
+      FastCheck.array(FastCheck.tuple(sectionName, noisyValue), { maxLength: 5 }),
+      FastCheck.array(FastCheck.nat(), { maxLength: 12 })
+    ],
+    ([start, preamble, sections, positions]) => {
+      const text = start + preamble + sections.map(([name, v]) => `\n[[ ## ${name} ## ]]\n${v}\n\n`).join("")
+      const expected = ChatAdapter.sections(text)
+      const got = collect(StreamParser.markers(fields), cut(text, positions))
+      for (const field of fields) {
+        const section = expected.get(field)
+        assert.strictEqual(got.get(field) ?? "", section === undefined ? "" : section.trim(), `field ${field} of ${JSON.stringify(text)}`)
+      }
+      // and the same values as the adapter's parse, when it reads the reply
+      const parsed = ChatAdapter.adapter.parse(Signature.fromString("q -> reasoning, answer, note"), text)
+      if (Either.isRight(parsed)) {
+        for (const field of fields) {
+          const v = parsed.right.values[field]
+          const joined = got.get(field) ?? ""
+          // a section written as a JSON string literal is unwrapped by the parse, not by the stream
+          if (!(joined.startsWith("\"") && joined.endsWith("\"") && joined.length >= 2)) assert.strictEqual(joined, v)
+        }
+      }
+    }
+  )
 
   it.prop(
     "joined deltas equal the adapter's trimmed sections, however the text is split",

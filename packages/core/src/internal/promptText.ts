@@ -4,8 +4,9 @@ import type { FieldInfo } from "./fieldInfo.js"
 
 const describeField = (field: FieldInfo, index: number): string => {
   const description = field.description === undefined ? "" : `: ${field.description}`
+  const constraints = field.constraints.map((c) => `, ${c}`).join("")
   const optional = field.optional ? ", optional" : ""
-  return `${index + 1}. \`${field.name}\` (${field.typeLabel}${optional})${description}`
+  return `${index + 1}. \`${field.name}\` (${field.typeLabel}${constraints}${optional})${description}`
 }
 
 /** "Your input fields are: … Your output fields are: …" */
@@ -27,5 +28,28 @@ export const fieldDescriptions = (
 export const objective = (instructions: string): string =>
   `In adhering to this structure, your objective is: \n        ${instructions.split("\n").join("\n        ")}`
 
-/** `[[ ## name ## ]]` */
-export const marker = (name: string): string => `[[ ## ${name} ## ]]`
+export { marker } from "./markers.js"
+
+/** The first line of the user message of a demo that lacks some fields (DSPy's wording). */
+export const incompleteDemoPrefix = "This is an example of the task, though some input or output fields are not supplied."
+
+/** What stands for a field a demo does not supply (DSPy's wording). */
+export const notSupplied = "Not supplied for this particular example."
+
+const isSupplied = (values: Readonly<Record<string, unknown>>, name: string): boolean =>
+  name in values && values[name] !== undefined
+
+/**
+ * How a demo is shown: `undefined` when it supplies no field at all (nothing to show), else
+ * whether it is incomplete: it lacks a field that is not optional, so its user message starts
+ * with `incompleteDemoPrefix` and each missing field says `notSupplied`.
+ */
+export const demoShape = (
+  inputs: ReadonlyArray<FieldInfo>,
+  outputs: ReadonlyArray<FieldInfo>,
+  demo: Readonly<Record<string, unknown>>
+): { readonly incomplete: boolean } | undefined => {
+  const fields = [...inputs, ...outputs]
+  if (!fields.some((f) => isSupplied(demo, f.name))) return undefined
+  return { incomplete: fields.some((f) => !f.optional && !isSupplied(demo, f.name)) }
+}

@@ -1,58 +1,86 @@
 /**
  * Incremental readers of a reply while it streams: fed text deltas, they give the deltas of each
  * output field as soon as its marker (chat adapter) or its JSON key (JSON adapter) has been read.
- * They are live views only: the final prediction is still read by the adapter from the whole text.
+ * They follow the rules of the whole-reply readers: a leading think block is dropped, and a chat
+ * marker counts only at the start of a line. They are live views only: the final prediction is
+ * still read by the adapter from the whole text.
  */
+import type { FieldChunk, FieldStreamParser } from "../Adapter.js"
+import { findMarker, isLineBreak, isMarkerPrefix } from "./markers.js"
+import * as ThinkBlock from "./thinkBlock.js"
 
-/** Part of one output field's value. */
-export interface FieldChunk {
-  readonly field: string
-  readonly delta: string
-}
+export type { FieldChunk, FieldStreamParser } from "../Adapter.js"
 
-/** A reader of one reply. Each call of a streamed LM gets its own (no shared state). */
-export interface FieldStreamParser {
-  /** Consumes a text delta; returns the field deltas it made certain, in order. */
-  readonly push: (text: string) => ReadonlyArray<FieldChunk>
-  /** The reply ended: returns what was held back. */
-  readonly end: () => ReadonlyArray<FieldChunk>
-}
-
-/** A reader that finds no field (adapters without an incremental reader). */
-export const none: FieldStreamParser = { push: () => [], end: () => [] }
-
-const markerPattern = /\[\[ ## ([A-Za-z_][A-Za-z0-9_]*) ## \]\]/
-const markerHead = "[[ ## "
-const markerTail = /^[A-Za-z_][A-Za-z0-9_]*(?: (?:#(?:#(?: (?:\])?)?)?)?)?$/
 const leadingSpace = /^\s+/
 const trailingSpace = /\s+$/
 
-/** Whether `s` may grow into a `[[ ## name ## ]]` marker (it is a proper prefix of one). */
-export const isMarkerPrefix = (s: string): boolean => {
-  if (s.length <= markerHead.length) return markerHead.startsWith(s)
-  return s.startsWith(markerHead) && markerTail.test(s.slice(markerHead.length))
-}
-
-// Where the text that might still become a marker starts. A marker prefix holds `[[` only at its
-// start, so the only candidates are the last `[[` and a lone trailing `[`.
-const holdFrom = (text: string): number => {
-  const k = text.lastIndexOf("[[")
-  if (k >= 0 && isMarkerPrefix(text.slice(k))) return k
-  return text.endsWith("[") ? text.length - 1 : text.length
+/**
+ * Drops a think block opened at the very start of a stream (`<think>` as the first non-blank
+ * text) up to its `</think>`; passes everything else through. `closed` tells whether it dropped
+ * one (after which a later `</think>` is text).
+ */
+const openedThinkFilter = () => {
+  let phase: "start" | "think" | "body" = "start"
+  let buffer = ""
+  const self = {
+    closed: false,
+    push: (text: string): string => {
+      if (phase === "body") return text
+      buffer += text
+      if (phase === "start") {
+        const first = buffer.search(/\S/)
+        if (first === -1) return ""
+        const rest = buffer.slice(first)
+        if (rest.length < ThinkBlock.open.length && ThinkBlock.open.startsWith(rest)) return ""
+        if (!rest.startsWith(ThinkBlock.open)) {
+          phase = "body"
+          const out = buffer
+          buffer = ""
+          return out
+        }
+        phase = "think"
+        buffer = rest.slice(ThinkBlock.open.length)
+      }
+      const end = buffer.indexOf(ThinkBlock.close)
+      if (end === -1) {
+        // keep what may be the start of a split `</think>`
+        buffer = buffer.slice(Math.max(0, buffer.length - ThinkBlock.close.length + 1))
+        return ""
+      }
+      phase = "body"
+      self.closed = true
+      const out = buffer.slice(end + ThinkBlock.close.length)
+      buffer = ""
+      return out
+    },
+    /** Text held at the end of the stream: blank text before anything else (an unclosed block holds no answer). */
+    end: (): string => {
+      const out = phase === "start" ? buffer : ""
+      buffer = ""
+      return out
+    }
+  }
+  return self
 }
 
 /**
  * The chat adapter's reader. For each output field, the concatenated deltas equal the field's
- * section with surrounding whitespace trimmed, exactly what `ChatAdapter.sections` gives
- * (first occurrence of a name wins), however the text is split into deltas.
+ * section with surrounding whitespace trimmed, exactly what the adapter reads from the whole
+ * reply (`ChatAdapter.sections`: think block dropped, line-start markers, first occurrence of a
+ * name wins), however the text is split into deltas.
  */
 export const markers = (outputFields: ReadonlyArray<string>): FieldStreamParser => {
   const wanted = new Set(outputFields)
   const seen = new Set<string>()
+  const think = openedThinkFilter()
   let current: string | undefined = undefined
   let started = false
   let heldSpace = ""
+  // text not yet read; `lineStart` says whether it begins a line
   let pending = ""
+  let lineStart = true
+  // before the first marker, a `</think>` with no opening tag ends a think block
+  let preamble = true
 
   const emit = (content: string, sectionEnds: boolean, out: Array<FieldChunk>): void => {
     if (current !== undefined && content.length > 0) {
@@ -80,26 +108,62 @@ export const markers = (outputFields: ReadonlyArray<string>): FieldStreamParser 
     heldSpace = ""
   }
 
+  // Where the text that might still become a line-start marker (or, in the preamble, a split
+  // `</think>`) starts: the last line, when it is blank or a marker prefix after its indent.
+  const holdFrom = (): number => {
+    let k = pending.length
+    while (k > 0 && !isLineBreak(pending[k - 1])) k--
+    let hold = pending.length
+    if (k > 0 || lineStart) {
+      let j = k
+      while (j < pending.length && (pending[j] === " " || pending[j] === "\t")) j++
+      if (j === pending.length || isMarkerPrefix(pending.slice(j))) hold = k
+    }
+    if (preamble && !think.closed) hold = Math.min(hold, Math.max(0, pending.length - ThinkBlock.close.length + 1))
+    return hold
+  }
+
+  const read = (text: string, out: Array<FieldChunk>): void => {
+    pending += text
+    for (;;) {
+      const found = pending.includes("[[ ## ") ? findMarker(pending, lineStart) : undefined
+      if (preamble && !think.closed) {
+        const close = pending.indexOf(ThinkBlock.close)
+        if (close !== -1 && (found === undefined || close < found.index)) {
+          // everything so far was thinking (no field had started, so nothing was emitted)
+          pending = pending.slice(close + ThinkBlock.close.length)
+          lineStart = true
+          preamble = false
+          continue
+        }
+      }
+      if (found !== undefined) {
+        emit(pending.slice(0, found.index), true, out)
+        enter(found.name)
+        preamble = false
+        pending = pending.slice(found.end)
+        lineStart = false
+        continue
+      }
+      const hold = holdFrom()
+      emit(pending.slice(0, hold), false, out)
+      if (hold > 0) lineStart = isLineBreak(pending[hold - 1])
+      pending = pending.slice(hold)
+      return
+    }
+  }
+
   return {
     push: (text) => {
       const out: Array<FieldChunk> = []
-      pending += text
-      for (;;) {
-        const match = markerPattern.exec(pending)
-        if (match !== null) {
-          emit(pending.slice(0, match.index), true, out)
-          enter(match[1]!)
-          pending = pending.slice(match.index + match[0].length)
-          continue
-        }
-        const hold = holdFrom(pending)
-        emit(pending.slice(0, hold), false, out)
-        pending = pending.slice(hold)
-        return out
-      }
+      const body = think.push(text)
+      if (body.length > 0) read(body, out)
+      return out
     },
     end: () => {
       const out: Array<FieldChunk> = []
+      const rest = think.end()
+      if (rest.length > 0) read(rest, out)
       emit(pending, true, out)
       pending = ""
       current = undefined
@@ -135,7 +199,7 @@ const isSpace = (c: string): boolean => c === " " || c === "\n" || c === "\r" ||
 
 /**
  * The JSON adapter's reader: an incremental scanner of the first top-level object of the reply
- * (text or a fence before it is skipped). For a string value the deltas are its decoded
+ * (a leading think block, and text or a fence before the object, are skipped). For a string value the deltas are its decoded
  * characters; for any other value, its JSON text as written. Keys that are not output fields,
  * and repeated keys, give no deltas.
  */
@@ -267,5 +331,17 @@ export const json = (outputFields: ReadonlyArray<string>): FieldStreamParser => 
     return out
   }
 
-  return { push, end: () => [] }
+  // A think block opened at the start is dropped; before the object, any other text (a
+  // `</think>` with no opening tag included) is skipped anyway.
+  const think = openedThinkFilter()
+  return {
+    push: (text) => {
+      const body = think.push(text)
+      return body.length === 0 ? [] : push(body)
+    },
+    end: () => {
+      const rest = think.end()
+      return rest.length === 0 ? [] : push(rest)
+    }
+  }
 }
