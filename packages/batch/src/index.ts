@@ -1,9 +1,7 @@
 /**
  * @effect-dspy/batch: run modules over large inputs with bounded concurrency, rate limits,
- * de-duplication, metrics, and checkpoint/resume; and the `effect-dspy` command.
- *
- * The command's modules load the CLI and the simulator server, so they are not re-exported
- * here: import `@effect-dspy/batch/Cli` and `@effect-dspy/batch/Examples` directly.
+ * de-duplication, metrics, and checkpoint/resume. The `effect-dspy` command that drives it
+ * from a terminal lives in `@effect-dspy/cli`.
  *
  * @since 0.1.0
  */
@@ -25,12 +23,6 @@ export * as Input from "./Input.js"
 
 /** Per-item outcomes and their JSON lines. */
 export * as Outcome from "./Outcome.js"
-
-/** Programs the command runs: built-ins and module files. */
-export * as Programs from "./Programs.js"
-
-/** The terminal progress line. */
-export * as Progress from "./Progress.js"
 
 /** Request rate control: RPM/TPM buckets and adaptive (AIMD) concurrency. */
 export * as RateControl from "./RateControl.js"

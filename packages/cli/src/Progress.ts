@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import * as BatchMetrics from "./BatchMetrics.js"
+import * as BatchMetrics from "@effect-dspy/batch/BatchMetrics"
 
 /** Renders the statistics as one line of at most about 100 characters. */
 export const render = (stats: BatchMetrics.Stats, width = 24): string => {

@@ -22,12 +22,12 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Batch from "./Batch.js"
-import * as BatchMetrics from "./BatchMetrics.js"
-import * as Input from "./Input.js"
+import * as Batch from "@effect-dspy/batch/Batch"
+import * as BatchMetrics from "@effect-dspy/batch/BatchMetrics"
+import * as Input from "@effect-dspy/batch/Input"
+import * as RateControl from "@effect-dspy/batch/RateControl"
 import * as Programs from "./Programs.js"
 import * as Progress from "./Progress.js"
-import * as RateControl from "./RateControl.js"
 
 /** The example modes. */
 export const modes = ["simple", "large", "rate-limited", "benchmark"] as const
@@ -187,9 +187,9 @@ const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10
  *
  * @example
  * ```ts
- * import { Examples } from "@effect-dspy/batch"
+ * import * as ExampleModes from "@effect-dspy/cli/ExampleModes"
  * import { Console } from "effect"
- * const report = Examples.run({ mode: "simple", print: Console.log })
+ * const report = ExampleModes.run({ mode: "simple", print: Console.log })
  * ```
  */
 export const run = (options: Options): Effect.Effect<Report, Lm.SetupError | ServeError> =>

@@ -22,7 +22,7 @@ import { pathToFileURL } from "node:url"
 export type Runnable = Module.Module<unknown, unknown, unknown, LanguageModel.LanguageModel>
 
 /** The program cannot be found or loaded. */
-export class ProgramError extends Schema.TaggedError<ProgramError>("@effect-dspy/batch/ProgramError")("ProgramError", {
+export class ProgramError extends Schema.TaggedError<ProgramError>("@effect-dspy/cli/ProgramError")("ProgramError", {
   program: Schema.String,
   reason: Schema.String
 }) {
