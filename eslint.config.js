@@ -2,7 +2,7 @@ import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/dist/**", "bench-results/**", "examples/chat-server/public/**"] },
+  { ignores: ["**/node_modules/**", "**/dist/**", "packages/*/docs/**", "bench-results/**", "examples/chat-server/public/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

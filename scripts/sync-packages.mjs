@@ -106,6 +106,9 @@ for (const pkg of packages) {
   if (!fs.existsSync(path.join(src, "index.ts"))) problems.push(`${where}: no src/index.ts`)
 
   const { commands, hidden, entries } = entryPoints.get(name)
+  for (const field of ["description", "keywords", "license", "repository", "homepage", "engines"]) {
+    if (manifest[field] === undefined) problems.push(`${where}: package.json has no ${field}`)
+  }
 
   const exports = { "./package.json": "./package.json" }
   const published = { "./package.json": "./package.json" }

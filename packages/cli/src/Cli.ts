@@ -35,7 +35,11 @@ import type * as ExampleModes from "./ExampleModes.js"
 import * as Programs from "./Programs.js"
 import * as Progress from "./Progress.js"
 
-/** How the command ends when it does not succeed: a message for stderr and an exit code. */
+/**
+ * How the command ends when it does not succeed: a message for stderr and an exit code.
+ *
+ * @since 0.2.0
+ */
 export class CliFailure extends Schema.TaggedError<CliFailure>("@effect-dspy/cli/CliFailure")("CliFailure", {
   reason: Schema.String,
   code: Schema.Number
@@ -226,7 +230,11 @@ const exampleCommand = Command.make(
     })
 ).pipe(Command.withDescription("Run the batch example offline: simple, large, rate-limited or benchmark"))
 
-/** The `effect-dspy` command. */
+/**
+ * The `effect-dspy` command.
+ *
+ * @since 0.2.0
+ */
 export const command = Command.make("effect-dspy").pipe(
   Command.withDescription("effect-dspy: run language-model programs over many inputs"),
   Command.withSubcommands([batchCommand, exampleCommand])
@@ -235,6 +243,8 @@ export const command = Command.make("effect-dspy").pipe(
 /**
  * Runs the command on `argv` (as in `process.argv`) and returns the exit code, having written
  * any error as one line on stderr.
+ *
+ * @since 0.2.0
  */
 export const run = (
   argv: ReadonlyArray<string>

@@ -1,5 +1,5 @@
 /**
- * @effect-dspy/cli: the `effect-dspy` command (batch runs over JSONL/CSV files, the offline
+ * `@effect-dspy/cli`: the `effect-dspy` command (batch runs over JSONL/CSV files, the offline
  * example modes) and the pieces it is made of, for programs that embed or extend it.
  *
  * The example modes start the simulator's HTTP server, so they are not re-exported here:

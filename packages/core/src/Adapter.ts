@@ -13,7 +13,11 @@ import type * as Either from "effect/Either"
 import type * as Demo from "./Demo.js"
 import type * as Signature from "./Signature.js"
 
-/** Everything an adapter needs to build the messages of one call. */
+/**
+ * Everything an adapter needs to build the messages of one call.
+ *
+ * @since 0.1.0
+ */
 export interface FormatRequest {
   readonly signature: Signature.Any
   readonly instructions: string
@@ -25,13 +29,21 @@ export interface FormatRequest {
   readonly failedReplies: ReadonlyArray<{ readonly reply: string; readonly issue: string }>
 }
 
-/** Why a reply could not be read. */
+/**
+ * Why a reply could not be read.
+ *
+ * @since 0.1.0
+ */
 export interface ParseIssue {
   readonly field: string | undefined
   readonly issue: string
 }
 
-/** The model's reply to one call. */
+/**
+ * The model's reply to one call.
+ *
+ * @since 0.1.0
+ */
 export interface Reply {
   readonly text: string
   readonly usage: {
@@ -44,7 +56,11 @@ export interface Reply {
   readonly finishReason: string
 }
 
-/** An adapter. */
+/**
+ * An adapter.
+ *
+ * @since 0.1.0
+ */
 export interface Adapter {
   readonly name: string
   /** Builds the prompt for a call. */
@@ -63,11 +79,17 @@ export interface Adapter {
 /**
  * The adapter in force; the chat (field-marker) adapter unless overridden.
  * Set it for a subtree with `Adapter.withAdapter(JsonAdapter.adapter)`.
+ *
+ * @since 0.1.0
  */
 export class CurrentAdapter extends Context.Reference<CurrentAdapter>()("@effect-dspy/core/CurrentAdapter", {
   defaultValue: (): Adapter | undefined => undefined
 }) {}
 
-/** Runs an effect with another adapter. */
+/**
+ * Runs an effect with another adapter.
+ *
+ * @since 0.1.0
+ */
 export const withAdapter = (adapter: Adapter) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.provideService(self, CurrentAdapter, adapter)

@@ -96,7 +96,11 @@ const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
 
 const markerPattern = /\[\[ ## ([A-Za-z_][A-Za-z0-9_]*) ## \]\]/g
 
-/** Splits a reply into its marked sections; the first occurrence of a name wins. */
+/**
+ * Splits a reply into its marked sections; the first occurrence of a name wins.
+ *
+ * @since 0.1.0
+ */
 export const sections = (text: string): Map<string, string> => {
   const found = new Map<string, string>()
   const matches = [...text.matchAll(markerPattern)]
@@ -143,11 +147,13 @@ const generate: Adapter.Adapter["generate"] = (_signature, prompt) =>
  *
  * @example
  * ```ts
- * import { Adapter, ChatAdapter } from "@effect-dspy/core"
- * import { Effect } from "effect"
- * declare const program: Effect.Effect<void>
- * program.pipe(Adapter.withAdapter(ChatAdapter.adapter))
+ * import { Adapter, ChatAdapter, Predict, Signature } from "@effect-dspy/core"
+ *
+ * const qa = Predict.make(Signature.fromString("question -> answer"))
+ * const program = qa({ question: "Why is the sky blue?" }).pipe(Adapter.withAdapter(ChatAdapter.adapter))
  * ```
+ *
+ * @since 0.1.0
  */
 export const adapter: Adapter.Adapter = {
   name: "ChatAdapter",

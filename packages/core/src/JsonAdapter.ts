@@ -111,7 +111,11 @@ const jsonCandidates: ReadonlyArray<(text: string) => string | undefined> = [
   }
 ]
 
-/** Finds the JSON object in a reply: the whole text, a fenced block, or the outermost braces. */
+/**
+ * Finds the JSON object in a reply: the whole text, a fenced block, or the outermost braces.
+ *
+ * @since 0.1.0
+ */
 export const extractJsonObject = (text: string): Either.Either<Record<string, unknown>, string> => {
   for (const candidateOf of jsonCandidates) {
     const candidate = candidateOf(text)
@@ -202,11 +206,13 @@ const generate: Adapter.Adapter["generate"] = (signature, prompt) =>
  *
  * @example
  * ```ts
- * import { Adapter, JsonAdapter } from "@effect-dspy/core"
- * import { Effect } from "effect"
- * declare const program: Effect.Effect<void>
- * program.pipe(Adapter.withAdapter(JsonAdapter.adapter))
+ * import { Adapter, JsonAdapter, Predict, Signature } from "@effect-dspy/core"
+ *
+ * const qa = Predict.make(Signature.fromString("question -> answer"))
+ * const program = qa({ question: "Why is the sky blue?" }).pipe(Adapter.withAdapter(JsonAdapter.adapter))
  * ```
+ *
+ * @since 0.1.0
  */
 export const adapter: Adapter.Adapter = {
   name: "JsonAdapter",

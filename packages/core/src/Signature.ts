@@ -11,15 +11,38 @@ import { InvalidSignature } from "./DspyError.js"
 import { type FieldInfo, fieldsOf } from "./internal/fieldInfo.js"
 import { parseShorthand, type ShorthandInput, type ShorthandOutput } from "./internal/shorthand.js"
 
-export type { FieldInfo, FieldKind } from "./internal/fieldInfo.js"
+export type {
+  /**
+   * What an adapter knows of a signature field: name, description, JSON schema, type label.
+   *
+   * @since 0.1.0
+   */
+  FieldInfo,
+  /**
+   * How a field's value is written into and read from prompt text (`text` or `json`).
+   *
+   * @since 0.1.0
+   */
+  FieldKind
+} from "./internal/fieldInfo.js"
 
-/** @since 0.1.0 */
+/**
+ * The symbol that marks a value as a signature.
+ *
+ * @since 0.1.0
+ */
 export const TypeId: unique symbol = Symbol.for("@effect-dspy/core/Signature")
-/** @since 0.1.0 */
+/**
+ * The type of `TypeId`.
+ *
+ * @since 0.1.0
+ */
 export type TypeId = typeof TypeId
 
 /**
  * A typed declaration of a module's inputs and outputs.
+ *
+ * @since 0.1.0
  */
 export interface Signature<I extends Schema.Struct.Fields, O extends Schema.Struct.Fields> extends Pipeable {
   readonly [TypeId]: TypeId
@@ -31,12 +54,20 @@ export interface Signature<I extends Schema.Struct.Fields, O extends Schema.Stru
   readonly outputFields: ReadonlyArray<FieldInfo>
 }
 
-/** A struct schema of any fields (structs are invariant in their fields, so `Any` widens this way). */
+/**
+ * A struct schema of any fields (structs are invariant in their fields, so `Any` widens this way).
+ *
+ * @since 0.1.0
+ */
 export interface AnyStruct extends Schema.Schema.Any {
   readonly fields: Schema.Struct.Fields
 }
 
-/** Any signature. */
+/**
+ * Any signature.
+ *
+ * @since 0.1.0
+ */
 export interface Any extends Pipeable {
   readonly [TypeId]: TypeId
   readonly name: string
@@ -47,9 +78,17 @@ export interface Any extends Pipeable {
   readonly outputFields: ReadonlyArray<FieldInfo>
 }
 
-/** The input type (decoded) of a signature. */
+/**
+ * The input type (decoded) of a signature.
+ *
+ * @since 0.1.0
+ */
 export type Input<S> = S extends { readonly input: { readonly Type: infer A } } ? A : never
-/** The output type (decoded) of a signature. */
+/**
+ * The output type (decoded) of a signature.
+ *
+ * @since 0.1.0
+ */
 export type Output<S> = S extends { readonly output: { readonly Type: infer A } } ? A : never
 
 const reservedNames = new Set(["completed"])
@@ -93,6 +132,8 @@ const validate = (name: string, input: Schema.Struct.Fields, output: Schema.Stru
 
 /**
  * Builds a signature, or `Left(InvalidSignature)` describing what is wrong with the declaration.
+ *
+ * @since 0.1.0
  */
 export const makeEither = <const I extends Schema.Struct.Fields, const O extends Schema.Struct.Fields>(
   name: string,
@@ -128,6 +169,8 @@ export const makeEither = <const I extends Schema.Struct.Fields, const O extends
  *   output: { reply: Schema.String.annotations({ description: "What to say to the customer" }) }
  * })
  * ```
+ *
+ * @since 0.1.0
  */
 export const make = <const I extends Schema.Struct.Fields, const O extends Schema.Struct.Fields>(
   name: string,
@@ -137,6 +180,8 @@ export const make = <const I extends Schema.Struct.Fields, const O extends Schem
 /**
  * Parses the shorthand form `"question: string, context: string[] -> answer: number"`.
  * Types: string, number, int, boolean and `T[]`; a field without a type is a string.
+ *
+ * @since 0.1.0
  */
 export const decodeString = <const S extends string>(
   source: S,
@@ -161,31 +206,53 @@ export const decodeString = <const S extends string>(
  * import { Signature } from "@effect-dspy/core"
  * const QA = Signature.fromString("question -> answer: number", { instructions: "Answer with a number." })
  * ```
+ *
+ * @since 0.1.0
  */
 export const fromString = <const S extends string>(
   source: S,
   options?: { readonly name?: string | undefined; readonly instructions?: string | undefined }
 ): Signature<ShorthandInput<S>, ShorthandOutput<S>> => Either.getOrThrowWith(decodeString(source, options), (error) => error)
 
-/** Returns the signature with other instructions. */
+/**
+ * Returns the signature with other instructions.
+ *
+ * @since 0.1.0
+ */
 export const withInstructions = <S extends Any>(self: S, instructions: string): S =>
   make(self.name, { instructions, input: self.input.fields, output: self.output.fields }) as unknown as S
 
-/** Returns the signature with another name. */
+/**
+ * Returns the signature with another name.
+ *
+ * @since 0.1.0
+ */
 export const rename = <S extends Any>(self: S, name: string): S =>
   make(name, { instructions: self.instructions, input: self.input.fields, output: self.output.fields }) as unknown as S
 
-/** The signature `S` with output `K` added first. */
+/**
+ * The signature `S` with output `K` added first.
+ *
+ * @since 0.1.0
+ */
 export type WithOutputFirst<S, K extends string, F> = S extends Signature<infer I, infer O>
   ? Signature<I, { readonly [P in K]: F } & O>
   : never
 
-/** The signature `S` with input `K` added last. */
+/**
+ * The signature `S` with input `K` added last.
+ *
+ * @since 0.1.0
+ */
 export type WithInputLast<S, K extends string, F> = S extends Signature<infer I, infer O>
   ? Signature<I & { readonly [P in K]: F }, O>
   : never
 
-/** Adds an output field before the others (ChainOfThought's `reasoning`). */
+/**
+ * Adds an output field before the others (ChainOfThought's `reasoning`).
+ *
+ * @since 0.1.0
+ */
 export const prependOutput = <S extends Any, const K extends string, F extends Schema.Struct.Field>(
   self: S,
   name: K,
@@ -198,7 +265,11 @@ export const prependOutput = <S extends Any, const K extends string, F extends S
     output: { [name]: schema, ...self.output.fields }
   }) as unknown as WithOutputFirst<S, K, F>
 
-/** Adds an input field after the others (ReAct's `trajectory`). */
+/**
+ * Adds an input field after the others (ReAct's `trajectory`).
+ *
+ * @since 0.1.0
+ */
 export const appendInput = <S extends Any, const K extends string, F extends Schema.Struct.Field>(
   self: S,
   name: K,
@@ -210,5 +281,9 @@ export const appendInput = <S extends Any, const K extends string, F extends Sch
     output: self.output.fields
   }) as unknown as WithInputLast<S, K, F>
 
-/** Tells whether a value is a signature. */
+/**
+ * Tells whether a value is a signature.
+ *
+ * @since 0.1.0
+ */
 export const isSignature = (u: unknown): u is Any => typeof u === "object" && u !== null && TypeId in u

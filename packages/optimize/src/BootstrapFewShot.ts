@@ -13,7 +13,11 @@ import { makeRng } from "./internal/random.js"
 import * as LabeledFewShot from "./LabeledFewShot.js"
 import { type Metric, score } from "./Metric.js"
 
-/** Options of `compile`. */
+/**
+ * Options of `compile`.
+ *
+ * @since 0.1.0
+ */
 export interface Options<I, O, ME, MR, TR = never> {
   readonly metric: Metric<I, O, ME, MR>
   /** A score at or above this passes (default 1, i.e. `true` for boolean metrics). */
@@ -32,7 +36,11 @@ export interface Options<I, O, ME, MR, TR = never> {
   readonly seed?: number | undefined
 }
 
-/** What bootstrapping found, for reports and events. */
+/**
+ * What bootstrapping found, for reports and events.
+ *
+ * @since 0.1.0
+ */
 export interface Report {
   readonly attempted: number
   readonly passed: number
@@ -50,6 +58,8 @@ export interface Report {
  * const trainset = [Example.make({ problem: "2 apples and 3 apples?" }, { answer: 5 })]
  * const compiled = BootstrapFewShot.compile(solve, trainset, { metric: Metric.numericTolerance("answer", 0) })
  * ```
+ *
+ * @since 0.1.0
  */
 export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
   student: Module.Module<I, O, E, R>,

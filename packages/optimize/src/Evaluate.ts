@@ -11,7 +11,11 @@ import * as Effect from "effect/Effect"
 import type { Example } from "./Example.js"
 import { type Metric, score } from "./Metric.js"
 
-/** One evaluated example. */
+/**
+ * One evaluated example.
+ *
+ * @since 0.1.0
+ */
 export interface Row<I, O> {
   readonly index: number
   readonly input: I
@@ -23,7 +27,11 @@ export interface Row<I, O> {
   readonly score: number
 }
 
-/** The outcome of an evaluation. */
+/**
+ * The outcome of an evaluation.
+ *
+ * @since 0.1.0
+ */
 export interface Result<I, O> {
   readonly rows: ReadonlyArray<Row<I, O>>
   /** Mean score over attempted examples (failures count as `failureScore`). */
@@ -34,7 +42,11 @@ export interface Result<I, O> {
   readonly usage: Usage.Usage
 }
 
-/** Options of `run`. */
+/**
+ * Options of `run`.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** Name for spans and events. */
   readonly name?: string | undefined
@@ -83,6 +95,8 @@ const drawProgress = (done: number, total: number, sum: number, failed: number):
  * const devset = [Example.make({ question: "2+2?" }, { answer: "4" })]
  * const evaluation = Evaluate.run(qa, devset, Metric.exactMatch("answer"), { concurrency: 4 })
  * ```
+ *
+ * @since 0.1.0
  */
 export const run = <I, O, E, R, ME = never, MR = never>(
   program: Module.Module<I, O, E, R>,
@@ -153,7 +167,11 @@ export const run = <I, O, E, R, ME = never, MR = never>(
     })
   )
 
-/** The result as JSON text (rows with input, expected, output, score, error; and the mean). */
+/**
+ * The result as JSON text (rows with input, expected, output, score, error; and the mean).
+ *
+ * @since 0.1.0
+ */
 export const toJson = <I, O>(result: Result<I, O>): string =>
   JSON.stringify(
     { mean: result.mean, failed: result.failed, notAttempted: result.notAttempted, usage: result.usage, rows: result.rows },
@@ -166,7 +184,11 @@ const csvCell = (value: unknown): string => {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, "\"\"")}"` : text
 }
 
-/** The result as CSV: one row per example (index, input, expected, output, score, error). */
+/**
+ * The result as CSV: one row per example (index, input, expected, output, score, error).
+ *
+ * @since 0.1.0
+ */
 export const toCsv = <I, O>(result: Result<I, O>): string =>
   [
     "index,input,expected,output,score,error",

@@ -20,7 +20,11 @@ import * as Evaluate from "./Evaluate.js"
 import type { Example } from "./Example.js"
 import { makeRng } from "./internal/random.js"
 
-/** The signature the proposer answers. */
+/**
+ * The signature the proposer answers.
+ *
+ * @since 0.1.0
+ */
 export const ProposeInstruction = Signature.make("ProposeInstruction", {
   instructions:
     "You write the instructions of one step of a language-model program. Given the step's signature, a sample of the data and a tip, write new instructions that would make the step more accurate.",
@@ -43,7 +47,11 @@ const tips = [
   "Set a persona of an expert in this task."
 ]
 
-/** One trial of the search. */
+/**
+ * One trial of the search.
+ *
+ * @since 0.1.0
+ */
 export interface Trial {
   readonly index: number
   /** Per predictor path: the chosen instruction and demo-set indexes. */
@@ -51,7 +59,11 @@ export interface Trial {
   readonly score: number
 }
 
-/** Options of `compile`. */
+/**
+ * Options of `compile`.
+ *
+ * @since 0.1.0
+ */
 export interface Options<I, O, ME, MR> extends BootstrapFewShot.Options<I, O, ME, MR> {
   readonly valset?: ReadonlyArray<Example<I, O>> | undefined
   /** Proposed instructions per predictor, besides the current one (default 4). */
@@ -85,6 +97,8 @@ const describeSignature = (predictor: Module.PredictorInfo): string =>
  * const trainset = [Example.make({ question: "2+2?" }, { answer: "4" })]
  * const search = Mipro.compile(qa, trainset, { metric: Metric.exactMatch("answer"), numTrials: 6 })
  * ```
+ *
+ * @since 0.1.0
  */
 export const compile = <I, O, E, R, ME = never, MR = never>(
   student: Module.Module<I, O, E, R>,

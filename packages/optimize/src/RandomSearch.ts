@@ -13,14 +13,22 @@ import type { Example } from "./Example.js"
 import { makeRng } from "./internal/random.js"
 import * as LabeledFewShot from "./LabeledFewShot.js"
 
-/** One scored candidate. */
+/**
+ * One scored candidate.
+ *
+ * @since 0.1.0
+ */
 export interface Candidate<I, O, E, R> {
   readonly label: string
   readonly program: Module.Module<I, O, E, R>
   readonly score: number
 }
 
-/** Options of `compile`. */
+/**
+ * Options of `compile`.
+ *
+ * @since 0.1.0
+ */
 export interface Options<I, O, ME, MR> extends BootstrapFewShot.Options<I, O, ME, MR> {
   /** Validation set (default: the train set). */
   readonly valset?: ReadonlyArray<Example<I, O>> | undefined
@@ -41,6 +49,8 @@ export interface Options<I, O, ME, MR> extends BootstrapFewShot.Options<I, O, ME
  * const trainset = [Example.make({ question: "2+2?" }, { answer: "4" })]
  * const search = RandomSearch.compile(qa, trainset, { metric: Metric.exactMatch("answer"), numCandidates: 4 })
  * ```
+ *
+ * @since 0.1.0
  */
 export const compile = <I, O, E, R, ME = never, MR = never>(
   student: Module.Module<I, O, E, R>,

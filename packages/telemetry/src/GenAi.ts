@@ -11,7 +11,11 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { Attributes as LangfuseAttributes } from "./Langfuse.js"
 
-/** The GenAI attribute names used on LM and tool spans. */
+/**
+ * The GenAI attribute names used on LM and tool spans.
+ *
+ * @since 0.1.0
+ */
 export const Attributes = {
   operationName: "gen_ai.operation.name",
   providerName: "gen_ai.provider.name",
@@ -30,7 +34,11 @@ export const Attributes = {
   errorType: "error.type"
 } as const
 
-/** Time to first chunk of streamed LM responses, in seconds (`gen_ai.client.operation.time_to_first_chunk`). */
+/**
+ * Time to first chunk of streamed LM responses, in seconds (`gen_ai.client.operation.time_to_first_chunk`).
+ *
+ * @since 0.1.0
+ */
 export const timeToFirstChunkSeconds = Metric.histogram(
   "gen_ai.client.operation.time_to_first_chunk",
   // The bucket boundaries the GenAI conventions advise for this metric.
@@ -57,6 +65,8 @@ export const timeToFirstChunkSeconds = Metric.histogram(
  *   Effect.withSpan("chat my-model")
  * )
  * ```
+ *
+ * @since 0.1.0
  */
 export const timeToFirstChunk = <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
   Stream.unwrap(Effect.map(Clock.currentTimeNanos, (start) => {

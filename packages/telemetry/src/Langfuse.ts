@@ -15,13 +15,25 @@ import * as Redacted from "effect/Redacted"
 import type * as EffectTracer from "effect/Tracer"
 import type * as TelemetryConfig from "./TelemetryConfig.js"
 
-/** Langfuse Cloud (EU), used when no base URL is given. */
+/**
+ * Langfuse Cloud (EU), used when no base URL is given.
+ *
+ * @since 0.1.0
+ */
 export const defaultBaseUrl = "https://cloud.langfuse.com"
 
-/** The ingestion version header Langfuse's OTel endpoint reads. */
+/**
+ * The ingestion version header Langfuse's OTel endpoint reads.
+ *
+ * @since 0.1.0
+ */
 export const ingestionVersion = "4"
 
-/** Options of a Langfuse destination. */
+/**
+ * Options of a Langfuse destination.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   readonly publicKey: string | Redacted.Redacted<string>
   readonly secretKey: Redacted.Redacted<string>
@@ -31,11 +43,19 @@ export interface Options {
   readonly timeout?: Duration.DurationInput | undefined
 }
 
-/** The OTLP traces endpoint of a Langfuse instance. */
+/**
+ * The OTLP traces endpoint of a Langfuse instance.
+ *
+ * @since 0.1.0
+ */
 export const endpoint = (baseUrl: string = defaultBaseUrl): string =>
   `${baseUrl.replace(/\/+$/, "")}/api/public/otel/v1/traces`
 
-/** The export destination for a Langfuse project: Basic auth from the keys, redacted. */
+/**
+ * The export destination for a Langfuse project: Basic auth from the keys, redacted.
+ *
+ * @since 0.1.0
+ */
 export const destination = (options: Options): TelemetryConfig.Destination => {
   const publicKey = Redacted.isRedacted(options.publicKey) ? Redacted.value(options.publicKey) : options.publicKey
   const credentials = Buffer.from(`${publicKey}:${Redacted.value(options.secretKey)}`).toString("base64")
@@ -61,6 +81,8 @@ const optional = (name: string) =>
 /**
  * Langfuse settings from `LANGFUSE_PUBLIC_KEY`, `LANGFUSE_SECRET_KEY` and `LANGFUSE_BASE_URL`
  * (or `LANGFUSE_HOST`). None when neither key is set; an error when only one is.
+ *
+ * @since 0.1.0
  */
 export const config: Config.Config<Option.Option<Options>> = Config.all({
   publicKey: optional("LANGFUSE_PUBLIC_KEY"),
@@ -86,7 +108,11 @@ export const config: Config.Config<Option.Option<Options>> = Config.all({
   return Either.right(Option.some({ publicKey: c.publicKey.value, secretKey: c.secretKey.value, baseUrl }))
 }))
 
-/** The attribute names Langfuse reads from OpenTelemetry spans. */
+/**
+ * The attribute names Langfuse reads from OpenTelemetry spans.
+ *
+ * @since 0.1.0
+ */
 export const Attributes = {
   observationType: "langfuse.observation.type",
   observationInput: "langfuse.observation.input",
@@ -103,7 +129,11 @@ export const Attributes = {
   release: "langfuse.release"
 } as const
 
-/** Langfuse observation types. */
+/**
+ * Langfuse observation types.
+ *
+ * @since 0.1.0
+ */
 export type ObservationType =
   | "span"
   | "generation"
@@ -126,6 +156,8 @@ export type ObservationType =
  * import { Effect } from "effect"
  * const score = Effect.succeed(0.9).pipe(Langfuse.observe("exact_match", "evaluator"))
  * ```
+ *
+ * @since 0.1.0
  */
 export const observe: {
   (name: string, type: ObservationType, options?: EffectTracer.SpanOptions): <A, E, R>(

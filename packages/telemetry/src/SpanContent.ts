@@ -13,7 +13,11 @@ import type * as Tracer from "effect/Tracer"
 import { redactPatterns } from "./internal/redact.js"
 import { safeJson } from "./internal/json.js"
 
-/** Which span a value belongs to, and whether it went in or came out. */
+/**
+ * Which span a value belongs to, and whether it went in or came out.
+ *
+ * @since 0.1.0
+ */
 export interface Info {
   readonly span: "module" | "lm" | "tool"
   readonly direction: "input" | "output"
@@ -21,7 +25,11 @@ export interface Info {
   readonly name: string
 }
 
-/** Content-capture options. */
+/**
+ * Content-capture options.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** Capture prompts and outputs on spans (default `true`). */
   readonly capture?: boolean | undefined
@@ -33,7 +41,11 @@ export interface Options {
   readonly redactKnownPatterns?: boolean | undefined
 }
 
-/** Options with every default filled in. */
+/**
+ * Options with every default filled in.
+ *
+ * @since 0.1.0
+ */
 export interface Resolved {
   readonly capture: boolean
   readonly maxLength: number
@@ -41,10 +53,18 @@ export interface Resolved {
   readonly redactKnownPatterns: boolean
 }
 
-/** The default maximum length of a captured value. */
+/**
+ * The default maximum length of a captured value.
+ *
+ * @since 0.1.0
+ */
 export const defaultMaxLength = 16_384
 
-/** Fills in the defaults. */
+/**
+ * Fills in the defaults.
+ *
+ * @since 0.1.0
+ */
 export const resolve = (options: Options = {}): Resolved => ({
   capture: options.capture ?? true,
   maxLength: Math.max(16, options.maxLength ?? defaultMaxLength),
@@ -52,10 +72,18 @@ export const resolve = (options: Options = {}): Resolved => ({
   redactKnownPatterns: options.redactKnownPatterns ?? true
 })
 
-/** Turns a value into the text stored on a span, or `undefined` to store nothing. */
+/**
+ * Turns a value into the text stored on a span, or `undefined` to store nothing.
+ *
+ * @since 0.1.0
+ */
 export type Renderer = (value: unknown, info: Info) => string | undefined
 
-/** Cuts text to `maxLength` characters, saying how much was cut. */
+/**
+ * Cuts text to `maxLength` characters, saying how much was cut.
+ *
+ * @since 0.1.0
+ */
 export const truncate = (text: string, maxLength: number): string =>
   text.length <= maxLength ? text : `${text.slice(0, maxLength)}…[truncated ${text.length - maxLength} chars]`
 
@@ -69,6 +97,8 @@ export const truncate = (text: string, maxLength: number): string =>
  * const render = SpanContent.renderer({ mask: (text) => text.replaceAll(/\d{4}-\d{4}/g, "****") })
  * render?.({ card: "1234-5678" }, { span: "module", direction: "input", name: "Pay" }) // '{"card":"****"}'
  * ```
+ *
+ * @since 0.1.0
  */
 export const renderer = (options: Options | Resolved = {}): Renderer | undefined => {
   const policy = resolve(options)
@@ -101,7 +131,11 @@ const partText = (part: Prompt.Part): string => {
   }
 }
 
-/** The prompt as `{ role, content }` messages (the chat form Langfuse renders). */
+/**
+ * The prompt as `{ role, content }` messages (the chat form Langfuse renders).
+ *
+ * @since 0.1.0
+ */
 export const promptMessages = (prompt: Prompt.Prompt): ReadonlyArray<Message> =>
   prompt.content.map((message): Message => ({
     role: message.role,
@@ -112,7 +146,11 @@ export const promptMessages = (prompt: Prompt.Prompt): ReadonlyArray<Message> =>
 
 type ResponseParts = Parameters<SpanTransformer>[0]["response"]
 
-/** The reply text of a response (text parts or stream deltas) and its tool calls. */
+/**
+ * The reply text of a response (text parts or stream deltas) and its tool calls.
+ *
+ * @since 0.1.0
+ */
 export const responseText = (parts: ResponseParts): string => {
   let text = ""
   for (const part of parts) {
@@ -126,14 +164,22 @@ export const responseText = (parts: ResponseParts): string => {
 const isGeneration = (span: Tracer.AnySpan): span is Tracer.Span =>
   span._tag === "Span" && span.attributes.get("langfuse.observation.type") === "generation"
 
-/** The content of one LM call, as it was: rendered when (and if) it is needed. */
+/**
+ * The content of one LM call, as it was: rendered when (and if) it is needed.
+ *
+ * @since 0.1.0
+ */
 export interface LmContent {
   readonly name: string
   readonly prompt: Prompt.Prompt
   readonly response: ResponseParts
 }
 
-/** Renders an LM call's content to the two attributes. */
+/**
+ * Renders an LM call's content to the two attributes.
+ *
+ * @since 0.1.0
+ */
 export const renderLmContent = (render: Renderer, content: LmContent): Record<string, string> => {
   const out: Record<string, string> = {}
   const input = render(promptMessages(content.prompt), { span: "lm", direction: "input", name: content.name })
@@ -148,6 +194,8 @@ export const renderLmContent = (render: Renderer, content: LmContent): Record<st
  * `onContent` gets the span the content belongs to (core's `chat {model}` span when the call
  * is inside one, else `@effect/ai`'s own span) and the unrendered content. Also copies the
  * response model and id onto that span.
+ *
+ * @since 0.1.0
  */
 export const makeSpanTransformer = (
   onContent: ((span: Tracer.Span, content: LmContent) => void) | undefined
@@ -174,6 +222,8 @@ export const makeSpanTransformer = (
  * span, so that Langfuse does not count the generation twice), else onto `@effect/ai`'s span.
  * The telemetry layers use a deferred variant that renders in the exporter, only for spans
  * that are exported.
+ *
+ * @since 0.1.0
  */
 export const spanTransformer = (render: Renderer | undefined): SpanTransformer =>
   makeSpanTransformer(

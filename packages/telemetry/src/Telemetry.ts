@@ -29,10 +29,18 @@ import { makeSink, type Sink } from "./internal/pipeline.js"
 import { makeScrubber, redactPatterns } from "./internal/redact.js"
 import * as InternalTracer from "./internal/tracer.js"
 
-/** The package version, reported as the instrumentation scope version. */
+/**
+ * The package version, reported as the instrumentation scope version.
+ *
+ * @since 0.1.0
+ */
 export const version = "0.1.0"
 
-/** Export counters of one destination. */
+/**
+ * Export counters of one destination.
+ *
+ * @since 0.1.0
+ */
 export interface DestinationStats {
   readonly name: string
   readonly url: string
@@ -50,7 +58,11 @@ export interface DestinationStats {
   readonly failed: number
 }
 
-/** The running telemetry. */
+/**
+ * The running telemetry.
+ *
+ * @since 0.1.0
+ */
 export interface Service {
   /** False when nothing is exported (no destination, or `OTEL_SDK_DISABLED`). */
   readonly enabled: boolean
@@ -62,29 +74,47 @@ export interface Service {
   readonly flush: Effect.Effect<void>
 }
 
-/** The telemetry in context. */
+/**
+ * The telemetry in context.
+ *
+ * @since 0.1.0
+ */
 export class Telemetry extends Context.Tag("@effect-dspy/telemetry/Telemetry")<Telemetry, Service>() {}
 
 /**
  * What the telemetry layers provide: the service. A layer that exports also sets the tracer,
  * `@effect/ai`'s span transformer and core's span-content sink (neither is ever required); one
  * that does not leaves them as they were, a user's own included.
+ *
+ * @since 0.1.0
  */
 export type Provides = Telemetry
 
-/** Spans accepted by a destination, tagged `destination`. */
+/**
+ * Spans accepted by a destination, tagged `destination`.
+ *
+ * @since 0.1.0
+ */
 export const spansExported = Metric.counter("effect_dspy_telemetry_spans_exported_total", {
   description: "Spans accepted by the telemetry destination",
   incremental: true
 })
 
-/** Spans dropped because the export queue was full, tagged `destination`. */
+/**
+ * Spans dropped because the export queue was full, tagged `destination`.
+ *
+ * @since 0.1.0
+ */
 export const spansDropped = Metric.counter("effect_dspy_telemetry_spans_dropped_total", {
   description: "Spans dropped because the export queue was full",
   incremental: true
 })
 
-/** Spans whose export failed after the retries the OTLP specification allows, tagged `destination`. */
+/**
+ * Spans whose export failed after the retries the OTLP specification allows, tagged `destination`.
+ *
+ * @since 0.1.0
+ */
 export const spansFailed = Metric.counter("effect_dspy_telemetry_spans_failed_total", {
   description: "Spans whose export failed for good",
   incremental: true
@@ -264,6 +294,8 @@ const make = (settings: TelemetryConfig.Settings) =>
 /**
  * Tracing with explicit settings. Without destinations (or with `enabled: false`) it is
  * `Layer.empty`-like: Effect's own tracer stays, nothing is exported, nothing is rendered.
+ *
+ * @since 0.1.0
  */
 export const layer = (settings: TelemetryConfig.Settings): Layer.Layer<Provides> => Layer.unwrapScoped(make(settings))
 
@@ -275,17 +307,26 @@ export const layer = (settings: TelemetryConfig.Settings): Layer.Layer<Provides>
  *
  * @example
  * ```ts
+ * import { Predict, Signature } from "@effect-dspy/core"
  * import { Telemetry } from "@effect-dspy/telemetry"
  * import { Effect } from "effect"
- * declare const program: Effect.Effect<void>
- * Effect.runPromise(program.pipe(Effect.provide(Telemetry.layerFromEnv)))
+ *
+ * const qa = Predict.make(Signature.fromString("question -> answer"))
+ * // spans go to the endpoints configured in the environment; with none, tracing costs nothing
+ * const traced = qa({ question: "Why is the sky blue?" }).pipe(Effect.provide(Telemetry.layerFromEnv))
  * ```
+ *
+ * @since 0.1.0
  */
 export const layerFromEnv: Layer.Layer<Provides, ConfigError.ConfigError> = Layer.unwrapScoped(
   Effect.flatMap(TelemetryConfig.fromEnv, make)
 )
 
-/** Options shared by the explicit constructors. */
+/**
+ * Options shared by the explicit constructors.
+ *
+ * @since 0.1.0
+ */
 export interface CommonOptions {
   readonly serviceName?: string | undefined
   readonly resourceAttributes?: Readonly<Record<string, string>> | undefined
@@ -297,7 +338,11 @@ export interface CommonOptions {
   readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
 }
 
-/** Options of `layerOtlp`. */
+/**
+ * Options of `layerOtlp`.
+ *
+ * @since 0.1.0
+ */
 export interface OtlpOptions extends CommonOptions {
   /** The full traces URL, e.g. `http://localhost:4318/v1/traces`. */
   readonly url: string
@@ -310,7 +355,11 @@ export interface OtlpOptions extends CommonOptions {
   readonly name?: string | undefined
 }
 
-/** The OTLP destination for options. */
+/**
+ * The OTLP destination for options.
+ *
+ * @since 0.1.0
+ */
 export const otlpDestination = (options: OtlpOptions): TelemetryConfig.Destination => {
   const headers: Record<string, Redacted.Redacted<string>> = {}
   for (const [key, value] of Object.entries(options.headers ?? {})) {
@@ -346,10 +395,16 @@ const settingsOf = (destination: TelemetryConfig.Destination, options: CommonOpt
  * import { Telemetry } from "@effect-dspy/telemetry"
  * const TracingLive = Telemetry.layerOtlp({ url: "http://localhost:4318/v1/traces", serviceName: "triage" })
  * ```
+ *
+ * @since 0.1.0
  */
 export const layerOtlp = (options: OtlpOptions): Layer.Layer<Provides> => layer(settingsOf(otlpDestination(options), options))
 
-/** Options of `layerLangfuse`. */
+/**
+ * Options of `layerLangfuse`.
+ *
+ * @since 0.1.0
+ */
 export interface LangfuseOptions extends CommonOptions, Langfuse.Options {}
 
 /**
@@ -365,6 +420,8 @@ export interface LangfuseOptions extends CommonOptions, Langfuse.Options {}
  *   baseUrl: "https://cloud.langfuse.com"
  * })
  * ```
+ *
+ * @since 0.1.0
  */
 export const layerLangfuse = (options: LangfuseOptions): Layer.Layer<Provides> =>
   layer(settingsOf(Langfuse.destination(options), {
@@ -372,10 +429,18 @@ export const layerLangfuse = (options: LangfuseOptions): Layer.Layer<Provides> =
     secrets: [...(options.secrets ?? []), options.secretKey]
   }))
 
-/** Exports everything queued now (a no-op when tracing is off). */
+/**
+ * Exports everything queued now (a no-op when tracing is off).
+ *
+ * @since 0.1.0
+ */
 export const flush: Effect.Effect<void, never, Telemetry> = Effect.flatMap(Telemetry, (t) => t.flush)
 
-/** Who and what a trace belongs to. */
+/**
+ * Who and what a trace belongs to.
+ *
+ * @since 0.1.0
+ */
 export interface Session {
   readonly sessionId?: string | undefined
   readonly userId?: string | undefined
@@ -384,7 +449,11 @@ export interface Session {
   readonly tags?: ReadonlyArray<string> | undefined
 }
 
-/** The span attributes for a session: Langfuse's names and the OpenTelemetry ones. */
+/**
+ * The span attributes for a session: Langfuse's names and the OpenTelemetry ones.
+ *
+ * @since 0.1.0
+ */
 export const sessionAttributes = (session: Session): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   if (session.sessionId !== undefined) {
@@ -408,9 +477,11 @@ export const sessionAttributes = (session: Session): Record<string, unknown> => 
  * ```ts
  * import { Telemetry } from "@effect-dspy/telemetry"
  * import { Effect } from "effect"
- * declare const handle: Effect.Effect<string>
+ * const handle = Effect.succeed("hello")
  * const traced = handle.pipe(Telemetry.withSession({ sessionId: "chat-42", userId: "ada" }))
  * ```
+ *
+ * @since 0.1.0
  */
 export const withSession: {
   (session: Session): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>

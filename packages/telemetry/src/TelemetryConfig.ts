@@ -14,13 +14,25 @@ import * as Redacted from "effect/Redacted"
 import * as Langfuse from "./Langfuse.js"
 import type * as SpanContent from "./SpanContent.js"
 
-/** OTLP over HTTP, protobuf (the default) or JSON. gRPC is not supported. */
+/**
+ * OTLP over HTTP, protobuf (the default) or JSON. gRPC is not supported.
+ *
+ * @since 0.1.0
+ */
 export type Protocol = "http/protobuf" | "http/json"
 
-/** Request body compression. */
+/**
+ * Request body compression.
+ *
+ * @since 0.1.0
+ */
 export type Compression = "none" | "gzip"
 
-/** One place spans are exported to. */
+/**
+ * One place spans are exported to.
+ *
+ * @since 0.1.0
+ */
 export interface Destination {
   /** A name for logs and metrics (`otlp`, `langfuse`); never a secret. */
   readonly name: string
@@ -34,7 +46,11 @@ export interface Destination {
   readonly timeout: Duration.Duration
 }
 
-/** The batch span processor's bounds (`OTEL_BSP_*`). */
+/**
+ * The batch span processor's bounds (`OTEL_BSP_*`).
+ *
+ * @since 0.1.0
+ */
 export interface Batch {
   /** Spans waiting for export; beyond it new spans are dropped and counted (default 2048). */
   readonly maxQueueSize: number
@@ -46,7 +62,11 @@ export interface Batch {
   readonly exportTimeout: Duration.Duration
 }
 
-/** Everything the telemetry layer needs. */
+/**
+ * Everything the telemetry layer needs.
+ *
+ * @since 0.1.0
+ */
 export interface Settings {
   /** False turns export off entirely (`OTEL_SDK_DISABLED=true`). */
   readonly enabled: boolean
@@ -64,7 +84,11 @@ export interface Settings {
   readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
 }
 
-/** The batch defaults of the OpenTelemetry specification. */
+/**
+ * The batch defaults of the OpenTelemetry specification.
+ *
+ * @since 0.1.0
+ */
 export const defaultBatch: Batch = {
   maxQueueSize: 2048,
   maxExportBatchSize: 512,
@@ -72,16 +96,32 @@ export const defaultBatch: Batch = {
   exportTimeout: Duration.seconds(30)
 }
 
-/** The default export deadline (retries included). */
+/**
+ * The default export deadline (retries included).
+ *
+ * @since 0.1.0
+ */
 export const defaultExportTimeout: Duration.Duration = Duration.seconds(10)
 
-/** The default shutdown flush budget. */
+/**
+ * The default shutdown flush budget.
+ *
+ * @since 0.1.0
+ */
 export const defaultShutdownTimeout: Duration.Duration = Duration.seconds(5)
 
-/** The default service name of the OpenTelemetry specification for Node. */
+/**
+ * The default service name of the OpenTelemetry specification for Node.
+ *
+ * @since 0.1.0
+ */
 export const defaultServiceName = "unknown_service:node"
 
-/** Environment variables whose values are treated as secrets by `fromEnv`. */
+/**
+ * Environment variables whose values are treated as secrets by `fromEnv`.
+ *
+ * @since 0.1.0
+ */
 export const secretEnvNames: ReadonlyArray<string> = [
   "OPENAI_API_KEY",
   "ANTHROPIC_API_KEY",
@@ -89,7 +129,11 @@ export const secretEnvNames: ReadonlyArray<string> = [
   "LANGFUSE_SECRET_KEY"
 ]
 
-/** Settings with the defaults and the given destinations. */
+/**
+ * Settings with the defaults and the given destinations.
+ *
+ * @since 0.1.0
+ */
 export const make = (options: {
   readonly destinations: ReadonlyArray<Destination>
   readonly enabled?: boolean | undefined
@@ -128,6 +172,8 @@ const decode = (text: string): string => {
  * Parses the `key=value,key2=value2` lists of `OTEL_EXPORTER_OTLP_HEADERS` and
  * `OTEL_RESOURCE_ATTRIBUTES`: entries trimmed and percent-decoded, split at the first `=`
  * (so base64 values keep their padding), empty entries skipped.
+ *
+ * @since 0.1.0
  */
 export const parseKeyValues = (text: string): Either.Either<Record<string, string>, string> => {
   const entries: Array<readonly [string, string]> = []
@@ -143,7 +189,11 @@ export const parseKeyValues = (text: string): Either.Either<Record<string, strin
   return Either.right(Object.fromEntries(entries))
 }
 
-/** Checks an absolute http(s) URL. */
+/**
+ * Checks an absolute http(s) URL.
+ *
+ * @since 0.1.0
+ */
 export const validateUrl = (url: string): Either.Either<string, string> => {
   try {
     const parsed = new URL(url)
@@ -155,10 +205,18 @@ export const validateUrl = (url: string): Either.Either<string, string> => {
   }
 }
 
-/** The traces URL under a base endpoint: `{base}/v1/traces`, as the OTLP specification says. */
+/**
+ * The traces URL under a base endpoint: `{base}/v1/traces`, as the OTLP specification says.
+ *
+ * @since 0.1.0
+ */
 export const tracesUrl = (base: string): string => `${base.replace(/\/+$/, "")}/v1/traces`
 
-/** Reads a protocol name. */
+/**
+ * Reads a protocol name.
+ *
+ * @since 0.1.0
+ */
 export const parseProtocol = (text: string): Either.Either<Protocol, string> => {
   const value = text.trim().toLowerCase()
   if (value === "http/protobuf" || value === "http/json") return Either.right(value)
@@ -219,13 +277,21 @@ const keyValues = (name: string): Config.Config<Record<string, string>> =>
 const millis = (value: Option.Option<number>, fallback: Duration.Duration): Duration.Duration =>
   Option.match(value, { onNone: () => fallback, onSome: (ms) => Duration.millis(ms) })
 
-/** `OTEL_SDK_DISABLED`: only `true` (any case) disables, as the specification says. */
+/**
+ * `OTEL_SDK_DISABLED`: only `true` (any case) disables, as the specification says.
+ *
+ * @since 0.1.0
+ */
 export const sdkDisabled: Config.Config<boolean> = Config.map(
   optional("OTEL_SDK_DISABLED"),
   Option.match({ onNone: () => false, onSome: (v) => v.toLowerCase() === "true" })
 )
 
-/** The batch processor settings from `OTEL_BSP_*`. */
+/**
+ * The batch processor settings from `OTEL_BSP_*`.
+ *
+ * @since 0.1.0
+ */
 export const batch: Config.Config<Batch> = Config.all({
   maxQueueSize: integer("OTEL_BSP_MAX_QUEUE_SIZE", 1),
   maxExportBatchSize: integer("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 1),
@@ -242,7 +308,11 @@ export const batch: Config.Config<Batch> = Config.all({
   }
 }))
 
-/** The resource: `OTEL_SERVICE_NAME` over `service.name` in `OTEL_RESOURCE_ATTRIBUTES`. */
+/**
+ * The resource: `OTEL_SERVICE_NAME` over `service.name` in `OTEL_RESOURCE_ATTRIBUTES`.
+ *
+ * @since 0.1.0
+ */
 export const resource: Config.Config<{
   readonly serviceName: string
   readonly attributes: Readonly<Record<string, string>>
@@ -258,6 +328,8 @@ export const resource: Config.Config<{
  * The OTLP destination from `OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT`, `_HEADERS`, `_PROTOCOL`,
  * `_TIMEOUT` and `_COMPRESSION` (signal-specific variables win), or none when no endpoint is
  * set or `OTEL_TRACES_EXPORTER` does not name `otlp`.
+ *
+ * @since 0.1.0
  */
 export const otlp: Config.Config<Option.Option<Destination>> = Config.all({
   exporters: optional("OTEL_TRACES_EXPORTER"),
@@ -305,13 +377,21 @@ export const otlp: Config.Config<Option.Option<Destination>> = Config.all({
   }))
 }))
 
-/** Content capture from `EFFECT_DSPY_CAPTURE_CONTENT` (default true) and `EFFECT_DSPY_CONTENT_MAX_LENGTH`. */
+/**
+ * Content capture from `EFFECT_DSPY_CAPTURE_CONTENT` (default true) and `EFFECT_DSPY_CONTENT_MAX_LENGTH`.
+ *
+ * @since 0.1.0
+ */
 export const content: Config.Config<SpanContent.Options> = Config.all({
   capture: flag("EFFECT_DSPY_CAPTURE_CONTENT", true),
   maxLength: integer("EFFECT_DSPY_CONTENT_MAX_LENGTH", 16)
 }).pipe(Config.map(({ capture, maxLength }) => ({ capture, maxLength: Option.getOrUndefined(maxLength) })))
 
-/** The values of the `secretEnvNames` variables that are set. */
+/**
+ * The values of the `secretEnvNames` variables that are set.
+ *
+ * @since 0.1.0
+ */
 export const secrets: Config.Config<ReadonlyArray<Redacted.Redacted<string>>> = Config.map(
   Config.all(secretEnvNames.map(optionalRedacted)),
   (values) => values.flatMap((v) => (Option.isSome(v) ? [v.value] : []))
@@ -330,6 +410,8 @@ export const secrets: Config.Config<ReadonlyArray<Redacted.Redacted<string>>> = 
  *   Effect.withConfigProvider(ConfigProvider.fromJson({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://localhost:4318" }))
  * )
  * ```
+ *
+ * @since 0.1.0
  */
 export const fromEnv: Config.Config<Settings> = Config.all({
   disabled: sdkDisabled,

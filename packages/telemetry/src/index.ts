@@ -1,5 +1,5 @@
 /**
- * @effect-dspy/telemetry: GenAI spans exported over OTLP and to Langfuse as Effect layers,
+ * `@effect-dspy/telemetry`: GenAI spans exported over OTLP and to Langfuse as Effect layers,
  * and event subscribers for logs and metrics.
  *
  * @since 0.1.0
