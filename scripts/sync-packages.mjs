@@ -18,7 +18,8 @@
  * - `files`, `sideEffects` (false, but for command entry points);
  * - `tsconfig.build.json`: the package's build (nodenext, `dist/`), with project references to
  *   the packages of ours it depends on, and the root `tsconfig.build.json` that lists them all;
- * - `docgen.json`'s `exclude` (internal code and the modules that are not entry points).
+ * - `docgen.json`'s `exclude` (internal code and the modules that are not entry points);
+ * - `.changeset/config.json`'s `fixed` group: every public package, versioned together.
  *
  * Checked, not written (fix by hand): every package a source file imports is declared (`effect`
  * and `@effect/*` as peer dependencies, also in devDependencies for the workspace; ours as
@@ -191,6 +192,14 @@ for (const pkg of packages) {
   } else problems.push(`${where}: no docgen.json (copy one from packages/core)`)
 
   sync(pkg.file, json(next))
+}
+
+// changesets: the public packages are versioned together (they depend on each other's exact versions)
+const changesetConfig = path.join(root, ".changeset", "config.json")
+if (fs.existsSync(changesetConfig)) {
+  const config = readJson(changesetConfig)
+  config.fixed = [packages.map((p) => p.manifest.name).sort()]
+  sync(changesetConfig, json(config))
 }
 
 sync(
