@@ -129,7 +129,14 @@ export const load = (
       if (!(yield* fs.exists(absolute).pipe(Effect.orElseSucceed(() => false)))) return yield* fail("no such file")
       const loaded = yield* Effect.tryPromise({
         try: () => import(pathToFileURL(absolute).href) as Promise<Record<string, unknown>>,
-        catch: (error) => fail(`it failed to load: ${reasonOf(error)}`)
+        catch: (error) =>
+          fail(
+            Predicate.hasProperty(error, "code") && error.code === "ERR_UNKNOWN_FILE_EXTENSION"
+              // plain Node (the installed command) does not load TypeScript
+              ? `it failed to load: ${reasonOf(error)}; run the command under tsx to load TypeScript ` +
+                "(NODE_OPTIONS=\"--import tsx\" npx effect-dspy ...), or give a .js/.mjs file"
+              : `it failed to load: ${reasonOf(error)}`
+          )
       })
       const exported = loaded["default"]
       if (!isModule(exported)) {
