@@ -8,7 +8,8 @@
  *   node scripts/jsdoc-since.mjs --since 0.2.0 --write                      add `@since 0.2.0`
  *   node scripts/jsdoc-since.mjs --since 0.2.0 --base main --base-since 0.1.0 --write
  *
- * The tag names the version in which an export first ships. With --base, an export that the
+ * An `export * as X from "./X.js"` of an index without a doc comment gets one made of the first
+ * sentence of X's header comment. The tag names the version in which an export first ships. With --base, an export that the
  * same file already exported at that git revision gets --base-since instead (it shipped before),
  * and the others --since (the next release). Only comments change. Modules under
  * `src/internal/` and command entry points (`bin.ts`) are skipped, as docgen skips them.
@@ -81,6 +82,40 @@ const nameOf = (node) => {
   return node.name?.getText() ?? "(anonymous)"
 }
 
+/** The first sentence of a module's header comment (its description), if it has one. */
+const firstSentence = (text) => {
+  const header = /^(?:#![^\n]*\n)?\s*\/\*\*([\s\S]*?)\*\//.exec(text)
+  if (header === null) return undefined
+  const lines = header[1].split("\n").map((l) => l.replace(/^\s*\* ?/, "").trim())
+  const paragraph = []
+  for (const line of lines) {
+    if (line.startsWith("@")) break
+    if (line === "") {
+      if (paragraph.length > 0) break
+      continue
+    }
+    paragraph.push(line)
+  }
+  if (paragraph.length === 0) return undefined
+  const joined = paragraph.join(" ")
+  const end = joined.search(/\.(\s|$)/)
+  return end < 0 ? joined : joined.slice(0, end + 1)
+}
+
+/** Words in lines of at most `width` characters. */
+const wrap = (text, width) => {
+  const lines = []
+  let line = ""
+  for (const word of text.split(/\s+/)) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else line = line === "" ? word : `${line} ${word}`
+  }
+  if (line !== "") lines.push(line)
+  return lines
+}
+
 /** The comment with an `@since` line added before its end. */
 const withSince = (comment, indent, since) => {
   const body = comment.slice(3, -2)
@@ -112,10 +147,20 @@ for (const file of files) {
         ts.isFunctionDeclaration(node) && previous !== undefined && ts.isFunctionDeclaration(previous) &&
         previous.name?.text === node.name?.text
       ) continue
-      // `export * as X from "./X.js"` in an index: documented there by the module itself
+      // `export * as X from "./X.js"` in an index: without a doc comment of its own (the file's
+      // header does not count), it gets the first sentence of the module's header
       if (ts.isExportDeclaration(node) && (node.exportClause === undefined || ts.isNamespaceExport(node.exportClause))) {
         const doc = jsDocOf(text, node)
-        if (doc !== undefined && !/@since\b/.test(text.slice(doc[0], doc[1]))) edits.push({ doc, node })
+        const isHeader = doc !== undefined && i === 0 && text.slice(0, doc[0]).trim().replace(/^#!.*/, "") === ""
+        if (doc !== undefined && !isHeader) {
+          if (!/@since\b/.test(text.slice(doc[0], doc[1]))) edits.push({ doc, node })
+          continue
+        }
+        const target = path.resolve(path.dirname(file), node.moduleSpecifier.text.replace(/\.js$/, ".ts"))
+        const sentence = fs.existsSync(target) ? firstSentence(fs.readFileSync(target, "utf8")) : undefined
+        const where = `${path.relative(root, file)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`
+        if (sentence === undefined) undocumented.push(`${where} ${nameOf(node)} (its module has no header description)`)
+        else edits.push({ insert: node.getStart(), sentence, node })
         continue
       }
       // `export { a, b } from "./internal/x.js"`: docgen reads each name's own doc comment
@@ -138,6 +183,9 @@ for (const file of files) {
     }
   }
   visit(source.statements)
+  if (path.basename(file) === "index.ts" && firstSentence(text) === undefined) {
+    undocumented.push(`${path.relative(root, file)}:1 the package's header comment (write what the package is for)`)
+  }
   if (edits.length === 0) continue
   added += edits.length
   if (!write) {
@@ -147,10 +195,17 @@ for (const file of files) {
     continue
   }
   let out = text
-  for (const { doc: [start, end], node } of edits.sort((a, b) => b.doc[0] - a.doc[0])) {
+  const at = (edit) => edit.insert ?? edit.doc[0]
+  for (const edit of edits.sort((a, b) => at(b) - at(a))) {
+    const tag = before.has(nameOf(edit.node)) ? baseSince : since
+    if (edit.insert !== undefined) {
+      const lines = wrap(edit.sentence, 96).map((line) => ` * ${line}\n`).join("")
+      out = out.slice(0, edit.insert) + `\n/**\n${lines} *\n * @since ${tag}\n */\n` + out.slice(edit.insert)
+      continue
+    }
+    const [start, end] = edit.doc
     const lineStart = out.lastIndexOf("\n", start - 1) + 1
     const indent = out.slice(lineStart, start).match(/^\s*/)[0]
-    const tag = before.has(nameOf(node)) ? baseSince : since
     out = out.slice(0, start) + withSince(out.slice(start, end), indent, tag) + out.slice(end)
   }
   fs.writeFileSync(file, out)
