@@ -11,10 +11,9 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Stream from "effect/Stream"
 import type * as Scope from "effect/Scope"
 import { type Admission, Engine, type Ending, type Ticket } from "../engine/Engine.js"
-import { events } from "../plan/events.js"
+import { type Event, events } from "../plan/events.js"
 import * as Pacing from "../plan/pacing.js"
 import { Invalid } from "../wire/validation.js"
 import type { WireFormat } from "../wire/WireFormat.js"
@@ -138,16 +137,14 @@ const answer = <Echo>(
       return jsonResponse(whole.status, whole.body)
     }
     const encode = format.encoder(parsed, plan)
-    const frames = Pacing.paced(events(plan), timing, arrival).pipe(
-      // the frames due together go out in one write
-      Stream.mapChunks((due) => {
-        let out = ""
-        for (const event of due) out += encode(event)
-        return out === "" ? Chunk.empty() : Chunk.of(encoder.encode(out))
-      }),
-      Stream.concat(Stream.execute(Effect.sync(() => {
-        state.delivered = Engine.delivered(plan)
-      })))
-    )
+    // the frames due together go out in one write
+    const write = (due: ReadonlyArray<Event>) => {
+      let out = ""
+      for (const event of due) out += encode(event)
+      return out === "" ? Chunk.empty<Uint8Array>() : Chunk.of(encoder.encode(out))
+    }
+    const frames = Pacing.paced(events(plan), timing, arrival, write, () => {
+      state.delivered = Engine.delivered(plan)
+    })
     return HttpServerResponse.stream(frames, { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } })
   })

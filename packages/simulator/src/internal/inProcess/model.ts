@@ -6,6 +6,7 @@
 import type * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Response from "@effect/ai/Response"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -88,11 +89,14 @@ export const make = (engine: Engine, settings: Effect.Effect<Settings>): Effect.
         ({ plan, ticket }) => Effect.sync(() => engine.release(ticket, finished ? Engine.delivered(plan) : "aborted"))
       )
       const encode = Parts.encoder(plan, startMillis)
-      return Stream.concat(
-        Stream.mapConcat(Pacing.paced(events(plan), engine.timing(ticket), startMillis), encode),
-        Stream.execute(Effect.sync(() => {
+      return Pacing.paced(
+        events(plan),
+        engine.timing(ticket),
+        startMillis,
+        (due) => Chunk.unsafeFromArray(due.flatMap(encode)),
+        () => {
           finished = true
-        }))
+        }
       )
     }))
 

@@ -31,40 +31,49 @@ export const wholeMillis = (timing: Timing, outputTokens: number): number =>
   timing.firstTokenMillis + timing.perTokenMillis * outputTokens
 
 /**
- * The events on the clock, from `startMillis`: token `i` is due `firstTokenMillis + i *
- * perTokenMillis` after the start, an in-band error when the next token would be, every other
- * event with the token before it (those before the first token at once). Due times are
- * anchored at the start and each wake-up emits everything then due in one chunk: a stream read
- * late (a loaded process) sends more at once instead of falling behind.
+ * The events on the clock, from `startMillis`, each batch written by `write`: token `i` is due
+ * `firstTokenMillis + i * perTokenMillis` after the start, an in-band error when the next token
+ * would be, every other event with the token before it (those before the first token at once).
+ * Due times are anchored at the start and each wake-up writes everything then due as one batch:
+ * a stream read late (a loaded process) sends more at once instead of falling behind. `onEnd`
+ * runs once the last event is written. One stream stage, so that a token costs one pull.
  */
-export const paced = (events: Iterable<Event>, timing: Timing, startMillis: number): Stream.Stream<Event> =>
+export const paced = <A>(
+  events: Iterable<Event>,
+  timing: Timing,
+  startMillis: number,
+  write: (due: ReadonlyArray<Event>) => Chunk.Chunk<A>,
+  onEnd: () => void
+): Stream.Stream<A> =>
   Stream.suspend(() => {
-    if (timing.firstTokenMillis <= 0 && timing.perTokenMillis <= 0) return Stream.fromChunk(Chunk.fromIterable(events))
     const iterator = events[Symbol.iterator]()
     let next = iterator.next()
     let tokens = 0
     let lastDue = 0
+    const unpaced = timing.firstTokenMillis <= 0 && timing.perTokenMillis <= 0
     const dueOf = (event: Event): number =>
-      isToken(event) || event._tag === "Error"
+      unpaced ? 0 : isToken(event) || event._tag === "Error"
         ? timing.firstTokenMillis + tokens * timing.perTokenMillis
         : lastDue
-    const takeDue = (now: number): Chunk.Chunk<Event> => {
-      const out: Array<Event> = []
+    const takeDue = (now: number): Chunk.Chunk<A> => {
+      const due: Array<Event> = []
       while (next.done !== true) {
         const event = next.value
-        const due = dueOf(event)
-        if (startMillis + due > now) break
-        out.push(event)
+        const at = dueOf(event)
+        if (startMillis + at > now) break
+        due.push(event)
         if (isToken(event)) {
           tokens++
-          lastDue = due
+          lastDue = at
         }
         next = iterator.next()
       }
-      return Chunk.unsafeFromArray(out)
+      if (next.done === true) onEnd()
+      return write(due)
     }
-    const pull: Effect.Effect<Chunk.Chunk<Event>, Option.Option<never>> = Effect.suspend(() => {
+    const pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<never>> = Effect.suspend(() => {
       if (next.done === true) return Effect.fail(Option.none())
+      if (unpaced) return Effect.sync(() => takeDue(Infinity))
       return Effect.zipRight(
         sleepUntil(startMillis, dueOf(next.value)),
         Effect.map(Clock.currentTimeMillis, takeDue)
