@@ -34,6 +34,7 @@ import * as Http from "node:http"
 import * as SimulatorConfig from "./SimulatorConfig.js"
 import { Engine } from "./internal/engine/Engine.js"
 import { MAX_BODY_BYTES } from "./internal/http/apiRoute.js"
+import * as Pacer from "./internal/http/pacer.js"
 import { router } from "./internal/http/routes.js"
 
 /**
@@ -129,7 +130,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, ServeError, 
     )
     // close open connections (idle keep-alives, streams) so that shutdown never waits on clients
     yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer?.closeAllConnections()))
-    const app = yield* HttpRouter.toHttpApp(router(engine))
+    const app = yield* HttpRouter.toHttpApp(router(engine, yield* Pacer.make))
     // no server spans: they would join the traces of a client in the same process
     yield* server.serve(app).pipe(
       HttpMiddleware.withTracerDisabledWhenEffect(() => true),

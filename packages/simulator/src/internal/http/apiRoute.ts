@@ -1,21 +1,21 @@
 /**
  * One API route (chat completions, Responses or Messages) on `@effect/platform`'s server: the
  * key check, the gate, the body, the answer, and the reply, whole after its latency or streamed
- * on the clock. Times count from the request's arrival (its headers read), as a real
+ * by the server's pacer. Times count from the request's arrival (its headers read), as a real
  * provider's do: reading, parsing and answering happen inside the latency, not on top of it.
  */
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
 import { type Admission, Engine, type Ending, type Ticket } from "../engine/Engine.js"
-import { type Event, events } from "../plan/events.js"
+import { events } from "../plan/events.js"
 import * as Pacing from "../plan/pacing.js"
 import { Invalid } from "../wire/validation.js"
+import type { Pacer } from "./pacer.js"
 import type { WireFormat } from "../wire/WireFormat.js"
 import { badJsonMessage, rateLimitHeaders, rateLimitMessage, serverErrorMessage } from "./messages.js"
 
@@ -44,10 +44,8 @@ const endingOf = (state: State, exit: Exit.Exit<unknown, unknown>): Ending =>
   state.delivered ??
     (state.failed || (Exit.isFailure(exit) && !Exit.isInterrupted(exit)) ? "failed" : "aborted")
 
-const encoder = new TextEncoder()
-
 /** Handles one API route of a wire format. */
-export const apiRoute = <Echo>(engine: Engine, format: WireFormat<Echo>, path: string) =>
+export const apiRoute = <Echo>(engine: Engine, pacer: Pacer, format: WireFormat<Echo>, path: string) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const arrival = yield* Clock.currentTimeMillis
@@ -83,13 +81,14 @@ export const apiRoute = <Echo>(engine: Engine, format: WireFormat<Echo>, path: s
         NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
         return HttpServerResponse.empty({ status: 500 })
       case "Admitted":
-        return yield* answer(engine, format, request, arrival, admission.ticket, state)
+        return yield* answer(engine, pacer, format, request, arrival, admission.ticket, state)
     }
   })
 
 /** The rest of an admitted request: its body, the answer and the reply. */
 const answer = <Echo>(
   engine: Engine,
+  pacer: Pacer,
   format: WireFormat<Echo>,
   request: HttpServerRequest.HttpServerRequest,
   arrival: number,
@@ -132,19 +131,16 @@ const answer = <Echo>(
     const timing = engine.timing(ticket)
     if (!parsed.stream) {
       const whole = format.reply(parsed, plan)
-      yield* Pacing.sleepUntil(arrival, Pacing.wholeMillis(timing, plan.usage.outputTokens))
+      yield* Pacing.sleepUntil(arrival + Pacing.wholeMillis(timing, plan.usage.outputTokens))
       state.delivered = plan.ending._tag === "Failed" ? "inBandError" : "completed"
       return jsonResponse(whole.status, whole.body)
     }
-    const encode = format.encoder(parsed, plan)
-    // the frames due together go out in one write
-    const write = (due: ReadonlyArray<Event>) => {
-      let out = ""
-      for (const event of due) out += encode(event)
-      return out === "" ? Chunk.empty<Uint8Array>() : Chunk.of(encoder.encode(out))
-    }
-    const frames = Pacing.paced(events(plan), timing, arrival, write, () => {
-      state.delivered = Engine.delivered(plan)
+    const frames = yield* pacer.stream({
+      cursor: Pacing.cursor(events(plan), timing, arrival),
+      encode: format.encoder(parsed, plan),
+      onEnd: () => {
+        state.delivered = Engine.delivered(plan)
+      }
     })
-    return HttpServerResponse.stream(frames, { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } })
+    return HttpServerResponse.raw(frames, { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } })
   })

@@ -11,6 +11,7 @@ import { errorBody as anthropicErrorBody } from "../wire/messages/errors.js"
 import * as Messages from "../wire/messages/format.js"
 import * as Responses from "../wire/responses/format.js"
 import { apiRoute, jsonResponse } from "./apiRoute.js"
+import type { Pacer } from "./pacer.js"
 
 const notFound = Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
   const path = request.url.split("?")[0] ?? request.url
@@ -22,11 +23,11 @@ const notFound = Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
 })
 
 /** Every route of the server. */
-export const router = (engine: Engine) =>
+export const router = (engine: Engine, pacer: Pacer) =>
   HttpRouter.empty.pipe(
-    HttpRouter.post("/v1/chat/completions", apiRoute(engine, ChatCompletions.format, "/v1/chat/completions")),
-    HttpRouter.post("/v1/responses", apiRoute(engine, Responses.format, "/v1/responses")),
-    HttpRouter.post("/v1/messages", apiRoute(engine, Messages.format, "/v1/messages")),
+    HttpRouter.post("/v1/chat/completions", apiRoute(engine, pacer, ChatCompletions.format, "/v1/chat/completions")),
+    HttpRouter.post("/v1/responses", apiRoute(engine, pacer, Responses.format, "/v1/responses")),
+    HttpRouter.post("/v1/messages", apiRoute(engine, pacer, Messages.format, "/v1/messages")),
     HttpRouter.get(
       "/v1/models",
       Effect.sync(() =>

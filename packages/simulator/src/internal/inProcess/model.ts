@@ -69,7 +69,7 @@ export const make = (engine: Engine, settings: Effect.Effect<Settings>): Effect.
       admit(options, "generateText"),
       ({ plan, startMillis, ticket }) =>
         Effect.zipRight(
-          Pacing.sleepUntil(startMillis, Pacing.wholeMillis(engine.timing(ticket), plan.usage.outputTokens)),
+          Pacing.sleepUntil(startMillis + Pacing.wholeMillis(engine.timing(ticket), plan.usage.outputTokens)),
           // a whole reply has no error part: an in-band error fails the call as Messages does
           plan.ending._tag === "Failed"
             ? Effect.fail(inBandError("generateText", plan.ending.error))

@@ -19,24 +19,69 @@ export interface Timing {
   readonly perTokenMillis: number
 }
 
-/** Waits until `millis` after `startMillis` on the clock. */
-export const sleepUntil = (startMillis: number, millis: number): Effect.Effect<void> =>
-  Effect.flatMap(Clock.currentTimeMillis, (now) => {
-    const wait = startMillis + millis - now
-    return wait > 0 ? Effect.sleep(wait) : Effect.void
-  })
+/** Waits until the clock reads `atMillis`. */
+export const sleepUntil = (atMillis: number): Effect.Effect<void> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => (atMillis > now ? Effect.sleep(atMillis - now) : Effect.void))
 
 /** How long a whole (non-streamed) reply of `outputTokens` takes. */
 export const wholeMillis = (timing: Timing, outputTokens: number): number =>
   timing.firstTokenMillis + timing.perTokenMillis * outputTokens
 
 /**
- * The events on the clock, from `startMillis`, each batch written by `write`: token `i` is due
- * `firstTokenMillis + i * perTokenMillis` after the start, an in-band error when the next token
- * would be, every other event with the token before it (those before the first token at once).
- * Due times are anchored at the start and each wake-up writes everything then due as one batch:
- * a stream read late (a loaded process) sends more at once instead of falling behind. `onEnd`
- * runs once the last event is written. One stream stage, so that a token costs one pull.
+ * A position in a stream's events and when the next ones are due: token `i` is due
+ * `firstTokenMillis + i * perTokenMillis` after `startMillis`, an in-band error when the next
+ * token would be, every other event with the token before it (those before the first token at
+ * once). Due times are anchored at the start, so a stream read late sends more at once instead
+ * of falling behind.
+ */
+export interface Cursor {
+  /** Every event was taken. */
+  readonly done: boolean
+  /** When the next event is due (clock milliseconds). */
+  readonly nextDue: () => number
+  /** Every event due by `nowMillis`, in order. */
+  readonly take: (nowMillis: number) => ReadonlyArray<Event>
+}
+
+/** A cursor at the start of `events`. */
+export const cursor = (events: Iterable<Event>, timing: Timing, startMillis: number): Cursor => {
+  const iterator = events[Symbol.iterator]()
+  let next = iterator.next()
+  let tokens = 0
+  let lastDue = 0
+  const unpaced = timing.firstTokenMillis <= 0 && timing.perTokenMillis <= 0
+  const dueOf = (event: Event): number =>
+    startMillis + (unpaced
+      ? 0
+      : isToken(event) || event._tag === "Error"
+      ? timing.firstTokenMillis + tokens * timing.perTokenMillis
+      : lastDue)
+  return {
+    get done() {
+      return next.done === true
+    },
+    nextDue: () => next.done === true ? Infinity : dueOf(next.value),
+    take: (nowMillis) => {
+      const due: Array<Event> = []
+      while (next.done !== true) {
+        const event = next.value
+        const at = dueOf(event)
+        if (at > nowMillis) break
+        due.push(event)
+        if (isToken(event)) {
+          tokens++
+          lastDue = at - startMillis
+        }
+        next = iterator.next()
+      }
+      return due
+    }
+  }
+}
+
+/**
+ * The events on the clock (see {@link Cursor}), each batch due together written by `write`;
+ * `onEnd` runs once the last event is written. One stream stage: a token costs one pull.
  */
 export const paced = <A>(
   events: Iterable<Event>,
@@ -46,38 +91,15 @@ export const paced = <A>(
   onEnd: () => void
 ): Stream.Stream<A> =>
   Stream.suspend(() => {
-    const iterator = events[Symbol.iterator]()
-    let next = iterator.next()
-    let tokens = 0
-    let lastDue = 0
-    const unpaced = timing.firstTokenMillis <= 0 && timing.perTokenMillis <= 0
-    const dueOf = (event: Event): number =>
-      unpaced ? 0 : isToken(event) || event._tag === "Error"
-        ? timing.firstTokenMillis + tokens * timing.perTokenMillis
-        : lastDue
+    const position = cursor(events, timing, startMillis)
     const takeDue = (now: number): Chunk.Chunk<A> => {
-      const due: Array<Event> = []
-      while (next.done !== true) {
-        const event = next.value
-        const at = dueOf(event)
-        if (startMillis + at > now) break
-        due.push(event)
-        if (isToken(event)) {
-          tokens++
-          lastDue = at
-        }
-        next = iterator.next()
-      }
-      if (next.done === true) onEnd()
-      return write(due)
+      const out = write(position.take(now))
+      if (position.done) onEnd()
+      return out
     }
     const pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<never>> = Effect.suspend(() => {
-      if (next.done === true) return Effect.fail(Option.none())
-      if (unpaced) return Effect.sync(() => takeDue(Infinity))
-      return Effect.zipRight(
-        sleepUntil(startMillis, dueOf(next.value)),
-        Effect.map(Clock.currentTimeMillis, takeDue)
-      )
+      if (position.done) return Effect.fail(Option.none())
+      return Effect.zipRight(sleepUntil(position.nextDue()), Effect.map(Clock.currentTimeMillis, takeDue))
     })
     return Stream.repeatEffectChunkOption(pull)
   })
