@@ -153,8 +153,8 @@ const endingOf = (cut: Cut, tokens: number): Ending => {
     case "None":
       return { _tag: "Complete" }
     case "Truncate":
-      // a cut stream keeps at least one token and always loses its end
-      return { _tag: "Cut", afterTokens: Math.max(1, Math.min(tokens - 1, Math.floor(cut.at * tokens))) }
+      // a cut stream keeps at least one token (when it has one) and always loses its end
+      return { _tag: "Cut", afterTokens: tokens === 0 ? 0 : Math.max(1, Math.min(tokens - 1, Math.floor(cut.at * tokens))) }
     case "InBandError":
       return { _tag: "Failed", afterTokens: Math.min(Math.max(0, tokens - 1), Math.floor(cut.at * tokens)), error: cut.error }
   }
