@@ -77,7 +77,10 @@ export const make = (engine: Engine, settings: Effect.Effect<Settings>): Effect.
         ),
       ({ plan, ticket }, exit) =>
         Effect.sync(() =>
-          engine.release(ticket, ending(exit, plan.ending._tag === "Failed" ? "inBandError" : "completed"))
+          engine.release(
+            ticket,
+            Exit.isInterrupted(exit) ? "aborted" : plan.ending._tag === "Failed" ? "inBandError" : ending(exit, "completed")
+          )
         )
     )
 
