@@ -3,7 +3,7 @@
  * in-band errors, streams cut without their end marker, think blocks and reasoning channels,
  * fenced JSON, typed content arrays.
  */
-import { AiError, LanguageModel, Prompt } from "@effect/ai"
+import { AiError, Prompt } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Stream } from "effect"
 import { Simulator, SimulatorConfig, SimulatorServer } from "../src/index.js"

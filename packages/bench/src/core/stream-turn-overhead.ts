@@ -3,7 +3,7 @@
  * in-process model emits its whole answer (`--tokens` text deltas) in one chunk, with no
  * latency, so that `process.cpuUsage()` measures the per-turn setup of each layer.
  *
- *   pnpm exec tsx packages/bench/src/stream-turn-overhead.ts [--turns 2000] [--tokens 1]
+ *   pnpm exec tsx packages/bench/src/core/stream-turn-overhead.ts [--turns 2000] [--tokens 1]
  *     [--concurrency 32] [--rounds 3]
  *
  * Variants (each on the same fake model unless named "simulator"):
@@ -16,7 +16,7 @@
  *   (loopback HTTP, so these include the HTTP client), with the retry policy's idle timeout
  *   (`http+timeout`) or without it (`http`).
  *
- * Profile with `node --cpu-prof --import tsx packages/bench/src/stream-turn-overhead.ts`.
+ * Profile with `node --cpu-prof --import tsx packages/bench/src/core/stream-turn-overhead.ts`.
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Response from "@effect/ai/Response"
@@ -24,7 +24,7 @@ import { Conversation, Predict, Signature, StreamPredict } from "@effect-dspy/co
 import { Lm } from "@effect-dspy/providers"
 import { Simulator } from "@effect-dspy/simulator"
 import { Effect, Layer, ManagedRuntime, Stream } from "effect"
-import { median, startSimulator } from "./internal/harness.js"
+import { median, startSimulator } from "../harness/measure.js"
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")
@@ -93,7 +93,7 @@ const variants: ReadonlyArray<readonly [string, Model, Effect.Effect<Turn>]> = [
 const main = async () => {
   const selected = variants.filter(([name]) => ONLY === undefined || name.includes(ONLY))
   const sim = selected.some(([, model]) => model === "http" || model === "httpTimeout")
-    ? await startSimulator(["--latency", "0"])
+    ? await startSimulator()
     : undefined
   const http = (timeout: "60 seconds" | undefined) =>
     sim === undefined ? Layer.die("no simulator") : Lm.layer("openai-compatible/sim-1", {

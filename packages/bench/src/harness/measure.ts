@@ -1,24 +1,49 @@
-import { spawn } from "node:child_process"
-import { createRequire } from "node:module"
-import * as Path from "node:path"
+/**
+ * What the benchmark scripts share: the simulator server in a child process (so that a client's
+ * CPU is measured alone), a worker pool for plain-Promise floors, medians, and CPU per call.
+ */
+import { fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import type { SimulatorServer } from "@effect-dspy/simulator"
+import type { Stats } from "./simulatorProcess.js"
 
-const here = Path.dirname(fileURLToPath(import.meta.url))
-const simulatorBin = Path.resolve(here, "../../../simulator/src/bin.ts")
+const simulatorProcess = fileURLToPath(new URL("./simulatorProcess.ts", import.meta.url))
 
-/** Starts the simulator CLI in a child process (so the client's CPU is measured alone). */
-export const startSimulator = (extraArgs: ReadonlyArray<string>): Promise<{ readonly url: string; readonly stop: () => void }> =>
+/** A simulator server running in a child process. */
+export interface SimulatorProcess {
+  readonly url: string
+  readonly stop: () => void
+  /** The server process's own CPU time and memory so far. */
+  readonly stats: () => Promise<Stats>
+}
+
+/**
+ * Starts the simulator server in a child process with these options (`port` is always 0, and
+ * `answerWords` answers every request with that many words).
+ */
+export const startSimulator = (
+  options: SimulatorServer.Options & { readonly answerWords?: number } = {},
+  nodeFlags: ReadonlyArray<string> = []
+): Promise<SimulatorProcess> =>
   new Promise((resolve, reject) => {
-    const tsx = createRequire(import.meta.url).resolve("tsx")
-    void tsx
-    const child = spawn(process.execPath, ["--import", "tsx", simulatorBin, "--port", "0", ...extraArgs], {
-      stdio: ["ignore", "pipe", "inherit"]
+    const child = fork(simulatorProcess, [JSON.stringify(options)], {
+      execArgv: [...nodeFlags, "--import", "tsx"],
+      stdio: ["ignore", "pipe", "inherit", "ipc"]
     })
     let out = ""
-    child.stdout.on("data", (data: Buffer) => {
+    child.stdout!.on("data", (data: Buffer) => {
       out += data.toString()
       const match = /http:\/\/[^\s]+/.exec(out)
-      if (match) resolve({ url: match[0], stop: () => child.kill("SIGTERM") })
+      if (match === null) return
+      resolve({
+        url: match[0],
+        stop: () => child.kill("SIGTERM"),
+        stats: () =>
+          new Promise((answer) => {
+            child.once("message", (stats) => answer(stats as Stats))
+            child.send("stats")
+          })
+      })
     })
     child.on("exit", (code) => reject(new Error(`simulator exited with ${code}`)))
   })
@@ -36,6 +61,12 @@ export const pool = async (n: number, concurrency: number, task: () => Promise<v
 }
 
 export const median = (xs: ReadonlyArray<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+/** The value at quantile `q` (0..1) of `xs`, nearest rank. */
+export const quantile = (xs: ReadonlyArray<number>, q: number): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN
+}
 
 export interface Measure {
   readonly cpuMicrosPerCall: number

@@ -9,7 +9,7 @@
  * simulator that paces tokens (so streams overlap), and the server's own `maxInFlight` counter
  * says whether the limit bounded the open streams for their whole length.
  *
- *   pnpm exec tsx packages/bench/src/compare-peers.ts [--calls 2000] [--concurrency 64] [--rounds 3]
+ *   pnpm exec tsx packages/bench/src/peers/compare.ts [--calls 2000] [--concurrency 64] [--rounds 3]
  *     [--warmup 500] [--stream-calls 64] [--stream-concurrency 8] [--stream-tps 100] [--stream-warmup 128]
  *     [--peers fetch,openai,...] [--no-stream] [--quick] [--json out.json] [--markdown out.md] [--update-readme]
  *
@@ -17,20 +17,21 @@
  * as the limit (8), most of the measured CPU was the JIT compiling cold code (half of
  * effect-dspy's and openai's CPU per stream in the 64 streams that followed), not streaming.
  *
- * `--update-readme` replaces the peer table in the top-level README (between its markers).
+ * `--update-readme` replaces the peer tables in `packages/bench/README.md` (between its markers).
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import { runScript } from "./internal/child.js"
-import { median, startSimulator } from "./internal/harness.js"
-import { machine } from "./internal/machine.js"
-import { type BatchRow, type StreamRow, toMarkdown, updateReadme } from "./internal/peersReport.js"
-import { libraries, peerIds } from "./peers/index.js"
+import { median, startSimulator } from "../harness/measure.js"
+import { runScript } from "../suite/child.js"
+import { machine } from "../suite/machine.js"
+import { replaceBetween } from "../suite/readme.js"
+import { libraries, peerIds } from "./index.js"
+import { type BatchRow, begin, end, type StreamRow, toMarkdown } from "./report.js"
 
 const here = Path.dirname(fileURLToPath(import.meta.url))
-const runner = Path.join(here, "peers", "run.ts")
+const runner = Path.join(here, "run.ts")
 
 const { values } = parseArgs({
   options: {
@@ -64,7 +65,7 @@ for (const id of selected) {
   if (!peerIds.includes(id)) throw new Error(`unknown peer ${id}; known: ${peerIds.join(", ")}`)
 }
 
-const benchPackage = JSON.parse(readFileSync(Path.join(here, "..", "package.json"), "utf8")) as {
+const benchPackage = JSON.parse(readFileSync(Path.join(here, "..", "..", "package.json"), "utf8")) as {
   readonly devDependencies: Readonly<Record<string, string>>
 }
 // Our own packages are the checked-out commit (named in the report), so they get no version.
@@ -113,7 +114,7 @@ const main = async () => {
   console.log(`peers: ${selected.join(", ")}`)
   console.log(`batch: ${CALLS} predictions at concurrency ${CONCURRENCY} after ${WARMUP} warm-up, ${ROUNDS} round(s), one fresh process per peer and round`)
   const batch = new Map<string, Array<BatchResult>>()
-  const sim = await startSimulator(["--latency", "0"])
+  const sim = await startSimulator()
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const id of selected) {
@@ -149,7 +150,7 @@ const main = async () => {
   const streamRows: Array<StreamRow> = []
   if (!values["no-stream"]) {
     console.log(`streams: ${STREAM_CALLS} streamed answers per peer after ${STREAM_WARMUP} warm-up, limit ${STREAM_CONCURRENCY}, simulator paces ${STREAM_TPS} tokens/s`)
-    const streamSim = await startSimulator(["--latency", "0", "--tps", String(STREAM_TPS)])
+    const streamSim = await startSimulator({ tokensPerSecond: STREAM_TPS })
     try {
       for (const id of selected) {
         const r = await runPeer<StreamResult>(id, streamSim.url, [
@@ -189,8 +190,8 @@ const main = async () => {
   if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2))
   if (values.markdown !== undefined) writeFileSync(values.markdown, markdown)
   if (values["update-readme"]) {
-    updateReadme(Path.join(here, "..", "..", "..", "README.md"), markdown)
-    console.log("updated the peer table in README.md")
+    replaceBetween(Path.join(here, "..", "..", "README.md"), begin, end, markdown)
+    console.log("updated the peer tables in packages/bench/README.md")
   }
 }
 

@@ -1,9 +1,8 @@
 /**
- * The peer comparison as markdown: the table the README carries (between the markers below),
- * with the date, the machine, the load and the command that reproduces it.
+ * The peer comparison as markdown: the tables `packages/bench/README.md` carries (between the
+ * markers below), with the date, the machine, the load and the command that reproduces them.
  */
-import { readFileSync, writeFileSync } from "node:fs"
-import type { Machine } from "./machine.js"
+import type { Machine } from "../suite/machine.js"
 
 export interface BatchRow {
   readonly id: string
@@ -48,7 +47,7 @@ export interface Report {
   readonly stream: ReadonlyArray<StreamRow>
 }
 
-export const begin = "<!-- peers:begin (written by `pnpm bench --only peers --update-readme`) -->"
+export const begin = "<!-- peers:begin (written by `pnpm bench --only peers --update-readme`; do not edit by hand) -->"
 export const end = "<!-- peers:end -->"
 
 /** Wraps a paragraph at `width` columns, as the README is written. */
@@ -119,13 +118,4 @@ export const toMarkdown = (r: Report, command: string): string => {
     )
   }
   return lines.join("\n")
-}
-
-/** Replaces the README's section between the markers; fails if the markers are missing. */
-export const updateReadme = (path: string, markdown: string): void => {
-  const text = readFileSync(path, "utf8")
-  const from = text.indexOf(begin)
-  const to = text.indexOf(end)
-  if (from < 0 || to < from) throw new Error(`${path} has no "${begin}" ... "${end}" section to update`)
-  writeFileSync(path, `${text.slice(0, from + begin.length)}\n${markdown}\n${text.slice(to)}`)
 }

@@ -1,11 +1,11 @@
 /**
- * Throughput of the simulator server: N calls at a given concurrency, zero
- * latency, over loopback with fetch. Prints figures; asserts nothing.
+ * Throughput of the simulator server (in a child process): N field-marker calls at a given
+ * concurrency, zero latency, over loopback with fetch, whole and streamed, with the server's own
+ * CPU per request. Prints figures; asserts nothing.
  *
- *   pnpm exec tsx packages/simulator/bench/throughput.ts [calls=3000] [concurrency=64]
+ *   pnpm exec tsx packages/bench/src/simulator/throughput.ts [calls=3000] [concurrency=64]
  */
-import { Effect } from "effect"
-import { SimulatorServer } from "../src/index.js"
+import { startSimulator } from "../harness/measure.js"
 
 const calls = Number(process.argv[2] ?? 3000)
 const concurrency = Number(process.argv[3] ?? 64)
@@ -36,32 +36,51 @@ const body = (i: number, stream: boolean) =>
     stream,
     messages: [
       { role: "system", content: system },
-      { role: "user", content: `[[ ## question ## ]]\nWhat is ${i} plus ${i}?\n\nRespond with the corresponding output fields, starting with the field \`[[ ## reasoning ## ]]\`, then \`[[ ## answer ## ]]\` (must be formatted as valid JSON), and then ending with the marker for \`[[ ## completed ## ]]\`.` }
+      {
+        role: "user",
+        content: `[[ ## question ## ]]\nWhat is ${i} plus ${i}?\n\nRespond with the corresponding output fields, starting with the field \`[[ ## reasoning ## ]]\`, then \`[[ ## answer ## ]]\` (must be formatted as valid JSON), and then ending with the marker for \`[[ ## completed ## ]]\`.`
+      }
     ]
   })
 
-const run = (url: string, stream: boolean) =>
-  Effect.promise(async () => {
+const main = async () => {
+  const sim = await startSimulator()
+  const run = async (stream: boolean) => {
     let next = 0
     let failures = 0
+    const before = await sim.stats()
     const start = performance.now()
     const worker = async () => {
       while (next < calls) {
         const i = next++
-        const r = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: body(i, stream) })
+        const r = await fetch(`${sim.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: body(i, stream)
+        })
         const text = await r.text()
         if (r.status !== 200 || !text.includes("completed")) failures++
       }
     }
     await Promise.all(Array.from({ length: concurrency }, worker))
     const seconds = (performance.now() - start) / 1000
-    console.log(`${stream ? "stream " : "json   "} ${calls} calls, concurrency ${concurrency}: ${seconds.toFixed(2)} s, ${(calls / seconds).toFixed(0)} req/s, failures ${failures}`)
-  })
+    const cpu = (await sim.stats()).cpuMicros - before.cpuMicros
+    console.log(
+      `${stream ? "stream " : "json   "} ${calls} calls, concurrency ${concurrency}: ${seconds.toFixed(2)} s, ${(calls / seconds).toFixed(0)} req/s, failures ${failures}; server CPU ${
+        (cpu / calls).toFixed(0)
+      } µs/request`
+    )
+  }
+  try {
+    await run(false) // warm-up
+    await run(false)
+    await run(true)
+  } finally {
+    sim.stop()
+  }
+}
 
-Effect.gen(function*() {
-  const server = yield* SimulatorServer.SimulatorServer
-  yield* run(server.url, false) // warm-up
-  yield* run(server.url, false)
-  yield* run(server.url, true)
-  console.log(yield* server.counters)
-}).pipe(Effect.provide(SimulatorServer.layer()), Effect.runPromise)
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})
