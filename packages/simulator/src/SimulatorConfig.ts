@@ -314,8 +314,8 @@ const optionalNumber = (name: string) => Config.option(Config.number(name))
  * `SIM_FAULTS` (`realistic`: the {@link realistic} profile, under the single faults below),
  * `SIM_FAULT_RATE_LIMIT`, `SIM_FAULT_SERVER_ERROR`, `SIM_FAULT_RESET`, `SIM_FAULT_TRUNCATE`,
  * `SIM_FAULT_MALFORMED`, `SIM_FAULT_IN_BAND_ERROR`, `SIM_FAULT_THINK`, `SIM_FAULT_FENCED_JSON`,
- * `SIM_FAULT_CONTENT_ARRAYS`, `SIM_DRIFT`, `SIM_MAX_CONCURRENT`, `SIM_RPM`, `SIM_API_KEY`
- * (redacted), `SIM_MODEL`.
+ * `SIM_FAULT_CONTENT_ARRAYS`, `SIM_RETRY_AFTER_SECONDS`, `SIM_DRIFT`, `SIM_MAX_CONCURRENT`,
+ * `SIM_RPM`, `SIM_API_KEY` (redacted), `SIM_MODEL`.
  *
  * @since 0.1.0
  */
@@ -347,6 +347,7 @@ export const config: Config.Config<ServerOptions> = Config.all({
   fencedJson: optionalNumber("SIM_FAULT_FENCED_JSON"),
   contentArrays: optionalNumber("SIM_FAULT_CONTENT_ARRAYS"),
   drift: optionalNumber("SIM_DRIFT"),
+  retryAfter: optionalNumber("SIM_RETRY_AFTER_SECONDS"),
   maxConcurrent: optionalNumber("SIM_MAX_CONCURRENT"),
   rpm: optionalNumber("SIM_RPM"),
   apiKey: Config.option(Config.redacted("SIM_API_KEY")),
@@ -374,7 +375,8 @@ export const config: Config.Config<ServerOptions> = Config.all({
           inBandError: o(c.inBandError),
           think: o(c.think),
           fencedJson: o(c.fencedJson),
-          contentArrays: o(c.contentArrays)
+          contentArrays: o(c.contentArrays),
+          retryAfterSeconds: o(c.retryAfter)
         })
       },
       drift: o(c.drift),
