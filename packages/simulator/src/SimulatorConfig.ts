@@ -174,18 +174,7 @@ export interface Resolved {
   readonly latencySampling: LatencySampling
   readonly timeToFirstTokenMillis: number
   readonly tokensPerSecond: number | undefined
-  readonly faults: {
-    readonly rateLimit: number
-    readonly serverError: number
-    readonly reset: number
-    readonly truncate: number
-    readonly malformed: number
-    readonly retryAfterSeconds: number
-    readonly inBandError: number
-    readonly think: number
-    readonly fencedJson: number
-    readonly contentArrays: number
-  }
+  readonly faults: Required<Faults>
   readonly drift: number
   readonly limits: {
     readonly maxConcurrent: number | undefined
@@ -195,6 +184,22 @@ export interface Resolved {
   readonly apiKey: string | undefined
   readonly model: string
 }
+
+const fraction = (x: number | undefined): number =>
+  x === undefined || !Number.isFinite(x) ? 0 : Math.min(1, Math.max(0, x))
+
+const resolveFaults = (faults: Faults): Required<Faults> => ({
+  rateLimit: fraction(faults.rateLimit),
+  serverError: fraction(faults.serverError),
+  reset: fraction(faults.reset),
+  truncate: fraction(faults.truncate),
+  malformed: fraction(faults.malformed),
+  retryAfterSeconds: Math.max(0, faults.retryAfterSeconds ?? 1),
+  inBandError: fraction(faults.inBandError),
+  think: fraction(faults.think),
+  fencedJson: fraction(faults.fencedJson),
+  contentArrays: fraction(faults.contentArrays)
+})
 
 /**
  * The default options: no latency, no faults, no limits, model `sim-1`.
@@ -207,27 +212,13 @@ export const defaults: Resolved = {
   latencySampling: "sequence",
   timeToFirstTokenMillis: 0,
   tokensPerSecond: undefined,
-  faults: {
-    rateLimit: 0,
-    serverError: 0,
-    reset: 0,
-    truncate: 0,
-    malformed: 0,
-    retryAfterSeconds: 1,
-    inBandError: 0,
-    think: 0,
-    fencedJson: 0,
-    contentArrays: 0
-  },
+  faults: resolveFaults({}),
   drift: 0,
   limits: { maxConcurrent: undefined, requestsPerMinute: undefined },
   script: [],
   apiKey: undefined,
   model: "sim-1"
 }
-
-const fraction = (x: number | undefined): number =>
-  x === undefined || !Number.isFinite(x) ? 0 : Math.min(1, Math.max(0, x))
 
 const positiveOrUndefined = (x: number | undefined): number | undefined =>
   x === undefined || !Number.isFinite(x) || x <= 0 ? undefined : x
@@ -238,25 +229,13 @@ const positiveOrUndefined = (x: number | undefined): number | undefined =>
  * @since 0.1.0
  */
 export const resolve = (options: SimulatorOptions = {}): Resolved => {
-  const faults = options.faults === "realistic" ? realistic : options.faults ?? {}
   return {
     seed: options.seed ?? defaults.seed,
     latency: options.latency ?? defaults.latency,
     latencySampling: options.latencySampling ?? defaults.latencySampling,
     timeToFirstTokenMillis: Math.max(0, options.timeToFirstTokenMillis ?? 0),
     tokensPerSecond: positiveOrUndefined(options.tokensPerSecond),
-    faults: {
-      rateLimit: fraction(faults.rateLimit),
-      serverError: fraction(faults.serverError),
-      reset: fraction(faults.reset),
-      truncate: fraction(faults.truncate),
-      malformed: fraction(faults.malformed),
-      retryAfterSeconds: Math.max(0, faults.retryAfterSeconds ?? defaults.faults.retryAfterSeconds),
-      inBandError: fraction(faults.inBandError),
-      think: fraction(faults.think),
-      fencedJson: fraction(faults.fencedJson),
-      contentArrays: fraction(faults.contentArrays)
-    },
+    faults: resolveFaults(options.faults === "realistic" ? realistic : options.faults ?? {}),
     drift: fraction(options.drift),
     limits: {
       maxConcurrent: positiveOrUndefined(options.limits?.maxConcurrent),
