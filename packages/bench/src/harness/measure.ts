@@ -7,9 +7,13 @@ import { fileURLToPath } from "node:url"
 import type { SimulatorServer } from "@effect-dspy/simulator"
 import type { Stats } from "./simulatorProcess.js"
 
-const simulatorProcess = fileURLToPath(new URL("./simulatorProcess.ts", import.meta.url))
+const simulatorProcess = process.env["SIMULATOR_PROCESS"] ?? fileURLToPath(new URL("./simulatorProcess.ts", import.meta.url))
 
-/** A simulator server running in a child process. */
+/**
+ * A simulator server running in a child process: `simulatorProcess.ts`, or the script named by
+ * `SIMULATOR_PROCESS` (to measure another build of the server against the same client, e.g. a
+ * copy of an older commit's `src` with its own `simulatorProcess.ts`).
+ */
 export interface SimulatorProcess {
   readonly url: string
   readonly stop: () => void
@@ -31,6 +35,7 @@ export const startSimulator = (
       stdio: ["ignore", "pipe", "inherit", "ipc"]
     })
     let out = ""
+    let asked = 0
     child.stdout!.on("data", (data: Buffer) => {
       out += data.toString()
       const match = /http:\/\/[^\s]+/.exec(out)
@@ -38,10 +43,17 @@ export const startSimulator = (
       resolve({
         url: match[0],
         stop: () => child.kill("SIGTERM"),
+        // each request carries an id, so that requests in flight never take each other's answers
         stats: () =>
           new Promise((answer) => {
-            child.once("message", (stats) => answer(stats as Stats))
-            child.send("stats")
+            const id = ++asked
+            const onMessage = (message: unknown) => {
+              if (typeof message !== "object" || message === null || !("id" in message) || message.id !== id) return
+              child.off("message", onMessage)
+              answer((message as unknown as { readonly stats: Stats }).stats)
+            }
+            child.on("message", onMessage)
+            child.send({ stats: id })
           })
       })
     })

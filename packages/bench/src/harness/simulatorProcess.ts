@@ -1,8 +1,8 @@
 /**
  * The simulator server in a process of its own, so that a benchmark measures one side alone:
  * runs `SimulatorServer.layer(options)` (the options as JSON in the first argument), prints its
- * URL, and, when started with an IPC channel (`startSimulator`), answers `"stats"` with its own
- * CPU time and memory (after a garbage collection when `--expose-gc` is on).
+ * URL, and, when started with an IPC channel (`startSimulator`), answers `{ stats: id }` with its
+ * own CPU time and memory (after a garbage collection when `--expose-gc` is on).
  *
  *   node --import tsx packages/bench/src/harness/simulatorProcess.ts '{"tokensPerSecond":50}'
  */
@@ -25,13 +25,14 @@ const script = answerWords === undefined
   : [Script.when(() => true, Script.text(Array.from({ length: answerWords }, (_, i) => `word${i}`).join(" ")))]
 const gc = (globalThis as { gc?: () => void }).gc
 
+// `{ stats: id }` is answered with the stats and the same id
 process.on("message", (message) => {
-  if (message !== "stats") return
+  if (typeof message !== "object" || message === null || !("stats" in message)) return
   gc?.()
   const cpu = process.cpuUsage()
   const memory = process.memoryUsage()
   const stats: Stats = { cpuMicros: cpu.user + cpu.system, heapUsedBytes: memory.heapUsed, rssBytes: memory.rss }
-  process.send?.(stats)
+  process.send?.({ id: message.stats, stats })
 })
 // the parent going away ends the server
 process.on("disconnect", () => process.exit(0))

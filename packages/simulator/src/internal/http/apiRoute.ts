@@ -101,14 +101,15 @@ const answer = <Echo>(
       state.failed = true
       return jsonResponse(status, format.errorBody(status, message, param, code))
     }
-    const tooLarge = () => bad(413, `The request body is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB.`)
+    const limit = `${MAX_BODY_BYTES / 1024 / 1024} MiB`
     if (Number(request.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
       // the rest is drained and dropped, so that the client can still read the 413
       NodeHttpServerRequest.toIncomingMessage(request).resume()
-      return tooLarge()
+      return bad(413, `The request body is larger than ${limit}.`)
     }
+    // a chunked body over the limit fails here too (the platform stops reading it)
     const text = yield* Effect.either(request.text)
-    if (text._tag === "Left") return String(text.left.cause).includes("maxBytes") ? tooLarge() : bad(400, "Could not read the request body.")
+    if (text._tag === "Left") return bad(400, `Could not read the request body (at most ${limit}).`)
     let body: unknown
     try {
       body = JSON.parse(text.right)

@@ -11,7 +11,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
-import { Engine, type Ending, type Ticket } from "../engine/Engine.js"
+import { Engine, type Ticket } from "../engine/Engine.js"
 import { events } from "../plan/events.js"
 import * as Pacing from "../plan/pacing.js"
 import type { ReplyPlan } from "../plan/ReplyPlan.js"
@@ -61,9 +61,6 @@ export const make = (engine: Engine, settings: Effect.Effect<Settings>): Effect.
       return { ticket, plan: outcome.plan, startMillis }
     })
 
-  const ending = (exit: Exit.Exit<unknown, unknown>, delivered: Ending): Ending =>
-    Exit.isSuccess(exit) ? delivered : Exit.isInterrupted(exit) ? "aborted" : "failed"
-
   const generateText = (options: LanguageModel.ProviderOptions) =>
     Effect.acquireUseRelease(
       admit(options, "generateText"),
@@ -79,7 +76,13 @@ export const make = (engine: Engine, settings: Effect.Effect<Settings>): Effect.
         Effect.sync(() =>
           engine.release(
             ticket,
-            Exit.isInterrupted(exit) ? "aborted" : plan.ending._tag === "Failed" ? "inBandError" : ending(exit, "completed")
+            Exit.isInterrupted(exit)
+              ? "aborted"
+              : plan.ending._tag === "Failed"
+              ? "inBandError"
+              : Exit.isSuccess(exit)
+              ? "completed"
+              : "failed"
           )
         )
     )
