@@ -136,12 +136,21 @@ const answer = <Echo>(
       state.delivered = plan.ending._tag === "Failed" ? "inBandError" : "completed"
       return jsonResponse(whole.status, whole.body)
     }
+    const encode = format.encoder(parsed, plan)
+    const sse = { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } }
+    if (timing.firstTokenMillis <= 0 && timing.perTokenMillis <= 0) {
+      // all due at once: one body
+      let frames = ""
+      for (const event of events(plan)) frames += encode(event)
+      state.delivered = Engine.delivered(plan)
+      return HttpServerResponse.text(frames, sse)
+    }
     const frames = yield* pacer.stream({
       cursor: Pacing.cursor(events(plan), timing, arrival),
-      encode: format.encoder(parsed, plan),
+      encode,
       onEnd: () => {
         state.delivered = Engine.delivered(plan)
       }
     })
-    return HttpServerResponse.raw(frames, { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } })
+    return HttpServerResponse.raw(frames, sse)
   })
