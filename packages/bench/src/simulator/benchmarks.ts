@@ -43,17 +43,25 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     timeoutMinutes: 5,
     invocation: ({ quick }) => ({ script: "packages/bench/src/simulator/throughput.ts", args: quick ? ["300", "16"] : ["3000", "64"] }),
     parse: (stdout) => {
-      const rows = [...stdout.matchAll(/^(json|stream)\s+(\d+) calls, concurrency (\d+): ([\d.]+) s, (\d+) req\/s, failures (\d+)/gm)].map((m) => ({
+      const rows = [
+        ...stdout.matchAll(
+          /^(json|stream)\s+(\d+) calls, concurrency (\d+): ([\d.]+) s, (\d+) req\/s, failures (\d+)(?:; server CPU (\d+) µs\/request)?/gm
+        )
+      ].map((m) => ({
         kind: m[1]!,
         calls: num(m[2]),
         seconds: num(m[4]),
         requestsPerSecond: num(m[5]),
-        failures: num(m[6])
+        failures: num(m[6]),
+        serverCpuMicrosPerRequest: num(m[7])
       }))
       // the first json line is the warm-up
       const measured = rows.filter((r, i) => !(r.kind === "json" && i === 0))
       return {
-        summary: measured.length === 0 ? "see output" : measured.map((r) => `${r.kind} ${r.requestsPerSecond} req/s (${r.failures} failures)`).join("; "),
+        summary: measured.length === 0
+          ? "see output"
+          : measured.map((r) => `${r.kind} ${r.requestsPerSecond} req/s, server ${r.serverCpuMicrosPerRequest} µs CPU per request (${r.failures} failures)`)
+            .join("; "),
         figures: { rows }
       }
     }
