@@ -7,10 +7,11 @@ import { LanguageModel } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FastCheck as fc } from "effect"
 import type { OutputField } from "../src/Script.js"
-import { Simulator } from "../src/index.js"
+import { Simulator, SimulatorServer } from "../src/index.js"
 import * as Drift from "../src/internal/answer/drift.js"
 import { makeRng } from "../src/internal/rng.js"
 import { system, triageSystem, triageUser, userInputs } from "./fixtures.js"
+import { post } from "./http.js"
 
 const MEMBERS = ["billing", "Tech", "refund-request", "other"]
 
@@ -172,5 +173,21 @@ describe("drift", () => {
       const all = texts.join("\n")
       assert.match(all, /\[\[ ## answer ## \]\]\n"-?[\d.]+"\n/)
       assert.match(all, /\[\[ ## answer ## \]\]\n-?[\d.]+ (points|units|in total)\n/)
+    }))
+
+  it.effect("the server drifts too, the same way for the same request and seed", () =>
+    Effect.gen(function*() {
+      const messages = [{ role: "system", content: triageSystem }, { role: "user", content: triageUser("Cold latte") }]
+      const ask = (options: SimulatorServer.Options) =>
+        Effect.flatMap(SimulatorServer.SimulatorServer, (server) =>
+          Effect.map(
+            Effect.zip(post(`${server.url}/v1/chat/completions`, { model: "m", messages }), server.counters),
+            ([r, counters]) => [JSON.parse(r.text).choices[0].message.content as string, counters.drifted] as const
+          )).pipe(Effect.provide(SimulatorServer.layer(options)))
+      const [clean, none] = yield* ask({ seed: 4 })
+      const [drifting, once] = yield* ask({ seed: 4, drift: 1 })
+      assert.deepStrictEqual([none, once], [0, 1])
+      assert.notStrictEqual(drifting, clean)
+      assert.strictEqual((yield* ask({ seed: 4, drift: 1 }))[0], drifting)
     }))
 })
