@@ -112,7 +112,7 @@ export const findBinaries: Effect.Effect<Option.Option<string>, never, FileSyste
     const candidates: Array<string> = []
     const fromEnv = process.env["EFFECT_DSPY_PG_BIN"]
     if (fromEnv !== undefined && fromEnv !== "") candidates.push(fromEnv)
-    for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) if (dir !== "") candidates.push(dir)
+    for (const dir of (process.env["PATH"] ?? "").split(process.platform === "win32" ? ";" : ":")) if (dir !== "") candidates.push(dir)
     // Debian and Ubuntu install the binaries per major version, newest first
     const debian = "/usr/lib/postgresql"
     const versions = yield* fs.readDirectory(debian).pipe(Effect.orElseSucceed(() => [] as Array<string>))
