@@ -13,9 +13,11 @@ import { assert, describe, layer } from "@effect/vitest"
 import { Clock, Effect, Either, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as BatchStore from "../src/BatchStore.js"
 import * as Cluster from "../src/Cluster.js"
 import * as DistributedBatch from "../src/DistributedBatch.js"
 import * as LocalPostgres from "../src/LocalPostgres.js"
+import * as Operations from "../src/Operations.js"
 import * as Runner from "../src/Runner.js"
 import * as RunnerRegistry from "../src/RunnerRegistry.js"
 import * as Pg from "./utils/postgres.js"
@@ -133,6 +135,37 @@ describe.skipIf(!Pg.available)("DistributedBatch", () => {
         P.writeItems(input, 1)
         const result = yield* Effect.either(runBatch(url, { batchId: "no/slashes", input, output: path.join(dir, "o.jsonl") }))
         assert.isTrue(Either.isLeft(result) && result.left._tag === "DistributedBatchError")
+      }).pipe(live))
+
+    it.scoped("export writes the stored results; cleanup deletes a finished batch's results and messages, not an unfinished one", () =>
+      Effect.gen(function*() {
+        const url = yield* Pg.freshDatabase
+        yield* startRunner(url, "qa", Programs.builtIns["qa"]!.module)
+        const dir = yield* P.tempDir
+        const input = path.join(dir, "items.jsonl")
+        P.writeItems(input, 5)
+        yield* runBatch(url, { batchId: "done", input, output: path.join(dir, "out.jsonl") })
+        const sql = yield* P.sqlOn(url)
+        // a batch that never finished (opened, one result)
+        const ops = BatchStore.layer().pipe(Layer.provideMerge(Pg.client(url)))
+        yield* Effect.flatMap(BatchStore.BatchStore, (store) => store.open("open", { program: "qa", lanes: 4 })).pipe(Effect.provide(ops))
+        const exported = path.join(dir, "export.jsonl")
+        const written = yield* Operations.exportResults("done", exported).pipe(Effect.provide(ops), Effect.provide(NodeContext.layer))
+        assert.strictEqual(written, 5)
+        assert.strictEqual(P.readOutput(exported).records.length, 5)
+        const messagesOf = (batchId: string) =>
+          Effect.map(
+            sql<{ n: string }>`SELECT count(*) AS n FROM cluster_messages WHERE starts_with(entity_id, ${batchId + "/"})`,
+            (rows) => Number(rows[0]!.n)
+          )
+        assert.isAbove(yield* messagesOf("done"), 0)
+        const cleaned = yield* Operations.cleanup({ batchIds: ["done", "open"] }).pipe(Effect.provide(ops))
+        assert.deepStrictEqual(cleaned.map((c) => [c.batchId, c.skipped === undefined]), [["done", true], ["open", false]])
+        assert.strictEqual(cleaned[0]!.results, 5)
+        assert.strictEqual(yield* messagesOf("done"), 0)
+        assert.deepStrictEqual(yield* P.resultCount(sql, "done"), { rows: 0, distinct: 0 })
+        const status = yield* Operations.status.pipe(Effect.provide(ops))
+        assert.deepStrictEqual(status.batches.map((b) => b.batchId), ["open"])
       }).pipe(live))
 
     it.scoped("the runner registry lists runners while they live", () =>
