@@ -40,6 +40,8 @@ export const register = (
   Effect.gen(function*() {
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
     const table = sql(Tables.names(options.prefix).runners)
+    // runners killed without a goodbye leave their row: gone for ten minutes is gone
+    yield* sql`DELETE FROM ${table} WHERE last_seen < now() - interval '10 minutes'`
     yield* sql`
       INSERT INTO ${table} (address, program, model, concurrency) VALUES (${info.address}, ${info.program}, ${info.model}, ${info.concurrency})
       ON CONFLICT (address) DO UPDATE SET program = EXCLUDED.program, model = EXCLUDED.model,
