@@ -38,7 +38,7 @@ const startRunners = (
     }
     yield* P.waitFor(`${n} runners serving`, Effect.map(P.servingRunners(sql), (k) => k >= n), { watch: runners })
     // let the shard assignment settle before items flow
-    yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 2500)))
+    yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 1500)))
     return { runners, sql }
   })
 
@@ -81,7 +81,8 @@ describe.skipIf(!Pg.available)("distributed batches (processes)", () => {
         const dir = yield* P.tempDir
         const input = path.join(dir, "items.jsonl")
         const output = path.join(dir, "results.jsonl")
-        const N = 300
+        // at most 2 items in flight on the killed runner: within 2% of 200
+        const N = 200
         P.writeItems(input, N)
         const { runners, sql } = yield* startRunners(url, server, 3, ["--concurrency", "2"])
         const coordinator = yield* P.start("coordinator", batchArgs(url, "kill9", input, output), { EFFECT_DSPY_LOG_LEVEL: "info" })
@@ -89,6 +90,8 @@ describe.skipIf(!Pg.available)("distributed batches (processes)", () => {
           watch: [coordinator, ...runners]
         })
         runners[0]!.process.kill("SIGKILL")
+        // mid-run: items were left
+        assert.isBelow((yield* P.resultCount(sql, "kill9")).rows, N)
         const done = yield* P.exit(coordinator, { watch: runners })
         assert.strictEqual(done.code, 0, coordinator.output())
         yield* assertExactlyOnce(sql, "kill9", output, N)
@@ -104,7 +107,7 @@ describe.skipIf(!Pg.available)("distributed batches (processes)", () => {
         const dir = yield* P.tempDir
         const input = path.join(dir, "items.jsonl")
         const output = path.join(dir, "results.jsonl")
-        const N = 200
+        const N = 120
         P.writeItems(input, N)
         const { runners, sql } = yield* startRunners(url, server, 2, ["--concurrency", "4"])
         const first = yield* P.start("coordinator 1", batchArgs(url, "rerun", input, output), {})
@@ -193,7 +196,7 @@ describe.skipIf(!Pg.available)("distributed batches (processes)", () => {
       const dir = yield* P.tempDir
       const input = path.join(dir, "items.jsonl")
       const output = path.join(dir, "results.jsonl")
-      const N = 240
+      const N = 160
       P.writeItems(input, N)
       const { runners, sql } = yield* startRunners(url, server, 2, ["--concurrency", "4"])
       const coordinator = yield* P.start("coordinator", batchArgs(url, "outage", input, output), {})
@@ -201,6 +204,7 @@ describe.skipIf(!Pg.available)("distributed batches (processes)", () => {
         watch: [coordinator, ...runners]
       })
       yield* Effect.orDie(db.stop)
+      assert.isFalse(coordinator.hasExited(), "the batch was not over when the database stopped")
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 10_000)))
       yield* Effect.orDie(db.start)
       const done = yield* P.exit(coordinator, { watch: runners })
