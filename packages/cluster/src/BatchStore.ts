@@ -88,7 +88,7 @@ export interface Service {
   readonly get: (batchId: string) => Effect.Effect<Option.Option<Batch>, SqlError.SqlError>
   /** Every batch with its counts, newest first. */
   readonly list: Effect.Effect<ReadonlyArray<BatchWithCounts>, SqlError.SqlError>
-  /** Deletes the batch's failed results and bumps its generation; the number of results deleted. */
+  /** Deletes the batch's failed results and, if there were any, bumps its generation; the number deleted. */
   readonly retryFailed: (batchId: string) => Effect.Effect<number, SqlError.SqlError>
   /** Records the input's size and, when every item has a result, the end of the batch. */
   readonly finish: (batchId: string, total: number) => Effect.Effect<void, SqlError.SqlError>
@@ -182,7 +182,11 @@ export const make = (options: { readonly prefix?: string | undefined } = {}): Ef
         sql.withTransaction(Effect.gen(function*() {
           const deleted = yield* sql<{ item_id: string }>`
             DELETE FROM ${results} WHERE batch_id = ${batchId} AND status = 'failure' RETURNING item_id`
-          yield* sql`UPDATE ${batches} SET generation = generation + 1, finished_at = NULL WHERE batch_id = ${batchId}`
+          // a new generation only when something runs again: items still in flight from an
+          // earlier run keep being joined by their key
+          if (deleted.length > 0) {
+            yield* sql`UPDATE ${batches} SET generation = generation + 1, finished_at = NULL WHERE batch_id = ${batchId}`
+          }
           return deleted.length
         })),
       finish: (batchId, total) =>

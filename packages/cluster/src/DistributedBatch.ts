@@ -225,8 +225,10 @@ export const run = (
     let batch = yield* store.open(batchId, { program, lanes: Math.max(1, Math.floor(options.lanes ?? ItemEntity.defaultLanes)) })
     if (options.retryFailed === true) {
       const retried = yield* store.retryFailed(batchId)
-      if (retried > 0) yield* Effect.logInfo(`${retried} failed item(s) of batch ${batchId} will run again`)
-      batch = { ...batch, generation: batch.generation + 1 }
+      if (retried > 0) {
+        yield* Effect.logInfo(`${retried} failed item(s) of batch ${batchId} will run again`)
+        batch = { ...batch, generation: batch.generation + 1 }
+      }
     }
     const recorder = options.recorder ?? (yield* BatchMetrics.makeRecorder({ concurrency: window }))
     const checkpoint = yield* Checkpoint.open(options.output, { retryFailed: options.retryFailed })

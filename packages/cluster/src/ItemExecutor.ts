@@ -190,15 +190,16 @@ export const make = (options: Options): Effect.Effect<Service, never, BatchStore
           counters.redelivered++
           return stored.value
         }
-        counters.inProgress++
-        const outcome = yield* Effect.ensuring(
-          // a defect here is a bug of ours or of the module: it is still an outcome, never a death
-          outcomeOf(p).pipe(
-            Effect.catchAllDefect((defect) =>
-              Effect.succeed(failure(p, { kind: "Defect", message: defect instanceof Error ? defect.message : String(defect) }))
-            )
-          ),
-          Effect.sync(() => void counters.inProgress--)
+        const outcome = yield* Effect.acquireUseRelease(
+          Effect.sync(() => void counters.inProgress++),
+          () =>
+            // a defect here is a bug of ours or of the module: it is still an outcome, never a death
+            outcomeOf(p).pipe(
+              Effect.catchAllDefect((defect) =>
+                Effect.succeed(failure(p, { kind: "Defect", message: defect instanceof Error ? defect.message : String(defect) }))
+              )
+            ),
+          () => Effect.sync(() => void counters.inProgress--)
         )
         const line = lineOf(outcome, p)
         const result = yield* persistently(
