@@ -16,11 +16,11 @@
  * import { Cluster, Runner } from "@effect-dspy/cluster"
  * import { Programs } from "@effect-dspy/batch"
  * import { Lm } from "@effect-dspy/providers"
- * import { Layer } from "effect"
+ * import { Layer, Option } from "effect"
  *
  * const runner = Runner.layer({
  *   database: { url: "postgres://postgres@127.0.0.1:5432/postgres" },
- *   address: Cluster.parseAddress("127.0.0.1:34431").pipe((a) => a._tag === "Some" ? a.value : undefined)!,
+ *   address: Option.getOrThrow(Cluster.parseAddress("127.0.0.1:34431")),
  *   program: "qa",
  *   module: Programs.builtIns["qa"]!.module,
  *   modelId: "openai/gpt-4o-mini",

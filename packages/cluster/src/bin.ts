@@ -72,7 +72,10 @@ NodeRuntime.runMain(main, {
   disableErrorReporting: true,
   disablePrettyLogger: true,
   teardown: (exit, onExit) => {
-    if (Exit.isSuccess(exit)) onExit(typeof exit.value === "number" ? exit.value : 0)
-    else onExit(Cause.isInterruptedOnly(exit.cause) ? 130 : 1)
+    const code = Exit.isSuccess(exit) ? (typeof exit.value === "number" ? exit.value : 0) : Cause.isInterruptedOnly(exit.cause) ? 130 : 1
+    onExit(code)
+    // A finished command exits even if a library left a handle open: after a database restart,
+    // @effect/cluster's client (0.60) sometimes keeps a connection alive past its layer's release.
+    setTimeout(() => process.exit(code), 2000).unref()
   }
 })
