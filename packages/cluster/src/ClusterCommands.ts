@@ -210,8 +210,9 @@ export const runner = Command.make("runner", runnerOptions, (args) =>
     const timeout = Option.match(args.timeout, { onNone: () => undefined, onSome: (s) => Duration.seconds(s) })
     const shutdownMillis = args.shutdownTimeout * 1000
     yield* hardDeadline(shutdownMillis)
-    // leave time after the drain for releasing shards and closing connections
-    const drainMillis = Math.max(500, Math.min(shutdownMillis * 0.6, shutdownMillis - 1500))
+    // leave time after the drain for releasing shards and closing connections (about 2 s on a
+    // busy machine)
+    const drainMillis = Math.max(500, Math.min(shutdownMillis * 0.5, shutdownMillis - 2000))
     yield* Layer.launch(Runner.layer({
       database: databaseOptions(args.cluster, "effect-dspy runner"),
       address: advertised.value,
