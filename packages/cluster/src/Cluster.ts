@@ -44,9 +44,15 @@ import * as Schema from "effect/Schema"
 export interface Settings {
   /** How often a runner pings the others; a runner that does not answer loses its shards. Default 2 s. */
   readonly healthCheckInterval: Duration.DurationInput
-  /** How often a runner refreshes its shard locks and its heartbeat. Default 2 s. */
+  /**
+   * How often a runner refreshes its shard locks and its heartbeat; also how long one refresh
+   * may take before the runner thinks the database is gone and drops its shards. Default 5 s.
+   */
   readonly shardLockRefreshInterval: Duration.DurationInput
-  /** A runner whose heartbeat is older than this is dropped (the fallback when pings cannot decide). Default 10 s. */
+  /**
+   * A runner whose heartbeat is older than this is dropped: the fallback when pings cannot
+   * decide (the runner that pings the others is the one that died). Default 15 s.
+   */
   readonly shardLockExpiration: Duration.DurationInput
   /** How often the shard assignment is read again. Default 1 s. */
   readonly refreshAssignmentsInterval: Duration.DurationInput
@@ -67,8 +73,9 @@ export interface Settings {
  */
 export const defaults: Settings = {
   healthCheckInterval: Duration.seconds(2),
-  shardLockRefreshInterval: Duration.seconds(2),
-  shardLockExpiration: Duration.seconds(10),
+  // (2 s made a busy machine's runners drop their shards on a slow refresh)
+  shardLockRefreshInterval: Duration.seconds(5),
+  shardLockExpiration: Duration.seconds(15),
   refreshAssignmentsInterval: Duration.seconds(1),
   messagePollInterval: Duration.seconds(2),
   replyPollInterval: Duration.millis(200),

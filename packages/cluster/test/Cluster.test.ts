@@ -161,12 +161,13 @@ describe.skipIf(!Pg.available)("distributed batches (processes)", () => {
     it.scoped("SIGTERM stops a runner within its deadline; its unfinished items run on the other runner", () =>
       Effect.gen(function*() {
         const url = yield* Pg.freshDatabase
-        const server = yield* SimulatorServer.make({ port: 0, latency: latency(2000) })
+        // items longer than the drain (half the deadline): some are cut short and run elsewhere
+        const server = yield* SimulatorServer.make({ port: 0, latency: latency(5000) })
         const dir = yield* P.tempDir
         const input = path.join(dir, "items.jsonl")
         const output = path.join(dir, "results.jsonl")
-        const N = 24
-        const deadline = 3
+        const N = 18
+        const deadline = 8
         P.writeItems(input, N)
         const { runners, sql } = yield* startRunners(url, server, 2, ["--concurrency", "3", "--shutdown-timeout", String(deadline)])
         const coordinator = yield* P.start("coordinator", batchArgs(url, "sigterm", input, output), {})
