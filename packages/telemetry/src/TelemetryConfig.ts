@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { Redaction } from "@effect-dspy/core"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
@@ -328,7 +329,10 @@ class Reader {
     return undefined
   }
   warn(name: string, value: string, problem: string, instead: string): void {
-    const shown = value.length > 60 ? `${value.slice(0, 60)}…` : value
+    // An endpoint that cannot be used may still carry credentials (`grpc://user:token@host`,
+    // `?api_key=`): hidden before the value is cut, so that no part of one is shown.
+    const safe = Redaction.url(value)
+    const shown = safe.length > 60 ? `${safe.slice(0, 60)}…` : safe
     this.note(`${name}="${shown}": ${problem}; ${instead}`)
   }
   choice<A extends string>(names: ReadonlyArray<string>, allowed: ReadonlyArray<A>, fallback: A, explain?: (v: string) => string | undefined): A {

@@ -112,6 +112,21 @@ describe("TelemetryConfig parsing", () => {
     assert.notInclude(secret.warnings.join(" "), "s3cret")
   })
 
+  it("an unusable endpoint is named in its warning without the credentials it carries", () => {
+    const cases: Array<Record<string, string>> = [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: "grpc://tenant:pa55w0rd-abcdef@collector:4317" },
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "ftp://collector/v1/traces?api_key=pa55w0rd-abcdef" },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: "grpc://tenant:pa55w0rd-abcdef@c:4317" },
+      { LANGFUSE_PUBLIC_KEY: "pk", LANGFUSE_SECRET_KEY: "sk", LANGFUSE_BASE_URL: "ftp://user:pa55w0rd-abcdef@lf.example.com" }
+    ]
+    for (const env of cases) {
+      const { warnings } = TelemetryConfig.fromEnvironment(env)
+      assert.strictEqual(warnings.length, 1, JSON.stringify(env))
+      assert.notInclude(warnings[0], "pa55w0rd", JSON.stringify(env))
+      assert.include(warnings[0], "[REDACTED]", JSON.stringify(env))
+    }
+  })
+
   it("nothing set, OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none: nothing is exported", () => {
     assert.isFalse(TelemetryConfig.fromEnvironment({}).enabled)
     const disabled = TelemetryConfig.fromEnvironment({
