@@ -15,6 +15,7 @@
  * `overhead.ts` runs these two variants in the same run as its own modes.
  */
 import { ChainOfThought, ChatAdapter, Signature } from "@effect-dspy/core"
+import { SimulatorConfig } from "@effect-dspy/simulator"
 import { context as otelContext, SpanKind, trace } from "@opentelemetry/api"
 import { OTLPExporterBase } from "@opentelemetry/otlp-exporter-base"
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from "@opentelemetry/otlp-exporter-base/node-http"
@@ -22,11 +23,22 @@ import { ProtobufTraceSerializer, TraceExporterMetricsHelper } from "@openteleme
 import { resourceFromAttributes } from "@opentelemetry/resources"
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base"
 import { pathToFileURL } from "node:url"
-import { measure, median, pool, startSimulator } from "../internal/harness.js"
+import { measure, median, pool, type SimulatorProcess, startSimulator } from "../harness/measure.js"
 import { startReceiver } from "./receiver.js"
 
 export const QA = Signature.fromString("question -> answer", { name: "QA", instructions: "Answer the question in one sentence." })
 const withReasoning = ChainOfThought.withReasoning(QA)
+
+/**
+ * The simulator in its own process, answering after `latency` (`uniform:500-2000`, ...), each
+ * question always in the same time (its latency drawn from a hash of the request), so that every
+ * mode of a run waits the same.
+ */
+export const startLatencySimulator = (latency: string): Promise<SimulatorProcess> => {
+  const parsed = SimulatorConfig.parseLatency(latency)
+  if (parsed._tag === "None") return Promise.reject(new Error(`--latency: expected 200, uniform:500-2000 or lognormal:400,0.6; got ${latency}`))
+  return startSimulator({ latency: parsed.value, latencySampling: "request" })
+}
 
 /** The question of call `i` (the same in every variant, so the simulator gives it the same latency). */
 export const question = (i: number) => `What is ${i} + ${i}?`
@@ -146,8 +158,7 @@ const main = async () => {
   const calls = Number(args.get("calls") ?? 3000)
   const concurrency = Number(args.get("concurrency") ?? 64)
   const rounds = Number(args.get("rounds") ?? 3)
-  process.env["SIM_LATENCY_SAMPLING"] = "request"
-  const sim = await startSimulator(["--latency", args.get("latency") ?? "uniform:500-2000"])
+  const sim = await startLatencySimulator(args.get("latency") ?? "uniform:500-2000")
   const receiver = await startReceiver()
   try {
     const bareRounds: Array<number> = []

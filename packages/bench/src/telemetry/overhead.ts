@@ -1,7 +1,7 @@
 /**
  * What tracing costs at a realistic model latency (issue 22): ChainOfThought over the
  * openai-compatible provider against the simulator in a child process answering in 0.5-2 s
- * (each question always takes the same time: `SIM_LATENCY_SAMPLING=request`), 3,000 calls at
+ * (each question always takes the same time: latency drawn per request), 3,000 calls at
  * concurrency 64, with
  *
  * - `off`: `Telemetry.layerFromEnv` with nothing configured (core then makes no spans);
@@ -37,7 +37,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import { Context, DefaultServices, Effect, Layer, Logger, LogLevel, ManagedRuntime, Tracer } from "effect"
 import { writeFileSync } from "node:fs"
-import { median, pool, startSimulator } from "../internal/harness.js"
+import { median, pool } from "../harness/measure.js"
 import * as Floor from "./floor.js"
 import { closedPortUrl, startReceiver } from "./receiver.js"
 
@@ -180,8 +180,7 @@ const pairedMedian = (xs: ReadonlyArray<Round>, ys: ReadonlyArray<Round>, f: (x:
 const main = async () => {
   console.log(`ChainOfThought: ${CALLS} calls at concurrency ${CONCURRENCY}, latency ${LATENCY}, ${ROUNDS} interleaved rounds`)
   console.log(`node ${process.version}, forced GC ${gc === undefined ? "unavailable (run node with --expose-gc)" : "on"}`)
-  process.env["SIM_LATENCY_SAMPLING"] = "request"
-  const sim = await startSimulator(["--latency", LATENCY])
+  const sim = await Floor.startLatencySimulator(LATENCY)
   const receiver = await startReceiver("accept")
   const hanging = await startReceiver("hang")
   const urls: Urls = { sim: sim.url, receiver: receiver.baseUrl, hanging: hanging.baseUrl, down: await closedPortUrl() }
