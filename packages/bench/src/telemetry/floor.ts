@@ -21,7 +21,7 @@ import { OTLPExporterBase } from "@opentelemetry/otlp-exporter-base"
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from "@opentelemetry/otlp-exporter-base/node-http"
 import { ProtobufTraceSerializer, TraceExporterMetricsHelper } from "@opentelemetry/otlp-transformer"
 import { resourceFromAttributes } from "@opentelemetry/resources"
-import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base"
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base"
 import { pathToFileURL } from "node:url"
 import { measure, median, pool, type SimulatorProcess, startSimulator } from "../harness/measure.js"
 import { startReceiver } from "./receiver.js"
@@ -88,7 +88,21 @@ const protoExporter = (url: string) =>
 
 /** The same request inside the SDK's two spans; `shutdown` exports what is left. */
 export const traced = (simUrl: string, tracesUrl: string, queueSize: number) => {
-  const processor = new BatchSpanProcessor(protoExporter(tracesUrl), { maxQueueSize: queueSize })
+  const exporter = protoExporter(tracesUrl)
+  // Spans the collector accepted, counted as the results come back (nothing assumed).
+  const counts = { exported: 0, failed: 0 }
+  const counting: SpanExporter = {
+    export: (spans, done) =>
+      exporter.export(spans, (result) => {
+        // ExportResultCode.SUCCESS (`@opentelemetry/core`, not a dependency of this package)
+        if (result.code === 0) counts.exported += spans.length
+        else counts.failed += spans.length
+        done(result)
+      }),
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush()
+  }
+  const processor = new BatchSpanProcessor(counting, { maxQueueSize: queueSize })
   const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ "service.name": "floor" }), spanProcessors: [processor] })
   const tracer = provider.getTracer("floor", "0.1.0")
   const target = new URL(`${simUrl}/v1/chat/completions`)
@@ -149,7 +163,7 @@ export const traced = (simUrl: string, tracesUrl: string, queueSize: number) => 
     })
     module.end()
   }
-  return { call, shutdown: () => provider.shutdown() }
+  return { call, shutdown: () => provider.shutdown(), counts: (): { readonly exported: number; readonly failed: number } => ({ ...counts }) }
 }
 
 const main = async () => {
