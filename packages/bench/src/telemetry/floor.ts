@@ -9,7 +9,7 @@
  * protobuf exporter (what `@opentelemetry/exporter-trace-otlp-proto` builds) to a loopback
  * receiver in a child process. The difference between the two is the floor.
  *
- *   node --import tsx packages/bench/src/telemetry/floor.ts [--calls 3000] [--concurrency 64] [--rounds 3]
+ *   node --expose-gc --import tsx packages/bench/src/telemetry/floor.ts [--calls 3000] [--concurrency 64] [--rounds 3]
  *     [--latency uniform:500-2000]
  *
  * `overhead.ts` runs these two variants in the same run as its own modes.
@@ -166,6 +166,8 @@ export const traced = (simUrl: string, tracesUrl: string, queueSize: number) => 
   return { call, shutdown: () => provider.shutdown(), counts: (): { readonly exported: number; readonly failed: number } => ({ ...counts }) }
 }
 
+const gc = (globalThis as { gc?: () => void }).gc
+
 const main = async () => {
   const args = new Map<string, string>()
   for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")
@@ -178,9 +180,12 @@ const main = async () => {
     const bareRounds: Array<number> = []
     const tracedRounds: Array<number> = []
     for (let round = 0; round < rounds; round++) {
+      // The last round's garbage is collected outside the next window (run node with --expose-gc).
+      gc?.()
       const b = bare(sim.url)
       let i = 0
       bareRounds.push((await measure(calls, (n) => pool(n, concurrency, () => b(i++)))).cpuMicrosPerCall)
+      gc?.()
       const t = traced(sim.url, `${receiver.baseUrl}/v1/traces`, Math.max(2048, calls * 2))
       let j = 0
       tracedRounds.push((await measure(calls, async (n) => {

@@ -117,6 +117,10 @@ const heapMb = () => {
 }
 
 const timed = async (n: number, body: () => Promise<Omit<Round, "wallMillis" | "cpuMicrosPerCall">>): Promise<Round> => {
+  // The garbage of the round before is collected outside this round's window: otherwise the
+  // mode that follows a heavy one pays for its collections (the bare `fetch` after the Effect
+  // modes did, and the SDK's floor came out below it).
+  gc?.()
   const cpu = process.cpuUsage()
   const start = performance.now()
   const counts = await body()
