@@ -244,8 +244,9 @@ const make = (settings: TelemetryConfig.Settings) =>
     }))
     const provider = new BasicTracerProvider({
       resource,
-      // Metrics alone: spans are made for their metrics but never recorded.
-      sampler: sinks.length === 0 ? new AlwaysOffSampler() : samplerOf(settings.sampler),
+      // Also with metrics alone: the sampler decides the sampled flag that outgoing `traceparent`
+      // headers carry, and downstream services sample by it (`parentbased_*`).
+      sampler: samplerOf(settings.sampler),
       spanProcessors: sinks.map((sink) => sink.processor)
     })
     let metricsFailing = false
@@ -264,6 +265,8 @@ const make = (settings: TelemetryConfig.Settings) =>
     })
     const tracer = InternalTracer.make({
       tracer: provider.getTracer(scopeName, version),
+      // Metrics alone: spans are made for their metrics and their sampling decision, never recorded.
+      exporting: sinks.length > 0,
       content: sinks.length === 0 ? undefined : Content.makePolicy(settings.content, secrets),
       onEnd: metrics?.record,
       propagate: InternalTracer.contextPropagates()

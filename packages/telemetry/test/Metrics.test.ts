@@ -1,6 +1,6 @@
 import { LmConfig, Predict, Signature, StreamPredict } from "@effect-dspy/core"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Fiber } from "effect"
+import { ConfigProvider, Duration, Effect, Fiber, Tracer } from "effect"
 import * as TestClock from "effect/TestClock"
 import { Telemetry } from "../src/index.js"
 import * as OtlpReceiver from "./utils/OtlpReceiver.js"
@@ -90,5 +90,29 @@ describe("GenAI metrics over OTLP", () => {
       yield* run({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl, OTEL_METRICS_EXPORTER: "none" })
       assert.isAbove(receiver.spans().length, 0)
       assert.strictEqual(receiver.requests.filter((r) => r.path === "/v1/metrics").length, 0)
+    }))
+})
+
+describe("metrics alone (OTEL_TRACES_EXPORTER=none)", () => {
+  const sampledInside = (env: Record<string, string>, parent?: Tracer.ExternalSpan) =>
+    Effect.map(Effect.currentSpan, (span) => span.sampled).pipe(
+      Effect.withSpan("request"),
+      (self) => (parent === undefined ? self : Effect.withParentSpan(self, parent)),
+      Effect.provide(Telemetry.layerFromEnv),
+      Effect.withConfigProvider(ConfigProvider.fromJson(env))
+    )
+
+  it.scoped("the sampler still decides the sampled flag that outgoing traceparent headers carry", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl, OTEL_TRACES_EXPORTER: "none" }
+      // The default, parentbased_always_on: a root is sampled, as is the child of a sampled remote parent.
+      assert.isTrue(yield* sampledInside(env))
+      const remote = (sampled: boolean) =>
+        Tracer.externalSpan({ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", sampled })
+      assert.isTrue(yield* sampledInside(env, remote(true)))
+      assert.isFalse(yield* sampledInside(env, remote(false)))
+      assert.isFalse(yield* sampledInside({ ...env, OTEL_TRACES_SAMPLER: "always_off" }))
+      assert.strictEqual(receiver.spans().length, 0)
     }))
 })

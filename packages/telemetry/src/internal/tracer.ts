@@ -34,6 +34,8 @@ import type * as Prompt from "@effect/ai/Prompt"
 /** What the tracer needs. */
 export interface Options {
   readonly tracer: OtelApi.Tracer
+  /** Whether any destination receives spans; when none does, nothing is recorded on SDK spans. */
+  readonly exporting: boolean
   /** How captured content is rendered; `undefined` when capture is off. */
   readonly content: Content.Policy | undefined
   /** Called when a span ends, after the SDK span has ended (metrics). */
@@ -86,7 +88,7 @@ export class SdkSpan implements Tracer.Span {
   readonly sampled: boolean
   readonly attributes = new Map<string, unknown>()
   readonly otel: OtelApi.Span
-  /** Whether the SDK records this span (sampled or record-only): only then are attributes sent to it. */
+  /** Whether the SDK records this span (sampled or record-only) for a destination: only then are attributes sent to it. */
   readonly recording: boolean
   status: Tracer.SpanStatus
   /** Content handed to the span, rendered when it ends. */
@@ -108,7 +110,7 @@ export class SdkSpan implements Tracer.Span {
     this.spanId = spanContext.spanId
     this.traceId = spanContext.traceId
     this.sampled = (spanContext.traceFlags & OtelApi.TraceFlags.SAMPLED) === OtelApi.TraceFlags.SAMPLED
-    this.recording = this.otel.isRecording()
+    this.recording = options.exporting && this.otel.isRecording()
     this.status = { _tag: "Started", startTime }
   }
   /** The OpenTelemetry context with this span as the parent. */
