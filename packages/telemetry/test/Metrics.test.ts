@@ -2,7 +2,8 @@ import { LmConfig, Predict, Signature, StreamPredict } from "@effect-dspy/core"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Fiber, Tracer } from "effect"
 import * as TestClock from "effect/TestClock"
-import { Telemetry } from "../src/index.js"
+import { Telemetry, TelemetryConfig } from "../src/index.js"
+import * as Metrics from "../src/internal/metrics.js"
 import * as OtlpReceiver from "./utils/OtlpReceiver.js"
 import * as ScriptedLm from "./utils/ScriptedLm.js"
 
@@ -115,4 +116,29 @@ describe("metrics alone (OTEL_TRACES_EXPORTER=none)", () => {
       assert.isFalse(yield* sampledInside({ ...env, OTEL_TRACES_SAMPLER: "always_off" }))
       assert.strictEqual(receiver.spans().length, 0)
     }))
+})
+
+describe("metrics export timing", () => {
+  const metricsOf = (env: Record<string, string>) => TelemetryConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", ...env }).metrics!
+
+  it("an export never outlives the reader's wait for it, so exports to a hung collector cannot pile up", () => {
+    const cases: Array<Record<string, string>> = [
+      {},
+      { OTEL_METRIC_EXPORT_INTERVAL: "5000" },
+      { OTEL_METRIC_EXPORT_INTERVAL: "1000", OTEL_METRIC_EXPORT_TIMEOUT: "0", OTEL_EXPORTER_OTLP_TIMEOUT: "0" },
+      { OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: "0" }
+    ]
+    for (const env of cases) {
+      const { exportTimeoutMillis, intervalMillis, target } = Metrics.timingsOf(metricsOf(env))
+      assert.isTrue(Duration.isFinite(target.timeout), JSON.stringify(env))
+      assert.isAtMost(Duration.toMillis(target.timeout), exportTimeoutMillis, JSON.stringify(env))
+      assert.isAtMost(exportTimeoutMillis, intervalMillis, JSON.stringify(env))
+    }
+    assert.strictEqual(Duration.toMillis(Metrics.timingsOf(metricsOf({ OTEL_METRIC_EXPORT_INTERVAL: "5000" })).target.timeout), 5000)
+  })
+
+  it("an interval beyond what a timer can hold is capped (Node would fire it every millisecond)", () => {
+    const { intervalMillis } = Metrics.timingsOf(metricsOf({ OTEL_METRIC_EXPORT_INTERVAL: "4000000000" }))
+    assert.strictEqual(intervalMillis, 2 ** 31 - 1)
+  })
 })
