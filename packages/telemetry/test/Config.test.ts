@@ -3,6 +3,7 @@ import { CurrentSpanTransformer } from "@effect/ai/Telemetry"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigError, ConfigProvider, ConfigProviderPathPatch as PathPatch, Duration, Effect, Either, FastCheck, HashSet, Layer, Option, Redacted } from "effect"
 import { EventLog, Telemetry, TelemetryConfig } from "../src/index.js"
+import * as Pipeline from "../src/internal/pipeline.js"
 import * as Logs from "./utils/Logs.js"
 import * as OtlpReceiver from "./utils/OtlpReceiver.js"
 import * as ScriptedLm from "./utils/ScriptedLm.js"
@@ -356,5 +357,20 @@ describe("secrets", () => {
     })
     assert.notInclude(JSON.stringify(settings), "abcdefgh12345678")
     assert.notInclude(String(Option.some(settings)), openAiKey)
+  })
+})
+
+describe("batch processor options", () => {
+  it("delays beyond a timer's range are capped (Node would fire them at once)", () => {
+    const { batch } = TelemetryConfig.fromEnvironment({ OTEL_BSP_SCHEDULE_DELAY: "4000000000", OTEL_BSP_EXPORT_TIMEOUT: "0" })
+    const options = Pipeline.processorOptions(batch)
+    assert.strictEqual(options.scheduledDelayMillis, 2 ** 31 - 1)
+    assert.strictEqual(options.exportTimeoutMillis, 2 ** 31 - 1)
+    assert.deepStrictEqual(Pipeline.processorOptions(TelemetryConfig.defaultBatch), {
+      maxQueueSize: 2048,
+      maxExportBatchSize: 512,
+      scheduledDelayMillis: 5000,
+      exportTimeoutMillis: 30000
+    })
   })
 })

@@ -202,6 +202,19 @@ export const targetOf = (
   timeout: Duration.min(destination.timeout, exportTimeout)
 })
 
+// The longest delay a timer holds: beyond it Node fires at once (and the processor would export
+// every span on its own).
+const maxTimerMillis = 2 ** 31 - 1
+
+/** The batch span processor's options for the settings; its delays within a timer's range. */
+export const processorOptions = (batch: TelemetryConfig.Batch) => ({
+  maxQueueSize: batch.maxQueueSize,
+  maxExportBatchSize: Math.min(batch.maxExportBatchSize, batch.maxQueueSize),
+  scheduledDelayMillis: Math.min(maxTimerMillis, Duration.toMillis(batch.scheduleDelay)),
+  // "No limit" waits for the export's own deadline.
+  exportTimeoutMillis: Math.min(maxTimerMillis, Duration.toMillis(batch.exportTimeout))
+})
+
 /** Builds the pipeline of one destination. */
 export const make = (
   destination: TelemetryConfig.Destination,
@@ -313,13 +326,7 @@ export const make = (
     forceFlush: () => Promise.resolve()
   }
 
-  const processor = new BatchSpanProcessor(exporter, {
-    maxQueueSize: batch.maxQueueSize,
-    maxExportBatchSize: Math.min(batch.maxExportBatchSize, batch.maxQueueSize),
-    scheduledDelayMillis: Duration.toMillis(batch.scheduleDelay),
-    // setTimeout's limit; "no limit" waits for the export's own deadline.
-    exportTimeoutMillis: Math.min(2 ** 31 - 1, Duration.toMillis(batch.exportTimeout))
-  })
+  const processor = new BatchSpanProcessor(exporter, processorOptions(batch))
 
   const gate: SpanProcessor = {
     onStart: () => {},
