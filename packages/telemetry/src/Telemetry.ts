@@ -428,12 +428,23 @@ export interface OtlpOptions extends CommonOptions {
   readonly metrics?: boolean | { readonly url?: string | undefined; readonly interval?: Duration.DurationInput | undefined } | undefined
 }
 
-const metricsOf = (options: OtlpOptions, destination: TelemetryConfig.Destination): TelemetryConfig.MetricsDestination | undefined => {
-  if (options.metrics === undefined || options.metrics === false) return undefined
+const metricsOf = (
+  options: OtlpOptions,
+  destination: TelemetryConfig.Destination
+): { readonly metrics: TelemetryConfig.MetricsDestination | undefined; readonly warnings: ReadonlyArray<string> } => {
+  if (options.metrics === undefined || options.metrics === false) return { metrics: undefined, warnings: [] }
   const custom = options.metrics === true ? {} : options.metrics
   const url = custom.url ?? (options.url.includes("/v1/traces") ? options.url.replace("/v1/traces", "/v1/metrics") : undefined)
-  if (url === undefined) return undefined
-  return {
+  if (url === undefined) {
+    return {
+      metrics: undefined,
+      warnings: [
+        `metrics were asked for, but the traces URL (${Redaction.url(options.url)}) has no /v1/traces to put /v1/metrics in its place; ` +
+        "no metrics are exported (give metrics: { url })"
+      ]
+    }
+  }
+  const metrics: TelemetryConfig.MetricsDestination = {
     url,
     headers: destination.headers,
     protocol: destination.protocol,
@@ -443,16 +454,19 @@ const metricsOf = (options: OtlpOptions, destination: TelemetryConfig.Destinatio
     exportTimeout: Duration.seconds(30),
     temporality: "cumulative"
   }
+  return { metrics, warnings: [] }
 }
 
 const settingsOf = (
   destination: TelemetryConfig.Destination,
   options: CommonOptions,
-  metrics: TelemetryConfig.MetricsDestination | undefined = undefined
+  metrics: TelemetryConfig.MetricsDestination | undefined = undefined,
+  warnings: ReadonlyArray<string> = []
 ): TelemetryConfig.Settings =>
   TelemetryConfig.make({
     destinations: [destination],
     metrics,
+    warnings,
     serviceName: options.serviceName,
     resourceAttributes: options.resourceAttributes,
     sampler: options.sampler,
@@ -476,7 +490,8 @@ const settingsOf = (
  */
 export const layerOtlp = (options: OtlpOptions): Layer.Layer<Provides> => {
   const destination = TelemetryConfig.otlpDestination(options)
-  return layer(settingsOf(destination, options, metricsOf(options, destination)))
+  const { metrics, warnings } = metricsOf(options, destination)
+  return layer(settingsOf(destination, options, metrics, warnings))
 }
 
 /**

@@ -4,6 +4,7 @@ import { ConfigProvider, Duration, Effect, Fiber, Tracer } from "effect"
 import * as TestClock from "effect/TestClock"
 import { Telemetry, TelemetryConfig } from "../src/index.js"
 import * as Metrics from "../src/internal/metrics.js"
+import * as Logs from "./utils/Logs.js"
 import * as OtlpReceiver from "./utils/OtlpReceiver.js"
 import * as ScriptedLm from "./utils/ScriptedLm.js"
 
@@ -141,4 +142,19 @@ describe("metrics export timing", () => {
     const { intervalMillis } = Metrics.timingsOf(metricsOf({ OTEL_METRIC_EXPORT_INTERVAL: "4000000000" }))
     assert.strictEqual(intervalMillis, 2 ** 31 - 1)
   })
+})
+
+describe("Telemetry.layerOtlp({ metrics: true })", () => {
+  it.scoped("a traces URL without /v1/traces: a warning says no metrics are exported, instead of silence", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const logs = Logs.capture()
+      yield* Effect.void.pipe(
+        Effect.withSpan("work"),
+        Effect.provide(Telemetry.layerOtlp({ url: `${receiver.baseUrl}/ingest/traces`, metrics: true })),
+        Effect.provide(logs.layer)
+      )
+      assert.include(logs.text(), "has no /v1/traces")
+      assert.deepStrictEqual(receiver.spans().map((s) => s.name), ["work"])
+    }))
 })
