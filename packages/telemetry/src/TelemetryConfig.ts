@@ -368,12 +368,16 @@ class Reader {
     const ms = this.integer(names, 0)
     return ms === undefined ? fallback : ms === 0 ? Duration.infinity : Duration.millis(ms)
   }
-  keyValues(names: ReadonlyArray<string>): Record<string, string> {
+  /** `check` finds what makes a parsed list unusable (as a whole: the variable is then ignored). */
+  keyValues(names: ReadonlyArray<string>, check: (entries: Record<string, string>) => string | undefined = () => undefined): Record<string, string> {
     const out: Record<string, string> = {}
     for (const name of names) {
       const raw = this.get(name)
       if (raw === undefined) continue
-      const parsed = parseKeyValues(raw)
+      const parsed = Either.flatMap(parseKeyValues(raw), (entries) => {
+        const problem = check(entries)
+        return problem === undefined ? Either.right(entries) : Either.left(problem)
+      })
       if (Either.isRight(parsed)) Object.assign(out, parsed.right)
       // The value may hold credentials: it is not repeated in the warning.
       else this.note(`${name}: ${parsed.left}; the variable is ignored`)
@@ -456,9 +460,23 @@ const readEndpoint = (env: Reader, signal: "traces" | "metrics"): string | undef
   return undefined
 }
 
+// RFC 9110 field names (tokens), and values without line breaks or NUL (percent-decoding can
+// make them): `fetch` refuses anything else, and every export would fail as if the network had.
+const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const headerValue = /^[^\r\n\0]*$/
+
+/** What makes a header list unusable; names are shown, values never (they are credentials). */
+const headerProblem = (headers: Readonly<Record<string, string>>): string | undefined => {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!headerName.test(name)) return `"${name}" is not a valid header name`
+    if (!headerValue.test(value)) return `the value of header "${name}" holds a line break or NUL`
+  }
+  return undefined
+}
+
 const readOtlp = (env: Reader, signal: "traces" | "metrics") => {
   const upper = signal.toUpperCase()
-  const headers = env.keyValues(["OTEL_EXPORTER_OTLP_HEADERS", `OTEL_EXPORTER_OTLP_${upper}_HEADERS`])
+  const headers = env.keyValues(["OTEL_EXPORTER_OTLP_HEADERS", `OTEL_EXPORTER_OTLP_${upper}_HEADERS`], headerProblem)
   return {
     headers: Object.fromEntries(Object.entries(headers).map(([key, value]) => [key, Redacted.make(value)] as const)),
     protocol: env.choice([`OTEL_EXPORTER_OTLP_${upper}_PROTOCOL`, "OTEL_EXPORTER_OTLP_PROTOCOL"], protocols, "http/protobuf", explainProtocol),

@@ -86,6 +86,8 @@ describe("TelemetryConfig parsing", () => {
       [{ OTEL_BSP_SCHEDULE_DELAY: "-5" }, "expected a whole number >= 0"],
       [{ OTEL_RESOURCE_ATTRIBUTES: "service.name=a,broken" }, "OTEL_RESOURCE_ATTRIBUTES: entry 2 is not a key=value pair; the variable is ignored"],
       [{ OTEL_EXPORTER_OTLP_HEADERS: "authorization" }, "OTEL_EXPORTER_OTLP_HEADERS: entry 1 is not a key=value pair"],
+      [{ OTEL_EXPORTER_OTLP_HEADERS: "x-team=a,my header=1" }, "OTEL_EXPORTER_OTLP_HEADERS: \"my header\" is not a valid header name"],
+      [{ OTEL_EXPORTER_OTLP_TRACES_HEADERS: "x-token=abc%0D%0Aevil: 1" }, "the value of header \"x-token\" holds a line break"],
       [{ OTEL_TRACES_SAMPLER: "sometimes" }, "unknown sampler"],
       [{ OTEL_TRACES_SAMPLER: "xray" }, "the xray sampler is not supported"],
       [{ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "2" }, "expected a ratio between 0 and 1"],
@@ -273,6 +275,21 @@ describe("Telemetry.layerFromEnv", () => {
       assert.strictEqual(request.headers["content-type"], "application/x-protobuf")
       assert.strictEqual(request.headers["content-encoding"], "gzip")
       assert.strictEqual(receiver.spans().length, 2)
+    }))
+
+  it.scoped("a header list fetch would refuse is ignored with a warning: exports are not failed as if the network were down", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const logs = Logs.capture()
+      yield* predictOnce.pipe(
+        Effect.provide(Telemetry.layerFromEnv),
+        Effect.provide(logs.layer),
+        withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl, OTEL_EXPORTER_OTLP_HEADERS: "x-team=a,bad name=secret-value-123" })
+      )
+      assert.include(logs.text(), "OTEL_EXPORTER_OTLP_HEADERS: \"bad name\" is not a valid header name; the variable is ignored")
+      assert.notInclude(logs.text(), "secret-value-123")
+      assert.strictEqual(receiver.spans().length, 2)
+      assert.isUndefined(receiver.requests[0]!.headers["x-team"])
     }))
 
   it.scoped("a configuration that cannot be read at all is a warning: nothing is exported, the program runs", () =>
