@@ -1,7 +1,7 @@
 import { EventBus, LmConfig, Predict, Signature, SpanContent } from "@effect-dspy/core"
 import { CurrentSpanTransformer } from "@effect/ai/Telemetry"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigError, ConfigProvider, ConfigProviderPathPatch as PathPatch, Duration, Effect, Either, FastCheck, HashSet, Layer, Option, Redacted } from "effect"
+import { ConfigError, ConfigProvider, ConfigProviderPathPatch as PathPatch, Duration, Effect, Either, FastCheck, HashSet, Layer, Option, Redacted, Schema } from "effect"
 import { EventLog, Telemetry, TelemetryConfig } from "../src/index.js"
 import * as Pipeline from "../src/internal/pipeline.js"
 import * as Logs from "./utils/Logs.js"
@@ -240,6 +240,29 @@ describe("Telemetry.layerFromEnv", () => {
         }
       }
       assert.strictEqual(OtlpReceiver.byName(spans, "chat m").attributes["gen_ai.response.model"], "scripted-model-2025")
+    }))
+
+  it.scoped("EFFECT_DSPY_CAPTURE_CONTENT=false: an error that quotes the model's reply says only its type and frames", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const Count = Signature.make("Count", { instructions: "Count.", input: { question: Schema.String }, output: { answer: Schema.Number } })
+      const lm = ScriptedLm.make(() => ScriptedLm.reply({ answer: "the-private-reply-text" }))
+      const failed = yield* Effect.either(Predict.make(Count)({ question: "the-private-question" }).pipe(
+        LmConfig.withSettings({ provider: "scripted", model: "m" }),
+        Effect.provide(lm.layer),
+        Effect.provide(Telemetry.layerFromEnv),
+        withEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.tracesUrl, EFFECT_DSPY_CAPTURE_CONTENT: "false" })
+      ))
+      // The program's own error keeps its message: only what is exported is reduced.
+      assert.isTrue(Either.isLeft(failed) && failed.left.message.includes("the-private-reply-text"))
+      assert.notInclude(receiver.rawText(), "the-private-reply-text")
+      assert.notInclude(receiver.rawText(), "the-private-question")
+      const module = OtlpReceiver.byName(receiver.spans(), "Predict(Count)")
+      assert.deepStrictEqual(module.status, { code: 2, message: "OutputParseError" })
+      assert.strictEqual(module.attributes["error.type"], "OutputParseError")
+      const exception = module.events.find((e) => e.name === "exception")!
+      assert.strictEqual(exception.attributes["exception.message"], "OutputParseError")
+      assert.match(String(exception.attributes["exception.stacktrace"]), /^OutputParseError\n\s+at /)
     }))
 
   it.scoped("every unusable variable is logged as a warning and the program runs, exporting with the defaults", () =>

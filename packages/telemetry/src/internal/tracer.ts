@@ -177,18 +177,25 @@ export class SdkSpan implements Tracer.Span {
     const error = Option.isSome(failure) ? failure.value : Cause.squash(cause)
     const type = errorTypeOf(error)
     if (!this.attributes.has(GenAi.Attributes.errorType)) this.attribute(GenAi.Attributes.errorType, type)
+    // An error's message can quote content (a parse error quotes the model's reply): with
+    // content capture off, spans say only the error's type and where it was raised.
+    const withContent = this.options.content !== undefined
     const first = Cause.prettyErrors(cause)[0]
-    const message = first?.message ?? ""
+    const message = withContent ? first?.message ?? "" : type
     if (this.recording) {
       this.otel.addEvent("exception", {
         "exception.type": type,
         "exception.message": message,
-        "exception.stacktrace": Cause.pretty(cause, { renderErrorCause: true })
+        "exception.stacktrace": withContent ? Cause.pretty(cause, { renderErrorCause: true }) : framesOf(type, first?.stack)
       }, hrTime(endTime))
     }
     this.otel.setStatus({ code: OtelApi.SpanStatusCode.ERROR, message })
   }
 }
+
+/** A stack trace without its messages: the error's type, then the `at ...` frames. */
+const framesOf = (type: string, stack: string | undefined): string =>
+  [type, ...(stack ?? "").split("\n").filter((line) => /^\s+at /.test(line))].join("\n")
 
 const isForwarded = (key: string): boolean =>
   (key.startsWith("gen_ai.response.") || key.startsWith("gen_ai.usage.") || key.startsWith("gen_ai.request.")) &&
