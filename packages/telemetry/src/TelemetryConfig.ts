@@ -524,6 +524,20 @@ const readLangfuse = (env: Reader): Destination | undefined => {
   })
 }
 
+// TLS client settings of the specification this package does not read: a custom CA or a client
+// certificate set here would otherwise be ignored without a word, and exports fail on TLS.
+const tlsVariables = ["", "TRACES_", "METRICS_"].flatMap((signal) =>
+  ["CERTIFICATE", "CLIENT_KEY", "CLIENT_CERTIFICATE"].map((name) => `OTEL_EXPORTER_OTLP_${signal}${name}`)
+)
+
+const warnUnsupported = (env: Reader): void => {
+  for (const name of tlsVariables) {
+    if (env.get(name) === undefined) continue
+    // The value is a path: nothing secret, but nothing to show either.
+    env.note(`${name} is not supported here: requests use Node's trusted CAs (add one with NODE_EXTRA_CA_CERTS); the variable is ignored`)
+  }
+}
+
 const readShutdownTimeout = (env: Reader): Duration.Duration => {
   const raw = env.get("EFFECT_DSPY_TELEMETRY_SHUTDOWN_TIMEOUT")
   if (raw === undefined) return defaultShutdownTimeout
@@ -565,6 +579,7 @@ export const fromEnvironment = (environment: Environment, secrets: ReadonlyArray
       }
     }
   }
+  warnUnsupported(env)
   const langfuse = readLangfuse(env)
   if (langfuse !== undefined) destinations.push(langfuse)
   const maxLength = env.integer(["EFFECT_DSPY_CONTENT_MAX_LENGTH"], 1)
@@ -606,6 +621,7 @@ export const variables: ReadonlyArray<string> = [
   "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
   "OTEL_BSP_SCHEDULE_DELAY",
   "OTEL_BSP_EXPORT_TIMEOUT",
+  ...tlsVariables,
   "LANGFUSE_PUBLIC_KEY",
   "LANGFUSE_SECRET_KEY",
   "LANGFUSE_BASE_URL",

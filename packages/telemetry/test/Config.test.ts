@@ -88,6 +88,8 @@ describe("TelemetryConfig parsing", () => {
       [{ OTEL_EXPORTER_OTLP_HEADERS: "authorization" }, "OTEL_EXPORTER_OTLP_HEADERS: entry 1 is not a key=value pair"],
       [{ OTEL_EXPORTER_OTLP_HEADERS: "x-team=a,my header=1" }, "OTEL_EXPORTER_OTLP_HEADERS: \"my header\" is not a valid header name"],
       [{ OTEL_EXPORTER_OTLP_TRACES_HEADERS: "x-token=abc%0D%0Aevil: 1" }, "the value of header \"x-token\" holds a line break"],
+      [{ OTEL_EXPORTER_OTLP_CERTIFICATE: "/etc/ssl/collector-ca.pem" }, "OTEL_EXPORTER_OTLP_CERTIFICATE is not supported here"],
+      [{ OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: "/etc/ssl/client.key" }, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY is not supported here"],
       [{ OTEL_TRACES_SAMPLER: "sometimes" }, "unknown sampler"],
       [{ OTEL_TRACES_SAMPLER: "xray" }, "the xray sampler is not supported"],
       [{ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "2" }, "expected a ratio between 0 and 1"],
