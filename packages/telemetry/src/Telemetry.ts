@@ -297,13 +297,14 @@ const make = (settings: TelemetryConfig.Settings) =>
       const finished = yield* Effect.promise(() => provider.shutdown().catch(() => undefined)).pipe(
         // One failed batch settles the processor's flush at once: the others still get the budget.
         Effect.zipRight(FiberSet.awaitEmpty(exports)),
-        Effect.zipRight(Effect.promise(() => metrics?.provider.shutdown().catch(() => undefined) ?? Promise.resolve())),
+        Effect.zipRight(Effect.promise(() => metrics?.shutdown() ?? Promise.resolve())),
         Effect.zipRight(FiberSet.awaitEmpty(exports)),
         Effect.interruptible,
         Effect.timeoutOption(settings.shutdownTimeout)
       )
       // Nothing may outlive the budget: an export in flight (a request, a retry's wait) would keep
-      // the process alive after the program ends.
+      // the process alive after the program ends, and the metric reader's interval would go on.
+      metrics?.stop()
       yield* FiberSet.clear(exports)
       if (Option.isNone(finished)) {
         yield* Effect.logWarning(`telemetry: shutdown did not finish within ${Duration.format(settings.shutdownTimeout)}; what was left is counted below`)

@@ -1,6 +1,9 @@
 import { LmConfig, Predict, Signature, StreamPredict } from "@effect-dspy/core"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Fiber, Tracer } from "effect"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import { defaultResource } from "@opentelemetry/resources"
+import { ConfigProvider, Deferred, Duration, Effect, Fiber, Tracer } from "effect"
 import * as TestClock from "effect/TestClock"
 import { Telemetry, TelemetryConfig } from "../src/index.js"
 import * as Metrics from "../src/internal/metrics.js"
@@ -156,5 +159,35 @@ describe("Telemetry.layerOtlp({ metrics: true })", () => {
       )
       assert.include(logs.text(), "has no /v1/traces")
       assert.deepStrictEqual(receiver.spans().map((s) => s.name), ["work"])
+    }))
+})
+
+describe("metrics at shutdown", () => {
+  // Live clock: the metric reader's interval is the SDK's own timer.
+  it.scopedLive("stop() ends the reader's interval: a shutdown that ran out of its budget leaves nothing running", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const client = yield* Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer)
+      const closing = yield* Deferred.make<void>()
+      let exports = 0
+      const settings = TelemetryConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl, OTEL_METRIC_EXPORT_INTERVAL: "20" }).metrics!
+      const metrics = yield* Metrics.make(settings, defaultResource(), "0.0.0", {
+        client,
+        closing,
+        hooks: { failed: () => {} },
+        fork: (effect) => {
+          exports++
+          return Effect.runFork(effect)
+        }
+      })
+      // The reader exports on its own, every interval...
+      yield* Effect.sleep("200 millis")
+      assert.isAbove(exports, 0)
+      // ...until stopped: then once more at most (the shutdown's last export), not every interval.
+      metrics.stop()
+      const atStop = exports
+      yield* Effect.sleep("200 millis")
+      assert.isAtMost(exports, atStop + 1)
+      yield* Effect.promise(() => metrics.shutdown())
     }))
 })

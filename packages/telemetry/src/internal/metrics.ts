@@ -43,6 +43,14 @@ export interface GenAiMetrics {
   readonly record: (span: SdkSpan) => void
   /** Whether the last export was accepted. */
   readonly healthy: () => boolean
+  /** Shuts the provider down once (the reader's interval stops, a last export is made). */
+  readonly shutdown: () => Promise<void>
+  /**
+   * For a shutdown that ran out of its budget: starts the provider's shutdown without waiting,
+   * which stops the reader's interval at once (it would otherwise collect and export, and keep
+   * the provider, for as long as the process lives); its last export is cut with the others.
+   */
+  readonly stop: () => void
 }
 
 /**
@@ -175,5 +183,13 @@ export const make = (
       const ttfc = attributes.get(GenAi.Attributes.responseTimeToFirstChunk)
       if (typeof ttfc === "number") firstChunk.record(ttfc, common)
     }
-    return { provider, record, healthy: () => healthy }
+    let shutdown: Promise<void> | undefined = undefined
+    const shutdownOnce = () => (shutdown ??= provider.shutdown().catch(() => undefined))
+    return {
+      provider,
+      record,
+      healthy: () => healthy,
+      shutdown: shutdownOnce,
+      stop: () => void shutdownOnce()
+    }
   })
