@@ -11,7 +11,7 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { ProgramState } from "@effect-dspy/core"
 import { BootstrapFewShot, Evaluate, Metric, Mipro, RandomSearch } from "@effect-dspy/optimize"
-import { Lm } from "@effect-dspy/providers"
+import { SimulatorProvider } from "@effect-dspy/simulator"
 import { Console, Effect } from "effect"
 import { writeFileSync } from "node:fs"
 import { load, solve, toExample, tutor } from "./WordProblems.js"
@@ -47,6 +47,6 @@ const program = Effect.gen(function*() {
 })
 
 program.pipe(
-  Effect.provide(Lm.layerFromEnvWith({ simulator: { script: [tutor] } })),
+  Effect.provide(SimulatorProvider.layerFromEnvOrSimulator({ simulator: { script: [tutor] } })),
   NodeRuntime.runMain
 )

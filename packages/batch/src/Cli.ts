@@ -16,6 +16,7 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Lm from "@effect-dspy/providers/Lm"
 import * as ModelId from "@effect-dspy/providers/ModelId"
+import * as SimulatorProvider from "@effect-dspy/simulator/SimulatorProvider"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import type * as Terminal from "@effect/platform/Terminal"
@@ -79,13 +80,16 @@ const resolveModel = (
 ) =>
   Effect.gen(function*() {
     const timeout = Option.match(timeoutSeconds, { onNone: () => undefined, onSome: (s) => Duration.seconds(s) })
+    // `simulator/…` ids are available, explicitly asked for or as the announced fallback.
+    const model = (modelId: string) => Lm.layer(modelId, { limiter, timeout }).pipe(Layer.provide(SimulatorProvider.layer()))
     if (Option.isSome(flag)) {
       // an explicit model must work: a missing key is an error, not a silent fallback
       yield* ModelId.parse(flag.value)
-      return { modelId: flag.value, notice: undefined, layer: Lm.layer(flag.value, { limiter, timeout }) }
+      return { modelId: flag.value, notice: undefined, layer: model(flag.value) }
     }
-    const { fallback, modelId } = yield* Lm.resolveFromEnv
-    return { modelId, notice: fallback, layer: Lm.layer(modelId, { limiter, timeout }) }
+    const fromEnv = yield* Lm.resolveFromEnv
+    const modelId = Option.getOrElse(fromEnv, () => SimulatorProvider.fallbackModelId)
+    return { modelId, notice: Option.isNone(fromEnv) ? SimulatorProvider.notice : undefined, layer: model(modelId) }
   })
 
 const programOption = Options.text("program").pipe(
@@ -99,7 +103,7 @@ const modelOption = Options.text("model").pipe(
   Options.withAlias("m"),
   Options.optional,
   Options.withDescription(
-    "Model id, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, openai-compatible/llama3.1:8b, simulator/sim-1 (default: EFFECT_DSPY_MODEL, a configured key, else the offline simulator)"
+    "Model id, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, google/gemini-2.0-flash, openai-compatible/llama3.1:8b, simulator/sim-1 (default: EFFECT_DSPY_MODEL, a configured key, else the offline simulator)"
   )
 )
 const jsonOption = Options.boolean("json").pipe(Options.withDescription("Print the summary as one JSON object on stdout"))

@@ -4,7 +4,6 @@
  * latency, so that `process.cpuUsage()` measures the client alone.
  *
  *   pnpm exec tsx packages/bench/src/predict-overhead.ts [--calls 3000] [--concurrency 64] [--rounds 3] [--json out.json]
- *   HTTP_CLIENT=lean ...   the model over `Lm.nodeHttpClientLayer` instead of the default client
  *
  * Target: Predict's CPU per call at most 1.3x the floor's. Without a tracer (the main
  * figure) modules skip their spans; "spans recorded" installs a tracer that forwards to
@@ -12,7 +11,7 @@
  */
 import { ChatAdapter, Predict, Signature } from "@effect-dspy/core"
 import { Lm } from "@effect-dspy/providers"
-import { Context, DefaultServices, Effect, Layer, ManagedRuntime, Tracer } from "effect"
+import { Context, DefaultServices, Effect, ManagedRuntime, Tracer } from "effect"
 import { writeFileSync } from "node:fs"
 import { type Measure, measure, median, pool, startSimulator } from "./internal/harness.js"
 
@@ -50,14 +49,7 @@ const bareFetch = (url: string) => async (): Promise<void> => {
 const main = async () => {
   const sim = await startSimulator(["--latency", "0"])
   try {
-    const client = process.env["HTTP_CLIENT"] ?? ""
-    if (client !== "" && client !== "lean") throw new Error(`HTTP_CLIENT=${client}: expected lean (or unset for the default client)`)
-    const options = { baseUrl: `${sim.url}/v1` }
-    const runtime = ManagedRuntime.make(
-      client === "lean"
-        ? Lm.layerWithoutHttpClient("openai-compatible/sim-1", options).pipe(Layer.provide(Lm.nodeHttpClientLayer))
-        : Lm.layer("openai-compatible/sim-1", options)
-    )
+    const runtime = ManagedRuntime.make(Lm.layer("openai-compatible/sim-1", { baseUrl: `${sim.url}/v1` }))
     const predict = (n: number) =>
       runtime.runPromise(
         Effect.forEach(Array.from({ length: n }), () => qa(input), { concurrency: CONCURRENCY, discard: true })

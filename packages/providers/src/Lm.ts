@@ -91,7 +91,7 @@ export const layer = (modelId: string, options: Options = {}): Layer.Layer<Langu
     const id = yield* ModelId.parse(modelId, known)
     const provider = providers.find((p) => p.name === id.provider)
     if (provider === undefined) {
-      return yield* new ModelId.InvalidModelId({ modelId, reason: `no provider is named ${JSON.stringify(id.provider)}`, known })
+      return yield* new ModelId.InvalidModelId({ modelId, reason: `unknown provider ${JSON.stringify(id.provider)}`, known })
     }
     const model = yield* provider.make(id.model, options)
     const resilient = Resilience.layer({

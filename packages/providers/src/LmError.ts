@@ -429,8 +429,10 @@ const causeText = (u: unknown): string => {
   let current: unknown = u
   for (let depth = 0; depth < 6 && Predicate.isObject(current); depth++) {
     if (Predicate.hasProperty(current, "code") && typeof current.code === "string") parts.push(current.code)
-    if (Predicate.hasProperty(current, "description") && typeof current.description === "string") parts.push(current.description)
-    else if (current instanceof Error && current.message !== "") parts.push(current.message)
+    // Effect's errors say it in `description` (their `message` adds suggestions for people).
+    if (Predicate.hasProperty(current, "description")) {
+      if (typeof current.description === "string") parts.push(current.description)
+    } else if (current instanceof Error && current.message !== "") parts.push(current.message)
     current = Predicate.hasProperty(current, "cause") ? current.cause : undefined
   }
   return [...new Set(parts)].join(": ")
