@@ -20,6 +20,7 @@
 import { EventBus } from "@effect-dspy/core"
 import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
+import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -371,10 +372,12 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
       let partialText = ""
       let held: Array<A> = []
       const timed = p.timeout === undefined ? self : Stream.timeoutFail(self, timeoutError, p.timeout)
-      const body = timed.pipe(
-        // Parts without content wait for the first content part: a failure before it is
-        // invisible to the consumer, so the attempt can be retried as if it never streamed.
-        Stream.mapChunks((chunk) => {
+      // Parts without content wait for the first content part: a failure before it is invisible
+      // to the consumer, so the attempt can be retried as if it never streamed. (A channel rather
+      // than `Stream.mapChunks`, which would pass on empty chunks, and `Stream.retry` resets its
+      // schedule on every chunk that passes.)
+      const hold: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<A>, unknown, unknown, unknown, unknown> = Channel.readWith({
+        onInput: (chunk: Chunk.Chunk<A>) => {
           const out: Array<A> = []
           for (const part of chunk) {
             if (part.type === "finish") finished = true
@@ -390,11 +393,15 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
             if (part.type === "text-delta" && "delta" in part && typeof part.delta === "string") partialText += part.delta
             out.push(part)
           }
-          return Chunk.unsafeFromArray(out)
-        }),
+          return out.length === 0 ? hold : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), hold)
+        },
+        onFailure: (error) => Channel.fail(error),
+        onDone: () => Channel.void
+      })
+      const body = Stream.pipeThroughChannelOrFail(timed, hold).pipe(
         Stream.concat(Stream.suspend(() =>
           finished
-            ? Stream.fromIterable(held)
+            ? (held.length === 0 ? Stream.empty : Stream.fromIterable(held))
             : Stream.fail(
               new LmError.ConnectionReset({ provider, description: "the stream ended before the model finished its reply" })
             )
