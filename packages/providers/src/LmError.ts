@@ -307,7 +307,10 @@ export interface ClassifyOptions {
 const contextLengthPattern =
   /context[_ ]length|context window|maximum context|too many tokens|prompt is too long|input is too long|exceeds the (?:model'?s? )?(?:maximum|max)|reduce the length/i
 
-const quotaPattern = /insufficient[_ ]quota|insufficient[_ ]balance|billing|credit balance|payment[_ ]required|quota exceeded for .*per day/i
+// Out of credit rather than over a rate: by code, or in words outside a 429 (a 429 with "quota"
+// in its message, like Gemini's per-minute limit, names a wait and is a rate limit).
+const quotaCode = /insufficient_quota|billing_error|insufficient_balance|payment_required/i
+const quotaWords = /insufficient (?:quota|balance|credits?)|credit balance|billing/i
 
 const transportTimeoutPattern = /timed? ?out|timeout|ETIMEDOUT|UND_ERR_(?:CONNECT|HEADERS|BODY)_TIMEOUT/i
 
@@ -398,7 +401,7 @@ export const fromReply = (reply: Reply): LmError => {
   const base = { provider: reply.provider, description: words, ...(status === undefined ? {} : { status }) }
   const codes = parsed?.codes.join(" ") ?? ""
   const text = `${codes} ${raw ?? ""}`
-  if (quotaPattern.test(text) || status === 402) return new QuotaExceeded(base)
+  if (status === 402 || quotaCode.test(codes) || (status !== 429 && quotaWords.test(raw ?? ""))) return new QuotaExceeded(base)
   if (/content_filter/i.test(codes)) return new ContentFiltered({ ...base, partialText: "" })
   const wait = resetMillis(reply.headers ?? {}, reply.body, reply.nowMillis)
   const waited = wait === undefined ? {} : { retryAfterMillis: wait }

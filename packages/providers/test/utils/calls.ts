@@ -4,7 +4,7 @@
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Response from "@effect/ai/Response"
-import { Cause, Chunk, Effect, Exit, Option, Stream } from "effect"
+import { Cause, Chunk, Clock, Effect, Exit, Option, Stream } from "effect"
 import type * as Layer from "effect/Layer"
 import * as LmError from "../../src/LmError.js"
 import type * as Resilience from "../../src/Resilience.js"
@@ -46,3 +46,11 @@ export const textOf = (parts: ReadonlyArray<Response.AnyPart>): string =>
 /** The reasoning of streamed parts. */
 export const reasoningOf = (parts: ReadonlyArray<Response.AnyPart>): string =>
   parts.map((p) => (p.type === "reasoning-delta" ? p.delta : "")).join("")
+
+/** How much `TestClock` time a successful `generateText` took (its retries' waits included). */
+export const elapsed = (model: Model) =>
+  Effect.exit(drive(Effect.scoped(Effect.gen(function*() {
+    const start = yield* Clock.currentTimeMillis
+    yield* LanguageModel.generateText({ prompt: "What is 2 + 2?" })
+    return (yield* Clock.currentTimeMillis) - start
+  }).pipe(Effect.provide(model)))))

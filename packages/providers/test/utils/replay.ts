@@ -93,7 +93,7 @@ export const sse = (events: ReadonlyArray<unknown>, options: { readonly done?: b
 ]
 
 /** An SSE body of named events (`event: type` then `data: {...}`), as Anthropic and Responses send them. */
-export const named = (events: ReadonlyArray<{ readonly type: string }>): Array<string> =>
+export const named = (events: ReadonlyArray<{ readonly type: string; readonly [key: string]: unknown }>): Array<string> =>
   events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
 
 /**
