@@ -549,9 +549,16 @@ export const scrubAiError = (error: AiError.AiError, scrub: (text: string) => st
     case "MalformedInput":
       return new AiError.MalformedInput({ ...base, ...described(error.description) })
     case "MalformedOutput":
-      return new AiError.MalformedOutput({ ...base, ...described(error.description), cause: error.cause })
-    case "UnknownError":
-      return new AiError.UnknownError({ ...base, ...described(error.description), cause: error.cause })
+    case "UnknownError": {
+      // The cause is kept (a parse error holds the body the caller may read) unless it shows a
+      // secret: then only its scrubbed text is.
+      const shown = error.cause === undefined ? "" : error.cause instanceof Error ? error.cause.message : String(error.cause)
+      const clean = scrub(shown)
+      const fields = clean === shown
+        ? { ...base, ...described(error.description), cause: error.cause }
+        : { ...base, description: scrub(`${error.description ?? "the reply could not be read"}: ${clean}`) }
+      return error._tag === "MalformedOutput" ? new AiError.MalformedOutput(fields) : new AiError.UnknownError(fields)
+    }
   }
 }
 

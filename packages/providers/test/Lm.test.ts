@@ -1,0 +1,88 @@
+/**
+ * Model ids through the provider registry, `layerFromEnv`, and what a layer tells core.
+ */
+import { LmConfig } from "@effect-dspy/core"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Layer, Option } from "effect"
+import * as Lm from "../src/Lm.js"
+import * as ProviderRegistry from "../src/ProviderRegistry.js"
+import { completion } from "./fixtures/chatCompletions.js"
+import { generate, valueOf } from "./utils/calls.js"
+import * as Fake from "./utils/fakeModel.js"
+import { serve } from "./utils/replay.js"
+
+const env = (vars: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(vars))))
+
+// Why a model layer could not be built.
+const failureTag = (layer: Layer.Layer<LanguageModel.LanguageModel, Lm.SetupError>) => Effect.flip(Effect.scoped(Layer.build(layer)))
+
+describe("Lm", () => {
+  it.effect("a malformed id or an unknown provider is InvalidModelId, listing the providers", () =>
+    Effect.gen(function*() {
+      const missing = yield* failureTag(Lm.layer("gpt-4o"))
+      assert.strictEqual(missing._tag, "InvalidModelId")
+      const unknown = yield* failureTag(Lm.layer("acme/rocket-1"))
+      assert.include(unknown.message, "unknown provider \"acme\"")
+      assert.include(unknown.message, "openai, anthropic, google, openai-compatible")
+    }))
+
+  it.effect("a provider without its key is MissingConfiguration naming the variable", () =>
+    Effect.gen(function*() {
+      const openai = yield* failureTag(Lm.layer("openai/gpt-4o-mini")).pipe(env({}))
+      assert.strictEqual(openai._tag, "MissingConfiguration")
+      assert.include(openai.message, "OPENAI_API_KEY")
+      const compatible = yield* failureTag(Lm.layer("openai-compatible/llama3")).pipe(env({}))
+      assert.include(compatible.message, "OPENAI_COMPATIBLE_BASE_URL")
+      const google = yield* failureTag(Lm.layer("google/gemini-2.0-flash")).pipe(env({ GEMINI_API_KEY: "  " }))
+      assert.include(google.message, "GEMINI_API_KEY or GOOGLE_API_KEY")
+    }))
+
+  it.effect("layerFromEnv with nothing configured fails, naming every variable; it never answers with a stand-in", () =>
+    Effect.gen(function*() {
+      const error = yield* failureTag(Lm.layerFromEnv()).pipe(env({}))
+      assert.strictEqual(error._tag, "MissingConfiguration")
+      for (const name of ["EFFECT_DSPY_MODEL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"]) assert.include(error.message, name)
+    }))
+
+  it.effect("resolveFromEnv: EFFECT_DSPY_MODEL first, then the first provider whose key is set", () =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual(yield* Lm.resolveFromEnv.pipe(env({ OPENAI_API_KEY: "k", EFFECT_DSPY_MODEL: "anthropic/claude-x" })), Option.some("anthropic/claude-x"))
+      assert.deepStrictEqual(yield* Lm.resolveFromEnv.pipe(env({ ANTHROPIC_API_KEY: "k" })), Option.some("anthropic/claude-3-5-haiku-latest"))
+      assert.deepStrictEqual(yield* Lm.resolveFromEnv.pipe(env({ GOOGLE_API_KEY: "k" })), Option.some("google/gemini-2.0-flash"))
+      assert.deepStrictEqual(yield* Lm.resolveFromEnv.pipe(env({ OPENAI_COMPATIBLE_BASE_URL: "http://x/v1" })), Option.none())
+    }))
+
+  it.scoped("layerFromEnv builds the configured model from its variables", () =>
+    Effect.gen(function*() {
+      const server = yield* serve([completion({ content: "from env" })])
+      const model = Lm.layerFromEnv({ retry: false })
+      const exit = yield* generate(model).pipe(env({ EFFECT_DSPY_MODEL: "openai-compatible/llama3", OPENAI_COMPATIBLE_BASE_URL: `${server.url}/v1` }))
+      assert.strictEqual(valueOf(exit).text, "from env")
+      assert.strictEqual(server.received[0]!.body.model, "llama3")
+    }))
+
+  it.effect("a registered provider serves its prefix, wrapped in the retry policy", () =>
+    Effect.gen(function*() {
+      const fake = Fake.make([Fake.fail(Fake.httpError(503)), Fake.ok("registered")])
+      const mine: ProviderRegistry.Provider = {
+        name: "mine",
+        env: { variables: [] },
+        make: () => Effect.succeed({ layer: fake.layer, secrets: [] })
+      }
+      const model = Lm.layer("mine/model-1", { retry: { baseDelay: "1 millis", jitter: false } }).pipe(Layer.provide(ProviderRegistry.register(mine)))
+      const exit = yield* generate(model)
+      assert.strictEqual(valueOf(exit).text, "registered")
+      assert.strictEqual(fake.attempts.length, 2)
+    }))
+
+  it.effect("the layer names the provider and model in core's LmConfig, keeping the settings in force", () =>
+    Effect.gen(function*() {
+      const mine: ProviderRegistry.Provider = { name: "mine", env: { variables: [] }, make: () => Effect.succeed({ layer: Fake.make([Fake.ok()]).layer, secrets: [] }) }
+      const settings = yield* Effect.scoped(Effect.flatMap(
+        Layer.build(Lm.layer("mine/model-1").pipe(Layer.provide(ProviderRegistry.register(mine)))),
+        (context) => Effect.provide(LmConfig.LmConfig, context)
+      )).pipe(LmConfig.withSettings({ temperature: 0.2 }))
+      assert.deepStrictEqual([settings.provider, settings.model, settings.temperature], ["mine", "model-1", 0.2])
+    }))
+})
