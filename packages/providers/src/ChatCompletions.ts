@@ -15,27 +15,26 @@
  *
  * @since 0.1.0
  */
-import { LmConfig } from "@effect-dspy/core"
+import { LmConfig, Redaction } from "@effect-dspy/core"
 import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Response from "@effect/ai/Response"
 import * as Telemetry from "@effect/ai/Telemetry"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import { Redaction } from "@effect-dspy/core"
+import { withCachedDecoding } from "./internal/cachedDecoding.js"
 import * as ChatClient from "./internal/chatClient.js"
 import { ChatStreamState, partsOfReply, type ReadOptions } from "./internal/chatParts.js"
 import { type JsonMode, prepareMessages, prepareResponseFormat, prepareTools } from "./internal/chatWire.js"
-import { isReasoningModel } from "./internal/settings.js"
+import { defined, isReasoningModel } from "./internal/settings.js"
 import * as LmError from "./LmError.js"
 import { RequestOptions } from "./RequestOptions.js"
 
@@ -129,8 +128,10 @@ interface Adaptations {
   readonly startsInReasoning: boolean
 }
 
-// The next thing to change after a 400/422 whose message names a parameter, if any.
-const adapt = (message: string, sent: Record<string, unknown>, current: Adaptations): Adaptations | undefined => {
+// What to change after a 400/422 whose message names a parameter we sent, if anything.
+const adapt = (error: AiError.AiError, sent: Record<string, unknown>, current: Adaptations): Adaptations | undefined => {
+  if (error._tag !== "HttpResponseError" || (error.response.status !== 400 && error.response.status !== 422)) return undefined
+  const message = `${error.body ?? ""} ${error.description ?? ""}`
   if (sent.response_format !== undefined && /response_format|json_schema|json_object|structured output/i.test(message)) {
     return { ...current, jsonMode: current.jsonMode === "json_schema" ? "json_object" : "prompt" }
   }
@@ -142,16 +143,6 @@ const adapt = (message: string, sent: Record<string, unknown>, current: Adaptati
   return undefined
 }
 
-const rejection = (error: AiError.AiError): string | undefined =>
-  error._tag === "HttpResponseError" && (error.response.status === 400 || error.response.status === 422)
-    ? `${error.body ?? ""} ${error.description ?? ""}`
-    : undefined
-
-const defined = (record: Record<string, unknown>): Record<string, unknown> => {
-  for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key]
-  return record
-}
-
 /**
  * Builds a chat-completions `LanguageModel` service.
  *
@@ -159,8 +150,8 @@ const defined = (record: Record<string, unknown>): Record<string, unknown> => {
  */
 export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const secrets = options.apiKey === undefined ? [] : [options.apiKey]
-    const scrub = Redaction.makeScrubber(secrets).apply
+    const provider = `openai-compatible/${options.model}`
+    const scrub = Redaction.makeScrubber(options.apiKey === undefined ? [] : [options.apiKey]).apply
     const url = new URL(`${options.apiUrl.replace(/\/+$/, "")}/chat/completions`)
     for (const [name, value] of Object.entries(options.urlParams ?? {})) url.searchParams.set(name, value)
     const auth: Record<string, string> = options.apiKey === undefined
@@ -170,17 +161,18 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       : { authorization: `Bearer ${Redacted.value(options.apiKey)}` }
     const client = yield* ChatClient.make({ url: url.href, headers: { ...options.headers, ...auth }, scrub })
     const reasoningModel = isReasoningModel(options.model)
-    const state = yield* Ref.make<Adaptations>({
+    // Per model, changed only in synchronous steps of the fiber runtime.
+    let adapted: Adaptations = {
       jsonMode: "json_schema",
       streamUsage: true,
       tokenField: reasoningModel ? "max_completion_tokens" : "max_tokens",
       temperature: !reasoningModel,
       startsInReasoning: false
-    })
+    }
 
-    const request = (providerOptions: LanguageModel.ProviderOptions, stream: boolean, adapted: Adaptations) =>
-      Effect.gen(function*() {
-        const context = yield* Effect.context<never>()
+    // The request of one call, from its context: `Config`, core's `LmConfig`, `RequestOptions`.
+    const request = (context: Context.Context<never>, providerOptions: LanguageModel.ProviderOptions, stream: boolean) =>
+      Either.gen(function*() {
         const config: Config.Service = { ...options.config, ...Context.getOrElse(context, Config, () => ({})) }
         const settings = Context.get(context, LmConfig.LmConfig)
         const extras = Context.get(context, RequestOptions)
@@ -192,7 +184,12 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         const maxTokens = settings.maxTokens ?? config.max_tokens
         const temperature = adapted.temperature ? settings.temperature ?? config.temperature : undefined
         const topP = adapted.temperature ? settings.topP ?? config.top_p : undefined
-        const body = defined({
+        Telemetry.addGenAIAnnotations(providerOptions.span, {
+          system: "openai-compatible",
+          operation: { name: "chat" },
+          request: { model: options.model, temperature, maxTokens, topP }
+        })
+        const body: Record<string, unknown> = defined({
           ...extras.body,
           ...config.body,
           model: options.model,
@@ -209,107 +206,98 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
           tools,
           tool_choice: toolChoice,
           response_format: format.responseFormat,
-          ...(stream ? { stream: true } : {}),
-          ...(stream && adapted.streamUsage && config.streamUsage !== false ? { stream_options: { include_usage: true } } : {})
+          stream: stream ? true : undefined,
+          stream_options: stream && adapted.streamUsage && config.streamUsage !== false ? { include_usage: true } : undefined
         })
-        Telemetry.addGenAIAnnotations(providerOptions.span, {
-          system: "openai-compatible",
-          operation: { name: "chat" },
-          request: { model: options.model, temperature, maxTokens, topP }
+        const reading = (nowMillis: number): ReadOptions => ({
+          provider,
+          thinkTags: config.thinkTags ?? true,
+          startsInReasoning: adapted.startsInReasoning,
+          nowMillis,
+          scrub
         })
-        return { body, headers: { ...extras.headers, ...config.headers }, thinkTags: config.thinkTags ?? true }
+        return { body, headers: { ...extras.headers, ...config.headers }, reading }
       })
 
-    const readOptions = (adapted: Adaptations, thinkTags: boolean): Effect.Effect<ReadOptions> =>
-      Effect.map(Clock.currentTimeMillis, (nowMillis) => ({
-        provider: `openai-compatible/${options.model}`,
-        thinkTags,
-        startsInReasoning: adapted.startsInReasoning,
-        nowMillis,
-        scrub
-      }))
+    // Sends the call again with what the server accepts when it rejects a parameter by name.
+    const adapted_ = (error: AiError.AiError, body: Record<string, unknown>, tries: number): boolean => {
+      const next = tries < 4 ? adapt(error, body, adapted) : undefined
+      if (next !== undefined) adapted = next
+      return next !== undefined
+    }
+    const remember = (implicitOpen: boolean) => {
+      if (implicitOpen) adapted = { ...adapted, startsInReasoning: true }
+    }
+    const fail = (error: LmError.LmError, method: string) => LmError.toAiError(error, method)
 
-    const failWith = (error: LmError.LmError, method: string) => Effect.fail(LmError.toAiError(error, method))
-
-    const rememberImplicitOpen = (seen: boolean) =>
-      seen ? Ref.update(state, (s) => ({ ...s, startsInReasoning: true })) : Effect.void
-
-    // One call, sent again with what the server accepts when it rejects a parameter by name.
     const generateText = (providerOptions: LanguageModel.ProviderOptions, tries = 0): Effect.Effect<
       Array<Response.PartEncoded>,
       AiError.AiError
     > =>
-      Effect.gen(function*() {
-        const adapted = yield* Ref.get(state)
-        const { body, headers, thinkTags } = yield* request(providerOptions, false, adapted)
-        const reply = yield* Effect.either(client.send(body, headers))
-        if (reply._tag === "Left") {
-          const message = rejection(reply.left)
-          const next = message === undefined || tries >= 4 ? undefined : adapt(message, body, adapted)
-          if (next === undefined) return yield* Effect.fail(reply.left)
-          yield* Ref.set(state, next)
-          return yield* generateText(providerOptions, tries + 1)
-        }
-        const read = partsOfReply(reply.right, yield* readOptions(adapted, thinkTags))
-        if (LmError.isLmError(read)) return yield* failWith(read, "generateText")
-        yield* rememberImplicitOpen(read.implicitOpen)
-        return read.parts
+      Effect.contextWithEffect((context: Context.Context<never>) => {
+        const built = request(context, providerOptions, false)
+        if (Either.isLeft(built)) return Effect.fail(built.left)
+        const { body, headers, reading } = built.right
+        return Effect.matchEffect(client.send(body, headers), {
+          onFailure: (error) => adapted_(error, body, tries) ? generateText(providerOptions, tries + 1) : Effect.fail(error),
+          onSuccess: (reply) =>
+            Effect.clockWith((clock) => {
+              const read = partsOfReply(reply, reading(clock.unsafeCurrentTimeMillis()))
+              if (LmError.isLmError(read)) return Effect.fail(fail(read, "generateText"))
+              remember(read.implicitOpen)
+              return Effect.succeed(read.parts)
+            })
+        })
       })
 
     const streamText = (providerOptions: LanguageModel.ProviderOptions, tries = 0): Stream.Stream<
       Response.StreamPartEncoded,
       AiError.AiError
     > =>
-      Stream.unwrap(Effect.gen(function*() {
-        const adapted = yield* Ref.get(state)
-        const { body, headers, thinkTags } = yield* request(providerOptions, true, adapted)
-        const reader = new ChatStreamState(yield* readOptions(adapted, thinkTags))
-        let done = false
-        const parts = client.stream(body, headers).pipe(
-          Stream.mapChunksEffect((events) => {
-            const out: Array<Response.StreamPartEncoded> = []
-            for (const event of events) {
-              if (done) break
-              if (event === ChatClient.Done) {
-                done = true
-                continue
+      Stream.unwrap(Effect.contextWithEffect((context: Context.Context<never>) => {
+        const built = request(context, providerOptions, true)
+        if (Either.isLeft(built)) return Effect.fail(built.left)
+        const { body, headers, reading } = built.right
+        return Effect.clockWith((clock) => {
+          const reader = new ChatStreamState(reading(clock.unsafeCurrentTimeMillis()))
+          let started = false
+          let done = false
+          const parts = client.stream(body, headers).pipe(
+            Stream.mapChunksEffect((events) => {
+              started = true
+              const out: Array<Response.StreamPartEncoded> = []
+              for (const event of events) {
+                if (done) break
+                if (event === ChatClient.Done) done = true
+                else {
+                  const failure = reader.onChunk(event, out)
+                  if (failure !== undefined) return Effect.fail(fail(failure, "streamText"))
+                }
               }
-              const failure = reader.onChunk(event, out)
-              if (failure !== undefined) return failWith(failure, "streamText")
-            }
-            return Effect.succeed(Chunk.unsafeFromArray(out))
-          }),
-          // The body failing after the server finished loses nothing (a verdict on the reply,
-          // wrapped as `UnknownError`, is not such a failure).
-          Stream.catchAll((error) =>
-            (done || reader.finished) && error._tag !== "UnknownError" ? Stream.empty : Stream.fail(error)
-          ),
-          Stream.concat(Stream.suspend(() => {
-            if (!done && !reader.finished) {
-              return Stream.fail(LmError.toAiError(
-                new LmError.ConnectionReset({
-                  provider: `openai-compatible/${options.model}`,
-                  description: "the stream ended without a finish_reason or [DONE]"
-                }),
-                "streamText"
-              ))
-            }
-            const out: Array<Response.StreamPartEncoded> = []
-            const failure = reader.finish(out)
-            if (failure !== undefined) return Stream.fail(LmError.toAiError(failure, "streamText"))
-            return Stream.concat(Stream.fromIterable(out), Stream.execute(rememberImplicitOpen(reader.implicitOpen)))
-          }))
-        )
-        return Stream.catchAll(parts, (error) => {
-          const message = AiError.isAiError(error) ? rejection(error) : undefined
-          const next = message === undefined || tries >= 4 ? undefined : adapt(message, body, adapted)
-          return next === undefined
-            ? Stream.fail(error)
-            : Stream.unwrap(Effect.as(Ref.set(state, next), streamText(providerOptions, tries + 1)))
+              return Effect.succeed(Chunk.unsafeFromArray(out))
+            }),
+            // The body failing after the server finished loses nothing (a verdict on the reply,
+            // an `UnknownError`, is not such a failure).
+            Stream.catchAll((error) => (done || reader.finished) && error._tag !== "UnknownError" ? Stream.empty : Stream.fail(error)),
+            Stream.concat(Stream.suspend(() => {
+              if (!done && !reader.finished) {
+                return Stream.fail(fail(new LmError.ConnectionReset({ provider, description: "the stream ended without a finish_reason or [DONE]" }), "streamText"))
+              }
+              const out: Array<Response.StreamPartEncoded> = []
+              const failure = reader.finish(out)
+              if (failure !== undefined) return Stream.fail(fail(failure, "streamText"))
+              remember(reader.implicitOpen)
+              return Stream.fromIterable(out)
+            }))
+          )
+          // A rejection comes before any event.
+          return Effect.succeed(Stream.catchAll(parts, (error) =>
+            !started && adapted_(error, body, tries) ? streamText(providerOptions, tries + 1) : Stream.fail(error)))
         })
       }))
 
-    return yield* LanguageModel.make({ generateText: (o) => generateText(o), streamText: (o) => streamText(o) })
+    const service = yield* LanguageModel.make({ generateText: (o) => generateText(o), streamText: (o) => streamText(o) })
+    return yield* withCachedDecoding(service, (o) => generateText(o))
   })
 
 /**

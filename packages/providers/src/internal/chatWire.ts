@@ -13,7 +13,7 @@ import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
-import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
 import type * as JSONSchema from "effect/JSONSchema"
 import * as Schema from "effect/Schema"
@@ -52,8 +52,7 @@ const malformedInput = (description: string) =>
   new AiError.MalformedInput({ module: "ChatCompletions", method: "prepareRequest", description })
 
 /** @internal */
-export const prepareMessages = (prompt: Prompt.Prompt): Effect.Effect<Array<WireMessage>, AiError.MalformedInput> =>
-  Effect.suspend(() => {
+export const prepareMessages = (prompt: Prompt.Prompt): Either.Either<Array<WireMessage>, AiError.MalformedInput> => {
     const messages: Array<WireMessage> = []
     for (const message of prompt.content) {
       switch (message.role) {
@@ -79,7 +78,7 @@ export const prepareMessages = (prompt: Prompt.Prompt): Effect.Effect<Array<Wire
                 : part.data
               content.push({ type: "image_url", image_url: { url } })
             } else {
-              return Effect.fail(malformedInput(`a file of type '${part.mediaType}' cannot be sent to /v1/chat/completions`))
+              return Either.left(malformedInput(`a file of type '${part.mediaType}' cannot be sent to /v1/chat/completions`))
             }
           }
           messages.push({ role: "user", content })
@@ -108,8 +107,8 @@ export const prepareMessages = (prompt: Prompt.Prompt): Effect.Effect<Array<Wire
           break
       }
     }
-    return Effect.succeed(messages)
-  })
+    return Either.right(messages)
+}
 
 // OpenAI requires names matching ^[a-zA-Z0-9_-]{1,64}$.
 const wireName = (name: string): string => name.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 64) || "output"
@@ -151,8 +150,8 @@ export const prepareResponseFormat = (
 export const prepareTools = (
   options: LanguageModel.ProviderOptions,
   strict: boolean
-): Effect.Effect<{ readonly tools: unknown; readonly toolChoice: unknown }, AiError.MalformedInput> => {
-  if (options.tools.length === 0) return Effect.succeed({ tools: undefined, toolChoice: undefined })
+): Either.Either<{ readonly tools: unknown; readonly toolChoice: unknown }, AiError.MalformedInput> => {
+  if (options.tools.length === 0) return Either.right({ tools: undefined, toolChoice: undefined })
   const choice = options.toolChoice
   let allowed = options.tools
   let toolChoice: unknown = choice
@@ -166,7 +165,7 @@ export const prepareTools = (
   const tools: Array<unknown> = []
   for (const tool of allowed) {
     if (Tool.isProviderDefined(tool)) {
-      return Effect.fail(malformedInput(`the provider-defined tool '${tool.name}' is not supported by /v1/chat/completions`))
+      return Either.left(malformedInput(`the provider-defined tool '${tool.name}' is not supported by /v1/chat/completions`))
     }
     const description = tool.description ?? Tool.getDescriptionFromSchemaAst(tool.parametersSchema.ast)
     tools.push({
@@ -179,7 +178,7 @@ export const prepareTools = (
       }
     })
   }
-  return Effect.succeed({ tools, toolChoice })
+  return Either.right({ tools, toolChoice })
 }
 
 // =============================================================================
