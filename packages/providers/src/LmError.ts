@@ -54,14 +54,11 @@ const withBase = <C extends new(...args: Array<any>) => Common>(
     }
   }
 
-const always = () => true
-const never = () => false
-
 /**
- * The server refused the call because of a rate limit. `retryAfterMillis` is the longest of the
- * waits the server asked for (`retry-after-ms`, `retry-after`, the `x-ratelimit-reset-*`,
- * `anthropic-ratelimit-*-reset` and OpenRouter reset values, Gemini's `RetryInfo`), counted from
- * the moment the reply was classified, at `resetAtMillis` (epoch milliseconds of Effect's Clock).
+ * The server refused the call for a rate limit. `retryAfterMillis` is the longest wait it asked for
+ * (`retry-after(-ms)`, `x-ratelimit-reset-*`, `anthropic-ratelimit-*-reset`, OpenRouter's reset,
+ * Gemini's `RetryInfo`), from when the reply was classified; `resetAtMillis` is that instant
+ * (epoch milliseconds of Effect's `Clock`).
  *
  * @since 0.1.0
  */
@@ -71,57 +68,47 @@ export class RateLimited extends withBase(
     retryAfterMillis: Schema.optional(Schema.Number),
     resetAtMillis: Schema.optional(Schema.Number)
   }),
-  always
+  () => true
 ) {}
 
 /**
- * The account is out of quota or credit (OpenAI's `insufficient_quota`, HTTP 402, billing
- * errors): waiting does not help.
+ * The account is out of quota or credit (`insufficient_quota`, HTTP 402, billing): waiting does not help.
  *
  * @since 0.2.0
  */
 export class QuotaExceeded extends withBase(
   Schema.TaggedError<QuotaExceeded>("@effect-dspy/providers/QuotaExceeded")("QuotaExceeded", common),
-  never
+  () => false
 ) {}
 
 /**
- * The server is overloaded or failed (HTTP 5xx, Anthropic's 529, a server error reported in a
- * stream or in a 200 body).
+ * The server is overloaded or failed (HTTP 5xx, 529, a server error in a stream or a 200 body).
  *
  * @since 0.1.0
  */
 export class Overloaded extends withBase(
-  Schema.TaggedError<Overloaded>("@effect-dspy/providers/Overloaded")("Overloaded", {
-    ...common,
-    retryAfterMillis: Schema.optional(Schema.Number)
-  }),
-  always
+  Schema.TaggedError<Overloaded>("@effect-dspy/providers/Overloaded")("Overloaded", { ...common, retryAfterMillis: Schema.optional(Schema.Number) }),
+  () => true
 ) {}
 
 /**
- * One attempt took longer than the policy's timeout (for a stream: waited that long for its next
- * part), or the server said 408.
+ * An attempt took longer than the timeout (a stream: waited that long for its next part), or HTTP 408.
  *
  * @since 0.1.0
  */
 export class Timeout extends withBase(
-  Schema.TaggedError<Timeout>("@effect-dspy/providers/Timeout")("Timeout", {
-    ...common,
-    afterMillis: Schema.optional(Schema.Number)
-  }),
-  always
+  Schema.TaggedError<Timeout>("@effect-dspy/providers/Timeout")("Timeout", { ...common, afterMillis: Schema.optional(Schema.Number) }),
+  () => true
 ) {}
 
 /**
- * The connection failed, or the reply ended before its protocol's end (a stream without
- * `[DONE]` / `message_stop` / `response.completed`, a body cut short).
+ * The connection failed, or the reply ended before its protocol's end (`[DONE]`, `message_stop`, …).
  *
  * @since 0.1.0
  */
 export class ConnectionReset extends withBase(
   Schema.TaggedError<ConnectionReset>("@effect-dspy/providers/ConnectionReset")("ConnectionReset", common),
-  always
+  () => true
 ) {}
 
 /**
@@ -130,11 +117,8 @@ export class ConnectionReset extends withBase(
  * @since 0.1.0
  */
 export class ContextLengthExceeded extends withBase(
-  Schema.TaggedError<ContextLengthExceeded>("@effect-dspy/providers/ContextLengthExceeded")(
-    "ContextLengthExceeded",
-    common
-  ),
-  never
+  Schema.TaggedError<ContextLengthExceeded>("@effect-dspy/providers/ContextLengthExceeded")("ContextLengthExceeded", common),
+  () => false
 ) {}
 
 /**
@@ -144,7 +128,7 @@ export class ContextLengthExceeded extends withBase(
  */
 export class Authentication extends withBase(
   Schema.TaggedError<Authentication>("@effect-dspy/providers/Authentication")("Authentication", common),
-  never
+  () => false
 ) {}
 
 /**
@@ -154,76 +138,59 @@ export class Authentication extends withBase(
  */
 export class BadRequest extends withBase(
   Schema.TaggedError<BadRequest>("@effect-dspy/providers/BadRequest")("BadRequest", common),
-  never
+  () => false
 ) {}
 
 /**
- * The reply could not be understood. Retryable when it came from the wire (garbled JSON, broken
- * framing), not when a well-formed reply failed the caller's schema.
+ * The reply could not be read: retryable when it came from the wire, not when a well-formed reply
+ * failed the caller's schema.
  *
  * @since 0.1.0
  */
 export class MalformedResponse extends withBase(
-  Schema.TaggedError<MalformedResponse>("@effect-dspy/providers/MalformedResponse")("MalformedResponse", {
-    ...common,
-    fromWire: Schema.Boolean
-  }),
+  Schema.TaggedError<MalformedResponse>("@effect-dspy/providers/MalformedResponse")("MalformedResponse", { ...common, fromWire: Schema.Boolean }),
   (self) => self.fromWire
 ) {}
 
 /**
- * The model declined to answer (OpenAI's `refusal`, Anthropic's `stop_reason: "refusal"`);
- * `description` holds its words.
+ * The model declined to answer (a `refusal`, `stop_reason: "refusal"`); `description` holds its words.
  *
  * @since 0.2.0
  */
 export class Refused extends withBase(
   Schema.TaggedError<Refused>("@effect-dspy/providers/Refused")("Refused", common),
-  never
+  () => false
 ) {}
 
 /**
- * The reply was cut by the output token limit (`length`, `max_tokens`, `max_output_tokens`,
- * `MAX_TOKENS`); `partialText` is what the model wrote before it.
+ * The reply was cut by the output token limit; `partialText` is what the model wrote before it.
  *
  * @since 0.2.0
  */
 export class Truncated extends withBase(
-  Schema.TaggedError<Truncated>("@effect-dspy/providers/Truncated")("Truncated", {
-    ...common,
-    partialText: Schema.String
-  }),
-  never
+  Schema.TaggedError<Truncated>("@effect-dspy/providers/Truncated")("Truncated", { ...common, partialText: Schema.String }),
+  () => false
 ) {}
 
 /**
- * A content filter stopped the prompt or the reply; `description` names the filter's verdict.
+ * A content filter stopped the prompt or the reply; `description` names the verdict.
  *
  * @since 0.2.0
  */
 export class ContentFiltered extends withBase(
-  Schema.TaggedError<ContentFiltered>("@effect-dspy/providers/ContentFiltered")("ContentFiltered", {
-    ...common,
-    partialText: Schema.String
-  }),
-  never
+  Schema.TaggedError<ContentFiltered>("@effect-dspy/providers/ContentFiltered")("ContentFiltered", { ...common, partialText: Schema.String }),
+  () => false
 ) {}
 
 /**
- * A streamed call failed with a retryable failure after parts reached the consumer; carries the
- * text received so far. Not retried (the consumer saw part of an answer).
+ * A stream failed retryably after parts reached the consumer: not retried (the consumer saw part of
+ * an answer); `partialText` is the text received, `reason` the tag of the failure.
  *
  * @since 0.1.0
  */
 export class StreamFailed extends withBase(
-  Schema.TaggedError<StreamFailed>("@effect-dspy/providers/StreamFailed")("StreamFailed", {
-    ...common,
-    /** The text received before the failure. */
-    partialText: Schema.String,
-    /** The tag of the underlying failure, e.g. `ConnectionReset`. */
-    reason: Schema.String
-  }),
-  never
+  Schema.TaggedError<StreamFailed>("@effect-dspy/providers/StreamFailed")("StreamFailed", { ...common, partialText: Schema.String, reason: Schema.String }),
+  () => false
 ) {}
 
 /**
@@ -233,51 +200,25 @@ export class StreamFailed extends withBase(
  */
 export class UnknownFailure extends withBase(
   Schema.TaggedError<UnknownFailure>("@effect-dspy/providers/UnknownFailure")("UnknownFailure", common),
-  never
+  () => false
 ) {}
+
+/**
+ * The classified failures, as a Schema (e.g. to persist them in a checkpoint).
+ *
+ * @since 0.1.0
+ */
+export const LmError = Schema.Union(
+  RateLimited, QuotaExceeded, Overloaded, Timeout, ConnectionReset, ContextLengthExceeded, Authentication,
+  BadRequest, MalformedResponse, Refused, Truncated, ContentFiltered, StreamFailed, UnknownFailure
+)
 
 /**
  * A classified language-model failure.
  *
  * @since 0.1.0
  */
-export type LmError =
-  | RateLimited
-  | QuotaExceeded
-  | Overloaded
-  | Timeout
-  | ConnectionReset
-  | ContextLengthExceeded
-  | Authentication
-  | BadRequest
-  | MalformedResponse
-  | Refused
-  | Truncated
-  | ContentFiltered
-  | StreamFailed
-  | UnknownFailure
-
-/**
- * Schema of the classified failures (e.g. to persist them in a checkpoint).
- *
- * @since 0.1.0
- */
-export const LmError = Schema.Union(
-  RateLimited,
-  QuotaExceeded,
-  Overloaded,
-  Timeout,
-  ConnectionReset,
-  ContextLengthExceeded,
-  Authentication,
-  BadRequest,
-  MalformedResponse,
-  Refused,
-  Truncated,
-  ContentFiltered,
-  StreamFailed,
-  UnknownFailure
-)
+export type LmError = typeof LmError.Type
 
 /**
  * Whether a value is a classified `LmError`.
@@ -285,10 +226,6 @@ export const LmError = Schema.Union(
  * @since 0.1.0
  */
 export const isLmError: (u: unknown) => u is LmError = Schema.is(LmError)
-
-// =============================================================================
-// Classification
-// =============================================================================
 
 /**
  * Options of `classify`.

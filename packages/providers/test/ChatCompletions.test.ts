@@ -182,6 +182,18 @@ describe("chat completions: reasoning never reaches the answer", () => {
       assert.strictEqual(reasoningOf(parts), "plan: say four")
     }))
 
+  it.scoped("a model seen closing a block it never opened is remembered: its next streams start in reasoning", () =>
+    Effect.gen(function*() {
+      const server = yield* serve([fx.implicitThinkOpenStream])
+      const model = compatible(server.url)
+      const twice = Effect.zip(Stream.runCollect(LanguageModel.streamText({ prompt: "a" })), Stream.runCollect(LanguageModel.streamText({ prompt: "b" })))
+      const [first, second] = valueOf(yield* Effect.exit(drive(Effect.scoped(twice.pipe(Effect.provide(model))))))
+      // the first time, words passed on before </think> arrived stay text; the tag never is
+      assert.strictEqual(textOf(Chunk.toArray(first)), "Adding twoFour.")
+      assert.strictEqual(textOf(Chunk.toArray(second)), "Four.")
+      assert.strictEqual(reasoningOf(Chunk.toArray(second)), "Adding two and two.")
+    }))
+
   it.scoped("Mistral's typed content (thinking and text chunks), whole and streamed", () =>
     Effect.gen(function*() {
       const whole = yield* serve([fx.mistralContentArray])

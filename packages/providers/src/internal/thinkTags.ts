@@ -27,7 +27,8 @@ export class ThinkSplitter {
   private inReasoning: boolean
   private pending = ""
   private sawTag = false
-  private textStarted = false
+  // The answer after a `</think>` starts at its first visible character.
+  private trimNext = false
   /** A `</think>` arrived that no `<think>` opened: the model opens its block in the prompt. */
   implicitOpen = false
 
@@ -48,6 +49,7 @@ export class ThinkSplitter {
         this.implicitOpen = true
         this.emit(out, true, text.slice(0, close))
         this.sawTag = true
+        this.trimNext = true
         text = text.slice(close + CLOSE.length)
         continue
       }
@@ -60,6 +62,7 @@ export class ThinkSplitter {
       }
       this.emit(out, this.inReasoning, text.slice(0, at))
       this.sawTag = true
+      this.trimNext = this.inReasoning
       this.inReasoning = !this.inReasoning
       text = text.slice(at + tag.length)
     }
@@ -75,10 +78,9 @@ export class ThinkSplitter {
   }
 
   private emit(out: Array<Segment>, reasoning: boolean, text: string): void {
-    // The answer starts at its first visible character (models put blank lines after `</think>`).
-    const trimmed = !reasoning && !this.textStarted && this.sawTag ? text.trimStart() : text
+    const trimmed = !reasoning && this.trimNext ? text.trimStart() : text
     if (trimmed === "") return
-    if (!reasoning) this.textStarted = true
+    if (!reasoning) this.trimNext = false
     const last = out[out.length - 1]
     if (last !== undefined && last.reasoning === reasoning) out[out.length - 1] = { reasoning, text: last.text + trimmed }
     else out.push({ reasoning, text: trimmed })
