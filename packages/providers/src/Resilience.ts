@@ -40,10 +40,6 @@ import { Limiter } from "./Limiter.js"
 import type * as LimiterNs from "./Limiter.js"
 import * as LmError from "./LmError.js"
 
-// =============================================================================
-// Policy
-// =============================================================================
-
 /**
  * The retry and timeout policy of a model; every field has a default (see `defaults`).
  *
@@ -103,10 +99,6 @@ const resolve = (policy: Policy) => {
     timeout: Duration.isFinite(timeout) ? timeout : undefined
   }
 }
-
-// =============================================================================
-// Retry budget
-// =============================================================================
 
 /**
  * A retry budget shared by every call made under it (for a batch: every call of one item).
@@ -183,10 +175,6 @@ export const makeRetryBudget = (options: BudgetOptions): Effect.Effect<Budget> =
 export const withRetryBudget = (options: BudgetOptions) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.flatMap(makeRetryBudget(options), (budget) => Effect.provideService(self, RetryBudget, budget))
 
-// =============================================================================
-// Schedule
-// =============================================================================
-
 /**
  * What the schedule decided for one failure.
  *
@@ -243,10 +231,6 @@ export const schedule = (
   })
 }
 
-// =============================================================================
-// Metrics
-// =============================================================================
-
 /**
  * Counter of retries, tagged with `error` (the classified tag).
  *
@@ -266,10 +250,6 @@ export const failedAttemptsTotal = Metric.counter("effect_dspy_lm_failed_attempt
   description: "Failed language-model call attempts",
   incremental: true
 })
-
-// =============================================================================
-// Wrapping
-// =============================================================================
 
 /**
  * Options of `make` / `layer`.
@@ -344,11 +324,8 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
       : Effect.void
 
   // The call's schedule: its elapsed time counts from its start, and it asks the budget in force.
-  const callSchedule = Effect.zipWith(
-    Clock.currentTimeMillis,
-    RetryBudget,
-    (startMillis, budget) => Schedule.tapOutput(schedule(policy, { startMillis, budget }), onRetry)
-  )
+  const callSchedule = (startMillis: number) =>
+    Effect.map(RetryBudget, (budget) => Schedule.tapOutput(schedule(policy, { startMillis, budget }), onRetry))
 
   const final = (method: string) => (e: unknown): unknown => (LmError.isLmError(e) ? LmError.toAiError(e, method) : e)
 
@@ -358,7 +335,16 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
     const timed = p.timeout === undefined ? self : Effect.timeoutFail(self, { duration: p.timeout, onTimeout: timeoutError })
     const settled = Effect.catchAll(timed, (e) => Effect.flip(settle(e)))
     const attempt = limiter === undefined ? settled : limiter.withPermit(settled)
-    const retried = p.maxRetries === 0 ? attempt : Effect.flatMap(callSchedule, (s) => Effect.retry(attempt, s))
+    // The schedule is set up at the first failure (a call that succeeds pays for one clock read):
+    // `Effect.retry` then starts from that failure, replayed once, and runs the attempt again.
+    const retried = p.maxRetries === 0 ? attempt : Effect.clockWith((clock) => {
+      const start = clock.unsafeCurrentTimeMillis()
+      return Effect.catchAll(attempt, (first) => {
+        let replayed = false
+        const again = Effect.suspend(() => (replayed ? attempt : ((replayed = true), Effect.fail(first))))
+        return Effect.flatMap(callSchedule(start), (s) => Effect.retry(again, s))
+      })
+    })
     return Effect.mapError(retried, final(method)) as Effect.Effect<A, E, R>
   }
 
@@ -425,7 +411,7 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
     })
     const retried = p.maxRetries === 0
       ? attempt
-      : Stream.unwrap(Effect.map(callSchedule, (s) => Stream.retry(attempt, s)))
+      : Stream.unwrap(Effect.flatMap(Clock.currentTimeMillis, (start) => Effect.map(callSchedule(start), (s) => Stream.retry(attempt, s))))
     return Stream.mapError(retried, final(method)) as Stream.Stream<A, E, R>
   }
 

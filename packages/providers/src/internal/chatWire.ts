@@ -18,10 +18,6 @@ import * as Encoding from "effect/Encoding"
 import type * as JSONSchema from "effect/JSONSchema"
 import * as Schema from "effect/Schema"
 
-// =============================================================================
-// Request
-// =============================================================================
-
 /** @internal */
 export type WireMessage =
   | { readonly role: "system"; readonly content: string }
@@ -180,10 +176,6 @@ export const prepareTools = (
   }
   return Either.right({ tools, toolChoice })
 }
-
-// =============================================================================
-// Replies
-// =============================================================================
 
 const Nullable = <S extends Schema.Schema.Any>(schema: S) => Schema.optional(Schema.NullOr(schema))
 
