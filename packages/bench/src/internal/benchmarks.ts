@@ -58,7 +58,7 @@ interface OverheadRow {
   readonly vsFloor: number
 }
 
-/** The "variant  cpu µs/call  calls/s  vs floor" tables of predict-overhead and chat-overhead. */
+/** The "variant  cpu µs/call  calls/s  vs floor" table of predict-overhead. */
 const overheadRows = (stdout: string): Array<OverheadRow> =>
   [...stdout.matchAll(/^(\S.*?)\s{2,}(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)x\s*$/gm)].map((m) => ({
     name: m[1]!.trim(),
@@ -114,19 +114,6 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
         summary: rows.length === 0 ? "no figures parsed (see output)" : rows.map((r) => `${r.name} ${r.microsPerCall} µs`).join("; "),
         figures: { rows }
       }
-    }
-  },
-  {
-    name: "chat-overhead",
-    title: "provider CPU per call vs bare fetch",
-    timeoutMinutes: 15,
-    invocation: ({ quick }) => ({
-      script: "packages/providers/bench/chat-overhead.ts",
-      args: [...(quick ? ["--calls", "300", "--rounds", "1"] : ["--calls", "3000", "--rounds", "3"]), "--concurrency", "64"]
-    }),
-    parse: (stdout) => {
-      const rows = overheadRows(stdout)
-      return { summary: overheadSummary(rows), target: overheadTarget(rows, "Lm.layer", 1.3), figures: { rows } }
     }
   },
   {
