@@ -43,7 +43,7 @@ export const answer = Effect.map(solve({ question: "What is 6 x 7?" }), (predict
 export const samePredict: typeof Predict.make = PredictModule.make
 
 // models: from the environment, or the in-process simulator
-export const fromEnv = Lm.layerFromEnv
+export const fromEnv = Lm.layerFromEnv()
 export const simulated = Simulator.layer()
 
 // evaluation

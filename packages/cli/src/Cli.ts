@@ -14,7 +14,6 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
-import * as Lm from "@effect-dspy/providers/Lm"
 import * as ModelId from "@effect-dspy/providers/ModelId"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as FileSystem from "@effect/platform/FileSystem"
@@ -36,6 +35,7 @@ import * as RateControl from "@effect-dspy/batch/RateControl"
 import type * as ExampleModes from "./ExampleModes.js"
 import * as Programs from "@effect-dspy/batch/Programs"
 import * as ClusterCommands from "./ClusterCommands.js"
+import { modelLayer, resolveModelId } from "./internal/model.js"
 import * as Progress from "./Progress.js"
 
 /**
@@ -92,16 +92,14 @@ const resolveModel = (
   limiter: RateControl.Service,
   timeoutSeconds: Option.Option<number>
 ) =>
-  Effect.gen(function*() {
-    const timeout = Option.match(timeoutSeconds, { onNone: () => undefined, onSome: (s) => Duration.seconds(s) })
-    if (Option.isSome(flag)) {
-      // an explicit model must work: a missing key is an error, not a silent fallback
-      yield* ModelId.parse(flag.value)
-      return { modelId: flag.value, notice: undefined, layer: Lm.layer(flag.value, { limiter, timeout }) }
-    }
-    const { fallback, modelId } = yield* Lm.resolveFromEnv
-    return { modelId, notice: fallback, layer: Lm.layer(modelId, { limiter, timeout }) }
-  })
+  Effect.map(resolveModelId(flag), ({ modelId, notice }) => ({
+    modelId,
+    notice,
+    layer: modelLayer(modelId, {
+      limiter,
+      timeout: Option.match(timeoutSeconds, { onNone: () => undefined, onSome: (s) => Duration.seconds(s) })
+    })
+  }))
 
 const programOption = Options.text("program").pipe(
   Options.withAlias("p"),
@@ -114,7 +112,7 @@ const modelOption = Options.text("model").pipe(
   Options.withAlias("m"),
   Options.optional,
   Options.withDescription(
-    "Model id, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, openai-compatible/llama3.1:8b, simulator/sim-1 (default: EFFECT_DSPY_MODEL, a configured key, else the offline simulator)"
+    "Model id, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, google/gemini-2.0-flash, openai-compatible/llama3.1:8b, simulator/sim-1 (default: EFFECT_DSPY_MODEL, a configured key, else the offline simulator)"
   )
 )
 const jsonOption = Options.boolean("json").pipe(Options.withDescription("Print the summary as one JSON object on stdout"))

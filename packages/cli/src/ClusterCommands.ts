@@ -20,7 +20,6 @@ import * as BatchMetrics from "@effect-dspy/batch/BatchMetrics"
 import * as Programs from "@effect-dspy/batch/Programs"
 import * as Progress from "./Progress.js"
 import * as Redaction from "@effect-dspy/core/Redaction"
-import * as Lm from "@effect-dspy/providers/Lm"
 import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
@@ -34,7 +33,7 @@ import type * as Scope from "effect/Scope"
 import * as BatchStore from "@effect-dspy/cluster/BatchStore"
 import * as Cluster from "@effect-dspy/cluster/Cluster"
 import * as DistributedBatch from "@effect-dspy/cluster/DistributedBatch"
-import { resolveModelId } from "./internal/clusterModel.js"
+import { modelLayer, resolveModelId } from "./internal/model.js"
 import * as Operations from "@effect-dspy/cluster/Operations"
 import * as Runner from "@effect-dspy/cluster/Runner"
 import * as LocalPostgres from "@effect-dspy/cluster/LocalPostgres"
@@ -221,7 +220,7 @@ export const runner = Command.make("runner", runnerOptions, (args) =>
       program: args.program,
       module,
       modelId,
-      model: (limiter) => Lm.layer(modelId, { limiter, timeout }),
+      model: (limiter) => modelLayer(modelId, { limiter, timeout }),
       concurrency: args.concurrency,
       requestsPerMinute: Option.getOrUndefined(args.rpm),
       tokensPerMinute: Option.getOrUndefined(args.tpm),

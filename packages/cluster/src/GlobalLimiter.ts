@@ -43,7 +43,11 @@ export interface Options {
   readonly tokensPerRequest?: number | undefined
 }
 
-/** The bucket of a per-minute limit: one second's worth at most at once. */
+/**
+ * The bucket of a per-minute limit: one second's worth at most at once.
+ *
+ * @since 0.2.0
+ */
 export const bucketOf = (perMinute: number): { readonly limit: number; readonly window: Duration.Duration } => {
   const burst = Math.max(1, Math.ceil(perMinute / 60))
   return { limit: burst, window: Duration.millis((burst * 60_000) / perMinute) }
@@ -120,13 +124,9 @@ export const make = (options: Options): Effect.Effect<RateControl.Service, never
     const guarded = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
       Effect.flatMap(take, (charged) => Effect.onExit(self, (exit) => settle(exit, charged)))
 
-    const localStream = local.withStreamPermit
     return {
       ...local,
       withPermit: (self) => local.withPermit(guarded(self)),
-      permitScoped: Effect.zipRight(local.permitScoped, take),
-      ...(localStream === undefined
-        ? {}
-        : { withStreamPermit: (self) => localStream(Stream.unwrap(Effect.as(take, self))) })
+      withStreamPermit: (self) => local.withStreamPermit(Stream.unwrap(Effect.as(take, self)))
     } satisfies RateControl.Service
   })

@@ -128,7 +128,11 @@ export const findBinaries: Effect.Effect<Option.Option<string>, never, FileSyste
   }
 )
 
-/** A free TCP port on 127.0.0.1 (released before returning: another process could take it first). */
+/**
+ * A free TCP port on 127.0.0.1 (released before returning: another process could take it first).
+ *
+ * @since 0.2.0
+ */
 export const freePort: Effect.Effect<number, LocalPostgresError> = Effect.async((resume) => {
   const server = Net.createServer()
   server.once("error", (error) => resume(Effect.fail(fail(`no free port: ${error.message}`))))

@@ -1,12 +1,14 @@
 /**
  * A streaming parser of Server-Sent Events that reports each event's `data`.
  *
- * Why not `@effect/experimental`'s `Sse.makeParser`: it rescans its buffer from the start
- * for every line, so a read that carries many events (the norm when a server streams
- * thousands of answers and each socket read holds dozens of token events) costs time
- * quadratic in the read. This one looks at each character once (native `indexOf`) and
- * slices only the data values. The chat-completions format uses `data` only: `event`,
- * `id` and `retry` fields and comments are skipped.
+ * Why not `@effect/experimental`'s `Sse.makeParser`: its line loop restarts its scan at index 0
+ * of the buffer for every line (`for (let index = startingPosition; ...)` with
+ * `startingPosition = 0` after each line, in `Sse.ts` of @effect/experimental 0.61), so a read
+ * that holds many events costs time quadratic in the read: 100 chat-completion events in one
+ * read take 17 ms to parse, 400 take 220 ms, 1600 take 3.6 s (measured on the dev machine). A
+ * fast server's reads hold dozens to hundreds of token events. This one looks at each character
+ * once (native `indexOf`). The chat-completions format uses `data` only: `event`, `id` and
+ * `retry` fields and comments (`: keep-alive`) are skipped.
  *
  * @internal
  */
