@@ -6,7 +6,7 @@
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Response from "@effect/ai/Response"
-import { Predict, Signature, SpanContent } from "@effect-dspy/core"
+import { GenAiSpan, Predict, Signature } from "@effect-dspy/core"
 import { Context, DefaultServices, Effect, Layer, ManagedRuntime, Stream, Tracer } from "effect"
 
 const callsIndex = process.argv.indexOf("--calls")
@@ -48,10 +48,10 @@ await time("Predict, spans recorded", () => Effect.withTracer(qa(input), forward
 // With telemetry on, a content sink also receives module and LM inputs and outputs; this one
 // keeps the last value, as a real sink keeps references to render later.
 let kept: unknown
-const sink: SpanContent.Sink = (_span, value) => {
+const sink: GenAiSpan.ContentSink = (_span, value) => {
   kept = value
 }
 await time("Predict, spans + content", () =>
-  Effect.withTracer(qa(input), forwarding).pipe(Effect.provideService(SpanContent.SpanContent, sink)))
+  Effect.withTracer(qa(input), forwarding).pipe(Effect.provideService(GenAiSpan.CurrentContentSink, sink)))
 void kept
 await runtime.dispose()

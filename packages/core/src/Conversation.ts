@@ -22,6 +22,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Adapter from "./Adapter.js"
 import type { InvalidInput } from "./DspyError.js"
+import { assistantText, userText } from "./internal/messages.js"
 import type * as Module from "./Module.js"
 import * as Predict from "./Predict.js"
 import * as Signature from "./Signature.js"
@@ -171,9 +172,6 @@ export const renderHistory = (history: Prompt.Prompt): string =>
     .map((m) => `${m.role === "user" ? "User" : "Assistant"}: ${textOf(m)}`)
     .join("\n\n")
 
-const userMessage = (text: string) => Prompt.userMessage({ content: [Prompt.textPart({ text })] })
-const assistantMessage = (text: string) => Prompt.assistantMessage({ content: [Prompt.textPart({ text })] })
-
 const trim = (history: Prompt.Prompt, maxMessages: number | undefined): Prompt.Prompt => {
   if (maxMessages === undefined) return history
   const others = history.content.filter((m) => m.role !== "system")
@@ -189,7 +187,7 @@ const trim = (history: Prompt.Prompt, maxMessages: number | undefined): Prompt.P
 const chatAdapter = (history: Prompt.Prompt): Adapter.Adapter => {
   const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
     const message = request.inputs["message"]
-    return Prompt.fromMessages([...history.content, userMessage(typeof message === "string" ? message : "")])
+    return Prompt.fromMessages([...history.content, userText(typeof message === "string" ? message : "")])
   }
   return {
     name: "ConversationAdapter",
@@ -234,7 +232,7 @@ const fromHistory = (initial: Prompt.Prompt, options: Options): Effect.Effect<Co
 
     const append = (message: string, reply: string): void => {
       history = trim(
-        Prompt.fromMessages([...history.content, userMessage(message), assistantMessage(reply)]),
+        Prompt.fromMessages([...history.content, userText(message), assistantText(reply)]),
         maxMessages
       )
     }

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { SpanContent as CoreSpanContent } from "@effect-dspy/core"
+import { GenAiSpan } from "@effect-dspy/core"
 import { CurrentSpanTransformer } from "@effect/ai/Telemetry"
 import { resourceFromAttributes } from "@opentelemetry/resources"
 import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base"
@@ -255,7 +255,7 @@ const make = (settings: TelemetryConfig.Settings) =>
       Layer.succeedContext(
         Context.make(Telemetry, service).pipe(
           Context.add(CurrentSpanTransformer, DeferredContent.spanTransformer(render, deferred)),
-          Context.add(CoreSpanContent.SpanContent, deferred?.sink)
+          Context.add(GenAiSpan.CurrentContentSink, deferred?.sink)
         )
       )
     )

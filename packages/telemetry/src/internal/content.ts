@@ -1,5 +1,5 @@
 import * as Prompt from "@effect/ai/Prompt"
-import type { SpanContent as CoreSpanContent } from "@effect-dspy/core"
+import type { GenAiSpan } from "@effect-dspy/core"
 import type * as Tracer from "effect/Tracer"
 import * as SpanContent from "../SpanContent.js"
 import { RecordedSpan, SpanView } from "./span.js"
@@ -11,7 +11,7 @@ import { RecordedSpan, SpanView } from "./span.js"
  */
 export interface DeferredContent {
   /** Core's span-content sink: module, LM and tool inputs and outputs. */
-  readonly sink: CoreSpanContent.Sink
+  readonly sink: GenAiSpan.ContentSink
   /** Keeps an `@effect/ai` call's content for the span; false when the span is not an exported one. */
   readonly defer: (span: Tracer.Span, content: SpanContent.LmContent) => boolean
   /** The rendered attributes of an exported span, if it has content. */
@@ -20,7 +20,7 @@ export interface DeferredContent {
 
 /** A span's content, kept until it is exported. */
 export interface Entry {
-  readonly values: Array<{ readonly value: unknown; readonly info: CoreSpanContent.Info }>
+  readonly values: Array<{ readonly value: unknown; readonly info: GenAiSpan.ContentInfo }>
   lm: SpanContent.LmContent | undefined
   rendered: Readonly<Record<string, string>> | undefined
 }
