@@ -276,13 +276,23 @@ export class CurrentContentSink extends Context.Reference<CurrentContentSink>()(
 ) {}
 
 /**
- * Hands a value to the content sink in force, with the current span; does nothing without a
- * sink or a span.
+ * Runs an effect handing `input` to the content sink in force before it starts and its output
+ * (or what `output` makes of it) once it succeeds, with the current span; without a sink the
+ * effect runs as it is. Use it inside the span the content belongs to.
  *
  * @since 0.2.0
  */
-export const capture = (info: ContentInfo, value: unknown): Effect.Effect<void> =>
+export const withContent = <A>(
+  info: Omit<ContentInfo, "direction">,
+  input: unknown,
+  output: (value: A) => unknown = (value) => value
+) =>
+<E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.flatMap(CurrentContentSink, (sink) =>
-    sink === undefined ? Effect.void : Effect.map(Effect.option(Effect.currentSpan), (span) => {
-      if (Option.isSome(span)) sink(span.value, value, info)
+    sink === undefined ? self : Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
+      if (Option.isNone(span)) return self
+      sink(span.value, input, { ...info, direction: "input" })
+      return Effect.tap(self, (value) => {
+        sink(span.value, output(value), { ...info, direction: "output" })
+      })
     }))

@@ -112,15 +112,11 @@ export const instrument = <O, E, R>(info: CallInfo, body: Effect.Effect<O, E, R>
   Effect.gen(function*() {
     const bus = yield* EventBus
     const collector = makeCollector(yield* CurrentCollector)
-    const content = { span: "module", name: info.name } as const
-    const traced = Effect.gen(function*() {
-      yield* GenAiSpan.capture({ ...content, direction: "input" }, info.input)
-      const output = yield* body
-      yield* GenAiSpan.capture({ ...content, direction: "output" }, output)
-      return { output, usage: collector.usage, trace: collector.trace }
-    }).pipe(
+    const traced = body.pipe(
+      GenAiSpan.withContent({ span: "module", name: info.name }, info.input),
       Effect.provideService(CurrentCollector, collector),
-      GenAiSpan.withSpan(GenAiSpan.moduleSpan(info))
+      GenAiSpan.withSpan(GenAiSpan.moduleSpan(info)),
+      Effect.map((output): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace }))
     )
     if (!bus.active()) return yield* traced
     // Events are built only when someone listens.

@@ -74,10 +74,9 @@ export const make = <const P extends Schema.Struct.Fields, A, E, R>(options: {
       }
       // The decoded value is the struct's Type by construction of `decode`.
       const params = decoded.right as Schema.Struct.Type<P>
-      return GenAiSpan.capture({ span: "tool", direction: "input", name: options.name }, params).pipe(
-        Effect.zipRight(options.handler(params)),
+      return options.handler(params).pipe(
         Effect.map(observationText),
-        Effect.tap((text) => GenAiSpan.capture({ span: "tool", direction: "output", name: options.name }, text)),
+        GenAiSpan.withContent({ span: "tool", name: options.name }, params),
         Effect.catchAllCause((cause) => Effect.fail(new ToolError({ tool: options.name, reason: causeMessage(cause) }))),
         GenAiSpan.withSpan(span)
       )

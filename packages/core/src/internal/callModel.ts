@@ -23,18 +23,16 @@ export const callModel = Effect.fnUntraced(function*(
   const config = yield* LmConfig
   const bus = yield* EventBus
   const model = config.model ?? "unknown"
-  const generate = Effect.gen(function*() {
-    yield* GenAiSpan.capture({ span: "lm", name: model, direction: "input" }, prompt)
-    const reply = yield* adapter.generate(signature, prompt)
-    yield* GenAiSpan.capture({ span: "lm", name: model, direction: "output" }, reply.text)
-    yield* Effect.annotateCurrentSpan({
-      [GenAiSpan.Attributes.responseFinishReasons]: [reply.finishReason],
-      [GenAiSpan.Attributes.usageInputTokens]: reply.usage.inputTokens,
-      [GenAiSpan.Attributes.usageOutputTokens]: reply.usage.outputTokens
-    })
-    return reply
-  }).pipe(
+  const generate = adapter.generate(signature, prompt).pipe(
+    Effect.tap((reply) =>
+      Effect.annotateCurrentSpan({
+        [GenAiSpan.Attributes.responseFinishReasons]: [reply.finishReason],
+        [GenAiSpan.Attributes.usageInputTokens]: reply.usage.inputTokens,
+        [GenAiSpan.Attributes.usageOutputTokens]: reply.usage.outputTokens
+      })
+    ),
     Effect.tapError((error) => Effect.annotateCurrentSpan(GenAiSpan.Attributes.errorType, error._tag)),
+    GenAiSpan.withContent({ span: "lm", name: model }, prompt, (reply) => reply.text),
     GenAiSpan.withSpan(GenAiSpan.lmSpan({ ...config, adapter: adapter.name, signature: signature.name }))
   )
   if (!bus.active()) return yield* Effect.tap(generate, recordUsage)
