@@ -3,9 +3,9 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { UsageTrackers } from "./internal/usageTrackers.js"
 
 /** Usage of one or more LM calls (a plain object: it is made on every call). */
 export const Usage = Schema.Struct({
@@ -67,21 +67,6 @@ export const fromResponse = (usage: {
 }
 
 /**
- * Collects the usage of every LM call made under `Usage.track`. A reference rather than a
- * required service, so that modules work without it; nested trackers all see each call.
- */
-export class UsageSink extends Context.Reference<UsageSink>()("@effect-dspy/core/UsageSink", {
-  defaultValue: (): ReadonlyArray<(usage: Usage) => void> => []
-}) {}
-
-/** Records one call's usage with every active tracker. */
-export const record = (usage: Usage): Effect.Effect<void> =>
-  Effect.flatMap(UsageSink, (sinks) =>
-    sinks.length === 0 ? Effect.void : Effect.sync(() => {
-      for (const sink of sinks) sink(usage)
-    }))
-
-/**
  * Runs a program and returns its result with the total usage of every LM call it made.
  *
  * @example
@@ -98,8 +83,8 @@ export const track = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<read
     const sink = (usage: Usage) => {
       total = add(total, usage)
     }
-    return Effect.flatMap(UsageSink, (sinks) =>
-      Effect.provideService(self, UsageSink, [...sinks, sink]).pipe(
+    return Effect.flatMap(UsageTrackers, (trackers) =>
+      Effect.provideService(self, UsageTrackers, [...trackers, sink]).pipe(
         Effect.map((a) => [a, total] as const)
       ))
   })

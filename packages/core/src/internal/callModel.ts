@@ -8,6 +8,7 @@ import { LmConfig } from "../LmConfig.js"
 import type * as Signature from "../Signature.js"
 import * as Usage from "../Usage.js"
 import { addUsage, CurrentCollector } from "./collector.js"
+import { UsageTrackers } from "./usageTrackers.js"
 
 /**
  * One LM call made by a predictor: a generation span (`chat {model}`, see `GenAiSpan.lmSpan`),
@@ -57,6 +58,6 @@ const recordUsage = (reply: Adapter.Reply): Effect.Effect<Usage.Usage> =>
   Effect.gen(function*() {
     const usage = Usage.fromResponse(reply.usage)
     addUsage(yield* CurrentCollector, usage)
-    yield* Usage.record(usage)
+    for (const track of yield* UsageTrackers) track(usage)
     return usage
   })
