@@ -218,15 +218,16 @@ const fromHistory = (initial: Prompt.Prompt, options: Options): Effect.Effect<Co
     // turns running or waiting, to answer `busy` and `ifBusy: "fail"` without a race
     let claims = 0
 
+    // Claims the turn lock for the scope: counted at once (so `busy` and `ifBusy: "fail"` see
+    // a waiting turn too), then the permit, waited for interruptibly.
     const lock = (ifBusy: "wait" | "fail"): Effect.Effect<void, ConversationBusy, Scope.Scope> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.suspend(() => {
-          if (ifBusy === "fail" && claims > 0) return Effect.fail(new ConversationBusy())
+        Effect.gen(function*() {
+          if (ifBusy === "fail" && claims > 0) return yield* new ConversationBusy()
           claims++
-          return Effect.addFinalizer(() => Effect.sync(() => claims--)).pipe(
-            Effect.zipRight(restore(turns.take(1))),
-            Effect.zipRight(Effect.addFinalizer(() => turns.release(1)))
-          )
+          yield* Effect.addFinalizer(() => Effect.sync(() => claims--))
+          yield* restore(turns.take(1))
+          yield* Effect.addFinalizer(() => turns.release(1))
         })
       )
 
@@ -245,16 +246,15 @@ const fromHistory = (initial: Prompt.Prompt, options: Options): Effect.Effect<Co
       body: (history: Prompt.Prompt) => Effect.Effect<Stream.Stream<StreamPredict.StreamEvent<O>, E>, E, R | Scope.Scope>,
       onFinal: (output: O) => void
     ): Effect.Effect<Stream.Stream<StreamPredict.StreamEvent<O>, E>, E | ConversationBusy, R | Scope.Scope> =>
-      Effect.flatMap(lock(options?.ifBusy ?? "wait"), () =>
-        Effect.map(
-          Effect.suspend(() => body(history)),
-          (events) =>
-            Stream.mapChunks(events, (chunk) => {
-              const last = Chunk.last(chunk)
-              if (Option.isSome(last) && last.value._tag === "Final") onFinal(last.value.prediction.output)
-              return chunk
-            })
-        ))
+      Effect.gen(function*() {
+        yield* lock(options?.ifBusy ?? "wait")
+        const events = yield* body(history)
+        return Stream.mapChunks(events, (chunk) => {
+          const last = Chunk.last(chunk)
+          if (Option.isSome(last) && last.value._tag === "Final") onFinal(last.value.prediction.output)
+          return chunk
+        })
+      })
 
     const startChat: Conversation["start"] = (message, askOptions) =>
       turn(
