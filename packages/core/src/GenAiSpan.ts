@@ -203,6 +203,26 @@ export const isGeneration = (span: Tracer.AnySpan): span is Tracer.Span =>
   span._tag === "Span" && span.attributes.get(Attributes.observationType) === ("generation" satisfies ObservationType)
 
 /**
+ * The kind of a span made by `withSpan` from a description here, read back from its
+ * attributes; `undefined` for any other span.
+ *
+ * @since 0.2.0
+ */
+export const kindOf = (span: Tracer.AnySpan): Kind | undefined => {
+  if (span._tag !== "Span") return undefined
+  switch (span.attributes.get(Attributes.observationType)) {
+    case "generation":
+      return "lm"
+    case "tool":
+      return span.attributes.has(Attributes.toolName) ? "tool" : undefined
+    case "agent":
+      return span.attributes.has(Attributes.moduleKind) ? "agent" : undefined
+    default:
+      return span.attributes.has(Attributes.moduleKind) ? "module" : undefined
+  }
+}
+
+/**
  * Whether a span name is one of `@effect/ai`'s own (`LanguageModel.generateText`,
  * `LanguageModel.streamText`, ...): inside a generation it describes the same call again.
  *

@@ -59,6 +59,7 @@ describe("GenAiSpan", () => {
       )
       assert.strictEqual(chat.attributes.get(GenAiSpan.Attributes.adapter), "ChatAdapter")
       assert.isTrue(GenAiSpan.isLanguageModelSpan(spans[2]!.name))
+      assert.deepStrictEqual(spans.map((s) => GenAiSpan.kindOf(s.span)), ["module", "lm", undefined])
     }))
 
   it.effect("a failed LM call names its error type on the generation", () =>
@@ -122,7 +123,9 @@ describe("GenAiSpan", () => {
       const agent = RecordingTracer.named(spans, "ReAct(agent)")
       assert.strictEqual(GenAiSpan.moduleSpan({ name: "agent", kind: "ReAct", signature: "QA" }).kind, "agent")
       assert.strictEqual(agent.attributes.get(GenAiSpan.Attributes.observationType), "agent")
+      assert.strictEqual(GenAiSpan.kindOf(agent.span), "agent")
       const tool = RecordingTracer.named(spans, "execute_tool lookup_order")
+      assert.strictEqual(GenAiSpan.kindOf(tool.span), "tool")
       assert.strictEqual(tool.parent, "ReAct(agent)")
       assert.strictEqual(tool.attributes.get(GenAiSpan.Attributes.operationName), "execute_tool")
       assert.strictEqual(tool.attributes.get(GenAiSpan.Attributes.toolName), "lookup_order")
