@@ -76,45 +76,36 @@ export const toJson = (module: { readonly predictors: ReadonlyArray<Module.Predi
  * @since 0.1.0
  */
 export const load = <M extends Module.Any>(module: M, saved: unknown): Effect.Effect<M, InvalidState> =>
-  Effect.suspend(() => {
-    let raw: unknown = saved
-    if (typeof saved === "string") {
-      try {
-        raw = JSON.parse(saved)
-      } catch (error) {
-        return Effect.fail(new InvalidState({ reason: `not JSON: ${error instanceof Error ? error.message : String(error)}` }))
-      }
-    }
-    const decoded = Schema.decodeUnknownEither(SavedState, { onExcessProperty: "error" })(raw)
-    if (Either.isLeft(decoded)) {
-      return Effect.fail(new InvalidState({ reason: ParseResult.TreeFormatter.formatErrorSync(decoded.left) }))
-    }
+  Effect.gen(function*() {
+    const raw = typeof saved === "string"
+      ? yield* Effect.try({
+        try: (): unknown => JSON.parse(saved),
+        catch: (error) => new InvalidState({ reason: `not JSON: ${error instanceof Error ? error.message : String(error)}` })
+      })
+      : saved
+    const decoded = yield* Schema.decodeUnknown(SavedState, { onExcessProperty: "error" })(raw).pipe(
+      Effect.mapError((error) => new InvalidState({ reason: ParseResult.TreeFormatter.formatErrorSync(error) }))
+    )
     const byPath = new Map(module.predictors.map((p) => [p.path, p]))
     const next: Record<string, Module.PredictorState> = {}
-    for (const [path, state] of Object.entries(decoded.right.predictors)) {
+    for (const [path, state] of Object.entries(decoded.predictors)) {
       const predictor = byPath.get(path)
       if (predictor === undefined) {
-        return Effect.fail(
-          new InvalidState({
-            reason: `the program has no predictor "${path}" (it has: ${[...byPath.keys()].join(", ")})`
-          })
-        )
+        return yield* new InvalidState({
+          reason: `the program has no predictor "${path}" (it has: ${[...byPath.keys()].join(", ")})`
+        })
       }
       if (state.signature !== predictor.signature.name) {
-        return Effect.fail(
-          new InvalidState({
-            reason: `predictor "${path}" answers ${predictor.signature.name}, but the state was saved for ${state.signature}`
-          })
-        )
+        return yield* new InvalidState({
+          reason: `predictor "${path}" answers ${predictor.signature.name}, but the state was saved for ${state.signature}`
+        })
       }
       for (const [index, demo] of state.demos.entries()) {
         const check = Demo.decode(predictor.signature, demo)
-        if (Either.isLeft(check)) {
-          return Effect.fail(new InvalidState({ reason: `"${path}" demos[${index}]: ${check.left.reason}` }))
-        }
+        if (Either.isLeft(check)) return yield* new InvalidState({ reason: `"${path}" demos[${index}]: ${check.left.reason}` })
       }
       next[path] = { instructions: state.instructions, demos: state.demos }
     }
     // withState keeps the module's own type: it rebuilds the same kind of module.
-    return Effect.succeed(module.withState({ predictors: next }) as M)
+    return module.withState({ predictors: next }) as M
   })

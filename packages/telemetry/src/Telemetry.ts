@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { SpanContent as CoreSpanContent } from "@effect-dspy/core"
+import { GenAiSpan } from "@effect-dspy/core"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { CurrentSpanTransformer, type SpanTransformer } from "@effect/ai/Telemetry"
@@ -173,7 +173,7 @@ const spanTransformer: SpanTransformer = (options) => {
   if (recorder === span) recorder.captureCall(options.prompt, options.response)
 }
 
-const contentSink: CoreSpanContent.Sink = (span, value, info) => {
+const contentSink: GenAiSpan.ContentSink = (span, value, info) => {
   if (span instanceof InternalTracer.SdkSpan) span.capture(value, info)
 }
 
@@ -339,7 +339,7 @@ const make = (settings: TelemetryConfig.Settings) =>
       Layer.succeedContext(
         Context.make(Telemetry, service).pipe(
           Context.add(CurrentSpanTransformer, spanTransformer),
-          Context.add(CoreSpanContent.SpanContent, contentSink)
+          Context.add(GenAiSpan.CurrentContentSink, contentSink)
         )
       )
     )

@@ -2,11 +2,11 @@
  * Core's own CPU per prediction, without HTTP: Predict over a model that answers at once,
  * next to calling that model's `generateText` directly.
  *
- *   pnpm exec tsx packages/bench/src/core/core-overhead.ts [--calls 20000]
+ *   pnpm exec tsx packages/bench/src/core-overhead.ts [--calls 20000]
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Response from "@effect/ai/Response"
-import { Predict, Signature } from "@effect-dspy/core"
+import { GenAiSpan, Predict, Signature } from "@effect-dspy/core"
 import { Context, DefaultServices, Effect, Layer, ManagedRuntime, Stream, Tracer } from "effect"
 
 const callsIndex = process.argv.indexOf("--calls")
@@ -45,4 +45,13 @@ await time("Predict", () => qa(input))
 const native = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 const forwarding = Tracer.make({ span: (...args) => native.span(...args), context: native.context })
 await time("Predict, spans recorded", () => Effect.withTracer(qa(input), forwarding))
+// With telemetry on, a content sink also receives module and LM inputs and outputs; this one
+// keeps the last value, as a real sink keeps references to render later.
+let kept: unknown
+const sink: GenAiSpan.ContentSink = (_span, value) => {
+  kept = value
+}
+await time("Predict, spans + content", () =>
+  Effect.withTracer(qa(input), forwarding).pipe(Effect.provideService(GenAiSpan.CurrentContentSink, sink)))
+void kept
 await runtime.dispose()
