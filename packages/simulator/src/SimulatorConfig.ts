@@ -38,7 +38,7 @@ export type LatencySampling = "sequence" | "request"
 export interface Faults {
   /** 429 with `Retry-After` / `retry-after-ms`. */
   readonly rateLimit?: number
-  /** 500 or 503. */
+  /** 500 or 503 (Anthropic Messages: 500 or 529 `overloaded_error`, as that API answers). */
   readonly serverError?: number
   /** The connection is destroyed before an answer (in-process: a transport error). */
   readonly reset?: number

@@ -341,6 +341,18 @@ describe("SimulatorServer", () => {
             assert.include([500, 503], r.status)
             assert.strictEqual(JSON.parse(r.text).error.type, "server_error")
           }))
+        // Anthropic answers "overloaded" with 529 (`overloaded_error`), never 503
+        yield* withServer({ faults: { serverError: 1 } }, (server) =>
+          Effect.gen(function*() {
+            const statuses = new Set<number>()
+            for (let i = 0; i < 12; i++) {
+              const r = yield* post(`${server.url}/v1/messages`, { model: "c", max_tokens: 5, messages: [{ role: "user", content: "hi" }] }, anthropicHeaders)
+              statuses.add(r.status)
+              const type = JSON.parse(r.text).error.type
+              assert.strictEqual(type, r.status === 529 ? "overloaded_error" : "api_error")
+            }
+            assert.deepStrictEqual([...statuses].sort(), [500, 529])
+          }))
         yield* withServer({ faults: { reset: 1 } }, (server) =>
           Effect.gen(function*() {
             const r = yield* Effect.either(Effect.tryPromise(() => fetch(`${server.url}/v1/chat/completions`, { method: "POST", body: "{}" })))
