@@ -118,6 +118,9 @@ describe("SimulatorServer", () => {
 
           const streamed = parseSse((yield* post(`${server.url}/v1/chat/completions`, { ...request, stream: true })).text)
           const deltas = streamed.slice(0, -1).map((e) => JSON.parse(e.data).choices[0].delta)
+          // no text: content is null from the first delta on, as in the whole reply
+          assert.strictEqual(body.choices[0].message.content, null)
+          assert.deepStrictEqual(deltas[0], { role: "assistant", content: null, refusal: null })
           const argText = deltas.flatMap((d) => d.tool_calls?.map((t: { function: { arguments: string } }) => t.function.arguments) ?? []).join("")
           assert.strictEqual(argText, call.function.arguments)
         })))
