@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Fiber, JSONSchema, Option, Schema, TestClock } from "effect"
+import { Chunk, Effect, Either, Fiber, JSONSchema, Option, Schema, TestClock } from "effect"
 import * as Http from "node:http"
 import { SimulatorServer } from "../src/index.js"
 import { sections, system, userInputs } from "./fixtures.js"
@@ -430,6 +430,24 @@ describe("SimulatorServer", () => {
           const counters = yield* eventually(server.counters, (c) => c.abortedByClient === 1)
           assert.strictEqual(counters.completed, 0)
           assert.strictEqual(counters.inFlight, 0)
+        })))
+
+    it.effect("the pacer ticks only while a stream is open, and starts again with the next one", () =>
+      withServer({ tokensPerSecond: 50 }, (server) =>
+        Effect.gen(function*() {
+          for (const round of [1, 2]) {
+            const fiber = yield* Effect.fork(post(`${server.url}/v1/chat/completions`, { model: "m", messages: chatMessages, stream: true }))
+            yield* eventually(server.counters, (c) => c.requests === round)
+            for (let i = 0; i < 2000 && Option.isNone(yield* Fiber.poll(fiber)); i++) {
+              yield* TestClock.adjust("10 millis")
+              yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+            }
+            const reply = yield* Fiber.join(fiber)
+            assert.include(reply.text, "data: [DONE]")
+            // the stream is over: nothing of the server waits on the clock any more
+            assert.strictEqual(Chunk.size(yield* TestClock.sleeps()), 0)
+          }
+          assert.strictEqual((yield* server.counters).completed, 2)
         })))
 
     it.effect("the latency runs from the request's arrival, not from when its body is read", () =>
