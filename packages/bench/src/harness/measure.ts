@@ -4,7 +4,8 @@
  */
 import { fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import type { SimulatorServer } from "@effect-dspy/simulator"
+import { SimulatorConfig, type SimulatorServer } from "@effect-dspy/simulator"
+import * as Option from "effect/Option"
 import type { Stats } from "./simulatorProcess.js"
 
 const simulatorProcess = process.env["SIMULATOR_PROCESS"] ?? fileURLToPath(new URL("./simulatorProcess.ts", import.meta.url))
@@ -59,6 +60,13 @@ export const startSimulator = (
     })
     child.on("exit", (code) => reject(new Error(`simulator exited with ${code}`)))
   })
+
+/** A latency written as the simulator's command line takes it (`200`, `uniform:500-2000`, …); a bad one throws. */
+export const latency = (spec: string): SimulatorConfig.Latency =>
+  Option.getOrThrowWith(
+    SimulatorConfig.parseLatency(spec),
+    () => new Error(`bad latency "${spec}": write 200, fixed:200, uniform:50-300 or lognormal:400,0.6`)
+  )
 
 /** Runs `n` tasks with at most `concurrency` at once (the plain-Promise baseline's pool). */
 export const pool = async (n: number, concurrency: number, task: () => Promise<void>): Promise<void> => {

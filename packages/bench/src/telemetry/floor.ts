@@ -22,7 +22,7 @@ import { ProtobufTraceSerializer, TraceExporterMetricsHelper } from "@openteleme
 import { resourceFromAttributes } from "@opentelemetry/resources"
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base"
 import { pathToFileURL } from "node:url"
-import { measure, median, pool, startSimulator } from "../internal/harness.js"
+import { latency, measure, median, pool, startSimulator } from "../harness/measure.js"
 import { startReceiver } from "./receiver.js"
 
 export const QA = Signature.fromString("question -> answer", { name: "QA", instructions: "Answer the question in one sentence." })
@@ -146,8 +146,8 @@ const main = async () => {
   const calls = Number(args.get("calls") ?? 3000)
   const concurrency = Number(args.get("concurrency") ?? 64)
   const rounds = Number(args.get("rounds") ?? 3)
-  process.env["SIM_LATENCY_SAMPLING"] = "request"
-  const sim = await startSimulator(["--latency", args.get("latency") ?? "uniform:500-2000"])
+  // each question always takes the same time, whatever the order of the calls
+  const sim = await startSimulator({ latency: latency(args.get("latency") ?? "uniform:500-2000"), latencySampling: "request" })
   const receiver = await startReceiver()
   try {
     const bareRounds: Array<number> = []

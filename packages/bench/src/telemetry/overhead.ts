@@ -37,7 +37,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import { Context, DefaultServices, Effect, Layer, Logger, LogLevel, ManagedRuntime, Tracer } from "effect"
 import { writeFileSync } from "node:fs"
-import { median, pool, startSimulator } from "../internal/harness.js"
+import { latency, median, pool, startSimulator } from "../harness/measure.js"
 import * as Floor from "./floor.js"
 import { closedPortUrl, startReceiver } from "./receiver.js"
 
@@ -180,8 +180,8 @@ const pairedMedian = (xs: ReadonlyArray<Round>, ys: ReadonlyArray<Round>, f: (x:
 const main = async () => {
   console.log(`ChainOfThought: ${CALLS} calls at concurrency ${CONCURRENCY}, latency ${LATENCY}, ${ROUNDS} interleaved rounds`)
   console.log(`node ${process.version}, forced GC ${gc === undefined ? "unavailable (run node with --expose-gc)" : "on"}`)
-  process.env["SIM_LATENCY_SAMPLING"] = "request"
-  const sim = await startSimulator(["--latency", LATENCY])
+  // each question always takes the same time, whatever the order of the calls
+  const sim = await startSimulator({ latency: latency(LATENCY), latencySampling: "request" })
   const receiver = await startReceiver("accept")
   const hanging = await startReceiver("hang")
   const urls: Urls = { sim: sim.url, receiver: receiver.baseUrl, hanging: hanging.baseUrl, down: await closedPortUrl() }
