@@ -287,4 +287,25 @@ describe("Simulator (in-process)", () => {
       assert.strictEqual(counters.abortedByClient, 2)
       assert.strictEqual(counters.inFlight, 0)
     }))
+
+  it.effect("requestsPerMinute counts the last minute's admissions and allocates nothing up front", () =>
+    Effect.gen(function*() {
+      // a limit far above any load (it allocated a slot per allowed request)
+      const roomy = yield* Simulator.makeInstance({ limits: { requestsPerMinute: 2 ** 32 } })
+      yield* roomy.languageModel.generateText({ prompt: "a" })
+      const instance = yield* Simulator.makeInstance({ limits: { requestsPerMinute: 3 } })
+      const status = (prompt: string) =>
+        Effect.match(instance.languageModel.generateText({ prompt }), {
+          onFailure: (e) => (e._tag === "HttpResponseError" ? e.response.status : -1),
+          onSuccess: () => 200
+        })
+      assert.deepStrictEqual([yield* status("a"), yield* status("b")], [200, 200])
+      yield* TestClock.adjust("30 seconds")
+      assert.deepStrictEqual([yield* status("c"), yield* status("d")], [200, 429])
+      // the first two leave the window 60 s after they came
+      yield* TestClock.adjust("30 seconds")
+      assert.deepStrictEqual([yield* status("e"), yield* status("f"), yield* status("g")], [200, 200, 429])
+      yield* TestClock.adjust("30 seconds")
+      assert.deepStrictEqual([yield* status("h")], [200])
+    }))
 })
