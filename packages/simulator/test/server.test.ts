@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Fiber, JSONSchema, Option, Schema, TestClock } from "effect"
 import * as Http from "node:http"
+import * as Net from "node:net"
 import { SimulatorServer } from "../src/index.js"
 import { sections, system, userInputs } from "./fixtures.js"
 import { eventually, get, parseSse, post } from "./http.js"
@@ -430,6 +431,21 @@ describe("SimulatorServer", () => {
           const counters = yield* eventually(server.counters, (c) => c.abortedByClient === 1)
           assert.strictEqual(counters.completed, 0)
           assert.strictEqual(counters.inFlight, 0)
+        })))
+
+    it.effect("a client that leaves while sending its body is counted as aborted, not as a bad request", () =>
+      withServer({}, (server) =>
+        Effect.gen(function*() {
+          const target = new URL(server.url)
+          const socket = Net.connect(Number(target.port), target.hostname)
+          socket.on("error", () => {})
+          socket.write(
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: sim\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{\"model\":"
+          )
+          yield* eventually(server.counters, (c) => c.inFlight === 1)
+          socket.destroy()
+          const counters = yield* eventually(server.counters, (c) => c.inFlight === 0)
+          assert.deepStrictEqual([counters.abortedByClient, counters.badRequests], [1, 0])
         })))
 
     it.effect("the pacer ticks only while a stream is open, and starts again with the next one", () =>
