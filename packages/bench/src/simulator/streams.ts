@@ -15,7 +15,7 @@
 import * as Http from "node:http"
 import * as Os from "node:os"
 import { parseArgs } from "node:util"
-import { quantile, startSimulator } from "../harness/measure.js"
+import { quantile, runHeader, startSimulator } from "../harness/measure.js"
 
 const { values } = parseArgs({
   options: {
@@ -93,6 +93,7 @@ const open = (port: number, agent: Http.Agent, headersIn: () => void): Promise<O
   })
 
 const main = async () => {
+  console.log(runHeader())
   const profile = values["server-cpu-prof"]
   const sim = await startSimulator(
     { tokensPerSecond: TPS, timeToFirstTokenMillis: TTFT, answerWords: WORDS },
