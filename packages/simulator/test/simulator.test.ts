@@ -1,6 +1,6 @@
 import { AiError, LanguageModel, Prompt, Response, Telemetry, Tool, Toolkit } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Fiber, Schema, Stream, TestClock } from "effect"
+import { Chunk, Effect, Either, Fiber, Option, Schema, Stream, TestClock } from "effect"
 import { Script, Simulator } from "../src/index.js"
 import { assistantOutputs, sections, system, triageSystem, triageUser, userInputs } from "./fixtures.js"
 
@@ -307,5 +307,16 @@ describe("Simulator (in-process)", () => {
       assert.deepStrictEqual([yield* status("e"), yield* status("f"), yield* status("g")], [200, 200, 429])
       yield* TestClock.adjust("30 seconds")
       assert.deepStrictEqual([yield* status("h")], [200])
+    }))
+
+  it.effect("a stream its reader leaves mid-answer counts as aborted and leaves nothing waiting on the clock", () =>
+    Effect.gen(function*() {
+      const instance = yield* Simulator.makeInstance({ tokensPerSecond: 10 })
+      const fiber = yield* Effect.fork(Stream.runCollect(Stream.take(instance.languageModel.streamText({ prompt: "Tell me a long story" }), 4)))
+      for (let i = 0; i < 10 && Option.isNone(yield* Fiber.poll(fiber)); i++) yield* TestClock.adjust("100 millis")
+      assert.strictEqual(Chunk.size(yield* Fiber.join(fiber)), 4)
+      const counters = yield* instance.counters
+      assert.deepStrictEqual([counters.abortedByClient, counters.completed, counters.inFlight], [1, 0, 0])
+      assert.strictEqual(Chunk.size(yield* TestClock.sleeps()), 0)
     }))
 })
