@@ -8,6 +8,7 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Response from "@effect/ai/Response"
 import { GenAiSpan, Predict, Signature } from "@effect-dspy/core"
 import { Context, DefaultServices, Effect, Layer, ManagedRuntime, Stream, Tracer } from "effect"
+import { runHeader } from "../harness/measure.js"
 
 const callsIndex = process.argv.indexOf("--calls")
 const calls = callsIndex === -1 ? 20000 : Number(process.argv[callsIndex + 1])
@@ -39,6 +40,7 @@ const time = async (name: string, f: () => Effect.Effect<unknown, unknown, Langu
   const cpu = process.cpuUsage(cpu0)
   console.log(`${name.padEnd(28)} ${((cpu.user + cpu.system) / calls).toFixed(1).padStart(8)} µs/call`)
 }
+console.log(runHeader())
 await time("model alone", () => LanguageModel.generateText({ prompt: "hi" }))
 await time("Predict", () => qa(input))
 // With a tracer installed modules make their spans; this one forwards to Effect's built-in tracer.
