@@ -65,6 +65,8 @@ export type Options = SimulatorConfig.SimulatorOptions
 export class Config extends Context.Tag("@effect-dspy/simulator/Simulator/Config")<Config, Config.Service>() {}
 
 /**
+ * The types of the `Config` service.
+ *
  * @since 0.2.0
  */
 export declare namespace Config {
