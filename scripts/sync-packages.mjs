@@ -23,8 +23,11 @@
  *
  * Checked, not written (fix by hand): every package a source file imports is declared (`effect`
  * and `@effect/*` as peer dependencies, also in devDependencies for the workspace; ours as
- * `workspace:*` dependencies); every `bin` runs a file that exists, and its published target is
- * the build of a `src/*.ts` command.
+ * `workspace:*` dependencies); the peer ranges of `effect` (`^3.x.y`) and `@effect/*` (`^0.x.y`)
+ * stay on the Effect 3 line (the registry's `latest` of several of them is Effect 4) and are the
+ * same in every package; every `bin` runs a file that exists, and its published target is the
+ * build of a `src/*.ts` command; every `.changeset/*.md` names public packages of ours with a
+ * patch, minor or major bump and says what changed.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -59,6 +62,8 @@ const packages = fs.readdirSync(packagesDir)
   .filter((p) => p.manifest.private !== true)
   .sort((a, b) => a.dir.localeCompare(b.dir))
 const ours = new Map(packages.map((p) => [p.manifest.name, p]))
+/** The first peer range seen for each `effect`/`@effect/*` package, and where. */
+const peerRanges = new Map()
 
 /** The header comment of a module (its first `/** ... *\/` block before any code). */
 const headerOf = (text) => {
@@ -170,6 +175,18 @@ for (const pkg of packages) {
   for (const [dep, range] of Object.entries(peers)) {
     if (dev[dep] !== range) problems.push(`${where}: peer ${dep}@${range} must also be a devDependency with the same range`)
     if (!imported.has(dep)) problems.push(`${where}: peer dependency ${dep} is not imported by src`)
+    if (isEffect(dep)) {
+      const line = dep === "effect" ? /^\^3\.\d+\.\d+$/ : /^\^0\.\d+\.\d+$/
+      if (!line.test(range)) {
+        problems.push(
+          `${where}: peer ${dep}@${range} must be a caret range on the Effect 3 line ` +
+            `(${dep === "effect" ? "^3.x.y" : "^0.x.y, the 0.x release that goes with effect 3"}): npm would otherwise install Effect 4`
+        )
+      }
+      const seen = peerRanges.get(dep)
+      if (seen === undefined) peerRanges.set(dep, { range, where })
+      else if (seen.range !== range) problems.push(`${where}: peer ${dep}@${range}, but ${seen.where} says ${seen.range}: use one range`)
+    }
   }
 
   // build: nodenext into dist/, referencing the packages of ours it depends on
@@ -200,6 +217,32 @@ if (fs.existsSync(changesetConfig)) {
   const config = readJson(changesetConfig)
   config.fixed = [packages.map((p) => p.manifest.name).sort()]
   sync(changesetConfig, json(config))
+}
+
+// changesets: each names public packages of ours with a bump, and says what changed (`pnpm
+// changeset version` stops on the first bad one, at release time)
+const changesetDir = path.join(root, ".changeset")
+if (fs.existsSync(changesetDir)) {
+  for (const file of fs.readdirSync(changesetDir).filter((f) => f.endsWith(".md") && f !== "README.md").sort()) {
+    const where = `.changeset/${file}`
+    const m = /^---\r?\n([\s\S]*?)\r?\n?---\r?\n([\s\S]*)$/.exec(fs.readFileSync(path.join(changesetDir, file), "utf8"))
+    if (m === null) {
+      problems.push(`${where}: no frontmatter (a --- block naming the packages, e.g. "@effect-dspy/core": minor)`)
+      continue
+    }
+    const releases = m[1].split(/\r?\n/).filter((line) => line.trim() !== "")
+    if (releases.length === 0) problems.push(`${where}: names no package`)
+    for (const line of releases) {
+      const release = /^\s*(["']?)(@?[^"':\s]+)\1\s*:\s*(\S+)\s*$/.exec(line)
+      if (release === null) problems.push(`${where}: cannot read "${line.trim()}" (want "@effect-dspy/<package>": patch|minor|major)`)
+      else if (!ours.has(release[2])) {
+        problems.push(`${where}: ${release[2]} is not a public package of this repository (${[...ours.keys()].join(", ")})`)
+      } else if (!["patch", "minor", "major"].includes(release[3])) {
+        problems.push(`${where}: ${release[2]}: bump "${release[3]}" is not patch, minor or major`)
+      }
+    }
+    if (m[2].trim() === "") problems.push(`${where}: says nothing after the frontmatter (one or two sentences for the changelog)`)
+  }
 }
 
 sync(
