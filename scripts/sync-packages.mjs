@@ -18,7 +18,8 @@
  * - `files`, `sideEffects` (false, but for command entry points);
  * - `tsconfig.build.json`: the package's build (nodenext, `dist/`), with project references to
  *   the packages of ours it depends on, and the root `tsconfig.build.json` that lists them all;
- * - `docgen.json`'s `exclude` (internal code and the modules that are not entry points);
+ * - `docgen.json`'s `exclude` (internal code and the modules that are not entry points) and the
+ *   `paths` its examples resolve our packages with (their build in `dist/`);
  * - `.changeset/config.json`'s `fixed` group: every public package, versioned together.
  *
  * Checked, not written (fix by hand): every package a source file imports is declared (`effect`
@@ -200,11 +201,21 @@ for (const pkg of packages) {
   }
   sync(path.join(dirPath, "tsconfig.build.json"), json(build))
 
-  // API reference: everything but internal code and the modules that are not entry points
+  // API reference: everything but internal code and the modules that are not entry points; the
+  // examples (written to docs/examples/) import our packages from their build, as users do:
+  // type-checking them against the declarations is a fraction of the work of checking every
+  // package's sources again for each package (`pnpm docgen` builds first)
   const docgenFile = path.join(dirPath, "docgen.json")
   if (fs.existsSync(docgenFile)) {
     const docgen = readJson(docgenFile)
     docgen.exclude = ["src/internal/**/*.ts", ...[...commands, ...hidden].map((f) => `src/${f}`)]
+    docgen.examplesCompilerOptions = {
+      ...docgen.examplesCompilerOptions,
+      paths: Object.fromEntries(packages.flatMap((p) => [
+        [p.manifest.name, [`../../../${p.dir}/dist/index`]],
+        [`${p.manifest.name}/*`, [`../../../${p.dir}/dist/*`]]
+      ]))
+    }
     sync(docgenFile, json(docgen))
   } else problems.push(`${where}: no docgen.json (copy one from packages/core)`)
 
