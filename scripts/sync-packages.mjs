@@ -16,6 +16,8 @@
  *   conditions into `dist/`), which `pnpm pack` and `pnpm publish` put in the packed
  *   package.json in place of `exports` (and `publishConfig.bin` in place of `bin`);
  * - `files`, `sideEffects` (false, but for command entry points);
+ * - `LICENSE`: a copy of the repository's (package.json says MIT; npm packs a package's own
+ *   LICENSE file whatever `files` says);
  * - `tsconfig.build.json`: the package's build (nodenext, `dist/`), with project references to
  *   the packages of ours it depends on, and the root `tsconfig.build.json` that lists them all;
  * - `docgen.json`'s `exclude` (internal code and the modules that are not entry points) and the
@@ -63,6 +65,7 @@ const packages = fs.readdirSync(packagesDir)
   .filter((p) => p.manifest.private !== true)
   .sort((a, b) => a.dir.localeCompare(b.dir))
 const ours = new Map(packages.map((p) => [p.manifest.name, p]))
+const license = fs.readFileSync(path.join(root, "LICENSE"), "utf8")
 /** The first peer range seen for each `effect`/`@effect/*` package, and where. */
 const peerRanges = new Map()
 
@@ -220,6 +223,8 @@ for (const pkg of packages) {
   } else problems.push(`${where}: no docgen.json (copy one from packages/core)`)
 
   sync(pkg.file, json(next))
+  if (manifest.license !== "MIT") problems.push(`${where}: license is ${manifest.license}, but the repository's LICENSE is MIT`)
+  sync(path.join(dirPath, "LICENSE"), license)
 }
 
 // changesets: the public packages are versioned together (they depend on each other's exact versions)

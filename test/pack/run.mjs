@@ -7,7 +7,8 @@
  *
  * 1. builds (`pnpm build`, unless --no-build), packs each public package with `pnpm pack` and
  *    checks the tarball: exports only into dist/ with `types` and `import` conditions and every
- *    target present, no `workspace:` range, bins into dist/ (executable, with a node shebang);
+ *    target present, no `workspace:` range, bins into dist/ (executable, with a node shebang),
+ *    a README.md and the LICENSE;
  *    nothing in dist/ without its module in src/ (a stale build), source and declaration maps
  *    that point at shipped files, declaration files that import only shipped files, declared
  *    packages and exported subpaths of ours;
@@ -334,6 +335,7 @@ function checkTarball(name, tarball) {
     }
   }
   if ([...listing].some((f) => f.includes("/test/") || f.endsWith(".tsbuildinfo"))) problems.push("tests or build info were packed")
+  for (const file of ["README.md", "LICENSE"]) if (!has(file)) problems.push(`no ${file} in the tarball`)
 
   for (const entry of listing) {
     const file = entry.slice("package/".length)
