@@ -301,15 +301,15 @@ export const run = (
       }
       return Effect.flatMap(Effect.exit(send(entry)), (exit): Effect.Effect<Outcome.Record, ClusterUnavailable> => {
         if (Exit.isSuccess(exit)) return Effect.succeed(toRecord(exit.value, entry))
-        if (Cause.isInterruptedOnly(exit.cause)) return Effect.interrupt
         const failure = Cause.failureOption(exit.cause)
         if (failure._tag === "Some") return Effect.fail(failure.value)
-        // a defect answer (the cluster could not deliver the item): a failure of the item
-        const defect = Outcome.errorOfCause(exit.cause)
-        return Effect.map(
-          storeHere(entry, failureRecord(entry, { kind: "ClusterDefect", message: defect.message }, entry.input)),
-          (line) => toRecord(line, entry)
-        )
+        // The cluster answered with a defect (it could not deliver the item) or an interruption
+        // (this fiber's own interruption never reaches this handler): a failure of the item,
+        // stored, so that the run goes on and `--retry-failed` can run it again.
+        const error = Cause.isInterruptedOnly(exit.cause)
+          ? { kind: "ClusterInterrupted", message: "the runner answered with an interruption" }
+          : { kind: "ClusterDefect", message: Outcome.errorOfCause(exit.cause).message }
+        return Effect.map(storeHere(entry, failureRecord(entry, error, entry.input)), (line) => toRecord(line, entry))
       })
     }
 

@@ -16,10 +16,12 @@ import * as path from "node:path"
 import * as BatchStore from "../src/BatchStore.js"
 import * as Cluster from "../src/Cluster.js"
 import * as DistributedBatch from "../src/DistributedBatch.js"
+import * as ItemEntity from "../src/ItemEntity.js"
 import * as LocalPostgres from "../src/LocalPostgres.js"
 import * as Operations from "../src/Operations.js"
 import * as Runner from "../src/Runner.js"
 import * as RunnerRegistry from "../src/RunnerRegistry.js"
+import * as Tables from "../src/Tables.js"
 import * as Pg from "./utils/postgres.js"
 import * as P from "./utils/processes.js"
 
@@ -125,6 +127,37 @@ describe.skipIf(!Pg.available)("DistributedBatch", () => {
         const { records } = P.readOutput(output)
         assert.strictEqual(records.length, 13)
         assert.isTrue(records.every((r) => r.status === "success"))
+      }).pipe(live))
+
+    it.scoped("a runner answering with an interruption: the item is a stored failure, the run completes", () =>
+      Effect.gen(function*() {
+        const url = yield* Pg.freshDatabase
+        const port = yield* Effect.orDie(LocalPostgres.freePort)
+        // a runner of our own whose handler answers q1 with an interruption and the others with a success
+        const success = (id: string) =>
+          JSON.stringify({ id, index: 0, status: "success", input: {}, output: {}, usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, lmCalls: 1 }, latencyMs: 1 })
+        yield* Layer.build(
+          ItemEntity.ItemEntity.toLayer(
+            Effect.succeed(ItemEntity.ItemEntity.of({
+              Process: (request) => request.payload.itemId === "q1" ? Effect.interrupt : Effect.succeed(success(request.payload.itemId))
+            })),
+            { concurrency: "unbounded" }
+          ).pipe(
+            Layer.provide(Cluster.runnerLayer({ address: Option.getOrThrow(Cluster.parseAddress(`127.0.0.1:${port}`)) })),
+            Layer.provide(Layer.effectDiscard(Tables.ensure())),
+            Layer.provide(Cluster.databaseLayer({ url }))
+          )
+        ).pipe(Effect.orDie)
+        const dir = yield* P.tempDir
+        const input = path.join(dir, "items.jsonl")
+        const output = path.join(dir, "results.jsonl")
+        P.writeItems(input, 3)
+        const summary = yield* runBatch(url, { batchId: "interrupted", input, output })
+        assert.strictEqual(summary.succeeded, 2)
+        assert.deepStrictEqual(summary.failedByKind, { ClusterInterrupted: 1 })
+        // (this runner stores nothing itself: the one row is the failure the coordinator stored)
+        const sql = yield* P.sqlOn(url)
+        assert.deepStrictEqual(yield* P.resultCount(sql, "interrupted"), { rows: 1, distinct: 1 })
       }).pipe(live))
 
     it.scoped("a bad batch id is refused before anything runs", () =>
