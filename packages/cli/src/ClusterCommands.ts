@@ -64,6 +64,7 @@ const setupTags = new Set([
   "DatabaseUnavailable",
   "DistributedBatchError",
   "BatchMismatch",
+  "BatchBusy",
   "UnknownBatch",
   "SocketServerError",
   "ConfigError"

@@ -65,6 +65,11 @@ const migrations = (prefix: string) => {
           started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
           last_seen TIMESTAMPTZ NOT NULL DEFAULT now()
         )`
+    }),
+    // who holds a batch's lease (`CoordinatorLease`), for the message of a refused coordinator
+    "0002_batch_coordinator": Effect.gen(function*() {
+      const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+      yield* sql`ALTER TABLE ${sql(t.batches)} ADD COLUMN IF NOT EXISTS coordinator TEXT`
     })
   })
 }

@@ -16,6 +16,9 @@ export * as Cluster from "./Cluster.js"
 /** The coordinator: a file's items to the cluster's runners and back, resumable by batch id. */
 export * as DistributedBatch from "./DistributedBatch.js"
 
+/** One coordinator per batch at a time. */
+export * as CoordinatorLease from "./CoordinatorLease.js"
+
 /** A runner: joins the cluster and runs items, as one layer. */
 export * as Runner from "./Runner.js"
 
