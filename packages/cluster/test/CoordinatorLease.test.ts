@@ -4,6 +4,7 @@
  * batch is free again as soon as the holder lets go or its session ends (a killed process);
  * a holder whose batch was taken meanwhile learns that it lost it.
  */
+import type * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, layer } from "@effect/vitest"
 import { Cause, Clock, Context, Effect, Either, Exit, Fiber, Layer, Schedule, Scope } from "effect"
 import * as BatchStore from "../src/BatchStore.js"
@@ -22,7 +23,7 @@ const poolOn = (url: string) =>
     return context
   })
 
-const acquireOn = (context: Context.Context<never>, owner: string, scope: Scope.Scope) =>
+const acquireOn = (context: Context.Context<SqlClient.SqlClient>, owner: string, scope: Scope.Scope) =>
   CoordinatorLease.acquire("b", { owner, checkInterval: "300 millis", retry: "20 seconds" }).pipe(
     Effect.provide(context),
     Scope.extend(scope)
