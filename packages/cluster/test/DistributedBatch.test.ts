@@ -180,6 +180,10 @@ describe.skipIf(!Pg.available)("DistributedBatch", () => {
         )
         const second = yield* Effect.either(runBatch(url, { batchId: "twice", input, output: path.join(dir, "b.jsonl"), program: "slow" }))
         assert.isTrue(Either.isLeft(second) && second.left._tag === "BatchBusy", String(second))
+        // nor does cleanup touch it, even forced
+        const ops = BatchStore.layer().pipe(Layer.provideMerge(Pg.client(url)))
+        const cleaned = yield* Operations.cleanup({ batchIds: ["twice"], force: true }).pipe(Effect.provide(ops))
+        assert.match(cleaned[0]!.skipped ?? "", /a coordinator is running it/)
         assert.strictEqual((yield* Fiber.join(first)).succeeded, 12)
         assert.isFalse(fs.existsSync(path.join(dir, "b.jsonl")), "the refused coordinator wrote nothing")
       }).pipe(live))
