@@ -22,7 +22,6 @@ import * as Outcome from "@effect-dspy/batch/Outcome"
 import type * as Programs from "@effect-dspy/batch/Programs"
 import * as RateControl from "@effect-dspy/batch/RateControl"
 import type * as SqlError from "@effect/sql/SqlError"
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -148,10 +147,14 @@ export const make = (options: Options): Effect.Effect<Service, never, BatchStore
             onTimeout: () => new Batch.ItemTimeout({ afterMillis: Duration.toMillis(timeout) })
           })
         }
+        // When this fiber is interrupted (the runner stopping, the shard moving), the runtime
+        // skips this handler and the interruption goes up untouched. An exit that is an
+        // interruption here came from inside the module (a fiber it joined was interrupted): a
+        // failure of the item like any other, not the item's interruption (that would answer
+        // the coordinator with an interruption it cannot tell from its own).
         const exit = yield* Effect.exit(call)
         const latencyMillis = (yield* Clock.currentTimeMillis) - start
         if (Exit.isSuccess(exit)) return { ...exit.value, latencyMillis }
-        if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
         return failure(p, Outcome.errorOfCause(exit.cause), latencyMillis)
       })
 
