@@ -139,6 +139,7 @@ describe("progress line", () => {
       total: 150,
       resumed: 10,
       done: 35,
+      written: 35,
       succeeded: 33,
       failed: 2,
       inProgress: 10,
