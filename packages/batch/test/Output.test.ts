@@ -197,7 +197,7 @@ describe("credentials", () => {
             })
             s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
           }),
-          (s) => Effect.async<void>((resume) => s.close(() => resume(Effect.void)))
+          (s) => Effect.async<void>((resume) => void s.close(() => resume(Effect.void)))
         )
         const port = (server.address() as AddressInfo).port
         const input = `${dir}/items.jsonl`
