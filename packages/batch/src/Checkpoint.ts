@@ -27,7 +27,11 @@ import { LineSplitter } from "./internal/lines.js"
 import * as OutputLock from "./internal/outputLock.js"
 import type * as Outcome from "./Outcome.js"
 
-/** The output file cannot be opened, read or locked (nothing was written). */
+/**
+ * The output file cannot be opened, read or locked (nothing was written).
+ *
+ * @since 0.1.0
+ */
 export class CheckpointError extends Schema.TaggedError<CheckpointError>("@effect-dspy/batch/CheckpointError")(
   "CheckpointError",
   { path: Schema.String, reason: Schema.String }
@@ -41,6 +45,8 @@ export class CheckpointError extends Schema.TaggedError<CheckpointError>("@effec
  * A line could not be appended to the output file during the run (the disk is full, the file
  * system went read-only). What the file holds is consistent: every finished item in it is a
  * whole line (a line cut by the failure is removed when the run resumes).
+ *
+ * @since 0.2.0
  */
 export class WriteError extends Schema.TaggedError<WriteError>("@effect-dspy/batch/WriteError")("WriteError", {
   path: Schema.String,
@@ -57,7 +63,11 @@ export class WriteError extends Schema.TaggedError<WriteError>("@effect-dspy/bat
   }
 }
 
-/** What was found in an existing output file. */
+/**
+ * What was found in an existing output file.
+ *
+ * @since 0.1.0
+ */
 export interface Resumed {
   /** Finished items found (successes and failures kept). */
   readonly items: number
@@ -73,7 +83,11 @@ export interface Resumed {
   readonly unreadableLines: number
 }
 
-/** An open output file. */
+/**
+ * An open output file.
+ *
+ * @since 0.1.0
+ */
 export interface Checkpoint {
   readonly path: string
   /** Whether an item id is already finished in the file. */
@@ -85,7 +99,11 @@ export interface Checkpoint {
   readonly linesWritten: Effect.Effect<number>
 }
 
-/** Options of `open`. */
+/**
+ * Options of `open`.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** Drop the failure lines of an earlier run so that those items are tried again. Default false. */
   readonly retryFailed?: boolean | undefined
@@ -231,6 +249,8 @@ const canonical = (path: string) =>
  *   return checkpoint.resumed.items
  * }))
  * ```
+ *
+ * @since 0.1.0
  */
 export const open = (
   path: string,

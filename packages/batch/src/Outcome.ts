@@ -20,6 +20,8 @@ import type * as Usage from "@effect-dspy/core/Usage"
  * `BadRequest`, …), the module's error tag (`InvalidInput`, `OutputParseError`, …), and for
  * input lines that could not be read `MalformedLine` (not UTF-8, not JSON, not an object, an
  * unclosed quote), `MissingColumn`, `ExtraColumn`, `InvalidId` and `DuplicateId`.
+ *
+ * @since 0.1.0
  */
 export interface ItemError {
   readonly kind: string
@@ -28,7 +30,11 @@ export interface ItemError {
   readonly status?: number | undefined
 }
 
-/** Where an item came from. */
+/**
+ * Where an item came from.
+ *
+ * @since 0.1.0
+ */
 export interface Origin {
   /** Stable identity used for resume: the input's `id` field, or its line number. */
   readonly id: string
@@ -38,7 +44,11 @@ export interface Origin {
   readonly line: number | undefined
 }
 
-/** The item's module call succeeded. */
+/**
+ * The item's module call succeeded.
+ *
+ * @since 0.1.0
+ */
 export interface Success<I, O> extends Origin {
   readonly _tag: "Success"
   readonly input: I
@@ -50,7 +60,11 @@ export interface Success<I, O> extends Origin {
   readonly cached: "memory" | "disk" | undefined
 }
 
-/** The item failed after every retry, or its input was unreadable. */
+/**
+ * The item failed after every retry, or its input was unreadable.
+ *
+ * @since 0.1.0
+ */
 export interface Failure<I> extends Origin {
   readonly _tag: "Failure"
   /** The input, when it could be read. */
@@ -61,13 +75,25 @@ export interface Failure<I> extends Origin {
   readonly latencyMillis: number
 }
 
-/** The outcome of one item. */
+/**
+ * The outcome of one item.
+ *
+ * @since 0.1.0
+ */
 export type Outcome<I, O> = Success<I, O> | Failure<I>
 
-/** True for a success. */
+/**
+ * True for a success.
+ *
+ * @since 0.1.0
+ */
 export const isSuccess = <I, O>(self: Outcome<I, O>): self is Success<I, O> => self._tag === "Success"
 
-/** True for a failure. */
+/**
+ * True for a failure.
+ *
+ * @since 0.1.0
+ */
 export const isFailure = <I, O>(self: Outcome<I, O>): self is Failure<I> => self._tag === "Failure"
 
 /**
@@ -75,6 +101,8 @@ export const isFailure = <I, O>(self: Outcome<I, O>): self is Failure<I> => self
  * (`RateLimited`, `Overloaded`, `Timeout`, `ConnectionReset`, …), tagged errors keep their tag.
  * The message goes through `Redaction.text`: a password in a URL, a key in a query string or an
  * API key never reaches an output line.
+ *
+ * @since 0.1.0
  */
 export const errorOf = (error: unknown): ItemError => {
   if (AiError.isAiError(error) || LmError.isLmError(error)) {
@@ -95,7 +123,11 @@ export const errorOf = (error: unknown): ItemError => {
   return { kind: "Error", message: Redaction.text(String(error)) }
 }
 
-/** The kind and message of a failed call's cause: its failure, or a defect. */
+/**
+ * The kind and message of a failed call's cause: its failure, or a defect.
+ *
+ * @since 0.1.0
+ */
 export const errorOfCause = (cause: Cause.Cause<unknown>): ItemError => {
   const failure = Cause.failureOption(cause)
   if (failure._tag === "Some") return errorOf(failure.value)
@@ -120,7 +152,11 @@ const UsageRecord = Schema.Struct({
   lmCalls: Schema.Number
 })
 
-/** One success line of an output file. */
+/**
+ * One success line of an output file.
+ *
+ * @since 0.1.0
+ */
 export const SuccessRecord = Schema.Struct({
   id: Schema.String,
   index: Schema.Number,
@@ -133,7 +169,11 @@ export const SuccessRecord = Schema.Struct({
   cached: Schema.optional(Schema.Literal("memory", "disk"))
 })
 
-/** One failure line of an output file. */
+/**
+ * One failure line of an output file.
+ *
+ * @since 0.1.0
+ */
 export const FailureRecord = Schema.Struct({
   id: Schema.String,
   index: Schema.Number,
@@ -145,15 +185,25 @@ export const FailureRecord = Schema.Struct({
   latencyMs: Schema.Number
 })
 
-/** One line of an output file (the JSON form of an outcome). */
+/**
+ * One line of an output file (the JSON form of an outcome).
+ *
+ * @since 0.1.0
+ */
 export const Record = Schema.Union(SuccessRecord, FailureRecord)
 
-/** The JSON form of an outcome. */
+/**
+ * The JSON form of an outcome.
+ *
+ * @since 0.1.0
+ */
 export type Record = typeof Record.Type
 
 /**
  * The JSON form of an outcome. `encodeInput` / `encodeOutput` turn typed values into JSON-safe
  * ones (a signature's Schemas encode them); they default to the values themselves.
+ *
+ * @since 0.1.0
  */
 export const toRecord = <I, O>(
   outcome: Outcome<I, O>,

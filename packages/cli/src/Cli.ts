@@ -1,0 +1,260 @@
+/**
+ * The `effect-dspy` command (built with `@effect/cli`):
+ *
+ *   effect-dspy batch --program qa --input items.jsonl --output results.jsonl --concurrency 10 --rpm 600
+ *   effect-dspy example simple|large|rate-limited|benchmark
+ *
+ * Exit codes: 0 done (failed items are recorded in the output), 1 stopped early by
+ * `--max-errors`, 2 bad usage or setup (unknown model id, missing key, unreadable file), 130
+ * interrupted (Ctrl-C; run the same command again to resume).
+ *
+ * @since 0.1.0
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as Lm from "@effect-dspy/providers/Lm"
+import * as ModelId from "@effect-dspy/providers/ModelId"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
+import type * as Terminal from "@effect/platform/Terminal"
+import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import { createRequire } from "node:module"
+import * as Batch from "@effect-dspy/batch/Batch"
+import * as BatchMetrics from "@effect-dspy/batch/BatchMetrics"
+import * as Cache from "@effect-dspy/batch/Cache"
+import * as RateControl from "@effect-dspy/batch/RateControl"
+import type * as ExampleModes from "./ExampleModes.js"
+import * as Programs from "./Programs.js"
+import * as Progress from "./Progress.js"
+
+/**
+ * How the command ends when it does not succeed: a message for stderr and an exit code.
+ *
+ * @since 0.2.0
+ */
+export class CliFailure extends Schema.TaggedError<CliFailure>("@effect-dspy/cli/CliFailure")("CliFailure", {
+  reason: Schema.String,
+  code: Schema.Number
+}) {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+const usage = (error: unknown) =>
+  new CliFailure({
+    reason: Predicate.hasProperty(error, "message") && typeof error.message === "string" ? error.message : String(error),
+    code: 2
+  })
+
+/** Errors the user can fix before the run: they end the command with exit code 2. */
+const setupTags = new Set([
+  "InvalidModelId",
+  "MissingConfiguration",
+  "InputError",
+  "CheckpointError",
+  "ProgramError",
+  "CacheError",
+  "ServeError"
+])
+
+const asCliFailure = (error: unknown): CliFailure => {
+  if (error instanceof CliFailure) return error
+  if (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" && setupTags.has(error._tag)) return usage(error)
+  // a ConfigError (a malformed environment variable)
+  if (Predicate.hasProperty(error, "_op")) return usage(new Error(`bad configuration: ${String(error)}`))
+  return new CliFailure({ reason: String(error), code: 1 })
+}
+
+const isTTY = () => process.stderr.isTTY === true
+
+/** This package's version, for `--version` (package.json is one level up from src/ and dist/). */
+const version: string = (() => {
+  const manifest: unknown = createRequire(import.meta.url)("../package.json")
+  return Predicate.hasProperty(manifest, "version") && typeof manifest.version === "string" ? manifest.version : "unknown"
+})()
+
+/** The model layer for `--model`, or from the environment with the simulator as fallback. */
+const resolveModel = (
+  flag: Option.Option<string>,
+  limiter: RateControl.Service,
+  timeoutSeconds: Option.Option<number>
+) =>
+  Effect.gen(function*() {
+    const timeout = Option.match(timeoutSeconds, { onNone: () => undefined, onSome: (s) => Duration.seconds(s) })
+    if (Option.isSome(flag)) {
+      // an explicit model must work: a missing key is an error, not a silent fallback
+      yield* ModelId.parse(flag.value)
+      return { modelId: flag.value, notice: undefined, layer: Lm.layer(flag.value, { limiter, timeout }) }
+    }
+    const { fallback, modelId } = yield* Lm.resolveFromEnv
+    return { modelId, notice: fallback, layer: Lm.layer(modelId, { limiter, timeout }) }
+  })
+
+const programOption = Options.text("program").pipe(
+  Options.withAlias("p"),
+  Options.withDefault("qa"),
+  Options.withDescription(
+    `A built-in program (${Object.keys(Programs.builtIns).join(", ")}) or a module file whose default export is a module`
+  )
+)
+const modelOption = Options.text("model").pipe(
+  Options.withAlias("m"),
+  Options.optional,
+  Options.withDescription(
+    "Model id, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, openai-compatible/llama3.1:8b, simulator/sim-1 (default: EFFECT_DSPY_MODEL, a configured key, else the offline simulator)"
+  )
+)
+const jsonOption = Options.boolean("json").pipe(Options.withDescription("Print the summary as one JSON object on stdout"))
+
+const batchCommand = Command.make(
+  "batch",
+  {
+    program: programOption,
+    input: Options.text("input").pipe(Options.withAlias("i"), Options.withDescription("Input file: JSONL, or CSV with a header")),
+    output: Options.text("output").pipe(
+      Options.withAlias("o"),
+      Options.withDescription("Output JSONL file; an existing one is resumed (finished items are skipped)")
+    ),
+    format: Options.choice("format", ["jsonl", "csv"]).pipe(Options.optional, Options.withDescription("Input format (default: by extension)")),
+    concurrency: Options.integer("concurrency").pipe(Options.withAlias("c"), Options.withDefault(10), Options.withDescription("Items at once")),
+    rpm: Options.integer("rpm").pipe(Options.optional, Options.withDescription("Requests per minute")),
+    tpm: Options.integer("tpm").pipe(Options.optional, Options.withDescription("Tokens per minute")),
+    model: modelOption,
+    maxErrors: Options.integer("max-errors").pipe(Options.optional, Options.withDescription("Stop when more items than this have failed")),
+    cache: Options.text("cache").pipe(Options.optional, Options.withDescription("A JSONL cache file kept across runs")),
+    noDedupe: Options.boolean("no-dedupe").pipe(Options.withDescription("Call the model for every item, even identical ones")),
+    memoCapacity: Options.integer("memo-capacity").pipe(
+      Options.filterMap((n) => (n >= 0 ? Option.some(n) : Option.none()), "--memo-capacity must be 0 or more"),
+      Options.withDefault(10_000),
+      Options.withDescription("Finished results the in-run de-duplication remembers (a duplicate of a forgotten one calls the model again)")
+    ),
+    retryFailed: Options.boolean("retry-failed").pipe(Options.withDescription("Run again the items recorded as failures")),
+    state: Options.text("state").pipe(Options.optional, Options.withDescription("Saved program state (JSON) to load into the program")),
+    idField: Options.text("id-field").pipe(Options.withDefault("id"), Options.withDescription("Field holding an item's id (else its line number)")),
+    timeout: Options.integer("timeout").pipe(Options.optional, Options.withDescription("Timeout of one model request, in seconds")),
+    json: jsonOption
+  },
+  (args) =>
+    Effect.scoped(Effect.gen(function*() {
+      const concurrency = Math.max(1, args.concurrency)
+      const module = yield* Programs.load(args.program, { state: Option.getOrUndefined(args.state) })
+      const limiter = yield* RateControl.make({
+        maxConcurrency: concurrency,
+        requestsPerMinute: Option.getOrUndefined(args.rpm),
+        tokensPerMinute: Option.getOrUndefined(args.tpm)
+      })
+      const { layer, modelId, notice } = yield* resolveModel(args.model, limiter, args.timeout)
+      if (notice !== undefined) yield* Console.error(`effect-dspy: ${notice}`)
+      // build the model now, so that a missing key is reported before anything runs
+      const model = yield* Layer.build(layer)
+      const cache = Option.isSome(args.cache) ? yield* Cache.file(args.cache.value) : undefined
+      const recorder = yield* BatchMetrics.makeRecorder({ concurrency, rateControl: limiter })
+      const run = Batch.runFile(module, {
+        input: args.input,
+        output: args.output,
+        format: Option.getOrUndefined(args.format),
+        idField: args.idField,
+        concurrency,
+        maxErrors: Option.getOrUndefined(args.maxErrors),
+        dedupe: !args.noDedupe,
+        memoCapacity: args.memoCapacity,
+        cache,
+        cacheNamespace: modelId,
+        retryFailed: args.retryFailed,
+        recorder
+      }).pipe(
+        Effect.provide(model),
+        Effect.provideService(RateControl.RateControl, limiter),
+        Effect.onInterrupt(() =>
+          Effect.flatMap(recorder.stats, (s) =>
+            Console.error(
+              `\neffect-dspy: interrupted after ${s.done} item(s) in this run (${s.resumed} done before); ` +
+                `${args.output} is consistent: run the same command again to resume`
+            ))
+        )
+      )
+      const summary = yield* (isTTY() ? Effect.zipRight(Progress.start(recorder.stats), run).pipe(Effect.scoped) : run)
+      if (args.json) {
+        yield* Console.log(JSON.stringify({ program: args.program, model: modelId, input: args.input, ...summary }))
+      } else {
+        yield* Console.log(BatchMetrics.formatSummary(summary, `Summary (${args.program} on ${modelId}) -> ${args.output}`))
+      }
+      if (summary.stoppedEarly) {
+        return yield* new CliFailure({
+          reason: `stopped early: more than ${Option.getOrElse(args.maxErrors, () => 0)} items failed; ${summary.notAttempted} not attempted`,
+          code: 1
+        })
+      }
+    }))
+).pipe(Command.withDescription("Run a program over every line of a JSONL or CSV file, resumably"))
+
+const exampleModes: ReadonlyArray<ExampleModes.Mode> = ["simple", "large", "rate-limited", "benchmark"]
+
+const exampleCommand = Command.make(
+  "example",
+  {
+    mode: Args.choice(exampleModes.map((m) => [m, m] as [string, ExampleModes.Mode]), { name: "mode" }),
+    model: modelOption,
+    items: Options.integer("items").pipe(Options.optional, Options.withDescription("Number of questions")),
+    concurrency: Options.integer("concurrency").pipe(Options.withAlias("c"), Options.optional),
+    latency: Options.text("latency").pipe(
+      Options.optional,
+      Options.withDescription("Simulator latency: 200, uniform:100-300, lognormal:400,0.4")
+    ),
+    json: jsonOption
+  },
+  (args) =>
+    Effect.gen(function*() {
+      if (Option.isSome(args.model)) yield* ModelId.parse(args.model.value)
+      // loaded on demand: the batch command does not need the simulator server
+      const ExampleModes = yield* Effect.promise(() => import("./ExampleModes.js"))
+      const report = yield* ExampleModes.run({
+        mode: args.mode,
+        model: Option.getOrUndefined(args.model),
+        items: Option.getOrUndefined(args.items),
+        concurrency: Option.getOrUndefined(args.concurrency),
+        latency: Option.getOrUndefined(args.latency),
+        progress: isTTY() && !args.json,
+        print: (line) => (args.json ? Effect.void : Console.log(line))
+      })
+      yield* Console.log(args.json ? JSON.stringify(report) : ExampleModes.format(report))
+    })
+).pipe(Command.withDescription("Run the batch example offline: simple, large, rate-limited or benchmark"))
+
+/**
+ * The `effect-dspy` command.
+ *
+ * @since 0.2.0
+ */
+export const command = Command.make("effect-dspy").pipe(
+  Command.withDescription("effect-dspy: run language-model programs over many inputs"),
+  Command.withSubcommands([batchCommand, exampleCommand])
+)
+
+/**
+ * Runs the command on `argv` (as in `process.argv`) and returns the exit code, having written
+ * any error as one line on stderr.
+ *
+ * @since 0.2.0
+ */
+export const run = (
+  argv: ReadonlyArray<string>
+): Effect.Effect<number, never, FileSystem.FileSystem | Path.Path | Terminal.Terminal> =>
+  Command.run(command, { name: "effect-dspy", version })(argv).pipe(
+    Effect.as(0),
+    Effect.catchAll((error) => {
+      // @effect/cli has already printed the usage problem
+      if (ValidationError.isValidationError(error)) return Effect.succeed(2)
+      const failure = asCliFailure(error)
+      return Effect.as(failure.reason === "" ? Effect.void : Console.error(`effect-dspy: ${failure.reason}`), failure.code)
+    })
+  )

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * The `effect-dspy` command line (the package's `bin`):
+ *
+ *   effect-dspy batch --input items.jsonl --output results.jsonl
+ *   effect-dspy example simple
+ *
+ * Installed from npm it runs the build (`dist/bin.js`) on plain Node; in this repository
+ * `pnpm exec effect-dspy ...` runs these sources through `dev/effect-dspy.mjs`. Either way the
+ * command runs in the process that was started, so signals reach it.
+ *
+ * @since 0.1.0
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Cli from "./Cli.js"
+
+const main = Effect.suspend(() => Cli.run(process.argv)).pipe(
+  Effect.catchAllDefect((defect) =>
+    Effect.as(Console.error(`effect-dspy: unexpected error: ${Cause.pretty(Cause.die(defect))}`), 1)
+  ),
+  // logs go to stderr, so that stdout carries only results (and `--json` one object)
+  Effect.provide(Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger))),
+  Logger.withMinimumLogLevel(LogLevel.Warning),
+  Effect.provide(NodeContext.layer)
+)
+
+NodeRuntime.runMain(main, {
+  disableErrorReporting: true,
+  teardown: (exit, onExit) => {
+    if (Exit.isSuccess(exit)) onExit(typeof exit.value === "number" ? exit.value : 0)
+    // interrupted by Ctrl-C (SIGINT) or SIGTERM
+    else onExit(Cause.isInterruptedOnly(exit.cause) ? 130 : 1)
+  }
+})
