@@ -639,11 +639,12 @@ export const runFile = <I, O, E, R>(
       signature: module.signature
     }) as Stream.Stream<Input.Entry<I>, Input.InputError, FileSystem.FileSystem>
     yield* stream(module, entries, { ...options, concurrency, recorder, skip: checkpoint.isDone }).pipe(
+      // (a line and its count together: an interruption reports exactly the lines written)
       Stream.runForEach((outcome) =>
-        Effect.zipRight(
+        Effect.uninterruptible(Effect.zipRight(
           checkpoint.append(Outcome.toRecord(outcome, { input: encodeInput, output: encodeOutput })),
           recorder.onWritten
-        )
+        ))
       )
     )
     const summary = yield* recorder.summary
