@@ -178,9 +178,14 @@ describe("effect-dspy as a process", () => {
       const args = ["batch", "-i", input, "-o", output, "-c", "2", "-m", "openai-compatible/sim-1"]
       const env = { OPENAI_COMPATIBLE_BASE_URL: `${server.url}/v1` }
       const first = start(args, env)
+      // neither may outlive the test, whatever it finds
+      yield* Effect.addFinalizer(() => Effect.sync(() => first.process.kill("SIGKILL")))
       yield* waitFor(first, "writing a line", () => readOutput(output).lines.length >= 1)
       const second = start(args, env)
-      const refused = yield* Effect.promise(() => second.exited)
+      yield* Effect.addFinalizer(() => Effect.sync(() => second.process.kill("SIGKILL")))
+      const refused = yield* Effect.promise(() => second.exited).pipe(
+        Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`the second run was not refused: ${second.stderr()}`) })
+      )
       assert.strictEqual(refused.code, 2, second.stderr())
       assert.match(second.stderr(), /^effect-dspy: cannot use output file .*results\.jsonl: another run is writing .* \(process \d+, since /)
       // the first never stopped: it still writes
