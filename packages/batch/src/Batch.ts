@@ -419,7 +419,11 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
     // What becomes of a finished item: handed over, held back, or (a run-level failure) dropped.
     const settle = (outcome: Outcome.Outcome<I, O>, calledModel: boolean): Effect.Effect<void> =>
       Effect.suspend(() => {
-        if (runFailure !== undefined) return recorder.onItemAbort
+        if (runFailure !== undefined) {
+          // stopping: what still finishes is kept (a success is paid for), but for more of the same
+          const sameCause = outcome._tag === "Failure" && calledModel && runLevel(outcome.error) !== undefined
+          return sameCause ? recorder.onItemAbort : emit(outcome, calledModel)
+        }
         if (!calledModel) return emit(outcome, calledModel)
         if (outcome._tag === "Success") {
           modelSuccesses++
