@@ -9,6 +9,7 @@
  */
 import { Batch, RateControl } from "@effect-dspy/batch"
 import { Cli } from "@effect-dspy/cli"
+import { DistributedBatch, Runner } from "@effect-dspy/cluster"
 import { ChainOfThought, EventBus, Predict, Signature } from "@effect-dspy/core"
 import * as PredictModule from "@effect-dspy/core/Predict"
 import { Evaluate, Example, Metric } from "@effect-dspy/optimize"
@@ -56,6 +57,10 @@ export const batch = Effect.gen(function*() {
     Effect.provideService(RateControl.RateControl, limiter)
   )
 })
+
+// distributed batches: a runner and a coordinator's layer (built only when provided)
+export const runner = Runner.layer
+export const coordinator = DistributedBatch.layer
 
 // tracing and events
 export const traced = classify({ ticket: "Where is my invoice?" }).pipe(

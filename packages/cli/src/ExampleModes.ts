@@ -26,7 +26,7 @@ import * as Batch from "@effect-dspy/batch/Batch"
 import * as BatchMetrics from "@effect-dspy/batch/BatchMetrics"
 import * as Input from "@effect-dspy/batch/Input"
 import * as RateControl from "@effect-dspy/batch/RateControl"
-import * as Programs from "./Programs.js"
+import * as Programs from "@effect-dspy/batch/Programs"
 import * as Progress from "./Progress.js"
 
 /**
