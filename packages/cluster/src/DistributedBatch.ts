@@ -194,6 +194,7 @@ export const run = (
   | ClusterUnavailable
   | Input.InputError
   | Checkpoint.CheckpointError
+  | Checkpoint.WriteError
   | BatchStore.BatchMismatch
   | CoordinatorLease.BatchBusy
   | CoordinatorLease.LeaseLost,
@@ -343,8 +344,8 @@ export const run = (
       })
     }
 
-    const seen = new Set<string>()
     let items = 0
+    // (the ids read are distinct: a duplicate is a failure entry of its own)
     const entries = Input.readFile(options.input, {
       format: options.format,
       idField: options.idField,
@@ -352,8 +353,6 @@ export const run = (
     }).pipe(
       Stream.filterEffect((entry) =>
         Effect.suspend(() => {
-          if (seen.has(entry.id)) return Effect.as(recorder.onDuplicateId, false)
-          seen.add(entry.id)
           items++
           if (done.has(entry.id) || checkpoint.isDone(entry.id)) return Effect.as(recorder.onResumed, false)
           return Effect.succeed(true)

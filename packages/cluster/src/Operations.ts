@@ -68,7 +68,7 @@ export const exportResults = (
   output: string
 ): Effect.Effect<
   number,
-  UnknownBatch | Checkpoint.CheckpointError | SqlError.SqlError,
+  UnknownBatch | Checkpoint.CheckpointError | Checkpoint.WriteError | SqlError.SqlError,
   BatchStore.BatchStore | FileSystem.FileSystem | Path.Path
 > =>
   Effect.scoped(Effect.gen(function*() {
