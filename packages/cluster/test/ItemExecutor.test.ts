@@ -50,7 +50,10 @@ const executorOn = (module: Runnable, options: { readonly concurrency?: number; 
         Layer.provide(Pg.client(url))
       )
     )
-    return { executor: Context.get(context, ItemExecutor.ItemExecutor), store: Context.get(context, BatchStore.BatchStore) }
+    const store = Context.get(context, BatchStore.BatchStore)
+    // a result belongs to its batch: the coordinator opens it before any item is sent
+    yield* store.open("b1", { program: options.program ?? "scripted", lanes: 4 })
+    return { executor: Context.get(context, ItemExecutor.ItemExecutor), store }
   })
 
 const parse = (line: string) => JSON.parse(line) as { id: string; status: string; error?: { kind: string }; output?: unknown }
