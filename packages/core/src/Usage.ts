@@ -97,7 +97,7 @@ export const fromResponse = (usage: {
  * ```ts
  * import { Usage } from "@effect-dspy/core"
  * import { Effect } from "effect"
- * declare const program: Effect.Effect<string>
+ * const program = Effect.succeed("answer")
  * const withUsage = Usage.track(program) // Effect<[string, Usage]>
  * ```
  *
