@@ -11,13 +11,15 @@
  * `Batch.run` runs `Predict` through `Lm.layer("openai-compatible/…")` on the library's HTTP
  * client with a `RateControl` as its limiter, as the `effect-dspy batch` command does. Each run
  * also prints where its time over the ideal went: requests slower than the latency (the HTTP
- * stack, per request, times the rounds) and slots left idle by the runner.
+ * stack, per request, times the rounds) and slots left idle by the runner, and the client's CPU
+ * per item (this process's user + system time over the run, the server being another process).
+ * `HTTP_CLIENT=node` runs the model on the platform's `node:http` client instead of undici.
  */
 import { Batch } from "@effect-dspy/batch"
 import { Predict, Signature } from "@effect-dspy/core"
 import { Effect } from "effect"
 import * as Bare from "./bare.js"
-import { machine, median, model, over, questions } from "./common.js"
+import { machine, median, model, over, questions, withCpu } from "./common.js"
 
 const LATENCY = Number(process.env["LATENCY"] ?? 100)
 const ITEMS = 150
@@ -47,16 +49,17 @@ const program = Effect.gen(function*() {
   )
   const walls = { ours: [] as Array<number>, floor: [] as Array<number> }
   for (let r = 0; r < REPEATS; r++) {
-    const floorWall = yield* floor(`f${r}-`)
+    const { value: floorWall, cpuMillis: floorCpu } = yield* withCpu(floor(`f${r}-`))
     walls.floor.push(floorWall)
-    const summary = yield* ours(`r${r}-`)
+    const { value: summary, cpuMillis: oursCpu } = yield* withCpu(ours(`r${r}-`))
     walls.ours.push(summary.wallMillis)
     // wall - ideal = (requests slower than the latency) + (slots left idle)
     const slower = (summary.latency.mean - LATENCY) * (ITEMS / CONCURRENCY)
     const idle = summary.wallMillis - summary.sumLatencyMillis / CONCURRENCY
     console.log(
       `  run ${r + 1}: Batch.run ${summary.wallMillis.toFixed(1)} ms (${over(summary.wallMillis, IDEAL)}; failed ${summary.failed}; ` +
-        `requests slower by ${slower.toFixed(1)} ms, slots idle ${idle.toFixed(1)} ms); floor ${floorWall.toFixed(1)} ms (${over(floorWall, IDEAL)})`
+        `requests slower by ${slower.toFixed(1)} ms, slots idle ${idle.toFixed(1)} ms, client CPU ${(oursCpu / ITEMS * 1000).toFixed(0)} us/item); ` +
+        `floor ${floorWall.toFixed(1)} ms (${over(floorWall, IDEAL)}, client CPU ${(floorCpu / ITEMS * 1000).toFixed(0)} us/item)`
     )
   }
   const best = { ours: Math.min(...walls.ours), floor: Math.min(...walls.floor) }
