@@ -74,9 +74,8 @@ const setupTags = new Set([
 
 /** The variable holding a provider's API key, to name it when the key is refused. */
 const keyVariable = (modelId: string): string | undefined => {
-  const parsed = ModelId.parseEither(modelId)
-  if (parsed._tag === "Left") return undefined
-  switch (parsed.right.provider) {
+  // (the id was parsed when the model was built: only its provider prefix matters here)
+  switch (modelId.trim().slice(0, Math.max(0, modelId.trim().indexOf("/"))).toLowerCase()) {
     case "openai":
       return "OPENAI_API_KEY"
     case "anthropic":

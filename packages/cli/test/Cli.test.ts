@@ -110,7 +110,7 @@ describe("effect-dspy batch", () => {
 
   it.live("--item-retries bounds each item's retries: a server that always answers 503 gets 1 + N requests per item", () =>
     withItems(items(3), (dir) =>
-      Effect.gen(function*() {
+      Effect.scoped(Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
         let requests = 0
         const server = yield* Effect.acquireRelease(
@@ -133,7 +133,7 @@ describe("effect-dspy batch", () => {
         assert.strictEqual(requests, 3 * 2)
         const lines = (yield* fs.readFileString(`${dir}/out.jsonl`)).trim().split("\n").map((l) => JSON.parse(l) as { status: string })
         assert.deepStrictEqual(lines.map((l) => l.status), ["failure", "failure", "failure"])
-      })), { timeout: 60_000 })
+      }))), { timeout: 60_000 })
 
   it.live("an unreadable input file, a missing output directory, an unknown program: exit code 2", () =>
     withItems(items(2), (dir) =>
