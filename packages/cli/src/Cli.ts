@@ -74,12 +74,14 @@ const setupTags = new Set([
 
 /** The variable holding a provider's API key, to name it when the key is refused. */
 const keyVariable = (modelId: string): string | undefined => {
-  // (the id was parsed when the model was built: only its provider prefix matters here)
-  switch (modelId.trim().slice(0, Math.max(0, modelId.trim().indexOf("/"))).toLowerCase()) {
+  // the prefix before the first "/": the id was parsed when the model's layer was built
+  switch (modelId.slice(0, Math.max(0, modelId.indexOf("/")))) {
     case "openai":
       return "OPENAI_API_KEY"
     case "anthropic":
       return "ANTHROPIC_API_KEY"
+    case "google":
+      return "GEMINI_API_KEY or GOOGLE_API_KEY"
     case "openai-compatible":
       return "OPENAI_COMPATIBLE_API_KEY"
     default:
