@@ -210,6 +210,10 @@ const batchCommand = Command.make(
       Options.withDescription("Field holding an item's id (an item without one is line:N, N its line number)")
     ),
     timeout: atLeast("timeout", 1).pipe(Options.optional, Options.withDescription("Timeout of one model request, in seconds")),
+    itemRetries: atLeast("item-retries", 0).pipe(
+      Options.optional,
+      Options.withDescription("Most retries of one item, across all its model calls (default: the retry policy's own limit per call)")
+    ),
     json: jsonOption,
     cluster: Options.redacted("cluster").pipe(
       Options.optional,
@@ -247,6 +251,7 @@ const batchCommand = Command.make(
         cacheNamespace: modelId,
         retryFailed: args.retryFailed,
         maxConsecutiveConnectionFailures: args.maxConnectionFailures,
+        retryBudget: Option.match(args.itemRetries, { onNone: () => undefined, onSome: (maxRetries) => ({ maxRetries }) }),
         recorder
       }).pipe(
         Effect.provide(model),
@@ -286,6 +291,7 @@ function runOnCluster(
     readonly maxErrors: Option.Option<number>
     readonly cache: Option.Option<string>
     readonly timeout: Option.Option<number>
+    readonly itemRetries: Option.Option<number>
   } & Omit<ClusterCommands.BatchArgs, "cluster" | "batchId">,
   cluster: Redacted.Redacted
 ) {
@@ -297,7 +303,8 @@ function runOnCluster(
       ["--tpm", Option.isSome(args.tpm)],
       ["--timeout", Option.isSome(args.timeout)],
       ["--max-errors", Option.isSome(args.maxErrors)],
-      ["--cache", Option.isSome(args.cache)]
+      ["--cache", Option.isSome(args.cache)],
+      ["--item-retries", Option.isSome(args.itemRetries)]
     ]
     const refused = runnerFlags.filter(([, given]) => given).map(([flag]) => flag)
     if (refused.length > 0) {
