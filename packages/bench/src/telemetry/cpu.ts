@@ -3,9 +3,12 @@
  * that answers at once (the reply a simulator would write), so that every microsecond measured
  * is the program's. Modes, interleaved per round (every other round in reverse order):
  *
- * - `off`: no destination (`Telemetry.layer` with none: core's spans are not recorded);
+ * - `untraced`: Effect's tracing turned off (`Effect.withTracerEnabled(false)`): no span is made;
+ * - `off`: no destination (`Telemetry.layer` with none): Effect's spans are made, nothing is
+ *   recorded or exported (`off - untraced` is what Effect's span machinery costs);
  * - `spans`: Effect's spans alone (a tracer forwarding to Effect's built-in one, nothing exported);
  * - `export`: `Telemetry.layerOtlp` with content capture to a loopback receiver in a child process;
+ * - `no-redaction`: content captured without core's redaction patterns (what redaction costs);
  * - `no-content`: the same without content capture;
  * - `sdk`: the floor: the OpenTelemetry SDK's two spans with the same attributes and content,
  *   exported the same way (`floor.ts`'s `sdkSpans`), with no Effect and no model call.
@@ -29,7 +32,7 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.repla
 const CALLS = Number(args.get("calls") ?? 5000)
 const ROUNDS = Number(args.get("rounds") ?? 3)
 const CONCURRENCY = Number(args.get("concurrency") ?? 64)
-const MODES = ["off", "spans", "export", "no-content", "sdk"] as const
+const MODES = ["untraced", "off", "spans", "export", "no-redaction", "no-content", "sdk"] as const
 type Mode = (typeof MODES)[number]
 
 const server = { address: "127.0.0.1", port: 8787 }
@@ -90,6 +93,8 @@ const main = async () => {
         return Telemetry.layer(TelemetryConfig.make({ destinations: [] }))
       case "export":
         return Telemetry.layerOtlp({ url: tracesUrl, batch: queue, content: { capture: true } })
+      case "no-redaction":
+        return Telemetry.layerOtlp({ url: tracesUrl, batch: queue, content: { capture: true, redactKnownPatterns: false } })
       case "no-content":
         return Telemetry.layerOtlp({ url: tracesUrl, batch: queue })
       default:
@@ -113,7 +118,11 @@ const main = async () => {
         return
       }
       const layer = layerOf(mode)
-      const program = mode === "spans" ? Effect.withTracer(workload(n), forwarding) : Effect.provide(workload(n), layer!)
+      const program = mode === "untraced"
+        ? Effect.withTracerEnabled(workload(n), false)
+        : mode === "spans"
+        ? Effect.withTracer(workload(n), forwarding)
+        : Effect.provide(workload(n), layer!)
       await runtime.runPromise(program)
     })
   try {
@@ -130,6 +139,7 @@ const main = async () => {
     for (const mode of MODES) {
       const xs = results.get(mode)!
       const tracing = mode === "off" || mode === "sdk" ? undefined : median(xs.map((x, i) => x - off[i]!))
+      // (`untraced` shows a negative figure: what Effect's spans cost, below `off`)
       const shown = mode === "sdk" ? sdk : tracing
       console.log(
         `${mode.padEnd(12)} ${median(xs).toFixed(1).padStart(12)} ${(shown === undefined ? "" : shown.toFixed(1)).padStart(16)} ${
