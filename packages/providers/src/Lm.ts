@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { LmConfig } from "@effect-dspy/core"
+import { GenAiSpan, LmConfig } from "@effect-dspy/core"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
@@ -105,7 +105,12 @@ export const layer = (modelId: string, options: Options = {}): Layer.Layer<Langu
     // force where the layer is built are kept, and `LmConfig.withSettings` in the program wins.
     const named = Layer.effect(
       LmConfig.LmConfig,
-      Effect.map(LmConfig.LmConfig, (current) => ({ ...current, provider: id.provider, model: id.model }))
+      Effect.map(LmConfig.LmConfig, (current) => ({
+        ...current,
+        provider: id.provider,
+        model: id.model,
+        server: model.baseUrl === undefined ? current.server : GenAiSpan.serverOf(model.baseUrl)
+      }))
     )
     return Layer.merge(resilient, named).pipe(Layer.provide(options.httpClient ?? httpClientLayer))
   }))

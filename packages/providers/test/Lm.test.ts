@@ -84,5 +84,29 @@ describe("Lm", () => {
         (context) => Effect.provide(LmConfig.LmConfig, context)
       )).pipe(LmConfig.withSettings({ temperature: 0.2 }))
       assert.deepStrictEqual([settings.provider, settings.model, settings.temperature], ["mine", "model-1", 0.2])
+      assert.isUndefined(settings.server)
+    }))
+
+  it.effect("the layer names the provider's server (host and port of its base URL) for core's LM spans", () =>
+    Effect.gen(function*() {
+      const server = (baseUrl: string) => {
+        const mine: ProviderRegistry.Provider = {
+          name: "mine",
+          env: { variables: [] },
+          make: () => Effect.succeed({ layer: Fake.make([Fake.ok()]).layer, secrets: [], baseUrl })
+        }
+        return Effect.scoped(Effect.flatMap(
+          Layer.build(Lm.layer("mine/model-1").pipe(Layer.provide(ProviderRegistry.register(mine)))),
+          (context) => Effect.map(Effect.provide(LmConfig.LmConfig, context), (settings) => settings.server)
+        ))
+      }
+      assert.deepStrictEqual(yield* server("https://api.openai.com/v1"), { address: "api.openai.com", port: 443 })
+      assert.deepStrictEqual(yield* server("http://127.0.0.1:11434/v1"), { address: "127.0.0.1", port: 11434 })
+      // A built-in provider hands over its base URL (credentials in it are not part of the server).
+      const builtIn = yield* Effect.scoped(Effect.flatMap(
+        Layer.build(Lm.layer("openai-compatible/llama3.1:8b", { baseUrl: "http://user:pw@localhost:11434/v1" })),
+        (context) => Effect.map(Effect.provide(LmConfig.LmConfig, context), (settings) => settings.server)
+      ))
+      assert.deepStrictEqual(builtIn, { address: "localhost", port: 11434 })
     }))
 })

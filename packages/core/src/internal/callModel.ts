@@ -10,9 +10,14 @@ import * as Usage from "../Usage.js"
 import { addUsage, CurrentCollector } from "./collector.js"
 import { UsageTrackers } from "./usageTrackers.js"
 
+// The JSON adapter asks the model for a JSON object (`gen_ai.output.type` json); every other
+// adapter for text with field markers.
+const JsonAdapterName = "JsonAdapter"
+
 /**
- * One LM call made by a predictor: a generation span (`chat {model}`, see `GenAiSpan.lmSpan`),
- * `lm.*` events, and usage recorded with the enclosing module calls and trackers.
+ * One LM call made by a predictor: a generation span (`chat {model}`, see `GenAiSpan.lmSpan`,
+ * naming the predictor, `moduleName`), `lm.*` events, and usage recorded with the enclosing
+ * module calls and trackers.
  */
 export const callModel = Effect.fnUntraced(function*(
   adapter: Adapter.Adapter,
@@ -24,17 +29,24 @@ export const callModel = Effect.fnUntraced(function*(
   const config = yield* LmConfig
   const bus = yield* EventBus
   const model = config.model ?? "unknown"
+  const span = GenAiSpan.lmSpan({
+    ...config,
+    adapter: adapter.name,
+    signature: signature.name,
+    predictor: moduleName,
+    outputType: adapter.name === JsonAdapterName ? "json" : "text"
+  })
   const generate = adapter.generate(signature, prompt).pipe(
     Effect.tap((reply) =>
-      Effect.annotateCurrentSpan({
-        [GenAiSpan.Attributes.responseFinishReasons]: [reply.finishReason],
-        [GenAiSpan.Attributes.usageInputTokens]: reply.usage.inputTokens,
-        [GenAiSpan.Attributes.usageOutputTokens]: reply.usage.outputTokens
-      })
+      Effect.flatMap(Effect.currentSpan, (current) =>
+        Effect.sync(() => {
+          current.attribute(GenAiSpan.Attributes.responseFinishReasons, [reply.finishReason])
+          GenAiSpan.setUsage(current, reply.usage)
+        })).pipe(Effect.ignore)
     ),
     Effect.tapError((error) => Effect.annotateCurrentSpan(GenAiSpan.Attributes.errorType, error._tag)),
     GenAiSpan.withContent({ span: "lm", name: model }, prompt, (reply) => reply.text),
-    GenAiSpan.withSpan(GenAiSpan.lmSpan({ ...config, adapter: adapter.name, signature: signature.name }))
+    GenAiSpan.withSpan(span)
   )
   if (!bus.active()) return yield* Effect.tap(generate, recordUsage)
   // Events are built only when someone listens.
