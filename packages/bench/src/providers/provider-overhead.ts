@@ -3,13 +3,17 @@
  * its retry policy) next to a bare `fetch` of the same request (the floor), against the
  * simulator in a child process with zero latency, so that `process.cpuUsage()` measures the
  * client alone. Each variant sends the same request (POST /v1/chat/completions, a short text
- * answer) and reads the whole reply. Prints figures; asserts nothing.
+ * answer) and reads the whole reply. Two more variants price what every call pays for: without
+ * the per-attempt timeout (`Effect.timeoutFail`: two fibers), and the same model built by hand
+ * (`Resilience.layer` over `ChatCompletions.layer`) over the platform's client with its own span
+ * per request, as `Lm.layer` did before it turned that span off. Prints figures; asserts nothing.
  *
  *   pnpm exec tsx packages/bench/src/providers/provider-overhead.ts [--calls 3000] [--concurrency 64] [--rounds 3]
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
-import { Lm } from "@effect-dspy/providers"
-import { Effect, ManagedRuntime } from "effect"
+import { ChatCompletions, Lm, Resilience } from "@effect-dspy/providers"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import { parseArgs } from "node:util"
 import { measure, type Measure, median, pool, runHeader, startSimulator } from "../harness/measure.js"
 
@@ -41,20 +45,30 @@ const bareFetch = (url: string) => async (): Promise<void> => {
 const main = async () => {
   console.log(runHeader())
   const sim = await startSimulator()
-  const runtime = ManagedRuntime.make(Lm.layer("openai-compatible/sim-1", { baseUrl: `${sim.url}/v1` }))
+  const baseUrl = `${sim.url}/v1`
+  const runtimes = {
+    lm: ManagedRuntime.make(Lm.layer("openai-compatible/sim-1", { baseUrl })),
+    noTimeout: ManagedRuntime.make(Lm.layer("openai-compatible/sim-1", { baseUrl, retry: { timeout: undefined } })),
+    httpSpan: ManagedRuntime.make(
+      Resilience.layer().pipe(
+        Layer.provide(ChatCompletions.layer({ model: "sim-1", apiUrl: baseUrl })),
+        Layer.provide(NodeHttpClient.layerUndici)
+      )
+    )
+  }
+  const calls = (runtime: ManagedRuntime.ManagedRuntime<LanguageModel.LanguageModel, unknown>) => (n: number) =>
+    runtime.runPromise(
+      Effect.forEach(Array.from({ length: n }), () => LanguageModel.generateText({ prompt }), {
+        concurrency: CONCURRENCY,
+        discard: true
+      })
+    )
   try {
     const variants: ReadonlyArray<readonly [string, (n: number) => Promise<void>]> = [
       ["fetch (floor)", (n) => pool(n, CONCURRENCY, bareFetch(sim.url))],
-      [
-        "Lm.layer (openai-compatible)",
-        (n) =>
-          runtime.runPromise(
-            Effect.forEach(Array.from({ length: n }), () => LanguageModel.generateText({ prompt }), {
-              concurrency: CONCURRENCY,
-              discard: true
-            })
-          )
-      ]
+      ["Lm.layer (openai-compatible)", calls(runtimes.lm)],
+      ["Lm.layer, no timeout", calls(runtimes.noTimeout)],
+      ["with the platform's HTTP span", calls(runtimes.httpSpan)]
     ]
     for (const [, run] of variants) await run(WARMUP)
     const results = new Map<string, Array<Measure>>()
@@ -70,7 +84,7 @@ const main = async () => {
       console.log(`${name.padEnd(32)} ${cpu.toFixed(0).padStart(11)} ${rate.toFixed(0).padStart(9)} ${(cpu / floor).toFixed(2).padStart(9)}x`)
     }
   } finally {
-    await runtime.dispose()
+    for (const runtime of Object.values(runtimes)) await runtime.dispose()
     sim.stop()
   }
 }
