@@ -6,11 +6,14 @@
  * answer) and reads the whole reply. Two more variants price what every call pays for: without
  * the per-attempt timeout (`Effect.timeoutFail`: two fibers), and the same model built by hand
  * (`Resilience.layer` over `ChatCompletions.layer`) over the platform's client with its own span
- * per request, as `Lm.layer` did before it turned that span off. Prints figures; asserts nothing.
+ * per request, as `Lm.layer` did before it turned that span off. And core's `Predict` (ChatAdapter,
+ * "question -> answer") over `Lm.layer`, for what a prediction adds to the call it makes (its
+ * prompt and reply are longer). Prints figures; asserts nothing.
  *
  *   pnpm exec tsx packages/bench/src/providers/provider-overhead.ts [--calls 3000] [--concurrency 64] [--rounds 3]
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
+import { Adapter, ChatAdapter, Predict, Signature } from "@effect-dspy/core"
 import { ChatCompletions, Lm, Resilience } from "@effect-dspy/providers"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer, ManagedRuntime } from "effect"
@@ -30,6 +33,7 @@ const ROUNDS = Number(values.rounds)
 const WARMUP = Math.min(600, CALLS)
 
 const prompt = "Say something short about coffee."
+const qa = Predict.make(Signature.fromString("question -> answer", { instructions: "Answer the question in one sentence." }))
 
 // The floor: the same request with fetch, the reply parsed, nothing else.
 const bareFetch = (url: string) => async (): Promise<void> => {
@@ -68,7 +72,16 @@ const main = async () => {
       ["fetch (floor)", (n) => pool(n, CONCURRENCY, bareFetch(sim.url))],
       ["Lm.layer (openai-compatible)", calls(runtimes.lm)],
       ["Lm.layer, no timeout", calls(runtimes.noTimeout)],
-      ["with the platform's HTTP span", calls(runtimes.httpSpan)]
+      ["with the platform's HTTP span", calls(runtimes.httpSpan)],
+      [
+        "Predict over Lm.layer",
+        (n) =>
+          runtimes.lm.runPromise(
+            Effect.forEach(Array.from({ length: n }), () => qa({ question: prompt }), { concurrency: CONCURRENCY, discard: true }).pipe(
+              Adapter.withAdapter(ChatAdapter.adapter)
+            )
+          )
+      ]
     ]
     for (const [, run] of variants) await run(WARMUP)
     const results = new Map<string, Array<Measure>>()
