@@ -39,7 +39,7 @@ export class InvalidModelId extends Schema.TaggedError<InvalidModelId>("@effect-
 /**
  * Parses a model id (its syntax only; the registry knows the providers), synchronously.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
 export const parseEither = (modelId: string, known: ReadonlyArray<string> = []): Either.Either<ModelId, InvalidModelId> => {
   const trimmed = modelId.trim()
