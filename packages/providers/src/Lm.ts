@@ -18,7 +18,7 @@
 import { GenAiSpan, LmConfig } from "@effect-dspy/core"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -28,6 +28,7 @@ import type * as Limiter from "./Limiter.js"
 import * as ModelId from "./ModelId.js"
 import { MissingConfiguration, type ModelOptions, ProviderRegistry } from "./ProviderRegistry.js"
 import * as Resilience from "./Resilience.js"
+import { withoutRequestSpans } from "./internal/httpClient.js"
 import { optionalString } from "./internal/settings.js"
 
 /**
@@ -49,7 +50,10 @@ export interface Options extends ModelOptions {
   readonly timeout?: Duration.DurationInput | undefined
   /** A shared limiter of in-flight requests; by default the `Limiter` in context, if any. */
   readonly limiter?: Limiter.Service | undefined
-  /** The HTTP client; default `httpClientLayer`. */
+  /**
+   * The HTTP client; default `httpClientLayer`. Its requests make no span of their own: the
+   * model call's span is the call's, and names the server and the trace (`traceparent`).
+   */
   readonly httpClient?: Layer.Layer<HttpClient.HttpClient> | undefined
 }
 
@@ -112,7 +116,10 @@ export const layer = (modelId: string, options: Options = {}): Layer.Layer<Langu
         server: model.baseUrl === undefined ? current.server : GenAiSpan.serverOf(model.baseUrl)
       }))
     )
-    return Layer.merge(resilient, named).pipe(Layer.provide(options.httpClient ?? httpClientLayer))
+    const http = Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, withoutRequestSpans)).pipe(
+      Layer.provide(options.httpClient ?? httpClientLayer)
+    )
+    return Layer.merge(resilient, named).pipe(Layer.provide(http))
   }))
 
 /**

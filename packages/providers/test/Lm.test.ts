@@ -4,7 +4,7 @@
 import { LmConfig } from "@effect-dspy/core"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Option } from "effect"
+import { ConfigProvider, Effect, Layer, Option, Tracer } from "effect"
 import * as Lm from "../src/Lm.js"
 import * as ProviderRegistry from "../src/ProviderRegistry.js"
 import { completion } from "./fixtures/chatCompletions.js"
@@ -108,5 +108,27 @@ describe("Lm", () => {
         (context) => Effect.map(Effect.provide(LmConfig.LmConfig, context), (settings) => settings.server)
       ))
       assert.deepStrictEqual(builtIn, { address: "localhost", port: 11434 })
+    }))
+
+  it.scoped("a request makes no span of its own: the call's span names the server and is the request's traceparent", () =>
+    Effect.gen(function*() {
+      const server = yield* serve([completion({ content: "ok" })])
+      const spans: Array<Tracer.Span> = []
+      const native = yield* Effect.tracer
+      const tracer = Tracer.make({
+        span: (...args) => {
+          const span = native.span(...args)
+          spans.push(span)
+          return span
+        },
+        context: native.context
+      })
+      const model = Lm.layer("openai-compatible/m", { baseUrl: `${server.url}/v1`, retry: false })
+      valueOf(yield* generate(model).pipe(Effect.withTracer(tracer)))
+      assert.deepStrictEqual(spans.map((s) => s.name), ["LanguageModel.generateText"])
+      const call = spans[0]!
+      assert.strictEqual(server.received[0]!.headers.traceparent, `00-${call.traceId}-${call.spanId}-01`)
+      assert.strictEqual(call.attributes.get("server.address"), "127.0.0.1")
+      assert.strictEqual(call.attributes.get("server.port"), Number(new URL(server.url).port))
     }))
 })
