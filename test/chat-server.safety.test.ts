@@ -5,6 +5,7 @@
  */
 import type { Conversation } from "@effect-dspy/core"
 import { Lm } from "@effect-dspy/providers"
+import { Simulator } from "@effect-dspy/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted, Schema, TestClock } from "effect"
 import * as Http from "node:http"
@@ -76,7 +77,7 @@ describe("chat server safety", () => {
 
   it.scoped("an idle conversation expires after the timeout; a request keeps it alive", () =>
     Effect.gen(function*() {
-      const base = yield* Client.start(Lm.layer("simulator/sim-1"), { conversationIdleTimeout: "10 minutes" })
+      const base = yield* Client.start(Simulator.layer(), { conversationIdleTimeout: "10 minutes" })
       const kept = yield* Client.createConversation(base)
       const dropped = yield* Client.createConversation(base)
       yield* TestClock.adjust("6 minutes")
@@ -94,7 +95,7 @@ describe("chat server safety", () => {
 
   it.scopedLive("one client holds at most its share of conversations", () =>
     Effect.gen(function*() {
-      const base = yield* Client.start(Lm.layer("simulator/sim-1"), { maxConversationsPerClient: 2 })
+      const base = yield* Client.start(Simulator.layer(), { maxConversationsPerClient: 2 })
       const first = yield* Client.createConversation(base)
       yield* Client.createConversation(base)
       const third = yield* Client.post(`${base}/api/conversations`)

@@ -85,6 +85,8 @@ export interface Stats {
   readonly abortedStreams: number
   readonly rssBytes: number
   readonly maxRssBytes: number
+  /** V8 heap in use now. */
+  readonly heapUsedBytes: number
   /** Largest V8 heap in use and largest memory outside it (buffers), sampled every 250 ms. */
   readonly maxHeapUsedBytes: number
   readonly maxExternalBytes: number
@@ -150,6 +152,7 @@ const makeState = (options: Options) =>
         failedStreams: counts.failed,
         abortedStreams: counts.aborted,
         rssBytes: process.memoryUsage.rss(),
+        heapUsedBytes: process.memoryUsage().heapUsed,
         maxRssBytes: usage.maxRSS * 1024,
         maxHeapUsedBytes: memory.maxHeapUsed,
         maxExternalBytes: memory.maxExternal,

@@ -55,6 +55,7 @@ const stats = (): Stats => {
     failedStreams: counts.failed,
     abortedStreams: counts.aborted,
     rssBytes: process.memoryUsage.rss(),
+    heapUsedBytes: process.memoryUsage().heapUsed,
     maxRssBytes: usage.maxRSS * 1024,
     maxHeapUsedBytes: memory.maxHeapUsed,
     maxExternalBytes: memory.maxExternal,
