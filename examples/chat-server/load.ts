@@ -459,6 +459,7 @@ const main = async () => {
     const server = await spawnServer("main.ts", [], {
       PORT: "0",
       CHAT_LM_TIMEOUT_SECONDS: String(lmTimeout),
+      CHAT_MAX_CONVERSATIONS_PER_CLIENT: String(conversations + 100),
       EFFECT_DSPY_MODEL: "openai-compatible/sim-1",
       OPENAI_COMPATIBLE_BASE_URL: `${simulator.url}/v1`
     }, serverHeapMib > 0 ? [`--max-old-space-size=${serverHeapMib}`] : [])
