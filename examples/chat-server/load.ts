@@ -5,7 +5,7 @@
  *
  *   pnpm exec tsx examples/chat-server/load.ts [--conversations 10000] [--streaming 400]
  *     [--words 100] [--tps 50] [--ttft 200] [--seconds 60] [--warmup-seconds 10]
- *     [--no-floor] [--server-heap-mib 768] [--lm-timeout 60] [--max-pending 1000]
+ *     [--no-floor] [--server-heap-mib 768] [--lm-timeout 60] [--max-pending 1000] [--profile DIR]
  *
  * Three kinds of process: this one (the load generator), the simulator server (`simulator.ts`:
  * every answer `--words` tokens at `--tps` tokens per second after `--ttft` ms) and the server
@@ -52,6 +52,9 @@ const lmTimeout = option("lm-timeout", 60)
 const maxPending = option("max-pending", 1000)
 const serverHeapMib = option("server-heap-mib", 768)
 const withFloor = !args.includes("--no-floor")
+const profileIndex = args.indexOf("--profile")
+/** A directory for a CPU profile of the chat server (`node --cpu-prof`), if asked. */
+const profileDir = profileIndex === -1 ? undefined : args[profileIndex + 1]
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, "..", "..")
@@ -462,7 +465,10 @@ const main = async () => {
       CHAT_MAX_CONVERSATIONS_PER_CLIENT: String(conversations + 100),
       EFFECT_DSPY_MODEL: "openai-compatible/sim-1",
       OPENAI_COMPATIBLE_BASE_URL: `${simulator.url}/v1`
-    }, serverHeapMib > 0 ? [`--max-old-space-size=${serverHeapMib}`] : [])
+    }, [
+      ...(serverHeapMib > 0 ? [`--max-old-space-size=${serverHeapMib}`] : []),
+      ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`])
+    ])
     try {
       results.push(await runLoad("chat server (effect-dspy)", server.url, server.pid))
     } finally {
