@@ -433,7 +433,11 @@ const router = (state: State, files: { readonly html: string; readonly js: strin
             return jsonError(409, "NoEventStream", "open GET /api/conversations/:id/events before asking with ?via=events")
           }
           events.busy = true
-          if (!(yield* Queue.offer(events.inbox, { message: message.right, start }))) {
+          // a queue shut down meanwhile (its stream closed) interrupts an offer: that is a refusal
+          const offered = yield* Queue.offer(events.inbox, { message: message.right, start }).pipe(
+            Effect.catchAllCause(() => Effect.succeed(false))
+          )
+          if (!offered) {
             events.busy = false
             return jsonError(409, "NoEventStream", "the conversation's event stream has closed")
           }
