@@ -133,11 +133,19 @@ const spawnServer = (
       if (match !== null) {
         out = ""
         child.removeAllListeners("exit")
+        let stopping = false
+        // a server that dies under load ends the run (its turns would wait forever)
+        child.once("exit", (code, signal) => {
+          if (stopping) return
+          console.error(`${script} exited during the load (code ${code}, signal ${signal})`)
+          process.exit(1)
+        })
         resolve({
           url: match[1]!,
           pid: child.pid,
           stop: () =>
             new Promise<void>((done) => {
+              stopping = true
               if (child.exitCode !== null) return done()
               child.once("exit", () => done())
               child.kill("SIGINT")
