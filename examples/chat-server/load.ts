@@ -196,6 +196,8 @@ interface TurnResult {
   readonly tokens: number
   /** From sending the message to its first token event (-1: none). */
   readonly firstTokenMillis: number
+  /** Why it failed: the error event's kind, the refusal's status, or a closed stream. */
+  readonly error?: string | undefined
 }
 
 /** Tokens received on every stream since the start (read at the window's edges). */
@@ -210,6 +212,11 @@ class EventStream {
   private turn: { start: number; first: number; tokens: number; resolve: (r: TurnResult) => void } | undefined
   closed = false
   readonly request: Http.ClientRequest
+
+  /** A turn is under way. */
+  get busy(): boolean {
+    return this.turn !== undefined
+  }
 
   constructor(url: string, onOpen: (ok: boolean) => void) {
     this.request = Http.request(url, { agent: streamAgent })
@@ -251,10 +258,12 @@ class EventStream {
       received.tokens += n
     }
     const done = text.includes(DONE)
-    if (done || text.includes(ERROR)) {
+    const error = done ? -1 : text.indexOf(ERROR)
+    if (done || error !== -1) {
       this.turn = undefined
       this.tail = ""
-      turn.resolve({ ok: done, tokens: turn.tokens, firstTokenMillis: turn.first })
+      const kind = error === -1 ? undefined : /"error":"(\w+)"/.exec(text.slice(error))?.[1] ?? "error event"
+      turn.resolve({ ok: done, tokens: turn.tokens, firstTokenMillis: turn.first, error: kind })
     }
   }
 
@@ -262,19 +271,26 @@ class EventStream {
     this.closed = true
     const turn = this.turn
     this.turn = undefined
-    turn?.resolve({ ok: false, tokens: turn.tokens, firstTokenMillis: turn.first })
+    turn?.resolve({ ok: false, tokens: turn.tokens, firstTokenMillis: turn.first, error: "stream closed" })
+  }
+
+  /** Ends the turn under way as refused (the stream stays open). */
+  private refused(why: string) {
+    const turn = this.turn
+    this.turn = undefined
+    turn?.resolve({ ok: false, tokens: 0, firstTokenMillis: -1, error: why })
   }
 
   /** Asks a message over the stream; resolves when its turn ends. */
   ask(url: string, message: string): Promise<TurnResult> {
-    if (this.closed) return Promise.resolve({ ok: false, tokens: 0, firstTokenMillis: -1 })
+    if (this.closed) return Promise.resolve({ ok: false, tokens: 0, firstTokenMillis: -1, error: "stream closed" })
     return new Promise((resolve) => {
       this.turn = { start: performance.now(), first: -1, tokens: 0, resolve }
       request(`${url}?via=events`, "POST", JSON.stringify({ message })).then(
         (r) => {
-          if (r.status !== 202) this.close()
+          if (r.status !== 202) this.refused(`POST ${r.status} ${r.text.slice(0, 80)}`)
         },
-        () => this.close()
+        (e: Error) => this.refused(`POST ${e.message}`)
       )
     })
   }
@@ -332,6 +348,7 @@ interface Figures {
   readonly maxRssBytes: number
   readonly turns: number
   readonly failedTurns: number
+  readonly errors: ReadonlyMap<string, number>
   readonly tokens: number
   readonly cpuMillis: number
   readonly serverTtft: Stats["firstTokenMillis"]
@@ -378,16 +395,20 @@ const runLoad = async (name: string, url: string, pid: number | undefined): Prom
   let next = 0
   let measuring = false
   let stopping = false
-  const window = { turns: 0, failed: 0, firsts: [] as Array<number> }
+  const window = { turns: 0, failed: 0, firsts: [] as Array<number>, errors: new Map<string, number>() }
   const worker = async () => {
     while (!stopping) {
       const i = next++ % conversations
       const stream = streams[i]!
-      if (stream.closed) continue
+      if (stream.closed || stream.busy) continue
       const result = await stream.ask(`${url}/api/conversations/${ids[i]}/messages`, `Question ${next}: how do fibers hold streams?`)
       if (!measuring) continue
       window.turns++
-      if (!result.ok) window.failed++
+      if (!result.ok) {
+        window.failed++
+        const why = result.error ?? "?"
+        window.errors.set(why, (window.errors.get(why) ?? 0) + 1)
+      }
       else if (result.firstTokenMillis >= 0) window.firsts.push(result.firstTokenMillis)
     }
   }
@@ -425,6 +446,7 @@ const runLoad = async (name: string, url: string, pid: number | undefined): Prom
     maxRssBytes: after.maxRssBytes,
     turns: window.turns,
     failedTurns: window.failed,
+    errors: window.errors,
     tokens,
     cpuMillis: cpuAfter - cpuBefore,
     serverTtft: after.firstTokenMillis,
@@ -446,6 +468,7 @@ const report = (f: Figures) => {
   console.log(
     `  turns in ${seconds} s:       ${f.turns} (${f.failedTurns} failed), ${f.tokens} tokens (${(f.tokens / seconds).toFixed(0)} tokens/s)`
   )
+  for (const [why, n] of f.errors) console.log(`    failed x${n}: ${why}`)
   console.log(`  server CPU:           ${ms(f.cpuMillis)} in the window, ${perToken.toFixed(1)} µs per token`)
   console.log(
     `  TTFT added, server:   p50 ${ms(f.serverTtft.p50 - ttft)}, p99 ${ms(f.serverTtft.p99 - ttft)}, max ${ms(f.serverTtft.max - ttft)} (request read to first token written, minus the simulator's ${ttft} ms)`
