@@ -161,7 +161,12 @@ const spawnServer = (
 const agent = new Http.Agent({ keepAlive: true, maxSockets: Math.max(64, streaming) })
 const streamAgent = new Http.Agent({ keepAlive: false, maxSockets: Infinity })
 
-const request = (url: string, method: string, body?: string): Promise<{ status: number; text: string }> =>
+/**
+ * One request over the keep-alive agent. A reused socket that the server closed as idle just as
+ * it was taken fails with ECONNRESET before the server read anything: that request is sent
+ * again once (Node's documented pattern, `request.reusedSocket`).
+ */
+const request = (url: string, method: string, body?: string, retried = false): Promise<{ status: number; text: string }> =>
   new Promise((resolve, reject) => {
     const req = Http.request(url, {
       method,
@@ -174,7 +179,11 @@ const request = (url: string, method: string, body?: string): Promise<{ status: 
       res.on("end", () => resolve({ status: res.statusCode ?? 0, text }))
       res.on("error", reject)
     })
-    req.on("error", reject)
+    req.on("error", (error: NodeJS.ErrnoException) => {
+      if (!retried && req.reusedSocket && error.code === "ECONNRESET") {
+        request(url, method, body, true).then(resolve, reject)
+      } else reject(error)
+    })
     req.end(body)
   })
 
