@@ -1,4 +1,4 @@
-import * as Cli from "@effect-dspy/batch/Cli"
+import * as Cli from "@effect-dspy/cli/Cli"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { afterEach, assert, beforeEach, describe, it } from "@effect/vitest"
@@ -17,8 +17,8 @@ const readme = readFileSync(Path.join(root, "README.md"), "utf8")
 const commands = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)]
   .flatMap((m) => m[1]!.split("\n"))
   .map((line) => line.replace(/#.*$/, "").trim())
-  .filter((line) => line.startsWith("pnpm effect-dspy "))
-  .map((line) => line.slice("pnpm effect-dspy ".length).split(/\s+/))
+  .filter((line) => line.startsWith("pnpm exec effect-dspy "))
+  .map((line) => line.slice("pnpm exec effect-dspy ".length).split(/\s+/))
 
 let out: MockInstance
 let err: MockInstance

@@ -6,7 +6,7 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 // Scripts, not library code: the providers' internal undici client, by path.
-import * as UndiciClient from "@effect-dspy/providers/internal/undiciClient"
+import * as UndiciClient from "../../providers/src/internal/undiciClient.js"
 import * as Lm from "@effect-dspy/providers/Lm"
 import type * as Resilience from "@effect-dspy/providers/Resilience"
 import * as SimulatorServer from "@effect-dspy/simulator/SimulatorServer"

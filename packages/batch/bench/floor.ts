@@ -28,7 +28,7 @@ import { spawn } from "node:child_process"
 import * as http from "node:http"
 import * as os from "node:os"
 import { fileURLToPath } from "node:url"
-import * as Waker from "@effect-dspy/simulator/internal/waker"
+import * as Waker from "../../simulator/src/internal/waker.js"
 
 const thisFile = fileURLToPath(import.meta.url)
 

@@ -44,7 +44,11 @@ import { DoneSet } from "./internal/doneSet.js"
 import * as Outcome from "./Outcome.js"
 import * as RateControl from "./RateControl.js"
 
-/** An item took longer than `itemTimeout`. */
+/**
+ * An item took longer than `itemTimeout`.
+ *
+ * @since 0.1.0
+ */
 export class ItemTimeout extends Schema.TaggedError<ItemTimeout>("@effect-dspy/batch/ItemTimeout")("ItemTimeout", {
   afterMillis: Schema.Number
 }) {
@@ -53,7 +57,11 @@ export class ItemTimeout extends Schema.TaggedError<ItemTimeout>("@effect-dspy/b
   }
 }
 
-/** Options of a run. */
+/**
+ * Options of a run.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** Most items processed at once. Default 10. */
   readonly concurrency?: number | undefined
@@ -150,6 +158,8 @@ const makeMemo = <O>(capacity: number) => {
  * const outcomes = Batch.stream(qa, [{ question: "2 + 2?" }, { question: "3 + 3?" }], { concurrency: 4 })
  * const program = Stream.runForEach(outcomes, (o) => Effect.log(o.id, o._tag))
  * ```
+ *
+ * @since 0.1.0
  */
 export const stream = <I, O, E, R, E2 = never, R2 = never>(
   module: Module.Module<I, O, E, R>,
@@ -426,6 +436,8 @@ const origin = (entry: Input.Entry<unknown>): Outcome.Origin => ({ id: entry.id,
 /**
  * Runs a module over inputs and collects every outcome (for small batches; use `stream` or
  * `runFile` for large ones), with the run's summary.
+ *
+ * @since 0.1.0
  */
 export const run = <I, O, E, R, E2 = never, R2 = never>(
   module: Module.Module<I, O, E, R>,
@@ -444,7 +456,11 @@ export const run = <I, O, E, R, E2 = never, R2 = never>(
     return { outcomes: Chunk.toReadonlyArray(outcomes), summary: yield* recorder.summary }
   })
 
-/** Options of `runFile`. */
+/**
+ * Options of `runFile`.
+ *
+ * @since 0.1.0
+ */
 export interface FileOptions extends Omit<Options, "skip"> {
   /** A JSONL or CSV file of inputs. */
   readonly input: string
@@ -459,7 +475,11 @@ export interface FileOptions extends Omit<Options, "skip"> {
   readonly countInput?: boolean | undefined
 }
 
-/** The summary of a file run, with what the output file held before. */
+/**
+ * The summary of a file run, with what the output file held before.
+ *
+ * @since 0.1.0
+ */
 export interface FileSummary extends BatchMetrics.Summary {
   readonly output: string
   readonly checkpoint: Checkpoint.Resumed
@@ -477,6 +497,8 @@ export interface FileSummary extends BatchMetrics.Summary {
  * const qa = Predict.make(Signature.fromString("question -> answer"))
  * const program = Batch.runFile(qa, { input: "items.jsonl", output: "results.jsonl", concurrency: 10 })
  * ```
+ *
+ * @since 0.1.0
  */
 export const runFile = <I, O, E, R>(
   module: Module.Module<I, O, E, R>,

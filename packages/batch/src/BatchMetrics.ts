@@ -21,9 +21,18 @@ const itemsTotalKey = MetricKey.counter("effect_dspy_batch_items_total", {
   description: "Batch items finished",
   incremental: true
 })
+/**
+ * Finished items, tagged `status` (`success` / `failure`) and `kind` (the error kind, or `ok`).
+ *
+ * @since 0.1.0
+ */
 export const itemsTotal: Metric.Metric.Counter<number> = Metric.fromMetricKey(itemsTotalKey)
 
-/** Latency of items that called the model, in milliseconds (p50/p95/p99), over all runs. */
+/**
+ * Latency of items that called the model, in milliseconds (p50/p95/p99), over all runs.
+ *
+ * @since 0.1.0
+ */
 export const itemLatency = Metric.summary({
   name: "effect_dspy_batch_item_latency_ms",
   description: "Latency of batch items that called the model",
@@ -33,14 +42,22 @@ export const itemLatency = Metric.summary({
   quantiles: [0.5, 0.95, 0.99]
 })
 
-/** Latency histogram of items that called the model, in milliseconds. */
+/**
+ * Latency histogram of items that called the model, in milliseconds.
+ *
+ * @since 0.1.0
+ */
 export const itemLatencyHistogram = Metric.histogram(
   "effect_dspy_batch_item_latency_ms_histogram",
   MetricBoundaries.exponential({ start: 5, factor: 2, count: 16 }),
   "Latency of batch items that called the model"
 )
 
-/** Items being processed (sampled while a run goes on). */
+/**
+ * Items being processed (sampled while a run goes on).
+ *
+ * @since 0.1.0
+ */
 export const itemsInProgress = Metric.gauge("effect_dspy_batch_items_in_progress", {
   description: "Batch items being processed"
 })
@@ -50,6 +67,11 @@ const tokensTotalKey = MetricKey.counter("effect_dspy_batch_tokens_total", {
   description: "Tokens used by batch items",
   incremental: true
 })
+/**
+ * Tokens used by batch items, tagged `type` (`input` / `output`).
+ *
+ * @since 0.1.0
+ */
 export const tokensTotal: Metric.Metric.Counter<number> = Metric.fromMetricKey(tokensTotalKey)
 
 /**
@@ -66,7 +88,11 @@ const taggedCounter = (
   return Metric.fromMetricKey(tagged)
 }
 
-/** Live statistics of a run. */
+/**
+ * Live statistics of a run.
+ *
+ * @since 0.1.0
+ */
 export interface Stats {
   /** Entries expected, when known (for progress), including those resumed. */
   readonly total: number | undefined
@@ -89,7 +115,11 @@ export interface Stats {
   readonly etaMillis: number | undefined
 }
 
-/** The final report of a run. */
+/**
+ * The final report of a run.
+ *
+ * @since 0.1.0
+ */
 export interface Summary {
   /** Entries read from the input (finished, resumed, duplicates and not attempted). */
   readonly total: number
@@ -143,7 +173,11 @@ export interface Summary {
   readonly minLimit: number | undefined
 }
 
-/** A recorder of one run's statistics. */
+/**
+ * A recorder of one run's statistics.
+ *
+ * @since 0.1.0
+ */
 export interface Recorder {
   readonly concurrency: number
   /** Sets the number of entries expected (for progress). */
@@ -173,6 +207,8 @@ const nowMillis = Effect.map(Clock.currentTimeNanos, (n) => Number(n) / 1e6)
 /**
  * Makes a recorder. With a rate control, its request counters (attempts, 429s, queue depth) are
  * reported as deltas over the run.
+ *
+ * @since 0.1.0
  */
 export const makeRecorder = (options: {
   readonly concurrency: number
@@ -356,7 +392,11 @@ export const makeRecorder = (options: {
 
 const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "-")
 
-/** Milliseconds as `850 ms`, `12.3 s` or `4m 05s`. */
+/**
+ * Milliseconds as `850 ms`, `12.3 s` or `4m 05s`.
+ *
+ * @since 0.1.0
+ */
 export const formatDuration = (ms: number): string => {
   if (!Number.isFinite(ms)) return "-"
   if (ms < 1000) return `${Math.round(ms)} ms`
@@ -365,7 +405,11 @@ export const formatDuration = (ms: number): string => {
   return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`
 }
 
-/** The summary as a two-column text table. */
+/**
+ * The summary as a two-column text table.
+ *
+ * @since 0.1.0
+ */
 export const formatSummary = (summary: Summary, title = "Batch summary"): string => {
   const kinds = Object.entries(summary.failedByKind)
     .sort((a, b) => b[1] - a[1])

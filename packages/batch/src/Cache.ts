@@ -20,7 +20,11 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { canonicalJson, sha256 } from "./internal/hash.js"
 
-/** A cached result: the output in encoded (JSON) form and the usage of the call that made it. */
+/**
+ * A cached result: the output in encoded (JSON) form and the usage of the call that made it.
+ *
+ * @since 0.1.0
+ */
 export interface Entry {
   readonly output: unknown
   readonly usage: {
@@ -31,14 +35,22 @@ export interface Entry {
   }
 }
 
-/** A persistent result store. */
+/**
+ * A persistent result store.
+ *
+ * @since 0.1.0
+ */
 export interface Store {
   readonly get: (key: string) => Effect.Effect<Entry | undefined>
   readonly set: (key: string, entry: Entry) => Effect.Effect<void, CacheError>
   readonly size: Effect.Effect<number>
 }
 
-/** The cache file cannot be read or written. */
+/**
+ * The cache file cannot be read or written.
+ *
+ * @since 0.1.0
+ */
 export class CacheError extends Schema.TaggedError<CacheError>("@effect-dspy/batch/CacheError")("CacheError", {
   path: Schema.String,
   reason: Schema.String
@@ -52,6 +64,8 @@ export class CacheError extends Schema.TaggedError<CacheError>("@effect-dspy/bat
  * The part of a cache key that is the same for every item of a run: the namespace (e.g. the
  * model id and settings), the module's name and kind, and every predictor's signature fields,
  * instructions and demos.
+ *
+ * @since 0.1.0
  */
 export const keyPrefix = (
   module: Pick<Module.Any, "name" | "kind" | "predictors">,
@@ -69,10 +83,18 @@ export const keyPrefix = (
     }))
   }))
 
-/** The cache key of one input (in encoded, JSON-safe form) under a prefix. */
+/**
+ * The cache key of one input (in encoded, JSON-safe form) under a prefix.
+ *
+ * @since 0.1.0
+ */
 export const key = (prefix: string, encodedInput: unknown): string => sha256(`${prefix}\n${canonicalJson(encodedInput)}`)
 
-/** A store in memory (for tests, or to share results between runs in one process). */
+/**
+ * A store in memory (for tests, or to share results between runs in one process).
+ *
+ * @since 0.1.0
+ */
 export const memory: Effect.Effect<Store> = Effect.sync(() => {
   const entries = new Map<string, Entry>()
   return {
@@ -122,6 +144,8 @@ const joinBytes = (pieces: ReadonlyArray<Uint8Array>): Uint8Array => {
  * import { Effect } from "effect"
  * // const summary = Effect.flatMap(Cache.file("cache.jsonl"), (cache) => Batch.runFile(module, { input, output, cache }))
  * ```
+ *
+ * @since 0.1.0
  */
 export const file = (path: string): Effect.Effect<Store, CacheError, FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function*() {

@@ -19,7 +19,11 @@ import * as Stream from "effect/Stream"
 import { DoneSet } from "./internal/doneSet.js"
 import type * as Outcome from "./Outcome.js"
 
-/** The output file cannot be read or written. */
+/**
+ * The output file cannot be read or written.
+ *
+ * @since 0.1.0
+ */
 export class CheckpointError extends Schema.TaggedError<CheckpointError>("@effect-dspy/batch/CheckpointError")(
   "CheckpointError",
   { path: Schema.String, reason: Schema.String }
@@ -29,7 +33,11 @@ export class CheckpointError extends Schema.TaggedError<CheckpointError>("@effec
   }
 }
 
-/** What was found in an existing output file. */
+/**
+ * What was found in an existing output file.
+ *
+ * @since 0.1.0
+ */
 export interface Resumed {
   /** Finished items found (successes and failures kept). */
   readonly items: number
@@ -43,7 +51,11 @@ export interface Resumed {
   readonly unreadableLines: number
 }
 
-/** An open output file. */
+/**
+ * An open output file.
+ *
+ * @since 0.1.0
+ */
 export interface Checkpoint {
   readonly path: string
   /** Whether an item id is already finished in the file. */
@@ -53,7 +65,11 @@ export interface Checkpoint {
   readonly append: (record: Outcome.Record) => Effect.Effect<void, CheckpointError>
 }
 
-/** Options of `open`. */
+/**
+ * Options of `open`.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** Drop the failure lines of an earlier run so that those items are tried again. Default false. */
   readonly retryFailed?: boolean | undefined
@@ -173,6 +189,8 @@ const scan = (
  *   return checkpoint.resumed.items
  * }))
  * ```
+ *
+ * @since 0.1.0
  */
 export const open = (
   path: string,

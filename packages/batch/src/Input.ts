@@ -16,7 +16,11 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { ItemError } from "./Outcome.js"
 
-/** A readable input. */
+/**
+ * A readable input.
+ *
+ * @since 0.1.0
+ */
 export interface Item<I> {
   readonly _tag: "Item"
   /** Stable identity, used to resume: an `id` field of the input, else its line number or position. */
@@ -28,7 +32,11 @@ export interface Item<I> {
   readonly input: I
 }
 
-/** An input that could not be read; it becomes a failed item. */
+/**
+ * An input that could not be read; it becomes a failed item.
+ *
+ * @since 0.1.0
+ */
 export interface Invalid {
   readonly _tag: "Invalid"
   readonly id: string
@@ -39,24 +47,44 @@ export interface Invalid {
   readonly error: ItemError
 }
 
-/** One entry of a batch input. */
+/**
+ * One entry of a batch input.
+ *
+ * @since 0.1.0
+ */
 export type Entry<I> = Item<I> | Invalid
 
-/** Options for tagging inputs. */
+/**
+ * Options for tagging inputs.
+ *
+ * @since 0.1.0
+ */
 export interface TagOptions<I> {
   /** The id of an input; default its 0-based position as text. */
   readonly idOf?: ((input: I, index: number) => string) | undefined
 }
 
-/** Tags an array (or any iterable) of inputs. */
+/**
+ * Tags an array (or any iterable) of inputs.
+ *
+ * @since 0.1.0
+ */
 export const fromIterable = <I>(inputs: Iterable<I>, options?: TagOptions<I>): Stream.Stream<Entry<I>> =>
   fromStream(Stream.fromIterable(inputs), options)
 
-/** Tags a stream of inputs, lazily. */
+/**
+ * Tags a stream of inputs, lazily.
+ *
+ * @since 0.1.0
+ */
 export const fromStream = <I, E, R>(inputs: Stream.Stream<I, E, R>, options?: TagOptions<I>): Stream.Stream<Entry<I>, E, R> =>
   Stream.map(Stream.zipWithIndex(inputs), ([input, index]): Entry<I> => item(input, index, options))
 
-/** The entry of the input at `index` (its id: `idOf`, else its position as text). */
+/**
+ * The entry of the input at `index` (its id: `idOf`, else its position as text).
+ *
+ * @since 0.1.0
+ */
 export const item = <I>(input: I, index: number, options?: TagOptions<I>): Item<I> => ({
   _tag: "Item",
   id: options?.idOf?.(input, index) ?? String(index),
@@ -69,13 +97,25 @@ export const item = <I>(input: I, index: number, options?: TagOptions<I>): Item<
 // Files
 // =============================================================================
 
-/** The file formats read. */
+/**
+ * The file formats read.
+ *
+ * @since 0.1.0
+ */
 export type Format = "jsonl" | "csv"
 
-/** The format of a file by its extension: `.csv` / `.tsv`-less CSV, anything else JSONL. */
+/**
+ * The format of a file by its extension: `.csv` / `.tsv`-less CSV, anything else JSONL.
+ *
+ * @since 0.1.0
+ */
 export const formatOf = (path: string): Format => (/\.csv$/i.test(path) ? "csv" : "jsonl")
 
-/** An input file cannot be read at all. */
+/**
+ * An input file cannot be read at all.
+ *
+ * @since 0.1.0
+ */
 export class InputError extends Schema.TaggedError<InputError>("@effect-dspy/batch/InputError")("InputError", {
   path: Schema.String,
   reason: Schema.String
@@ -85,7 +125,11 @@ export class InputError extends Schema.TaggedError<InputError>("@effect-dspy/bat
   }
 }
 
-/** Options of `readFile`. */
+/**
+ * Options of `readFile`.
+ *
+ * @since 0.1.0
+ */
 export interface FileOptions {
   /** Default: by extension (`.csv` is CSV, else JSONL). */
   readonly format?: Format | undefined
@@ -101,7 +145,11 @@ export interface FileOptions {
 const platformReason = (error: unknown): string =>
   Predicate.hasProperty(error, "message") && typeof error.message === "string" ? error.message : String(error)
 
-/** Fails with `InputError` when the path is not a readable file. */
+/**
+ * Fails with `InputError` when the path is not a readable file.
+ *
+ * @since 0.1.0
+ */
 export const check = (path: string): Effect.Effect<void, InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
@@ -165,7 +213,11 @@ const jsonlRows = (source: Stream.Stream<Line, InputError, FileSystem.FileSystem
     })
   )
 
-/** Splits one complete CSV record into fields (RFC 4180 quoting). */
+/**
+ * Splits one complete CSV record into fields (RFC 4180 quoting).
+ *
+ * @since 0.1.0
+ */
 export const parseCsvRecord = (text: string): Array<string> => {
   const fields: Array<string> = []
   let field = ""
@@ -307,6 +359,8 @@ const checkRow = (
  * const qa = Predict.make(Signature.fromString("question -> answer"))
  * const entries = Input.readFile("items.jsonl", { signature: qa.signature })
  * ```
+ *
+ * @since 0.1.0
  */
 export const readFile = (
   path: string,
@@ -334,7 +388,11 @@ export const readFile = (
   )
 }
 
-/** How many entries a file holds (for progress), reading it once without decoding values. */
+/**
+ * How many entries a file holds (for progress), reading it once without decoding values.
+ *
+ * @since 0.1.0
+ */
 export const count = (path: string, options: { readonly format?: Format | undefined } = {}) => {
   const format = options.format ?? formatOf(path)
   return format === "csv"

@@ -12,13 +12,21 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Usage from "@effect-dspy/core/Usage"
 
-/** Why an item failed: a kind (an error tag such as `RateLimited`, `InvalidInput`, `MalformedLine`) and a message. */
+/**
+ * Why an item failed: a kind (an error tag such as `RateLimited`, `InvalidInput`, `MalformedLine`) and a message.
+ *
+ * @since 0.1.0
+ */
 export interface ItemError {
   readonly kind: string
   readonly message: string
 }
 
-/** Where an item came from. */
+/**
+ * Where an item came from.
+ *
+ * @since 0.1.0
+ */
 export interface Origin {
   /** Stable identity used for resume: the input's `id` field, or its line number. */
   readonly id: string
@@ -28,7 +36,11 @@ export interface Origin {
   readonly line: number | undefined
 }
 
-/** The item's module call succeeded. */
+/**
+ * The item's module call succeeded.
+ *
+ * @since 0.1.0
+ */
 export interface Success<I, O> extends Origin {
   readonly _tag: "Success"
   readonly input: I
@@ -40,7 +52,11 @@ export interface Success<I, O> extends Origin {
   readonly cached: "memory" | "disk" | undefined
 }
 
-/** The item failed after every retry, or its input was unreadable. */
+/**
+ * The item failed after every retry, or its input was unreadable.
+ *
+ * @since 0.1.0
+ */
 export interface Failure<I> extends Origin {
   readonly _tag: "Failure"
   /** The input, when it could be read. */
@@ -51,18 +67,32 @@ export interface Failure<I> extends Origin {
   readonly latencyMillis: number
 }
 
-/** The outcome of one item. */
+/**
+ * The outcome of one item.
+ *
+ * @since 0.1.0
+ */
 export type Outcome<I, O> = Success<I, O> | Failure<I>
 
-/** True for a success. */
+/**
+ * True for a success.
+ *
+ * @since 0.1.0
+ */
 export const isSuccess = <I, O>(self: Outcome<I, O>): self is Success<I, O> => self._tag === "Success"
 
-/** True for a failure. */
+/**
+ * True for a failure.
+ *
+ * @since 0.1.0
+ */
 export const isFailure = <I, O>(self: Outcome<I, O>): self is Failure<I> => self._tag === "Failure"
 
 /**
  * The kind and message of any error a module call can fail with: provider errors are classified
  * (`RateLimited`, `Overloaded`, `Timeout`, `ConnectionReset`, …), tagged errors keep their tag.
+ *
+ * @since 0.1.0
  */
 export const errorOf = (error: unknown): ItemError => {
   if (AiError.isAiError(error) || LmError.isLmError(error)) {
@@ -79,7 +109,11 @@ export const errorOf = (error: unknown): ItemError => {
   return { kind: "Error", message: String(error) }
 }
 
-/** The kind and message of a failed call's cause: its failure, or a defect. */
+/**
+ * The kind and message of a failed call's cause: its failure, or a defect.
+ *
+ * @since 0.1.0
+ */
 export const errorOfCause = (cause: Cause.Cause<unknown>): ItemError => {
   const failure = Cause.failureOption(cause)
   if (failure._tag === "Some") return errorOf(failure.value)
@@ -104,7 +138,11 @@ const UsageRecord = Schema.Struct({
   lmCalls: Schema.Number
 })
 
-/** One success line of an output file. */
+/**
+ * One success line of an output file.
+ *
+ * @since 0.1.0
+ */
 export const SuccessRecord = Schema.Struct({
   id: Schema.String,
   index: Schema.Number,
@@ -117,7 +155,11 @@ export const SuccessRecord = Schema.Struct({
   cached: Schema.optional(Schema.Literal("memory", "disk"))
 })
 
-/** One failure line of an output file. */
+/**
+ * One failure line of an output file.
+ *
+ * @since 0.1.0
+ */
 export const FailureRecord = Schema.Struct({
   id: Schema.String,
   index: Schema.Number,
@@ -129,15 +171,25 @@ export const FailureRecord = Schema.Struct({
   latencyMs: Schema.Number
 })
 
-/** One line of an output file (the JSON form of an outcome). */
+/**
+ * One line of an output file (the JSON form of an outcome).
+ *
+ * @since 0.1.0
+ */
 export const Record = Schema.Union(SuccessRecord, FailureRecord)
 
-/** The JSON form of an outcome. */
+/**
+ * The JSON form of an outcome.
+ *
+ * @since 0.1.0
+ */
 export type Record = typeof Record.Type
 
 /**
  * The JSON form of an outcome. `encodeInput` / `encodeOutput` turn typed values into JSON-safe
  * ones (a signature's Schemas encode them); they default to the values themselves.
+ *
+ * @since 0.1.0
  */
 export const toRecord = <I, O>(
   outcome: Outcome<I, O>,

@@ -47,7 +47,11 @@ import * as RateLimiter from "effect/RateLimiter"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
-/** Options of a rate control. */
+/**
+ * Options of a rate control.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** The most requests in flight at once (the ceiling of the adaptive limit). */
   readonly maxConcurrency: number
@@ -71,7 +75,11 @@ export interface Options {
   readonly maxWait?: Duration.DurationInput | undefined
 }
 
-/** A snapshot of a rate control. */
+/**
+ * A snapshot of a rate control.
+ *
+ * @since 0.1.0
+ */
 export interface Stats extends Limiter.Stats {
   /** The current concurrency limit. */
   readonly limit: number
@@ -91,17 +99,27 @@ export interface Stats extends Limiter.Stats {
   readonly increases: number
 }
 
-/** A rate control: a providers `Limiter` with adaptive concurrency and rate buckets. */
+/**
+ * A rate control: a providers `Limiter` with adaptive concurrency and rate buckets.
+ *
+ * @since 0.1.0
+ */
 export interface Service extends Limiter.Service {
   readonly stats: Effect.Effect<Stats>
 }
 
-/** The rate control in context (for statistics; the model uses it as its `Limiter`). */
+/**
+ * The rate control in context (for statistics; the model uses it as its `Limiter`).
+ *
+ * @since 0.1.0
+ */
 export class RateControl extends Context.Tag("@effect-dspy/batch/RateControl")<RateControl, Service>() {}
 
 /**
  * The deadline (epoch milliseconds) after which a call stops waiting on 429s; the batch runner
  * sets it per item so that retries across `Resilience` attempts share one budget.
+ *
+ * @since 0.1.0
  */
 export class Deadline extends Context.Reference<Deadline>()("@effect-dspy/batch/RateControl/Deadline", {
   defaultValue: (): number | undefined => undefined
@@ -113,19 +131,35 @@ class InsidePermit extends Context.Reference<InsidePermit>()("@effect-dspy/batch
   defaultValue: (): boolean => false
 }) {}
 
-/** Requests in flight under a rate control. */
+/**
+ * Requests in flight under a rate control.
+ *
+ * @since 0.1.0
+ */
 export const inFlightGauge = Metric.gauge("effect_dspy_batch_requests_in_flight", {
   description: "Language-model requests in flight under the batch rate control"
 })
-/** Calls waiting for a slot, a rate token or the end of a pause. */
+/**
+ * Calls waiting for a slot, a rate token or the end of a pause.
+ *
+ * @since 0.1.0
+ */
 export const queueDepthGauge = Metric.gauge("effect_dspy_batch_queue_depth", {
   description: "Language-model calls waiting for their turn"
 })
-/** The adaptive concurrency limit. */
+/**
+ * The adaptive concurrency limit.
+ *
+ * @since 0.1.0
+ */
 export const limitGauge = Metric.gauge("effect_dspy_batch_concurrency_limit", {
   description: "The adaptive concurrency limit"
 })
-/** 429 answers. */
+/**
+ * 429 answers.
+ *
+ * @since 0.1.0
+ */
 export const rateLimitedCounter = Metric.counter("effect_dspy_batch_rate_limited_total", {
   description: "Rate-limit (429) answers seen by the batch rate control",
   incremental: true
@@ -195,6 +229,8 @@ const makeTokenBucket = (perMinute: number) => {
  *     Lm.layer("openai/gpt-4o-mini", { limiter }))
  * )
  * ```
+ *
+ * @since 0.1.0
  */
 export const make = (options: Options): Effect.Effect<Service, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -492,6 +528,8 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
 /**
  * A layer providing the rate control both as `RateControl` (statistics) and as the providers'
  * `Limiter` (so that a model layer built on top of it uses it).
+ *
+ * @since 0.1.0
  */
 export const layer = (options: Options): Layer.Layer<RateControl | Limiter.Limiter> =>
   Layer.scopedContext(

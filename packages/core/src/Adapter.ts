@@ -14,7 +14,11 @@ import type * as Demo from "./Demo.js"
 import type * as NearMiss from "./NearMiss.js"
 import type * as Signature from "./Signature.js"
 
-/** Everything an adapter needs to build the messages of one call. */
+/**
+ * Everything an adapter needs to build the messages of one call.
+ *
+ * @since 0.1.0
+ */
 export interface FormatRequest {
   readonly signature: Signature.Any
   readonly instructions: string
@@ -26,7 +30,11 @@ export interface FormatRequest {
   readonly failedReplies: ReadonlyArray<{ readonly reply: string; readonly issue: string }>
 }
 
-/** Why a reply could not be read. */
+/**
+ * Why a reply could not be read.
+ *
+ * @since 0.1.0
+ */
 export interface ParseIssue {
   readonly field: string | undefined
   readonly issue: string
@@ -43,7 +51,11 @@ export interface Parsed {
   readonly nearMisses: ReadonlyArray<NearMiss.NearMiss>
 }
 
-/** The model's reply to one call. */
+/**
+ * The model's reply to one call.
+ *
+ * @since 0.1.0
+ */
 export interface Reply {
   readonly text: string
   readonly usage: {
@@ -79,7 +91,11 @@ export interface FieldStreamParser {
   readonly end: () => ReadonlyArray<FieldChunk>
 }
 
-/** An adapter. */
+/**
+ * An adapter.
+ *
+ * @since 0.1.0
+ */
 export interface Adapter {
   readonly name: string
   /** Builds the prompt for a call. */
@@ -120,12 +136,18 @@ export const noFieldStream: FieldStreamParser = { push: () => [], end: () => [] 
 /**
  * The adapter in force; the chat (field-marker) adapter unless overridden.
  * Set it for a subtree with `Adapter.withAdapter(JsonAdapter.adapter)`.
+ *
+ * @since 0.1.0
  */
 export class CurrentAdapter extends Context.Reference<CurrentAdapter>()("@effect-dspy/core/CurrentAdapter", {
   defaultValue: (): Adapter | undefined => undefined
 }) {}
 
-/** Runs an effect with another adapter. */
+/**
+ * Runs an effect with another adapter.
+ *
+ * @since 0.1.0
+ */
 export const withAdapter = (adapter: Adapter) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.provideService(self, CurrentAdapter, adapter)
 

@@ -9,7 +9,20 @@ import type { NoAcceptableAttempt } from "./DspyError.js"
 import { type AttemptOptions, runAttempts } from "./internal/attempts.js"
 import * as Module from "./Module.js"
 
-export type { AttemptOptions, Reward } from "./internal/attempts.js"
+export type {
+  /**
+   * Options shared by `BestOfN` and `Refine`: attempts, reward, threshold, failures tolerated.
+   *
+   * @since 0.1.0
+   */
+  AttemptOptions,
+  /**
+   * A reward: a number for an input and its output (higher is better); may be an Effect.
+   *
+   * @since 0.1.0
+   */
+  Reward
+} from "./internal/attempts.js"
 
 /**
  * Wraps a module in best-of-N sampling.
@@ -24,6 +37,8 @@ export type { AttemptOptions, Reward } from "./internal/attempts.js"
  *   reward: (_input, output) => (output.answer.split(" ").length === 1 ? 1 : 0)
  * })
  * ```
+ *
+ * @since 0.1.0
  */
 export const make = <I, O, E, R, RR = never>(
   module: Module.Module<I, O, E, R>,

@@ -128,6 +128,8 @@ const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
  * Splits a reply into its marked sections, as the adapter reads it: a leading think block is
  * dropped, a marker counts only at the start of a line, and the first occurrence of a name
  * wins. A reply whose think block never closes has no section.
+ *
+ * @since 0.1.0
  */
 export const sections = (text: string): Map<string, string> => {
   const answer = ThinkBlock.strip(text, firstMarkerIndex)
@@ -185,6 +187,8 @@ const generate: Adapter.Adapter["generate"] = (_signature, prompt) =>
  * declare const program: Effect.Effect<void>
  * program.pipe(Adapter.withAdapter(ChatAdapter.adapter))
  * ```
+ *
+ * @since 0.1.0
  */
 export const adapter: Adapter.Adapter = {
   name: "ChatAdapter",

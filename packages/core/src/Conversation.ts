@@ -27,17 +27,29 @@ import * as Predict from "./Predict.js"
 import * as Signature from "./Signature.js"
 import * as StreamPredict from "./StreamPredict.js"
 
-/** The signature of a plain chat turn: the user's message in, the model's reply out. */
+/**
+ * The signature of a plain chat turn: the user's message in, the model's reply out.
+ *
+ * @since 0.1.0
+ */
 export const Chat = Signature.make("Chat", {
   instructions: "Reply to the user's message.",
   input: { message: Schema.String },
   output: { reply: Schema.String }
 })
 
-/** The output of a plain chat turn. */
+/**
+ * The output of a plain chat turn.
+ *
+ * @since 0.1.0
+ */
 export type Reply = Signature.Output<typeof Chat>
 
-/** A turn was asked with `ifBusy: "fail"` while another turn of the conversation was running. */
+/**
+ * A turn was asked with `ifBusy: "fail"` while another turn of the conversation was running.
+ *
+ * @since 0.1.0
+ */
 export class ConversationBusy extends Schema.TaggedError<ConversationBusy>("@effect-dspy/core/ConversationBusy")(
   "ConversationBusy",
   {}
@@ -47,7 +59,11 @@ export class ConversationBusy extends Schema.TaggedError<ConversationBusy>("@eff
   }
 }
 
-/** A conversation snapshot could not be imported. */
+/**
+ * A conversation snapshot could not be imported.
+ *
+ * @since 0.1.0
+ */
 export class InvalidConversation
   extends Schema.TaggedError<InvalidConversation>("@effect-dspy/core/InvalidConversation")(
     "InvalidConversation",
@@ -59,19 +75,35 @@ export class InvalidConversation
   }
 }
 
-/** The exported form of a conversation: a version and the history. */
+/**
+ * The exported form of a conversation: a version and the history.
+ *
+ * @since 0.1.0
+ */
 export const Snapshot = Schema.Struct({
   version: Schema.Literal(1),
   history: Prompt.Prompt
 })
 
-/** A decoded snapshot. */
+/**
+ * A decoded snapshot.
+ *
+ * @since 0.1.0
+ */
 export type Snapshot = typeof Snapshot.Type
 
-/** A snapshot as JSON-safe data. */
+/**
+ * A snapshot as JSON-safe data.
+ *
+ * @since 0.1.0
+ */
 export type SnapshotEncoded = typeof Snapshot.Encoded
 
-/** Options of a conversation. */
+/**
+ * Options of a conversation.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** A system message put first in the history. */
   readonly system?: string | undefined
@@ -83,7 +115,11 @@ export interface Options {
   readonly name?: string | undefined
 }
 
-/** Options of one turn. */
+/**
+ * Options of one turn.
+ *
+ * @since 0.1.0
+ */
 export interface AskOptions {
   /** When another turn is running: wait for it (default) or fail with `ConversationBusy`. */
   readonly ifBusy?: "wait" | "fail" | undefined
@@ -91,7 +127,11 @@ export interface AskOptions {
   readonly semaphore?: Effect.Semaphore | undefined
 }
 
-/** How `askWith` maps a turn onto a module. */
+/**
+ * How `askWith` maps a turn onto a module.
+ *
+ * @since 0.1.0
+ */
 export interface Turn<I, O> {
   /** What the user says this turn (appended to the history). */
   readonly message: string
@@ -101,7 +141,11 @@ export interface Turn<I, O> {
   readonly reply: (output: O) => string
 }
 
-/** A conversation. */
+/**
+ * A conversation.
+ *
+ * @since 0.1.0
+ */
 export interface Conversation {
   /** The history so far. */
   readonly history: Effect.Effect<Prompt.Prompt>
@@ -164,6 +208,8 @@ const textOf = (message: Prompt.Message): string => {
 /**
  * Renders the user and assistant messages of a history as text (`User: …` / `Assistant: …`,
  * separated by blank lines), for a module input.
+ *
+ * @since 0.1.0
  */
 export const renderHistory = (history: Prompt.Prompt): string =>
   history.content
@@ -316,6 +362,8 @@ const fromHistory = (initial: Prompt.Prompt, options: Options): Effect.Effect<Co
  *   return yield* chat.toJson
  * })
  * ```
+ *
+ * @since 0.1.0
  */
 export const make = (options: Options = {}): Effect.Effect<Conversation> => {
   const base = options.history ?? Prompt.empty
@@ -327,7 +375,11 @@ export const make = (options: Options = {}): Effect.Effect<Conversation> => {
 
 const describe = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
 
-/** Makes a conversation from an exported snapshot (JSON-safe data), checking it first. */
+/**
+ * Makes a conversation from an exported snapshot (JSON-safe data), checking it first.
+ *
+ * @since 0.1.0
+ */
 export const fromSnapshot = (
   snapshot: unknown,
   options: Omit<Options, "history" | "system"> = {}
@@ -350,6 +402,8 @@ export const fromSnapshot = (
  *   return yield* Conversation.fromJson(yield* chat.toJson)
  * })
  * ```
+ *
+ * @since 0.1.0
  */
 export const fromJson = (
   json: string,

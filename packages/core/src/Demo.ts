@@ -11,10 +11,18 @@ import { InvalidState } from "./DspyError.js"
 import { erase } from "./internal/erased.js"
 import type * as Signature from "./Signature.js"
 
-/** A demo of signature `S`: any subset of its input and output fields, in their decoded form. */
+/**
+ * A demo of signature `S`: any subset of its input and output fields, in their decoded form.
+ *
+ * @since 0.1.0
+ */
 export type Demo<S extends Signature.Any> = Partial<Signature.Input<S> & Signature.Output<S>>
 
-/** A demo in JSON-safe encoded form, as saved in program state. */
+/**
+ * A demo in JSON-safe encoded form, as saved in program state.
+ *
+ * @since 0.1.0
+ */
 export type Encoded = Readonly<Record<string, unknown>>
 
 const fieldsOf = (signature: Signature.Any): Schema.Struct.Fields => ({
@@ -25,7 +33,11 @@ const fieldsOf = (signature: Signature.Any): Schema.Struct.Fields => ({
 // Every field optional: a demo may carry any subset of the signature's fields.
 const partialSchemaOf = (signature: Signature.Any) => erase(Schema.partial(Schema.Struct(fieldsOf(signature))))
 
-/** Encodes a demo to its JSON-safe form. */
+/**
+ * Encodes a demo to its JSON-safe form.
+ *
+ * @since 0.1.0
+ */
 export const encode = <S extends Signature.Any>(
   signature: S,
   demo: Demo<S>
@@ -38,7 +50,11 @@ export const encode = <S extends Signature.Any>(
     )
   )
 
-/** Decodes a saved demo, rejecting unknown fields and values that do not fit the signature. */
+/**
+ * Decodes a saved demo, rejecting unknown fields and values that do not fit the signature.
+ *
+ * @since 0.1.0
+ */
 export const decode = <S extends Signature.Any>(
   signature: S,
   encoded: unknown
@@ -55,6 +71,8 @@ export const decode = <S extends Signature.Any>(
 /**
  * Encodes demos given in code when a module is defined; a demo that does not fit the signature
  * is a programming mistake and throws `InvalidState` naming its index.
+ *
+ * @since 0.1.0
  */
 export const encodeAllOrThrow = <S extends Signature.Any>(
   signature: S,

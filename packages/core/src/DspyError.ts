@@ -14,6 +14,8 @@ import * as Schema from "effect/Schema"
  * import { Signature } from "@effect-dspy/core"
  * Signature.decodeString("question answer") // Left(InvalidSignature)
  * ```
+ *
+ * @since 0.1.0
  */
 export class InvalidSignature extends Schema.TaggedError<InvalidSignature>("@effect-dspy/core/InvalidSignature")(
   "InvalidSignature",
@@ -27,6 +29,8 @@ export class InvalidSignature extends Schema.TaggedError<InvalidSignature>("@eff
 /**
  * Inputs given to a module do not satisfy its signature. Raised before any LM call.
  * `field` names the first offending input field.
+ *
+ * @since 0.1.0
  */
 export class InvalidInput extends Schema.TaggedError<InvalidInput>("@effect-dspy/core/InvalidInput")(
   "InvalidInput",
@@ -44,6 +48,8 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>("@effect-dspy
 /**
  * The model's reply could not be parsed or did not decode against the signature's outputs,
  * after every allowed re-ask. Carries the raw reply text and the issue.
+ *
+ * @since 0.1.0
  */
 export class OutputParseError extends Schema.TaggedError<OutputParseError>("@effect-dspy/core/OutputParseError")(
   "OutputParseError",
@@ -64,6 +70,8 @@ export class OutputParseError extends Schema.TaggedError<OutputParseError>("@eff
 
 /**
  * Saved program state does not fit the program it is loaded into.
+ *
+ * @since 0.1.0
  */
 export class InvalidState extends Schema.TaggedError<InvalidState>("@effect-dspy/core/InvalidState")(
   "InvalidState",
@@ -76,6 +84,8 @@ export class InvalidState extends Schema.TaggedError<InvalidState>("@effect-dspy
 
 /**
  * A tool called by ReAct failed. ReAct feeds this back to the model as an observation.
+ *
+ * @since 0.1.0
  */
 export class ToolError extends Schema.TaggedError<ToolError>("@effect-dspy/core/ToolError")(
   "ToolError",
@@ -89,6 +99,8 @@ export class ToolError extends Schema.TaggedError<ToolError>("@effect-dspy/core/
 /**
  * ReAct used every iteration without the model choosing to finish.
  * Carries the trajectory and, when the extraction step could still produce one, a partial answer.
+ *
+ * @since 0.1.0
  */
 export class MaxIterationsReached
   extends Schema.TaggedError<MaxIterationsReached>("@effect-dspy/core/MaxIterationsReached")(
@@ -114,6 +126,8 @@ export class MaxIterationsReached
 /**
  * BestOfN / Refine: no attempt reached the reward threshold and failures are not tolerated,
  * or every attempt failed.
+ *
+ * @since 0.1.0
  */
 export class NoAcceptableAttempt
   extends Schema.TaggedError<NoAcceptableAttempt>("@effect-dspy/core/NoAcceptableAttempt")(

@@ -11,7 +11,11 @@ interface Base {
   readonly timestamp: number
 }
 
-/** A module call began. */
+/**
+ * A module call began.
+ *
+ * @since 0.1.0
+ */
 export interface ModuleStart extends Base {
   readonly type: "module.start"
   readonly callId: number
@@ -20,7 +24,11 @@ export interface ModuleStart extends Base {
   readonly signature: string
 }
 
-/** A module call ended, successfully or not. */
+/**
+ * A module call ended, successfully or not.
+ *
+ * @since 0.1.0
+ */
 export interface ModuleEnd extends Base {
   readonly type: "module.end"
   readonly callId: number
@@ -33,7 +41,11 @@ export interface ModuleEnd extends Base {
   readonly error?: string | undefined
 }
 
-/** An LM call began. */
+/**
+ * An LM call began.
+ *
+ * @since 0.1.0
+ */
 export interface LmStart extends Base {
   readonly type: "lm.start"
   readonly callId: number
@@ -44,7 +56,11 @@ export interface LmStart extends Base {
   readonly attempt: number
 }
 
-/** An LM call returned a reply. */
+/**
+ * An LM call returned a reply.
+ *
+ * @since 0.1.0
+ */
 export interface LmEnd extends Base {
   readonly type: "lm.end"
   readonly callId: number
@@ -57,7 +73,11 @@ export interface LmEnd extends Base {
   readonly finishReason: string
 }
 
-/** An LM call failed (after the provider's own retries). */
+/**
+ * An LM call failed (after the provider's own retries).
+ *
+ * @since 0.1.0
+ */
 export interface LmError extends Base {
   readonly type: "lm.error"
   readonly callId: number
@@ -70,7 +90,11 @@ export interface LmError extends Base {
   readonly message: string
 }
 
-/** An LM call is being retried by a resilience policy. */
+/**
+ * An LM call is being retried by a resilience policy.
+ *
+ * @since 0.1.0
+ */
 export interface LmRetry extends Base {
   readonly type: "lm.retry"
   readonly provider: string | undefined
@@ -80,7 +104,11 @@ export interface LmRetry extends Base {
   readonly delayMillis: number
 }
 
-/** A reply could not be read by the adapter. */
+/**
+ * A reply could not be read by the adapter.
+ *
+ * @since 0.1.0
+ */
 export interface ParseFailure extends Base {
   readonly type: "parse.failure"
   readonly module: string
@@ -91,7 +119,11 @@ export interface ParseFailure extends Base {
   readonly raw: string
 }
 
-/** The model is asked again after a parse failure. */
+/**
+ * The model is asked again after a parse failure.
+ *
+ * @since 0.1.0
+ */
 export interface ParseRetry extends Base {
   readonly type: "parse.retry"
   readonly module: string
@@ -99,7 +131,11 @@ export interface ParseRetry extends Base {
   readonly attempt: number
 }
 
-/** ReAct calls a tool. */
+/**
+ * ReAct calls a tool.
+ *
+ * @since 0.1.0
+ */
 export interface ToolCall extends Base {
   readonly type: "tool.call"
   readonly module: string
@@ -107,7 +143,11 @@ export interface ToolCall extends Base {
   readonly args: unknown
 }
 
-/** A tool returned (or failed, with `success: false`); the observation is what the model sees. */
+/**
+ * A tool returned (or failed, with `success: false`); the observation is what the model sees.
+ *
+ * @since 0.1.0
+ */
 export interface ToolResult extends Base {
   readonly type: "tool.result"
   readonly module: string
@@ -117,14 +157,22 @@ export interface ToolResult extends Base {
   readonly observation: string
 }
 
-/** Optimizers and evaluation report progress under `optimization.*` names. */
+/**
+ * Optimizers and evaluation report progress under `optimization.*` names.
+ *
+ * @since 0.1.0
+ */
 export interface Optimization extends Base {
   readonly type: `optimization.${string}`
   readonly optimizer: string
   readonly data: Readonly<Record<string, unknown>>
 }
 
-/** Every event the library publishes. */
+/**
+ * Every event the library publishes.
+ *
+ * @since 0.1.0
+ */
 export type DspyEvent =
   | ModuleStart
   | ModuleEnd
@@ -138,5 +186,9 @@ export type DspyEvent =
   | ToolResult
   | Optimization
 
-/** The name of every event type. */
+/**
+ * The name of every event type.
+ *
+ * @since 0.1.0
+ */
 export type EventType = DspyEvent["type"]

@@ -17,16 +17,28 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { DspyEvent } from "./DspyEvent.js"
 
-/** An event without its timestamp; the bus stamps it from Effect's Clock. */
+/**
+ * An event without its timestamp; the bus stamps it from Effect's Clock.
+ *
+ * @since 0.1.0
+ */
 export type Unstamped<E extends DspyEvent = DspyEvent> = E extends DspyEvent ? Omit<E, "timestamp"> : never
 
-/** A live subscription: its events as a stream, and how many it dropped. */
+/**
+ * A live subscription: its events as a stream, and how many it dropped.
+ *
+ * @since 0.1.0
+ */
 export interface Subscription {
   readonly events: Stream.Stream<DspyEvent>
   readonly dropped: Effect.Effect<number>
 }
 
-/** The bus. */
+/**
+ * The bus.
+ *
+ * @since 0.1.0
+ */
 export interface Service {
   /** False when nobody listens: emitters skip building events. */
   readonly active: () => boolean
@@ -44,6 +56,8 @@ export interface Service {
 /**
  * The event bus in context. The default bus has no subscribers and costs nothing;
  * provide `EventBus.layer` to listen.
+ *
+ * @since 0.1.0
  */
 export class EventBus extends Context.Reference<EventBus>()("@effect-dspy/core/EventBus", {
   defaultValue: (): Service => disabled
@@ -59,6 +73,8 @@ const disabled: Service = {
 /**
  * Compiles a subscription pattern: `*` matches any run of characters (dots included),
  * anything else matches itself. `lm.*` matches `lm.start` and `lm.end`; `*` matches all.
+ *
+ * @since 0.1.0
  */
 export const compilePattern = (pattern: string): (type: string) => boolean => {
   if (pattern === "*") return () => true
@@ -75,7 +91,11 @@ interface Subscriber {
   dropped: number
 }
 
-/** Builds a bus. Its subscriber list belongs to this bus instance only. */
+/**
+ * Builds a bus. Its subscriber list belongs to this bus instance only.
+ *
+ * @since 0.1.0
+ */
 export const make: Effect.Effect<Service> = Effect.sync(() => {
   let subscribers: ReadonlyArray<Subscriber> = []
   let callIds = 0
@@ -122,10 +142,18 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
   }
 })
 
-/** A live bus. */
+/**
+ * A live bus.
+ *
+ * @since 0.1.0
+ */
 export const layer: Layer.Layer<EventBus> = Layer.effect(EventBus, make)
 
-/** Publishes an event on the bus in context (a no-op when nobody listens). */
+/**
+ * Publishes an event on the bus in context (a no-op when nobody listens).
+ *
+ * @since 0.1.0
+ */
 export const publish = (event: Unstamped): Effect.Effect<void> =>
   Effect.flatMap(EventBus, (bus) => bus.publish(event))
 
@@ -139,6 +167,8 @@ export const publish = (event: Unstamped): Effect.Effect<void> =>
  * import { Console, Effect } from "effect"
  * const logLmCalls = EventBus.on("lm.*", (event) => Console.log(event.type))
  * ```
+ *
+ * @since 0.1.0
  */
 export const on = <R>(
   pattern: string,

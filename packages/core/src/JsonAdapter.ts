@@ -171,7 +171,11 @@ const findJsonObject = (text: string): Either.Either<Found, string> => {
   )
 }
 
-/** Finds the JSON object in a reply: the whole text, a fenced block, the outermost braces, or a repair of those. */
+/**
+ * Finds the JSON object in a reply: the whole text, a fenced block, the outermost braces, or a repair of those.
+ *
+ * @since 0.1.0
+ */
 export const extractJsonObject = (text: string): Either.Either<Record<string, unknown>, string> =>
   Either.map(findJsonObject(text), (found) => found.object)
 
@@ -270,6 +274,8 @@ const generate: Adapter.Adapter["generate"] = (signature, prompt) =>
  * declare const program: Effect.Effect<void>
  * program.pipe(Adapter.withAdapter(JsonAdapter.adapter))
  * ```
+ *
+ * @since 0.1.0
  */
 export const adapter: Adapter.Adapter = {
   name: "JsonAdapter",

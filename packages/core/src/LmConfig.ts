@@ -7,7 +7,11 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 
-/** Settings a provider reads for each call. Unset fields leave the provider's defaults. */
+/**
+ * Settings a provider reads for each call. Unset fields leave the provider's defaults.
+ *
+ * @since 0.1.0
+ */
 export interface Settings {
   /** Provider name for spans and events, e.g. `openai`, `anthropic`, `simulator`. */
   readonly provider?: string | undefined
@@ -36,16 +40,22 @@ export interface Settings {
  *
  * @example
  * ```ts
- * import { LmConfig } from "@effect-dspy/core"
- * import { Effect } from "effect"
- * declare const program: Effect.Effect<string>
- * const cold = program.pipe(LmConfig.withSettings({ temperature: 0 }))
+ * import { LmConfig, Predict, Signature } from "@effect-dspy/core"
+ *
+ * const qa = Predict.make(Signature.fromString("question -> answer"))
+ * const cold = qa({ question: "What is 6 x 7?" }).pipe(LmConfig.withSettings({ temperature: 0 }))
  * ```
+ *
+ * @since 0.1.0
  */
 export class LmConfig extends Context.Reference<LmConfig>()("@effect-dspy/core/LmConfig", {
   defaultValue: (): Settings => ({})
 }) {}
 
-/** Runs an effect with these settings merged over the current ones. */
+/**
+ * Runs an effect with these settings merged over the current ones.
+ *
+ * @since 0.1.0
+ */
 export const withSettings = (settings: Settings) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.flatMap(LmConfig, (current) => Effect.provideService(self, LmConfig, { ...current, ...settings }))

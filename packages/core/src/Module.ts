@@ -21,14 +21,22 @@ import type * as Prediction from "./Prediction.js"
 import type * as Signature from "./Signature.js"
 import * as SpanContent from "./SpanContent.js"
 
-/** The learnable state of one predictor. */
+/**
+ * The learnable state of one predictor.
+ *
+ * @since 0.1.0
+ */
 export interface PredictorState {
   readonly instructions: string
   /** Demos in encoded (JSON-safe) form. */
   readonly demos: ReadonlyArray<Demo.Encoded>
 }
 
-/** A named predictor inside a module, for state save/load and optimizers. */
+/**
+ * A named predictor inside a module, for state save/load and optimizers.
+ *
+ * @since 0.1.0
+ */
 export interface PredictorInfo {
   /** Dotted path from the module root, e.g. `draft.predict`; a bare Predict is `self`. */
   readonly path: string
@@ -38,12 +46,20 @@ export interface PredictorInfo {
   readonly state: PredictorState
 }
 
-/** Learnable state of a whole program, keyed by predictor path. */
+/**
+ * Learnable state of a whole program, keyed by predictor path.
+ *
+ * @since 0.1.0
+ */
 export interface State {
   readonly predictors: Readonly<Record<string, PredictorState>>
 }
 
-/** A module. */
+/**
+ * A module.
+ *
+ * @since 0.1.0
+ */
 export interface Module<in I, out O, out E = never, out R = never> extends Pipeable {
   (input: I): Effect.Effect<Prediction.Prediction<O>, E, R>
   readonly name: string
@@ -56,25 +72,53 @@ export interface Module<in I, out O, out E = never, out R = never> extends Pipea
   readonly withState: (state: State) => Module<I, O, E, R>
 }
 
-/** Any module. */
+/**
+ * Any module.
+ *
+ * @since 0.1.0
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Any = Module<any, unknown, unknown, unknown>
 
-/** The input type of a module. */
+/**
+ * The input type of a module.
+ *
+ * @since 0.1.0
+ */
 export type Input<M> = M extends Module<infer I, infer _O, infer _E, infer _R> ? I : never
-/** The output type of a module. */
+/**
+ * The output type of a module.
+ *
+ * @since 0.1.0
+ */
 export type Output<M> = M extends Module<infer _I, infer O, infer _E, infer _R> ? O : never
-/** The error type of a module. */
+/**
+ * The error type of a module.
+ *
+ * @since 0.1.0
+ */
 export type Error<M> = M extends Module<infer _I, infer _O, infer E, infer _R> ? E : never
-/** The requirements of a module. */
+/**
+ * The requirements of a module.
+ *
+ * @since 0.1.0
+ */
 export type Context<M> = M extends Module<infer _I, infer _O, infer _E, infer R> ? R : never
 
-/** The state of every predictor of a module. */
+/**
+ * The state of every predictor of a module.
+ *
+ * @since 0.1.0
+ */
 export const stateOf = (module: { readonly predictors: ReadonlyArray<PredictorInfo> }): State => ({
   predictors: Object.fromEntries(module.predictors.map((p) => [p.path, p.state]))
 })
 
-/** The sub-state for child `key`: paths under `key.` lose the prefix; `key` itself becomes `self`. */
+/**
+ * The sub-state for child `key`: paths under `key.` lose the prefix; `key` itself becomes `self`.
+ *
+ * @since 0.1.0
+ */
 export const childState = (state: State, key: string): State => {
   const out: Record<string, PredictorState> = {}
   for (const [path, value] of Object.entries(state.predictors)) {
@@ -84,7 +128,11 @@ export const childState = (state: State, key: string): State => {
   return { predictors: out }
 }
 
-/** Prefixes a child's predictor paths with its key. */
+/**
+ * Prefixes a child's predictor paths with its key.
+ *
+ * @since 0.1.0
+ */
 export const prefixPredictors = (key: string, predictors: ReadonlyArray<PredictorInfo>): Array<PredictorInfo> =>
   predictors.map((p) => ({ ...p, path: p.path === "self" ? key : `${key}.${p.path}` }))
 
@@ -92,7 +140,11 @@ export const prefixPredictors = (key: string, predictors: ReadonlyArray<Predicto
 const observationType = (kind: string): string =>
   kind === "ReAct" ? "agent" : kind === "ChainOfThought" ? "chain" : "span"
 
-/** What `instrument` needs to know about a module call. */
+/**
+ * What `instrument` needs to know about a module call.
+ *
+ * @since 0.1.0
+ */
 export interface CallInfo {
   readonly name: string
   readonly kind: string
@@ -104,6 +156,8 @@ export interface CallInfo {
 /**
  * Runs the body of a module call with its span, `module.*` events and a trace collector,
  * and assembles the `Prediction`. Every module kind goes through here.
+ *
+ * @since 0.1.0
  */
 export const instrument = <O, E, R>(info: CallInfo, body: Effect.Effect<O, E, R>): Effect.Effect<Prediction.Prediction<O>, E, R> =>
   instrumentWith(info, () => body, true)
@@ -113,6 +167,8 @@ export const instrument = <O, E, R>(info: CallInfo, body: Effect.Effect<O, E, R>
  * itself (Predict): when no span is recorded either, the context is then left as it is.
  *
  * @internal
+ *
+ * @since 0.1.0
  */
 export const instrumentCollecting = <O, E, R>(
   info: CallInfo,
@@ -190,7 +246,11 @@ const instrumentWith = <O, E, R>(
     ))
   })
 
-/** A short name for why a call failed: the error's tag, `Interrupted`, or `Defect`. */
+/**
+ * A short name for why a call failed: the error's tag, `Interrupted`, or `Defect`.
+ *
+ * @since 0.1.0
+ */
 export const describeCause = (cause: Cause.Cause<unknown>): string => {
   const failure = Cause.failureOption(cause)
   if (failure._tag === "Some") {
@@ -207,7 +267,11 @@ const ModuleProto = {
   }
 }
 
-/** Builds a module value from a call function and its metadata. */
+/**
+ * Builds a module value from a call function and its metadata.
+ *
+ * @since 0.1.0
+ */
 export const fromFunction = <I, O, E, R>(
   call: (input: I) => Effect.Effect<Prediction.Prediction<O>, E, R>,
   meta: {
@@ -252,6 +316,8 @@ type Submodules = Readonly<Record<string, Any>>
  *     })
  * )
  * ```
+ *
+ * @since 0.1.0
  */
 export const make = <const S extends Submodules, I, O, E, R>(
   options: { readonly name: string; readonly submodules: S },

@@ -25,15 +25,27 @@ import { memo } from "./internal/memo.js"
 import * as Module from "./Module.js"
 import type * as Signature from "./Signature.js"
 
-/** The errors a Predict call can fail with. */
+/**
+ * The errors a Predict call can fail with.
+ *
+ * @since 0.1.0
+ */
 export type PredictError = InvalidInput | OutputParseError | AiError.AiError
 
-/** A Predict module over signature `S`. */
+/**
+ * A Predict module over signature `S`.
+ *
+ * @since 0.1.0
+ */
 export interface Predict<S extends Signature.Any>
   extends Module.Module<Signature.Input<S>, Signature.Output<S>, PredictError, LanguageModel.LanguageModel>
 {}
 
-/** Options of a Predict. */
+/**
+ * Options of a Predict.
+ *
+ * @since 0.1.0
+ */
 export interface Options<S extends Signature.Any> {
   /** Name for spans, events and state; defaults to the signature name. */
   readonly name?: string | undefined
@@ -48,6 +60,8 @@ export interface Options<S extends Signature.Any> {
 /**
  * Extra guidance appended to the instructions of every predictor in a subtree
  * (Refine uses it to pass feedback to the next attempt).
+ *
+ * @since 0.1.0
  */
 export class InstructionHint extends Context.Reference<InstructionHint>()("@effect-dspy/core/InstructionHint", {
   defaultValue: (): string | undefined => undefined
@@ -62,7 +76,11 @@ const firstIssue = (error: ParseResult.ParseError): { readonly field: string; re
   }
 }
 
-/** Encodes and checks inputs against the signature, naming the first offending field. */
+/**
+ * Encodes and checks inputs against the signature, naming the first offending field.
+ *
+ * @since 0.1.0
+ */
 export const encodeInputs = (
   signature: Signature.Any,
   input: unknown
@@ -76,13 +94,19 @@ export const encodeInputs = (
 /**
  * The body of one predictor call, without module instrumentation: used by Predict and by
  * modules that run a predictor as one of their steps.
+ *
+ * @since 0.1.0
  */
 export const run = (
   predictor: Predictor,
   input: unknown
 ): Effect.Effect<Record<string, unknown>, PredictError, LanguageModel.LanguageModel> => runInto(predictor, input, undefined)
 
-/** What `run` needs of a predictor: its identity, signature, learned state and re-ask budget. */
+/**
+ * What `run` needs of a predictor: its identity, signature, learned state and re-ask budget.
+ *
+ * @since 0.1.0
+ */
 export interface Predictor {
   readonly id: symbol
   readonly name: string
@@ -187,7 +211,11 @@ const runInto = (
     return attemptFrom(1)
   })
 
-/** Builds a single-predictor module from a fixed state (used by `make`, `withState`, ChainOfThought). */
+/**
+ * Builds a single-predictor module from a fixed state (used by `make`, `withState`, ChainOfThought).
+ *
+ * @since 0.1.0
+ */
 export const fromState = <S extends Signature.Any>(
   kind: string,
   signature: S,
@@ -231,6 +259,8 @@ export const fromState = <S extends Signature.Any>(
  * const qa = Predict.make(QA)
  * const program = Effect.map(qa({ question: "What is 2 + 2?" }), (p) => p.output.answer)
  * ```
+ *
+ * @since 0.1.0
  */
 export const make = <S extends Signature.Any>(signature: S, options?: Options<S>): Predict<S> =>
   fromState(

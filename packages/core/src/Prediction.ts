@@ -7,7 +7,11 @@
 import type * as NearMiss from "./NearMiss.js"
 import type * as Usage from "./Usage.js"
 
-/** One predictor call inside a module call. */
+/**
+ * One predictor call inside a module call.
+ *
+ * @since 0.1.0
+ */
 export interface TraceEntry {
   /** Identity of the predictor instance that made the call (see `Module.predictors`). */
   readonly predictorId: symbol
@@ -19,7 +23,11 @@ export interface TraceEntry {
   readonly nearMisses: ReadonlyArray<NearMiss.NearMiss>
 }
 
-/** The result of a module call. */
+/**
+ * The result of a module call.
+ *
+ * @since 0.1.0
+ */
 export interface Prediction<O> {
   readonly output: O
   readonly usage: Usage.Usage

@@ -12,7 +12,11 @@ import * as Demo from "./Demo.js"
 import { InvalidState } from "./DspyError.js"
 import * as Module from "./Module.js"
 
-/** The saved form. */
+/**
+ * The saved form.
+ *
+ * @since 0.1.0
+ */
 export const SavedState = Schema.Struct({
   version: Schema.Literal(1),
   predictors: Schema.Record({
@@ -24,10 +28,18 @@ export const SavedState = Schema.Struct({
     })
   })
 })
-/** The saved form's type. */
+/**
+ * The saved form's type.
+ *
+ * @since 0.1.0
+ */
 export type SavedState = typeof SavedState.Type
 
-/** The learnable state of a module, ready for `JSON.stringify`. */
+/**
+ * The learnable state of a module, ready for `JSON.stringify`.
+ *
+ * @since 0.1.0
+ */
 export const save = (module: { readonly predictors: ReadonlyArray<Module.PredictorInfo> }): SavedState => ({
   version: 1,
   predictors: Object.fromEntries(
@@ -39,7 +51,11 @@ export const save = (module: { readonly predictors: ReadonlyArray<Module.Predict
   )
 })
 
-/** The learnable state of a module as pretty JSON text. */
+/**
+ * The learnable state of a module as pretty JSON text.
+ *
+ * @since 0.1.0
+ */
 export const toJson = (module: { readonly predictors: ReadonlyArray<Module.PredictorInfo> }): string =>
   JSON.stringify(save(module), null, 2)
 
@@ -56,6 +72,8 @@ export const toJson = (module: { readonly predictors: ReadonlyArray<Module.Predi
  * const json = ProgramState.toJson(qa)
  * const restored = ProgramState.load(qa, json) // Effect<typeof qa, InvalidState>
  * ```
+ *
+ * @since 0.1.0
  */
 export const load = <M extends Module.Any>(module: M, saved: unknown): Effect.Effect<M, InvalidState> =>
   Effect.suspend(() => {

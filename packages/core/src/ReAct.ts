@@ -16,7 +16,11 @@ import * as Predict from "./Predict.js"
 import * as Signature from "./Signature.js"
 import type * as Tool from "./Tool.js"
 
-/** One step of the agent. */
+/**
+ * One step of the agent.
+ *
+ * @since 0.1.0
+ */
 export interface Step {
   readonly thought: string
   readonly toolName: string
@@ -24,15 +28,27 @@ export interface Step {
   readonly observation: string
 }
 
-/** The errors a ReAct call can fail with. */
+/**
+ * The errors a ReAct call can fail with.
+ *
+ * @since 0.1.0
+ */
 export type ReActError = Predict.PredictError | MaxIterationsReached
 
-/** A ReAct module over `S` with tools needing `R`. */
+/**
+ * A ReAct module over `S` with tools needing `R`.
+ *
+ * @since 0.1.0
+ */
 export interface ReAct<S extends Signature.Any, R>
   extends Module.Module<Signature.Input<S>, Signature.Output<S>, ReActError, LanguageModel.LanguageModel | R>
 {}
 
-/** Options of ReAct. */
+/**
+ * Options of ReAct.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   readonly name?: string | undefined
   /** How many thought/tool steps before giving up (default 5). */
@@ -77,7 +93,11 @@ const reactInstructions = (signature: Signature.Any, tools: ReadonlyArray<Tool.T
   ].join("\n")
 }
 
-/** Renders the trajectory as plain text (no field markers, so it nests inside a field). */
+/**
+ * Renders the trajectory as plain text (no field markers, so it nests inside a field).
+ *
+ * @since 0.1.0
+ */
 export const formatTrajectory = (steps: ReadonlyArray<Step>): string =>
   steps.length === 0
     ? "(no steps yet)"
@@ -129,6 +149,8 @@ const predictor = (name: string, signature: Signature.Any, state: Module.Predict
  * })
  * const agent = ReAct.make(Signature.fromString("question -> answer"), { tools: [lookup], maxIterations: 4 })
  * ```
+ *
+ * @since 0.1.0
  */
 export const make = <S extends Signature.Any, const T extends ReadonlyArray<Tool.Tool<unknown>>>(
   signature: S,

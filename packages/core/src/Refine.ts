@@ -36,6 +36,8 @@ const Feedback = Signature.make("OfferFeedback", {
  * const solve = ChainOfThought.make(Signature.fromString("problem -> answer: number"))
  * const refined = Refine.make(solve, { n: 3, threshold: 1, reward: (_i, o) => (o.answer >= 0 ? 1 : 0) })
  * ```
+ *
+ * @since 0.1.0
  */
 export const make = <I, O, E, R, RR = never>(
   module: Module.Module<I, O, E, R>,

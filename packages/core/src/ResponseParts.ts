@@ -42,6 +42,8 @@ const finishPart = (part: Response.FinishPartEncoded) =>
  *
  * const parts = ResponseParts.fromEncoded([{ type: "text", text: "Hello" }])
  * ```
+ *
+ * @since 0.1.0
  */
 export const fromEncoded = (
   encoded: Iterable<Response.PartEncoded>
@@ -78,6 +80,8 @@ export const fromEncoded = (
  *
  * const parts = ResponseParts.fromEncodedStream([{ type: "text-delta", id: "0", delta: "Hel" }])
  * ```
+ *
+ * @since 0.1.0
  */
 export const fromEncodedStream = (
   encoded: Iterable<Response.StreamPartEncoded>
@@ -175,10 +179,11 @@ export const fromEncodedStream = (
  * import { ResponseParts } from "@effect-dspy/core"
  * import type { Stream } from "effect"
  *
- * declare const parts: Stream.Stream<Response.StreamPart<{}>>
- * declare const options: LanguageModel.ProviderOptions
- * const reported = ResponseParts.reportStream(parts, undefined, options)
+ * const reported = (parts: Stream.Stream<Response.StreamPart<{}>>, options: LanguageModel.ProviderOptions) =>
+ *   ResponseParts.reportStream(parts, undefined, options)
  * ```
+ *
+ * @since 0.1.0
  */
 export const reportStream = <E, R>(
   parts: Stream.Stream<Response.StreamPart<{}>, E, R>,

@@ -17,8 +17,46 @@ import {
   type ValidShorthand
 } from "./internal/shorthand.js"
 
-export type { FieldInfo, FieldKind } from "./internal/fieldInfo.js"
-export type { ShorthandError, ShorthandInput, ShorthandOutput, ValidShorthand }
+export type {
+  /**
+   * What an adapter knows of a signature field: name, description, JSON schema, type label.
+   *
+   * @since 0.1.0
+   */
+  FieldInfo,
+  /**
+   * How a field's value is written into and read from prompt text (`text` or `json`).
+   *
+   * @since 0.1.0
+   */
+  FieldKind
+} from "./internal/fieldInfo.js"
+export type {
+  /**
+   * The compile-time error a malformed shorthand signature string produces.
+   *
+   * @since 0.2.0
+   */
+  ShorthandError,
+  /**
+   * The input fields' types inferred from a shorthand signature string.
+   *
+   * @since 0.1.0
+   */
+  ShorthandInput,
+  /**
+   * The output fields' types inferred from a shorthand signature string.
+   *
+   * @since 0.1.0
+   */
+  ShorthandOutput,
+  /**
+   * A shorthand signature string that parses at compile time (else its `ShorthandError`).
+   *
+   * @since 0.2.0
+   */
+  ValidShorthand
+}
 
 /** @since 0.1.0 */
 export const TypeId: unique symbol = Symbol.for("@effect-dspy/core/Signature")
@@ -27,6 +65,8 @@ export type TypeId = typeof TypeId
 
 /**
  * A typed declaration of a module's inputs and outputs.
+ *
+ * @since 0.1.0
  */
 export interface Signature<I extends Schema.Struct.Fields, O extends Schema.Struct.Fields> extends Pipeable {
   readonly [TypeId]: TypeId
@@ -38,12 +78,20 @@ export interface Signature<I extends Schema.Struct.Fields, O extends Schema.Stru
   readonly outputFields: ReadonlyArray<FieldInfo>
 }
 
-/** A struct schema of any fields (structs are invariant in their fields, so `Any` widens this way). */
+/**
+ * A struct schema of any fields (structs are invariant in their fields, so `Any` widens this way).
+ *
+ * @since 0.1.0
+ */
 export interface AnyStruct extends Schema.Schema.Any {
   readonly fields: Schema.Struct.Fields
 }
 
-/** Any signature. */
+/**
+ * Any signature.
+ *
+ * @since 0.1.0
+ */
 export interface Any extends Pipeable {
   readonly [TypeId]: TypeId
   readonly name: string
@@ -54,9 +102,17 @@ export interface Any extends Pipeable {
   readonly outputFields: ReadonlyArray<FieldInfo>
 }
 
-/** The input type (decoded) of a signature. */
+/**
+ * The input type (decoded) of a signature.
+ *
+ * @since 0.1.0
+ */
 export type Input<S> = S extends { readonly input: { readonly Type: infer A } } ? A : never
-/** The output type (decoded) of a signature. */
+/**
+ * The output type (decoded) of a signature.
+ *
+ * @since 0.1.0
+ */
 export type Output<S> = S extends { readonly output: { readonly Type: infer A } } ? A : never
 
 const reservedNames = new Set(["completed"])
@@ -100,6 +156,8 @@ const validate = (name: string, input: Schema.Struct.Fields, output: Schema.Stru
 
 /**
  * Builds a signature, or `Left(InvalidSignature)` describing what is wrong with the declaration.
+ *
+ * @since 0.1.0
  */
 export const makeEither = <const I extends Schema.Struct.Fields, const O extends Schema.Struct.Fields>(
   name: string,
@@ -135,6 +193,8 @@ export const makeEither = <const I extends Schema.Struct.Fields, const O extends
  *   output: { reply: Schema.String.annotations({ description: "What to say to the customer" }) }
  * })
  * ```
+ *
+ * @since 0.1.0
  */
 export const make = <const I extends Schema.Struct.Fields, const O extends Schema.Struct.Fields>(
   name: string,
@@ -148,6 +208,8 @@ export const make = <const I extends Schema.Struct.Fields, const O extends Schem
  * `Optional[T]`, `T | None`, `A | B` (`Union[A, B]`), `Literal['a', 'b']`. `Left(InvalidSignature)`
  * for an unknown type, a field declared twice, or a malformed declaration; use it for shorthand
  * built at runtime (a literal that is wrong is a compile-time error of `fromString`).
+ *
+ * @since 0.1.0
  */
 export const decodeString = <const S extends string>(
   source: S,
@@ -177,6 +239,8 @@ export const decodeString = <const S extends string>(
  * // outputs typed { team: "billing" | "tech"; tags: ReadonlyArray<string>; score: number | null }
  * const Route = Signature.fromString("ticket -> team: Literal['billing', 'tech'], tags: list[str], score: float | None")
  * ```
+ *
+ * @since 0.1.0
  */
 export const fromString = <const S extends string>(
   source: S & ValidShorthand<S>,
@@ -184,11 +248,19 @@ export const fromString = <const S extends string>(
 ): Signature<ShorthandInput<S>, ShorthandOutput<S>> =>
   Either.getOrThrowWith(decodeString<S>(source, options), (error) => error)
 
-/** Returns the signature with other instructions. */
+/**
+ * Returns the signature with other instructions.
+ *
+ * @since 0.1.0
+ */
 export const withInstructions = <S extends Any>(self: S, instructions: string): S =>
   make(self.name, { instructions, input: self.input.fields, output: self.output.fields }) as unknown as S
 
-/** Returns the signature with another name. */
+/**
+ * Returns the signature with another name.
+ *
+ * @since 0.1.0
+ */
 export const rename = <S extends Any>(self: S, name: string): S =>
   make(name, { instructions: self.instructions, input: self.input.fields, output: self.output.fields }) as unknown as S
 
@@ -232,10 +304,18 @@ export type WithOutput<S, K extends string, F> = S extends Signature<infer I, in
 export type WithField<S, Ro extends Role, K extends string, F> = Ro extends "input" ? WithInput<S, K, F>
   : WithOutput<S, K, F>
 
-/** The signature `S` with output `K` added first. */
+/**
+ * The signature `S` with output `K` added first.
+ *
+ * @since 0.1.0
+ */
 export type WithOutputFirst<S, K extends string, F> = WithOutput<S, K, F>
 
-/** The signature `S` with input `K` added last. */
+/**
+ * The signature `S` with input `K` added last.
+ *
+ * @since 0.1.0
+ */
 export type WithInputLast<S, K extends string, F> = WithInput<S, K, F>
 
 /**
@@ -317,7 +397,11 @@ export const insert = <
     >
 }
 
-/** Adds an output field before the others (ChainOfThought's `reasoning`). */
+/**
+ * Adds an output field before the others (ChainOfThought's `reasoning`).
+ *
+ * @since 0.1.0
+ */
 export const prependOutput = <S extends Any, const K extends string, F extends Schema.Struct.Field>(
   self: S,
   name: K,
@@ -346,7 +430,11 @@ export const prependInput = <S extends Any, const K extends string, F extends Sc
   schema: F
 ): WithInput<S, K, F> => insert(self, { role: "input", index: 0, name, schema })
 
-/** Adds an input field after the others (ReAct's `trajectory`). */
+/**
+ * Adds an input field after the others (ReAct's `trajectory`).
+ *
+ * @since 0.1.0
+ */
 export const appendInput = <S extends Any, const K extends string, F extends Schema.Struct.Field>(
   self: S,
   name: K,
@@ -430,5 +518,9 @@ export const withUpdatedFields: {
 const describe = (field: Schema.Struct.Field, description: string): Schema.Struct.Field =>
   field.annotations({ description })
 
-/** Tells whether a value is a signature. */
+/**
+ * Tells whether a value is a signature.
+ *
+ * @since 0.1.0
+ */
 export const isSignature = (u: unknown): u is Any => typeof u === "object" && u !== null && TypeId in u

@@ -31,7 +31,11 @@ import type * as Prediction from "./Prediction.js"
 import * as Signature from "./Signature.js"
 import { forEachChunk, unwrapScoped } from "./StreamRun.js"
 
-/** A piece of the raw text of an LM call, as the model streamed it. */
+/**
+ * A piece of the raw text of an LM call, as the model streamed it.
+ *
+ * @since 0.1.0
+ */
 export interface TokenDelta {
   readonly _tag: "TokenDelta"
   /** Which LM call of this stream (1, 2, … : a re-ask or a multi-step module makes several). */
@@ -45,6 +49,8 @@ export interface TokenDelta {
  * A piece of one output field, emitted once the field's marker (chat adapter) or its key
  * (JSON adapter) has been read. Chat adapter: the deltas of a field join into its trimmed
  * section text. JSON adapter: into the decoded string, or the JSON text of other values.
+ *
+ * @since 0.1.0
  */
 export interface FieldDelta {
   readonly _tag: "FieldDelta"
@@ -54,16 +60,28 @@ export interface FieldDelta {
   readonly delta: string
 }
 
-/** The decoded prediction, with usage and trace: always the last element of a stream. */
+/**
+ * The decoded prediction, with usage and trace: always the last element of a stream.
+ *
+ * @since 0.1.0
+ */
 export interface Final<O> {
   readonly _tag: "Final"
   readonly prediction: Prediction.Prediction<O>
 }
 
-/** What a streamed module emits. */
+/**
+ * What a streamed module emits.
+ *
+ * @since 0.1.0
+ */
 export type StreamEvent<O> = TokenDelta | FieldDelta | Final<O>
 
-/** Options of `stream`. */
+/**
+ * Options of `stream`.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /**
    * A semaphore whose permit is held from the start of the stream until its last element,
@@ -79,13 +97,25 @@ export interface Options {
   readonly adapter?: Adapter.Adapter | undefined
 }
 
-/** Tells whether an event is the final prediction. */
+/**
+ * Tells whether an event is the final prediction.
+ *
+ * @since 0.1.0
+ */
 export const isFinal = <O>(event: StreamEvent<O>): event is Final<O> => event._tag === "Final"
 
-/** Tells whether an event is a token delta. */
+/**
+ * Tells whether an event is a token delta.
+ *
+ * @since 0.1.0
+ */
 export const isTokenDelta = <O>(event: StreamEvent<O>): event is TokenDelta => event._tag === "TokenDelta"
 
-/** Tells whether an event is a field delta. */
+/**
+ * Tells whether an event is a field delta.
+ *
+ * @since 0.1.0
+ */
 export const isFieldDelta = <O>(event: StreamEvent<O>): event is FieldDelta => event._tag === "FieldDelta"
 
 interface Sink {
@@ -177,6 +207,8 @@ const acquire = (semaphore: Effect.Semaphore, permits: number): Effect.Effect<vo
  *     { concurrency: "unbounded" })
  * })
  * ```
+ *
+ * @since 0.1.0
  */
 export const withPermit = (semaphore: Effect.Semaphore, permits = 1) =>
 <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
@@ -225,6 +257,8 @@ const startModule = <I, O, E, R>(
  * const QA = Signature.fromString("question -> answer")
  * const events = Stream.unwrapScoped(StreamPredict.start(QA, { question: "Why?" }))
  * ```
+ *
+ * @since 0.1.0
  */
 export function start<S extends Signature.Any>(
   signature: S,
@@ -268,6 +302,8 @@ export function start(
  *   )
  * )
  * ```
+ *
+ * @since 0.1.0
  */
 export function stream<S extends Signature.Any>(
   signature: S,
@@ -296,6 +332,8 @@ export function stream(
  * const QA = Signature.fromString("question -> answer")
  * const answer = StreamPredict.final(StreamPredict.stream(QA, { question: "Why?" }))
  * ```
+ *
+ * @since 0.1.0
  */
 export const final = <O, E, R>(self: Stream.Stream<StreamEvent<O>, E, R>): Effect.Effect<Prediction.Prediction<O>, E, R> =>
   Effect.flatMap(
@@ -305,7 +343,11 @@ export const final = <O, E, R>(self: Stream.Stream<StreamEvent<O>, E, R>): Effec
       prediction === undefined ? Effect.dieMessage("StreamPredict.final: the stream ended without a Final event") : Effect.succeed(prediction)
   )
 
-/** Keeps only the text of the token deltas. */
+/**
+ * Keeps only the text of the token deltas.
+ *
+ * @since 0.1.0
+ */
 export const tokens = <O, E, R>(self: Stream.Stream<StreamEvent<O>, E, R>): Stream.Stream<string, E, R> =>
   // One pass per chunk, no `Option` per event (what `Stream.filterMap` would allocate).
   Stream.mapChunks(self, (events) => {

@@ -23,6 +23,8 @@ import * as Stream from "effect/Stream"
  *
  * const program = StreamRun.forEachChunk(Stream.make(1, 2, 3), (chunk) => Console.log(chunk))
  * ```
+ *
+ * @since 0.1.0
  */
 export const forEachChunk = <A, E, R, E2, R2>(
   self: Stream.Stream<A, E, R>,
@@ -58,6 +60,8 @@ export const forEachChunk = <A, E, R, E2, R2>(
  *   Effect.as(Effect.addFinalizer(() => Effect.log("closed")), Stream.make(1, 2, 3))
  * )
  * ```
+ *
+ * @since 0.1.0
  */
 export const unwrapScoped = <A, E, R, E2, R2>(
   effect: Effect.Effect<Stream.Stream<A, E, R>, E2, R2>
@@ -79,6 +83,8 @@ export const unwrapScoped = <A, E, R, E2, R2>(
  *
  * const numbers = StreamRun.unwrap(Effect.succeed(Stream.make(1, 2, 3)))
  * ```
+ *
+ * @since 0.1.0
  */
 export const unwrap = <A, E, R, E2, R2>(
   effect: Effect.Effect<Stream.Stream<A, E, R>, E2, R2>

@@ -13,7 +13,11 @@ import { ToolError } from "./DspyError.js"
 import { erase } from "./internal/erased.js"
 import * as SpanContent from "./SpanContent.js"
 
-/** A tool whose handler needs services `R`. */
+/**
+ * A tool whose handler needs services `R`.
+ *
+ * @since 0.1.0
+ */
 export interface Tool<R = never> {
   readonly name: string
   readonly description: string
@@ -23,10 +27,18 @@ export interface Tool<R = never> {
   readonly call: (args: unknown) => Effect.Effect<string, ToolError, R>
 }
 
-/** Any tool. */
+/**
+ * Any tool.
+ *
+ * @since 0.1.0
+ */
 export type Any = Tool<never> | Tool<unknown>
 
-/** The services the tools of a list need. */
+/**
+ * The services the tools of a list need.
+ *
+ * @since 0.1.0
+ */
 export type Requirements<T extends ReadonlyArray<Tool<unknown>>> = T[number] extends Tool<infer R> ? R : never
 
 const observationText = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value)
@@ -47,6 +59,8 @@ const observationText = (value: unknown): string => typeof value === "string" ? 
  *   handler: ({ a, b }) => Effect.succeed(a + b)
  * })
  * ```
+ *
+ * @since 0.1.0
  */
 export const make = <const P extends Schema.Struct.Fields, A, E, R>(options: {
   readonly name: string

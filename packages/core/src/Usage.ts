@@ -7,7 +7,11 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 
-/** Usage of one or more LM calls (a plain object: it is made on every call). */
+/**
+ * Usage of one or more LM calls (a plain object: it is made on every call).
+ *
+ * @since 0.1.0
+ */
 export const Usage = Schema.Struct({
   inputTokens: Schema.Number,
   outputTokens: Schema.Number,
@@ -16,10 +20,18 @@ export const Usage = Schema.Struct({
   reasoningTokens: Schema.Number,
   lmCalls: Schema.Number
 })
-/** Usage of one or more LM calls. */
+/**
+ * Usage of one or more LM calls.
+ *
+ * @since 0.1.0
+ */
 export interface Usage extends Schema.Schema.Type<typeof Usage> {}
 
-/** No usage. */
+/**
+ * No usage.
+ *
+ * @since 0.1.0
+ */
 export const empty: Usage = {
   inputTokens: 0,
   outputTokens: 0,
@@ -29,7 +41,11 @@ export const empty: Usage = {
   lmCalls: 0
 }
 
-/** Sums two usages. */
+/**
+ * Sums two usages.
+ *
+ * @since 0.1.0
+ */
 export const add = (a: Usage, b: Usage): Usage => ({
     inputTokens: a.inputTokens + b.inputTokens,
     outputTokens: a.outputTokens + b.outputTokens,
@@ -39,14 +55,22 @@ export const add = (a: Usage, b: Usage): Usage => ({
     lmCalls: a.lmCalls + b.lmCalls
 })
 
-/** Sums many usages. */
+/**
+ * Sums many usages.
+ *
+ * @since 0.1.0
+ */
 export const sum = (usages: Iterable<Usage>): Usage => {
   let total = empty
   for (const u of usages) total = add(total, u)
   return total
 }
 
-/** The usage of a single LM call, from `@effect/ai`'s response usage (absent numbers count as 0). */
+/**
+ * The usage of a single LM call, from `@effect/ai`'s response usage (absent numbers count as 0).
+ *
+ * @since 0.1.0
+ */
 export const fromResponse = (usage: {
   readonly inputTokens?: number | undefined
   readonly outputTokens?: number | undefined
@@ -69,12 +93,18 @@ export const fromResponse = (usage: {
 /**
  * Collects the usage of every LM call made under `Usage.track`. A reference rather than a
  * required service, so that modules work without it; nested trackers all see each call.
+ *
+ * @since 0.1.0
  */
 export class UsageSink extends Context.Reference<UsageSink>()("@effect-dspy/core/UsageSink", {
   defaultValue: (): ReadonlyArray<(usage: Usage) => void> => []
 }) {}
 
-/** Records one call's usage with every active tracker. */
+/**
+ * Records one call's usage with every active tracker.
+ *
+ * @since 0.1.0
+ */
 export const record = (usage: Usage): Effect.Effect<void> =>
   Effect.flatMap(UsageSink, (sinks) =>
     sinks.length === 0 ? Effect.void : Effect.sync(() => {
@@ -86,11 +116,13 @@ export const record = (usage: Usage): Effect.Effect<void> =>
  *
  * @example
  * ```ts
- * import { Usage } from "@effect-dspy/core"
- * import { Effect } from "effect"
- * declare const program: Effect.Effect<string>
- * const withUsage = Usage.track(program) // Effect<[string, Usage]>
+ * import { Predict, Signature, Usage } from "@effect-dspy/core"
+ *
+ * const qa = Predict.make(Signature.fromString("question -> answer"))
+ * const withUsage = Usage.track(qa({ question: "What is 6 x 7?" })) // Effect<[Prediction, Usage]>
  * ```
+ *
+ * @since 0.1.0
  */
 export const track = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<readonly [A, Usage], E, R> =>
   Effect.suspend(() => {

@@ -34,7 +34,11 @@ import { type Metric, verdict } from "./Metric.js"
 import { type CheckpointError, type CheckpointMismatch, InvalidOptions, TooManyErrors } from "./OptimizeError.js"
 import type * as OptimizerReport from "./Report.js"
 
-/** Options of `compile`. */
+/**
+ * Options of `compile`.
+ *
+ * @since 0.1.0
+ */
 export interface Options<I, O, ME, MR, TR = never> {
   readonly metric: Metric<I, O, ME, MR>
   /** A score at or above this passes (default 1, i.e. `true` for boolean metrics). */
@@ -64,7 +68,11 @@ export interface Options<I, O, ME, MR, TR = never> {
   readonly checkpoint?: Store | undefined
 }
 
-/** What bootstrapping found, for reports and events. */
+/**
+ * What bootstrapping found, for reports and events.
+ *
+ * @since 0.1.0
+ */
 export interface Report extends OptimizerReport.Report {
   /** Teacher runs (rounds included). */
   readonly attempted: number
@@ -133,6 +141,8 @@ const oneCall = (entries: ReadonlyArray<Prediction.TraceEntry>, seed: number, in
  * const trainset = [Example.make({ problem: "2 apples and 3 apples?" }, { answer: 5 })]
  * const compiled = BootstrapFewShot.compile(solve, trainset, { metric: Metric.numericTolerance("answer", 0) })
  * ```
+ *
+ * @since 0.1.0
  */
 export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
   student: Module.Module<I, O, E, R>,

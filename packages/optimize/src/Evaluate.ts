@@ -12,7 +12,11 @@ import type { Example } from "./Example.js"
 import { describeCause } from "./internal/describe.js"
 import { type Context as MetricContext, type Metric, verdict } from "./Metric.js"
 
-/** One evaluated example. */
+/**
+ * One evaluated example.
+ *
+ * @since 0.1.0
+ */
 export interface Row<I, O> {
   readonly index: number
   readonly input: I
@@ -36,7 +40,11 @@ export interface Row<I, O> {
   readonly trace: ReadonlyArray<Prediction.TraceEntry>
 }
 
-/** The outcome of an evaluation. */
+/**
+ * The outcome of an evaluation.
+ *
+ * @since 0.1.0
+ */
 export interface Result<I, O> {
   readonly rows: ReadonlyArray<Row<I, O>>
   /** Mean score over attempted examples (failures count as `failureScore`). */
@@ -47,7 +55,11 @@ export interface Result<I, O> {
   readonly usage: Usage.Usage
 }
 
-/** Options of `run`. */
+/**
+ * Options of `run`.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** Name for spans and events. */
   readonly name?: string | undefined
@@ -98,6 +110,8 @@ const drawProgress = (done: number, total: number, sum: number, failed: number):
  * const devset = [Example.make({ question: "2+2?" }, { answer: "4" })]
  * const evaluation = Evaluate.run(qa, devset, Metric.exactMatch("answer"), { concurrency: 4 })
  * ```
+ *
+ * @since 0.1.0
  */
 export const run = <I, O, E, R, ME = never, MR = never>(
   program: Module.Module<I, O, E, R>,
@@ -193,7 +207,11 @@ export const run = <I, O, E, R, ME = never, MR = never>(
     })
   )
 
-/** The result as JSON text (rows with input, expected, output, score, feedback, error; and the mean). */
+/**
+ * The result as JSON text (rows with input, expected, output, score, feedback, error; and the mean).
+ *
+ * @since 0.1.0
+ */
 export const toJson = <I, O>(result: Result<I, O>): string =>
   JSON.stringify(
     {
@@ -212,7 +230,11 @@ const csvCell = (value: unknown): string => {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, "\"\"")}"` : text
 }
 
-/** The result as CSV: one row per example (index, input, expected, output, score, error). */
+/**
+ * The result as CSV: one row per example (index, input, expected, output, score, error).
+ *
+ * @since 0.1.0
+ */
 export const toCsv = <I, O>(result: Result<I, O>): string =>
   [
     "index,input,expected,output,score,error",

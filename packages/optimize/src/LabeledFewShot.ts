@@ -10,7 +10,11 @@ import type { Example } from "./Example.js"
 import { fieldsOf, Misfits, withDemos } from "./internal/demos.js"
 import { makeRng } from "./internal/random.js"
 
-/** Options of `compile`. */
+/**
+ * Options of `compile`.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** How many demos per predictor (default 16). */
   readonly k?: number | undefined
@@ -28,6 +32,8 @@ export interface Options {
  * const qa = Predict.make(Signature.fromString("question -> answer"))
  * const compiled = LabeledFewShot.compile(qa, [Example.make({ question: "2+2?" }, { answer: "4" })], { k: 4 })
  * ```
+ *
+ * @since 0.1.0
  */
 export const compile = <I, O, E, R>(
   student: Module.Module<I, O, E, R>,

@@ -39,7 +39,11 @@ export interface Context {
   readonly predictor?: string | undefined
 }
 
-/** A metric over examples of `I`/`O`. */
+/**
+ * A metric over examples of `I`/`O`.
+ *
+ * @since 0.1.0
+ */
 export type Metric<I, O, E = never, R = never> = (
   example: Example<I, O>,
   prediction: Prediction.Prediction<O>,
@@ -94,7 +98,11 @@ export const verdict = <I, O, E, R>(
     return Effect.isEffect(result) ? Effect.map(result, read) : Effect.succeed(read(result))
   })
 
-/** Runs a metric and normalises its score to a number. */
+/**
+ * Runs a metric and normalises its score to a number.
+ *
+ * @since 0.1.0
+ */
 export const score = <I, O, E, R>(
   metric: Metric<I, O, E, R>,
   example: Example<I, O>,
@@ -174,6 +182,8 @@ const goldsOf = <O>(
  *   golds: (example) => [example.expected.answer, ...(example.expected.aliases ?? [])]
  * })
  * ```
+ *
+ * @since 0.1.0
  */
 export const exactMatch = <O>(field: keyof O & string, options?: AnswerOptions<O>) =>
 <I>(example: Example<I, O>, prediction: Prediction.Prediction<O>): boolean => {
@@ -231,6 +241,8 @@ export const f1 = <O>(field: keyof O & string, options?: AnswerOptions<O>) =>
  * Whether the output field contains one of the gold answers, both normalized.
  *
  * @throws `InvalidLabel` when the example has no gold answer.
+ *
+ * @since 0.1.0
  */
 export const contains = <O>(field: keyof O & string, options?: AnswerOptions<O>) =>
 <I>(example: Example<I, O>, prediction: Prediction.Prediction<O>): boolean => {
@@ -251,6 +263,8 @@ const asNumber = (value: unknown): number | undefined => {
  * that is not a number (an empty text included) does not match.
  *
  * @throws `InvalidLabel` when the example's expected value is missing or not a number.
+ *
+ * @since 0.1.0
  */
 export const numericTolerance = <O>(field: keyof O & string, tolerance: number) =>
 <I>(example: Example<I, O>, prediction: Prediction.Prediction<O>): boolean => {
@@ -266,7 +280,11 @@ export const numericTolerance = <O>(field: keyof O & string, tolerance: number) 
   return actual !== undefined && Math.abs(actual - expected) <= tolerance
 }
 
-/** The signature of the LM judge. */
+/**
+ * The signature of the LM judge.
+ *
+ * @since 0.1.0
+ */
 export const Judge = Signature.make("Judge", {
   instructions:
     "Judge whether the predicted answer is correct given the expected answer. Be strict about facts and lenient about wording.",
@@ -281,6 +299,8 @@ export const Judge = Signature.make("Judge", {
 /**
  * A metric judged by a language model: itself a module (a Predict over `Judge`), so it can be
  * traced, given demos and optimized like any other.
+ *
+ * @since 0.1.0
  */
 export const lmJudge = <I, O>(options: {
   readonly question: (input: I) => string

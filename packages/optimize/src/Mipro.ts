@@ -51,7 +51,11 @@ import type { Metric } from "./Metric.js"
 import { type CheckpointError, type CheckpointMismatch, InvalidOptions, type TooManyErrors } from "./OptimizeError.js"
 import type * as OptimizerReport from "./Report.js"
 
-/** The signature the proposer answers. */
+/**
+ * The signature the proposer answers.
+ *
+ * @since 0.1.0
+ */
 export const ProposeInstruction = Proposer.ProposeInstruction
 
 /**
@@ -65,7 +69,11 @@ export const presets = {
   heavy: { candidates: 18, maxValset: 1000 }
 } as const
 
-/** Options of `compile`. */
+/**
+ * Options of `compile`.
+ *
+ * @since 0.1.0
+ */
 export interface Options<I, O, ME, MR, TR = never, PE = never, PR = never> {
   readonly metric: Metric<I, O, ME, MR>
   /** A score at or above this passes when bootstrapping demos (default 1). */
@@ -311,6 +319,8 @@ const choiceKey = (choice: ReadonlyArray<number>) => choice.join(",")
  * ]
  * const search = Mipro.compile(qa, trainset, { metric: Metric.exactMatch("answer"), auto: "light", seed: 1 })
  * ```
+ *
+ * @since 0.1.0
  */
 export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = never, PR = never>(
   student: Module.Module<I, O, E, R>,

@@ -28,14 +28,22 @@ import * as LabeledFewShot from "./LabeledFewShot.js"
 import { type CheckpointError, type CheckpointMismatch, InvalidOptions, type TooManyErrors } from "./OptimizeError.js"
 import type * as OptimizerReport from "./Report.js"
 
-/** One scored candidate. */
+/**
+ * One scored candidate.
+ *
+ * @since 0.1.0
+ */
 export interface Candidate<I, O, E, R> {
   readonly label: string
   readonly program: Module.Module<I, O, E, R>
   readonly score: number
 }
 
-/** Options of `compile`. */
+/**
+ * Options of `compile`.
+ *
+ * @since 0.1.0
+ */
 export interface Options<I, O, ME, MR, TR = never> extends BootstrapFewShot.Options<I, O, ME, MR, TR> {
   /** Validation set (default: 80% of the train set, split off with the seed). */
   readonly valset?: ReadonlyArray<Example<I, O>> | undefined
@@ -83,6 +91,8 @@ const State = Schema.Struct({
  * const trainset = [Example.make({ question: "2+2?" }, { answer: "4" }), Example.make({ question: "3+3?" }, { answer: "6" })]
  * const search = RandomSearch.compile(qa, trainset, { metric: Metric.exactMatch("answer"), numCandidates: 4 })
  * ```
+ *
+ * @since 0.1.0
  */
 export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
   student: Module.Module<I, O, E, R>,

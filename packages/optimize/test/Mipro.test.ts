@@ -16,7 +16,7 @@ describe("Mipro", () => {
       let runsWithOptimum = 0
       let found = 0
       let chance = 0
-      for (let seed = 1; seed <= 8; seed++) {
+      for (let seed = 1; seed <= 16; seed++) {
         const { layer } = yield* Student.layer({ seed })
         const { program, report } = yield* Mipro.compile(student, Student.makeProblems(60, seed), { ...small, seed }).pipe(
           Effect.provide(layer)
@@ -33,7 +33,9 @@ describe("Mipro", () => {
         assert.isAbove(report.bestScore!, report.baselineScore!)
       }
       assert.isAtLeast(runsWithOptimum, 3)
-      // Seeds 1-8: the optimum is in the grid in 4 runs (4, 6, 7, 8) and found in all 4, where chance is about 0.09.
+      // Seeds 1-16 (the student's draws hash the prompt, so a change of prompt format reshuffles them; 16
+      // seeds keep enough runs with the optimum in the grid): with today's format it is in the grid in 7
+      // runs and found in 6, where a random pick would be optimal about 7% of the time.
       assert.isAtLeast(found / runsWithOptimum, 0.75)
       assert.isBelow(chance / runsWithOptimum, 0.3)
     }).pipe(quiet), 60_000)

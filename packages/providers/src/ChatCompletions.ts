@@ -84,6 +84,8 @@ export class Config extends Context.Tag("@effect-dspy/providers/ChatCompletions/
 }
 
 /**
+ * The types of the `Config` tag.
+ *
  * @since 0.1.0
  */
 export declare namespace Config {
@@ -872,6 +874,8 @@ const decodedOutput: StreamOutput<Response.StreamPart<{}>> = {
  *
  * @example
  * ```ts
+ * import { ChatCompletions } from "@effect-dspy/providers"
+ *
  * const Ollama = ChatCompletions.layer({ model: "llama3.1:8b", apiUrl: "http://localhost:11434/v1" })
  * ```
  *

@@ -5,10 +5,13 @@
  *
  * @example
  * ```ts
+ * import { Predict, Signature } from "@effect-dspy/core"
  * import { Lm } from "@effect-dspy/providers"
+ * import { Effect } from "effect"
  *
- * program.pipe(Effect.provide(Lm.layer("openai/gpt-4o-mini", { timeout: "30 seconds" })))
- * program.pipe(Effect.provide(Lm.layerFromEnv))
+ * const program = Predict.make(Signature.fromString("question -> answer"))({ question: "Why?" })
+ * const onOpenAi = program.pipe(Effect.provide(Lm.layer("openai/gpt-4o-mini", { timeout: "30 seconds" })))
+ * const fromEnv = program.pipe(Effect.provide(Lm.layerFromEnv))
  * ```
  *
  * @since 0.1.0
@@ -247,6 +250,8 @@ export const layerWithoutHttpClient = (
  *
  * @example
  * ```ts
+ * import { Lm } from "@effect-dspy/providers"
+ *
  * const Model = Lm.layer("openai-compatible/llama3.1:8b", { baseUrl: "http://localhost:11434/v1" })
  * ```
  *

@@ -491,7 +491,11 @@ export const toAiError = (error: LmError, method: string): AiError.UnknownError 
  *
  * @example
  * ```ts
- * LanguageModel.generateText({ prompt: "hi" }).pipe(
+ * import { LanguageModel } from "@effect/ai"
+ * import { LmError } from "@effect-dspy/providers"
+ * import { Effect } from "effect"
+ *
+ * const retryAfter = LanguageModel.generateText({ prompt: "hi" }).pipe(
  *   LmError.classified,
  *   Effect.catchTag("RateLimited", (e) => Effect.succeed(e.retryAfterMillis))
  * )

@@ -561,6 +561,9 @@ const deltaOf = (part: { readonly type: string }): string =>
  *
  * @example
  * ```ts
+ * import { ChatCompletions, Resilience } from "@effect-dspy/providers"
+ * import { Layer } from "effect"
+ *
  * const Model = Resilience.layer({ policy: { maxRetries: 3, timeout: "30 seconds" } }).pipe(
  *   Layer.provide(ChatCompletions.layer({ model: "llama3.1:8b", apiUrl: "http://localhost:11434/v1" }))
  * )

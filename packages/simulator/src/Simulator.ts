@@ -39,7 +39,14 @@ import * as ResponseParts from "@effect-dspy/core/ResponseParts"
 import * as FastParts from "./internal/fastParts.js"
 import { type Counters, Engine, type Ticket } from "./internal/engine.js"
 
-export type { Counters } from "./internal/engine.js"
+export type {
+  /**
+   * What a simulator instance has counted: requests, requests in flight, faults injected, answers completed.
+   *
+   * @since 0.1.0
+   */
+  Counters
+} from "./internal/engine.js"
 
 /**
  * Options of the in-process simulator (same as `SimulatorConfig.SimulatorOptions`).

@@ -1,5 +1,5 @@
 /**
- * @effect-dspy/simulator: an offline LLM. An in-process `LanguageModel` and a
+ * `@effect-dspy/simulator`: an offline LLM. An in-process `LanguageModel` and a
  * loopback HTTP server speaking the OpenAI chat completions, OpenAI Responses
  * and Anthropic Messages wire formats, with latency, faults and limits.
  *

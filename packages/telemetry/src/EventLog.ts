@@ -18,7 +18,11 @@ import { truncateText } from "./internal/content.js"
 import { safeJson } from "./internal/json.js"
 import * as TelemetryConfig from "./TelemetryConfig.js"
 
-/** Options of the event log. */
+/**
+ * Options of the event log.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** Level of ordinary events (default `Info`). */
   readonly level?: LogLevel.Literal | undefined
@@ -41,7 +45,11 @@ export interface Options {
   readonly secrets?: ReadonlyArray<Redacted.Redacted<string>> | undefined
 }
 
-/** One event as a log line. */
+/**
+ * One event as a log line.
+ *
+ * @since 0.1.0
+ */
 export interface Line {
   readonly message: string
   readonly failure: boolean
@@ -53,6 +61,8 @@ const lm = (provider: string | undefined, model: string | undefined) => `${provi
 /**
  * Describes an event as a log line. `content` renders (or drops, when it returns undefined)
  * the fields that carry prompts, replies or tool data.
+ *
+ * @since 0.1.0
  */
 export const describe = (event: DspyEvent.DspyEvent, content: (value: unknown) => string | undefined): Line => {
   const base = { event: event.type }
@@ -191,7 +201,11 @@ export const describe = (event: DspyEvent.DspyEvent, content: (value: unknown) =
   }
 }
 
-/** Renders content fields for logs: JSON, credentials redacted (core's `Redaction`), masked, truncated. */
+/**
+ * Renders content fields for logs: JSON, credentials redacted (core's `Redaction`), masked, truncated.
+ *
+ * @since 0.1.0
+ */
 export const contentRenderer = (options: Options = {}): (value: unknown) => string | undefined => {
   if (options.content === false) return () => undefined
   const maxLength = Math.max(16, options.maxContentLength ?? 1000)
@@ -213,6 +227,8 @@ export const contentRenderer = (options: Options = {}): (value: unknown) => stri
  * import { Layer } from "effect"
  * const LogsLive = EventLog.layer({ level: "Debug", pattern: "lm.*" }).pipe(Layer.provideMerge(EventBus.layer))
  * ```
+ *
+ * @since 0.1.0
  */
 export const layer = (options: Options = {}): Layer.Layer<never> =>
   Layer.scopedDiscard(Effect.gen(function*() {

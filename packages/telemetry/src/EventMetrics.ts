@@ -20,32 +20,84 @@ const summary = (name: string, description: string) =>
 
 const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
 
-/** LM calls, tagged `provider`, `model`, `outcome` (`success` or `error`). */
+/**
+ * LM calls, tagged `provider`, `model`, `outcome` (`success` or `error`).
+ *
+ * @since 0.1.0
+ */
 export const lmCalls = counter("effect_dspy_lm_calls_total", "LM calls")
-/** Input tokens, tagged `provider`, `model`. */
+/**
+ * Input tokens, tagged `provider`, `model`.
+ *
+ * @since 0.1.0
+ */
 export const lmInputTokens = counter("effect_dspy_lm_input_tokens_total", "LM input tokens")
-/** Output tokens, tagged `provider`, `model`. */
+/**
+ * Output tokens, tagged `provider`, `model`.
+ *
+ * @since 0.1.0
+ */
 export const lmOutputTokens = counter("effect_dspy_lm_output_tokens_total", "LM output tokens")
-/** Cached input tokens, tagged `provider`, `model`. */
+/**
+ * Cached input tokens, tagged `provider`, `model`.
+ *
+ * @since 0.1.0
+ */
 export const lmCachedInputTokens = counter("effect_dspy_lm_cached_input_tokens_total", "LM cached input tokens")
-/** LM call latency in milliseconds (p50/p95/p99), tagged `provider`, `model`. */
+/**
+ * LM call latency in milliseconds (p50/p95/p99), tagged `provider`, `model`.
+ *
+ * @since 0.1.0
+ */
 export const lmLatency = summary("effect_dspy_lm_latency_ms", "LM call latency in milliseconds")
-/** LM errors, tagged `provider`, `model`, `error` (the error's tag). */
+/**
+ * LM errors, tagged `provider`, `model`, `error` (the error's tag).
+ *
+ * @since 0.1.0
+ */
 export const lmErrors = counter("effect_dspy_lm_errors_total", "LM errors by type")
-/** LM retries, tagged `provider`, `model`, `error`. */
+/**
+ * LM retries, tagged `provider`, `model`, `error`.
+ *
+ * @since 0.1.0
+ */
 export const lmRetries = counter("effect_dspy_lm_retries_total", "LM call retries")
-/** Module calls, tagged `kind`, `module`, `outcome`. */
+/**
+ * Module calls, tagged `kind`, `module`, `outcome`.
+ *
+ * @since 0.1.0
+ */
 export const moduleCalls = counter("effect_dspy_module_calls_total", "Module calls")
-/** Module call latency in milliseconds, tagged `kind`, `module`. */
+/**
+ * Module call latency in milliseconds, tagged `kind`, `module`.
+ *
+ * @since 0.1.0
+ */
 export const moduleLatency = summary("effect_dspy_module_latency_ms", "Module call latency in milliseconds")
-/** Replies the adapter could not read, tagged `signature`, `adapter`. */
+/**
+ * Replies the adapter could not read, tagged `signature`, `adapter`.
+ *
+ * @since 0.1.0
+ */
 export const parseFailures = counter("effect_dspy_parse_failures_total", "Unreadable LM replies")
-/** Tool calls, tagged `tool`, `outcome`. */
+/**
+ * Tool calls, tagged `tool`, `outcome`.
+ *
+ * @since 0.1.0
+ */
 export const toolCalls = counter("effect_dspy_tool_calls_total", "Tool calls")
-/** Tool latency in milliseconds, tagged `tool`. */
+/**
+ * Tool latency in milliseconds, tagged `tool`.
+ *
+ * @since 0.1.0
+ */
 export const toolLatency = summary("effect_dspy_tool_latency_ms", "Tool call latency in milliseconds")
 
-/** The labels of an LM event. */
+/**
+ * The labels of an LM event.
+ *
+ * @since 0.1.0
+ */
 export const lmLabels = (provider: string | undefined, model: string | undefined): Array<MetricLabel.MetricLabel> => [
   MetricLabel.make("provider", provider ?? "unknown"),
   MetricLabel.make("model", model ?? "unknown")
@@ -53,7 +105,11 @@ export const lmLabels = (provider: string | undefined, model: string | undefined
 
 const outcome = (success: boolean) => MetricLabel.make("outcome", success ? "success" : "error")
 
-/** Records one event. */
+/**
+ * Records one event.
+ *
+ * @since 0.1.0
+ */
 export const record = (event: DspyEvent.DspyEvent): void => {
   switch (event.type) {
     case "lm.end": {
@@ -105,6 +161,8 @@ export const record = (event: DspyEvent.DspyEvent): void => {
  * import { Layer } from "effect"
  * const MetricsLive = EventMetrics.layer.pipe(Layer.provideMerge(EventBus.layer))
  * ```
+ *
+ * @since 0.1.0
  */
 export const layer: Layer.Layer<never> = Layer.scopedDiscard(Effect.gen(function*() {
   yield* EventBus.on("*", (event) => Effect.sync(() => record(event)), { bufferSize: 4096 })

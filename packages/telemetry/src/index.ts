@@ -1,6 +1,6 @@
 /**
- * @effect-dspy/telemetry: GenAI spans and metrics exported over OTLP and to Langfuse as Effect
- * layers, and event subscribers for logs and metrics.
+ * `@effect-dspy/telemetry`: GenAI spans exported over OTLP and to Langfuse as Effect layers,
+ * and event subscribers for logs and metrics.
  *
  * @since 0.1.0
  */
@@ -27,14 +27,14 @@ export * as EventLog from "./EventLog.js"
 export * as EventMetrics from "./EventMetrics.js"
 
 /**
- * GenAI semantic-convention names and shapes, and time to first chunk.
+ * GenAI semantic-convention names and time to first chunk.
  *
  * @since 0.1.0
  */
 export * as GenAi from "./GenAi.js"
 
 /**
- * Langfuse destination, attribute names, observation types and prompt links.
+ * Langfuse endpoint, credentials and attribute names.
  *
  * @since 0.1.0
  */

@@ -1,9 +1,13 @@
-#!/usr/bin/env -S node --import tsx
+#!/usr/bin/env node
 /**
- * The `effect-dspy` command line:
+ * The `effect-dspy` command line (the package's `bin`):
  *
- *   pnpm exec tsx packages/batch/src/bin.ts batch --input items.jsonl --output results.jsonl
- *   pnpm exec tsx packages/batch/src/bin.ts example simple
+ *   effect-dspy batch --input items.jsonl --output results.jsonl
+ *   effect-dspy example simple
+ *
+ * Installed from npm it runs the build (`dist/bin.js`) on plain Node; in this repository
+ * `pnpm exec effect-dspy ...` runs these sources through `dev/effect-dspy.mjs`. Either way the
+ * command runs in the process that was started, so signals reach it.
  *
  * @since 0.1.0
  */

@@ -18,11 +18,19 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { pathToFileURL } from "node:url"
 
-/** A module the command can run: any input, any output, needing only a language model. */
+/**
+ * A module the command can run: any input, any output, needing only a language model.
+ *
+ * @since 0.2.0
+ */
 export type Runnable = Module.Module<unknown, unknown, unknown, LanguageModel.LanguageModel>
 
-/** The program cannot be found or loaded. */
-export class ProgramError extends Schema.TaggedError<ProgramError>("@effect-dspy/batch/ProgramError")("ProgramError", {
+/**
+ * The program cannot be found or loaded.
+ *
+ * @since 0.2.0
+ */
+export class ProgramError extends Schema.TaggedError<ProgramError>("@effect-dspy/cli/ProgramError")("ProgramError", {
   program: Schema.String,
   reason: Schema.String
 }) {
@@ -31,28 +39,44 @@ export class ProgramError extends Schema.TaggedError<ProgramError>("@effect-dspy
   }
 }
 
-/** `question -> answer`. */
+/**
+ * `question -> answer`.
+ *
+ * @since 0.2.0
+ */
 export const QA = Signature.make("QA", {
   instructions: "Answer the question accurately in one or two sentences.",
   input: { question: Schema.String },
   output: { answer: Schema.String }
 })
 
-/** `text -> sentiment`. */
+/**
+ * `text -> sentiment`.
+ *
+ * @since 0.2.0
+ */
 export const Sentiment = Signature.make("Sentiment", {
   instructions: "Classify the sentiment of the text.",
   input: { text: Schema.String },
   output: { sentiment: Schema.Literal("positive", "neutral", "negative") }
 })
 
-/** `text -> summary`. */
+/**
+ * `text -> summary`.
+ *
+ * @since 0.2.0
+ */
 export const Summarize = Signature.make("Summarize", {
   instructions: "Summarize the text in one sentence.",
   input: { text: Schema.String },
   output: { summary: Schema.String }
 })
 
-/** The built-in programs by name. */
+/**
+ * The built-in programs by name.
+ *
+ * @since 0.2.0
+ */
 export const builtIns: Readonly<Record<string, { readonly description: string; readonly module: Runnable }>> = {
   qa: { description: "question -> answer (Predict)", module: Predict.make(QA) as unknown as Runnable },
   "qa-cot": {
@@ -63,7 +87,11 @@ export const builtIns: Readonly<Record<string, { readonly description: string; r
   summarize: { description: "text -> summary (Predict)", module: Predict.make(Summarize) as unknown as Runnable }
 }
 
-/** Whether a value looks like a core module. */
+/**
+ * Whether a value looks like a core module.
+ *
+ * @since 0.2.0
+ */
 export const isModule = (u: unknown): u is Module.Any =>
   typeof u === "function" && Predicate.hasProperty(u, "predictors") && Array.isArray(u.predictors) &&
   Predicate.hasProperty(u, "withState") && typeof u.withState === "function" && Predicate.hasProperty(u, "kind") &&
@@ -77,6 +105,8 @@ const reasonOf = (error: unknown): string =>
 /**
  * Loads a program: a built-in name (`qa`, `qa-cot`, `sentiment`, `summarize`) or a module file,
  * then applies saved state when `state` names a JSON file.
+ *
+ * @since 0.2.0
  */
 export const load = (
   spec: string,
@@ -99,7 +129,14 @@ export const load = (
       if (!(yield* fs.exists(absolute).pipe(Effect.orElseSucceed(() => false)))) return yield* fail("no such file")
       const loaded = yield* Effect.tryPromise({
         try: () => import(pathToFileURL(absolute).href) as Promise<Record<string, unknown>>,
-        catch: (error) => fail(`it failed to load: ${reasonOf(error)}`)
+        catch: (error) =>
+          fail(
+            Predicate.hasProperty(error, "code") && error.code === "ERR_UNKNOWN_FILE_EXTENSION"
+              // plain Node (the installed command) does not load TypeScript
+              ? `it failed to load: ${reasonOf(error)}; run the command under tsx to load TypeScript ` +
+                "(NODE_OPTIONS=\"--import tsx\" npx effect-dspy ...), or give a .js/.mjs file"
+              : `it failed to load: ${reasonOf(error)}`
+          )
       })
       const exported = loaded["default"]
       if (!isModule(exported)) {

@@ -13,7 +13,8 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
-const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
+// the workspace bin (`pnpm exec effect-dspy`): the command in this very process, on the sources
+const bin = fileURLToPath(new URL("../dev/effect-dspy.mjs", import.meta.url))
 
 interface Child {
   readonly process: ChildProcess
@@ -22,7 +23,7 @@ interface Child {
 }
 
 const start = (args: ReadonlyArray<string>, env: Record<string, string>): Child => {
-  const child = spawn(process.execPath, ["--import", "tsx", bin, ...args], {
+  const child = spawn(process.execPath, [bin, ...args], {
     cwd: root,
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"]

@@ -7,9 +7,13 @@
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import * as BatchMetrics from "./BatchMetrics.js"
+import * as BatchMetrics from "@effect-dspy/batch/BatchMetrics"
 
-/** Renders the statistics as one line of at most about 100 characters. */
+/**
+ * Renders the statistics as one line of at most about 100 characters.
+ *
+ * @since 0.2.0
+ */
 export const render = (stats: BatchMetrics.Stats, width = 24): string => {
   const done = stats.resumed + stats.done
   const parts: Array<string> = []
@@ -31,6 +35,8 @@ export const render = (stats: BatchMetrics.Stats, width = 24): string => {
 /**
  * Redraws the progress line every `intervalMillis` while the scope is open, then clears it.
  * `write` receives raw terminal text (default: stderr).
+ *
+ * @since 0.2.0
  */
 export const start = (
   stats: Effect.Effect<BatchMetrics.Stats>,

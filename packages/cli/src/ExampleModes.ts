@@ -22,20 +22,32 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Batch from "./Batch.js"
-import * as BatchMetrics from "./BatchMetrics.js"
-import * as Input from "./Input.js"
+import * as Batch from "@effect-dspy/batch/Batch"
+import * as BatchMetrics from "@effect-dspy/batch/BatchMetrics"
+import * as Input from "@effect-dspy/batch/Input"
+import * as RateControl from "@effect-dspy/batch/RateControl"
 import * as Programs from "./Programs.js"
 import * as Progress from "./Progress.js"
-import * as RateControl from "./RateControl.js"
 
-/** The example modes. */
+/**
+ * The example modes.
+ *
+ * @since 0.2.0
+ */
 export const modes = ["simple", "large", "rate-limited", "benchmark"] as const
 
-/** An example mode. */
+/**
+ * An example mode.
+ *
+ * @since 0.2.0
+ */
 export type Mode = (typeof modes)[number]
 
-/** Options of an example run. */
+/**
+ * Options of an example run.
+ *
+ * @since 0.2.0
+ */
 export interface Options {
   readonly mode: Mode
   /** A real model id (needs its key); default: the offline simulator server. */
@@ -52,7 +64,11 @@ export interface Options {
   readonly print: (line: string) => Effect.Effect<void>
 }
 
-/** One run of the benchmark. */
+/**
+ * One run of the benchmark.
+ *
+ * @since 0.2.0
+ */
 export interface BenchmarkRun {
   readonly label: string
   readonly concurrency: number
@@ -67,7 +83,11 @@ export interface BenchmarkRun {
   readonly peakRssMB: number
 }
 
-/** What an example reports. */
+/**
+ * What an example reports.
+ *
+ * @since 0.2.0
+ */
 export type Report =
   | {
     readonly mode: "simple" | "large" | "rate-limited"
@@ -84,7 +104,11 @@ const capitals = [
 ]
 const elements = ["hydrogen", "helium", "carbon", "oxygen", "iron", "gold", "silver", "copper", "neon", "sodium"]
 
-/** `n` distinct questions, the same every time. */
+/**
+ * `n` distinct questions, the same every time.
+ *
+ * @since 0.2.0
+ */
 export const questions = (n: number): Array<{ readonly question: string }> => {
   const out: Array<{ readonly question: string }> = []
   for (let i = 0; out.length < n; i++) {
@@ -187,10 +211,12 @@ const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10
  *
  * @example
  * ```ts
- * import { Examples } from "@effect-dspy/batch"
+ * import * as ExampleModes from "@effect-dspy/cli/ExampleModes"
  * import { Console } from "effect"
- * const report = Examples.run({ mode: "simple", print: Console.log })
+ * const report = ExampleModes.run({ mode: "simple", print: Console.log })
  * ```
+ *
+ * @since 0.2.0
  */
 export const run = (options: Options): Effect.Effect<Report, Lm.SetupError | ServeError> =>
   Effect.scoped(Effect.gen(function*() {
@@ -264,7 +290,11 @@ export const run = (options: Options): Effect.Effect<Report, Lm.SetupError | Ser
     return { mode, model: t.model, summary, server }
   }))
 
-/** A report as text. */
+/**
+ * A report as text.
+ *
+ * @since 0.2.0
+ */
 export const format = (report: Report): string => {
   if (report.mode === "benchmark") {
     const seq = report.runs[0]

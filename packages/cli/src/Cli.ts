@@ -26,16 +26,21 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import * as Batch from "./Batch.js"
-import * as BatchMetrics from "./BatchMetrics.js"
-import * as Cache from "./Cache.js"
-import type * as Examples from "./Examples.js"
+import { createRequire } from "node:module"
+import * as Batch from "@effect-dspy/batch/Batch"
+import * as BatchMetrics from "@effect-dspy/batch/BatchMetrics"
+import * as Cache from "@effect-dspy/batch/Cache"
+import * as RateControl from "@effect-dspy/batch/RateControl"
+import type * as ExampleModes from "./ExampleModes.js"
 import * as Programs from "./Programs.js"
 import * as Progress from "./Progress.js"
-import * as RateControl from "./RateControl.js"
 
-/** How the command ends when it does not succeed: a message for stderr and an exit code. */
-export class CliFailure extends Schema.TaggedError<CliFailure>("@effect-dspy/batch/CliFailure")("CliFailure", {
+/**
+ * How the command ends when it does not succeed: a message for stderr and an exit code.
+ *
+ * @since 0.2.0
+ */
+export class CliFailure extends Schema.TaggedError<CliFailure>("@effect-dspy/cli/CliFailure")("CliFailure", {
   reason: Schema.String,
   code: Schema.Number
 }) {
@@ -70,6 +75,12 @@ const asCliFailure = (error: unknown): CliFailure => {
 }
 
 const isTTY = () => process.stderr.isTTY === true
+
+/** This package's version, for `--version` (package.json is one level up from src/ and dist/). */
+const version: string = (() => {
+  const manifest: unknown = createRequire(import.meta.url)("../package.json")
+  return Predicate.hasProperty(manifest, "version") && typeof manifest.version === "string" ? manifest.version : "unknown"
+})()
 
 /** The model layer for `--model`, or from the environment with the simulator as fallback. */
 const resolveModel = (
@@ -186,12 +197,12 @@ const batchCommand = Command.make(
     }))
 ).pipe(Command.withDescription("Run a program over every line of a JSONL or CSV file, resumably"))
 
-const exampleModes: ReadonlyArray<Examples.Mode> = ["simple", "large", "rate-limited", "benchmark"]
+const exampleModes: ReadonlyArray<ExampleModes.Mode> = ["simple", "large", "rate-limited", "benchmark"]
 
 const exampleCommand = Command.make(
   "example",
   {
-    mode: Args.choice(exampleModes.map((m) => [m, m] as [string, Examples.Mode]), { name: "mode" }),
+    mode: Args.choice(exampleModes.map((m) => [m, m] as [string, ExampleModes.Mode]), { name: "mode" }),
     model: modelOption,
     items: Options.integer("items").pipe(Options.optional, Options.withDescription("Number of questions")),
     concurrency: Options.integer("concurrency").pipe(Options.withAlias("c"), Options.optional),
@@ -205,8 +216,8 @@ const exampleCommand = Command.make(
     Effect.gen(function*() {
       if (Option.isSome(args.model)) yield* ModelId.parse(args.model.value)
       // loaded on demand: the batch command does not need the simulator server
-      const Examples = yield* Effect.promise(() => import("./Examples.js"))
-      const report = yield* Examples.run({
+      const ExampleModes = yield* Effect.promise(() => import("./ExampleModes.js"))
+      const report = yield* ExampleModes.run({
         mode: args.mode,
         model: Option.getOrUndefined(args.model),
         items: Option.getOrUndefined(args.items),
@@ -215,11 +226,15 @@ const exampleCommand = Command.make(
         progress: isTTY() && !args.json,
         print: (line) => (args.json ? Effect.void : Console.log(line))
       })
-      yield* Console.log(args.json ? JSON.stringify(report) : Examples.format(report))
+      yield* Console.log(args.json ? JSON.stringify(report) : ExampleModes.format(report))
     })
 ).pipe(Command.withDescription("Run the batch example offline: simple, large, rate-limited or benchmark"))
 
-/** The `effect-dspy` command. */
+/**
+ * The `effect-dspy` command.
+ *
+ * @since 0.2.0
+ */
 export const command = Command.make("effect-dspy").pipe(
   Command.withDescription("effect-dspy: run language-model programs over many inputs"),
   Command.withSubcommands([batchCommand, exampleCommand])
@@ -228,11 +243,13 @@ export const command = Command.make("effect-dspy").pipe(
 /**
  * Runs the command on `argv` (as in `process.argv`) and returns the exit code, having written
  * any error as one line on stderr.
+ *
+ * @since 0.2.0
  */
 export const run = (
   argv: ReadonlyArray<string>
 ): Effect.Effect<number, never, FileSystem.FileSystem | Path.Path | Terminal.Terminal> =>
-  Command.run(command, { name: "effect-dspy", version: "0.1.0" })(argv).pipe(
+  Command.run(command, { name: "effect-dspy", version })(argv).pipe(
     Effect.as(0),
     Effect.catchAll((error) => {
       // @effect/cli has already printed the usage problem
