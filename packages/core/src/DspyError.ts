@@ -139,3 +139,18 @@ export class NoAcceptableAttempt
     return `${this.module}: no acceptable attempt out of ${this.attempts}: ${this.reason}`
   }
 }
+
+/**
+ * An embedding function gave vectors that cannot be compared: not one per text, of different
+ * lengths, or with values that are not finite numbers (KNN).
+ *
+ * @since 0.2.0
+ */
+export class InvalidEmbedding extends Schema.TaggedError<InvalidEmbedding>("@effect-dspy/core/InvalidEmbedding")(
+  "InvalidEmbedding",
+  { module: Schema.String, reason: Schema.String }
+) {
+  override get message(): string {
+    return `${this.module}: the embedding function's vectors cannot be compared: ${this.reason}`
+  }
+}

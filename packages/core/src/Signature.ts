@@ -58,9 +58,17 @@ export type {
   ValidShorthand
 }
 
-/** @since 0.1.0 */
+/**
+ * Marks a value as a signature.
+ *
+ * @since 0.1.0
+ */
 export const TypeId: unique symbol = Symbol.for("@effect-dspy/core/Signature")
-/** @since 0.1.0 */
+/**
+ * The type of `TypeId`.
+ *
+ * @since 0.1.0
+ */
 export type TypeId = typeof TypeId
 
 /**

@@ -7,6 +7,13 @@
  */
 
 /**
+ * Aggregating several completions into one: `majority`, DSPy's vote, and its normalization.
+ *
+ * @since 0.2.0
+ */
+export * as Aggregation from "./Aggregation.js"
+
+/**
  * Adapters: turn a signature, demos and inputs into a prompt, and read the reply back into typed outputs.
  *
  * @since 0.1.0
@@ -77,6 +84,13 @@ export * as EventBus from "./EventBus.js"
 export * as JsonAdapter from "./JsonAdapter.js"
 
 /**
+ * `KNN`: few-shot demos chosen per call by similarity, through your embedding function.
+ *
+ * @since 0.2.0
+ */
+export * as KNN from "./KNN.js"
+
+/**
  * `LmCache`: LM calls cached by a stable key of the request, in memory and in a directory.
  *
  * @since 0.2.0
@@ -96,6 +110,13 @@ export * as LmConfig from "./LmConfig.js"
  * @since 0.1.0
  */
 export * as Module from "./Module.js"
+
+/**
+ * `MultiChainComparison`: the model compares M reasoning attempts and writes the final outputs.
+ *
+ * @since 0.2.0
+ */
+export * as MultiChainComparison from "./MultiChainComparison.js"
 
 /**
  * A near-miss: a reply the adapter read although the model did not write it exactly as asked
