@@ -154,3 +154,23 @@ export class InvalidEmbedding extends Schema.TaggedError<InvalidEmbedding>("@eff
     return `${this.module}: the embedding function's vectors cannot be compared: ${this.reason}`
   }
 }
+
+/**
+ * ProgramOfThought wrote `attempts` programs and none ran: the last program and every error,
+ * oldest first.
+ *
+ * @since 0.2.0
+ */
+export class ProgramFailed extends Schema.TaggedError<ProgramFailed>("@effect-dspy/core/ProgramFailed")(
+  "ProgramFailed",
+  {
+    module: Schema.String,
+    attempts: Schema.Number,
+    code: Schema.String,
+    errors: Schema.Array(Schema.String)
+  }
+) {
+  override get message(): string {
+    return `${this.module}: none of ${this.attempts} program(s) ran; the last failed with ${this.errors.at(-1) ?? "no error"}`
+  }
+}

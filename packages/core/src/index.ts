@@ -42,6 +42,13 @@ export * as ChainOfThought from "./ChainOfThought.js"
 export * as ChatAdapter from "./ChatAdapter.js"
 
 /**
+ * `CodeSandbox`: runs model-written programs in QuickJS (WebAssembly) on a worker thread, bounded in time and memory.
+ *
+ * @since 0.2.0
+ */
+export * as CodeSandbox from "./CodeSandbox.js"
+
+/**
  * Multi-turn conversations that keep their own history and stream each reply.
  *
  * @since 0.1.0
@@ -147,6 +154,13 @@ export * as Prediction from "./Prediction.js"
  * @since 0.1.0
  */
 export * as ProgramState from "./ProgramState.js"
+
+/**
+ * `ProgramOfThought`: the model writes a program, the sandbox runs it, the model reads the outputs off its result.
+ *
+ * @since 0.2.0
+ */
+export * as ProgramOfThought from "./ProgramOfThought.js"
 
 /**
  * `ReAct`: an agent that interleaves thoughts and tool calls, then extracts the outputs.
