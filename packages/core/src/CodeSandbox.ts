@@ -19,9 +19,12 @@
  * @since 0.2.0
  */
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 
 /**
@@ -96,8 +99,9 @@ interface Request {
   readonly maxPrintedChars: number
 }
 
-/** What the worker answers. */
+/** What the worker answers: that it started the run (the engine is loaded), then the result. */
 type Reply =
+  | { readonly id: number; readonly started: true }
   | { readonly id: number; readonly ok: true; readonly submitted?: string; readonly value?: string; readonly printed: string }
   | { readonly id: number; readonly ok: false; readonly kind: CodeError["kind"]; readonly detail: string }
 
@@ -181,6 +185,7 @@ const run = (QuickJS, request) => {
 
 parentPort.on("message", async (request) => {
   const QuickJS = await ready
+  parentPort.postMessage({ id: request.id, started: true })
   let reply
   try {
     reply = run(QuickJS, request)
@@ -267,55 +272,56 @@ export const layerQuickJs = (options?: Options): Layer.Layer<CodeSandbox> =>
         return worker
       }
       const lock = yield* Effect.makeSemaphore(1)
+      // The engine's own deadline answers first; this one, counted from the moment the worker
+      // starts the run (not from its start-up), catches a program stuck in one long native call,
+      // which the engine cannot interrupt: its worker is ended.
+      const hardDeadline = Duration.millis(timeoutMillis + Math.max(250, timeoutMillis / 2))
+      const timedOut = new CodeError({ kind: "timeout", detail: "the program ran past its time limit" })
       const once = (code: string) =>
-        Effect.async<Result, CodeError>((resume) => {
+        Effect.gen(function*() {
           const worker = current ?? start()
           const id = ++nextId
+          const started = yield* Deferred.make<void>()
+          const done = yield* Deferred.make<Result, CodeError>()
           const onMessage = (reply: Reply) => {
             if (reply.id !== id) return
-            cleanup()
-            resume(
+            if ("started" in reply) return Deferred.unsafeDone(started, Exit.void)
+            Deferred.unsafeDone(
+              done,
               reply.ok
-                ? Effect.succeed({ submitted: reply.submitted, value: reply.value, printed: reply.printed })
-                : Effect.fail(new CodeError({ kind: reply.kind, detail: reply.detail }))
+                ? Exit.succeed({ submitted: reply.submitted, value: reply.value, printed: reply.printed })
+                : Exit.fail(new CodeError({ kind: reply.kind, detail: reply.detail }))
             )
           }
-          const onError = (error: Error) => {
-            cleanup()
-            resume(Effect.fail(new CodeError({ kind: "sandbox", detail: `the sandbox failed: ${error.message}` })))
-          }
-          const onExit = () => {
-            cleanup()
-            resume(Effect.fail(new CodeError({ kind: "sandbox", detail: "the sandbox stopped before answering" })))
-          }
-          const cleanup = () => {
+          const onError = (error: Error) =>
+            Deferred.unsafeDone(done, Exit.fail(new CodeError({ kind: "sandbox", detail: `the sandbox failed: ${error.message}` })))
+          const onExit = () =>
+            Deferred.unsafeDone(done, Exit.fail(new CodeError({ kind: "sandbox", detail: "the sandbox stopped before answering" })))
+          const cleanup = Effect.sync(() => {
             worker.off("message", onMessage)
             worker.off("error", onError)
             worker.off("exit", onExit)
-          }
+          })
           worker.on("message", onMessage)
           worker.on("error", onError)
           worker.on("exit", onExit)
           worker.postMessage({ id, code, ...limits })
-          // Interrupted (the caller's, or the hard deadline below): the worker may be busy in
-          // the program, so it is ended; the next run starts a new one.
-          return Effect.suspend(() => {
-            cleanup()
-            return current === worker ? stop : Effect.void
-          })
-        })
-      // The engine's own deadline answers first; this one catches a program stuck in one long
-      // native call, which the engine cannot interrupt.
-      const hardDeadline = Duration.millis(timeoutMillis + Math.max(250, timeoutMillis / 2))
-      const run = (code: string) =>
-        lock.withPermits(1)(
-          once(code).pipe(
-            Effect.timeoutFail({
-              duration: hardDeadline,
-              onTimeout: () => new CodeError({ kind: "timeout", detail: "the program ran past its time limit" })
-            })
+          const result = Effect.zipRight(
+            Effect.raceFirst(Deferred.await(started), Deferred.await(done)),
+            Effect.timeoutOption(Deferred.await(done), hardDeadline)
           )
-        )
+          return yield* result.pipe(
+            Effect.flatMap(Option.match({
+              onNone: () => Effect.zipRight(stop, Effect.fail(timedOut)),
+              onSome: Effect.succeed
+            })),
+            Effect.ensuring(cleanup),
+            // Interrupted: the worker may be busy in the program, so it is ended; the next run
+            // starts a new one.
+            Effect.onInterrupt(() => current === worker ? stop : Effect.void)
+          )
+        })
+      const run = (code: string) => lock.withPermits(1)(once(code))
       return { run, language: "JavaScript" }
     })
   )

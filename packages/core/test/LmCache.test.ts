@@ -59,14 +59,14 @@ describe("LmCache", () => {
   it.effect("concurrent identical calls make one request", () =>
     Effect.gen(function*() {
       const lm = ScriptedLm.make(() => Effect.as(Effect.sleep("1 second"), "slow reply"))
-      const fiber = yield* Effect.fork(
-        Effect.all(Array.from({ length: 5 }, () => ask("same")), { concurrency: "unbounded" }).pipe(
-          Effect.zip(Effect.flatMap(LmCache.LmCache, (c) => c.stats)),
-          Effect.provide(cached(lm))
-        )
-      )
-      yield* TestClock.adjust("1 second")
-      const [replies, stats] = yield* Fiber.join(fiber)
+      const [replies, stats] = yield* Effect.gen(function*() {
+        const cache = yield* LmCache.LmCache
+        const fiber = yield* Effect.fork(Effect.all(Array.from({ length: 5 }, () => ask("same")), { concurrency: "unbounded" }))
+        // every call is in: one request made, four waiting for it
+        yield* Effect.repeat(Effect.zipRight(Effect.yieldNow(), cache.stats), { until: (s) => s.waiting === 4 })
+        yield* TestClock.adjust("1 second")
+        return [yield* Fiber.join(fiber), yield* cache.stats] as const
+      }).pipe(Effect.provide(cached(lm)))
       assert.strictEqual(lm.counters.calls, 1)
       assert.deepStrictEqual(replies.map((r) => r.text), Array(5).fill("slow reply"))
       assert.deepInclude(stats, { misses: 1, joined: 4 })
