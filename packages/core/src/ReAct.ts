@@ -1,6 +1,7 @@
 /**
- * `ReAct`: an agent that interleaves thoughts and tool calls until it chooses to finish, then
- * extracts the signature's outputs from its trajectory. Two predictors: `react` and `extract`.
+ * `ReAct`: an agent that interleaves thoughts and tool calls until it chooses to finish (or
+ * reaches `maxIterations`, 20 by default, as in DSPy), then extracts the signature's outputs
+ * from its trajectory, which every prediction carries. Two predictors: `react` and `extract`.
  *
  * @since 0.1.0
  */
@@ -9,7 +10,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as ChainOfThought from "./ChainOfThought.js"
-import { MaxIterationsReached } from "./DspyError.js"
+import { InvalidSignature, MaxIterationsReached } from "./DspyError.js"
 import { EventBus } from "./EventBus.js"
 import * as Module from "./Module.js"
 import * as Predict from "./Predict.js"
@@ -36,12 +37,19 @@ export interface Step {
 export type ReActError = Predict.PredictError | MaxIterationsReached
 
 /**
+ * What a ReAct call gives: the signature's outputs and the trajectory that led to them.
+ *
+ * @since 0.2.0
+ */
+export type Output<S extends Signature.Any> = Signature.Output<S> & { readonly trajectory: ReadonlyArray<Step> }
+
+/**
  * A ReAct module over `S` with tools needing `R`.
  *
  * @since 0.1.0
  */
 export interface ReAct<S extends Signature.Any, R>
-  extends Module.Module<Signature.Input<S>, Signature.Output<S>, ReActError, LanguageModel.LanguageModel | R>
+  extends Module.Module<Signature.Input<S>, Output<S>, ReActError, LanguageModel.LanguageModel | R>
 {}
 
 /**
@@ -51,8 +59,16 @@ export interface ReAct<S extends Signature.Any, R>
  */
 export interface Options {
   readonly name?: string | undefined
-  /** How many thought/tool steps before giving up (default 5). */
+  /** How many thought/tool steps at most (default 20). */
   readonly maxIterations?: number | undefined
+  /**
+   * What to do when the agent reaches `maxIterations` without finishing: extract the outputs
+   * from the trajectory so far (`"extract"`, the default, as DSPy does) or fail with
+   * `MaxIterationsReached` (`"fail"`, carrying the trajectory and any partial answer).
+   *
+   * @since 0.2.0
+   */
+  readonly onLimit?: "extract" | "fail" | undefined
   readonly maxParseRetries?: number | undefined
 }
 
@@ -157,7 +173,11 @@ export const make = <S extends Signature.Any, const T extends ReadonlyArray<Tool
   options: Options & { readonly tools: T }
 ): ReAct<S, Tool.Requirements<T>> => {
   const name = options.name ?? signature.name
-  const maxIterations = Math.max(1, options.maxIterations ?? 5)
+  const maxIterations = Math.max(1, options.maxIterations ?? 20)
+  const onLimit = options.onLimit ?? "extract"
+  if ("trajectory" in signature.input.fields || "trajectory" in signature.output.fields) {
+    throw new InvalidSignature({ signature: signature.name, reason: "\"trajectory\" is reserved by ReAct" })
+  }
   const retries = Math.max(0, options.maxParseRetries ?? 1)
   // Each tool needs at most the union of the tools' requirements.
   const tools = options.tools as ReadonlyArray<Tool.Tool<Tool.Requirements<T>>>
@@ -204,7 +224,7 @@ export const make = <S extends Signature.Any, const T extends ReadonlyArray<Tool
           }
         }
         const extracted = Predict.run(extract, { ...input, trajectory: formatTrajectory(steps) })
-        if (!finished) {
+        if (!finished && onLimit === "fail") {
           const partial = yield* Effect.option(extracted)
           return yield* new MaxIterationsReached({
             module: name,
@@ -213,7 +233,9 @@ export const make = <S extends Signature.Any, const T extends ReadonlyArray<Tool
             partial: partial._tag === "Some" ? withoutReasoning(partial.value) : undefined
           })
         }
-        return withoutReasoning(yield* extracted) as Signature.Output<S>
+        // The extract predictor's outputs (decoded by its Schema), `reasoning` removed, and the
+        // trajectory: the module's `Output` type.
+        return { ...withoutReasoning(yield* extracted), trajectory: steps } as Output<S>
       })
 
     const self: ReAct<S, Tool.Requirements<T>> = Module.fromFunction(
