@@ -21,6 +21,7 @@ import { callModel } from "./internal/callModel.js"
 import { addTrace, type Collector, CurrentCollector } from "./internal/collector.js"
 import { referenceReader } from "./internal/context.js"
 import { erase } from "./internal/erased.js"
+import { unknownTurnField } from "./internal/history.js"
 import { memo } from "./internal/memo.js"
 import * as Module from "./Module.js"
 import type * as Signature from "./Signature.js"
@@ -85,11 +86,32 @@ export const encodeInputs = (
   signature: Signature.Any,
   input: unknown
 ): Either.Either<Record<string, unknown>, InvalidInput> =>
-  Either.mapLeft(
-    memo(signature, "encodeInputs", () =>
-      Schema.encodeUnknownEither(erase(signature.input), { errors: "first", onExcessProperty: "error" }))(input),
-    (error) => new InvalidInput({ signature: signature.name, ...firstIssue(error) })
+  Either.flatMap(
+    Either.mapLeft(
+      memo(signature, "encodeInputs", () =>
+        Schema.encodeUnknownEither(erase(signature.input), { errors: "first", onExcessProperty: "error" }))(input),
+      (error) => new InvalidInput({ signature: signature.name, ...firstIssue(error) })
+    ),
+    (encoded) => checkHistory(signature, encoded)
   )
+
+// A conversation history's turns name the signature's fields: a turn that names another field
+// would be silently dropped from the prompt, so it is refused with the other bad inputs.
+const checkHistory = (
+  signature: Signature.Any,
+  encoded: Record<string, unknown>
+): Either.Either<Record<string, unknown>, InvalidInput> => {
+  const field = signature.inputFields.find((f) => f.media === "history")
+  if (field === undefined) return Either.right(encoded)
+  const unknown = unknownTurnField(signature, encoded[field.name])
+  return unknown === undefined ? Either.right(encoded) : Either.left(
+    new InvalidInput({
+      signature: signature.name,
+      field: field.name,
+      issue: `turn ${unknown.turn} has the field "${unknown.key}", which the signature does not have`
+    })
+  )
+}
 
 /**
  * The body of one predictor call, without module instrumentation: used by Predict and by

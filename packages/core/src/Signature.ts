@@ -5,10 +5,12 @@
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
+import * as Encoding from "effect/Encoding"
 import { pipeArguments, type Pipeable } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
 import { InvalidSignature } from "./DspyError.js"
 import { type FieldInfo, fieldsOf } from "./internal/fieldInfo.js"
+import { MediaAnnotationId } from "./internal/media.js"
 import {
   parseShorthand,
   type ShorthandError,
@@ -175,6 +177,13 @@ export const makeEither = <const I extends Schema.Struct.Fields, const O extends
   if (problem !== undefined) return Either.left(new InvalidSignature({ signature: name, reason: problem }))
   const input = Schema.Struct(options.input)
   const output = Schema.Struct(options.output)
+  const outputFields = fieldsOf(output)
+  const media = outputFields.find((f) => f.media !== undefined)
+  if (media !== undefined) {
+    return Either.left(
+      new InvalidSignature({ signature: name, reason: `"${media.name}" is an output, but a ${media.typeLabel} can only be an input` })
+    )
+  }
   const self = Object.create(SignatureProto)
   self.name = name
   self.instructions = options.instructions ??
@@ -182,7 +191,7 @@ export const makeEither = <const I extends Schema.Struct.Fields, const O extends
   self.input = input
   self.output = output
   self.inputFields = fieldsOf(input)
-  self.outputFields = fieldsOf(output)
+  self.outputFields = outputFields
   return Either.right(self as Signature<I, O>)
 }
 
@@ -525,6 +534,102 @@ export const withUpdatedFields: {
 // Both a Schema and a property signature (`Schema.optional(...)`) take annotations.
 const describe = (field: Schema.Struct.Field, description: string): Schema.Struct.Field =>
   field.annotations({ description })
+
+/**
+ * An input field holding a conversation: earlier turns, each a record of this signature's field
+ * values (inputs and the outputs given back). The adapters show each turn as a user message
+ * (its inputs) and an assistant message (its outputs) before the current inputs, as DSPy's
+ * `dspy.History` does; a turn's field that is not in the signature is an `InvalidInput`.
+ *
+ * @since 0.2.0
+ * @example
+ * ```ts
+ * import { Predict, Signature } from "@effect-dspy/core"
+ * import { Schema } from "effect"
+ *
+ * const Chat = Signature.make("Chat", {
+ *   input: { history: Signature.History, question: Schema.String },
+ *   output: { answer: Schema.String }
+ * })
+ * const chat = Predict.make(Chat)
+ * const next = chat({
+ *   history: [{ question: "What is the capital of France?", answer: "Paris" }],
+ *   question: "And its population?"
+ * })
+ * ```
+ */
+export const History = Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown })).annotations({
+  [MediaAnnotationId]: "history",
+  identifier: "History"
+})
+
+/**
+ * A conversation, the value of a `History` field.
+ *
+ * @since 0.2.0
+ */
+export type History = typeof History.Type
+
+const base64 = /^[A-Za-z0-9+/]*={0,2}$/
+
+const ImageUrl = Schema.Struct({
+  url: Schema.String.pipe(Schema.filter((url) => URL.canParse(url) || "not a URL")),
+  mediaType: Schema.optional(Schema.String)
+})
+const ImageData = Schema.Struct({
+  /** The image's bytes in base64. */
+  data: Schema.String.pipe(Schema.filter((data) => base64.test(data) || "not base64")),
+  mediaType: Schema.String
+})
+
+/**
+ * An input field holding an image, for models that read images: a URL (`https:`, or a `data:`
+ * URL) or base64 data with its media type. The adapters send it as an `@effect/ai` file part
+ * where the field's value goes; a provider that takes no images refuses the call. A list of
+ * images is `Schema.Array(Signature.Image)`. Make values with `imageUrl` and `imageBytes`.
+ *
+ * @since 0.2.0
+ * @example
+ * ```ts
+ * import { Predict, Signature } from "@effect-dspy/core"
+ * import { Schema } from "effect"
+ *
+ * const Describe = Signature.make("Describe", {
+ *   input: { photo: Signature.Image },
+ *   output: { caption: Schema.String }
+ * })
+ * const caption = Predict.make(Describe)({ photo: Signature.imageUrl("https://example.com/cat.png") })
+ * ```
+ */
+export const Image = Schema.Union(ImageUrl, ImageData).annotations({
+  [MediaAnnotationId]: "image",
+  identifier: "Image"
+})
+
+/**
+ * An image, the value of an `Image` field.
+ *
+ * @since 0.2.0
+ */
+export type Image = typeof Image.Type
+
+/**
+ * An image at a URL (a `data:` URL carries its own bytes and media type).
+ *
+ * @since 0.2.0
+ */
+export const imageUrl = (url: string, mediaType?: string): Image =>
+  mediaType === undefined ? { url } : { url, mediaType }
+
+/**
+ * An image from its bytes.
+ *
+ * @since 0.2.0
+ */
+export const imageBytes = (bytes: Uint8Array, mediaType: string): Image => ({
+  data: Encoding.encodeBase64(bytes),
+  mediaType
+})
 
 /**
  * Tells whether a value is a signature.
