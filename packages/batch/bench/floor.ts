@@ -8,9 +8,8 @@
  * - `timer`: a plain `setTimeout` for the rest of the latency. Node fires timers from the event
  *   loop's cached millisecond time, so it answers up to ~1.5 ms early (about 0.3-0.5 ms on
  *   average here): a floor that is better than the ideal allows;
- * - `on-time`: never before the latency has passed: woken at the instant by the simulator's
- *   worker-thread waker (`packages/simulator/src/internal/waker.ts`), as the simulator's
- *   command-line server answers.
+ * - `on-time`: never before the latency has passed: a timer until 2 ms before, then a check of
+ *   the clock once per event-loop turn until the instant.
  *
  *   pnpm exec tsx packages/batch/bench/floor.ts            # both floors, 5 runs each after a warm-up
  *   pnpm exec tsx packages/batch/bench/floor.ts --against http://127.0.0.1:8787   # and the same client
@@ -28,7 +27,6 @@ import { spawn } from "node:child_process"
 import * as http from "node:http"
 import * as os from "node:os"
 import { fileURLToPath } from "node:url"
-import * as Waker from "../../simulator/src/internal/waker.js"
 
 const thisFile = fileURLToPath(import.meta.url)
 
@@ -51,19 +49,6 @@ const replyBody = JSON.stringify({
 
 /** The bare server (in the child process): every request answered `LATENCY` ms after it arrived. */
 const serve = (port: number, mode: Mode) => {
-  const waiting: Array<{ readonly at: bigint; readonly answer: () => void }> = []
-  const waker = mode === "on-time"
-    ? Waker.make(() => {
-      const now = process.hrtime.bigint()
-      for (let i = 0; i < waiting.length;) {
-        if (waiting[i]!.at <= now) waiting.splice(i, 1)[0]!.answer()
-        else i++
-      }
-    }, () => {
-      console.error("floor: the on-time server's waker failed")
-      process.exit(1)
-    })
-    : undefined
   const server = http.createServer((req, res) => {
     const arrived = process.hrtime.bigint()
     req.resume()
@@ -72,10 +57,11 @@ const serve = (port: number, mode: Mode) => {
         res.writeHead(200, { "content-type": "application/json" })
         res.end(replyBody)
       }
-      if (waker === undefined) return void setTimeout(answer, LATENCY - Number(process.hrtime.bigint() - arrived) / 1e6)
+      const rest = LATENCY - Number(process.hrtime.bigint() - arrived) / 1e6
+      if (mode === "timer") return void setTimeout(answer, rest)
       const at = arrived + BigInt(LATENCY * 1e6)
-      waiting.push({ at, answer })
-      waker.at(at)
+      const check = (): void => void (process.hrtime.bigint() >= at ? answer() : setImmediate(check))
+      setTimeout(check, Math.max(0, rest - 2))
     })
   })
   server.keepAliveTimeout = 60000

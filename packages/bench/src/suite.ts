@@ -1,25 +1,31 @@
 /**
  * The benchmark suite: runs every benchmark of the project, each in a child process (its own
- * script, owned by the package it measures), and writes one JSON file and one markdown report.
+ * script, listed by its area in `src/<area>/benchmarks.ts`), and writes one JSON file and one
+ * markdown report.
  *
  *   pnpm bench [--quick] [--only name,name] [--skip name,name] [--skip-long] [--out bench-results] [--list]
  *     [--update-readme]
  *
- * `--quick` runs small sizes (a smoke run of a few minutes); `--skip-long` leaves out the runs
- * of many thousands of streams (`simulator-streams`, `chat-server-load`). Writes
- * `<out>/latest.json`, `<out>/latest.md`, and each benchmark's full output in `<out>/raw/`.
- * Prints figures and asserts nothing; a benchmark that fails or times out is reported as such
- * and the others still run (the exit code is 1 if any failed to run).
+ * `--quick` runs small sizes (a smoke run of a few minutes); `--skip-long` leaves out the run of
+ * 10,000 conversations (`chat-server-load`). Writes `<out>/latest.json`, `<out>/latest.md`, and
+ * each benchmark's full output in `<out>/raw/`. `--update-readme` (full sizes only) records the
+ * figures of the benchmarks that ran in `packages/bench/results.json` and rewrites the README's
+ * table from it (see `suite/readme.ts`). Prints figures and asserts nothing; a benchmark that
+ * fails or times out is reported as such and the others still run (the exit code is 1 if any
+ * failed to run).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import { benchmarks, type Figures, type Invocation } from "./internal/benchmarks.js"
-import { type ChildResult, runChild } from "./internal/child.js"
-import { describeMachine, machine } from "./internal/machine.js"
+import type { Figures, Invocation } from "./suite/Benchmark.js"
+import { type ChildResult, runChild } from "./suite/child.js"
+import { describeMachine, machine } from "./suite/machine.js"
+import * as Readme from "./suite/readme.js"
+import { benchmarks } from "./suite/registry.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../../..")
+const resultsFile = Path.join(root, "packages", "bench", "results.json")
 
 const { values } = parseArgs({
   options: {
@@ -40,6 +46,10 @@ for (const n of [...names(values.only), ...names(values.skip)]) {
     console.error(`unknown benchmark "${n}"; known: ${[...known].join(", ")}`)
     process.exit(2)
   }
+}
+if (values["update-readme"] && values.quick) {
+  console.error("--update-readme records full-size figures only: drop --quick")
+  process.exit(2)
 }
 if (values.list) {
   for (const b of benchmarks) console.log(`${b.name.padEnd(22)} ${b.title}${b.long === true ? " (long)" : ""}`)
@@ -82,6 +92,7 @@ interface Outcome {
   readonly exitCode: number | null
   readonly seconds: number
   readonly loadAverageBefore: ReadonlyArray<number>
+  readonly loadAverageAfter: ReadonlyArray<number>
   readonly result: Figures
   readonly outputTail: ReadonlyArray<string>
 }
@@ -119,6 +130,7 @@ const main = async () => {
       exitCode: r.code,
       seconds: Math.round(r.millis / 100) / 10,
       loadAverageBefore,
+      loadAverageAfter: machine().loadAverage,
       result,
       outputTail: r.stdout.trim().split("\n").slice(-40)
     })
@@ -147,6 +159,20 @@ const main = async () => {
   console.log("")
   console.log(markdown)
   console.log(`wrote ${Path.relative(root, Path.join(outDir, "latest.json"))} and latest.md`)
+  if (values["update-readme"]) {
+    const rows = outcomes.filter((o) => o.status === "ok").map((o): Readme.Row => ({
+      name: o.name,
+      title: o.title,
+      summary: o.result.summary,
+      command: o.command,
+      machine: Readme.machineCell(start),
+      date: start.date.slice(0, 10),
+      load: `${o.loadAverageBefore[0]}–${o.loadAverageAfter[0]}`
+    }))
+    const all = Readme.record(resultsFile, rows, benchmarks.map((b) => b.name))
+    Readme.replaceBetween(Path.join(root, "README.md"), Readme.begin, Readme.end, Readme.table(all))
+    console.log(`recorded ${rows.length} benchmark(s) in ${Path.relative(root, resultsFile)} and rewrote the README's table`)
+  }
   if (outcomes.some((o) => o.status !== "ok")) process.exitCode = 1
 }
 

@@ -31,7 +31,7 @@ export type Latency =
 export type LatencySampling = "sequence" | "request"
 
 /**
- * Fault injection: each field is the fraction (0..1) of requests that get that fault.
+ * Fault injection: each field is the fraction (0..1) of requests that get that fault or quirk.
  *
  * @since 0.1.0
  */
@@ -42,12 +42,58 @@ export interface Faults {
   readonly serverError?: number
   /** The connection is destroyed before an answer (in-process: a transport error). */
   readonly reset?: number
-  /** Streams stop mid-answer without their final event. */
+  /**
+   * Streams stop mid-answer without their end marker: no finish reason and no `[DONE]`, no
+   * `message_stop`, no `response.completed` (in-process: no `finish` part).
+   */
   readonly truncate?: number
   /** The answer is malformed: broken JSON or missing field markers. */
   readonly malformed?: number
   /** Seconds announced in `Retry-After` for injected and limit 429s (default 1). */
   readonly retryAfterSeconds?: number
+  /**
+   * An error inside a reply already started with 200: streams send some tokens, then OpenAI's
+   * `data: {"error": …}`, Anthropic's `event: error`, or the Responses API's `error` /
+   * `response.failed`, and end there; whole replies are a 200 body carrying the error (Anthropic:
+   * a 529 `overloaded_error` or a 500). In-process: streams end with an `error` part and no
+   * `finish` part; whole replies fail with an `HttpResponseError` of status 529 or 500.
+   *
+   * @since 0.2.0
+   */
+  readonly inBandError?: number
+  /**
+   * Reasoning before the answer: a `<think>…</think>` block in the text (sometimes only its
+   * closing tag), or reasoning on its own channel: `reasoning_content` deltas on chat
+   * completions, a `thinking` block on Messages, reasoning parts in-process.
+   *
+   * @since 0.2.0
+   */
+  readonly think?: number
+  /** JSON replies inside a ```json fence, sometimes after a sentence of prose. @since 0.2.0 */
+  readonly fencedJson?: number
+  /**
+   * Chat completions only: `content` as an array of typed parts (`[{"type": "text", …}]`, and
+   * `thinking` parts for reasoning), as Mistral writes it, in replies and in deltas.
+   *
+   * @since 0.2.0
+   */
+  readonly contentArrays?: number
+}
+
+/**
+ * The `realistic` fault profile: what real servers send that a client must survive, each on a
+ * share of replies: in-band errors (3%), streams cut without their end marker (3%), reasoning
+ * before the answer (15%), fenced JSON (25% of JSON replies) and typed content arrays (20% of
+ * chat completions). No 429s, 5xx or resets: add them (`{ ...realistic, rateLimit: 0.05 }`).
+ *
+ * @since 0.2.0
+ */
+export const realistic: Faults = {
+  inBandError: 0.03,
+  truncate: 0.03,
+  think: 0.15,
+  fencedJson: 0.25,
+  contentArrays: 0.2
 }
 
 /**
@@ -78,8 +124,23 @@ export interface SimulatorOptions {
   readonly timeToFirstTokenMillis?: number
   /** Pace of streamed tokens; `undefined` sends them all at once. */
   readonly tokensPerSecond?: number
-  /** Injected faults. */
-  readonly faults?: Faults
+  /**
+   * Injected faults and server quirks, or `"realistic"`: the profile of what real servers send
+   * (in-band errors, streams cut without their end marker, think blocks, fenced JSON, typed
+   * content arrays; see {@link realistic}).
+   */
+  readonly faults?: Faults | "realistic"
+  /**
+   * Share (0..1) of replies written with the near-misses real models write: literals with other
+   * case, quotes or a trailing period (`Billing`, `'billing'`, `billing.`), numbers as strings or
+   * with a unit (`"0.9"`, `0.9 points`), booleans as `True` / `yes`, Python-style lists and
+   * objects (`[{'name': 'Ada'}]`, `None`) or trailing commas, a whole field-marker reply written
+   * as JSON, a `<think>` block first, a field marker quoted mid-line in reasoning text. Which
+   * replies drift, and how, follows from the request and `seed`. Default 0.
+   *
+   * @since 0.2.0
+   */
+  readonly drift?: number
   /** Server-side limits. */
   readonly limits?: Limits
   /** Scripted answers: the first rule that returns an answer wins. */
@@ -100,14 +161,6 @@ export interface ServerOptions extends SimulatorOptions {
   readonly port?: number
   /** Host; default `127.0.0.1`. */
   readonly host?: string
-  /**
-   * How a reply is woken at its instant: `"poll"` (default) checks the clock once per
-   * event-loop turn in its last milliseconds (any clock, `TestClock` included; keeps the
-   * server's core busy meanwhile); `"worker"` sleeps in a worker thread until the instant
-   * (the live clock: on another, such as `TestClock`, it polls instead; no polling, for
-   * benchmarks on machines with few cores). The command line server (`bin.ts`) uses `"worker"`.
-   */
-  readonly timing?: "poll" | "worker"
 }
 
 /**
@@ -121,14 +174,8 @@ export interface Resolved {
   readonly latencySampling: LatencySampling
   readonly timeToFirstTokenMillis: number
   readonly tokensPerSecond: number | undefined
-  readonly faults: {
-    readonly rateLimit: number
-    readonly serverError: number
-    readonly reset: number
-    readonly truncate: number
-    readonly malformed: number
-    readonly retryAfterSeconds: number
-  }
+  readonly faults: Required<Faults>
+  readonly drift: number
   readonly limits: {
     readonly maxConcurrent: number | undefined
     readonly requestsPerMinute: number | undefined
@@ -137,6 +184,22 @@ export interface Resolved {
   readonly apiKey: string | undefined
   readonly model: string
 }
+
+const fraction = (x: number | undefined): number =>
+  x === undefined || !Number.isFinite(x) ? 0 : Math.min(1, Math.max(0, x))
+
+const resolveFaults = (faults: Faults): Required<Faults> => ({
+  rateLimit: fraction(faults.rateLimit),
+  serverError: fraction(faults.serverError),
+  reset: fraction(faults.reset),
+  truncate: fraction(faults.truncate),
+  malformed: fraction(faults.malformed),
+  retryAfterSeconds: Math.max(0, faults.retryAfterSeconds ?? 1),
+  inBandError: fraction(faults.inBandError),
+  think: fraction(faults.think),
+  fencedJson: fraction(faults.fencedJson),
+  contentArrays: fraction(faults.contentArrays)
+})
 
 /**
  * The default options: no latency, no faults, no limits, model `sim-1`.
@@ -149,15 +212,13 @@ export const defaults: Resolved = {
   latencySampling: "sequence",
   timeToFirstTokenMillis: 0,
   tokensPerSecond: undefined,
-  faults: { rateLimit: 0, serverError: 0, reset: 0, truncate: 0, malformed: 0, retryAfterSeconds: 1 },
+  faults: resolveFaults({}),
+  drift: 0,
   limits: { maxConcurrent: undefined, requestsPerMinute: undefined },
   script: [],
   apiKey: undefined,
   model: "sim-1"
 }
-
-const fraction = (x: number | undefined): number =>
-  x === undefined || !Number.isFinite(x) ? 0 : Math.min(1, Math.max(0, x))
 
 const positiveOrUndefined = (x: number | undefined): number | undefined =>
   x === undefined || !Number.isFinite(x) || x <= 0 ? undefined : x
@@ -167,28 +228,24 @@ const positiveOrUndefined = (x: number | undefined): number | undefined =>
  *
  * @since 0.1.0
  */
-export const resolve = (options: SimulatorOptions = {}): Resolved => ({
-  seed: options.seed ?? defaults.seed,
-  latency: options.latency ?? defaults.latency,
-  latencySampling: options.latencySampling ?? defaults.latencySampling,
-  timeToFirstTokenMillis: Math.max(0, options.timeToFirstTokenMillis ?? 0),
-  tokensPerSecond: positiveOrUndefined(options.tokensPerSecond),
-  faults: {
-    rateLimit: fraction(options.faults?.rateLimit),
-    serverError: fraction(options.faults?.serverError),
-    reset: fraction(options.faults?.reset),
-    truncate: fraction(options.faults?.truncate),
-    malformed: fraction(options.faults?.malformed),
-    retryAfterSeconds: Math.max(0, options.faults?.retryAfterSeconds ?? defaults.faults.retryAfterSeconds)
-  },
-  limits: {
-    maxConcurrent: positiveOrUndefined(options.limits?.maxConcurrent),
-    requestsPerMinute: positiveOrUndefined(options.limits?.requestsPerMinute)
-  },
-  script: options.script ?? [],
-  apiKey: options.apiKey === "" ? undefined : options.apiKey,
-  model: options.model ?? defaults.model
-})
+export const resolve = (options: SimulatorOptions = {}): Resolved => {
+  return {
+    seed: options.seed ?? defaults.seed,
+    latency: options.latency ?? defaults.latency,
+    latencySampling: options.latencySampling ?? defaults.latencySampling,
+    timeToFirstTokenMillis: Math.max(0, options.timeToFirstTokenMillis ?? 0),
+    tokensPerSecond: positiveOrUndefined(options.tokensPerSecond),
+    faults: resolveFaults(options.faults === "realistic" ? realistic : options.faults ?? {}),
+    drift: fraction(options.drift),
+    limits: {
+      maxConcurrent: positiveOrUndefined(options.limits?.maxConcurrent),
+      requestsPerMinute: positiveOrUndefined(options.limits?.requestsPerMinute)
+    },
+    script: options.script ?? [],
+    apiKey: options.apiKey === "" ? undefined : options.apiKey,
+    model: options.model ?? defaults.model
+  }
+}
 
 /**
  * Parses a latency written as `200` / `fixed:200`, `uniform:50-300` or `lognormal:400,0.6`.
@@ -232,8 +289,11 @@ const optionalNumber = (name: string) => Config.option(Config.number(name))
 /**
  * Reads server options from configuration (environment variables by default):
  * `SIM_PORT`, `SIM_HOST`, `SIM_SEED`, `SIM_LATENCY` (see {@link parseLatency}),
- * `SIM_LATENCY_SAMPLING` (`sequence` or `request`), `SIM_TTFT_MS`, `SIM_TOKENS_PER_SECOND`, `SIM_FAULT_RATE_LIMIT`, `SIM_FAULT_SERVER_ERROR`,
- * `SIM_FAULT_RESET`, `SIM_FAULT_TRUNCATE`, `SIM_FAULT_MALFORMED`, `SIM_MAX_CONCURRENT`,
+ * `SIM_LATENCY_SAMPLING` (`sequence` or `request`), `SIM_TTFT_MS`, `SIM_TOKENS_PER_SECOND`,
+ * `SIM_FAULTS` (`realistic`: the {@link realistic} profile, under the single faults below),
+ * `SIM_FAULT_RATE_LIMIT`, `SIM_FAULT_SERVER_ERROR`, `SIM_FAULT_RESET`, `SIM_FAULT_TRUNCATE`,
+ * `SIM_FAULT_MALFORMED`, `SIM_FAULT_IN_BAND_ERROR`, `SIM_FAULT_THINK`, `SIM_FAULT_FENCED_JSON`,
+ * `SIM_FAULT_CONTENT_ARRAYS`, `SIM_RETRY_AFTER_SECONDS`, `SIM_DRIFT`, `SIM_MAX_CONCURRENT`,
  * `SIM_RPM`, `SIM_API_KEY` (redacted), `SIM_MODEL`.
  *
  * @since 0.1.0
@@ -260,6 +320,13 @@ export const config: Config.Config<ServerOptions> = Config.all({
   reset: optionalNumber("SIM_FAULT_RESET"),
   truncate: optionalNumber("SIM_FAULT_TRUNCATE"),
   malformed: optionalNumber("SIM_FAULT_MALFORMED"),
+  profile: Config.option(Config.literal("realistic")("SIM_FAULTS")),
+  inBandError: optionalNumber("SIM_FAULT_IN_BAND_ERROR"),
+  think: optionalNumber("SIM_FAULT_THINK"),
+  fencedJson: optionalNumber("SIM_FAULT_FENCED_JSON"),
+  contentArrays: optionalNumber("SIM_FAULT_CONTENT_ARRAYS"),
+  drift: optionalNumber("SIM_DRIFT"),
+  retryAfter: optionalNumber("SIM_RETRY_AFTER_SECONDS"),
   maxConcurrent: optionalNumber("SIM_MAX_CONCURRENT"),
   rpm: optionalNumber("SIM_RPM"),
   apiKey: Config.option(Config.redacted("SIM_API_KEY")),
@@ -275,13 +342,23 @@ export const config: Config.Config<ServerOptions> = Config.all({
       latencySampling: o(c.latencySampling),
       timeToFirstTokenMillis: o(c.ttft),
       tokensPerSecond: o(c.tps),
-      faults: stripUndefined({
-        rateLimit: o(c.rateLimit),
-        serverError: o(c.serverError),
-        reset: o(c.reset),
-        truncate: o(c.truncate),
-        malformed: o(c.malformed)
-      }),
+      // the profile first, so that a single fault set beside it wins
+      faults: {
+        ...(Option.isSome(c.profile) ? realistic : {}),
+        ...stripUndefined({
+          rateLimit: o(c.rateLimit),
+          serverError: o(c.serverError),
+          reset: o(c.reset),
+          truncate: o(c.truncate),
+          malformed: o(c.malformed),
+          inBandError: o(c.inBandError),
+          think: o(c.think),
+          fencedJson: o(c.fencedJson),
+          contentArrays: o(c.contentArrays),
+          retryAfterSeconds: o(c.retryAfter)
+        })
+      },
+      drift: o(c.drift),
       limits: stripUndefined({ maxConcurrent: o(c.maxConcurrent), requestsPerMinute: o(c.rpm) }),
       apiKey: Option.isSome(c.apiKey) ? Redacted.value(c.apiKey.value) : undefined,
       model: o(c.model)

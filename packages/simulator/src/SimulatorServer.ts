@@ -26,17 +26,16 @@ import type { ServeError } from "@effect/platform/HttpServerError"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as SimulatorConfig from "./SimulatorConfig.js"
-import { Engine } from "./internal/engine.js"
-import { apiRoutes, router } from "./internal/server.js"
-import { makePoller } from "./internal/sleepUntil.js"
+import { Engine } from "./internal/engine/Engine.js"
+import { MAX_BODY_BYTES } from "./internal/http/apiRoute.js"
+import * as Pacer from "./internal/http/pacer.js"
+import { router } from "./internal/http/routes.js"
 
 /**
  * The server's counters, as served at `GET /_sim/counters`.
@@ -62,8 +61,12 @@ export const Counters = Schema.Struct({
   completed: Schema.Number,
   /** Streams cut short on purpose (the `truncate` fault). */
   truncated: Schema.Number,
+  /** Replies that carried an in-band error (the `inBandError` fault). */
+  inBandErrors: Schema.Number,
   /** Answers broken on purpose (the `malformed` fault). */
   malformed: Schema.Number,
+  /** Answers written with near-misses (the `drift` option). */
+  drifted: Schema.Number,
   /** Requests rejected with 400. */
   badRequests: Schema.Number,
   /** Requests rejected with 401. */
@@ -105,13 +108,6 @@ export interface Service {
  */
 export class SimulatorServer extends Context.Tag("@effect-dspy/simulator/SimulatorServer")<SimulatorServer, Service>() {}
 
-/** The path of a request URL, without its query. */
-const pathOf = (url: string | undefined): string => {
-  if (url === undefined) return "/"
-  const query = url.indexOf("?")
-  return query === -1 ? url : url.slice(0, query)
-}
-
 const formatUrl = (address: HttpServer.Address, fallbackHost: string): string => {
   if (address._tag === "UnixAddress") return `http://unix:${address.path}`
   const host = address.hostname === "0.0.0.0" || address.hostname === "::" ? fallbackHost : address.hostname
@@ -125,9 +121,6 @@ const formatUrl = (address: HttpServer.Address, fallbackHost: string): string =>
  */
 export const make = (options: Options = {}): Effect.Effect<Service, ServeError, Scope.Scope> =>
   Effect.gen(function*() {
-    if (options.timing !== undefined && options.timing !== "poll" && options.timing !== "worker") {
-      return yield* Effect.dieMessage(`SimulatorServer: timing must be "poll" or "worker", got ${String(options.timing)}`)
-    }
     const engine = new Engine(SimulatorConfig.resolve(options))
     const host = options.host ?? "127.0.0.1"
     let nodeServer: Http.Server | undefined
@@ -135,43 +128,14 @@ export const make = (options: Options = {}): Effect.Effect<Service, ServeError, 
       () => (nodeServer = Http.createServer({ keepAlive: true, noDelay: true, requestTimeout: 0 })),
       { port: options.port ?? 0, host, backlog: 4096 }
     )
-    // close open connections (idle keep-alives, streams) so shutdown never waits on clients
+    // close open connections (idle keep-alives, streams) so that shutdown never waits on clients
     yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer?.closeAllConnections()))
-    const clock = yield* Effect.clock
-    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-    // replies due soon, written by the poller or between two pieces of the server's work
-    const poller = makePoller(clock, { waker: options.timing === "worker" })
-    yield* Effect.addFinalizer(() => Effect.sync(() => poller.close()))
-    const api = apiRoutes(engine, poller)
-    const app = yield* HttpRouter.toHttpApp(router(engine))
+    const app = yield* HttpRouter.toHttpApp(router(engine, yield* Pacer.make))
     // no server spans: they would join the traces of a client in the same process
-    const handle = yield* NodeHttpServer.makeHandler(app).pipe(
+    yield* server.serve(app).pipe(
       HttpMiddleware.withTracerDisabledWhenEffect(() => true),
-      IncomingMessage.withMaxBodySize(Option.some(10 * 1024 * 1024))
+      IncomingMessage.withMaxBodySize(Option.some(MAX_BODY_BYTES))
     )
-    // One fiber per API request; a client that goes away before the reply is written out
-    // interrupts it (as the platform's handler does), which releases its admission.
-    const serveApi = (request: Http.IncomingMessage, response: Http.ServerResponse, arrivalNanos: bigint) => {
-      poller.flush()
-      const serve = api.get(pathOf(request.url))
-      if (serve === undefined) return handle(request, response)
-      const fiber = runFork(serve(request, response, arrivalNanos))
-      response.on("close", () => {
-        if (!response.writableFinished) fiber.unsafeInterruptAsFork(FiberId.none)
-      })
-    }
-    // A request's arrival is stamped the moment Node has read its headers, and it is handled
-    // only after the I/O callbacks of that event-loop turn: so requests that came in together
-    // are all stamped before any of them is handled (the work on each would otherwise start
-    // the latency of each one read after it that much late), and a request's latency covers
-    // all of the work on it, as a real provider's covers its own.
-    const onRequest = (request: Http.IncomingMessage, response: Http.ServerResponse) => {
-      if (request.method === "POST") setImmediate(serveApi, request, response, clock.unsafeCurrentTimeNanos())
-      else setImmediate(handle, request, response)
-      poller.flush()
-    }
-    nodeServer?.on("request", onRequest)
-    yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer?.off("request", onRequest)))
     return {
       url: formatUrl(server.address, host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host),
       counters: Effect.sync(() => engine.counters()),

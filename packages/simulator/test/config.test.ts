@@ -51,4 +51,22 @@ describe("SimulatorConfig", () => {
         apiKey: "sk-x"
       })
     }))
+
+  it.effect("reads the realistic profile, a single fault over it, and drift", () =>
+    Effect.gen(function*() {
+      const options = yield* SimulatorConfig.config.pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(
+          new Map([["SIM_FAULTS", "realistic"], ["SIM_FAULT_TRUNCATE", "0.5"], ["SIM_DRIFT", "0.2"]])
+        ))
+      )
+      assert.deepStrictEqual(options, {
+        faults: { ...SimulatorConfig.realistic, truncate: 0.5 },
+        drift: 0.2,
+        limits: {}
+      })
+      const bad = yield* Effect.either(SimulatorConfig.config.pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SIM_FAULTS", "chaos"]])))
+      ))
+      assert.isTrue(bad._tag === "Left")
+    }))
 })

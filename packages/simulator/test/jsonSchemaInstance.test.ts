@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck as fc, JSONSchema, Schema } from "effect"
 import type { JsonSchema } from "../src/Script.js"
-import { generate, makeCaches } from "../src/internal/jsonSchemaInstance.js"
+import { generate, makeCaches } from "../src/internal/answer/jsonSchemaInstance.js"
 import { makeRng } from "../src/internal/rng.js"
 
 interface Category {

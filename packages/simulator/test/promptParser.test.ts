@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Message, ParsedRequest } from "../src/Script.js"
-import { makeCaches, parseRequest, parseSections, parseSystem, schemaFromLabel } from "../src/internal/promptParser.js"
+import { makeCaches, parseRequest, parseSections, parseSystem, schemaFromLabel } from "../src/internal/answer/promptParser.js"
 import { assistantOutputs, instruction, system, triageSystem, triageUser, userInputs } from "./fixtures.js"
 
 const parse = (messages: ReadonlyArray<Message>): ParsedRequest =>

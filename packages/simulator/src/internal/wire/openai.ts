@@ -1,0 +1,45 @@
+/**
+ * What OpenAI's two APIs (chat completions and Responses) share: the error body, its types and
+ * codes, and the API key check.
+ */
+import type { InBandError } from "../plan/ReplyPlan.js"
+import { bearer } from "./WireFormat.js"
+
+/** OpenAI's `error.type` for a status. */
+const errorType = (status: number): string => {
+  if (status === 429) return "requests"
+  if (status >= 500) return "server_error"
+  return "invalid_request_error"
+}
+
+/** OpenAI's `error.code` for a status when none is more specific. */
+const defaultCode = (status: number): string | null => {
+  if (status === 429) return "rate_limit_exceeded"
+  if (status === 401) return "invalid_api_key"
+  if (status === 404) return "not_found"
+  return null
+}
+
+/** OpenAI's error body. */
+export const errorBody = (status: number, message: string, param: string | null = null, code: string | null = null) => ({
+  error: { message, type: errorType(status), param, code: code ?? defaultCode(status) }
+})
+
+/** The body of an error sent inside a reply or a stream. */
+export const inBandErrorBody = (error: InBandError) => ({
+  error: { message: error.message, type: "server_error", param: null, code: error.kind === "overloaded" ? "overloaded" : null }
+})
+
+/** An API key as OpenAI prints it in errors. */
+const redact = (key: string): string =>
+  key.length <= 8 ? "*".repeat(key.length) : `${key.slice(0, 3)}${"*".repeat(Math.min(20, key.length - 7))}${key.slice(-4)}`
+
+export const authorized = (headers: Readonly<Record<string, string | undefined>>, apiKey: string): boolean =>
+  bearer(headers) === apiKey
+
+export const unauthorizedMessage = (headers: Readonly<Record<string, string | undefined>>): string => {
+  const key = bearer(headers)
+  return key === undefined || key === ""
+    ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+    : `Incorrect API key provided: ${redact(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`
+}
