@@ -84,6 +84,13 @@ export * as DspyEvent from "./DspyEvent.js"
 export * as EventBus from "./EventBus.js"
 
 /**
+ * `History`: the last LM calls (prompt, reply, usage, module), kept by a Layer; `History.inspect` prints them as DSPy does.
+ *
+ * @since 0.2.0
+ */
+export * as History from "./History.js"
+
+/**
  * The JSON adapter: JSON-schema structured output derived from the output Schema.
  *
  * @since 0.1.0
