@@ -9,8 +9,13 @@ const search = Tool.make({
 })
 
 // Up to 20 steps by default; at the limit the answer is extracted from the trajectory
-// (onLimit: "fail" fails with MaxIterationsReached instead).
-const agent = ReAct.make(Signature.fromString("question -> answer"), { tools: [search], onLimit: "extract" })
+// (onLimit: "fail" fails with MaxIterationsReached instead). toolCalling: "native" uses the
+// model's own tool calling instead of DSPy's prompt format.
+const agent = ReAct.make(Signature.fromString("question -> answer"), {
+  tools: [search],
+  onLimit: "extract",
+  toolCalling: "native"
+})
 
 export const run = Effect.map(agent({ question: "Who wrote Dune?" }), (prediction) => ({
   answer: prediction.output.answer,
