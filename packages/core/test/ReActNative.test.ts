@@ -1,9 +1,8 @@
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
-import * as AiTool from "@effect/ai/Tool"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Schema, Stream } from "effect"
+import { Effect, JSONSchema, Layer, Schema, Stream } from "effect"
 import { LmCache, ReAct, Signature, Tool } from "../src/index.js"
 import * as ScriptedLm from "./utils/ScriptedLm.js"
 
@@ -66,7 +65,7 @@ describe("ReAct with native tool calling", () => {
       const [first, second, extract] = model.seen
       // the tools, with our parameter schema, and a required tool choice
       assert.deepStrictEqual(first!.tools.map((t) => t.name), ["lookup_order", "finish"])
-      const schema = AiTool.getJsonSchema(first!.tools[0] as AiTool.Any) as { properties: Record<string, unknown>; required: Array<string> }
+      const schema = JSONSchema.make(first!.tools[0]!.parametersSchema) as { properties: Record<string, unknown>; required: Array<string> }
       assert.deepStrictEqual(schema.properties["id"], { type: "string" })
       assert.deepStrictEqual(schema.required, ["id"])
       assert.strictEqual(first!.toolChoice, "required")
