@@ -8,6 +8,7 @@
 import type * as AiError from "@effect/ai/AiError"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Context from "effect/Context"
+import type * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
@@ -22,8 +23,11 @@ import { addTrace, type Collector, CurrentCollector } from "./internal/collector
 import { referenceReader } from "./internal/context.js"
 import { erase } from "./internal/erased.js"
 import { unknownTurnField } from "./internal/history.js"
+import { completions } from "./internal/completions.js"
 import { memo } from "./internal/memo.js"
+import * as LmConfig from "./LmConfig.js"
 import * as Module from "./Module.js"
+import type * as Prediction from "./Prediction.js"
 import type * as Signature from "./Signature.js"
 
 /**
@@ -56,6 +60,13 @@ export interface Options<S extends Signature.Any> {
   readonly demos?: ReadonlyArray<Demo.Demo<S>> | undefined
   /** How many times to re-ask the model after an unreadable reply (default 1). */
   readonly maxParseRetries?: number | undefined
+  /**
+   * How many completions to ask for (DSPy's `n`; default `LmConfig.n`, else 1): with more than
+   * one, each is a rollout of its own and the prediction carries them all in `completions`.
+   *
+   * @since 0.2.0
+   */
+  readonly n?: number | undefined
 }
 
 /**
@@ -243,18 +254,34 @@ export const fromState = <S extends Signature.Any>(
   signature: S,
   name: string,
   state: Module.PredictorState,
-  maxParseRetries: number
+  maxParseRetries: number,
+  n?: number | undefined
 ): Predict<S> => {
   const id = Symbol(name)
   const predictor = { id, name, signature, state, maxParseRetries }
+  const info = { name, kind, signature: signature.name }
+  const one = (input: Signature.Input<S>) =>
+    Module.instrumentCollecting(
+      { ...info, input },
+      // The outputs decoded by this signature's output Schema: its `Output` type (a
+      // type-level cast rather than an identity `Effect.map` per call).
+      (collector) => runInto(predictor, input, collector) as Effect.Effect<Signature.Output<S>, PredictError, LanguageModel.LanguageModel>
+    )
+  // n completions: one module call whose body makes n rollouts; its output is the first.
+  const many = (input: Signature.Input<S>) =>
+    Effect.map(
+      Module.instrumentCollecting({ ...info, input }, (collector) =>
+        completions(n, runInto(predictor, input, collector)) as Effect.Effect<
+          Arr.NonEmptyReadonlyArray<Signature.Output<S>>,
+          PredictError,
+          LanguageModel.LanguageModel
+        >),
+      ({ output, trace, usage }): Prediction.Prediction<Signature.Output<S>> =>
+        output.length === 1 ? { output: output[0], usage, trace } : { output: output[0], usage, trace, completions: output }
+    )
   const self: Predict<S> = Module.fromFunction(
     (input: Signature.Input<S>) =>
-      Module.instrumentCollecting(
-        { name, kind, signature: signature.name, input },
-        // The outputs decoded by this signature's output Schema: its `Output` type (a
-        // type-level cast rather than an identity `Effect.map` per call).
-        (collector) => runInto(predictor, input, collector) as Effect.Effect<Signature.Output<S>, PredictError, LanguageModel.LanguageModel>
-      ),
+      Effect.flatMap(LmConfig.LmConfig, (config) => (n ?? config.n ?? 1) > 1 || config.n !== undefined ? many(input) : one(input)),
     {
       name,
       kind,
@@ -262,7 +289,7 @@ export const fromState = <S extends Signature.Any>(
       predictors: [{ path: "self", id, signature, state }],
       withState: (next) => {
         const mine = next.predictors["self"]
-        return mine === undefined ? self : fromState(kind, signature, name, mine, maxParseRetries)
+        return mine === undefined ? self : fromState(kind, signature, name, mine, maxParseRetries, n)
       }
     }
   )
@@ -293,5 +320,6 @@ export const make = <S extends Signature.Any>(signature: S, options?: Options<S>
       instructions: options?.instructions ?? signature.instructions,
       demos: Demo.encodeAllOrThrow(signature, options?.demos ?? [])
     },
-    Math.max(0, options?.maxParseRetries ?? 1)
+    Math.max(0, options?.maxParseRetries ?? 1),
+    options?.n
   )
