@@ -14,6 +14,7 @@ import * as Prompt from "@effect/ai/Prompt"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Adapter from "./Adapter.js"
+import { isCacheHit } from "./internal/cacheMarker.js"
 import type { FieldInfo } from "./internal/fieldInfo.js"
 import { notSuppliedInTurn, splitHistory, turnsOf } from "./internal/history.js"
 import { firstMarkerIndex, splitSections } from "./internal/markers.js"
@@ -207,7 +208,8 @@ const generate: Adapter.Adapter["generate"] = (_signature, prompt) =>
   Effect.map(LanguageModel.generateText({ prompt }), (response) => ({
     text: response.text,
     usage: response.usage,
-    finishReason: response.finishReason
+    finishReason: response.finishReason,
+    cached: isCacheHit(response.content)
   }))
 
 /**

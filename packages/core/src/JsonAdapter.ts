@@ -16,6 +16,7 @@ import * as JSONSchema from "effect/JSONSchema"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Adapter from "./Adapter.js"
+import { isCacheHit } from "./internal/cacheMarker.js"
 import type { FieldInfo } from "./internal/fieldInfo.js"
 import { notSuppliedInTurn, splitHistory, turnsOf } from "./internal/history.js"
 import { coerce, parseJsonText } from "./internal/lenient.js"
@@ -271,7 +272,8 @@ const generate: Adapter.Adapter["generate"] = (signature, prompt) =>
     Effect.map((response): Adapter.Reply => ({
       text: response.text,
       usage: response.usage,
-      finishReason: response.finishReason
+      finishReason: response.finishReason,
+    cached: isCacheHit(response.content)
     })),
     Effect.catchIf(
       (error): error is AiError.MalformedOutput => rawTextOf(error) !== undefined,
@@ -311,7 +313,8 @@ const generateText: Adapter.Adapter["generate"] = (_signature, prompt) =>
   Effect.map(LanguageModel.generateText({ prompt }), (response): Adapter.Reply => ({
     text: response.text,
     usage: response.usage,
-    finishReason: response.finishReason
+    finishReason: response.finishReason,
+    cached: isCacheHit(response.content)
   }))
 
 /**

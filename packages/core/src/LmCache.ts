@@ -37,7 +37,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { hitMarker, isHitPart } from "./internal/cacheMarker.js"
+import { hitMarker, isCacheHit as isHit } from "./internal/cacheMarker.js"
 import { canonicalJson, sha256 } from "./internal/requestKey.js"
 import { LmConfig } from "./LmConfig.js"
 
@@ -177,9 +177,8 @@ export const requestKey = (
  *
  * @since 0.2.0
  */
-export const isCacheHit = (
-  parts: ReadonlyArray<{ readonly type: string; readonly metadata?: unknown }>
-): boolean => parts.some(isHitPart)
+export const isCacheHit: (parts: ReadonlyArray<{ readonly type: string; readonly metadata?: unknown }>) => boolean =
+  isHit
 
 const StoredEntry = Schema.parseJson(Schema.Struct({
   version: Schema.Literal(keyVersion),

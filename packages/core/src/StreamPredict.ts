@@ -24,6 +24,7 @@ import * as Stream from "effect/Stream"
 import * as Adapter from "./Adapter.js"
 import * as ChatAdapter from "./ChatAdapter.js"
 import type { InvalidInput } from "./DspyError.js"
+import { isHitPart } from "./internal/cacheMarker.js"
 import * as FirstChunk from "./internal/firstChunk.js"
 import type * as Module from "./Module.js"
 import * as Predict from "./Predict.js"
@@ -153,6 +154,7 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
         let text = ""
         let usage: Adapter.Reply["usage"] = {}
         let finishReason = "unknown"
+        let cached = false
         const onChunk = (chunk: Chunk.Chunk<Response.StreamPart<{}>>) => {
           if (chunk.length > 0) firstChunk()
           const out: Array<TokenDelta | FieldDelta> = []
@@ -165,6 +167,7 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
             } else if (part.type === "finish") {
               usage = part.usage
               finishReason = part.reason
+              cached = isHitPart(part)
             }
           }
           return out.length === 0 ? Effect.void : sink.offer(out)
@@ -175,7 +178,7 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
             fieldEvents(reader.end(), out)
             return out.length === 0 ? Effect.void : sink.offer(out)
           })),
-          Effect.map((): Adapter.Reply => ({ text, usage, finishReason }))
+          Effect.map((): Adapter.Reply => ({ text, usage, finishReason, cached }))
         )
       }))
 })

@@ -15,3 +15,7 @@ export const isHitPart = (part: { readonly type: string; readonly metadata?: unk
   const entry = metadata?.[key] as { readonly cacheHit?: unknown } | undefined
   return entry?.cacheHit === true
 }
+
+/** Whether a reply (its parts) came from the cache. */
+export const isCacheHit = (parts: ReadonlyArray<{ readonly type: string; readonly metadata?: unknown }>): boolean =>
+  parts.some(isHitPart)

@@ -8,6 +8,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Tracer from "effect/Tracer"
 import type * as Adapter from "../Adapter.js"
 import { EventBus } from "../EventBus.js"
+import { History } from "../History.js"
 import { LmConfig, type Settings } from "../LmConfig.js"
 import * as SpanContent from "../SpanContent.js"
 import type * as Signature from "../Signature.js"
@@ -20,6 +21,7 @@ const readConfig = referenceReader(LmConfig)
 const readBus = referenceReader(EventBus)
 const readSink = referenceReader(SpanContent.SpanContent)
 const readUsageSinks = referenceReader(Usage.UsageSink)
+const readHistory = referenceReader(History)
 
 /**
  * One LM call made by a predictor: a `chat {model}` span with the GenAI semantic-convention
@@ -46,23 +48,48 @@ export const callModel = (
     const active = bus.active()
     const callId = active ? bus.nextCallId() : 0
     const common = { callId, module: moduleName, signature: signature.name, provider, model }
+    const history = readHistory(context)
     const record = (reply: Adapter.Reply) => {
-      const usage = Usage.fromResponse(reply.usage)
+      const usage = Usage.fromResponse(reply.usage, reply.cached === true)
       addUsage(collector, usage)
       for (const recordUsage of sinks) recordUsage(usage)
       return { reply, usage }
     }
+    // With `History.layer`, every call is kept with its prompt and reply.
+    const remember = history === undefined
+      ? undefined
+      : ({ reply, usage }: { readonly reply: Adapter.Reply; readonly usage: Usage.Usage }) =>
+        Effect.map(Clock.currentTimeMillis, (timestamp) =>
+          history.record({
+            timestamp,
+            module: moduleName,
+            signature: signature.name,
+            provider,
+            model,
+            prompt,
+            reply: reply.text,
+            usage,
+            cached: reply.cached === true
+          }))
     const generate = adapter.generate(signature, prompt)
-    const call = sink === undefined && spansUnobserved(fiber)
+    const recorded = sink === undefined && spansUnobserved(fiber)
       ? Effect.map(generate, record)
       : Effect.map(traced(generate, { context, adapter, signature, prompt, config, sink }), record)
+    const call = remember === undefined ? recorded : Effect.tap(recorded, remember)
     if (!active) return call
     return Effect.flatMap(Clock.currentTimeMillis, (start) =>
       bus.publish({ type: "lm.start", ...common, attempt }).pipe(
       Effect.zipRight(call),
       Effect.tap(({ reply, usage }) =>
         Effect.flatMap(Clock.currentTimeMillis, (end) =>
-          bus.publish({ type: "lm.end", ...common, durationMillis: end - start, usage, finishReason: reply.finishReason }))
+          bus.publish({
+            type: "lm.end",
+            ...common,
+            durationMillis: end - start,
+            usage,
+            finishReason: reply.finishReason,
+            cached: reply.cached === true
+          }))
       ),
       Effect.tapError((error) =>
         Effect.flatMap(Clock.currentTimeMillis, (end) =>

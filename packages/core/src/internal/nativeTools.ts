@@ -8,6 +8,7 @@ import * as Schema from "effect/Schema"
 import * as Adapter from "../Adapter.js"
 import type * as Signature from "../Signature.js"
 import type * as Tool from "../Tool.js"
+import { isCacheHit } from "./cacheMarker.js"
 import { marker } from "./markers.js"
 import { formatValue } from "./valueText.js"
 
@@ -139,7 +140,8 @@ export const adapter = (
             ? response.text
             : JSON.stringify({ next_thought: response.text, next_tool_name: call.name, next_tool_args: call.params }),
           usage: response.usage,
-          finishReason: response.finishReason
+          finishReason: response.finishReason,
+    cached: isCacheHit(response.content)
         }
       }
     )
