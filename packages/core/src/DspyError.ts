@@ -174,3 +174,32 @@ export class ProgramFailed extends Schema.TaggedError<ProgramFailed>("@effect-ds
     return `${this.module}: none of ${this.attempts} program(s) ran; the last failed with ${this.errors.at(-1) ?? "no error"}`
   }
 }
+
+/**
+ * Saved state was made for a predictor with other fields than the one at its path in the
+ * program it is loaded into: the fields each side lacks.
+ *
+ * @since 0.2.0
+ */
+export class StateMismatch extends Schema.TaggedError<StateMismatch>("@effect-dspy/core/StateMismatch")(
+  "StateMismatch",
+  {
+    predictor: Schema.String,
+    /** Fields the program's predictor has and the saved state does not. */
+    missingInputs: Schema.Array(Schema.String),
+    missingOutputs: Schema.Array(Schema.String),
+    /** Fields the saved state has and the program's predictor does not. */
+    extraInputs: Schema.Array(Schema.String),
+    extraOutputs: Schema.Array(Schema.String)
+  }
+) {
+  override get message(): string {
+    const parts: Array<string> = []
+    const list = (names: ReadonlyArray<string>) => names.map((n) => `"${n}"`).join(", ")
+    if (this.missingInputs.length > 0) parts.push(`the state lacks the input(s) ${list(this.missingInputs)}`)
+    if (this.extraInputs.length > 0) parts.push(`the program lacks the input(s) ${list(this.extraInputs)}`)
+    if (this.missingOutputs.length > 0) parts.push(`the state lacks the output(s) ${list(this.missingOutputs)}`)
+    if (this.extraOutputs.length > 0) parts.push(`the program lacks the output(s) ${list(this.extraOutputs)}`)
+    return `the state of predictor "${this.predictor}" was saved for other fields: ${parts.join("; ")}`
+  }
+}
