@@ -165,7 +165,11 @@ for (const pkg of packages) {
   for (const [dep, range] of Object.entries(deps)) {
     if (isEffect(dep)) problems.push(`${where}: ${dep} must be a peer dependency (and a devDependency), not a dependency`)
     if (ours.has(dep) && range !== "workspace:*") problems.push(`${where}: ${dep} must be "workspace:*"`)
-    if (!imported.has(dep)) problems.push(`${where}: dependency ${dep} is not imported by src (move it to devDependencies or drop it)`)
+    // `@types/x` may be a dependency for the published declarations' sake, where an upstream
+    // package's declarations import `x` without depending on its types (say why in the README)
+    if (!imported.has(dep) && !dep.startsWith("@types/")) {
+      problems.push(`${where}: dependency ${dep} is not imported by src (move it to devDependencies or drop it)`)
+    }
   }
   for (const [dep, range] of Object.entries(peers)) {
     if (dev[dep] !== range) problems.push(`${where}: peer ${dep}@${range} must also be a devDependency with the same range`)

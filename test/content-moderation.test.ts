@@ -5,6 +5,7 @@
  */
 import { type DspyEvent, EventBus } from "@effect-dspy/core"
 import { Lm } from "@effect-dspy/providers"
+import { SimulatorProvider } from "@effect-dspy/simulator"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { assert, describe, it } from "@effect/vitest"
@@ -18,14 +19,13 @@ import { classify, moderationScript } from "../examples/content-moderation/scrip
 // A model that fails often: 429s, 5xx and unreadable replies, retried at once.
 const flakyModel = (latencyMillis: number) =>
   Lm.layer("simulator/sim-1", {
-    simulator: {
-      seed: 11,
-      latency: { _tag: "Fixed", millis: latencyMillis },
-      faults: { rateLimit: 0.25, serverError: 0.15, malformed: 0.1, retryAfterSeconds: 0 },
-      script: moderationScript
-    },
     retry: { baseDelay: "1 millis", maxDelay: "5 millis", maxRetries: 10, jitter: false }
-  })
+  }).pipe(Layer.provide(SimulatorProvider.layer({
+    seed: 11,
+    latency: { _tag: "Fixed", millis: latencyMillis },
+    faults: { rateLimit: 0.25, serverError: 0.15, malformed: 0.1, retryAfterSeconds: 0 },
+    script: moderationScript
+  })))
 
 /** Collects the events matching `pattern` for the scope. */
 const collect = (pattern: string) =>

@@ -2,7 +2,7 @@
  * Starts the chat server: `pnpm exec tsx examples/chat-server/main.ts`, then open the URL it prints.
  *
  * - `PORT` (default 3000; 0 picks a free port), `HOST` (default 127.0.0.1)
- * - the model: `EFFECT_DSPY_MODEL` and the provider keys (see `Lm.layerFromEnv`); without a
+ * - the model: `EFFECT_DSPY_MODEL` and the provider keys (see `SimulatorProvider.layerFromEnvOrSimulator`); without a
  *   key, the offline simulator, paced so that streaming shows: `SIM_TTFT_MS` (default 300),
  *   `SIM_TOKENS_PER_SECOND` (default 20), `SIM_SEED`, `SIM_LATENCY`
  * - `CHAT_SIM_ANSWER_WORDS`: when set, the simulator answers every message with that many words
@@ -10,8 +10,7 @@
  * - `CHAT_LM_TIMEOUT_SECONDS`: the model call's timeout (for a stream: longest wait for the next
  *   part), default 60; 0 turns it off
  */
-import { Lm } from "@effect-dspy/providers"
-import { Script, SimulatorConfig } from "@effect-dspy/simulator"
+import { Script, SimulatorConfig, SimulatorProvider } from "@effect-dspy/simulator"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Config from "effect/Config"
@@ -42,7 +41,7 @@ const main = Layer.unwrapEffect(Effect.gen(function*() {
   return ChatServer.layer().pipe(
     Layer.tap(() => HttpServer.addressFormattedWith((url) => Console.log(`Chat server listening on ${url}`))),
     Layer.provide(ChatServer.serverLayer({ port, host })),
-    Layer.provide(Lm.layerFromEnvWith({
+    Layer.provide(SimulatorProvider.layerFromEnvOrSimulator({
       simulator,
       retry: timeout > 0 ? { timeout: `${timeout} seconds` } : { timeout: undefined }
     }))

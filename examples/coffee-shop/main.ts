@@ -7,7 +7,7 @@
  *   OPENAI_API_KEY=... pnpm example    # on a real model
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Lm } from "@effect-dspy/providers"
+import { SimulatorProvider } from "@effect-dspy/simulator"
 import { Clock, Console, Effect } from "effect"
 import { customers, triage } from "./CoffeeShop.js"
 import { baristaScript } from "./script.js"
@@ -64,7 +64,7 @@ const program = Effect.gen(function*() {
 })
 
 program.pipe(
-  Effect.provide(Lm.layerFromEnvWith({
+  Effect.provide(SimulatorProvider.layerFromEnvOrSimulator({
     // Offline: the simulator answers with the barista script after 1-2 s. The latency is a
     // function of the request ("request" sampling), so each customer takes as long in the
     // concurrent run as in the sequential one and the ideal speedup is reachable.

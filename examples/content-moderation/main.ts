@@ -7,11 +7,11 @@
  *
  * Offline, the simulator answers with a keyword classifier (./script.ts) after 150-400 ms and
  * injects faults (15% rate limits, 10% server errors, 10% malformed replies) so that retries
- * happen; with an API key (see `Lm.layerFromEnv`) a real model answers and faults are real.
+ * happen; with an API key (see `SimulatorProvider.layerFromEnvOrSimulator`) a real model answers and faults are real.
  */
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import { EventBus } from "@effect-dspy/core"
-import { Lm } from "@effect-dspy/providers"
+import { SimulatorProvider } from "@effect-dspy/simulator"
 import { EventLog } from "@effect-dspy/telemetry"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -26,7 +26,7 @@ import { backlog } from "./items.js"
 import * as Job from "./Job.js"
 import { moderationScript } from "./script.js"
 
-const Model = Lm.layerFromEnvWith({
+const Model = SimulatorProvider.layerFromEnvOrSimulator({
   simulator: {
     seed: 3,
     latency: { _tag: "Uniform", minMillis: 150, maxMillis: 400 },

@@ -63,7 +63,7 @@ const program = Effect.gen(function*() {
 
 // A real model when EFFECT_DSPY_MODEL names one, else the scripted student.
 const model = Layer.unwrapEffect(
-  Effect.map(Config.option(Config.string("EFFECT_DSPY_MODEL")), (name) => Option.isSome(name) ? Lm.layerFromEnv : ScriptedModel.layer)
+  Effect.map(Config.option(Config.string("EFFECT_DSPY_MODEL")), (name) => Option.isSome(name) ? Lm.layerFromEnv() : ScriptedModel.layer)
 )
 
 program.pipe(

@@ -1,6 +1,6 @@
 /**
  * The code blocks of packages/optimize/README.md, type-checked by `pnpm typecheck`. Each is an
- * Effect that needs a `LanguageModel` (e.g. `Lm.layerFromEnv`).
+ * Effect that needs a `LanguageModel` (e.g. `Lm.layerFromEnv()`).
  */
 import { NodeFileSystem } from "@effect/platform-node"
 import { ChainOfThought, ProgramState, Signature } from "@effect-dspy/core"

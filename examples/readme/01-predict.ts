@@ -1,6 +1,6 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Predict, Signature } from "@effect-dspy/core"
-import { Lm } from "@effect-dspy/providers"
+import { SimulatorProvider } from "@effect-dspy/simulator"
 import { Console, Effect, Schema } from "effect"
 
 // A signature: typed inputs and outputs, each an effect/Schema, plus instructions.
@@ -21,6 +21,7 @@ const program = Effect.gen(function*() {
   yield* Console.log(prediction.output, prediction.usage.totalTokens)
 })
 
-// Lm.layerFromEnv picks the model from EFFECT_DSPY_MODEL / OPENAI_API_KEY / ANTHROPIC_API_KEY,
-// or the offline simulator when no key is set.
-program.pipe(Effect.provide(Lm.layerFromEnv), NodeRuntime.runMain)
+// The model EFFECT_DSPY_MODEL / OPENAI_API_KEY / ANTHROPIC_API_KEY / GEMINI_API_KEY names, or,
+// when none is set, the offline simulator (said in one log line). Lm.layerFromEnv() from
+// @effect-dspy/providers is the same without the simulator: it fails when nothing is configured.
+program.pipe(Effect.provide(SimulatorProvider.layerFromEnvOrSimulator()), NodeRuntime.runMain)

@@ -1,6 +1,6 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { ChainOfThought, Signature } from "@effect-dspy/core"
-import { Lm } from "@effect-dspy/providers"
+import { SimulatorProvider } from "@effect-dspy/simulator"
 import { Telemetry } from "@effect-dspy/telemetry"
 import { Effect } from "effect"
 
@@ -12,7 +12,7 @@ const solve = ChainOfThought.make(Signature.fromString("question -> answer"))
 // queue; it flushes when the program ends. With neither set, it costs nothing.
 solve({ question: "Why is the sky blue?" }).pipe(
   Telemetry.withSession({ sessionId: "session-42", userId: "ada" }),
-  Effect.provide(Lm.layerFromEnv),
+  Effect.provide(SimulatorProvider.layerFromEnvOrSimulator()),
   Effect.provide(Telemetry.layerFromEnv),
   NodeRuntime.runMain
 )

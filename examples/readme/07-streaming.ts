@@ -1,6 +1,6 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { ChainOfThought, Conversation, Signature, StreamPredict } from "@effect-dspy/core"
-import { Lm } from "@effect-dspy/providers"
+import { SimulatorProvider } from "@effect-dspy/simulator"
 import { Console, Effect, Stream } from "effect"
 
 const write = (text: string) => Effect.sync(() => process.stdout.write(text))
@@ -29,4 +29,4 @@ const program = Effect.gen(function*() {
   }
 })
 
-program.pipe(Effect.provide(Lm.layerFromEnv), NodeRuntime.runMain)
+program.pipe(Effect.provide(SimulatorProvider.layerFromEnvOrSimulator()), NodeRuntime.runMain)

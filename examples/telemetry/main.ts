@@ -10,7 +10,7 @@
  */
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import { NodeRuntime } from "@effect/platform-node"
-import { Lm } from "@effect-dspy/providers"
+import { SimulatorProvider } from "@effect-dspy/simulator"
 import { Telemetry, TelemetryConfig } from "@effect-dspy/telemetry"
 import { Console, Effect } from "effect"
 import { customers, triage } from "../coffee-shop/CoffeeShop.js"
@@ -32,7 +32,7 @@ const shift: Effect.Effect<void, unknown, LanguageModel.LanguageModel> = Effect.
   Telemetry.withSession({ sessionId: "shift-2026-11-29", userId: "barista-1", tags: ["example"] })
 )
 
-const Model = Lm.layerFromEnvWith({
+const Model = SimulatorProvider.layerFromEnvOrSimulator({
   simulator: { latency: { _tag: "Uniform", minMillis: 300, maxMillis: 600 }, seed: 7, script: baristaScript }
 })
 

@@ -9,6 +9,7 @@
  */
 import { Batch, RateControl } from "@effect-dspy/batch"
 import { Cli } from "@effect-dspy/cli"
+import { DistributedBatch, Runner } from "@effect-dspy/cluster"
 import { ChainOfThought, EventBus, Predict, Signature } from "@effect-dspy/core"
 import * as PredictModule from "@effect-dspy/core/Predict"
 import { Evaluate, Example, Metric } from "@effect-dspy/optimize"
@@ -42,7 +43,7 @@ export const answer = Effect.map(solve({ question: "What is 6 x 7?" }), (predict
 export const samePredict: typeof Predict.make = PredictModule.make
 
 // models: from the environment, or the in-process simulator
-export const fromEnv = Lm.layerFromEnv
+export const fromEnv = Lm.layerFromEnv()
 export const simulated = Simulator.layer()
 
 // evaluation
@@ -56,6 +57,10 @@ export const batch = Effect.gen(function*() {
     Effect.provideService(RateControl.RateControl, limiter)
   )
 })
+
+// distributed batches: a runner and a coordinator's layer (built only when provided)
+export const runner = Runner.layer
+export const coordinator = DistributedBatch.layer
 
 // tracing and events
 export const traced = classify({ ticket: "Where is my invoice?" }).pipe(

@@ -101,6 +101,7 @@ const main = () => {
   // 2. install the tarballs into a fresh npm project, outside the workspace
   const files = Object.fromEntries([...packed].map(([name, tarball]) => [name, `file:${path.relative(project, tarball)}`]))
   const workspaceManifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
+  const providersManifest = JSON.parse(fs.readFileSync(path.join(root, "packages/providers/package.json"), "utf8"))
   fs.writeFileSync(
     path.join(project, "package.json"),
     JSON.stringify(
@@ -108,7 +109,14 @@ const main = () => {
         name: "effect-dspy-consumer",
         private: true,
         type: "module",
-        dependencies: { ...files, effect: workspaceManifest.devDependencies.effect },
+        // as the README's install section: the packages, effect, and the provider SDKs a user
+        // of OpenAI and Anthropic adds (optional peers of @effect-dspy/providers)
+        dependencies: {
+          ...files,
+          effect: workspaceManifest.devDependencies.effect,
+          "@effect/ai-openai": providersManifest.peerDependencies["@effect/ai-openai"],
+          "@effect/ai-anthropic": providersManifest.peerDependencies["@effect/ai-anthropic"]
+        },
         devDependencies: {
           typescript: workspaceManifest.devDependencies.typescript,
           "@types/node": workspaceManifest.devDependencies["@types/node"]
@@ -148,7 +156,10 @@ const main = () => {
       {
         compilerOptions: {
           target: "ES2022",
-          lib: ["ES2022"],
+          // "DOM" for @effect/cluster's users: @effect/rpc 0.76's declarations name
+          // `globalThis.Transferable`, which only the DOM and webworker libs declare (upstream;
+          // the cluster README says so)
+          lib: ["ES2022", "DOM"],
           module: "nodenext",
           moduleResolution: "nodenext",
           strict: true,

@@ -6,7 +6,6 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 // Scripts, not library code: the providers' internal undici client, by path.
-import * as UndiciClient from "../../providers/src/internal/undiciClient.js"
 import * as Lm from "@effect-dspy/providers/Lm"
 import type * as Resilience from "@effect-dspy/providers/Resilience"
 import * as SimulatorServer from "@effect-dspy/simulator/SimulatorServer"
@@ -59,18 +58,15 @@ const spawnSimulator = (args: ReadonlyArray<string>) =>
   ).pipe(Effect.map(({ url }) => url))
 
 /**
- * The HTTP client under the model: the library's default (`Lm.httpClientLayer`, undici) unless
- * `HTTP_CLIENT` picks another, to compare the stacks: `lean` (`Lm.nodeHttpClientLayer`, the
- * providers' `node:http` client), `undici` (the providers' undici client by name), `node`
- * (platform's `NodeHttpClient`, a keep-alive agent).
+ * The HTTP client under the model: the library's default (`Lm.httpClientLayer`, the platform's
+ * undici client) unless `HTTP_CLIENT=node` picks the platform's `NodeHttpClient` (`node:http`, a
+ * keep-alive agent), to compare the stacks.
  */
 const clients: Record<string, readonly [string, Layer.Layer<HttpClient.HttpClient>]> = {
   node: [
     "node:http (platform NodeHttpClient)",
     Layer.provide(NodeHttpClient.layerWithoutAgent, NodeHttpClient.makeAgentLayer({ keepAlive: true, maxSockets: 256 }))
-  ],
-  lean: ["node:http (Lm.nodeHttpClientLayer)", Lm.nodeHttpClientLayer],
-  undici: ["undici (providers' client)", UndiciClient.layer]
+  ]
 }
 const requested = process.env["HTTP_CLIENT"] ?? ""
 const chosen = clients[requested]
@@ -84,11 +80,12 @@ const httpClientLayer: Layer.Layer<HttpClient.HttpClient> = chosen?.[1] ?? Lm.ht
 export const model = (url: string, rate: RateControl.Options, retry?: Resilience.Policy) =>
   Effect.gen(function*() {
     const limiter = yield* RateControl.make(rate)
-    const layer = Lm.layerWithoutHttpClient("openai-compatible/sim-1", {
+    const layer = Lm.layer("openai-compatible/sim-1", {
       baseUrl: `${url}/v1`,
       limiter,
+      httpClient: httpClientLayer,
       ...(retry === undefined ? {} : { retry })
-    }).pipe(Layer.provide(httpClientLayer))
+    })
     const context = yield* Layer.build(Layer.merge(layer, Layer.succeed(RateControl.RateControl, limiter)))
     return { limiter, context }
   })

@@ -8,8 +8,8 @@
  * process, SIM_URL=http://127.0.0.1:8787 uses one started apart
  * (pnpm exec tsx packages/simulator/src/bin.ts --port 8787 --latency 100).
  * WARMUP=1500 warms up with that many items first (default 60), REPEATS the measured runs (default 3).
- * HTTP_CLIENT=undici|lean|node runs the model over the providers' undici client, their lean
- * node:http client, or platform's NodeHttpClient instead of the library's default (see common.ts).
+ * HTTP_CLIENT=node runs the model over platform's NodeHttpClient (node:http) instead of the
+ * library's default, the platform's undici client (see common.ts).
  */
 import { Module, Predict, Signature } from "@effect-dspy/core"
 import { Effect } from "effect"

@@ -14,8 +14,8 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
-import * as Lm from "@effect-dspy/providers/Lm"
 import * as ModelId from "@effect-dspy/providers/ModelId"
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import type * as Terminal from "@effect/platform/Terminal"
@@ -25,6 +25,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { createRequire } from "node:module"
 import * as Batch from "@effect-dspy/batch/Batch"
@@ -32,7 +33,9 @@ import * as BatchMetrics from "@effect-dspy/batch/BatchMetrics"
 import * as Cache from "@effect-dspy/batch/Cache"
 import * as RateControl from "@effect-dspy/batch/RateControl"
 import type * as ExampleModes from "./ExampleModes.js"
-import * as Programs from "./Programs.js"
+import * as Programs from "@effect-dspy/batch/Programs"
+import * as ClusterCommands from "./ClusterCommands.js"
+import { modelLayer, resolveModelId } from "./internal/model.js"
 import * as Progress from "./Progress.js"
 
 /**
@@ -68,6 +71,7 @@ const setupTags = new Set([
 
 const asCliFailure = (error: unknown): CliFailure => {
   if (error instanceof CliFailure) return error
+  if (error instanceof ClusterCommands.CommandFailure) return new CliFailure({ reason: error.reason, code: error.code })
   if (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" && setupTags.has(error._tag)) return usage(error)
   // a ConfigError (a malformed environment variable)
   if (Predicate.hasProperty(error, "_op")) return usage(new Error(`bad configuration: ${String(error)}`))
@@ -88,16 +92,14 @@ const resolveModel = (
   limiter: RateControl.Service,
   timeoutSeconds: Option.Option<number>
 ) =>
-  Effect.gen(function*() {
-    const timeout = Option.match(timeoutSeconds, { onNone: () => undefined, onSome: (s) => Duration.seconds(s) })
-    if (Option.isSome(flag)) {
-      // an explicit model must work: a missing key is an error, not a silent fallback
-      yield* ModelId.parse(flag.value)
-      return { modelId: flag.value, notice: undefined, layer: Lm.layer(flag.value, { limiter, timeout }) }
-    }
-    const { fallback, modelId } = yield* Lm.resolveFromEnv
-    return { modelId, notice: fallback, layer: Lm.layer(modelId, { limiter, timeout }) }
-  })
+  Effect.map(resolveModelId(flag), ({ modelId, notice }) => ({
+    modelId,
+    notice,
+    layer: modelLayer(modelId, {
+      limiter,
+      timeout: Option.match(timeoutSeconds, { onNone: () => undefined, onSome: (s) => Duration.seconds(s) })
+    })
+  }))
 
 const programOption = Options.text("program").pipe(
   Options.withAlias("p"),
@@ -110,7 +112,7 @@ const modelOption = Options.text("model").pipe(
   Options.withAlias("m"),
   Options.optional,
   Options.withDescription(
-    "Model id, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, openai-compatible/llama3.1:8b, simulator/sim-1 (default: EFFECT_DSPY_MODEL, a configured key, else the offline simulator)"
+    "Model id, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, google/gemini-2.0-flash, openai-compatible/llama3.1:8b, simulator/sim-1 (default: EFFECT_DSPY_MODEL, a configured key, else the offline simulator)"
   )
 )
 const jsonOption = Options.boolean("json").pipe(Options.withDescription("Print the summary as one JSON object on stdout"))
@@ -141,10 +143,17 @@ const batchCommand = Command.make(
     state: Options.text("state").pipe(Options.optional, Options.withDescription("Saved program state (JSON) to load into the program")),
     idField: Options.text("id-field").pipe(Options.withDefault("id"), Options.withDescription("Field holding an item's id (else its line number)")),
     timeout: Options.integer("timeout").pipe(Options.optional, Options.withDescription("Timeout of one model request, in seconds")),
-    json: jsonOption
+    json: jsonOption,
+    cluster: Options.redacted("cluster").pipe(
+      Options.optional,
+      Options.withDescription("Run on a cluster's runners instead (PostgreSQL URL; needs --batch-id; see `effect-dspy runner`)")
+    ),
+    batchId: Options.text("batch-id").pipe(Options.optional, Options.withDescription("With --cluster: the batch's name (run again to resume)")),
+    window: ClusterCommands.batchOptions.window
   },
   (args) =>
     Effect.scoped(Effect.gen(function*() {
+      if (Option.isSome(args.cluster)) return yield* runOnCluster(args, args.cluster.value)
       const concurrency = Math.max(1, args.concurrency)
       const module = yield* Programs.load(args.program, { state: Option.getOrUndefined(args.state) })
       const limiter = yield* RateControl.make({
@@ -197,6 +206,40 @@ const batchCommand = Command.make(
     }))
 ).pipe(Command.withDescription("Run a program over every line of a JSONL or CSV file, resumably"))
 
+/** `batch --cluster`: the flags that belong to runners are refused, the rest go to the coordinator. */
+function runOnCluster(
+  args: {
+    readonly batchId: Option.Option<string>
+    readonly model: Option.Option<string>
+    readonly rpm: Option.Option<number>
+    readonly tpm: Option.Option<number>
+    readonly maxErrors: Option.Option<number>
+    readonly cache: Option.Option<string>
+    readonly timeout: Option.Option<number>
+  } & Omit<ClusterCommands.BatchArgs, "cluster" | "batchId">,
+  cluster: Redacted.Redacted
+) {
+  return Effect.gen(function*() {
+    if (Option.isNone(args.batchId)) return yield* new CliFailure({ reason: "--cluster needs --batch-id", code: 2 })
+    const runnerFlags: ReadonlyArray<readonly [string, boolean]> = [
+      ["--model", Option.isSome(args.model)],
+      ["--rpm", Option.isSome(args.rpm)],
+      ["--tpm", Option.isSome(args.tpm)],
+      ["--timeout", Option.isSome(args.timeout)],
+      ["--max-errors", Option.isSome(args.maxErrors)],
+      ["--cache", Option.isSome(args.cache)]
+    ]
+    const refused = runnerFlags.filter(([, given]) => given).map(([flag]) => flag)
+    if (refused.length > 0) {
+      return yield* new CliFailure({
+        reason: `with --cluster, ${refused.join(", ")} belong on the runners (effect-dspy runner …), not on the coordinator`,
+        code: 2
+      })
+    }
+    return yield* ClusterCommands.runBatch({ ...args, cluster, batchId: args.batchId.value })
+  })
+}
+
 const exampleModes: ReadonlyArray<ExampleModes.Mode> = ["simple", "large", "rate-limited", "benchmark"]
 
 const exampleCommand = Command.make(
@@ -237,7 +280,7 @@ const exampleCommand = Command.make(
  */
 export const command = Command.make("effect-dspy").pipe(
   Command.withDescription("effect-dspy: run language-model programs over many inputs"),
-  Command.withSubcommands([batchCommand, exampleCommand])
+  Command.withSubcommands([batchCommand, exampleCommand, ...ClusterCommands.commands])
 )
 
 /**
@@ -248,7 +291,7 @@ export const command = Command.make("effect-dspy").pipe(
  */
 export const run = (
   argv: ReadonlyArray<string>
-): Effect.Effect<number, never, FileSystem.FileSystem | Path.Path | Terminal.Terminal> =>
+): Effect.Effect<number, never, FileSystem.FileSystem | Path.Path | Terminal.Terminal | CommandExecutor.CommandExecutor> =>
   Command.run(command, { name: "effect-dspy", version })(argv).pipe(
     Effect.as(0),
     Effect.catchAll((error) => {

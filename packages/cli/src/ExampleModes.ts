@@ -14,6 +14,7 @@
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Lm from "@effect-dspy/providers/Lm"
 import * as SimulatorConfig from "@effect-dspy/simulator/SimulatorConfig"
+import * as SimulatorProvider from "@effect-dspy/simulator/SimulatorProvider"
 import * as SimulatorServer from "@effect-dspy/simulator/SimulatorServer"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import * as Effect from "effect/Effect"
@@ -26,7 +27,7 @@ import * as Batch from "@effect-dspy/batch/Batch"
 import * as BatchMetrics from "@effect-dspy/batch/BatchMetrics"
 import * as Input from "@effect-dspy/batch/Input"
 import * as RateControl from "@effect-dspy/batch/RateControl"
-import * as Programs from "./Programs.js"
+import * as Programs from "@effect-dspy/batch/Programs"
 import * as Progress from "./Progress.js"
 
 /**
@@ -154,7 +155,11 @@ const target = (
   Effect.gen(function*() {
     if (options.model !== undefined) {
       const model = options.model
-      return { model, layer: (limiter) => Lm.layer(model, { limiter }), server: undefined }
+      return {
+        model,
+        layer: (limiter) => Lm.layer(model, { limiter }).pipe(Layer.provide(SimulatorProvider.layer())),
+        server: undefined
+      }
     }
     const server = yield* SimulatorServer.make({ port: 0, ...serverOptions })
     return {

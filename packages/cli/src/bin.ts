@@ -19,7 +19,16 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
 import * as Cli from "./Cli.js"
+
+// EFFECT_DSPY_LOG_LEVEL, else: a runner is a service (its log is its output), the other commands
+// print results and keep their log for warnings.
+const logLevel = Option.getOrElse(
+  Option.flatMap(Option.fromNullable(process.env["EFFECT_DSPY_LOG_LEVEL"]), (name) =>
+    Option.fromNullable(LogLevel.allLevels.find((level) => level.label.toLowerCase() === name.toLowerCase()))),
+  () => process.argv[2] === "runner" ? LogLevel.Info : LogLevel.Warning
+)
 
 const main = Effect.suspend(() => Cli.run(process.argv)).pipe(
   Effect.catchAllDefect((defect) =>
@@ -27,7 +36,7 @@ const main = Effect.suspend(() => Cli.run(process.argv)).pipe(
   ),
   // logs go to stderr, so that stdout carries only results (and `--json` one object)
   Effect.provide(Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger))),
-  Logger.withMinimumLogLevel(LogLevel.Warning),
+  Logger.withMinimumLogLevel(logLevel),
   Effect.provide(NodeContext.layer)
 )
 

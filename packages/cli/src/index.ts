@@ -16,11 +16,11 @@
 export * as Cli from "./Cli.js"
 
 /**
- * Programs the `batch` command runs: built-ins by name and module files.
+ * The cluster's commands (`runner`, `status`, `export`, `cleanup`, `postgres`, and `batch --cluster`).
  *
  * @since 0.2.0
  */
-export * as Programs from "./Programs.js"
+export * as ClusterCommands from "./ClusterCommands.js"
 
 /**
  * The one-line terminal progress bar of a batch run.

@@ -1,85 +1,54 @@
 /**
- * Model ids: `"<provider>/<model>"` strings that choose a provider, e.g.
- * `"openai/gpt-4o-mini"`, `"anthropic/claude-3-5-haiku-latest"`,
- * `"openai-compatible/llama3.1:8b"`, `"simulator/sim-1"`.
+ * Model ids: `"<provider>/<model>"` strings, e.g. `"openai/gpt-4o-mini"`,
+ * `"anthropic/claude-3-5-haiku-latest"`, `"google/gemini-2.0-flash"`,
+ * `"openai-compatible/llama3.1:8b"`. The provider is looked up in the `ProviderRegistry`.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 
 /**
- * The provider prefixes a model id may start with.
- *
- * @since 0.1.0
- */
-export const providers = ["openai", "anthropic", "openai-compatible", "simulator"] as const
-
-/**
- * One of the known provider prefixes.
- *
- * @since 0.1.0
- */
-export type Provider = (typeof providers)[number]
-
-/**
- * A parsed model id: which provider, and the provider's own model name
- * (everything after the first `/`, so `openai-compatible/meta-llama/Llama-3-8B` keeps its slash).
+ * A parsed model id: the provider's name, and its own model name (everything after the first
+ * `/`, so `openai-compatible/meta-llama/Llama-3-8B` keeps its slash).
  *
  * @since 0.1.0
  */
 export interface ModelId {
-  readonly provider: Provider
+  readonly provider: string
   readonly model: string
 }
 
 /**
- * A model id that is malformed or names an unknown provider.
+ * A model id that is malformed or names no registered provider.
  *
  * @since 0.1.0
  */
 export class InvalidModelId extends Schema.TaggedError<InvalidModelId>("@effect-dspy/providers/InvalidModelId")(
   "InvalidModelId",
-  { modelId: Schema.String, reason: Schema.String }
+  { modelId: Schema.String, reason: Schema.String, known: Schema.Array(Schema.String) }
 ) {
   override get message(): string {
-    return `Invalid model id ${JSON.stringify(this.modelId)}: ${this.reason}. ` +
-      `Expected "<provider>/<model>" where provider is one of: ${providers.join(", ")} ` +
-      `(e.g. "openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest", "openai-compatible/llama3.1:8b", "simulator/sim-1").`
+    return `Invalid model id ${JSON.stringify(this.modelId)}: ${this.reason}. Expected "<provider>/<model>"` +
+      (this.known.length === 0 ? "" : ` where provider is one of: ${this.known.join(", ")}`) +
+      ` (e.g. "openai/gpt-4o-mini", "openai-compatible/llama3.1:8b").`
   }
 }
 
-const isProvider = (s: string): s is Provider => (providers as ReadonlyArray<string>).includes(s)
-
 /**
- * Parses a model id synchronously into `Either`.
+ * Parses a model id (its syntax only; the registry knows the providers).
  *
  * @since 0.1.0
  */
-export const parseEither = (modelId: string): Either.Either<ModelId, InvalidModelId> => {
+export const parse = (modelId: string, known: ReadonlyArray<string> = []): Effect.Effect<ModelId, InvalidModelId> => {
   const trimmed = modelId.trim()
   const slash = trimmed.indexOf("/")
-  if (slash < 0) {
-    return Either.left(new InvalidModelId({ modelId, reason: "missing the provider prefix" }))
-  }
-  const provider = trimmed.slice(0, slash).toLowerCase()
+  const fail = (reason: string) => Effect.fail(new InvalidModelId({ modelId, reason, known: [...known] }))
+  if (slash <= 0) return fail("missing the provider prefix")
   const model = trimmed.slice(slash + 1)
-  if (!isProvider(provider)) {
-    return Either.left(new InvalidModelId({ modelId, reason: `unknown provider ${JSON.stringify(provider)}` }))
-  }
-  if (model.length === 0 || /\s/.test(model)) {
-    return Either.left(new InvalidModelId({ modelId, reason: "the model name is empty or contains whitespace" }))
-  }
-  return Either.right({ provider, model })
+  if (model.length === 0 || /\s/.test(model)) return fail("the model name is empty or contains whitespace")
+  return Effect.succeed({ provider: trimmed.slice(0, slash).toLowerCase(), model })
 }
-
-/**
- * Parses a model id, failing with `InvalidModelId`.
- *
- * @since 0.1.0
- */
-export const parse = (modelId: string): Effect.Effect<ModelId, InvalidModelId> => parseEither(modelId)
 
 /**
  * Formats a parsed model id back into its string form.

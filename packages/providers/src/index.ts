@@ -1,12 +1,12 @@
 /**
- * Real model providers chosen by a model id string, and one resilient call policy
- * used by every provider.
+ * Language-model providers chosen by a model id, and the one retry policy every call goes
+ * through.
  *
  * @since 0.1.0
  */
 
 /**
- * OpenAI-compatible `/v1/chat/completions` as a `LanguageModel`.
+ * A `LanguageModel` over `/v1/chat/completions` (OpenAI and the servers that imitate it).
  *
  * @since 0.1.0
  */
@@ -20,7 +20,7 @@ export * as ChatCompletions from "./ChatCompletions.js"
 export * as Limiter from "./Limiter.js"
 
 /**
- * Model layers by model id, and `layerFromEnv`.
+ * Model layers by model id (`layer`), and from the environment (`layerFromEnv`).
  *
  * @since 0.1.0
  */
@@ -41,7 +41,21 @@ export * as LmError from "./LmError.js"
 export * as ModelId from "./ModelId.js"
 
 /**
- * The retry / timeout policy wrapping any `LanguageModel`.
+ * The providers model ids resolve through, and how to register one.
+ *
+ * @since 0.2.0
+ */
+export * as ProviderRegistry from "./ProviderRegistry.js"
+
+/**
+ * Extra headers and body fields for the calls of a part of a program.
+ *
+ * @since 0.2.0
+ */
+export * as RequestOptions from "./RequestOptions.js"
+
+/**
+ * The retry / timeout policy wrapping every model, and retry budgets.
  *
  * @since 0.1.0
  */

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * Runs the simulator server from the command line and prints its URL.
  *

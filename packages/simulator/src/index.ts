@@ -21,6 +21,14 @@ export * as Script from "./Script.js"
 export * as Simulator from "./Simulator.js"
 
 /**
+ * The simulator as the `simulator/` provider of `@effect-dspy/providers`, and
+ * `layerFromEnvOrSimulator`.
+ *
+ * @since 0.2.0
+ */
+export * as SimulatorProvider from "./SimulatorProvider.js"
+
+/**
  * Options of the simulator and their defaults.
  *
  * @since 0.1.0

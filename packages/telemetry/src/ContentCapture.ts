@@ -39,7 +39,11 @@ export interface Info {
  * @since 0.2.0
  */
 export interface Options {
-  /** Record prompts and outputs on spans (default `true`). */
+  /**
+   * Record prompts and outputs on spans (default `true`). When off, failed spans carry only the
+   * error's type as their status and exception message (error messages can quote content, as a
+   * parse error quotes the model's reply), and a stack trace of frames only.
+   */
   readonly capture?: boolean | undefined
   /** Characters kept per attribute; longer values have their strings cut (default 16384). */
   readonly maxLength?: number | undefined

@@ -139,10 +139,10 @@ export const finishReason = (reason: string): string => {
 }
 
 /**
- * Measures a stream's time to first chunk: when its first element arrives, annotates the
- * current span (the LM call's span, when the stream runs inside it) with
- * `gen_ai.response.time_to_first_chunk` (seconds since the stream was started, on Effect's
- * `Clock`), `gen_ai.request.stream` and Langfuse's `completion_start_time`. The telemetry
+ * Measures a stream's time to first chunk: marks the current span (the LM call's span, when the
+ * stream runs inside it) `gen_ai.request.stream` when the stream starts, and when its first
+ * element arrives annotates it with `gen_ai.response.time_to_first_chunk` (seconds since the
+ * stream was started, on Effect's `Clock`) and Langfuse's `completion_start_time`. The telemetry
  * layers record the `gen_ai.client.operation.time_to_first_chunk` histogram from the span when
  * it ends. Core's streamed calls measure this themselves; use it around `@effect/ai` streams
  * of your own.
@@ -163,19 +163,19 @@ export const finishReason = (reason: string): string => {
  * @since 0.1.0
  */
 export const timeToFirstChunk = <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
-  Stream.unwrap(Effect.map(Clock.currentTimeNanos, (start) => {
+  Stream.unwrap(Effect.map(Effect.zip(Clock.currentTimeNanos, Effect.option(Effect.currentSpan)), ([start, current]) => {
+    if (Option.isNone(current)) return self
+    const span = current.value
+    // Known from the start: a stream that fails before its first chunk was still a streamed request.
+    span.attribute(Attributes.requestStream, true)
     let seen = false
     return Stream.mapChunksEffect(self, (chunk) => {
       if (seen || chunk.length === 0) return Effect.succeed(chunk)
       seen = true
-      return Effect.flatMap(Clock.currentTimeNanos, (now) =>
-        Effect.map(Effect.option(Effect.currentSpan), (span) => {
-          if (Option.isSome(span)) {
-            span.value.attribute(Attributes.responseTimeToFirstChunk, Number(now - start) / 1e9)
-            span.value.attribute(Attributes.requestStream, true)
-            span.value.attribute("langfuse.observation.completion_start_time", new Date(Number(now / 1_000_000n)).toISOString())
-          }
-          return chunk
-        }))
+      return Effect.map(Clock.currentTimeNanos, (now) => {
+        span.attribute(Attributes.responseTimeToFirstChunk, Number(now - start) / 1e9)
+        span.attribute("langfuse.observation.completion_start_time", new Date(Number(now / 1_000_000n)).toISOString())
+        return chunk
+      })
     })
   }))

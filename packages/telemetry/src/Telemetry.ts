@@ -244,8 +244,9 @@ const make = (settings: TelemetryConfig.Settings) =>
     }))
     const provider = new BasicTracerProvider({
       resource,
-      // Metrics alone: spans are made for their metrics but never recorded.
-      sampler: sinks.length === 0 ? new AlwaysOffSampler() : samplerOf(settings.sampler),
+      // Also with metrics alone: the sampler decides the sampled flag that outgoing `traceparent`
+      // headers carry, and downstream services sample by it (`parentbased_*`).
+      sampler: samplerOf(settings.sampler),
       spanProcessors: sinks.map((sink) => sink.processor)
     })
     let metricsFailing = false
@@ -264,6 +265,8 @@ const make = (settings: TelemetryConfig.Settings) =>
     })
     const tracer = InternalTracer.make({
       tracer: provider.getTracer(scopeName, version),
+      // Metrics alone: spans are made for their metrics and their sampling decision, never recorded.
+      exporting: sinks.length > 0,
       content: sinks.length === 0 ? undefined : Content.makePolicy(settings.content, secrets),
       onEnd: metrics?.record,
       propagate: InternalTracer.contextPropagates()
@@ -294,13 +297,14 @@ const make = (settings: TelemetryConfig.Settings) =>
       const finished = yield* Effect.promise(() => provider.shutdown().catch(() => undefined)).pipe(
         // One failed batch settles the processor's flush at once: the others still get the budget.
         Effect.zipRight(FiberSet.awaitEmpty(exports)),
-        Effect.zipRight(Effect.promise(() => metrics?.provider.shutdown().catch(() => undefined) ?? Promise.resolve())),
+        Effect.zipRight(Effect.promise(() => metrics?.shutdown() ?? Promise.resolve())),
         Effect.zipRight(FiberSet.awaitEmpty(exports)),
         Effect.interruptible,
         Effect.timeoutOption(settings.shutdownTimeout)
       )
       // Nothing may outlive the budget: an export in flight (a request, a retry's wait) would keep
-      // the process alive after the program ends.
+      // the process alive after the program ends, and the metric reader's interval would go on.
+      metrics?.stop()
       yield* FiberSet.clear(exports)
       if (Option.isNone(finished)) {
         yield* Effect.logWarning(`telemetry: shutdown did not finish within ${Duration.format(settings.shutdownTimeout)}; what was left is counted below`)
@@ -425,12 +429,23 @@ export interface OtlpOptions extends CommonOptions {
   readonly metrics?: boolean | { readonly url?: string | undefined; readonly interval?: Duration.DurationInput | undefined } | undefined
 }
 
-const metricsOf = (options: OtlpOptions, destination: TelemetryConfig.Destination): TelemetryConfig.MetricsDestination | undefined => {
-  if (options.metrics === undefined || options.metrics === false) return undefined
+const metricsOf = (
+  options: OtlpOptions,
+  destination: TelemetryConfig.Destination
+): { readonly metrics: TelemetryConfig.MetricsDestination | undefined; readonly warnings: ReadonlyArray<string> } => {
+  if (options.metrics === undefined || options.metrics === false) return { metrics: undefined, warnings: [] }
   const custom = options.metrics === true ? {} : options.metrics
   const url = custom.url ?? (options.url.includes("/v1/traces") ? options.url.replace("/v1/traces", "/v1/metrics") : undefined)
-  if (url === undefined) return undefined
-  return {
+  if (url === undefined) {
+    return {
+      metrics: undefined,
+      warnings: [
+        `metrics were asked for, but the traces URL (${Redaction.url(options.url)}) has no /v1/traces to put /v1/metrics in its place; ` +
+        "no metrics are exported (give metrics: { url })"
+      ]
+    }
+  }
+  const metrics: TelemetryConfig.MetricsDestination = {
     url,
     headers: destination.headers,
     protocol: destination.protocol,
@@ -440,16 +455,19 @@ const metricsOf = (options: OtlpOptions, destination: TelemetryConfig.Destinatio
     exportTimeout: Duration.seconds(30),
     temporality: "cumulative"
   }
+  return { metrics, warnings: [] }
 }
 
 const settingsOf = (
   destination: TelemetryConfig.Destination,
   options: CommonOptions,
-  metrics: TelemetryConfig.MetricsDestination | undefined = undefined
+  metrics: TelemetryConfig.MetricsDestination | undefined = undefined,
+  warnings: ReadonlyArray<string> = []
 ): TelemetryConfig.Settings =>
   TelemetryConfig.make({
     destinations: [destination],
     metrics,
+    warnings,
     serviceName: options.serviceName,
     resourceAttributes: options.resourceAttributes,
     sampler: options.sampler,
@@ -473,7 +491,8 @@ const settingsOf = (
  */
 export const layerOtlp = (options: OtlpOptions): Layer.Layer<Provides> => {
   const destination = TelemetryConfig.otlpDestination(options)
-  return layer(settingsOf(destination, options, metricsOf(options, destination)))
+  const { metrics, warnings } = metricsOf(options, destination)
+  return layer(settingsOf(destination, options, metrics, warnings))
 }
 
 /**

@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { Redaction } from "@effect-dspy/core"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
@@ -328,7 +329,10 @@ class Reader {
     return undefined
   }
   warn(name: string, value: string, problem: string, instead: string): void {
-    const shown = value.length > 60 ? `${value.slice(0, 60)}…` : value
+    // An endpoint that cannot be used may still carry credentials (`grpc://user:token@host`,
+    // `?api_key=`): hidden before the value is cut, so that no part of one is shown.
+    const safe = Redaction.url(value)
+    const shown = safe.length > 60 ? `${safe.slice(0, 60)}…` : safe
     this.note(`${name}="${shown}": ${problem}; ${instead}`)
   }
   choice<A extends string>(names: ReadonlyArray<string>, allowed: ReadonlyArray<A>, fallback: A, explain?: (v: string) => string | undefined): A {
@@ -364,12 +368,16 @@ class Reader {
     const ms = this.integer(names, 0)
     return ms === undefined ? fallback : ms === 0 ? Duration.infinity : Duration.millis(ms)
   }
-  keyValues(names: ReadonlyArray<string>): Record<string, string> {
+  /** `check` finds what makes a parsed list unusable (as a whole: the variable is then ignored). */
+  keyValues(names: ReadonlyArray<string>, check: (entries: Record<string, string>) => string | undefined = () => undefined): Record<string, string> {
     const out: Record<string, string> = {}
     for (const name of names) {
       const raw = this.get(name)
       if (raw === undefined) continue
-      const parsed = parseKeyValues(raw)
+      const parsed = Either.flatMap(parseKeyValues(raw), (entries) => {
+        const problem = check(entries)
+        return problem === undefined ? Either.right(entries) : Either.left(problem)
+      })
       if (Either.isRight(parsed)) Object.assign(out, parsed.right)
       // The value may hold credentials: it is not repeated in the warning.
       else this.note(`${name}: ${parsed.left}; the variable is ignored`)
@@ -452,9 +460,23 @@ const readEndpoint = (env: Reader, signal: "traces" | "metrics"): string | undef
   return undefined
 }
 
+// RFC 9110 field names (tokens), and values without line breaks or NUL (percent-decoding can
+// make them): `fetch` refuses anything else, and every export would fail as if the network had.
+const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const headerValue = /^[^\r\n\0]*$/
+
+/** What makes a header list unusable; names are shown, values never (they are credentials). */
+const headerProblem = (headers: Readonly<Record<string, string>>): string | undefined => {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!headerName.test(name)) return `"${name}" is not a valid header name`
+    if (!headerValue.test(value)) return `the value of header "${name}" holds a line break or NUL`
+  }
+  return undefined
+}
+
 const readOtlp = (env: Reader, signal: "traces" | "metrics") => {
   const upper = signal.toUpperCase()
-  const headers = env.keyValues(["OTEL_EXPORTER_OTLP_HEADERS", `OTEL_EXPORTER_OTLP_${upper}_HEADERS`])
+  const headers = env.keyValues(["OTEL_EXPORTER_OTLP_HEADERS", `OTEL_EXPORTER_OTLP_${upper}_HEADERS`], headerProblem)
   return {
     headers: Object.fromEntries(Object.entries(headers).map(([key, value]) => [key, Redacted.make(value)] as const)),
     protocol: env.choice([`OTEL_EXPORTER_OTLP_${upper}_PROTOCOL`, "OTEL_EXPORTER_OTLP_PROTOCOL"], protocols, "http/protobuf", explainProtocol),
@@ -502,6 +524,20 @@ const readLangfuse = (env: Reader): Destination | undefined => {
   })
 }
 
+// TLS client settings of the specification this package does not read: a custom CA or a client
+// certificate set here would otherwise be ignored without a word, and exports fail on TLS.
+const tlsVariables = ["", "TRACES_", "METRICS_"].flatMap((signal) =>
+  ["CERTIFICATE", "CLIENT_KEY", "CLIENT_CERTIFICATE"].map((name) => `OTEL_EXPORTER_OTLP_${signal}${name}`)
+)
+
+const warnUnsupported = (env: Reader): void => {
+  for (const name of tlsVariables) {
+    if (env.get(name) === undefined) continue
+    // The value is a path: nothing secret, but nothing to show either.
+    env.note(`${name} is not supported here: requests use Node's trusted CAs (add one with NODE_EXTRA_CA_CERTS); the variable is ignored`)
+  }
+}
+
 const readShutdownTimeout = (env: Reader): Duration.Duration => {
   const raw = env.get("EFFECT_DSPY_TELEMETRY_SHUTDOWN_TIMEOUT")
   if (raw === undefined) return defaultShutdownTimeout
@@ -543,6 +579,7 @@ export const fromEnvironment = (environment: Environment, secrets: ReadonlyArray
       }
     }
   }
+  warnUnsupported(env)
   const langfuse = readLangfuse(env)
   if (langfuse !== undefined) destinations.push(langfuse)
   const maxLength = env.integer(["EFFECT_DSPY_CONTENT_MAX_LENGTH"], 1)
@@ -584,6 +621,7 @@ export const variables: ReadonlyArray<string> = [
   "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
   "OTEL_BSP_SCHEDULE_DELAY",
   "OTEL_BSP_EXPORT_TIMEOUT",
+  ...tlsVariables,
   "LANGFUSE_PUBLIC_KEY",
   "LANGFUSE_SECRET_KEY",
   "LANGFUSE_BASE_URL",

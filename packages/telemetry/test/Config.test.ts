@@ -1,8 +1,9 @@
 import { EventBus, LmConfig, Predict, Signature, SpanContent } from "@effect-dspy/core"
 import { CurrentSpanTransformer } from "@effect/ai/Telemetry"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigError, ConfigProvider, ConfigProviderPathPatch as PathPatch, Duration, Effect, Either, FastCheck, HashSet, Layer, Option, Redacted } from "effect"
+import { ConfigError, ConfigProvider, ConfigProviderPathPatch as PathPatch, Duration, Effect, Either, FastCheck, HashSet, Layer, Option, Redacted, Schema } from "effect"
 import { EventLog, Telemetry, TelemetryConfig } from "../src/index.js"
+import * as Pipeline from "../src/internal/pipeline.js"
 import * as Logs from "./utils/Logs.js"
 import * as OtlpReceiver from "./utils/OtlpReceiver.js"
 import * as ScriptedLm from "./utils/ScriptedLm.js"
@@ -85,6 +86,10 @@ describe("TelemetryConfig parsing", () => {
       [{ OTEL_BSP_SCHEDULE_DELAY: "-5" }, "expected a whole number >= 0"],
       [{ OTEL_RESOURCE_ATTRIBUTES: "service.name=a,broken" }, "OTEL_RESOURCE_ATTRIBUTES: entry 2 is not a key=value pair; the variable is ignored"],
       [{ OTEL_EXPORTER_OTLP_HEADERS: "authorization" }, "OTEL_EXPORTER_OTLP_HEADERS: entry 1 is not a key=value pair"],
+      [{ OTEL_EXPORTER_OTLP_HEADERS: "x-team=a,my header=1" }, "OTEL_EXPORTER_OTLP_HEADERS: \"my header\" is not a valid header name"],
+      [{ OTEL_EXPORTER_OTLP_TRACES_HEADERS: "x-token=abc%0D%0Aevil: 1" }, "the value of header \"x-token\" holds a line break"],
+      [{ OTEL_EXPORTER_OTLP_CERTIFICATE: "/etc/ssl/collector-ca.pem" }, "OTEL_EXPORTER_OTLP_CERTIFICATE is not supported here"],
+      [{ OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: "/etc/ssl/client.key" }, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY is not supported here"],
       [{ OTEL_TRACES_SAMPLER: "sometimes" }, "unknown sampler"],
       [{ OTEL_TRACES_SAMPLER: "xray" }, "the xray sampler is not supported"],
       [{ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "2" }, "expected a ratio between 0 and 1"],
@@ -110,6 +115,21 @@ describe("TelemetryConfig parsing", () => {
     // A header value may be a credential: never repeated in a warning.
     const secret = TelemetryConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_EXPORTER_OTLP_HEADERS: "Bearer-s3cret-token" })
     assert.notInclude(secret.warnings.join(" "), "s3cret")
+  })
+
+  it("an unusable endpoint is named in its warning without the credentials it carries", () => {
+    const cases: Array<Record<string, string>> = [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: "grpc://tenant:pa55w0rd-abcdef@collector:4317" },
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "ftp://collector/v1/traces?api_key=pa55w0rd-abcdef" },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: "grpc://tenant:pa55w0rd-abcdef@c:4317" },
+      { LANGFUSE_PUBLIC_KEY: "pk", LANGFUSE_SECRET_KEY: "sk", LANGFUSE_BASE_URL: "ftp://user:pa55w0rd-abcdef@lf.example.com" }
+    ]
+    for (const env of cases) {
+      const { warnings } = TelemetryConfig.fromEnvironment(env)
+      assert.strictEqual(warnings.length, 1, JSON.stringify(env))
+      assert.notInclude(warnings[0], "pa55w0rd", JSON.stringify(env))
+      assert.include(warnings[0], "[REDACTED]", JSON.stringify(env))
+    }
   })
 
   it("nothing set, OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none: nothing is exported", () => {
@@ -224,6 +244,29 @@ describe("Telemetry.layerFromEnv", () => {
       assert.strictEqual(OtlpReceiver.byName(spans, "chat m").attributes["gen_ai.response.model"], "scripted-model-2025")
     }))
 
+  it.scoped("EFFECT_DSPY_CAPTURE_CONTENT=false: an error that quotes the model's reply says only its type and frames", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const Count = Signature.make("Count", { instructions: "Count.", input: { question: Schema.String }, output: { answer: Schema.Number } })
+      const lm = ScriptedLm.make(() => ScriptedLm.reply({ answer: "the-private-reply-text" }))
+      const failed = yield* Effect.either(Predict.make(Count)({ question: "the-private-question" }).pipe(
+        LmConfig.withSettings({ provider: "scripted", model: "m" }),
+        Effect.provide(lm.layer),
+        Effect.provide(Telemetry.layerFromEnv),
+        withEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.tracesUrl, EFFECT_DSPY_CAPTURE_CONTENT: "false" })
+      ))
+      // The program's own error keeps its message: only what is exported is reduced.
+      assert.isTrue(Either.isLeft(failed) && failed.left.message.includes("the-private-reply-text"))
+      assert.notInclude(receiver.rawText(), "the-private-reply-text")
+      assert.notInclude(receiver.rawText(), "the-private-question")
+      const module = OtlpReceiver.byName(receiver.spans(), "Predict(Count)")
+      assert.deepStrictEqual(module.status, { code: 2, message: "OutputParseError" })
+      assert.strictEqual(module.attributes["error.type"], "OutputParseError")
+      const exception = module.events.find((e) => e.name === "exception")!
+      assert.strictEqual(exception.attributes["exception.message"], "OutputParseError")
+      assert.match(String(exception.attributes["exception.stacktrace"]), /^OutputParseError\n\s+at /)
+    }))
+
   it.scoped("every unusable variable is logged as a warning and the program runs, exporting with the defaults", () =>
     Effect.gen(function*() {
       const receiver = yield* OtlpReceiver.make()
@@ -257,6 +300,21 @@ describe("Telemetry.layerFromEnv", () => {
       assert.strictEqual(request.headers["content-type"], "application/x-protobuf")
       assert.strictEqual(request.headers["content-encoding"], "gzip")
       assert.strictEqual(receiver.spans().length, 2)
+    }))
+
+  it.scoped("a header list fetch would refuse is ignored with a warning: exports are not failed as if the network were down", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const logs = Logs.capture()
+      yield* predictOnce.pipe(
+        Effect.provide(Telemetry.layerFromEnv),
+        Effect.provide(logs.layer),
+        withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl, OTEL_EXPORTER_OTLP_HEADERS: "x-team=a,bad name=secret-value-123" })
+      )
+      assert.include(logs.text(), "OTEL_EXPORTER_OTLP_HEADERS: \"bad name\" is not a valid header name; the variable is ignored")
+      assert.notInclude(logs.text(), "secret-value-123")
+      assert.strictEqual(receiver.spans().length, 2)
+      assert.isUndefined(receiver.requests[0]!.headers["x-team"])
     }))
 
   it.scoped("a configuration that cannot be read at all is a warning: nothing is exported, the program runs", () =>
@@ -341,5 +399,20 @@ describe("secrets", () => {
     })
     assert.notInclude(JSON.stringify(settings), "abcdefgh12345678")
     assert.notInclude(String(Option.some(settings)), openAiKey)
+  })
+})
+
+describe("batch processor options", () => {
+  it("delays beyond a timer's range are capped (Node would fire them at once)", () => {
+    const { batch } = TelemetryConfig.fromEnvironment({ OTEL_BSP_SCHEDULE_DELAY: "4000000000", OTEL_BSP_EXPORT_TIMEOUT: "0" })
+    const options = Pipeline.processorOptions(batch)
+    assert.strictEqual(options.scheduledDelayMillis, 2 ** 31 - 1)
+    assert.strictEqual(options.exportTimeoutMillis, 2 ** 31 - 1)
+    assert.deepStrictEqual(Pipeline.processorOptions(TelemetryConfig.defaultBatch), {
+      maxQueueSize: 2048,
+      maxExportBatchSize: 512,
+      scheduledDelayMillis: 5000,
+      exportTimeoutMillis: 30000
+    })
   })
 })

@@ -159,4 +159,15 @@ describe("GenAi.timeToFirstChunk", () => {
       assert.strictEqual(span.attributes.get("gen_ai.request.stream"), true)
       assert.strictEqual(span.attributes.get("langfuse.observation.completion_start_time"), "1970-01-01T00:00:01.500Z")
     }))
+
+  it.effect("a stream that fails before its first chunk was still a streamed request", () =>
+    Effect.gen(function*() {
+      const span = yield* Effect.gen(function*() {
+        const span = yield* Effect.currentSpan
+        yield* Stream.fail("refused").pipe(GenAi.timeToFirstChunk, Stream.runDrain, Effect.ignore)
+        return span
+      }).pipe(Effect.withSpan("chat m"))
+      assert.strictEqual(span.attributes.get("gen_ai.request.stream"), true)
+      assert.isFalse(span.attributes.has("gen_ai.response.time_to_first_chunk"))
+    }))
 })

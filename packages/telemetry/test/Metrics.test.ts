@@ -1,8 +1,13 @@
 import { LmConfig, Predict, Signature, StreamPredict } from "@effect-dspy/core"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Duration, Effect, Fiber } from "effect"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import { defaultResource } from "@opentelemetry/resources"
+import { ConfigProvider, Deferred, Duration, Effect, Fiber, Tracer } from "effect"
 import * as TestClock from "effect/TestClock"
-import { Telemetry } from "../src/index.js"
+import { Telemetry, TelemetryConfig } from "../src/index.js"
+import * as Metrics from "../src/internal/metrics.js"
+import * as Logs from "./utils/Logs.js"
 import * as OtlpReceiver from "./utils/OtlpReceiver.js"
 import * as ScriptedLm from "./utils/ScriptedLm.js"
 
@@ -90,5 +95,99 @@ describe("GenAI metrics over OTLP", () => {
       yield* run({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl, OTEL_METRICS_EXPORTER: "none" })
       assert.isAbove(receiver.spans().length, 0)
       assert.strictEqual(receiver.requests.filter((r) => r.path === "/v1/metrics").length, 0)
+    }))
+})
+
+describe("metrics alone (OTEL_TRACES_EXPORTER=none)", () => {
+  const sampledInside = (env: Record<string, string>, parent?: Tracer.ExternalSpan) =>
+    Effect.map(Effect.currentSpan, (span) => span.sampled).pipe(
+      Effect.withSpan("request"),
+      (self) => (parent === undefined ? self : Effect.withParentSpan(self, parent)),
+      Effect.provide(Telemetry.layerFromEnv),
+      Effect.withConfigProvider(ConfigProvider.fromJson(env))
+    )
+
+  it.scoped("the sampler still decides the sampled flag that outgoing traceparent headers carry", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl, OTEL_TRACES_EXPORTER: "none" }
+      // The default, parentbased_always_on: a root is sampled, as is the child of a sampled remote parent.
+      assert.isTrue(yield* sampledInside(env))
+      const remote = (sampled: boolean) =>
+        Tracer.externalSpan({ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", sampled })
+      assert.isTrue(yield* sampledInside(env, remote(true)))
+      assert.isFalse(yield* sampledInside(env, remote(false)))
+      assert.isFalse(yield* sampledInside({ ...env, OTEL_TRACES_SAMPLER: "always_off" }))
+      assert.strictEqual(receiver.spans().length, 0)
+    }))
+})
+
+describe("metrics export timing", () => {
+  const metricsOf = (env: Record<string, string>) => TelemetryConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", ...env }).metrics!
+
+  it("an export never outlives the reader's wait for it, so exports to a hung collector cannot pile up", () => {
+    const cases: Array<Record<string, string>> = [
+      {},
+      { OTEL_METRIC_EXPORT_INTERVAL: "5000" },
+      { OTEL_METRIC_EXPORT_INTERVAL: "1000", OTEL_METRIC_EXPORT_TIMEOUT: "0", OTEL_EXPORTER_OTLP_TIMEOUT: "0" },
+      { OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: "0" }
+    ]
+    for (const env of cases) {
+      const { exportTimeoutMillis, intervalMillis, target } = Metrics.timingsOf(metricsOf(env))
+      assert.isTrue(Duration.isFinite(target.timeout), JSON.stringify(env))
+      assert.isAtMost(Duration.toMillis(target.timeout), exportTimeoutMillis, JSON.stringify(env))
+      assert.isAtMost(exportTimeoutMillis, intervalMillis, JSON.stringify(env))
+    }
+    assert.strictEqual(Duration.toMillis(Metrics.timingsOf(metricsOf({ OTEL_METRIC_EXPORT_INTERVAL: "5000" })).target.timeout), 5000)
+  })
+
+  it("an interval beyond what a timer can hold is capped (Node would fire it every millisecond)", () => {
+    const { intervalMillis } = Metrics.timingsOf(metricsOf({ OTEL_METRIC_EXPORT_INTERVAL: "4000000000" }))
+    assert.strictEqual(intervalMillis, 2 ** 31 - 1)
+  })
+})
+
+describe("Telemetry.layerOtlp({ metrics: true })", () => {
+  it.scoped("a traces URL without /v1/traces: a warning says no metrics are exported, instead of silence", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const logs = Logs.capture()
+      yield* Effect.void.pipe(
+        Effect.withSpan("work"),
+        Effect.provide(Telemetry.layerOtlp({ url: `${receiver.baseUrl}/ingest/traces`, metrics: true })),
+        Effect.provide(logs.layer)
+      )
+      assert.include(logs.text(), "has no /v1/traces")
+      assert.deepStrictEqual(receiver.spans().map((s) => s.name), ["work"])
+    }))
+})
+
+describe("metrics at shutdown", () => {
+  // Live clock: the metric reader's interval is the SDK's own timer.
+  it.scopedLive("stop() ends the reader's interval: a shutdown that ran out of its budget leaves nothing running", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const client = yield* Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer)
+      const closing = yield* Deferred.make<void>()
+      let exports = 0
+      const settings = TelemetryConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.baseUrl, OTEL_METRIC_EXPORT_INTERVAL: "20" }).metrics!
+      const metrics = yield* Metrics.make(settings, defaultResource(), "0.0.0", {
+        client,
+        closing,
+        hooks: { failed: () => {} },
+        fork: (effect) => {
+          exports++
+          return Effect.runFork(effect)
+        }
+      })
+      // The reader exports on its own, every interval...
+      yield* Effect.sleep("200 millis")
+      assert.isAbove(exports, 0)
+      // ...until stopped: then once more at most (the shutdown's last export), not every interval.
+      metrics.stop()
+      const atStop = exports
+      yield* Effect.sleep("200 millis")
+      assert.isAtMost(exports, atStop + 1)
+      yield* Effect.promise(() => metrics.shutdown())
     }))
 })

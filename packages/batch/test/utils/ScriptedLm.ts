@@ -77,7 +77,9 @@ export const make = (
     LanguageModel.LanguageModel,
     LanguageModel.make({
       generateText: generate,
-      streamText: (options) => Stream.fromIterableEffect(Effect.map(generate(options), () => []))
+      // A stream ends with its finish part (a stream without one is a failed call).
+      streamText: (options) =>
+        Stream.fromIterableEffect(Effect.map(generate(options), (parts) => parts.filter((part) => part.type === "finish")))
     })
   )
   return { layer, counters }

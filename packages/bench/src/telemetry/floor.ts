@@ -9,24 +9,36 @@
  * protobuf exporter (what `@opentelemetry/exporter-trace-otlp-proto` builds) to a loopback
  * receiver in a child process. The difference between the two is the floor.
  *
- *   node --import tsx packages/bench/src/telemetry/floor.ts [--calls 3000] [--concurrency 64] [--rounds 3]
+ *   node --expose-gc --import tsx packages/bench/src/telemetry/floor.ts [--calls 3000] [--concurrency 64] [--rounds 3]
  *     [--latency uniform:500-2000]
  *
  * `overhead.ts` runs these two variants in the same run as its own modes.
  */
 import { ChainOfThought, ChatAdapter, Signature } from "@effect-dspy/core"
+import { SimulatorConfig } from "@effect-dspy/simulator"
 import { context as otelContext, SpanKind, trace } from "@opentelemetry/api"
 import { OTLPExporterBase } from "@opentelemetry/otlp-exporter-base"
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from "@opentelemetry/otlp-exporter-base/node-http"
 import { ProtobufTraceSerializer, TraceExporterMetricsHelper } from "@opentelemetry/otlp-transformer"
 import { resourceFromAttributes } from "@opentelemetry/resources"
-import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base"
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base"
 import { pathToFileURL } from "node:url"
-import { measure, median, pool, startSimulator } from "../internal/harness.js"
+import { measure, median, pool, type SimulatorProcess, startSimulator } from "../harness/measure.js"
 import { startReceiver } from "./receiver.js"
 
 export const QA = Signature.fromString("question -> answer", { name: "QA", instructions: "Answer the question in one sentence." })
 const withReasoning = ChainOfThought.withReasoning(QA)
+
+/**
+ * The simulator in its own process, answering after `latency` (`uniform:500-2000`, ...), each
+ * question always in the same time (its latency drawn from a hash of the request), so that every
+ * mode of a run waits the same.
+ */
+export const startLatencySimulator = (latency: string): Promise<SimulatorProcess> => {
+  const parsed = SimulatorConfig.parseLatency(latency)
+  if (parsed._tag === "None") return Promise.reject(new Error(`--latency: expected 200, uniform:500-2000 or lognormal:400,0.6; got ${latency}`))
+  return startSimulator({ latency: parsed.value, latencySampling: "request" })
+}
 
 /** The question of call `i` (the same in every variant, so the simulator gives it the same latency). */
 export const question = (i: number) => `What is ${i} + ${i}?`
@@ -76,7 +88,21 @@ const protoExporter = (url: string) =>
 
 /** The same request inside the SDK's two spans; `shutdown` exports what is left. */
 export const traced = (simUrl: string, tracesUrl: string, queueSize: number) => {
-  const processor = new BatchSpanProcessor(protoExporter(tracesUrl), { maxQueueSize: queueSize })
+  const exporter = protoExporter(tracesUrl)
+  // Spans the collector accepted, counted as the results come back (nothing assumed).
+  const counts = { exported: 0, failed: 0 }
+  const counting: SpanExporter = {
+    export: (spans, done) =>
+      exporter.export(spans, (result) => {
+        // ExportResultCode.SUCCESS (`@opentelemetry/core`, not a dependency of this package)
+        if (result.code === 0) counts.exported += spans.length
+        else counts.failed += spans.length
+        done(result)
+      }),
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush()
+  }
+  const processor = new BatchSpanProcessor(counting, { maxQueueSize: queueSize })
   const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ "service.name": "floor" }), spanProcessors: [processor] })
   const tracer = provider.getTracer("floor", "0.1.0")
   const target = new URL(`${simUrl}/v1/chat/completions`)
@@ -137,8 +163,10 @@ export const traced = (simUrl: string, tracesUrl: string, queueSize: number) => 
     })
     module.end()
   }
-  return { call, shutdown: () => provider.shutdown() }
+  return { call, shutdown: () => provider.shutdown(), counts: (): { readonly exported: number; readonly failed: number } => ({ ...counts }) }
 }
+
+const gc = (globalThis as { gc?: () => void }).gc
 
 const main = async () => {
   const args = new Map<string, string>()
@@ -146,16 +174,18 @@ const main = async () => {
   const calls = Number(args.get("calls") ?? 3000)
   const concurrency = Number(args.get("concurrency") ?? 64)
   const rounds = Number(args.get("rounds") ?? 3)
-  process.env["SIM_LATENCY_SAMPLING"] = "request"
-  const sim = await startSimulator(["--latency", args.get("latency") ?? "uniform:500-2000"])
+  const sim = await startLatencySimulator(args.get("latency") ?? "uniform:500-2000")
   const receiver = await startReceiver()
   try {
     const bareRounds: Array<number> = []
     const tracedRounds: Array<number> = []
     for (let round = 0; round < rounds; round++) {
+      // The last round's garbage is collected outside the next window (run node with --expose-gc).
+      gc?.()
       const b = bare(sim.url)
       let i = 0
       bareRounds.push((await measure(calls, (n) => pool(n, concurrency, () => b(i++)))).cpuMicrosPerCall)
+      gc?.()
       const t = traced(sim.url, `${receiver.baseUrl}/v1/traces`, Math.max(2048, calls * 2))
       let j = 0
       tracedRounds.push((await measure(calls, async (n) => {

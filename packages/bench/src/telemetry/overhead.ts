@@ -1,7 +1,7 @@
 /**
  * What tracing costs at a realistic model latency (issue 22): ChainOfThought over the
  * openai-compatible provider against the simulator in a child process answering in 0.5-2 s
- * (each question always takes the same time: `SIM_LATENCY_SAMPLING=request`), 3,000 calls at
+ * (each question always takes the same time: latency drawn per request), 3,000 calls at
  * concurrency 64, with
  *
  * - `off`: `Telemetry.layerFromEnv` with nothing configured (core then makes no spans);
@@ -37,7 +37,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import { Context, DefaultServices, Effect, Layer, Logger, LogLevel, ManagedRuntime, Tracer } from "effect"
 import { writeFileSync } from "node:fs"
-import { median, pool, startSimulator } from "../internal/harness.js"
+import { median, pool } from "../harness/measure.js"
 import * as Floor from "./floor.js"
 import { closedPortUrl, startReceiver } from "./receiver.js"
 
@@ -68,9 +68,10 @@ const workload = (n: number) =>
 interface Round {
   readonly wallMillis: number
   readonly cpuMicrosPerCall: number
-  readonly exported: number
-  readonly dropped: number
-  readonly failed: number
+  /** Span counts; undefined where the mode has no way to know them (`-` in the table). */
+  readonly exported: number | undefined
+  readonly dropped: number | undefined
+  readonly failed: number | undefined
 }
 
 interface Urls {
@@ -116,6 +117,10 @@ const heapMb = () => {
 }
 
 const timed = async (n: number, body: () => Promise<Omit<Round, "wallMillis" | "cpuMicrosPerCall">>): Promise<Round> => {
+  // The garbage of the round before is collected outside this round's window: otherwise the
+  // mode that follows a heavy one pays for its collections (the bare `fetch` after the Effect
+  // modes did, and the SDK's floor came out below it).
+  gc?.()
   const cpu = process.cpuUsage()
   const start = performance.now()
   const counts = await body()
@@ -124,7 +129,7 @@ const timed = async (n: number, body: () => Promise<Omit<Round, "wallMillis" | "
   return { wallMillis, cpuMicrosPerCall: (used.user + used.system) / n, ...counts }
 }
 
-const none = { exported: 0, dropped: 0, failed: 0 }
+const none = { exported: undefined, dropped: undefined, failed: undefined }
 
 const runRound = (mode: Mode, run: Run, urls: Urls, n: number): Promise<Round> => {
   switch (mode) {
@@ -141,7 +146,8 @@ const runRound = (mode: Mode, run: Run, urls: Urls, n: number): Promise<Round> =
         let i = 0
         await pool(n, CONCURRENCY, () => floor.call(i++))
         await floor.shutdown()
-        return { ...none, exported: n * 2 }
+        // Its queue holds every span of the round: none is dropped.
+        return { ...floor.counts(), dropped: 0 }
       })
     case "spans":
       return timed(n, async () => {
@@ -180,8 +186,7 @@ const pairedMedian = (xs: ReadonlyArray<Round>, ys: ReadonlyArray<Round>, f: (x:
 const main = async () => {
   console.log(`ChainOfThought: ${CALLS} calls at concurrency ${CONCURRENCY}, latency ${LATENCY}, ${ROUNDS} interleaved rounds`)
   console.log(`node ${process.version}, forced GC ${gc === undefined ? "unavailable (run node with --expose-gc)" : "on"}`)
-  process.env["SIM_LATENCY_SAMPLING"] = "request"
-  const sim = await startSimulator(["--latency", LATENCY])
+  const sim = await Floor.startLatencySimulator(LATENCY)
   const receiver = await startReceiver("accept")
   const hanging = await startReceiver("hang")
   const urls: Urls = { sim: sim.url, receiver: receiver.baseUrl, hanging: hanging.baseUrl, down: await closedPortUrl() }
@@ -216,8 +221,8 @@ const main = async () => {
       console.log(
         `${mode.padEnd(12)} ${wall.toFixed(2).padStart(7)} ${(wallRatio?.toFixed(4) ?? "").padStart(7)} ${cpu.toFixed(0).padStart(12)} ${
           (tracing?.toFixed(0) ?? "").padStart(16)
-        } ${(vsSdk === undefined ? "" : `${vsSdk.toFixed(2)}x`).padStart(7)} ${String(last.exported).padStart(16)} ${String(last.dropped).padStart(8)} ${
-          String(last.failed).padStart(7)
+        } ${(vsSdk === undefined ? "" : `${vsSdk.toFixed(2)}x`).padStart(7)} ${String(last.exported ?? "-").padStart(16)} ${String(last.dropped ?? "-").padStart(8)} ${
+          String(last.failed ?? "-").padStart(7)
         }`
       )
     }

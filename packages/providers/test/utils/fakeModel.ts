@@ -1,61 +1,46 @@
 /**
- * A scripted in-memory LanguageModel for policy tests: each call takes the next
- * outcome (the last repeats) and records the clock time of each attempt.
+ * A `LanguageModel` (built with `LanguageModel.make`) that answers each call with the next
+ * scripted outcome and records when (on the `Clock`) each attempt started.
  */
 import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Response from "@effect/ai/Response"
 import { Clock, Effect, Layer, Option, Stream } from "effect"
 
+/** One attempt's outcome. */
 export type Outcome =
-  | { readonly _tag: "Ok"; readonly text: string }
-  | { readonly _tag: "Fail"; readonly error: AiError.AiError }
-  | { readonly _tag: "Hang" }
-  /** Streams: emit these text deltas, then fail with the error (or finish when absent). */
-  | { readonly _tag: "Stream"; readonly deltas: ReadonlyArray<string>; readonly error?: AiError.AiError }
+  | { readonly _tag: "ok"; readonly text: string }
+  | { readonly _tag: "fail"; readonly error: AiError.AiError }
+  | { readonly _tag: "hang" }
+  /** Streams: some text, then a failure. */
+  | { readonly _tag: "partial"; readonly text: string; readonly error: AiError.AiError }
 
-export const ok = (text = "ok"): Outcome => ({ _tag: "Ok", text })
-export const fail = (error: AiError.AiError): Outcome => ({ _tag: "Fail", error })
-export const hang: Outcome = { _tag: "Hang" }
-export const streamOf = (deltas: ReadonlyArray<string>, error?: AiError.AiError): Outcome =>
-  error === undefined ? { _tag: "Stream", deltas } : { _tag: "Stream", deltas, error }
+export const ok = (text = "ok"): Outcome => ({ _tag: "ok", text })
+export const fail = (error: AiError.AiError): Outcome => ({ _tag: "fail", error })
+export const hang: Outcome = { _tag: "hang" }
+export const partial = (text: string, error: AiError.AiError): Outcome => ({ _tag: "partial", text, error })
 
-export const httpError = (
-  status: number,
-  headers: Record<string, string> = {},
-  body?: string
-): AiError.HttpResponseError =>
+const request = { method: "POST" as const, url: "https://api.example.com/v1/chat/completions", urlParams: [], hash: Option.none(), headers: {} }
+
+/** An HTTP error status as the `@effect/ai-*` clients report it. */
+export const httpError = (status: number, headers: Record<string, string> = {}, body?: unknown) =>
   new AiError.HttpResponseError({
     module: "Fake",
     method: "generateText",
     reason: "StatusCode",
-    request: { method: "POST", url: "http://127.0.0.1/v1/chat/completions", urlParams: [], hash: Option.none(), headers: {} },
+    request,
     response: { status, headers },
-    ...(body === undefined ? {} : { body })
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
   })
 
-export const resetError = (): AiError.HttpRequestError =>
-  new AiError.HttpRequestError({
-    module: "Fake",
-    method: "generateText",
-    reason: "Transport",
-    description: "read ECONNRESET",
-    request: { method: "POST", url: "http://127.0.0.1/v1/chat/completions", urlParams: [], hash: Option.none(), headers: {} }
-  })
+/** A connection reset. */
+export const resetError = () =>
+  new AiError.HttpRequestError({ module: "Fake", method: "generateText", reason: "Transport", request, description: "ECONNRESET: socket hang up" })
 
-const finish: Response.StreamPartEncoded = {
-  type: "finish",
-  reason: "stop",
-  usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }
-}
+const finish: Response.StreamPartEncoded = { type: "finish", reason: "stop", usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } }
 
-export interface FakeModel {
-  /** Clock millis at the start of each attempt. */
-  readonly attempts: Array<number>
-  readonly layer: Layer.Layer<LanguageModel.LanguageModel>
-}
-
-export const makeFakeModel = (outcomes: ReadonlyArray<Outcome>): FakeModel => {
+/** The fake model; `attempts` holds the `Clock` time of every attempt. */
+export const make = (outcomes: ReadonlyArray<Outcome>) => {
   const attempts: Array<number> = []
   const next = Effect.flatMap(Clock.currentTimeMillis, (now) =>
     Effect.sync(() => {
@@ -68,51 +53,33 @@ export const makeFakeModel = (outcomes: ReadonlyArray<Outcome>): FakeModel => {
       generateText: () =>
         Effect.flatMap(next, (outcome): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> => {
           switch (outcome._tag) {
-            case "Ok":
+            case "ok":
               return Effect.succeed([{ type: "text", text: outcome.text }, finish])
-            case "Fail":
-              return Effect.fail(outcome.error)
-            case "Hang":
+            case "hang":
               return Effect.never
-            case "Stream":
-              return Effect.succeed([{ type: "text", text: outcome.deltas.join("") }, finish])
+            default:
+              return Effect.fail(outcome.error)
           }
         }),
       streamText: () =>
         Stream.unwrap(Effect.map(next, (outcome): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> => {
+          const text = (t: string): Array<Response.StreamPartEncoded> => [
+            { type: "response-metadata", id: "r" },
+            { type: "text-start", id: "t" },
+            { type: "text-delta", id: "t", delta: t }
+          ]
           switch (outcome._tag) {
-            case "Ok":
-              return Stream.fromIterable<Response.StreamPartEncoded>([
-                { type: "response-metadata", id: "r" },
-                { type: "text-start", id: "t" },
-                { type: "text-delta", id: "t", delta: outcome.text },
-                { type: "text-end", id: "t" },
-                finish
-              ])
-            case "Fail":
-              // metadata first: a failure before any content is still retryable
-              return Stream.concat(
-                Stream.fromIterable<Response.StreamPartEncoded>([
-                  { type: "response-metadata", id: "r" },
-                  { type: "text-start", id: "t" }
-                ]),
-                Stream.fail(outcome.error)
-              )
-            case "Hang":
+            case "ok":
+              return Stream.fromIterable([...text(outcome.text), { type: "text-end", id: "t" }, finish])
+            case "hang":
               return Stream.never
-            case "Stream": {
-              const parts: Array<Response.StreamPartEncoded> = [
-                { type: "response-metadata", id: "r" },
-                { type: "text-start", id: "t" },
-                ...outcome.deltas.map((delta): Response.StreamPartEncoded => ({ type: "text-delta", id: "t", delta }))
-              ]
-              return outcome.error === undefined
-                ? Stream.fromIterable([...parts, { type: "text-end", id: "t" }, finish])
-                : Stream.concat(Stream.fromIterable(parts), Stream.fail(outcome.error))
-            }
+            case "fail":
+              return Stream.concat(Stream.succeed<Response.StreamPartEncoded>({ type: "response-metadata", id: "r" }), Stream.fail(outcome.error))
+            case "partial":
+              return Stream.concat(Stream.fromIterable(text(outcome.text)), Stream.fail(outcome.error))
           }
         }))
     })
   )
-  return { attempts, layer }
+  return { layer, attempts }
 }

@@ -43,6 +43,42 @@ export interface GenAiMetrics {
   readonly record: (span: SdkSpan) => void
   /** Whether the last export was accepted. */
   readonly healthy: () => boolean
+  /** Shuts the provider down once (the reader's interval stops, a last export is made). */
+  readonly shutdown: () => Promise<void>
+  /**
+   * For a shutdown that ran out of its budget: starts the provider's shutdown without waiting,
+   * which stops the reader's interval at once (it would otherwise collect and export, and keep
+   * the provider, for as long as the process lives); its last export is cut with the others.
+   */
+  readonly stop: () => void
+}
+
+/**
+ * The periodic reader's interval and export timeout, and the transport target of one export.
+ * The reader stops waiting for an export after its timeout and starts the next one an interval
+ * later, whether or not the first has ended: an export's deadline is never beyond that timeout,
+ * so exports to a collector that hangs do not pile up (with `OTEL_EXPORTER_OTLP_TIMEOUT=0` and
+ * `OTEL_METRIC_EXPORT_TIMEOUT=0`, one more request per interval, forever).
+ */
+export const timingsOf = (settings: TelemetryConfig.MetricsDestination): {
+  readonly intervalMillis: number
+  readonly exportTimeoutMillis: number
+  readonly target: Transport.Target
+} => {
+  const intervalMillis = Math.max(1, Math.min(2 ** 31 - 1, Duration.toMillis(settings.interval)))
+  // The SDK refuses an export timeout beyond the interval.
+  const exportTimeoutMillis = Math.max(1, Math.min(intervalMillis, Duration.toMillis(settings.exportTimeout)))
+  return {
+    intervalMillis,
+    exportTimeoutMillis,
+    target: {
+      url: settings.url,
+      headers: settings.headers,
+      contentType: settings.protocol === "http/json" ? "application/json" : "application/x-protobuf",
+      compression: settings.compression,
+      timeout: Duration.min(settings.timeout, Duration.millis(exportTimeoutMillis))
+    }
+  }
 }
 
 const copy = (from: ReadonlyMap<string, unknown>, into: Attributes, key: string) => {
@@ -65,13 +101,7 @@ export const make = (
   Effect.gen(function*() {
     const effectMetrics = yield* Effect.provideService(OtelMetrics.makeProducer, OtelResource.Resource, resource)
     const serializer = settings.protocol === "http/json" ? JsonMetricsSerializer : ProtobufMetricsSerializer
-    const target: Transport.Target = {
-      url: settings.url,
-      headers: settings.headers,
-      contentType: settings.protocol === "http/json" ? "application/json" : "application/x-protobuf",
-      compression: settings.compression,
-      timeout: Duration.min(settings.timeout, settings.exportTimeout)
-    }
+    const { exportTimeoutMillis, intervalMillis, target } = timingsOf(settings)
     let healthy = true
     const exporter: PushMetricExporter = {
       export(metrics: ResourceMetrics, done: (result: ExportResult) => void) {
@@ -103,11 +133,10 @@ export const make = (
           ? AggregationTemporality.DELTA
           : AggregationTemporality.CUMULATIVE
     }
-    const interval = Math.max(1, Duration.toMillis(settings.interval))
     const reader = new PeriodicExportingMetricReader({
       exporter,
-      exportIntervalMillis: interval,
-      exportTimeoutMillis: Math.max(1, Math.min(interval, Duration.toMillis(settings.exportTimeout))),
+      exportIntervalMillis: intervalMillis,
+      exportTimeoutMillis,
       metricProducers: [effectMetrics]
     })
     const provider = new MeterProvider({ resource, readers: [reader] })
@@ -154,5 +183,13 @@ export const make = (
       const ttfc = attributes.get(GenAi.Attributes.responseTimeToFirstChunk)
       if (typeof ttfc === "number") firstChunk.record(ttfc, common)
     }
-    return { provider, record, healthy: () => healthy }
+    let shutdown: Promise<void> | undefined = undefined
+    const shutdownOnce = () => (shutdown ??= provider.shutdown().catch(() => undefined))
+    return {
+      provider,
+      record,
+      healthy: () => healthy,
+      shutdown: shutdownOnce,
+      stop: () => void shutdownOnce()
+    }
   })

@@ -202,6 +202,19 @@ export const targetOf = (
   timeout: Duration.min(destination.timeout, exportTimeout)
 })
 
+// The longest delay a timer holds: beyond it Node fires at once (and the processor would export
+// every span on its own).
+const maxTimerMillis = 2 ** 31 - 1
+
+/** The batch span processor's options for the settings; its delays within a timer's range. */
+export const processorOptions = (batch: TelemetryConfig.Batch) => ({
+  maxQueueSize: batch.maxQueueSize,
+  maxExportBatchSize: Math.min(batch.maxExportBatchSize, batch.maxQueueSize),
+  scheduledDelayMillis: Math.min(maxTimerMillis, Duration.toMillis(batch.scheduleDelay)),
+  // "No limit" waits for the export's own deadline.
+  exportTimeoutMillis: Math.min(maxTimerMillis, Duration.toMillis(batch.exportTimeout))
+})
+
 /** Builds the pipeline of one destination. */
 export const make = (
   destination: TelemetryConfig.Destination,
@@ -267,10 +280,13 @@ export const make = (
     export(spans, done: (result: ExportResult) => void) {
       const count = spans.length
       stats.queued = Math.max(0, stats.queued - count)
-      // The SDK's BatchSpanProcessorBase (sdk-trace 2.12) clears its `_isExporting` flag in a
-      // `.catch` that runs after its `.finally` has started the next export, so each failed
-      // export lets one more run at once: with a collector down, exports (and the spans they
-      // hold) would pile up. Beyond the bound, a batch is dropped and counted here instead.
+      // Upstream defect: `BatchSpanProcessorBase._maybeStartTimer` (`@opentelemetry/sdk-trace`
+      // 2.12.1, under sdk-trace-base's BatchSpanProcessor) chains `.finally(...).catch(...)` on
+      // a batch's export; on a failure the `.finally` starts the next export (the queue holds a
+      // full batch) and the `.catch` then clears `_isExporting` under it, so each failed export
+      // lets one more run at once: with a collector down, exports (and the spans they hold)
+      // would pile up. (Its export timeout also moves on while an export runs; `targetOf` keeps
+      // our deadline within it.) Beyond the bound, a batch is dropped and counted here instead.
       if (stats.inFlight + count > maxInFlight) {
         stats.dropped += count
         deps.hooks.dropped(count)
@@ -313,13 +329,7 @@ export const make = (
     forceFlush: () => Promise.resolve()
   }
 
-  const processor = new BatchSpanProcessor(exporter, {
-    maxQueueSize: batch.maxQueueSize,
-    maxExportBatchSize: Math.min(batch.maxExportBatchSize, batch.maxQueueSize),
-    scheduledDelayMillis: Duration.toMillis(batch.scheduleDelay),
-    // setTimeout's limit; "no limit" waits for the export's own deadline.
-    exportTimeoutMillis: Math.min(2 ** 31 - 1, Duration.toMillis(batch.exportTimeout))
-  })
+  const processor = new BatchSpanProcessor(exporter, processorOptions(batch))
 
   const gate: SpanProcessor = {
     onStart: () => {},

@@ -34,6 +34,8 @@ import type * as Prompt from "@effect/ai/Prompt"
 /** What the tracer needs. */
 export interface Options {
   readonly tracer: OtelApi.Tracer
+  /** Whether any destination receives spans; when none does, nothing is recorded on SDK spans. */
+  readonly exporting: boolean
   /** How captured content is rendered; `undefined` when capture is off. */
   readonly content: Content.Policy | undefined
   /** Called when a span ends, after the SDK span has ended (metrics). */
@@ -86,7 +88,7 @@ export class SdkSpan implements Tracer.Span {
   readonly sampled: boolean
   readonly attributes = new Map<string, unknown>()
   readonly otel: OtelApi.Span
-  /** Whether the SDK records this span (sampled or record-only): only then are attributes sent to it. */
+  /** Whether the SDK records this span (sampled or record-only) for a destination: only then are attributes sent to it. */
   readonly recording: boolean
   status: Tracer.SpanStatus
   /** Content handed to the span, rendered when it ends. */
@@ -108,7 +110,7 @@ export class SdkSpan implements Tracer.Span {
     this.spanId = spanContext.spanId
     this.traceId = spanContext.traceId
     this.sampled = (spanContext.traceFlags & OtelApi.TraceFlags.SAMPLED) === OtelApi.TraceFlags.SAMPLED
-    this.recording = this.otel.isRecording()
+    this.recording = options.exporting && this.otel.isRecording()
     this.status = { _tag: "Started", startTime }
   }
   /** The OpenTelemetry context with this span as the parent. */
@@ -175,18 +177,25 @@ export class SdkSpan implements Tracer.Span {
     const error = Option.isSome(failure) ? failure.value : Cause.squash(cause)
     const type = errorTypeOf(error)
     if (!this.attributes.has(GenAi.Attributes.errorType)) this.attribute(GenAi.Attributes.errorType, type)
+    // An error's message can quote content (a parse error quotes the model's reply): with
+    // content capture off, spans say only the error's type and where it was raised.
+    const withContent = this.options.content !== undefined
     const first = Cause.prettyErrors(cause)[0]
-    const message = first?.message ?? ""
+    const message = withContent ? first?.message ?? "" : type
     if (this.recording) {
       this.otel.addEvent("exception", {
         "exception.type": type,
         "exception.message": message,
-        "exception.stacktrace": Cause.pretty(cause, { renderErrorCause: true })
+        "exception.stacktrace": withContent ? Cause.pretty(cause, { renderErrorCause: true }) : framesOf(type, first?.stack)
       }, hrTime(endTime))
     }
     this.otel.setStatus({ code: OtelApi.SpanStatusCode.ERROR, message })
   }
 }
+
+/** A stack trace without its messages: the error's type, then the `at ...` frames. */
+const framesOf = (type: string, stack: string | undefined): string =>
+  [type, ...(stack ?? "").split("\n").filter((line) => /^\s+at /.test(line))].join("\n")
 
 const isForwarded = (key: string): boolean =>
   (key.startsWith("gen_ai.response.") || key.startsWith("gen_ai.usage.") || key.startsWith("gen_ai.request.")) &&
