@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 /**
- * Adds the `@since` tag the API reference (`pnpm docgen`) requires to every documented export of
- * the public packages' entry-point modules that lacks one, and lists the exports that have no
- * documentation at all (those need a description written by hand).
+ * What the API reference (`pnpm docgen`, with `enforceDescriptions`) requires of the public
+ * packages' entry-point modules: every export has a doc comment with a description and an
+ * `@since` tag. Checks it in seconds (part of `pnpm check`, where docgen itself, which also
+ * type-checks and runs every example, takes minutes), and adds the missing `@since` tags.
  *
- *   node scripts/jsdoc-since.mjs --since 0.2.0                              list what is missing
+ *   node scripts/jsdoc-since.mjs                                            check: list what is missing, exit 1 if anything
  *   node scripts/jsdoc-since.mjs --since 0.2.0 --write                      add `@since 0.2.0`
  *   node scripts/jsdoc-since.mjs --since 0.2.0 --base main --base-since 0.1.0 --write
  *
  * An `export * as X from "./X.js"` of an index without a doc comment gets one made of the first
- * sentence of X's header comment. The tag names the version in which an export first ships. With --base, an export that the
- * same file already exported at that git revision gets --base-since instead (it shipped before),
- * and the others --since (the next release). Only comments change. Modules under
+ * sentence of X's header comment. The tag names the version in which an export first ships.
+ * With --base, an export that the same file already exported at that git revision gets
+ * --base-since instead (it shipped before), and the others --since (the next release). Only
+ * comments change; a missing description is listed, never invented. Modules under
  * `src/internal/` and command entry points (`bin.ts`) are skipped, as docgen skips them.
  */
 import { spawnSync } from "node:child_process"
@@ -29,9 +31,18 @@ const option = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : u
 const base = option("--base")
 const baseSince = option("--base-since")
 const version = /^\d+\.\d+\.\d+$/
-if (since === undefined || !version.test(since) || (base !== undefined && (baseSince === undefined || !version.test(baseSince)))) {
-  console.error("usage: node scripts/jsdoc-since.mjs --since <x.y.z> [--base <git-ref> --base-since <x.y.z>] [--write]")
+const usage = (problem) => {
+  console.error(`jsdoc-since: ${problem}`)
+  console.error("usage: node scripts/jsdoc-since.mjs [--since <x.y.z> [--base <git-ref> --base-since <x.y.z>] --write]")
   process.exit(2)
+}
+if (write && since === undefined) usage("--write needs --since <x.y.z>, the version the new tags name")
+if (since !== undefined && !version.test(since)) usage(`--since takes a version x.y.z, not ${since}`)
+if (base !== undefined && (baseSince === undefined || !version.test(baseSince))) usage("--base needs --base-since <x.y.z>")
+if (base !== undefined) {
+  // a mistyped revision must not read as "nothing shipped before" (every tag would say --since)
+  const known = spawnSync("git", ["rev-parse", "--verify", "--quiet", `${base}^{commit}`], { cwd: root, encoding: "utf8" })
+  if (known.status !== 0) usage(`--base ${base} is not a git revision here`)
 }
 
 /** The names a file exported at the base revision (empty when the file did not exist). */
@@ -81,6 +92,11 @@ const nameOf = (node) => {
   if (ts.isExportDeclaration(node)) return node.getText().split("\n")[0]
   return node.name?.getText() ?? "(anonymous)"
 }
+
+/** Whether a doc comment says something before its tags (docgen's description). */
+const hasDescription = (comment) =>
+  comment.replace(/^\/\*\*|\*\/$/g, "").split("\n").map((l) => l.replace(/^\s*\* ?/, "").trim())
+    .join("\n").split(/(^|\n)@/)[0].trim() !== ""
 
 /** The first sentence of a module's header comment (its description), if it has one. */
 const firstSentence = (text) => {
@@ -132,11 +148,20 @@ const withSince = (comment, indent, since) => {
 
 let added = 0
 const undocumented = []
+const undescribed = []
 for (const file of files) {
   const text = fs.readFileSync(file, "utf8")
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true)
   const before = exportedAtBase(file)
   const edits = []
+  /** Records what a doc comment lacks: a description (listed) or the `@since` tag (added). */
+  const describe = (doc, node) => {
+    const comment = text.slice(doc[0], doc[1])
+    if (!hasDescription(comment)) {
+      undescribed.push(`${path.relative(root, file)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1} ${nameOf(node)}`)
+    }
+    if (!/@since\b/.test(comment)) edits.push({ doc, node })
+  }
   const visit = (statements) => {
     for (const [i, node] of statements.entries()) {
       const exported = ts.isExportDeclaration(node) || isExported(node)
@@ -153,7 +178,7 @@ for (const file of files) {
         const doc = jsDocOf(text, node)
         const isHeader = doc !== undefined && i === 0 && text.slice(0, doc[0]).trim().replace(/^#!.*/, "") === ""
         if (doc !== undefined && !isHeader) {
-          if (!/@since\b/.test(text.slice(doc[0], doc[1]))) edits.push({ doc, node })
+          describe(doc, node)
           continue
         }
         const target = path.resolve(path.dirname(file), node.moduleSpecifier.text.replace(/\.js$/, ".ts"))
@@ -169,7 +194,7 @@ for (const file of files) {
           const doc = jsDocOf(text, element)
           const where = `${path.relative(root, file)}:${source.getLineAndCharacterOfPosition(element.getStart()).line + 1}`
           if (doc === undefined) undocumented.push(`${where} ${element.name.text} (in an export list)`)
-          else if (!/@since\b/.test(text.slice(doc[0], doc[1]))) edits.push({ doc, node: element })
+          else describe(doc, element)
         }
         continue
       }
@@ -178,7 +203,7 @@ for (const file of files) {
         undocumented.push(`${path.relative(root, file)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1} ${nameOf(node)}`)
         continue
       }
-      if (!/@since\b/.test(text.slice(doc[0], doc[1]))) edits.push({ doc, node })
+      describe(doc, node)
       if (ts.isModuleDeclaration(node) && node.body !== undefined && ts.isModuleBlock(node.body)) visit(node.body.statements)
     }
   }
@@ -211,4 +236,10 @@ for (const file of files) {
   fs.writeFileSync(file, out)
 }
 for (const line of undocumented) console.log(`no documentation (write a one-line description): ${line}`)
-console.log(`${write ? "added" : "missing"} @since on ${added} export(s); ${undocumented.length} export(s) without documentation`)
+for (const line of undescribed) console.log(`no description (write one line before the tags): ${line}`)
+console.log(
+  `jsdoc-since: ${write ? "added" : "missing"} @since on ${added} export(s); ${undocumented.length} export(s) without ` +
+    `documentation, ${undescribed.length} without a description`
+)
+// checking (or writing, which cannot invent descriptions): anything left fails
+if ((!write && added > 0) || undocumented.length > 0 || undescribed.length > 0) process.exit(1)

@@ -16,15 +16,21 @@
  *   conditions into `dist/`), which `pnpm pack` and `pnpm publish` put in the packed
  *   package.json in place of `exports` (and `publishConfig.bin` in place of `bin`);
  * - `files`, `sideEffects` (false, but for command entry points);
+ * - `LICENSE`: a copy of the repository's (package.json says MIT; npm packs a package's own
+ *   LICENSE file whatever `files` says);
  * - `tsconfig.build.json`: the package's build (nodenext, `dist/`), with project references to
  *   the packages of ours it depends on, and the root `tsconfig.build.json` that lists them all;
- * - `docgen.json`'s `exclude` (internal code and the modules that are not entry points);
+ * - `docgen.json`'s `exclude` (internal code and the modules that are not entry points) and the
+ *   `paths` its examples resolve our packages with (their build in `dist/`);
  * - `.changeset/config.json`'s `fixed` group: every public package, versioned together.
  *
  * Checked, not written (fix by hand): every package a source file imports is declared (`effect`
  * and `@effect/*` as peer dependencies, also in devDependencies for the workspace; ours as
- * `workspace:*` dependencies); every `bin` runs a file that exists, and its published target is
- * the build of a `src/*.ts` command.
+ * `workspace:*` dependencies); the peer ranges of `effect` (`^3.x.y`) and `@effect/*` (`^0.x.y`)
+ * stay on the Effect 3 line (the registry's `latest` of several of them is Effect 4) and are the
+ * same in every package; every `bin` runs a file that exists, and its published target is the
+ * build of a `src/*.ts` command; every `.changeset/*.md` names public packages of ours with a
+ * patch, minor or major bump and says what changed.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -59,6 +65,9 @@ const packages = fs.readdirSync(packagesDir)
   .filter((p) => p.manifest.private !== true)
   .sort((a, b) => a.dir.localeCompare(b.dir))
 const ours = new Map(packages.map((p) => [p.manifest.name, p]))
+const license = fs.readFileSync(path.join(root, "LICENSE"), "utf8")
+/** The first peer range seen for each `effect`/`@effect/*` package, and where. */
+const peerRanges = new Map()
 
 /** The header comment of a module (its first `/** ... *\/` block before any code). */
 const headerOf = (text) => {
@@ -174,6 +183,18 @@ for (const pkg of packages) {
   for (const [dep, range] of Object.entries(peers)) {
     if (dev[dep] !== range) problems.push(`${where}: peer ${dep}@${range} must also be a devDependency with the same range`)
     if (!imported.has(dep)) problems.push(`${where}: peer dependency ${dep} is not imported by src`)
+    if (isEffect(dep)) {
+      const line = dep === "effect" ? /^\^3\.\d+\.\d+$/ : /^\^0\.\d+\.\d+$/
+      if (!line.test(range)) {
+        problems.push(
+          `${where}: peer ${dep}@${range} must be a caret range on the Effect 3 line ` +
+            `(${dep === "effect" ? "^3.x.y" : "^0.x.y, the 0.x release that goes with effect 3"}): npm would otherwise install Effect 4`
+        )
+      }
+      const seen = peerRanges.get(dep)
+      if (seen === undefined) peerRanges.set(dep, { range, where })
+      else if (seen.range !== range) problems.push(`${where}: peer ${dep}@${range}, but ${seen.where} says ${seen.range}: use one range`)
+    }
   }
 
   // build: nodenext into dist/, referencing the packages of ours it depends on
@@ -187,15 +208,27 @@ for (const pkg of packages) {
   }
   sync(path.join(dirPath, "tsconfig.build.json"), json(build))
 
-  // API reference: everything but internal code and the modules that are not entry points
+  // API reference: everything but internal code and the modules that are not entry points; the
+  // examples (written to docs/examples/) import our packages from their build, as users do:
+  // type-checking them against the declarations is a fraction of the work of checking every
+  // package's sources again for each package (`pnpm docgen` builds first)
   const docgenFile = path.join(dirPath, "docgen.json")
   if (fs.existsSync(docgenFile)) {
     const docgen = readJson(docgenFile)
     docgen.exclude = ["src/internal/**/*.ts", ...[...commands, ...hidden].map((f) => `src/${f}`)]
+    docgen.examplesCompilerOptions = {
+      ...docgen.examplesCompilerOptions,
+      paths: Object.fromEntries(packages.flatMap((p) => [
+        [p.manifest.name, [`../../../${p.dir}/dist/index`]],
+        [`${p.manifest.name}/*`, [`../../../${p.dir}/dist/*`]]
+      ]))
+    }
     sync(docgenFile, json(docgen))
   } else problems.push(`${where}: no docgen.json (copy one from packages/core)`)
 
   sync(pkg.file, json(next))
+  if (manifest.license !== "MIT") problems.push(`${where}: license is ${manifest.license}, but the repository's LICENSE is MIT`)
+  sync(path.join(dirPath, "LICENSE"), license)
 }
 
 // changesets: the public packages are versioned together (they depend on each other's exact versions)
@@ -204,6 +237,32 @@ if (fs.existsSync(changesetConfig)) {
   const config = readJson(changesetConfig)
   config.fixed = [packages.map((p) => p.manifest.name).sort()]
   sync(changesetConfig, json(config))
+}
+
+// changesets: each names public packages of ours with a bump, and says what changed (`pnpm
+// changeset version` stops on the first bad one, at release time)
+const changesetDir = path.join(root, ".changeset")
+if (fs.existsSync(changesetDir)) {
+  for (const file of fs.readdirSync(changesetDir).filter((f) => f.endsWith(".md") && f !== "README.md").sort()) {
+    const where = `.changeset/${file}`
+    const m = /^---\r?\n([\s\S]*?)\r?\n?---\r?\n([\s\S]*)$/.exec(fs.readFileSync(path.join(changesetDir, file), "utf8"))
+    if (m === null) {
+      problems.push(`${where}: no frontmatter (a --- block naming the packages, e.g. "@effect-dspy/core": minor)`)
+      continue
+    }
+    const releases = m[1].split(/\r?\n/).filter((line) => line.trim() !== "")
+    if (releases.length === 0) problems.push(`${where}: names no package`)
+    for (const line of releases) {
+      const release = /^\s*(["']?)(@?[^"':\s]+)\1\s*:\s*(\S+)\s*$/.exec(line)
+      if (release === null) problems.push(`${where}: cannot read "${line.trim()}" (want "@effect-dspy/<package>": patch|minor|major)`)
+      else if (!ours.has(release[2])) {
+        problems.push(`${where}: ${release[2]} is not a public package of this repository (${[...ours.keys()].join(", ")})`)
+      } else if (!["patch", "minor", "major"].includes(release[3])) {
+        problems.push(`${where}: ${release[2]}: bump "${release[3]}" is not patch, minor or major`)
+      }
+    }
+    if (m[2].trim() === "") problems.push(`${where}: says nothing after the frontmatter (one or two sentences for the changelog)`)
+  }
 }
 
 sync(

@@ -4,13 +4,15 @@
  * - `POST /api/conversations` → `201 {"id"}`
  * - `POST /api/conversations/:id/messages` with `{"message"}` → an SSE stream:
  *   `event: token` (`{"delta"}`) for each token as it arrives, then `event: done`
- *   (`{"reply","usage"}`), or `event: error` (`{"error","message"}`)
+ *   (`{"reply","usage"}`), or `event: error` (`{"error","message","retryable"}`, see `ChatError`:
+ *   a kind and a message written here, never the upstream's text)
  * - `GET /api/conversations/:id` → the history (`Conversation.Snapshot`)
  * - `DELETE /api/conversations/:id`
  * - `GET /` and `GET /app.js` → the page; `GET /admin/stats` → server figures
  *
- * Each conversation is a `Conversation` value (its own history in a `Ref`) kept in a map that
- * belongs to this server instance. A turn streams in the fiber of its request: when the client
+ * Each conversation is a `Conversation` value (its own history in a `Ref`) kept in a registry
+ * that belongs to this server instance (`Conversations`): forgotten after an idle timeout, at
+ * most so many per client. A turn streams in the fiber of its request: when the client
  * goes away the platform interrupts that fiber, which interrupts the model's stream and its
  * upstream HTTP request. Bad input gets a 4xx with a JSON body `{"error","message"}`.
  */
@@ -21,8 +23,10 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import type * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -35,6 +39,8 @@ import { readFile } from "node:fs/promises"
 import * as Http from "node:http"
 import { join } from "node:path"
 import { createHistogram, monitorEventLoopDelay, performance } from "node:perf_hooks"
+import * as ChatError from "./ChatError.js"
+import * as Conversations from "./Conversations.js"
 
 /** Options of the server. */
 export interface Options {
@@ -42,6 +48,10 @@ export interface Options {
   readonly maxMessageBytes?: number | undefined
   /** Most conversations held at once; creating more gets 503 (default 100,000). */
   readonly maxConversations?: number | undefined
+  /** Most conversations one client (by address) holds at once; creating more gets 429 (default 50). */
+  readonly maxConversationsPerClient?: number | undefined
+  /** A conversation without a request for this long is forgotten (default 30 minutes). */
+  readonly conversationIdleTimeout?: Duration.DurationInput | undefined
   /** Most user/assistant messages kept per conversation (default 40). */
   readonly maxHistoryMessages?: number | undefined
   /** The system message of new conversations. */
@@ -55,6 +65,8 @@ export interface Options {
 /** Figures served at `GET /admin/stats` (durations in milliseconds). */
 export interface Stats {
   readonly conversations: number
+  /** Conversations forgotten after the idle timeout. */
+  readonly expiredConversations: number
   readonly activeStreams: number
   readonly maxActiveStreams: number
   readonly startedStreams: number
@@ -85,15 +97,6 @@ const encoder = new TextEncoder()
 
 const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
 
-const describeError = (error: unknown): { readonly error: string; readonly message: string } => {
-  if (typeof error === "object" && error !== null) {
-    const tag = "_tag" in error && typeof error._tag === "string" ? error._tag : "Error"
-    const message = "message" in error && typeof error.message === "string" ? error.message : String(error)
-    return { error: tag, message }
-  }
-  return { error: "Error", message: String(error) }
-}
-
 const percentiles = (h: { percentile(p: number): number; max: number; count: number }, scale: number) => ({
   p50: h.count === 0 ? 0 : h.percentile(50) / scale,
   p99: h.count === 0 ? 0 : h.percentile(99) / scale,
@@ -103,7 +106,11 @@ const percentiles = (h: { percentile(p: number): number; max: number; count: num
 /** The server's state: its conversations and figures. Everything belongs to one server instance. */
 const makeState = (options: Options) =>
   Effect.gen(function*() {
-    const conversations = new Map<string, Conversation.Conversation>()
+    const conversations = yield* Conversations.make({
+      idleTimeout: options.conversationIdleTimeout,
+      maxPerClient: options.maxConversationsPerClient,
+      maxTotal: options.maxConversations
+    })
     const firstToken = createHistogram()
     const loop = monitorEventLoopDelay({ resolution: 10 })
     yield* Effect.acquireRelease(Effect.sync(() => loop.enable()), () => Effect.sync(() => loop.disable()))
@@ -121,7 +128,8 @@ const makeState = (options: Options) =>
     const stats = (): Stats => {
       const usage = process.resourceUsage()
       return {
-        conversations: conversations.size,
+        conversations: conversations.size(),
+        expiredConversations: conversations.expired(),
         activeStreams: counts.active,
         maxActiveStreams: counts.maxActive,
         startedStreams: counts.started,
@@ -195,6 +203,7 @@ const unknownConversation = (id: string) =>
  */
 const sseTurn = (
   state: State,
+  id: string,
   conversation: Conversation.Conversation,
   message: string,
   start: number,
@@ -203,10 +212,13 @@ const sseTurn = (
   const { counts } = state
   let first = true
   let outcome: "aborted" | "completed" | "failed" = "aborted"
-  const failed = (error: unknown) => {
+  // a failure (or a defect) of the turn becomes one safe error event
+  const failed = (cause: Cause.Cause<unknown>) => {
     outcome = "failed"
     counts.failed++
-    return Stream.succeed(encoder.encode(frame("error", describeError(error))))
+    return Stream.fromEffect(
+      Effect.map(ChatError.report(Cause.squash(cause)), (error) => encoder.encode(frame("error", error)))
+    )
   }
   const toFrames = (chunk: Chunk.Chunk<StreamPredict.StreamEvent<Conversation.Reply>>) => {
     let text = ""
@@ -233,23 +245,26 @@ const sseTurn = (
     counts.active++
     if (counts.active > counts.maxActive) counts.maxActive = counts.active
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        counts.active--
-        if (outcome === "aborted") counts.aborted++
-        else if (outcome === "completed") counts.completed++
-      })
+      Effect.zipRight(
+        Effect.sync(() => {
+          counts.active--
+          if (outcome === "aborted") counts.aborted++
+          else if (outcome === "completed") counts.completed++
+        }),
+        // the idle timeout counts from the end of the turn
+        state.conversations.touch(id)
+      )
     )
     return yield* conversation.start(message, { ifBusy: "fail" }).pipe(
       Effect.provide(context),
-      Effect.map((events) => events.pipe(Stream.mapChunks(toFrames), Stream.catchAll(failed))),
-      Effect.catchAll((error) => Effect.succeed(failed(error)))
+      Effect.map((events) => events.pipe(Stream.mapChunks(toFrames), Stream.catchAllCause(failed))),
+      Effect.catchAllCause((cause) => Effect.succeed(failed(cause)))
     )
   }))
 }
 
 const router = (state: State, files: { readonly html: string; readonly js: string }) => {
   const maxBytes = state.options.maxMessageBytes ?? 8 * 1024
-  const maxConversations = state.options.maxConversations ?? 100_000
   return HttpRouter.empty.pipe(
     HttpRouter.get("/", Effect.succeed(HttpServerResponse.text(files.html, { contentType: "text/html; charset=utf-8" }))),
     HttpRouter.get(
@@ -259,15 +274,21 @@ const router = (state: State, files: { readonly html: string; readonly js: strin
     HttpRouter.post(
       "/api/conversations",
       Effect.gen(function*() {
-        if (state.conversations.size >= maxConversations) {
-          return jsonError(503, "TooManyConversations", `the server holds ${maxConversations} conversations already`)
-        }
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const client = Option.getOrElse(request.remoteAddress, () => "unknown")
+        const refused = (refusal: Conversations.Refusal) =>
+          refusal._tag === "ServerFull"
+            ? jsonError(503, "TooManyConversations", `the server holds ${refusal.max} conversations already`)
+            : jsonError(429, "TooManyConversationsForClient", `you hold ${refusal.max} conversations already: delete one, or wait for one to expire`)
+        const early = state.conversations.refusal(client)
+        if (early !== undefined) return refused(early)
         const conversation = yield* Conversation.make({
           system: state.options.system,
           maxMessages: state.options.maxHistoryMessages ?? 40
         })
         const id = randomUUID()
-        state.conversations.set(id, conversation)
+        const refusal = yield* state.conversations.add(id, client, conversation)
+        if (refusal !== undefined) return refused(refusal)
         return HttpServerResponse.unsafeJson({ id }, { status: 201 })
       })
     ),
@@ -275,7 +296,7 @@ const router = (state: State, files: { readonly html: string; readonly js: strin
       "/api/conversations/:id",
       Effect.gen(function*() {
         const id = yield* idOf
-        const conversation = state.conversations.get(id)
+        const conversation = yield* state.conversations.get(id)
         if (conversation === undefined) return unknownConversation(id)
         return HttpServerResponse.unsafeJson(yield* conversation.snapshot)
       })
@@ -284,7 +305,7 @@ const router = (state: State, files: { readonly html: string; readonly js: strin
       "/api/conversations/:id",
       Effect.gen(function*() {
         const id = yield* idOf
-        if (!state.conversations.delete(id)) return unknownConversation(id)
+        if (!state.conversations.remove(id)) return unknownConversation(id)
         return HttpServerResponse.empty({ status: 204 })
       })
     ),
@@ -293,7 +314,7 @@ const router = (state: State, files: { readonly html: string; readonly js: strin
       Effect.gen(function*() {
         const start = performance.now()
         const id = yield* idOf
-        const conversation = state.conversations.get(id)
+        const conversation = yield* state.conversations.get(id)
         if (conversation === undefined) return unknownConversation(id)
         const message = yield* readMessage(maxBytes)
         if (Either.isLeft(message)) return message.left
@@ -301,7 +322,7 @@ const router = (state: State, files: { readonly html: string; readonly js: strin
           return jsonError(409, "ConversationBusy", "this conversation is already answering a message")
         }
         const context = yield* Effect.context<LanguageModel.LanguageModel>()
-        const body = sseTurn(state, conversation, message.right, start, context)
+        const body = sseTurn(state, id, conversation, message.right, start, context)
         return HttpServerResponse.stream(body, {
           contentType: "text/event-stream",
           headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }

@@ -41,6 +41,7 @@ const stats = (): Stats => {
   })
   return {
     conversations: conversations.size,
+    expiredConversations: 0,
     activeStreams: counts.active,
     maxActiveStreams: counts.maxActive,
     startedStreams: counts.started,

@@ -10,6 +10,7 @@
  */
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import { NodeRuntime } from "@effect/platform-node"
+import { Redaction } from "@effect-dspy/core"
 import { SimulatorProvider } from "@effect-dspy/simulator"
 import { Telemetry, TelemetryConfig } from "@effect-dspy/telemetry"
 import { Console, Effect } from "effect"
@@ -39,7 +40,8 @@ const Model = SimulatorProvider.layerFromEnvOrSimulator({
 const program = Effect.gen(function*() {
   const settings = yield* TelemetryConfig.fromEnv
   if (settings.enabled && settings.destinations.length > 0) {
-    const where = settings.destinations.map((d) => `${d.name} (${d.url})`).join(" and ")
+    // (a destination's URL may carry a password or a key: shown without them)
+    const where = settings.destinations.map((d) => `${d.name} (${Redaction.url(d.url)})`).join(" and ")
     yield* Console.log(`Exporting spans to ${where}`)
     // the layer flushes what is queued when it closes, before the process exits
     yield* shift.pipe(Effect.provide(Telemetry.layer(settings)))

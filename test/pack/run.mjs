@@ -6,16 +6,27 @@
  *   node test/pack/run.mjs [--no-build] [--keep]      (`pnpm test:pack`)
  *
  * 1. builds (`pnpm build`, unless --no-build), packs each public package with `pnpm pack` and
- *    checks the packed package.json: exports only into dist/ with `types` and `import`
- *    conditions and every target present in the tarball, no `workspace:` range, bins into dist/;
- * 2. installs the tarballs with npm into a new project under the system's temporary directory
- *    (third-party packages come from the npm registry; the peers too, as npm installs them);
+ *    checks the tarball: exports only into dist/ with `types` and `import` conditions and every
+ *    target present, no `workspace:` range, bins into dist/ (executable, with a node shebang),
+ *    a README.md and the LICENSE;
+ *    nothing in dist/ without its module in src/ (a stale build), source and declaration maps
+ *    that point at shipped files, declaration files that import only shipped files, declared
+ *    packages and exported subpaths of ours;
+ * 2. installs the tarballs with npm into a new project under the system's temporary directory,
+ *    first with the README's own command (the ```sh block after `<!-- pack-test: install -->`,
+ *    our package names swapped for the tarballs), which must resolve without an ERESOLVE
+ *    warning; third-party packages and the peers come from the npm registry, as npm installs
+ *    them, and must come to one copy each of `effect` and every `@effect/*` package, all on the
+ *    Effect 3 line;
  * 3. runs the README's install program (the ```js block after `<!-- pack-test: main.mjs -->`)
- *    with plain `node`, on the simulator (EFFECT_DSPY_MODEL=simulator/sim-1);
+ *    with plain `node`, on the simulator (EFFECT_DSPY_MODEL=simulator/sim-1), then imports every
+ *    public entry point of every package with plain `node`;
  * 4. type-checks a TypeScript consumer (module/moduleResolution nodenext, strict,
- *    skipLibCheck false) that imports every package's main entry point, some subpaths, and
- *    checks that internal modules cannot be imported;
- * 5. runs the installed `effect-dspy --help` and one offline `effect-dspy batch`.
+ *    skipLibCheck false) that uses every package's main entry point (`consumer.ts`) and imports
+ *    every subpath export, and checks that internal modules cannot be imported; then the same
+ *    imports with moduleResolution bundler;
+ * 5. runs the installed `effect-dspy --help`, `npx effect-dspy --version` and one offline
+ *    `effect-dspy batch`.
  *
  * Exits 1 at the first step that fails, naming it. --keep leaves the project (its path is
  * printed) for a closer look, e.g. to time `node_modules/.bin/effect-dspy --help`.
@@ -25,6 +36,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import ts from "typescript"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const args = new Set(process.argv.slice(2))
@@ -98,7 +110,8 @@ const main = () => {
   }
   log(`packed ${packed.size} packages: ${[...packed.keys()].join(", ")}`)
 
-  // 2. install the tarballs into a fresh npm project, outside the workspace
+  // 2. install the tarballs into a fresh npm project, outside the workspace: first as the
+  // README says, then the rest
   const files = Object.fromEntries([...packed].map(([name, tarball]) => [name, `file:${path.relative(project, tarball)}`]))
   const workspaceManifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
   const providersManifest = JSON.parse(fs.readFileSync(path.join(root, "packages/providers/package.json"), "utf8"))
@@ -109,18 +122,6 @@ const main = () => {
         name: "effect-dspy-consumer",
         private: true,
         type: "module",
-        // as the README's install section: the packages, effect, and the provider SDKs a user
-        // of OpenAI and Anthropic adds (optional peers of @effect-dspy/providers)
-        dependencies: {
-          ...files,
-          effect: workspaceManifest.devDependencies.effect,
-          "@effect/ai-openai": providersManifest.peerDependencies["@effect/ai-openai"],
-          "@effect/ai-anthropic": providersManifest.peerDependencies["@effect/ai-anthropic"]
-        },
-        devDependencies: {
-          typescript: workspaceManifest.devDependencies.typescript,
-          "@types/node": workspaceManifest.devDependencies["@types/node"]
-        },
         // our packages depend on each other by version: take them from these tarballs, never
         // from the registry
         overrides: files
@@ -129,15 +130,61 @@ const main = () => {
       2
     )
   )
-  log(`installing with npm into ${project}`)
-  run("npm install", "npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], {
+  const readme = fs.readFileSync(path.join(root, "README.md"), "utf8")
+  const installBlock = /<!-- pack-test: install -->\n```sh\n([\s\S]*?)\n```/.exec(readme)
+  if (installBlock === null) fail("README: no ```sh block after <!-- pack-test: install -->")
+  const installLines = installBlock[1].split("\n").map((line) => line.replace(/#.*$/, "").trim()).filter((line) => line !== "")
+  const installedWords = []
+  for (const line of installLines) {
+    const installWords = line.split(/\s+/)
+    if (installWords[0] !== "npm" || !["i", "install"].includes(installWords[1])) {
+      fail(`README: an install line is not \`npm i ...\`: ${line}`)
+    }
+    installedWords.push(...installWords.slice(2))
+    const installSpecs = installWords.slice(2).map((spec) => files[spec] ?? spec)
+    log(`installing with npm into ${project}: npm i ${installWords.slice(2).join(" ")} (ours from the tarballs)`)
+    const first = run("npm install (the README's command)", "npm", ["install", "--no-audit", "--no-fund", ...installSpecs], {
+      cwd: project,
+      env: cleanEnv(),
+      timeoutMillis: 20 * 60_000
+    })
+    const conflicts = `${first.stdout}${first.stderr}`.split("\n").filter((line) => /ERESOLVE/.test(line))
+    if (conflicts.length > 0) {
+      fail(
+        `npm install (the README's command): npm could not resolve the peers cleanly (${conflicts.length} ERESOLVE ` +
+          `warnings: is a peer range open to Effect 4, or does the README name an unversioned peer?)\n` +
+          `${first.stdout}${first.stderr}`
+      )
+    }
+  }
+  // the rest of ours, and the Anthropic SDK the consumer's type check imports (an optional peer of
+  // @effect-dspy/providers, as a user of Anthropic adds it)
+  const rest = [
+    ...[...packed.keys()].filter((name) => !installedWords.includes(name)).map((name) => files[name]),
+    `@effect/ai-anthropic@${providersManifest.peerDependencies["@effect/ai-anthropic"]}`
+  ]
+  run("npm install (the other packages)", "npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...rest], {
     cwd: project,
     env: cleanEnv(),
     timeoutMillis: 20 * 60_000
   })
+  run(
+    "npm install (typescript)",
+    "npm",
+    [
+      "install",
+      "--save-dev",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      `typescript@${workspaceManifest.devDependencies.typescript}`,
+      `@types/node@${workspaceManifest.devDependencies["@types/node"]}`
+    ],
+    { cwd: project, env: cleanEnv(), timeoutMillis: 20 * 60_000 }
+  )
+  checkEffectLine(project)
 
   // 3. the README's program, on plain node
-  const readme = fs.readFileSync(path.join(root, "README.md"), "utf8")
   const block = /<!-- pack-test: main\.mjs -->\n```js\n([\s\S]*?)```/.exec(readme)
   if (block === null) fail("README: no ```js block after <!-- pack-test: main.mjs -->")
   fs.writeFileSync(path.join(project, "main.mjs"), block[1])
@@ -148,6 +195,26 @@ const main = () => {
   })
   if (program.stdout.trim() === "") fail("node main.mjs: printed nothing")
   log(`node main.mjs printed: ${program.stdout.trim().split("\n").join(" | ")}`)
+
+  // every public entry point, as a module a user's program imports
+  const entryPoints = [...packed.keys()].flatMap((name) => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(project, "node_modules", name, "package.json"), "utf8"))
+    return Object.keys(manifest.exports).filter((key) => key !== "./package.json")
+      .map((key) => (key === "." ? name : `${name}/${key.slice(2)}`))
+  })
+  const imports = entryPoints.map((specifier, i) => `import * as M${i} from "${specifier}"`).join("\n")
+  fs.writeFileSync(
+    path.join(project, "entrypoints.mjs"),
+    // (some modules hold types only and are empty at run time: loading is what is checked)
+    `${imports}\nconsole.log([${entryPoints.map((_, i) => `M${i}`).join(", ")}].length)\n`
+  )
+  const loaded = run("node entrypoints.mjs", process.execPath, ["entrypoints.mjs"], { cwd: project, env: cleanEnv() })
+  if (loaded.stdout.trim() !== String(entryPoints.length)) fail(`node entrypoints.mjs printed ${loaded.stdout.trim()}`)
+  log(`node imports all ${entryPoints.length} public entry points`)
+  fs.writeFileSync(
+    path.join(project, "entrypoints.ts"),
+    `${imports}\nexport const modules = [${entryPoints.map((_, i) => `M${i}`).join(", ")}] as const\n`
+  )
 
   // 4. a TypeScript consumer, nodenext and strict, with every declaration file checked
   fs.writeFileSync(
@@ -167,18 +234,39 @@ const main = () => {
           noEmit: true,
           types: ["node"]
         },
-        include: ["consumer.ts"]
+        include: ["consumer.ts", "entrypoints.ts"]
       },
       null,
       2
     )
   )
   fs.copyFileSync(path.join(root, "test", "pack", "consumer.ts"), path.join(project, "consumer.ts"))
-  run("tsc (nodenext consumer)", path.join(project, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"], {
-    cwd: project,
-    env: cleanEnv()
-  })
-  log("the nodenext TypeScript consumer type-checks (skipLibCheck: false)")
+  const tsc = path.join(project, "node_modules", ".bin", "tsc")
+  run("tsc (nodenext consumer)", tsc, ["-p", "tsconfig.json"], { cwd: project, env: cleanEnv() })
+  log(`the nodenext TypeScript consumer type-checks (skipLibCheck: false, ${entryPoints.length} entry points)`)
+  // a bundler's resolution (Vite, esbuild, webpack): the same exports through `types`/`import`
+  fs.writeFileSync(
+    path.join(project, "tsconfig.bundler.json"),
+    JSON.stringify(
+      {
+        compilerOptions: {
+          target: "ES2022",
+          lib: ["ES2022", "DOM"],
+          module: "preserve",
+          moduleResolution: "bundler",
+          strict: true,
+          skipLibCheck: false,
+          noEmit: true,
+          types: ["node"]
+        },
+        include: ["entrypoints.ts"]
+      },
+      null,
+      2
+    )
+  )
+  run("tsc (bundler consumer)", tsc, ["-p", "tsconfig.bundler.json"], { cwd: project, env: cleanEnv() })
+  log("every entry point type-checks with moduleResolution bundler too")
 
   // 5. the installed command
   const bin = path.join(project, "node_modules", ".bin", "effect-dspy")
@@ -190,6 +278,8 @@ const main = () => {
     cwd: project,
     env: cleanEnv()
   })
+  const cliVersion = JSON.parse(fs.readFileSync(path.join(project, "node_modules", "@effect-dspy", "cli", "package.json"), "utf8")).version
+  if (viaNpx.stdout.trim() !== cliVersion) fail(`npx effect-dspy --version printed ${JSON.stringify(viaNpx.stdout)}, not ${cliVersion}`)
   log(`npx effect-dspy --version: ${viaNpx.stdout.trim()}`)
   const questions = ["What is the capital of France?", "What is 6 x 7?", "Name a primary colour."]
   fs.writeFileSync(
@@ -210,12 +300,20 @@ const main = () => {
   log(`effect-dspy batch: ${lines.length} results; summary ${batch.stdout.trim()}`)
 }
 
-/** The packed package.json publishes only the build, and everything it names is in the tarball. */
+/**
+ * What a tarball holds and what its packed package.json promises agree: it publishes only the
+ * build, everything it names is in the tarball, and the build is complete and current.
+ */
 function checkTarball(name, tarball) {
+  const verbose = execFileSync("tar", ["-tvzf", tarball], { encoding: "utf8" }).split("\n").filter(Boolean)
   const listing = new Set(execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).split("\n").filter(Boolean))
-  const manifest = JSON.parse(execFileSync("tar", ["-xzOf", tarball, "package/package.json"], { encoding: "utf8" }))
+  const unpacked = fs.mkdtempSync(path.join(work, "unpacked-"))
+  execFileSync("tar", ["-xzf", tarball, "-C", unpacked])
+  const dir = path.join(unpacked, "package")
+  const read = (file) => fs.readFileSync(path.join(dir, file), "utf8")
+  const manifest = JSON.parse(read("package.json"))
   const problems = []
-  const has = (target) => listing.has(`package/${target.replace(/^\.\//, "")}`)
+  const has = (target) => listing.has(`package/${path.posix.normalize(target.replace(/^\.\//, ""))}`)
   for (const [key, target] of Object.entries(manifest.exports ?? {})) {
     if (key.includes("*")) problems.push(`exports has a pattern (${key})`)
     if (key === "./package.json") continue
@@ -233,15 +331,107 @@ function checkTarball(name, tarball) {
   }
   if (manifest.exports?.["."] === undefined) problems.push("no main entry point")
   for (const [command, file] of Object.entries(manifest.bin ?? {})) {
-    if (!String(file).startsWith("./dist/") || !has(file)) problems.push(`bin ${command} -> ${file} is not a built file`)
+    if (!String(file).startsWith("./dist/") || !has(file)) {
+      problems.push(`bin ${command} -> ${file} is not a built file`)
+      continue
+    }
+    const entry = verbose.find((line) => line.endsWith(` package/${file.slice(2)}`))
+    if (entry === undefined || !/^-rwx/.test(entry)) problems.push(`bin ${command} -> ${file} is not executable in the tarball`)
+    if (!read(file).startsWith("#!/usr/bin/env node\n")) problems.push(`bin ${command} -> ${file} does not start with #!/usr/bin/env node`)
   }
+  const declared = new Set([
+    manifest.name, // a package may import itself through its exports
+    ...Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies, ...manifest.optionalDependencies })
+  ])
   for (const field of ["dependencies", "peerDependencies", "optionalDependencies"]) {
     for (const [dep, range] of Object.entries(manifest[field] ?? {})) {
       if (String(range).startsWith("workspace:")) problems.push(`${field}.${dep} is still ${range}`)
     }
   }
   if ([...listing].some((f) => f.includes("/test/") || f.endsWith(".tsbuildinfo"))) problems.push("tests or build info were packed")
+  for (const file of ["README.md", "LICENSE"]) if (!has(file)) problems.push(`no ${file} in the tarball`)
+
+  for (const entry of listing) {
+    const file = entry.slice("package/".length)
+    if (!file.startsWith("dist/")) continue
+    // a build left behind by a module that was renamed or removed (tsc -b never deletes outputs)
+    const module = file.replace(/^dist\//, "src/").replace(/(\.d)?\.js(\.map)?$|\.d\.ts(\.map)?$/, ".ts")
+    if (!listing.has(`package/${module}`)) problems.push(`${file} has no ${module}: a stale build (run \`pnpm clean && pnpm build\`)`)
+    // maps point at shipped files
+    if (file.endsWith(".map")) {
+      const map = JSON.parse(read(file))
+      for (const source of map.sources ?? []) {
+        const target = path.posix.join(path.posix.dirname(file), map.sourceRoot ?? "", source)
+        if (!has(target)) problems.push(`${file} points at ${source}, which is not in the tarball`)
+      }
+    }
+    // declaration files import only shipped files, declared packages and exported subpaths of ours
+    if (file.endsWith(".d.ts")) {
+      for (const { fileName: spec } of ts.preProcessFile(read(file), true, true).importedFiles) {
+        if (spec.startsWith(".")) {
+          const target = path.posix.join(path.posix.dirname(file), spec).replace(/\.js$/, ".d.ts")
+          if (!has(target)) problems.push(`${file} imports ${spec}, which is not in the tarball`)
+          continue
+        }
+        if (spec.startsWith("node:")) continue
+        const dep = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]
+        if (dep === "src" || spec.includes("/src/")) problems.push(`${file} imports ${spec}: a source path`)
+        if (!declared.has(dep)) {
+          problems.push(`${file} imports ${spec}, but ${dep} is not a dependency or peer dependency`)
+          continue
+        }
+        const ours = publicPackages.find((p) => p.manifest.name === dep)
+        if (ours !== undefined) {
+          const subpath = spec === dep ? "." : `./${spec.slice(dep.length + 1)}`
+          if (ours.manifest.publishConfig?.exports?.[subpath] === undefined) {
+            problems.push(`${file} imports ${spec}, which ${dep} does not export`)
+          }
+        }
+      }
+    }
+  }
+  fs.rmSync(unpacked, { recursive: true, force: true })
   if (problems.length > 0) fail(`pack ${name}: ${problems.join("; ")}`)
+}
+
+/**
+ * The install came to one copy of `effect` and of each `@effect/*` package, all of the Effect 3
+ * line (their `effect` peer range is ^3): two copies, or an Effect 4 package pulled in by an open
+ * range, break at run time in ways no type check sees.
+ */
+function checkEffectLine(project) {
+  const copies = new Map()
+  const visit = (modules) => {
+    if (!fs.existsSync(modules)) return
+    for (const entry of fs.readdirSync(modules)) {
+      const dirs = entry.startsWith("@")
+        ? fs.readdirSync(path.join(modules, entry)).map((sub) => path.join(modules, entry, sub))
+        : [path.join(modules, entry)]
+      for (const dir of dirs) {
+        const file = path.join(dir, "package.json")
+        if (!fs.existsSync(file)) continue
+        const manifest = JSON.parse(fs.readFileSync(file, "utf8"))
+        if (manifest.name === "effect" || String(manifest.name).startsWith("@effect/")) {
+          copies.set(manifest.name, [...(copies.get(manifest.name) ?? []), { dir, manifest }])
+        }
+        visit(path.join(dir, "node_modules"))
+      }
+    }
+  }
+  visit(path.join(project, "node_modules"))
+  const problems = []
+  for (const [name, found] of copies) {
+    if (found.length > 1) {
+      problems.push(`${found.length} copies of ${name}: ${found.map((c) => `${c.manifest.version} in ${path.relative(project, c.dir)}`).join(", ")}`)
+    }
+    for (const { manifest } of found) {
+      if (name === "effect" ? !manifest.version.startsWith("3.") : !/^\^3\./.test(manifest.peerDependencies?.effect ?? "^3.")) {
+        problems.push(`${name}@${manifest.version} is not of the Effect 3 line (effect ${manifest.peerDependencies?.effect ?? manifest.version})`)
+      }
+    }
+  }
+  if (problems.length > 0) fail(`npm install: ${problems.join("; ")}`)
+  log(`npm installed effect ${copies.get("effect")?.[0]?.manifest.version} and ${copies.size - 1} @effect/* packages, one copy each, all of the Effect 3 line`)
 }
 
 let code = 0

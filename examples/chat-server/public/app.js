@@ -63,6 +63,13 @@ const ask = async (text) => {
   })
   if (!response.ok) {
     answer.remove()
+    if (response.status === 404) {
+      // the conversation expired after being idle: start a new one
+      conversationId = undefined
+      await start()
+      bubble("error", "this conversation had expired; a new one has started: send your message again")
+      return
+    }
     bubble("error", await errorText(response))
     return
   }

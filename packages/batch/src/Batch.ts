@@ -7,8 +7,14 @@
  *   first and share its result); with a `Cache.Store`, results survive across runs.
  * - `maxErrors`: when more items than that have failed, in-flight items are interrupted, no new
  *   one starts, and the rest of the input is counted as not attempted.
- * - Rate limits: provide a `RateControl` as the model's limiter (see `RateControl`); a 429 then
- *   waits and is retried under the shared limits instead of failing the item.
+ * - Run-level failures: a run that cannot succeed stops instead of spending the input. The first
+ *   item refused for its credentials (HTTP 401/403) or for an exhausted quota, or
+ *   `maxConsecutiveConnectionFailures` items in a row that could not reach the server, stop the
+ *   run with `RunFailed`; those items get no outcome (they are not attempted, and a resumed
+ *   file run tries them again).
+ * - Rate limits: provide a `RateControl` as the model's limiter (see `RateControl`): requests
+ *   keep to the buckets and the adaptive concurrency; the model's retry policy (`Resilience`)
+ *   retries a 429 after the server's reset.
  * - `runFile` adds the file side: JSONL/CSV input, an output file that is also the checkpoint
  *   (resume after any crash), and a summary.
  *
@@ -18,11 +24,10 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Module from "@effect-dspy/core/Module"
 import type * as Signature from "@effect-dspy/core/Signature"
 import * as Usage from "@effect-dspy/core/Usage"
-import type * as FileSystem from "@effect/platform/FileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -40,7 +45,6 @@ import type * as Cache from "./Cache.js"
 import * as Cache_ from "./Cache.js"
 import * as Checkpoint from "./Checkpoint.js"
 import * as Input from "./Input.js"
-import { DoneSet } from "./internal/doneSet.js"
 import * as Outcome from "./Outcome.js"
 import * as RateControl from "./RateControl.js"
 
@@ -54,6 +58,50 @@ export class ItemTimeout extends Schema.TaggedError<ItemTimeout>("@effect-dspy/b
 }) {
   override get message(): string {
     return `the item did not finish within ${this.afterMillis} ms`
+  }
+}
+
+/**
+ * The run stopped because the model cannot serve it: the provider refused the credentials
+ * (`Authentication`), the account is out of quota (`QuotaExceeded`), or items in a row could not
+ * reach the server (`Unreachable`). The items that failed so get no outcome (they are counted as
+ * not attempted), so that a resumed file run tries them again once the cause is fixed.
+ *
+ * @since 0.2.0
+ */
+export class RunFailed extends Schema.TaggedError<RunFailed>("@effect-dspy/batch/RunFailed")("RunFailed", {
+  reason: Schema.Literal("Authentication", "QuotaExceeded", "Unreachable"),
+  /** The error of the last item that failed so (its message has credentials hidden). */
+  error: Schema.Struct({ kind: Schema.String, message: Schema.String, status: Schema.optional(Schema.Number) }),
+  /** How many items in a row failed so. */
+  items: Schema.Number
+}) {
+  override get message(): string {
+    const status = this.error.status === undefined ? "" : ` (HTTP ${this.error.status})`
+    switch (this.reason) {
+      case "Authentication":
+        return `the server refused the API key${status}: ${this.error.message}`
+      case "QuotaExceeded":
+        return `the account is out of quota or credit${status}: ${this.error.message}`
+      case "Unreachable":
+        return `cannot reach the model server (${this.items} item(s) in a row failed to connect): ${this.error.message}`
+    }
+  }
+}
+
+/** Whether an item error stops the run, and why. */
+const runLevel = (error: Outcome.ItemError): RunFailed["reason"] | "connection" | undefined => {
+  switch (error.kind) {
+    case "Authentication":
+      return "Authentication"
+    case "QuotaExceeded":
+      return "QuotaExceeded"
+    case "ConnectionReset":
+    case "Timeout":
+      // no HTTP status: the server was not reached (or never answered)
+      return error.status === undefined ? "connection" : undefined
+    default:
+      return undefined
   }
 }
 
@@ -86,8 +134,14 @@ export interface Options {
   readonly recorder?: BatchMetrics.Recorder | undefined
   /** Fail an item that takes longer than this (retries included). */
   readonly itemTimeout?: Duration.DurationInput | undefined
-  /** How long one item may keep waiting on 429s before its rate-limit error is reported. Default 10 min. */
-  readonly rateLimitBudget?: Duration.DurationInput | undefined
+  /**
+   * Stop the run (`RunFailed`, `Unreachable`) when this many items in a row that called the model
+   * failed without reaching the server (a connection refused or reset, a timeout without an
+   * answer), with no success in between; also when the input ends with only such failures and no
+   * success. Default 5; `Infinity` never stops. A refused key or an exhausted quota stops the run
+   * at the first item.
+   */
+  readonly maxConsecutiveConnectionFailures?: number | undefined
 }
 
 /** How a result was obtained. */
@@ -165,7 +219,7 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
   module: Module.Module<I, O, E, R>,
   inputs: Iterable<I> | Stream.Stream<Input.Entry<I>, E2, R2>,
   options: Options = {}
-): Stream.Stream<Outcome.Outcome<I, O>, E2, R | R2> =>
+): Stream.Stream<Outcome.Outcome<I, O>, E2 | RunFailed, R | R2> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? 10))
     const rateControl = Option.getOrUndefined(yield* Effect.serviceOption(RateControl.RateControl))
@@ -195,27 +249,19 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
       )
     })
     const timeout = options.itemTimeout === undefined ? undefined : Duration.decode(options.itemTimeout)
-    const budgetMillis = Duration.toMillis(options.rateLimitBudget ?? Duration.minutes(10))
+    const maxConnectionFailures = Math.max(1, options.maxConsecutiveConnectionFailures ?? 5)
     const model = Option.getOrUndefined(yield* Effect.serviceOption(LanguageModel.LanguageModel))
     const countedModel = model === undefined ? undefined : counting(model, recorder.onLmCall)
     const stop = yield* Deferred.make<void>()
     let stopped = false
     let failures = 0
 
-    // One call of the module, with the item's rate-limit deadline (when a rate control is in
-    // use) and timeout; its failure becomes a typed item error.
+    // One call of the module, with the item's timeout; its failure becomes a typed item error.
     const call = (input: I): Effect.Effect<Result<O>, never, R> => {
       let effect: Effect.Effect<Result<O>, unknown, R> = Effect.map(
         module(input),
         (prediction): Result<O> => ({ _tag: "Ok", output: prediction.output, usage: prediction.usage, cached: undefined })
       )
-      if (rateControl !== undefined) {
-        const inner = effect
-        effect = Effect.flatMap(
-          Clock.currentTimeMillis,
-          (start) => Effect.provideService(inner, RateControl.Deadline, start + budgetMillis)
-        )
-      }
       if (timeout !== undefined) {
         effect = Effect.timeoutFail(effect, {
           duration: timeout,
@@ -308,14 +354,30 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
 
     // Finished outcomes go out through a bounded mailbox, in completion order; when it is full,
     // workers wait, and once the input buffer is full too, no more input is read.
-    const mailbox = yield* Mailbox.make<Outcome.Outcome<I, O>, E2>({ capacity: Math.max(16, concurrency) })
+    const mailbox = yield* Mailbox.make<Outcome.Outcome<I, O>, E2 | RunFailed>({ capacity: Math.max(16, concurrency) })
     // Entries read ahead of the workers (as many as there are workers), so that a worker whose
     // item ends takes the next one at once, without waiting for the reader (forking a fiber per
     // item after a semaphore hand-off left slots idle 3-4x longer between items in bench/efficiency).
     const pending = yield* Mailbox.make<Input.Entry<I>, E2>({ capacity: concurrency })
     const workers = yield* FiberSet.make<void, never>()
+
+    // Run-level failures. Items that failed without reaching the server are held back (at most
+    // `maxConnectionFailures - 1` of them): a success or another kind of failure shows the server
+    // answers, and they go out as item failures; the limit reached, the run stops and they get
+    // no outcome. (Only items that called the model count: a cached result says nothing of the
+    // server.)
+    let runFailure: RunFailed | undefined
+    let held: Array<{ readonly outcome: Outcome.Failure<I>; readonly calledModel: boolean }> = []
+    let connectionFailures = 0
+    let modelSuccesses = 0
+    const dropHeld = Effect.suspend(() => {
+      const dropped = held.length
+      held = []
+      return Effect.forEach(Array.from({ length: dropped }), () => recorder.onItemAbort, { discard: true })
+    })
+
     // if the consumer goes away, offers pending on a full mailbox must not hold up the teardown
-    yield* Effect.addFinalizer(() => Effect.zipRight(mailbox.shutdown, pending.shutdown))
+    yield* Effect.addFinalizer(() => Effect.zipRight(Effect.zipRight(mailbox.shutdown, pending.shutdown), dropHeld))
 
     // Stops the run when failures exceed `maxErrors`: in-flight items are interrupted.
     const countFailure = (outcome: Outcome.Outcome<I, O>): Effect.Effect<void> =>
@@ -334,21 +396,73 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
     // the reader may be waiting to hand over an entry: the buffer is emptied for it
     yield* Effect.forkScoped(Deferred.await(stop).pipe(Effect.zipRight(FiberSet.clear(workers)), Effect.zipRight(countLeft)))
 
-    // An item counts as finished once its outcome is handed over; interrupted before, it counts
-    // as not attempted (it will run again on resume).
+    // Stops the run for a run-level failure: in-flight items are interrupted.
+    const trip = (reason: RunFailed["reason"], error: Outcome.ItemError, items: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        runFailure ??= new RunFailed({ reason, error, items })
+        stopped = true
+        return Deferred.succeed(stop, undefined)
+      })
+
+    // Hands an outcome over, in order: counted as finished once handed over.
+    const emit = (outcome: Outcome.Outcome<I, O>, calledModel: boolean): Effect.Effect<void> =>
+      mailbox.offer(outcome).pipe(
+        Effect.zipRight(recorder.onItemEnd(outcome, calledModel)),
+        Effect.zipRight(countFailure(outcome))
+      )
+    const emitHeld = Effect.suspend(() => {
+      const flushed = held
+      held = []
+      return Effect.forEach(flushed, (h) => emit(h.outcome, h.calledModel), { discard: true })
+    })
+
+    // What becomes of a finished item: handed over, held back, or (a run-level failure) dropped.
+    const settle = (outcome: Outcome.Outcome<I, O>, calledModel: boolean): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (runFailure !== undefined) {
+          // stopping: what still finishes is kept (a success is paid for), but for more of the same
+          const sameCause = outcome._tag === "Failure" && calledModel && runLevel(outcome.error) !== undefined
+          return sameCause ? recorder.onItemAbort : emit(outcome, calledModel)
+        }
+        if (!calledModel) return emit(outcome, calledModel)
+        if (outcome._tag === "Success") {
+          modelSuccesses++
+          connectionFailures = 0
+          return Effect.zipRight(emitHeld, emit(outcome, calledModel))
+        }
+        const level = runLevel(outcome.error)
+        if (level === undefined) {
+          connectionFailures = 0
+          return Effect.zipRight(emitHeld, emit(outcome, calledModel))
+        }
+        if (level !== "connection") return Effect.zipRight(recorder.onItemAbort, trip(level, outcome.error, 1))
+        connectionFailures++
+        if (connectionFailures < maxConnectionFailures) {
+          held.push({ outcome, calledModel })
+          return Effect.void
+        }
+        return Effect.zipRight(Effect.zipRight(recorder.onItemAbort, dropHeld), trip("Unreachable", outcome.error, connectionFailures))
+      })
+
+    // Failures held back when the input ends: item failures if the server ever answered, else
+    // the run could not reach it at all.
+    const settleHeld = Effect.suspend(() => {
+      if (held.length === 0 || runFailure !== undefined) return dropHeld
+      if (modelSuccesses > 0) return emitHeld
+      const last = held[held.length - 1]!
+      return Effect.zipRight(dropHeld, trip("Unreachable", last.outcome.error, connectionFailures))
+    })
+
+    // An item counts as finished once its outcome is handed over (or held back); interrupted
+    // before, it counts as not attempted (it will run again on resume).
     const runItem = (item: Input.Item<I>): Effect.Effect<void, never, R> =>
       Effect.suspend(() => {
         let ended = false
         return processItem(item).pipe(
-          Effect.flatMap(({ calledModel, outcome }) =>
-            mailbox.offer(outcome).pipe(
-              Effect.zipRight(Effect.suspend(() => {
-                ended = true
-                return recorder.onItemEnd(outcome, calledModel)
-              })),
-              Effect.zipRight(countFailure(outcome))
-            )
-          ),
+          Effect.flatMap(({ calledModel, outcome }) => settle(outcome, calledModel)),
+          Effect.zipRight(Effect.sync(() => {
+            ended = true
+          })),
           Effect.onInterrupt(() => (ended ? Effect.void : recorder.onItemAbort))
         )
       })
@@ -362,11 +476,7 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
         error: entry.error,
         latencyMillis: 0
       }
-      return recorder.onItemStart.pipe(
-        Effect.zipRight(mailbox.offer(outcome)),
-        Effect.zipRight(recorder.onItemEnd(outcome, false)),
-        Effect.zipRight(countFailure(outcome))
-      )
+      return Effect.zipRight(recorder.onItemStart, emit(outcome, false))
     }
 
     // A worker takes entries until the input is over (or failed: the reader reports it).
@@ -412,9 +522,10 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
       // items in flight)
       yield* pending.done(Exit.asVoid(readExit))
       yield* FiberSet.awaitEmpty(workers)
+      yield* settleHeld
       // after a stop, entries read ahead and not taken were not attempted
       yield* countLeft
-      yield* mailbox.done(Exit.asVoid(readExit))
+      yield* mailbox.done(runFailure === undefined ? Exit.asVoid(readExit) : Exit.fail(runFailure))
     })
 
     yield* recorder.start
@@ -445,7 +556,7 @@ export const run = <I, O, E, R, E2 = never, R2 = never>(
   options: Options = {}
 ): Effect.Effect<
   { readonly outcomes: ReadonlyArray<Outcome.Outcome<I, O>>; readonly summary: BatchMetrics.Summary },
-  E2,
+  E2 | RunFailed,
   R | R2
 > =>
   Effect.gen(function*() {
@@ -467,7 +578,7 @@ export interface FileOptions extends Omit<Options, "skip"> {
   /** The output JSONL file, appended to and resumed. */
   readonly output: string
   readonly format?: Input.Format | undefined
-  /** The field holding an item's id (default `id`; else the line number). */
+  /** The field holding an item's id (default `id`; an item without one is `line:N`). */
   readonly idField?: string | undefined
   /** Run again the items recorded as failures in the output file. Default false. */
   readonly retryFailed?: boolean | undefined
@@ -490,6 +601,9 @@ export interface FileSummary extends BatchMetrics.Summary {
  * output file as soon as it finishes. Started again with the same output file (after a crash,
  * a kill or Ctrl-C), it skips the items already there and runs only the rest.
  *
+ * The output file is locked for the run (a second run on it fails with `CheckpointError`), and
+ * may not be the input file under any name (a symbolic or hard link to it included).
+ *
  * @example
  * ```ts
  * import { Batch } from "@effect-dspy/batch"
@@ -505,15 +619,14 @@ export const runFile = <I, O, E, R>(
   options: FileOptions
 ): Effect.Effect<
   FileSummary,
-  Input.InputError | Checkpoint.CheckpointError,
+  Input.InputError | Checkpoint.CheckpointError | Checkpoint.WriteError | RunFailed,
   R | FileSystem.FileSystem | Path.Path
 > =>
   Effect.scoped(Effect.gen(function*() {
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? 10))
     yield* Input.check(options.input)
-    const path = yield* Path.Path
-    if (path.resolve(options.input) === path.resolve(options.output)) {
-      return yield* new Checkpoint.CheckpointError({ path: options.output, reason: "it is the input file" })
+    if (yield* sameFile(options.input, options.output)) {
+      return yield* new Checkpoint.CheckpointError({ path: options.output, reason: "it is the input file (under another name or a link to it)" })
     }
     const rateControl = Option.getOrUndefined(yield* Effect.serviceOption(RateControl.RateControl))
     const recorder = options.recorder ?? (yield* BatchMetrics.makeRecorder({ concurrency, rateControl }))
@@ -522,25 +635,40 @@ export const runFile = <I, O, E, R>(
     const encodeInput = encoder(module.signature?.input)
     const encodeOutput = encoder(module.signature?.output)
     // Rows were decoded by the module's signature (when it has one), or are passed as they are
-    // for the module to check: either way the module's own input check still applies.
+    // for the module to check: either way the module's own input check still applies. Their
+    // ids are distinct (a duplicate is an `Invalid` entry of its own).
     const entries = Input.readFile(options.input, {
       format: options.format,
       idField: options.idField,
       signature: module.signature
     }) as Stream.Stream<Input.Entry<I>, Input.InputError, FileSystem.FileSystem>
-    // an id seen twice in one input would give two lines with one id: the second is skipped
-    const seen = new DoneSet()
-    const unique = Stream.filterEffect(entries, (entry) =>
-      Effect.suspend(() => {
-        if (checkpoint.isDone(entry.id)) return Effect.succeed(true)
-        if (seen.add(entry.id)) return Effect.succeed(true)
-        return Effect.as(recorder.onDuplicateId, false)
-      }))
-    yield* stream(module, unique, { ...options, concurrency, recorder, skip: checkpoint.isDone }).pipe(
+    yield* stream(module, entries, { ...options, concurrency, recorder, skip: checkpoint.isDone }).pipe(
+      // (a line and its count together: an interruption reports exactly the lines written)
       Stream.runForEach((outcome) =>
-        checkpoint.append(Outcome.toRecord(outcome, { input: encodeInput, output: encodeOutput }))
+        Effect.uninterruptible(Effect.zipRight(
+          checkpoint.append(Outcome.toRecord(outcome, { input: encodeInput, output: encodeOutput })),
+          recorder.onWritten
+        ))
       )
     )
     const summary = yield* recorder.summary
     return { ...summary, output: options.output, checkpoint: checkpoint.resumed }
   }))
+
+/**
+ * Whether two paths name one file: the same path, or (when both exist) the same device and
+ * inode, which catches symbolic and hard links; else the same real path.
+ */
+const sameFile = (a: string, b: string): Effect.Effect<boolean, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
+    if (path.resolve(a) === path.resolve(b)) return true
+    const fs = yield* FileSystem.FileSystem
+    const [sa, sb] = yield* Effect.all([Effect.option(fs.stat(a)), Effect.option(fs.stat(b))])
+    if (sa._tag === "None" || sb._tag === "None") return false
+    if (sa.value.ino._tag === "Some" && sb.value.ino._tag === "Some") {
+      return sa.value.dev === sb.value.dev && sa.value.ino.value === sb.value.ino.value
+    }
+    const [ra, rb] = yield* Effect.all([Effect.option(fs.realPath(a)), Effect.option(fs.realPath(b))])
+    return ra._tag === "Some" && rb._tag === "Some" && ra.value === rb.value
+  })

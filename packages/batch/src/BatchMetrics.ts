@@ -100,6 +100,8 @@ export interface Stats {
   readonly resumed: number
   /** Finished in this run. */
   readonly done: number
+  /** Lines written to the output file in this run (a file run; else 0). */
+  readonly written: number
   readonly succeeded: number
   readonly failed: number
   readonly inProgress: number
@@ -121,12 +123,10 @@ export interface Stats {
  * @since 0.1.0
  */
 export interface Summary {
-  /** Entries read from the input (finished, resumed, duplicates and not attempted). */
+  /** Entries read from the input (finished, resumed and not attempted). */
   readonly total: number
   /** Skipped: already finished in the output file. */
   readonly resumed: number
-  /** Skipped: their id was already seen in this input. */
-  readonly duplicateIds: number
   /** Finished in this run. */
   readonly finished: number
   readonly succeeded: number
@@ -187,7 +187,8 @@ export interface Recorder {
   /** Marks the end of the run. */
   readonly finish: Effect.Effect<void>
   readonly onResumed: Effect.Effect<void>
-  readonly onDuplicateId: Effect.Effect<void>
+  /** A line was written to the output file. */
+  readonly onWritten: Effect.Effect<void>
   readonly onNotAttempted: Effect.Effect<void>
   readonly onStoppedEarly: Effect.Effect<void>
   readonly onLmCall: Effect.Effect<void>
@@ -222,7 +223,7 @@ export const makeRecorder = (options: {
     let startedAt: number | undefined
     let endedAt: number | undefined
     let resumed = 0
-    let duplicateIds = 0
+    let written = 0
     let succeeded = 0
     let failed = 0
     let cached = 0
@@ -296,11 +297,12 @@ export const makeRecorder = (options: {
       const r = yield* rates
       const done = succeeded + failed
       const rate = ms > 0 ? (done * 1000) / ms : 0
-      const left = total === undefined ? undefined : Math.max(0, total - resumed - duplicateIds - done - notAttempted)
+      const left = total === undefined ? undefined : Math.max(0, total - resumed - done - notAttempted)
       return {
         total,
         resumed,
         done,
+        written,
         succeeded,
         failed,
         inProgress,
@@ -322,9 +324,8 @@ export const makeRecorder = (options: {
       const requests = r === undefined || initial === undefined ? lmCalls : r.attempts - initial.attempts
       const speedup = wall > 0 ? sumLatency / wall : 0
       return {
-        total: resumed + duplicateIds + finished + notAttempted,
+        total: resumed + finished + notAttempted,
         resumed,
-        duplicateIds,
         finished,
         succeeded,
         failed,
@@ -370,7 +371,7 @@ export const makeRecorder = (options: {
           endedAt = now
         })),
       onResumed: Effect.sync(() => void resumed++),
-      onDuplicateId: Effect.sync(() => void duplicateIds++),
+      onWritten: Effect.sync(() => void written++),
       onNotAttempted: Effect.sync(() => void notAttempted++),
       onStoppedEarly: Effect.sync(() => void (stoppedEarly = true)),
       onLmCall: Effect.sync(() => void lmCalls++),
@@ -424,7 +425,6 @@ export const formatSummary = (summary: Summary, title = "Batch summary"): string
     rows.push(["dedup memory", `${summary.memoEvicted} results forgotten (full: raise memoCapacity / --memo-capacity)`])
   }
   if (summary.resumed > 0) rows.push(["resumed", `${summary.resumed} already in the output`])
-  if (summary.duplicateIds > 0) rows.push(["duplicate ids", `${summary.duplicateIds} skipped`])
   if (summary.notAttempted > 0 || summary.stoppedEarly) {
     rows.push(["not attempted", `${summary.notAttempted}${summary.stoppedEarly ? " (stopped early: too many errors)" : ""}`])
   }

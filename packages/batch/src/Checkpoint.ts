@@ -4,8 +4,14 @@
  * that a crash (even SIGKILL) leaves whole lines plus at most one torn last line.
  *
  * Opening an existing file resumes it: the torn last line (no trailing newline) is cut off, and
- * the ids of the finished items are remembered so that the run skips them. Ids that are line
- * numbers are kept in a bitmap, so resuming a million-line run stays cheap.
+ * the ids of the finished items are remembered so that the run skips them. Failure lines of
+ * input lines that could not be read (a malformed line, a duplicate id: they cost no model
+ * call) are dropped, so that those lines are read again: fixed in the input, they run; still
+ * wrong, they get their failure line again. Ids that are line numbers (`line:N`) or small
+ * integers are kept in bitmaps, so resuming a million-line run stays cheap.
+ *
+ * One run at a time: `open` takes an exclusive lock on the file (a `.lock` file next to it,
+ * naming the process), held until the scope closes; a second run on the same file is refused.
  *
  * @since 0.1.0
  */
@@ -17,10 +23,12 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { DoneSet } from "./internal/doneSet.js"
+import { LineSplitter } from "./internal/lines.js"
+import * as OutputLock from "./internal/outputLock.js"
 import type * as Outcome from "./Outcome.js"
 
 /**
- * The output file cannot be read or written.
+ * The output file cannot be opened, read or locked (nothing was written).
  *
  * @since 0.1.0
  */
@@ -30,6 +38,28 @@ export class CheckpointError extends Schema.TaggedError<CheckpointError>("@effec
 ) {
   override get message(): string {
     return `cannot use output file ${this.path}: ${this.reason}`
+  }
+}
+
+/**
+ * A line could not be appended to the output file during the run (the disk is full, the file
+ * system went read-only). What the file holds is consistent: every finished item in it is a
+ * whole line (a line cut by the failure is removed when the run resumes).
+ *
+ * @since 0.2.0
+ */
+export class WriteError extends Schema.TaggedError<WriteError>("@effect-dspy/batch/WriteError")("WriteError", {
+  path: Schema.String,
+  reason: Schema.String,
+  /** Whether the disk (or the user's quota) is full. */
+  diskFull: Schema.Boolean,
+  /** Lines this run wrote before the failure. */
+  linesWritten: Schema.Number
+}) {
+  override get message(): string {
+    return `cannot write to output file ${this.path}: ${this.diskFull ? "no space left on the device" : this.reason}. ` +
+      `The file is consistent (${this.linesWritten} line(s) written by this run, every finished item a whole line): ` +
+      `${this.diskFull ? "free some space, then " : ""}run the same command again to resume`
   }
 }
 
@@ -45,6 +75,8 @@ export interface Resumed {
   readonly failed: number
   /** Failure lines dropped so that those items run again (`retryFailed`). */
   readonly retried: number
+  /** Failure lines of unreadable input lines, dropped so that those lines are read again. */
+  readonly inputFailures: number
   /** Bytes of a torn last line that were cut off. */
   readonly tornBytes: number
   /** Complete lines that were not a readable record (ignored). */
@@ -62,7 +94,9 @@ export interface Checkpoint {
   readonly isDone: (id: string) => boolean
   readonly resumed: Resumed
   /** Appends one record as one line, in one write. */
-  readonly append: (record: Outcome.Record) => Effect.Effect<void, CheckpointError>
+  readonly append: (record: Outcome.Record) => Effect.Effect<void, WriteError>
+  /** Lines appended since the file was opened. */
+  readonly linesWritten: Effect.Effect<number>
 }
 
 /**
@@ -78,24 +112,29 @@ export interface Options {
 const reasonOf = (error: unknown): string =>
   Predicate.hasProperty(error, "message") && typeof error.message === "string" ? error.message : String(error)
 
-const NEWLINE = 10
-
-interface Scan {
-  readonly done: DoneSet
-  succeeded: number
-  failed: number
-  retried: number
-  unreadable: number
-  /** Bytes up to and including the last newline. */
-  goodBytes: number
-  totalBytes: number
+const isDiskFull = (error: unknown): boolean => {
+  const cause = Predicate.hasProperty(error, "cause") ? error.cause : undefined
+  const code = Predicate.hasProperty(cause, "code") ? cause.code : undefined
+  return code === "ENOSPC" || code === "EDQUOT" || /\b(?:ENOSPC|EDQUOT)\b/.test(reasonOf(error))
 }
 
-const lineInfo = (text: string): { readonly id: string; readonly status: string } | undefined => {
+/** The id and status of a record line, and whether it records an input line that could not be read. */
+interface LineInfo {
+  readonly id: string
+  readonly status: string
+  readonly unreadableInput: boolean
+}
+
+const decoder = new TextDecoder()
+
+const lineInfo = (bytes: Uint8Array): LineInfo | undefined => {
   try {
-    const value: unknown = JSON.parse(text)
+    const value: unknown = JSON.parse(decoder.decode(bytes))
     if (Predicate.hasProperty(value, "id") && typeof value.id === "string" && Predicate.hasProperty(value, "status")) {
-      return { id: value.id, status: String(value.status) }
+      const status = String(value.status)
+      // a failure that carries the raw line (and no input) is an input line that could not be read
+      const unreadableInput = status === "failure" && Predicate.hasProperty(value, "raw") && !Predicate.hasProperty(value, "input")
+      return { id: value.id, status, unreadableInput }
     }
   } catch {
     // not JSON
@@ -103,74 +142,79 @@ const lineInfo = (text: string): { readonly id: string; readonly status: string 
   return undefined
 }
 
+interface Scan {
+  readonly done: DoneSet
+  succeeded: number
+  failed: number
+  retried: number
+  inputFailures: number
+  unreadable: number
+  /** Bytes of complete lines (up to and including the last newline). */
+  goodBytes: number
+  totalBytes: number
+}
+
 /**
- * Reads an existing output file line by line (lazily, flat memory), calling `keep` on every
- * complete line that should stay in the file.
+ * Reads an existing output file line by line (lazily, flat memory). `keep` receives, per chunk
+ * read, the complete lines that stay in the file (each with its newline).
  */
 const scan = (
   path: string,
   retryFailed: boolean,
-  keep: ((line: Uint8Array) => Effect.Effect<void, CheckpointError>) | undefined
+  keep: ((lines: Uint8Array) => Effect.Effect<void, CheckpointError>) | undefined
 ): Effect.Effect<Scan, CheckpointError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const decoder = new TextDecoder()
     const state: Scan = {
       done: new DoneSet(),
       succeeded: 0,
       failed: 0,
       retried: 0,
+      inputFailures: 0,
       unreadable: 0,
       goodBytes: 0,
       totalBytes: 0
     }
-    let partial: Array<Uint8Array> = []
-    const onLine = (bytes: Uint8Array): Effect.Effect<void, CheckpointError> => {
-      const text = decoder.decode(bytes)
-      if (text.trim() === "") return Effect.void
-      const info = lineInfo(text)
+    const splitter = new LineSplitter()
+    // Whether a complete line stays in the file.
+    const stays = (bytes: Uint8Array): boolean => {
+      if (bytes.every((b) => b === 32 || b === 9 || b === 13)) return true
+      const info = lineInfo(bytes)
       if (info === undefined) {
         state.unreadable++
-        return keep === undefined ? Effect.void : keep(bytes)
+        return true
+      }
+      if (info.unreadableInput) {
+        state.inputFailures++
+        return false
       }
       if (info.status === "failure" && retryFailed) {
         state.retried++
-        return Effect.void
+        return false
       }
       if (state.done.add(info.id)) {
         if (info.status === "success") state.succeeded++
         else state.failed++
       }
-      return keep === undefined ? Effect.void : keep(bytes)
+      return true
     }
     yield* fs.stream(path, { chunkSize: FileSystem.KiB(64) }).pipe(
       Stream.mapError((error) => new CheckpointError({ path, reason: reasonOf(error) })),
       Stream.runForEach((chunk) =>
         Effect.suspend(() => {
-          const lines: Array<Uint8Array> = []
-          let start = 0
-          for (let i = 0; i < chunk.length; i++) {
-            if (chunk[i] !== NEWLINE) continue
-            const piece = chunk.subarray(start, i + 1)
-            if (partial.length === 0) lines.push(piece)
-            else {
-              partial.push(piece)
-              const size = partial.reduce((n, p) => n + p.length, 0)
-              const joined = new Uint8Array(size)
-              let offset = 0
-              for (const p of partial) {
-                joined.set(p, offset)
-                offset += p.length
-              }
-              lines.push(joined)
-              partial = []
-            }
-            start = i + 1
-          }
-          if (start < chunk.length) partial.push(chunk.slice(start))
+          const lines = splitter.push(chunk)
           state.totalBytes += chunk.length
-          state.goodBytes = state.totalBytes - partial.reduce((n, p) => n + p.length, 0)
-          return Effect.forEach(lines, onLine, { discard: true })
+          state.goodBytes = state.totalBytes - splitter.pendingBytes
+          const kept = lines.filter(stays)
+          if (keep === undefined || kept.length === 0) return Effect.void
+          const out = new Uint8Array(kept.reduce((n, l) => n + l.length + 1, 0))
+          let at = 0
+          for (const line of kept) {
+            out.set(line, at)
+            out[at + line.length] = 10
+            at += line.length + 1
+          }
+          return keep(out)
         })
       )
     )
@@ -178,7 +222,23 @@ const scan = (
   })
 
 /**
- * Opens (or creates) an output file for appending, resuming what it already holds.
+ * The path the lock is taken on: the output's real path (so that two names of one file share
+ * one lock), or, for a file not yet created, its directory's real path and its name.
+ */
+const canonical = (path: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const paths = yield* Path.Path
+    const absolute = paths.resolve(path)
+    const real = yield* Effect.option(fs.realPath(absolute))
+    if (real._tag === "Some") return real.value
+    const dir = yield* Effect.option(fs.realPath(paths.dirname(absolute)))
+    return dir._tag === "Some" ? paths.join(dir.value, paths.basename(absolute)) : absolute
+  })
+
+/**
+ * Opens (or creates) an output file for appending, resuming what it already holds, and locks it
+ * for the scope.
  *
  * @example
  * ```ts
@@ -202,35 +262,36 @@ export const open = (
     const fail = (reason: string) => new CheckpointError({ path, reason })
     const retryFailed = options.retryFailed ?? false
     const exists = yield* fs.exists(path).pipe(Effect.mapError((e) => fail(reasonOf(e))))
-    let found: Scan | undefined
     if (exists) {
       const info = yield* fs.stat(path).pipe(Effect.mapError((e) => fail(reasonOf(e))))
       if (info.type !== "File") return yield* fail(`it is a ${info.type.toLowerCase()}, not a file`)
-      if (retryFailed) {
-        // rewrite without the failure lines (and without a torn tail), then swap it in atomically
-        const temporary = `${path}.rewrite-${process.pid}`
-        found = yield* Effect.scoped(Effect.gen(function*() {
-          const out = yield* fs.open(temporary, { flag: "w" }).pipe(Effect.mapError((e) => fail(reasonOf(e))))
-          return yield* scan(path, true, (line) => out.writeAll(line).pipe(Effect.mapError((e) => fail(reasonOf(e)))))
-        }))
-        if (found.retried > 0 || found.goodBytes < found.totalBytes) {
-          yield* fs.rename(temporary, path).pipe(Effect.mapError((e) => fail(reasonOf(e))))
-        } else yield* fs.remove(temporary).pipe(Effect.ignore)
-      } else {
-        found = yield* scan(path, false, undefined)
-        if (found.goodBytes < found.totalBytes) {
-          // a torn last line: the write of the process that died; its item runs again
-          yield* fs.truncate(path, FileSystem.Size(found.goodBytes)).pipe(Effect.mapError((e) => fail(reasonOf(e))))
-        }
-      }
     } else {
       const dir = pathService.dirname(pathService.resolve(path))
       const dirExists = yield* fs.exists(dir).pipe(Effect.orElseSucceed(() => false))
       if (!dirExists) return yield* fail(`directory ${dir} does not exist`)
     }
+    // before the file is read: another run may be appending to it
+    yield* OutputLock.acquire(`${yield* canonical(path)}.lock`, path).pipe(Effect.mapError((refusal) => fail(refusal.reason)))
+    let found: Scan | undefined
+    if (exists) {
+      found = yield* scan(path, retryFailed, undefined)
+      if (found.retried > 0 || found.inputFailures > 0) {
+        // rewrite without the dropped lines (and without a torn tail), then swap it in atomically
+        const temporary = `${path}.rewrite-${process.pid}`
+        found = yield* Effect.scoped(Effect.gen(function*() {
+          const out = yield* fs.open(temporary, { flag: "w" }).pipe(Effect.mapError((e) => fail(reasonOf(e))))
+          return yield* scan(path, retryFailed, (lines) => out.writeAll(lines).pipe(Effect.mapError((e) => fail(reasonOf(e)))))
+        })).pipe(Effect.tapError(() => Effect.ignore(fs.remove(temporary))))
+        yield* fs.rename(temporary, path).pipe(Effect.mapError((e) => fail(reasonOf(e))))
+      } else if (found.goodBytes < found.totalBytes) {
+        // a torn last line: the write of the process that died; its item runs again
+        yield* fs.truncate(path, FileSystem.Size(found.goodBytes)).pipe(Effect.mapError((e) => fail(reasonOf(e))))
+      }
+    }
     const file = yield* fs.open(path, { flag: "a" }).pipe(Effect.mapError((e) => fail(reasonOf(e))))
     const encoder = new TextEncoder()
     const done = found?.done ?? new DoneSet()
+    let written = 0
     return {
       path,
       isDone: (id) => done.has(id),
@@ -239,12 +300,15 @@ export const open = (
         succeeded: found?.succeeded ?? 0,
         failed: found?.failed ?? 0,
         retried: found?.retried ?? 0,
+        inputFailures: found?.inputFailures ?? 0,
         tornBytes: found === undefined ? 0 : found.totalBytes - found.goodBytes,
         unreadableLines: found?.unreadable ?? 0
       },
       append: (record) =>
         Effect.suspend(() => file.writeAll(encoder.encode(`${JSON.stringify(record)}\n`))).pipe(
-          Effect.mapError((e) => fail(reasonOf(e)))
-        )
+          Effect.zipRight(Effect.sync(() => void written++)),
+          Effect.mapError((e) => new WriteError({ path, reason: reasonOf(e), diskFull: isDiskFull(e), linesWritten: written }))
+        ),
+      linesWritten: Effect.sync(() => written)
     }
   })

@@ -1,19 +1,29 @@
 /**
  * Inputs of a batch: items tagged with an id and a position, read lazily from arrays, streams,
- * JSONL or CSV files. A line that cannot be read (malformed JSON, a CSV row missing a column, a
- * value failing the signature's Schema) becomes an `Invalid` entry carrying its line number, so
- * that the run records it as a failed item and goes on.
+ * JSONL or CSV files. A line that cannot be read (bytes that are not UTF-8, malformed JSON, a
+ * CSV row missing a column, a value failing the signature's Schema, an id used by an earlier
+ * line) becomes an `Invalid` entry carrying its line number, so that the run records it as a
+ * failed item and goes on: no line is dropped silently.
+ *
+ * Ids: a file item's id is its `id` field (see `FileOptions.idField`); an item without one, and
+ * a line that cannot be read, is identified by its line number in a namespace of its own,
+ * `line:N`, so that it never takes the id another line wrote. Ids of that form are therefore
+ * reserved: a line that writes one is an `InvalidId` failure. The ids of `readFile`'s entries
+ * are distinct, whatever the file holds.
  *
  * @since 0.1.0
  */
 import type * as Signature from "@effect-dspy/core/Signature"
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { FirstLines, lineId, lineIdPattern } from "./internal/doneSet.js"
+import { decodeLine, LineSplitter } from "./internal/lines.js"
 import type { ItemError } from "./Outcome.js"
 
 /**
@@ -23,7 +33,7 @@ import type { ItemError } from "./Outcome.js"
  */
 export interface Item<I> {
   readonly _tag: "Item"
-  /** Stable identity, used to resume: an `id` field of the input, else its line number or position. */
+  /** Stable identity, used to resume: an `id` field of the input, else `line:N` (file items) or its position. */
   readonly id: string
   /** 0-based position among the items. */
   readonly index: number
@@ -172,19 +182,45 @@ export const check = (path: string): Effect.Effect<void, InputError, FileSystem.
 
 interface Line {
   readonly line: number
+  /** The text (with U+FFFD for bytes that are not UTF-8). */
   readonly text: string
+  /** False when the line's bytes are not valid UTF-8. */
+  readonly utf8: boolean
 }
 
-/** The lines of a file with their 1-based numbers, read lazily. */
+const CR = 13
+
+/**
+ * The lines of a file with their 1-based numbers, read lazily as bytes and decoded one by one
+ * (strictly: a line that is not UTF-8 is marked, not silently repaired).
+ */
 const lines = (path: string): Stream.Stream<Line, InputError, FileSystem.FileSystem> =>
   Stream.unwrap(Effect.map(FileSystem.FileSystem, (fs) =>
-    fs.stream(path, { chunkSize: FileSystem.KiB(64) }).pipe(
-      Stream.mapError((error) => new InputError({ path, reason: platformReason(error) })),
-      Stream.decodeText(),
-      Stream.splitLines,
-      Stream.zipWithIndex,
-      Stream.map(([text, i]): Line => ({ line: i + 1, text: i === 0 ? text.replace(/^\uFEFF/, "") : text }))
-    )))
+    Stream.suspend(() => {
+      const splitter = new LineSplitter()
+      let number = 0
+      const toLine = (bytes: Uint8Array): Line => {
+        number++
+        const end = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.length - 1 : bytes.length
+        const { shown, text } = decodeLine(bytes.subarray(0, end))
+        const clean = number === 1 ? shown.replace(/^\uFEFF/, "") : shown
+        return { line: number, text: clean, utf8: text !== undefined }
+      }
+      return fs.stream(path, { chunkSize: FileSystem.KiB(64) }).pipe(
+        Stream.mapError((error) => new InputError({ path, reason: platformReason(error) })),
+        Stream.mapChunks((chunks) => {
+          const out: Array<Line> = []
+          for (const chunk of chunks) for (const bytes of splitter.push(chunk)) out.push(toLine(bytes))
+          return Chunk.unsafeFromArray(out)
+        }),
+        Stream.concat(Stream.suspend(() => {
+          const last = splitter.end()
+          return last === undefined ? Stream.empty : Stream.succeed(toLine(last))
+        }))
+      )
+    })))
+
+const notUtf8 = (line: number): ItemError => ({ kind: "MalformedLine", message: `line ${line}: not valid UTF-8` })
 
 /** A row read from a file, before it is checked. */
 type Row =
@@ -194,7 +230,8 @@ type Row =
 const jsonlRows = (source: Stream.Stream<Line, InputError, FileSystem.FileSystem>) =>
   source.pipe(
     Stream.filter((l) => l.text.trim() !== ""),
-    Stream.map(({ line, text }): Row => {
+    Stream.map(({ line, text, utf8 }): Row => {
+      if (!utf8) return { _tag: "Bad", line, raw: text, error: notUtf8(line) }
       let value: unknown
       try {
         value = JSON.parse(text)
@@ -250,39 +287,44 @@ const quoteCount = (text: string): number => {
 interface CsvState {
   readonly header: ReadonlyArray<string> | undefined
   /** A record spanning lines (an open quoted field), with the line it started on. */
-  readonly pending: { readonly line: number; readonly text: string } | undefined
+  readonly pending: { readonly line: number; readonly text: string; readonly utf8: boolean } | undefined
 }
 
-const csvRows = (source: Stream.Stream<Line, InputError, FileSystem.FileSystem>) =>
+const csvRows = (path: string, source: Stream.Stream<Line, InputError, FileSystem.FileSystem>) =>
   source.pipe(
     Stream.map((l): Line | undefined => l),
     // a sentinel at the end flushes a record left open by an unterminated quote
     Stream.concat(Stream.succeed(undefined)),
-    Stream.mapAccum<CsvState, Line | undefined, ReadonlyArray<Row>>(
+    Stream.mapAccumEffect<CsvState, Line | undefined, ReadonlyArray<Row>, InputError, never>(
       { header: undefined, pending: undefined },
-      (state, next): readonly [CsvState, ReadonlyArray<Row>] => {
+      (state, next): Effect.Effect<readonly [CsvState, ReadonlyArray<Row>], InputError> => {
         if (next === undefined) {
-          if (state.pending === undefined) return [state, []]
+          if (state.pending === undefined) return Effect.succeed([state, []])
           const { line, text } = state.pending
-          return [{ ...state, pending: undefined }, [{
+          return Effect.succeed([{ ...state, pending: undefined }, [{
             _tag: "Bad",
             line,
             raw: text,
             error: { kind: "MalformedLine", message: `line ${line}: a quoted field is never closed` }
-          }]]
+          }]])
         }
         const record = state.pending === undefined
-          ? { line: next.line, text: next.text }
-          : { line: state.pending.line, text: `${state.pending.text}\n${next.text}` }
-        if (quoteCount(record.text) % 2 === 1) return [{ ...state, pending: record }, []]
+          ? { line: next.line, text: next.text, utf8: next.utf8 }
+          : { line: state.pending.line, text: `${state.pending.text}\n${next.text}`, utf8: state.pending.utf8 && next.utf8 }
+        if (quoteCount(record.text) % 2 === 1) return Effect.succeed([{ ...state, pending: record }, []])
         const cleared = { ...state, pending: undefined }
-        if (record.text.trim() === "") return [cleared, []]
-        const fields = parseCsvRecord(record.text.replace(/\r$/, ""))
-        if (state.header === undefined) return [{ header: fields.map((f) => f.trim()), pending: undefined }, []]
+        if (record.text.trim() === "") return Effect.succeed([cleared, []])
+        if (state.header === undefined) {
+          // without its header no row can be read
+          if (!record.utf8) return Effect.fail(new InputError({ path, reason: `line ${record.line} (the header) is not valid UTF-8` }))
+          return Effect.succeed([{ header: parseCsvRecord(record.text).map((f) => f.trim()), pending: undefined }, []])
+        }
+        if (!record.utf8) return Effect.succeed([cleared, [{ _tag: "Bad", line: record.line, raw: record.text, error: notUtf8(record.line) }]])
+        const fields = parseCsvRecord(record.text)
         const header = state.header
         if (fields.length !== header.length) {
           const missing = fields.length < header.length
-          return [cleared, [{
+          return Effect.succeed([cleared, [{
             _tag: "Bad",
             line: record.line,
             raw: record.text,
@@ -291,25 +333,26 @@ const csvRows = (source: Stream.Stream<Line, InputError, FileSystem.FileSystem>)
               message: `line ${record.line}: expected ${header.length} columns (${header.join(", ")}), got ${fields.length}` +
                 (missing ? `: missing ${header.slice(fields.length).join(", ")}` : "")
             }
-          }]]
+          }]])
         }
         const values: Record<string, unknown> = {}
         header.forEach((name, i) => {
           values[name] = fields[i]
         })
-        return [cleared, [{ _tag: "Row", line: record.line, raw: record.text, values }]]
+        return Effect.succeed([cleared, [{ _tag: "Row", line: record.line, raw: record.text, values }]])
       }
     ),
     Stream.flattenIterables
   )
 
-const rowsOf = (path: string, format: Format) => (format === "csv" ? csvRows(lines(path)) : jsonlRows(lines(path)))
+const rowsOf = (path: string, format: Format) => (format === "csv" ? csvRows(path, lines(path)) : jsonlRows(lines(path)))
 
-const idOf = (values: Record<string, unknown>, idField: string, line: number): string => {
+/** The id a row writes in `idField`, if it has a usable one. */
+const ownIdOf = (values: Record<string, unknown>, idField: string): string | undefined => {
   const id = values[idField]
   if (typeof id === "string" && id !== "") return id
   if (typeof id === "number" && Number.isFinite(id)) return String(id)
-  return String(line)
+  return undefined
 }
 
 const firstIssue = (error: ParseResult.ParseError): string => {
@@ -349,8 +392,13 @@ const checkRow = (
 }
 
 /**
- * Reads a JSONL or CSV file lazily into entries. Blank lines are skipped; ids come from
- * `idField` (default `id`), else the line number.
+ * Reads a JSONL or CSV file lazily into entries, with distinct ids. Blank lines are skipped; ids
+ * come from `idField` (default `id`), else they are `line:N`. A line whose id an earlier line
+ * already used is a `DuplicateId` failure naming both lines (its id is its `line:N`), so that
+ * neither is skipped silently.
+ *
+ * Memory: the ids written in the file are remembered with their first line (to name it in a
+ * `DuplicateId`): a few bytes per id for small integer ids, a map entry per id otherwise.
  *
  * @example
  * ```ts
@@ -369,23 +417,37 @@ export const readFile = (
   const format = options.format ?? formatOf(path)
   const idField = options.idField ?? "id"
   const signature = options.signature
-  return rowsOf(path, format).pipe(
-    Stream.zipWithIndex,
-    Stream.map(([row, index]): Entry<unknown> => {
-      if (row._tag === "Bad") {
-        return { _tag: "Invalid", id: String(row.line), index, line: row.line, raw: row.raw, error: row.error }
-      }
-      const id = idOf(row.values, idField, row.line)
-      if (signature === undefined) {
-        const { [idField]: _id, ...rest } = row.values
-        return { _tag: "Item", id, index, line: row.line, input: rest }
-      }
-      const checked = checkRow(signature, row.values, row.line, format === "csv")
-      return Either.isLeft(checked)
-        ? { _tag: "Invalid", id, index, line: row.line, raw: row.raw, error: checked.left }
-        : { _tag: "Item", id, index, line: row.line, input: checked.right }
-    })
-  )
+  return Stream.suspend(() => {
+    const firstLines = new FirstLines()
+    return rowsOf(path, format).pipe(
+      Stream.zipWithIndex,
+      Stream.map(([row, index]): Entry<unknown> => {
+        const { line, raw } = row
+        const invalid = (error: ItemError, id = lineId(line)): Invalid => ({ _tag: "Invalid", id, index, line, raw, error })
+        if (row._tag === "Bad") return invalid(row.error)
+        const own = ownIdOf(row.values, idField)
+        if (own !== undefined) {
+          if (lineIdPattern.test(own)) {
+            return invalid({
+              kind: "InvalidId",
+              message: `line ${line}: the id ${JSON.stringify(own)} is reserved (ids of the form line:N name the lines that have no id)`
+            })
+          }
+          const first = firstLines.claim(own, line)
+          if (first !== undefined) {
+            return invalid({ kind: "DuplicateId", message: `line ${line}: the id ${JSON.stringify(own)} is already used by line ${first}` })
+          }
+        }
+        const id = own ?? lineId(line)
+        if (signature === undefined) {
+          const { [idField]: _id, ...rest } = row.values
+          return { _tag: "Item", id, index, line, input: rest }
+        }
+        const checked = checkRow(signature, row.values, line, format === "csv")
+        return Either.isLeft(checked) ? invalid(checked.left, id) : { _tag: "Item", id, index, line, input: checked.right }
+      })
+    )
+  })
 }
 
 /**
@@ -396,6 +458,6 @@ export const readFile = (
 export const count = (path: string, options: { readonly format?: Format | undefined } = {}) => {
   const format = options.format ?? formatOf(path)
   return format === "csv"
-    ? Stream.runCount(csvRows(lines(path)))
+    ? Stream.runCount(csvRows(path, lines(path)))
     : Stream.runCount(Stream.filter(lines(path), (l) => l.text.trim() !== ""))
 }

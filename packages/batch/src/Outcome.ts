@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as AiError from "@effect/ai/AiError"
+import * as Redaction from "@effect-dspy/core/Redaction"
 import * as LmError from "@effect-dspy/providers/LmError"
 import * as Cause from "effect/Cause"
 import * as Predicate from "effect/Predicate"
@@ -13,13 +14,20 @@ import * as Schema from "effect/Schema"
 import type * as Usage from "@effect-dspy/core/Usage"
 
 /**
- * Why an item failed: a kind (an error tag such as `RateLimited`, `InvalidInput`, `MalformedLine`) and a message.
+ * Why an item failed: a kind and a message (credentials in it hidden: see `errorOf`).
+ *
+ * Kinds: a provider error's class (`RateLimited`, `Overloaded`, `Timeout`, `ConnectionReset`,
+ * `BadRequest`, …), the module's error tag (`InvalidInput`, `OutputParseError`, …), and for
+ * input lines that could not be read `MalformedLine` (not UTF-8, not JSON, not an object, an
+ * unclosed quote), `MissingColumn`, `ExtraColumn`, `InvalidId` and `DuplicateId`.
  *
  * @since 0.1.0
  */
 export interface ItemError {
   readonly kind: string
   readonly message: string
+  /** The HTTP status of the provider's answer, when there was one. */
+  readonly status?: number | undefined
 }
 
 /**
@@ -91,22 +99,28 @@ export const isFailure = <I, O>(self: Outcome<I, O>): self is Failure<I> => self
 /**
  * The kind and message of any error a module call can fail with: provider errors are classified
  * (`RateLimited`, `Overloaded`, `Timeout`, `ConnectionReset`, …), tagged errors keep their tag.
+ * The message goes through `Redaction.text`: a password in a URL, a key in a query string or an
+ * API key never reaches an output line.
  *
  * @since 0.1.0
  */
 export const errorOf = (error: unknown): ItemError => {
   if (AiError.isAiError(error) || LmError.isLmError(error)) {
     const classified = LmError.classify(error)
-    return { kind: classified._tag, message: classified.message }
+    return {
+      kind: classified._tag,
+      message: Redaction.text(classified.message),
+      ...(classified.status === undefined ? {} : { status: classified.status })
+    }
   }
   if (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string") {
     const message = Predicate.hasProperty(error, "message") && typeof error.message === "string" && error.message !== ""
       ? error.message
       : error._tag
-    return { kind: error._tag, message }
+    return { kind: error._tag, message: Redaction.text(message) }
   }
-  if (error instanceof Error) return { kind: error.name || "Error", message: error.message }
-  return { kind: "Error", message: String(error) }
+  if (error instanceof Error) return { kind: error.name || "Error", message: Redaction.text(error.message) }
+  return { kind: "Error", message: Redaction.text(String(error)) }
 }
 
 /**
@@ -120,7 +134,7 @@ export const errorOfCause = (cause: Cause.Cause<unknown>): ItemError => {
   const defect = Cause.dieOption(cause)
   if (defect._tag === "Some") {
     const d = defect.value
-    return { kind: "Defect", message: d instanceof Error ? d.message : String(d) }
+    return { kind: "Defect", message: Redaction.text(d instanceof Error ? d.message : String(d)) }
   }
   return { kind: "Interrupted", message: "the call was interrupted" }
 }
@@ -167,7 +181,7 @@ export const FailureRecord = Schema.Struct({
   status: Schema.Literal("failure"),
   input: Schema.optional(Schema.Unknown),
   raw: Schema.optional(Schema.String),
-  error: Schema.Struct({ kind: Schema.String, message: Schema.String }),
+  error: Schema.Struct({ kind: Schema.String, message: Schema.String, status: Schema.optional(Schema.Number) }),
   latencyMs: Schema.Number
 })
 
@@ -230,7 +244,11 @@ export const toRecord = <I, O>(
       ? {}
       : { input: encode.input === undefined ? outcome.input : encode.input(outcome.input) }),
     ...(outcome.raw === undefined ? {} : { raw: outcome.raw }),
-    error: { kind: outcome.error.kind, message: outcome.error.message },
+    error: {
+      kind: outcome.error.kind,
+      message: outcome.error.message,
+      ...(outcome.error.status === undefined ? {} : { status: outcome.error.status })
+    },
     latencyMs
   }
 }

@@ -1,36 +1,31 @@
 /**
- * Rate control for language-model requests: a requests-per-minute token bucket (Effect's
- * `RateLimiter`), a tokens-per-minute bucket, and an adaptive concurrency limit (AIMD) that
- * backs off when the server answers 429 and recovers as requests succeed.
+ * Rate control for language-model requests: requests-per-minute and tokens-per-minute buckets
+ * (`@effect/experimental`'s `RateLimiter`), an adaptive concurrency limit (AIMD) that backs off
+ * when the server answers 429 and recovers as requests succeed, and a shared cool-down that
+ * honours the server's reset.
  *
- * It implements the providers' `Limiter` interface, so it plugs into the resilient call policy
+ * It implements the providers' `Limiter` interface, so it plugs into the model's retry policy
  * (`Lm.layer(id, { limiter })`, or `Limiter.Limiter` in context when the model layer is built).
- * The division of labour with `Resilience`, so that no failure is retried twice:
- *
- * - `Resilience` runs each attempt inside `withPermit` and retries the failures it classifies as
- *   retryable (5xx, resets, timeouts) with its own backoff, holding no permit while it sleeps.
- * - A 429 never leaves `withPermit`: the rate control itself releases the slot, lowers the
- *   concurrency limit, waits the server's `Retry-After` (or an exponential backoff when the
- *   server gave none) and sends the request again under the shared limits. So a 429 is not a
- *   failure of the item and does not use up `Resilience`'s retry budget. Only when a call has
- *   waited longer than `maxWait` (or past the item's deadline, see `Deadline`) does the 429 go
- *   up to `Resilience`, whose further attempts then get a single try each here.
- * - Streams (`withStreamPermit`) get the same treatment: a stream refused with a 429 before its
- *   first part (nothing reached the consumer) is sent again here under the shared limits, and
- *   does not use up `Resilience`'s retry budget either. (`permitScoped`, for callers that hold a
- *   slot themselves, cannot re-send: their 429s are reported through `pauseFor`.)
+ * It never sends a request again: every retry is `Resilience`'s, which takes a permit per attempt
+ * (so each attempt, retries included, keeps to the buckets and the limit), waits at least the
+ * server's reset before retrying a 429, and tells the rate control about it (`pauseFor`).
  *
  * Adaptive concurrency: on a 429 the limit becomes `min(limit · backoff, others)` where
  * `others` is how many of our requests the server was still serving when it refused (its
  * observed capacity); the multiplicative part applies once per window (a 429 for a request sent
  * before the last decrease does not decrease again). After each success, when calls are queued
  * for a slot, the limit grows by `increase / limit` (about +1 per round trip of a full window).
- * A 429 while none of our other requests is in flight means a rate (not a concurrency) limit:
- * then every new request waits until the `Retry-After` has passed.
+ *
+ * Shared cool-down: a 429 while none of our other requests is in flight (or with the limit
+ * already at its floor) is a rate limit, not a concurrency limit: every new request then waits
+ * until the server's reset has passed. A 429 with others in flight only lowers the limit: the
+ * refused request itself waits for the reset in `Resilience`, and pausing everyone would idle
+ * the slots a concurrency-limited server is still serving.
  *
  * @since 0.1.0
  */
 import * as AiError from "@effect/ai/AiError"
+import * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as Limiter from "@effect-dspy/providers/Limiter"
 import * as LmError from "@effect-dspy/providers/LmError"
 import * as Cause from "effect/Cause"
@@ -42,8 +37,6 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Predicate from "effect/Predicate"
-import * as Random from "effect/Random"
-import * as RateLimiter from "effect/RateLimiter"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
@@ -69,10 +62,6 @@ export interface Options {
   readonly backoff?: number | undefined
   /** Additive increase per window of successes. Default 1. */
   readonly increase?: number | undefined
-  /** First wait after a 429 without `Retry-After` (doubling, capped at 60 s). Default 1 s. */
-  readonly retryBase?: Duration.DurationInput | undefined
-  /** How long one call may keep waiting on 429s before the error is reported. Default 10 minutes. */
-  readonly maxWait?: Duration.DurationInput | undefined
 }
 
 /**
@@ -86,15 +75,13 @@ export interface Stats extends Limiter.Stats {
   /** The lowest the limit went. */
   readonly minLimit: number
   readonly maxConcurrency: number
-  /** Calls waiting for their turn (a pause, a rate token or a slot). */
+  /** Calls waiting for their turn (a cool-down, a rate token or a slot). */
   readonly queueDepth: number
   readonly maxQueueDepth: number
-  /** Requests sent. */
+  /** Requests sent (every attempt). */
   readonly attempts: number
   /** 429 answers received. */
   readonly rateLimited: number
-  /** Requests sent again here after a 429. */
-  readonly rateLimitRetries: number
   readonly decreases: number
   readonly increases: number
 }
@@ -105,6 +92,7 @@ export interface Stats extends Limiter.Stats {
  * @since 0.1.0
  */
 export interface Service extends Limiter.Service {
+  readonly withStreamPermit: <A, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A, E, R>
   readonly stats: Effect.Effect<Stats>
 }
 
@@ -116,22 +104,6 @@ export interface Service extends Limiter.Service {
 export class RateControl extends Context.Tag("@effect-dspy/batch/RateControl")<RateControl, Service>() {}
 
 /**
- * The deadline (epoch milliseconds) after which a call stops waiting on 429s; the batch runner
- * sets it per item so that retries across `Resilience` attempts share one budget.
- *
- * @since 0.1.0
- */
-export class Deadline extends Context.Reference<Deadline>()("@effect-dspy/batch/RateControl/Deadline", {
-  defaultValue: (): number | undefined => undefined
-}) {}
-
-// Set while an attempt runs inside `withPermit`: its 429 is handled here, so `pauseFor`
-// (called by `Resilience` for the same 429) must not count it again.
-class InsidePermit extends Context.Reference<InsidePermit>()("@effect-dspy/batch/RateControl/InsidePermit", {
-  defaultValue: (): boolean => false
-}) {}
-
-/**
  * Requests in flight under a rate control.
  *
  * @since 0.1.0
@@ -140,7 +112,7 @@ export const inFlightGauge = Metric.gauge("effect_dspy_batch_requests_in_flight"
   description: "Language-model requests in flight under the batch rate control"
 })
 /**
- * Calls waiting for a slot, a rate token or the end of a pause.
+ * Calls waiting for a slot, a rate token or the end of a cool-down.
  *
  * @since 0.1.0
  */
@@ -165,14 +137,12 @@ export const rateLimitedCounter = Metric.counter("effect_dspy_batch_rate_limited
   incremental: true
 })
 
-/** The rate-limit failure in a cause, if any, with the server's requested wait. */
-const rateLimitOf = (cause: Cause.Cause<unknown>): LmError.RateLimited | undefined => {
+/** Whether a cause is a rate-limit refusal (a classified `RateLimited`). */
+const isRateLimited = (cause: Cause.Cause<unknown>): boolean => {
   const failure = Cause.failureOption(cause)
-  if (failure._tag === "None") return undefined
+  if (failure._tag === "None") return false
   const error = failure.value
-  if (!LmError.isLmError(error) && !AiError.isAiError(error)) return undefined
-  const classified = LmError.classify(error)
-  return classified._tag === "RateLimited" ? classified : undefined
+  return (LmError.isLmError(error) || AiError.isAiError(error)) && LmError.classify(error)._tag === "RateLimited"
 }
 
 /** Total tokens of a model response, when it reports them. */
@@ -187,36 +157,40 @@ const tokensOf = (value: unknown): number | undefined => {
   return input + output > 0 ? input + output : undefined
 }
 
-/** A token bucket that may go into debt (charges are settled after the fact). */
-const makeTokenBucket = (perMinute: number) => {
-  const capacity = Math.max(1, perMinute / 60)
-  const perMilli = perMinute / 60_000
-  let tokens = capacity
-  let last: number | undefined
-  const refill = (now: number) => {
-    if (last !== undefined) tokens = Math.min(capacity, tokens + (now - last) * perMilli)
-    last = now
-  }
-  const take = (n: number): Effect.Effect<void> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      refill(now)
-      const need = Math.min(n, capacity)
-      if (tokens >= need) {
-        tokens -= n
-        return Effect.void
-      }
-      return Effect.zipRight(Effect.sleep(Math.ceil((need - tokens) / perMilli)), take(n))
-    })
-  const settle = (n: number): Effect.Effect<void> =>
-    Effect.map(Clock.currentTimeMillis, (now) => {
-      refill(now)
-      tokens = Math.min(capacity, tokens + n)
-    })
-  return { take, settle }
-}
+/**
+ * The buckets: one token per request, and tokens per minute charged by estimate and settled
+ * with the reply's usage. Both hold at most one second's worth (a minute's limit does not go out
+ * in one burst; a request larger than a second's worth of tokens gets a bucket its size), may go
+ * into debt, and make the next requests wait for it.
+ */
+const makeBuckets = (rpm: number | undefined, tpm: number | undefined) =>
+  Effect.gen(function*() {
+    const limiter = yield* RateLimiter.make.pipe(Effect.provide(RateLimiter.layerStoreMemory))
+    // (the in-memory store cannot fail)
+    const consume = (key: string, perMinute: number, tokens: number) => {
+      const limit = Math.max(Math.ceil(perMinute / 60), Math.ceil(tokens))
+      return limiter.consume({
+        algorithm: "token-bucket",
+        onExceeded: "delay",
+        key,
+        limit,
+        window: Duration.millis((limit * 60_000) / perMinute),
+        tokens
+      }).pipe(Effect.map((result) => result.delay), Effect.orDie)
+    }
+    const wait = (delay: Duration.Duration) => (Duration.greaterThan(delay, Duration.zero) ? Effect.sleep(delay) : Effect.void)
+    return {
+      request: rpm === undefined ? Effect.void : Effect.flatMap(consume("requests", rpm, 1), wait),
+      /** Takes `tokens` (waiting for them), charged to the bucket. */
+      tokens: (tokens: number) => (tpm === undefined ? Effect.void : Effect.flatMap(consume("tokens", tpm, tokens), wait)),
+      /** Charges (or refunds, when negative) a difference without waiting: the debt delays the next requests. */
+      settle: (difference: number) =>
+        tpm === undefined || difference === 0 ? Effect.void : Effect.asVoid(consume("tokens", tpm, difference))
+    }
+  })
 
 /**
- * Makes a rate control; its rate buckets live in the scope.
+ * Makes a rate control; its statistics sampler lives in the scope.
  *
  * @example
  * ```ts
@@ -238,18 +212,10 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
     const min = Math.min(max, Math.max(1, Math.floor(options.minConcurrency ?? 1)))
     const backoff = Math.min(0.99, Math.max(0.05, options.backoff ?? 0.9))
     const increase = Math.max(0, options.increase ?? 1)
-    const retryBaseMillis = Duration.toMillis(options.retryBase ?? Duration.seconds(1))
-    const maxWaitMillis = Duration.toMillis(options.maxWait ?? Duration.minutes(10))
-    const rpm = options.requestsPerMinute !== undefined && options.requestsPerMinute > 0
-      ? options.requestsPerMinute
-      : undefined
-    const burst = rpm === undefined ? 1 : Math.max(1, Math.ceil(rpm / 60))
-    const rpmLimiter = rpm === undefined
-      ? undefined
-      : yield* RateLimiter.make({ limit: burst, interval: Duration.millis((burst * 60_000) / rpm) })
-    const tpm = options.tokensPerMinute !== undefined && options.tokensPerMinute > 0
-      ? makeTokenBucket(options.tokensPerMinute)
-      : undefined
+    const positive = (n: number | undefined) => (n !== undefined && n > 0 ? n : undefined)
+    const rpm = positive(options.requestsPerMinute)
+    const tpm = positive(options.tokensPerMinute)
+    const buckets = rpm === undefined && tpm === undefined ? undefined : yield* makeBuckets(rpm, tpm)
 
     // Per-instance state, changed only in synchronous steps of the fiber runtime.
     let limit = Math.min(max, Math.max(min, options.initialConcurrency ?? max))
@@ -265,7 +231,6 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
     let pauses = 0
     let attempts = 0
     let rateLimited = 0
-    let rateLimitRetries = 0
     let decreases = 0
     let increases = 0
     let tokenEstimate = Math.max(1, options.tokensPerRequest ?? 1000)
@@ -290,40 +255,37 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
       return semaphore.resize(next)
     })
 
-    // (before any pause, no clock read)
+    // (before any cool-down, no clock read)
     const awaitOpen: Effect.Effect<void> = Effect.suspend(() =>
       pausedUntil === 0 ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) =>
         pausedUntil > now ? Effect.zipRight(Effect.sleep(pausedUntil - now), awaitOpen) : Effect.void)
     )
 
-    // Waits for a pause to end and for the rate buckets; holds no slot meanwhile. `charged`
-    // tells whether the token estimate was taken (to refund it if the call stops here).
-    const awaitRates = (tokens: number, charged: { value: boolean }): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        yield* awaitOpen
-        if (rpmLimiter !== undefined) yield* rpmLimiter(Effect.void)
-        if (tpm !== undefined) {
-          yield* tpm.take(tokens)
-          charged.value = true
-        }
-        // a pause may have started while we waited for a token
-        yield* awaitOpen
-      })
+    /** A request holding a slot: when it was taken, what it was charged, whether it still holds it. */
+    interface Slot {
+      readonly epoch: number
+      readonly charged: number
+      held: boolean
+      /** Its 429 is counted already (a stream's, seen as it failed). */
+      refused: boolean
+    }
 
-    // Waits for the rates and then for a slot, counting the wait as queue depth; one exit
-    // handler undoes the counts (and refunds the token estimate) when interrupted meanwhile.
-    // Runs uninterruptibly but for the waits (`restore`).
-    const acquire = (
-      restore: <X, Y, Z>(e: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>,
-      estimate: number
-    ): Effect.Effect<void> =>
+    // Waits for a cool-down to end, for the buckets, then for a slot, counting the wait as queue
+    // depth, holding no slot meanwhile. Uninterruptible but for the waits (`restore`), so that an
+    // interruption leaves every count right.
+    const acquire = (restore: <X, Y, Z>(e: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>): Effect.Effect<Slot> =>
       Effect.suspend(() => {
         queueDepth++
         if (queueDepth > maxQueueDepth) maxQueueDepth = queueDepth
-        const charged = { value: false }
+        const charged = tpm === undefined ? 0 : Math.round(tokenEstimate)
         let waitingForSlot = false
-        // without rate buckets only a pause can hold a call before its slot
-        const rates = rpmLimiter === undefined && tpm === undefined ? awaitOpen : awaitRates(estimate, charged)
+        const rates = buckets === undefined
+          ? awaitOpen
+          : Effect.zipRight(
+            Effect.zipRight(awaitOpen, Effect.zipRight(buckets.request, buckets.tokens(charged))),
+            // a cool-down may have started while we waited for the buckets
+            awaitOpen
+          )
         const slot = Effect.suspend(() => {
           slotWaiters++
           waitingForSlot = true
@@ -339,25 +301,22 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
               if (inFlight > maxInFlight) maxInFlight = inFlight
               return Effect.void
             }
-            return tpm !== undefined && charged.value ? tpm.settle(estimate) : Effect.void
-          }))
+            // interrupted while waiting: the estimate goes back (a request token is not refunded)
+            return buckets === undefined ? Effect.void : buckets.settle(-charged)
+          })).pipe(Effect.map((): Slot => ({ epoch, charged, held: true, refused: false })))
       })
 
     // A 429 was answered to a request taken in `takenEpoch` while `others` of ours were in flight.
-    const onRateLimited = (takenEpoch: number, others: number, retryAfterMillis: number | undefined) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const onRateLimited = (takenEpoch: number) =>
+      Effect.suspend(() => {
         rateLimited++
+        const others = Math.max(0, inFlight - 1)
         if (takenEpoch === epoch) {
           limit = Math.max(min, limit * backoff)
           epoch++
           decreases++
         }
         if (others > 0) limit = Math.max(min, Math.min(limit, others))
-        else {
-          // the server refuses even a lone request: a rate limit, so everybody waits
-          pauses++
-          pausedUntil = Math.max(pausedUntil, now + (retryAfterMillis ?? retryBaseMillis))
-        }
         if (limit < minLimit) minLimit = limit
         return Effect.zipRight(Metric.increment(rateLimitedCounter), resize)
       })
@@ -365,145 +324,76 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
     const onSuccess = Effect.suspend(() => {
       if (slotWaiters > 0 && limit < max && increase > 0) {
         const before = Math.floor(limit)
-        limit = Math.min(max, limit + increase / Math.max(1, before))
-        if (Math.floor(limit) > before) increases++
-        return resize
+        limit = Math.min(max, limit + increase / limit)
+        if (Math.floor(limit) > before) {
+          increases++
+          return resize
+        }
       }
       return Effect.void
     })
 
-    // Gives the slot of an attempt back and settles the buckets and the limit.
-    const settle = (exit: Exit.Exit<unknown, unknown>, estimate: number, takenEpoch: number): Effect.Effect<void> =>
+    // Gives the slot back and learns from the attempt's exit: AIMD, and the tokens it used.
+    const release = (slot: Slot, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
       Effect.suspend(() => {
-        inFlight--
+        if (!slot.held) return Effect.void
+        const limited = slot.refused || (Exit.isFailure(exit) && isRateLimited(exit.cause))
+        // counted while the slot is still ours: `others` excludes this request
+        const learn = slot.refused ? Effect.void : limited ? onRateLimited(slot.epoch) : Exit.isSuccess(exit) ? onSuccess : Effect.void
         return Effect.zipRight(
-          semaphore.release(1),
+          learn,
           Effect.suspend(() => {
-            if (Exit.isSuccess(exit)) {
-              const actual = tokensOf(exit.value)
-              if (actual !== undefined) tokenEstimate = 0.8 * tokenEstimate + 0.2 * actual
-              return tpm !== undefined && actual !== undefined ? Effect.zipRight(tpm.settle(estimate - actual), onSuccess) : onSuccess
-            }
-            const limited = rateLimitOf(exit.cause)
-            const rated = limited === undefined ? Effect.void : onRateLimited(takenEpoch, inFlight, limited.retryAfterMillis)
-            return tpm === undefined ? rated : Effect.zipRight(tpm.settle(estimate), rated)
+            slot.held = false
+            inFlight--
+            const used = Exit.isSuccess(exit) ? tokensOf(exit.value) : undefined
+            if (used !== undefined && tpm !== undefined) tokenEstimate = 0.8 * tokenEstimate + 0.2 * used
+            const settle = buckets === undefined || tpm === undefined
+              ? Effect.void
+              // a refused request used no tokens; a reply without usage keeps its estimate
+              : buckets.settle(limited ? -slot.charged : used === undefined ? 0 : used - slot.charged)
+            return Effect.zipRight(semaphore.release(1), settle)
           })
         )
       })
 
-    // One attempt holding one slot. (Plain callbacks rather than generators: this runs on
-    // every request.)
-    const once = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<Exit.Exit<A, E>, never, R> =>
-      Effect.uninterruptibleMask((restore) => {
-        const estimate = tokenEstimate
-        return Effect.flatMap(acquire(restore, estimate), () => {
-          const takenEpoch = epoch
-          // (uninterruptible here: the slot is settled whatever the attempt's exit)
-          return Effect.flatMap(
-            Effect.exit(restore(Effect.provideService(self, InsidePermit, true))),
-            (exit) => Effect.as(settle(exit, estimate, takenEpoch), exit)
-          )
-        })
-      })
-
-    // After a 429 in `once`: waits and tries again until the deadline.
-    const retryAfter = <A, E, R>(
-      self: Effect.Effect<A, E, R>,
-      exit: Exit.Exit<A, E>,
-      limited: LmError.RateLimited,
-      retry: number,
-      deadline: number
-    ): Effect.Effect<A, E, R> =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const base = limited.retryAfterMillis ?? Math.min(60_000, retryBaseMillis * Math.pow(2, retry))
-        // up to 10% later than asked, so that the refused calls do not all come back at once
-        const wait = Math.round(base * (1 + 0.1 * (yield* Random.next)))
-        if (now + wait > deadline) return yield* exit
-        rateLimitRetries++
-        yield* Effect.sleep(wait)
-        return yield* attempt(self, retry + 1, deadline)
-      })
-
-    const attempt = <A, E, R>(self: Effect.Effect<A, E, R>, retry: number, deadline: number): Effect.Effect<A, E, R> =>
-      Effect.flatMap(once(self), (exit) => {
-        if (Exit.isSuccess(exit)) return exit
-        const limited = rateLimitOf(exit.cause)
-        return limited === undefined ? exit : retryAfter(self, exit, limited, retry, deadline)
-      })
-
+    // One attempt holding one slot. (Plain callbacks rather than generators: this runs on every
+    // request.)
     const withPermit = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      Effect.clockWith((clock) =>
-        Effect.flatMap(Deadline, (itemDeadline) =>
-          attempt(
-            self,
-            0,
-            Math.min(clock.unsafeCurrentTimeMillis() + maxWaitMillis, itemDeadline ?? Number.POSITIVE_INFINITY)
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(acquire(restore), (slot) =>
+          Effect.flatMap(Effect.exit(restore(self)), (exit) => Effect.zipRight(release(slot, exit), exit))
+        )
+      )
+
+    // One streamed attempt holding one slot for its life. A refusal reaches the stream's error
+    // channel while the slot is still held, so that it is counted like a call's.
+    const withStreamPermit = <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+      Stream.unwrapScoped(
+        Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(acquire(restore), (slot) =>
+            Effect.as(
+              Effect.addFinalizer((exit) => release(slot, exit)),
+              Stream.tapErrorCause(self, (cause) => {
+                if (!isRateLimited(cause) || slot.refused) return Effect.void
+                // counted once: the finalizer then only gives the slot back
+                slot.refused = true
+                return onRateLimited(slot.epoch)
+              })
+            )
           )
         )
       )
 
-    // Holds one slot until the scope closes; `slot` tells when it was taken and whether it is
-    // still held (a 429 handler may run before or after the scope has closed).
-    const slotScoped = (slot: { epoch: number; held: boolean }): Effect.Effect<void, never, Scope.Scope> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.zipRight(
-          acquire(restore, tokenEstimate),
-          Effect.suspend(() => {
-            slot.epoch = epoch
-            slot.held = true
-            return Effect.addFinalizer((exit) =>
-              Effect.suspend(() => {
-                slot.held = false
-                inFlight--
-                return Effect.zipRight(semaphore.release(1), Exit.isSuccess(exit) ? onSuccess : Effect.void)
-              })
-            )
-          })
-        )
-      )
-
-    const permitScoped: Effect.Effect<void, never, Scope.Scope> = Effect.suspend(() => slotScoped({ epoch, held: false }))
-
-    // A stream attempt per slot, like `withPermit`: refused with a 429, it lowers the limit,
-    // waits the server's Retry-After and is sent again, until the deadline.
-    const withStreamPermit = <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
-      Stream.unwrap(Effect.gen(function*() {
-        const start = yield* Clock.currentTimeMillis
-        const itemDeadline = yield* Deadline
-        const deadline = Math.min(start + maxWaitMillis, itemDeadline ?? Number.POSITIVE_INFINITY)
-        const attempt = (retry: number): Stream.Stream<A, E, R> =>
-          Stream.suspend(() => {
-            const slot = { epoch, held: false }
-            const body = Stream.unwrapScoped(Effect.as(slotScoped(slot), Stream.provideService(self, InsidePermit, true)))
-            // A 429 is an HTTP status: it comes before any part. (A failure after the first part
-            // reaches us as `StreamFailed` from `Resilience`, which is not a rate limit, so a
-            // started stream is never sent again; no per-chunk bookkeeping is needed for that.)
-            return body.pipe(
-              Stream.catchAllCause((cause) => {
-                const limited = rateLimitOf(cause)
-                if (limited === undefined) return Stream.failCause(cause)
-                return Stream.unwrap(Effect.gen(function*() {
-                  yield* onRateLimited(slot.epoch, inFlight - (slot.held ? 1 : 0), limited.retryAfterMillis)
-                  const now = yield* Clock.currentTimeMillis
-                  const base = limited.retryAfterMillis ?? Math.min(60_000, retryBaseMillis * Math.pow(2, retry))
-                  const wait = Math.round(base * (1 + 0.1 * (yield* Random.next)))
-                  if (now + wait > deadline) return Stream.failCause(cause)
-                  rateLimitRetries++
-                  yield* Effect.sleep(wait)
-                  return attempt(retry + 1)
-                }))
-              })
-            )
-          })
-        return attempt(0)
-      }))
-
-    // Called by `Resilience` on a 429 with Retry-After. Inside `withPermit` the 429 is handled
-    // there; for streams this is how we learn about it.
+    // Called by `Resilience` with the server's reset when a 429 carries one (from inside the
+    // refused attempt's permit).
     const pauseFor = (millis: number): Effect.Effect<void> =>
-      Effect.flatMap(InsidePermit, (inside) =>
-        inside ? Effect.void : Effect.suspend(() => onRateLimited(epoch, Math.max(0, inFlight - 1), millis)))
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => {
+          const others = Math.max(0, inFlight - 1)
+          if (others > 0 && limit > min) return
+          pauses++
+          pausedUntil = Math.max(pausedUntil, now + Math.max(0, millis))
+        }))
 
     const stats = Effect.map(Clock.currentTimeMillis, (now): Stats => ({
       inFlight,
@@ -517,10 +407,14 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
       maxQueueDepth,
       attempts,
       rateLimited,
-      rateLimitRetries,
       decreases,
       increases
     }))
+
+    // Until the providers' `Limiter` drops it: a permit held for a scope.
+    const permitScoped: Effect.Effect<void, never, Scope.Scope> = Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(acquire(restore), (slot) => Effect.addFinalizer((exit) => release(slot, exit)))
+    )
 
     return { concurrency: max, withPermit, withStreamPermit, permitScoped, pauseFor, stats }
   })

@@ -16,7 +16,7 @@ const Triage = Signature.make("Triage", {
 const triage = Predict.make(Triage)
 
 const record = (id: number) => JSON.stringify({
-  id: String(id),
+  id: `line:${id}`,
   index: id - 1,
   line: id,
   status: "success",
@@ -55,8 +55,11 @@ describe("runFile", () => {
         const { lines, text } = yield* readLines(output)
         assert.isTrue(text.endsWith("\n"))
         assert.strictEqual(lines.length, 10)
-        const ids = lines.map((l) => l["id"])
-        assert.deepStrictEqual([...ids].sort((a, b) => Number(a) - Number(b)), ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"])
+        const ids = lines.map((l) => String(l["id"]))
+        assert.deepStrictEqual(
+          [...ids].sort((a, b) => Number(a.slice(5)) - Number(b.slice(5))),
+          Array.from({ length: 10 }, (_, i) => `line:${i + 1}`)
+        )
         // a second run has nothing left to do
         const again = yield* Batch.runFile(qa, { input, output }).pipe(Effect.provide(lm.layer))
         assert.strictEqual(lm.counters.calls, 6)

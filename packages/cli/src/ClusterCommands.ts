@@ -63,6 +63,7 @@ const setupTags = new Set([
   "DatabaseUnavailable",
   "DistributedBatchError",
   "BatchMismatch",
+  "BatchBusy",
   "UnknownBatch",
   "SocketServerError",
   "ConfigError"

@@ -184,7 +184,7 @@ const runOnce = (
     readonly progress: boolean
     readonly onOutcome?: ((line: string) => Effect.Effect<void>) | undefined
   }
-): Effect.Effect<BatchMetrics.Summary, Lm.SetupError> =>
+): Effect.Effect<BatchMetrics.Summary, Lm.SetupError | Batch.RunFailed> =>
   Effect.scoped(Effect.gen(function*() {
     const limiter = yield* RateControl.make({ maxConcurrency: concurrency, requestsPerMinute: options.requestsPerMinute })
     const context = yield* Layer.build(t.layer(limiter))
@@ -223,7 +223,7 @@ const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10
  *
  * @since 0.2.0
  */
-export const run = (options: Options): Effect.Effect<Report, Lm.SetupError | ServeError> =>
+export const run = (options: Options): Effect.Effect<Report, Lm.SetupError | ServeError | Batch.RunFailed> =>
   Effect.scoped(Effect.gen(function*() {
     const mode = options.mode
     const d = defaults[mode]

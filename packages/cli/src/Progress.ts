@@ -1,6 +1,7 @@
 /**
  * A one-line live progress bar for a terminal: done/total, rate, ETA, failures, requests in
- * flight, queue depth and the concurrency limit. Written to stderr, redrawn in place.
+ * flight, queue depth and the concurrency limit. Written to stderr, redrawn in place; without a
+ * terminal (a log file, CI), the same line printed every few seconds (`startPlain`).
  *
  * @since 0.1.0
  */
@@ -48,4 +49,22 @@ export const start = (
     Effect.addFinalizer(() => Effect.sync(() => write("\r\x1b[K"))),
     Effect.asVoid(Effect.forkScoped(Effect.repeat(draw, Schedule.spaced(options.intervalMillis ?? 150))))
   )
+}
+
+/**
+ * Prints the progress line every `intervalMillis` (default 5 s) while the scope is open, one
+ * plain line each (no cursor control), for output that is not a terminal: a log shows that a
+ * long run is alive and how far it is. Nothing is printed for a run shorter than the interval.
+ * `write` receives the text (default: stderr).
+ *
+ * @since 0.2.0
+ */
+export const startPlain = (
+  stats: Effect.Effect<BatchMetrics.Stats>,
+  options: { readonly intervalMillis?: number | undefined; readonly write?: ((text: string) => void) | undefined } = {}
+): Effect.Effect<void, never, Scope.Scope> => {
+  const write = options.write ?? ((text: string) => void process.stderr.write(text))
+  const every = options.intervalMillis ?? 5_000
+  const print = Effect.flatMap(stats, (s) => Effect.sync(() => write(`effect-dspy: ${render(s)}\n`)))
+  return Effect.asVoid(Effect.forkScoped(Effect.delay(Effect.repeat(print, Schedule.spaced(every)), every)))
 }

@@ -40,11 +40,18 @@ const main = Effect.suspend(() => Cli.run(process.argv)).pipe(
   Effect.provide(NodeContext.layer)
 )
 
+// The runtime interrupts the command on SIGINT and SIGTERM alike; the exit code says which it was,
+// as shells expect (128 + the signal's number: 130 for Ctrl-C, 143 for `kill`). A second signal
+// finds no listener left and ends the process at once.
+let signal: "SIGINT" | "SIGTERM" | undefined
+process.once("SIGINT", () => void (signal ??= "SIGINT"))
+process.once("SIGTERM", () => void (signal ??= "SIGTERM"))
+
 NodeRuntime.runMain(main, {
   disableErrorReporting: true,
   teardown: (exit, onExit) => {
     if (Exit.isSuccess(exit)) onExit(typeof exit.value === "number" ? exit.value : 0)
-    // interrupted by Ctrl-C (SIGINT) or SIGTERM
-    else onExit(Cause.isInterruptedOnly(exit.cause) ? 130 : 1)
+    else if (Cause.isInterruptedOnly(exit.cause)) onExit(signal === "SIGTERM" ? 143 : 130)
+    else onExit(1)
   }
 })

@@ -1,7 +1,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { afterEach, assert, beforeEach, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect } from "effect"
+import { ConfigProvider, Effect, TestClock } from "effect"
 import { type MockInstance, vi } from "vitest"
 import * as Cli from "../src/Cli.js"
 import * as Progress from "../src/Progress.js"
@@ -82,6 +82,29 @@ describe("effect-dspy batch", () => {
         assert.isFalse(yield* fs.exists(`${dir}/out.jsonl`))
       })))
 
+  it.live("out-of-range numbers are refused with exit code 2 and a message naming the flag", () =>
+    withItems(items(2), (dir) =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const cases: ReadonlyArray<readonly [string, string, string]> = [
+          ["--concurrency", "-3", "--concurrency must be 1 or more"],
+          ["--concurrency", "0", "--concurrency must be 1 or more"],
+          ["--rpm", "0", "--rpm must be 1 or more"],
+          ["--tpm", "-1", "--tpm must be 1 or more"],
+          ["--max-errors", "-1", "--max-errors must be 0 or more"],
+          ["--timeout", "0", "--timeout must be 1 or more"],
+          ["--max-connection-failures", "0", "--max-connection-failures must be 1 or more"]
+        ]
+        for (const [flag, value, message] of cases) {
+          out.mockClear()
+          err.mockClear()
+          const code = yield* cli(["batch", "-i", `${dir}/items.jsonl`, "-o", `${dir}/out.jsonl`, flag, value])
+          assert.strictEqual(code, 2, `${flag} ${value}`)
+          assert.include(stderr() + stdout(), message)
+        }
+        assert.isFalse(yield* fs.exists(`${dir}/out.jsonl`))
+      })))
+
   it.live("an unreadable input file, a missing output directory, an unknown program: exit code 2", () =>
     withItems(items(2), (dir) =>
       Effect.gen(function*() {
@@ -139,6 +162,7 @@ describe("progress line", () => {
       total: 150,
       resumed: 10,
       done: 35,
+      written: 35,
       succeeded: 33,
       failed: 2,
       inProgress: 10,
@@ -152,4 +176,35 @@ describe("progress line", () => {
     })
     assert.strictEqual(line, "[#######-----------------] 45/150 30% | 7.0/s | ETA 15.0 s | failed 2 | in flight 8 | queue 3 | limit 8 | 429s 4")
   })
+
+  it.scoped("without a terminal: one plain line every 5 seconds, none for a shorter run", () =>
+    Effect.gen(function*() {
+      const written: Array<string> = []
+      let done = 0
+      const stats = Effect.sync(() => ({
+        total: 100,
+        resumed: 0,
+        done,
+        written: done,
+        succeeded: done,
+        failed: 0,
+        inProgress: 4,
+        inFlight: 4,
+        queueDepth: 0,
+        limit: undefined,
+        rateLimitHits: 0,
+        elapsedMillis: 0,
+        rate: 1,
+        etaMillis: undefined
+      }))
+      yield* Progress.startPlain(stats, { write: (text) => void written.push(text) })
+      yield* TestClock.adjust("4 seconds")
+      assert.deepStrictEqual(written, [])
+      done = 7
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(written, ["effect-dspy: [##----------------------] 7/100 7% | 1.0/s | failed 0 | in flight 4\n"])
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual(written.length, 3)
+      assert.isTrue(written.every((line) => !line.includes("\r") && !line.includes("\x1b")))
+    }))
 })

@@ -16,6 +16,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Tables from "./Tables.js"
@@ -92,7 +93,10 @@ export interface Service {
   readonly retryFailed: (batchId: string) => Effect.Effect<number, SqlError.SqlError>
   /** Records the input's size and, when every item has a result, the end of the batch. */
   readonly finish: (batchId: string, total: number) => Effect.Effect<void, SqlError.SqlError>
-  /** Inserts a result unless the item has one; the record stored (this one or the earlier one). */
+  /**
+   * Inserts a result unless the item has one; the record stored (this one or the earlier one).
+   * A result of a batch that is no longer recorded (cleaned up) is not stored; its record is returned.
+   */
   readonly insertResult: (result: Result) => Effect.Effect<string, SqlError.SqlError>
   readonly findResult: (batchId: string, itemId: string) => Effect.Effect<Option.Option<string>, SqlError.SqlError>
   /** The batch's results in item id order, read page by page. */
@@ -128,6 +132,10 @@ const toBatch = (row: BatchRow): Batch => ({
 })
 
 const pageSize = 1000
+
+/** PostgreSQL's foreign_key_violation (SQLSTATE 23503). */
+const isForeignKeyViolation = (error: SqlError.SqlError): boolean =>
+  Predicate.hasProperty(error.cause, "code") && error.cause.code === "23503"
 
 /**
  * Makes the store (the tables must exist: `Tables.ensure`).
@@ -202,7 +210,10 @@ export const make = (options: { readonly prefix?: string | undefined } = {}): Ef
             INSERT INTO ${results} (batch_id, item_id, item_index, status, record, written_by)
             VALUES (${r.batchId}, ${r.itemId}, ${r.index}, ${r.status}, ${r.record}, ${r.writtenBy})
             ON CONFLICT (batch_id, item_id) DO NOTHING
-            RETURNING record`,
+            RETURNING record`.pipe(
+            // the batch is gone (cleaned up while the item was in flight): nothing to store it in
+            Effect.catchIf(isForeignKeyViolation, () => Effect.succeed([{ record: r.record }]))
+          ),
           (inserted) =>
             inserted.length > 0
               ? Effect.succeed(r.record)

@@ -37,8 +37,10 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as os from "node:os"
 import * as BatchStore from "./BatchStore.js"
 import * as Cluster from "./Cluster.js"
+import * as CoordinatorLease from "./CoordinatorLease.js"
 import { encoder } from "./internal/signatureCodec.js"
 import * as ItemEntity from "./ItemEntity.js"
 import * as RunnerRegistry from "./RunnerRegistry.js"
@@ -123,6 +125,9 @@ export class ClusterUnavailable extends Schema.TaggedError<ClusterUnavailable>("
 
 const decodeRecord = Schema.decodeUnknownEither(Schema.parseJson(Outcome.Record))
 
+/** How this coordinator is named to a refused one. */
+const coordinatorName = (): string => `${os.hostname()}:${globalThis.process.pid}`
+
 /** The outcome a stored record stands for (for statistics). */
 const outcomeOf = (record: Outcome.Record): Outcome.Outcome<unknown, unknown> => {
   const origin = { id: record.id, index: record.index, line: record.line }
@@ -190,8 +195,10 @@ export const run = (
   | ClusterUnavailable
   | Input.InputError
   | Checkpoint.CheckpointError
+  | Checkpoint.WriteError
   | BatchStore.BatchMismatch
-  | SqlError.SqlError,
+  | CoordinatorLease.BatchBusy
+  | CoordinatorLease.LeaseLost,
   Sharding.Sharding | SqlClient.SqlClient | BatchStore.BatchStore | FileSystem.FileSystem | Path.Path
 > =>
   Effect.scoped(Effect.gen(function*() {
@@ -207,7 +214,24 @@ export const run = (
       return yield* new Checkpoint.CheckpointError({ path: options.output, reason: "it is the input file" })
     }
     const program = ItemEntity.programKey(options.program)
-    const runners = yield* RunnerRegistry.live()
+    const retryBudget = Duration.decode(options.databaseRetry ?? Duration.minutes(10))
+    const databaseSchedule = Schedule.exponential("200 millis", 2).pipe(
+      Schedule.union(Schedule.spaced("5 seconds")),
+      Schedule.upTo(retryBudget)
+    )
+    // A query of the run, through the database's bad moments (up to `databaseRetry`).
+    const onDatabase = <A, E extends { readonly _tag: string }, R>(what: string, effect: Effect.Effect<A, E | SqlError.SqlError, R>) =>
+      effect.pipe(
+        Effect.tapError((error) =>
+          error._tag === "SqlError" ? Effect.logWarning(`${what}: the database did not answer; trying again`) : Effect.void
+        ),
+        Effect.retry({ while: (error) => error._tag === "SqlError", schedule: databaseSchedule }),
+        Effect.catchIf(
+          (error): error is SqlError.SqlError => error._tag === "SqlError",
+          (error) => new ClusterUnavailable({ reason: `${what}: ${error.message}` })
+        )
+      )
+    const runners = yield* onDatabase("reading the runners", RunnerRegistry.live())
     const strangers = runners.filter((r) => r.program !== program)
     if (strangers.length > 0) {
       return yield* new DistributedBatchError({
@@ -223,9 +247,17 @@ export const run = (
       Math.floor(options.window ?? (runners.length === 0 ? 64 : Math.max(16, 2 * runners.reduce((n, r) => n + r.concurrency, 0))))
     )
     const store = yield* BatchStore.BatchStore
-    let batch = yield* store.open(batchId, { program, lanes: Math.max(1, Math.floor(options.lanes ?? ItemEntity.defaultLanes)) })
+    let batch = yield* onDatabase(
+      "opening the batch",
+      store.open(batchId, { program, lanes: Math.max(1, Math.floor(options.lanes ?? ItemEntity.defaultLanes)) })
+    )
+    // one coordinator per batch: a second one is refused here, before it touches anything
+    const lease = yield* onDatabase(
+      "taking the batch's lease",
+      CoordinatorLease.acquire(batchId, { owner: coordinatorName(), retry: retryBudget })
+    )
     if (options.retryFailed === true) {
-      const retried = yield* store.retryFailed(batchId)
+      const retried = yield* onDatabase("clearing the failed results", store.retryFailed(batchId))
       if (retried > 0) {
         yield* Effect.logInfo(`${retried} failed item(s) of batch ${batchId} will run again`)
         batch = { ...batch, generation: batch.generation + 1 }
@@ -237,9 +269,11 @@ export const run = (
     // Results stored since the output was last written (or ever, for a new output): written first.
     const done = new Set<string>()
     let exported = 0
-    yield* store.results(batchId).pipe(
+    yield* onDatabase("reading the stored results", store.results(batchId).pipe(
       Stream.runForEach(({ itemId, record }) =>
         Effect.suspend(() => {
+          // (read again from the start after a database error: what was written is skipped)
+          if (done.has(itemId)) return Effect.void
           done.add(itemId)
           if (checkpoint.isDone(itemId)) return Effect.void
           const decoded = decodeRecord(record)
@@ -248,12 +282,11 @@ export const run = (
           return checkpoint.append(decoded.right)
         })
       )
-    )
+    ))
     if (options.countInput ?? true) yield* Effect.flatMap(Input.count(options.input, { format: options.format }), recorder.setTotal)
 
     const client = (yield* ItemEntity.ItemEntity.client)
     const encodeInput = encoder(options.module?.signature?.input)
-    const retryBudget = Duration.decode(options.databaseRetry ?? Duration.minutes(10))
 
     // One item to the cluster and back, through the database's bad moments.
     const send = (item: Input.Item<unknown>): Effect.Effect<string, ClusterUnavailable> =>
@@ -269,9 +302,7 @@ export const run = (
         Effect.tapError((error: MailboxFull | AlreadyProcessingMessage | PersistenceError) =>
           Effect.logWarning(`item ${item.id}: ${error._tag}; sending again`)
         ),
-        Effect.retry(
-          Schedule.exponential("200 millis", 2).pipe(Schedule.union(Schedule.spaced("5 seconds")), Schedule.upTo(retryBudget))
-        ),
+        Effect.retry(databaseSchedule),
         Effect.mapError((error) => new ClusterUnavailable({ reason: `${error._tag}: ${error.message}` }))
       )
 
@@ -285,7 +316,7 @@ export const run = (
         record: JSON.stringify(record),
         writtenBy: "coordinator"
       }).pipe(
-        Effect.retry(Schedule.exponential("200 millis", 2).pipe(Schedule.union(Schedule.spaced("5 seconds")), Schedule.upTo(retryBudget))),
+        Effect.retry(databaseSchedule),
         Effect.mapError((error) => new ClusterUnavailable({ reason: error.message }))
       )
 
@@ -302,20 +333,20 @@ export const run = (
       }
       return Effect.flatMap(Effect.exit(send(entry)), (exit): Effect.Effect<Outcome.Record, ClusterUnavailable> => {
         if (Exit.isSuccess(exit)) return Effect.succeed(toRecord(exit.value, entry))
-        if (Cause.isInterruptedOnly(exit.cause)) return Effect.interrupt
         const failure = Cause.failureOption(exit.cause)
         if (failure._tag === "Some") return Effect.fail(failure.value)
-        // a defect answer (the cluster could not deliver the item): a failure of the item
-        const defect = Outcome.errorOfCause(exit.cause)
-        return Effect.map(
-          storeHere(entry, failureRecord(entry, { kind: "ClusterDefect", message: defect.message }, entry.input)),
-          (line) => toRecord(line, entry)
-        )
+        // The cluster answered with a defect (it could not deliver the item) or an interruption
+        // (this fiber's own interruption never reaches this handler): a failure of the item,
+        // stored, so that the run goes on and `--retry-failed` can run it again.
+        const error = Cause.isInterruptedOnly(exit.cause)
+          ? { kind: "ClusterInterrupted", message: "the runner answered with an interruption" }
+          : { kind: "ClusterDefect", message: Outcome.errorOfCause(exit.cause).message }
+        return Effect.map(storeHere(entry, failureRecord(entry, error, entry.input)), (line) => toRecord(line, entry))
       })
     }
 
-    const seen = new Set<string>()
     let items = 0
+    // (the ids read are distinct: a duplicate is a failure entry of its own)
     const entries = Input.readFile(options.input, {
       format: options.format,
       idField: options.idField,
@@ -323,8 +354,6 @@ export const run = (
     }).pipe(
       Stream.filterEffect((entry) =>
         Effect.suspend(() => {
-          if (seen.has(entry.id)) return Effect.as(recorder.onDuplicateId, false)
-          seen.add(entry.id)
           items++
           if (done.has(entry.id) || checkpoint.isDone(entry.id)) return Effect.as(recorder.onResumed, false)
           return Effect.succeed(true)
@@ -333,7 +362,7 @@ export const run = (
     )
 
     yield* recorder.start
-    yield* entries.pipe(
+    const work = entries.pipe(
       Stream.mapEffect(
         (entry) =>
           Effect.zipRight(recorder.onItemStart, process(entry)).pipe(
@@ -357,8 +386,13 @@ export const run = (
       ),
       Effect.ensuring(recorder.finish)
     )
-    yield* store.finish(batchId, items)
-    const counts = yield* store.counts(batchId)
+    // the run stops if another coordinator took the batch while the database was away
+    yield* Effect.raceFirst(
+      work,
+      Effect.catchTag(lease.lost, "SqlError", (error) => new ClusterUnavailable({ reason: `keeping the batch's lease: ${error.message}` }))
+    )
+    yield* onDatabase("recording the end of the batch", store.finish(batchId, items))
+    const counts = yield* onDatabase("counting the results", store.counts(batchId))
     const summary = yield* recorder.summary
     // the concurrency that bounds the run is the runners' (the window only keeps them fed)
     const capacity = runners.reduce((n, r) => n + r.concurrency, 0)

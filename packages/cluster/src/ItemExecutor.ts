@@ -20,9 +20,7 @@ import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Batch from "@effect-dspy/batch/Batch"
 import * as Outcome from "@effect-dspy/batch/Outcome"
 import type * as Programs from "@effect-dspy/batch/Programs"
-import * as RateControl from "@effect-dspy/batch/RateControl"
 import type * as SqlError from "@effect/sql/SqlError"
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -113,7 +111,6 @@ export const make = (options: Options): Effect.Effect<Service, never, BatchStore
     const decodeInput = decoder(module.signature?.input)
     const encodeOutput = encoder(module.signature?.output)
     const timeout = options.itemTimeout === undefined ? undefined : Duration.decode(options.itemTimeout)
-    const budgetMillis = Duration.toMillis(options.rateLimitBudget ?? Duration.minutes(10))
     const counters = { inProgress: 0, ran: 0, succeeded: 0, failed: 0, redelivered: 0 }
 
     const origin = (p: ItemEntity.Payload): Outcome.Origin => ({ id: p.itemId, index: p.index, line: p.line ?? undefined })
@@ -131,7 +128,7 @@ export const make = (options: Options): Effect.Effect<Service, never, BatchStore
       Effect.gen(function*() {
         const start = yield* Clock.currentTimeMillis
         let call: Effect.Effect<Outcome.Outcome<unknown, unknown>, unknown> = Effect.map(
-          Effect.provideService(module(input), RateControl.Deadline, start + budgetMillis),
+          module(input),
           (prediction): Outcome.Outcome<unknown, unknown> => ({
             _tag: "Success",
             ...origin(p),
@@ -148,10 +145,14 @@ export const make = (options: Options): Effect.Effect<Service, never, BatchStore
             onTimeout: () => new Batch.ItemTimeout({ afterMillis: Duration.toMillis(timeout) })
           })
         }
+        // When this fiber is interrupted (the runner stopping, the shard moving), the runtime
+        // skips this handler and the interruption goes up untouched. An exit that is an
+        // interruption here came from inside the module (a fiber it joined was interrupted): a
+        // failure of the item like any other, not the item's interruption (that would answer
+        // the coordinator with an interruption it cannot tell from its own).
         const exit = yield* Effect.exit(call)
         const latencyMillis = (yield* Clock.currentTimeMillis) - start
         if (Exit.isSuccess(exit)) return { ...exit.value, latencyMillis }
-        if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
         return failure(p, Outcome.errorOfCause(exit.cause), latencyMillis)
       })
 

@@ -17,7 +17,9 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as os from "node:os"
 import * as BatchStore from "./BatchStore.js"
+import * as CoordinatorLease from "./CoordinatorLease.js"
 import * as ItemEntity from "./ItemEntity.js"
 import * as RunnerRegistry from "./RunnerRegistry.js"
 import * as Tables from "./Tables.js"
@@ -66,7 +68,7 @@ export const exportResults = (
   output: string
 ): Effect.Effect<
   number,
-  UnknownBatch | Checkpoint.CheckpointError | SqlError.SqlError,
+  UnknownBatch | Checkpoint.CheckpointError | Checkpoint.WriteError | SqlError.SqlError,
   BatchStore.BatchStore | FileSystem.FileSystem | Path.Path
 > =>
   Effect.scoped(Effect.gen(function*() {
@@ -130,10 +132,6 @@ export const cleanup = (
 ): Effect.Effect<ReadonlyArray<Cleaned>, UnknownBatch | SqlError.SqlError, BatchStore.BatchStore | SqlClient.SqlClient> =>
   Effect.gen(function*() {
     const store = yield* BatchStore.BatchStore
-    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
-    const t = Tables.names()
-    const messages = sql("cluster_messages")
-    const replies = sql("cluster_replies")
     const selected: Array<BatchStore.Batch> = []
     for (const batchId of options.batchIds ?? []) {
       const batch = yield* store.get(batchId)
@@ -147,30 +145,46 @@ export const cleanup = (
     }
     const out: Array<Cleaned> = []
     for (const batch of selected) {
-      const finished = batch.finishedAt !== undefined
-      const prefix = `${batch.batchId}/`
-      const owned = sql`entity_type = ${ItemEntity.entityType} AND starts_with(entity_id, ${prefix})`
-      const counted = yield* sql<{ results: string; messages: string; replies: string }>`
-        SELECT
-          (SELECT count(*) FROM ${sql(t.results)} WHERE batch_id = ${batch.batchId}) AS results,
-          (SELECT count(*) FROM ${messages} WHERE ${owned}) AS messages,
-          (SELECT count(*) FROM ${replies} WHERE request_id IN (SELECT request_id FROM ${messages} WHERE ${owned})) AS replies`
-      const row = counted[0]
-      const counts = { results: Number(row?.results ?? 0), messages: Number(row?.messages ?? 0), replies: Number(row?.replies ?? 0) }
-      const skipped = !finished && options.force !== true
-        ? "not finished (run it to the end, or --force)"
-        : options.dryRun === true
-        ? "dry run"
-        : undefined
-      if (skipped === undefined) {
-        yield* sql.withTransaction(Effect.gen(function*() {
-          yield* sql`DELETE FROM ${replies} WHERE request_id IN (SELECT request_id FROM ${messages} WHERE ${owned})`
-          yield* sql`DELETE FROM ${messages} WHERE ${owned}`
-          yield* sql`DELETE FROM ${sql(t.results)} WHERE batch_id = ${batch.batchId}`
-          yield* sql`DELETE FROM ${sql(t.batches)} WHERE batch_id = ${batch.batchId}`
-        }))
-      }
-      out.push({ batchId: batch.batchId, finished, ...counts, skipped })
+      out.push(yield* Effect.scoped(cleanOne(batch, options)))
     }
     return out
+  })
+
+/** One batch, under its lease: a batch a coordinator is running is left alone, even with `force`. */
+const cleanOne = (batch: BatchStore.Batch, options: CleanupOptions) =>
+  Effect.gen(function*() {
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const t = Tables.names()
+    const messages = sql("cluster_messages")
+    const replies = sql("cluster_replies")
+    const busy = yield* CoordinatorLease.acquire(batch.batchId, { owner: `cleanup on ${os.hostname()}:${globalThis.process.pid}` }).pipe(
+      Effect.as(undefined),
+      Effect.catchTag("BatchBusy", (error) => Effect.succeed(error.holder ?? "holder unknown"))
+    )
+    const finished = batch.finishedAt !== undefined
+    const prefix = `${batch.batchId}/`
+    const owned = sql`entity_type = ${ItemEntity.entityType} AND starts_with(entity_id, ${prefix})`
+    const counted = yield* sql<{ results: string; messages: string; replies: string }>`
+      SELECT
+        (SELECT count(*) FROM ${sql(t.results)} WHERE batch_id = ${batch.batchId}) AS results,
+        (SELECT count(*) FROM ${messages} WHERE ${owned}) AS messages,
+        (SELECT count(*) FROM ${replies} WHERE request_id IN (SELECT request_id FROM ${messages} WHERE ${owned})) AS replies`
+    const row = counted[0]
+    const counts = { results: Number(row?.results ?? 0), messages: Number(row?.messages ?? 0), replies: Number(row?.replies ?? 0) }
+    const skipped = busy !== undefined
+      ? `a coordinator is running it (${busy})`
+      : !finished && options.force !== true
+      ? "not finished (run it to the end, or --force)"
+      : options.dryRun === true
+      ? "dry run"
+      : undefined
+    if (skipped === undefined) {
+      yield* sql.withTransaction(Effect.gen(function*() {
+        yield* sql`DELETE FROM ${replies} WHERE request_id IN (SELECT request_id FROM ${messages} WHERE ${owned})`
+        yield* sql`DELETE FROM ${messages} WHERE ${owned}`
+        yield* sql`DELETE FROM ${sql(t.results)} WHERE batch_id = ${batch.batchId}`
+        yield* sql`DELETE FROM ${sql(t.batches)} WHERE batch_id = ${batch.batchId}`
+      }))
+    }
+    return { batchId: batch.batchId, finished, ...counts, skipped } satisfies Cleaned
   })

@@ -65,6 +65,22 @@ const migrations = (prefix: string) => {
           started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
           last_seen TIMESTAMPTZ NOT NULL DEFAULT now()
         )`
+    }),
+    // who holds a batch's lease (`CoordinatorLease`), for the message of a refused coordinator
+    "0002_batch_coordinator": Effect.gen(function*() {
+      const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+      yield* sql`ALTER TABLE ${sql(t.batches)} ADD COLUMN IF NOT EXISTS coordinator TEXT`
+    }),
+    // A result belongs to a batch: an item that finishes after its batch was cleaned up (it was
+    // in flight on a runner) is not stored, instead of leaving a row that a new batch of the
+    // same id would take for its own. The check locks the batch's row, so that no insert slips
+    // in while cleanup deletes it.
+    "0003_results_batch_key": Effect.gen(function*() {
+      const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+      yield* sql`DELETE FROM ${sql(t.results)} r WHERE NOT EXISTS (SELECT 1 FROM ${sql(t.batches)} b WHERE b.batch_id = r.batch_id)`
+      yield* sql`
+        ALTER TABLE ${sql(t.results)} ADD CONSTRAINT ${sql(`${t.results}_batch_fk`)}
+        FOREIGN KEY (batch_id) REFERENCES ${sql(t.batches)} (batch_id) ON DELETE CASCADE`
     })
   })
 }

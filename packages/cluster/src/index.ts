@@ -25,6 +25,13 @@ export * as Cluster from "./Cluster.js"
 export * as DistributedBatch from "./DistributedBatch.js"
 
 /**
+ * One coordinator per batch at a time.
+ *
+ * @since 0.2.0
+ */
+export * as CoordinatorLease from "./CoordinatorLease.js"
+
+/**
  * A runner: joins the cluster and runs items, as one layer.
  *
  * @since 0.2.0

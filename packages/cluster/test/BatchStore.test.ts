@@ -8,6 +8,7 @@ import { Chunk, Context, Effect, Either, Layer, Stream } from "effect"
 import * as BatchStore from "../src/BatchStore.js"
 import * as Tables from "../src/Tables.js"
 import * as Pg from "./utils/postgres.js"
+import * as P from "./utils/processes.js"
 
 /** A store on its own pool (as a process of its own), the tables ensured first. */
 const storeOn = (url: string) =>
@@ -46,6 +47,22 @@ describe.skipIf(!Pg.available)("BatchStore", () => {
         )
         assert.strictEqual(new Set(stored).size, 1)
         assert.deepStrictEqual(yield* stores[1]!.counts("b"), { succeeded: 1, failed: 0 })
+      }))
+
+    it.scoped("a result of a batch that is gone (cleaned up while the item was in flight) is not stored", () =>
+      Effect.gen(function*() {
+        const url = yield* Pg.freshDatabase
+        const store = yield* storeOn(url)
+        yield* store.open("b", { program: "qa", lanes: 8 })
+        yield* store.insertResult(result("1", "{}"))
+        const sql = yield* P.sqlOn(url)
+        yield* sql`DELETE FROM effect_dspy_batches WHERE batch_id = 'b'`
+        // its results went with it
+        assert.deepStrictEqual(yield* store.counts("b"), { succeeded: 0, failed: 0 })
+        // a late result is answered, not stored: a new batch b starts with no results
+        assert.strictEqual(yield* store.insertResult(result("2", `{"late":true}`)), `{"late":true}`)
+        yield* store.open("b", { program: "qa", lanes: 8 })
+        assert.deepStrictEqual(yield* store.counts("b"), { succeeded: 0, failed: 0 })
       }))
 
     it.scoped("a batch id keeps its program", () =>

@@ -10,16 +10,18 @@ import { Module } from "@effect-dspy/core"
 import { Simulator } from "@effect-dspy/simulator"
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, layer } from "@effect/vitest"
-import { Clock, Effect, Either, Layer, Option } from "effect"
+import { Clock, Effect, Either, Fiber, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as BatchStore from "../src/BatchStore.js"
 import * as Cluster from "../src/Cluster.js"
 import * as DistributedBatch from "../src/DistributedBatch.js"
+import * as ItemEntity from "../src/ItemEntity.js"
 import * as LocalPostgres from "../src/LocalPostgres.js"
 import * as Operations from "../src/Operations.js"
 import * as Runner from "../src/Runner.js"
 import * as RunnerRegistry from "../src/RunnerRegistry.js"
+import * as Tables from "../src/Tables.js"
 import * as Pg from "./utils/postgres.js"
 import * as P from "./utils/processes.js"
 
@@ -48,6 +50,11 @@ const runBatch = (url: string, options: Omit<DistributedBatch.Options, "program"
     Effect.provide(DistributedBatch.layer({ database: { url } })),
     Effect.provide(NodeContext.layer)
   )
+
+/** A program that takes `millis` per item. */
+const slow = (millis: number) =>
+  Module.make({ name: "Slow", submodules: {} }, (_, input: { readonly question: string }) =>
+    Effect.as(Effect.sleep(millis), { answer: `ok ${input.question}` })) as unknown as Programs.Runnable
 
 describe.skipIf(!Pg.available)("DistributedBatch", () => {
   layer(Pg.layer, { timeout: 60_000 })((it) => {
@@ -125,6 +132,86 @@ describe.skipIf(!Pg.available)("DistributedBatch", () => {
         const { records } = P.readOutput(output)
         assert.strictEqual(records.length, 13)
         assert.isTrue(records.every((r) => r.status === "success"))
+      }).pipe(live))
+
+    it.scoped("a runner answering with an interruption: the item is a stored failure, the run completes", () =>
+      Effect.gen(function*() {
+        const url = yield* Pg.freshDatabase
+        const port = yield* Effect.orDie(LocalPostgres.freePort)
+        // a runner of our own whose handler answers q1 with an interruption and the others with a success
+        const success = (id: string) =>
+          JSON.stringify({ id, index: 0, status: "success", input: {}, output: {}, usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, lmCalls: 1 }, latencyMs: 1 })
+        yield* Layer.build(
+          ItemEntity.ItemEntity.toLayer(
+            Effect.succeed(ItemEntity.ItemEntity.of({
+              Process: (request) => request.payload.itemId === "q1" ? Effect.interrupt : Effect.succeed(success(request.payload.itemId))
+            })),
+            { concurrency: "unbounded" }
+          ).pipe(
+            Layer.provide(Cluster.runnerLayer({ address: Option.getOrThrow(Cluster.parseAddress(`127.0.0.1:${port}`)) })),
+            Layer.provide(Layer.effectDiscard(Tables.ensure())),
+            Layer.provide(Cluster.databaseLayer({ url }))
+          )
+        ).pipe(Effect.orDie)
+        const dir = yield* P.tempDir
+        const input = path.join(dir, "items.jsonl")
+        const output = path.join(dir, "results.jsonl")
+        P.writeItems(input, 3)
+        const summary = yield* runBatch(url, { batchId: "interrupted", input, output })
+        assert.strictEqual(summary.succeeded, 2)
+        assert.deepStrictEqual(summary.failedByKind, { ClusterInterrupted: 1 })
+        // (this runner stores nothing itself: the one row is the failure the coordinator stored)
+        const sql = yield* P.sqlOn(url)
+        assert.deepStrictEqual(yield* P.resultCount(sql, "interrupted"), { rows: 1, distinct: 1 })
+      }).pipe(live))
+
+    it.scoped("a second coordinator of a running batch is refused; the first completes", () =>
+      Effect.gen(function*() {
+        const url = yield* Pg.freshDatabase
+        yield* startRunner(url, "slow", slow(100))
+        const dir = yield* P.tempDir
+        const input = path.join(dir, "items.jsonl")
+        P.writeItems(input, 12)
+        const first = yield* Effect.fork(runBatch(url, { batchId: "twice", input, output: path.join(dir, "a.jsonl"), program: "slow" }))
+        const sql = yield* P.sqlOn(url)
+        yield* P.waitFor(
+          "the first coordinator's lease",
+          Effect.map(sql<{ n: string }>`SELECT count(*) AS n FROM effect_dspy_batches WHERE coordinator IS NOT NULL`, (rows) => Number(rows[0]!.n) > 0)
+        )
+        const second = yield* Effect.either(runBatch(url, { batchId: "twice", input, output: path.join(dir, "b.jsonl"), program: "slow" }))
+        assert.isTrue(Either.isLeft(second) && second.left._tag === "BatchBusy", String(second))
+        // nor does cleanup touch it, even forced
+        const ops = BatchStore.layer().pipe(Layer.provideMerge(Pg.client(url)))
+        const cleaned = yield* Operations.cleanup({ batchIds: ["twice"], force: true }).pipe(Effect.provide(ops))
+        assert.match(cleaned[0]!.skipped ?? "", /a coordinator is running it/)
+        assert.strictEqual((yield* Fiber.join(first)).succeeded, 12)
+        assert.isFalse(fs.existsSync(path.join(dir, "b.jsonl")), "the refused coordinator wrote nothing")
+      }).pipe(live))
+
+    it.scoped("the window bounds the unprocessed messages in the cluster's tables", () =>
+      Effect.gen(function*() {
+        const url = yield* Pg.freshDatabase
+        yield* startRunner(url, "slow", slow(50))
+        const dir = yield* P.tempDir
+        const input = path.join(dir, "items.jsonl")
+        P.writeItems(input, 30)
+        const sql = yield* P.sqlOn(url)
+        const unprocessed = Effect.map(
+          sql<{ n: string }>`SELECT count(*) AS n FROM cluster_messages WHERE processed = false`,
+          (rows) => Number(rows[0]!.n)
+        ).pipe(Effect.orElseSucceed(() => 0))
+        let most = 0
+        const sampler = yield* Effect.fork(
+          Effect.flatMap(unprocessed, (n) => Effect.sync(() => void (most = Math.max(most, n)))).pipe(
+            Effect.zipRight(Effect.sleep("10 millis")),
+            Effect.forever
+          )
+        )
+        const summary = yield* runBatch(url, { batchId: "windowed", input, output: path.join(dir, "out.jsonl"), program: "slow", window: 3 })
+        yield* Fiber.interrupt(sampler)
+        assert.strictEqual(summary.succeeded, 30)
+        assert.isAtLeast(most, 1, "the sampler saw messages in flight")
+        assert.isAtMost(most, 3)
       }).pipe(live))
 
     it.scoped("a bad batch id is refused before anything runs", () =>

@@ -218,10 +218,10 @@ const generate: Adapter.Adapter["generate"] = (_signature, prompt) =>
  *
  * @example
  * ```ts
- * import { Adapter, ChatAdapter } from "@effect-dspy/core"
- * import { Effect } from "effect"
- * declare const program: Effect.Effect<void>
- * program.pipe(Adapter.withAdapter(ChatAdapter.adapter))
+ * import { Adapter, ChatAdapter, Predict, Signature } from "@effect-dspy/core"
+ *
+ * const qa = Predict.make(Signature.fromString("question -> answer"))
+ * const program = qa({ question: "Why is the sky blue?" }).pipe(Adapter.withAdapter(ChatAdapter.adapter))
  * ```
  *
  * @since 0.1.0

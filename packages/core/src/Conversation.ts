@@ -22,6 +22,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Adapter from "./Adapter.js"
 import type { InvalidInput } from "./DspyError.js"
+import { assistantText, userText } from "./internal/messages.js"
 import type * as Module from "./Module.js"
 import * as Predict from "./Predict.js"
 import * as Signature from "./Signature.js"
@@ -217,9 +218,6 @@ export const renderHistory = (history: Prompt.Prompt): string =>
     .map((m) => `${m.role === "user" ? "User" : "Assistant"}: ${textOf(m)}`)
     .join("\n\n")
 
-const userMessage = (text: string) => Prompt.userMessage({ content: [Prompt.textPart({ text })] })
-const assistantMessage = (text: string) => Prompt.assistantMessage({ content: [Prompt.textPart({ text })] })
-
 const trim = (history: Prompt.Prompt, maxMessages: number | undefined): Prompt.Prompt => {
   if (maxMessages === undefined) return history
   const others = history.content.filter((m) => m.role !== "system")
@@ -235,7 +233,7 @@ const trim = (history: Prompt.Prompt, maxMessages: number | undefined): Prompt.P
 const chatAdapter = (history: Prompt.Prompt): Adapter.Adapter => {
   const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
     const message = request.inputs["message"]
-    return Prompt.fromMessages([...history.content, userMessage(typeof message === "string" ? message : "")])
+    return Prompt.fromMessages([...history.content, userText(typeof message === "string" ? message : "")])
   }
   return {
     name: "ConversationAdapter",
@@ -267,21 +265,22 @@ const fromHistory = (initial: Prompt.Prompt, options: Options): Effect.Effect<Co
     // turns running or waiting, to answer `busy` and `ifBusy: "fail"` without a race
     let claims = 0
 
+    // Claims the turn lock for the scope: counted at once (so `busy` and `ifBusy: "fail"` see
+    // a waiting turn too), then the permit, waited for interruptibly.
     const lock = (ifBusy: "wait" | "fail"): Effect.Effect<void, ConversationBusy, Scope.Scope> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.suspend(() => {
-          if (ifBusy === "fail" && claims > 0) return Effect.fail(new ConversationBusy())
+        Effect.gen(function*() {
+          if (ifBusy === "fail" && claims > 0) return yield* new ConversationBusy()
           claims++
-          return Effect.addFinalizer(() => Effect.sync(() => claims--)).pipe(
-            Effect.zipRight(restore(turns.take(1))),
-            Effect.zipRight(Effect.addFinalizer(() => turns.release(1)))
-          )
+          yield* Effect.addFinalizer(() => Effect.sync(() => claims--))
+          yield* restore(turns.take(1))
+          yield* Effect.addFinalizer(() => turns.release(1))
         })
       )
 
     const append = (message: string, reply: string): void => {
       history = trim(
-        Prompt.fromMessages([...history.content, userMessage(message), assistantMessage(reply)]),
+        Prompt.fromMessages([...history.content, userText(message), assistantText(reply)]),
         maxMessages
       )
     }
@@ -294,16 +293,15 @@ const fromHistory = (initial: Prompt.Prompt, options: Options): Effect.Effect<Co
       body: (history: Prompt.Prompt) => Effect.Effect<Stream.Stream<StreamPredict.StreamEvent<O>, E>, E, R | Scope.Scope>,
       onFinal: (output: O) => void
     ): Effect.Effect<Stream.Stream<StreamPredict.StreamEvent<O>, E>, E | ConversationBusy, R | Scope.Scope> =>
-      Effect.flatMap(lock(options?.ifBusy ?? "wait"), () =>
-        Effect.map(
-          Effect.suspend(() => body(history)),
-          (events) =>
-            Stream.mapChunks(events, (chunk) => {
-              const last = Chunk.last(chunk)
-              if (Option.isSome(last) && last.value._tag === "Final") onFinal(last.value.prediction.output)
-              return chunk
-            })
-        ))
+      Effect.gen(function*() {
+        yield* lock(options?.ifBusy ?? "wait")
+        const events = yield* body(history)
+        return Stream.mapChunks(events, (chunk) => {
+          const last = Chunk.last(chunk)
+          if (Option.isSome(last) && last.value._tag === "Final") onFinal(last.value.prediction.output)
+          return chunk
+        })
+      })
 
     const startChat: Conversation["start"] = (message, askOptions) =>
       turn(

@@ -292,10 +292,10 @@ const generate: Adapter.Adapter["generate"] = (signature, prompt) =>
  *
  * @example
  * ```ts
- * import { Adapter, JsonAdapter } from "@effect-dspy/core"
- * import { Effect } from "effect"
- * declare const program: Effect.Effect<void>
- * program.pipe(Adapter.withAdapter(JsonAdapter.adapter))
+ * import { Adapter, JsonAdapter, Predict, Signature } from "@effect-dspy/core"
+ *
+ * const qa = Predict.make(Signature.fromString("question -> answer"))
+ * const program = qa({ question: "Why is the sky blue?" }).pipe(Adapter.withAdapter(JsonAdapter.adapter))
  * ```
  *
  * @since 0.1.0

@@ -6,20 +6,17 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
+import * as Exit from "effect/Exit"
 import { pipeArguments, type Pipeable } from "effect/Pipeable"
-import * as Tracer from "effect/Tracer"
 import type * as Demo from "./Demo.js"
 import { EventBus } from "./EventBus.js"
-import { type Collector, CurrentCollector, makeCollector } from "./internal/collector.js"
-import { referenceReader, withServices } from "./internal/context.js"
-import { spansUnobserved } from "./internal/tracing.js"
+import * as GenAiSpan from "./GenAiSpan.js"
+import { CurrentCollector, makeCollector } from "./internal/collector.js"
+import { causeTag } from "./internal/describe.js"
 import type * as Prediction from "./Prediction.js"
 import type * as Signature from "./Signature.js"
-import * as SpanContent from "./SpanContent.js"
 
 /**
  * The learnable state of one predictor.
@@ -136,10 +133,6 @@ export const childState = (state: State, key: string): State => {
 export const prefixPredictors = (key: string, predictors: ReadonlyArray<PredictorInfo>): Array<PredictorInfo> =>
   predictors.map((p) => ({ ...p, path: p.path === "self" ? key : `${key}.${p.path}` }))
 
-/** What the Langfuse observation type of a module span is, by module kind. */
-const observationType = (kind: string): string =>
-  kind === "ReAct" ? "agent" : kind === "ChainOfThought" ? "chain" : "span"
-
 /**
  * What `instrument` needs to know about a module call.
  *
@@ -154,111 +147,47 @@ export interface CallInfo {
 }
 
 /**
- * Runs the body of a module call with its span, `module.*` events and a trace collector,
- * and assembles the `Prediction`. Every module kind goes through here.
+ * Runs the body of a module call with its span (see `GenAiSpan.moduleSpan`), `module.*` events
+ * and a trace collector, and assembles the `Prediction`. Every module kind goes through here.
+ *
+ * @example
+ * ```ts
+ * import { Module } from "@effect-dspy/core"
+ * import { Effect } from "effect"
+ *
+ * // a module call of a custom kind: its span, events and Prediction
+ * const shout = (input: { readonly text: string }) =>
+ *   Module.instrument({ name: "shout", kind: "Shout", signature: "Shout", input }, Effect.succeed(input.text.toUpperCase()))
+ * ```
  *
  * @since 0.1.0
  */
 export const instrument = <O, E, R>(info: CallInfo, body: Effect.Effect<O, E, R>): Effect.Effect<Prediction.Prediction<O>, E, R> =>
-  instrumentWith(info, () => body, true)
-
-/**
- * `instrument` for a body that is handed the call's collector and records into it
- * itself (Predict): when no span is recorded either, the context is then left as it is.
- *
- * @internal
- *
- * @since 0.1.0
- */
-export const instrumentCollecting = <O, E, R>(
-  info: CallInfo,
-  body: (collector: Collector) => Effect.Effect<O, E, R>
-): Effect.Effect<Prediction.Prediction<O>, E, R> => instrumentWith(info, body, false)
-
-const readBus = referenceReader(EventBus)
-const readSink = referenceReader(SpanContent.SpanContent)
-const readCollector = referenceReader(CurrentCollector)
-
-const instrumentWith = <O, E, R>(
-  info: CallInfo,
-  makeBody: (collector: Collector) => Effect.Effect<O, E, R>,
-  collectorInContext: boolean
-): Effect.Effect<Prediction.Prediction<O>, E, R> =>
-  // One context read for everything the call needs; the clock is read only for events.
-  Effect.withFiberRuntime((fiber) => {
-    const context = fiber.currentContext
-    const bus = readBus(context)
-    const sink = readSink(context)
-    const collector: Collector = makeCollector(readCollector(context))
-    const active = bus.active()
-    const callId = active ? bus.nextCallId() : 0
-    const body = makeBody(collector)
-    // `Effect.withSpan` plus `Effect.provideService` for the collector would copy the
-    // context and swap it in and out twice; one swap of the context carrying both the span
-    // (as parent of everything inside) and the collector does it once.
-    const finish = (output: O): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace })
-    const run = sink === undefined && spansUnobserved(fiber)
-      ? Effect.map(
-        collectorInContext
-          ? Effect.locally(body, FiberRef.currentContext, withServices(context, CurrentCollector, collector))
-          : body,
-        finish
-      )
-      : Effect.useSpan(
-      `${info.kind}(${info.name})`,
-      {
-        captureStackTrace: false,
-        attributes: {
-          "dspy.module.kind": info.kind,
-          "dspy.module.name": info.name,
-          "dspy.signature": info.signature,
-          "langfuse.observation.type": observationType(info.kind)
-        }
-      },
-      (span) => {
-        const inner = Effect.locally(body, FiberRef.currentContext, withServices(context, Tracer.ParentSpan, span, CurrentCollector, collector))
-        if (sink === undefined) return Effect.map(inner, finish)
-        // Content capture costs nothing unless a sink (a telemetry layer) is installed; the
-        // span is in hand, so the sink is called directly (no context read per value).
-        sink(span, info.input, { span: "module", name: info.name, direction: "input" })
-        return Effect.map(inner, (output) => {
-          sink(span, output, { span: "module", name: info.name, direction: "output" })
-          return finish(output)
-        })
-      }
+  Effect.gen(function*() {
+    const bus = yield* EventBus
+    const collector = makeCollector(yield* CurrentCollector)
+    const traced = body.pipe(
+      GenAiSpan.withContent({ span: "module", name: info.name }, info.input),
+      Effect.provideService(CurrentCollector, collector),
+      GenAiSpan.withSpan(GenAiSpan.moduleSpan(info)),
+      Effect.map((output): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace }))
     )
-    if (!active) return run
-    const common = { callId, module: info.name, kind: info.kind, signature: info.signature }
-    return Effect.flatMap(Clock.currentTimeMillis, (start) =>
-      bus.publish({ type: "module.start", ...common }).pipe(
-      Effect.zipRight(run),
-      Effect.onExit((exit) =>
-        Effect.flatMap(Clock.currentTimeMillis, (end) =>
-          bus.publish({
-            type: "module.end",
-            ...common,
-            durationMillis: end - start,
-            success: exit._tag === "Success",
-            usage: collector.usage,
-            error: exit._tag === "Failure" ? describeCause(exit.cause) : undefined
-          }))
-      )
-    ))
+    if (!bus.active()) return yield* traced
+    // Events are built only when someone listens.
+    const common = { callId: bus.nextCallId(), module: info.name, kind: info.kind, signature: info.signature }
+    const start = yield* Clock.currentTimeMillis
+    yield* bus.publish({ type: "module.start", ...common })
+    return yield* Effect.onExit(traced, (exit) =>
+      Effect.flatMap(Clock.currentTimeMillis, (end) =>
+        bus.publish({
+          type: "module.end",
+          ...common,
+          durationMillis: end - start,
+          success: Exit.isSuccess(exit),
+          usage: collector.usage,
+          error: Exit.isFailure(exit) ? causeTag(exit.cause) : undefined
+        })))
   })
-
-/**
- * A short name for why a call failed: the error's tag, `Interrupted`, or `Defect`.
- *
- * @since 0.1.0
- */
-export const describeCause = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.failureOption(cause)
-  if (failure._tag === "Some") {
-    const error = failure.value
-    return typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : String(error)
-  }
-  return Cause.isInterruptedOnly(cause) ? "Interrupted" : "Defect"
-}
 
 const ModuleProto = {
   pipe() {

@@ -8,7 +8,6 @@
 import type * as AiError from "@effect/ai/AiError"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Context from "effect/Context"
-import type * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
@@ -19,8 +18,7 @@ import * as Demo from "./Demo.js"
 import { InvalidInput, OutputParseError } from "./DspyError.js"
 import { EventBus } from "./EventBus.js"
 import { callModel } from "./internal/callModel.js"
-import { addTrace, type Collector, CurrentCollector } from "./internal/collector.js"
-import { referenceReader } from "./internal/context.js"
+import { addTrace, CurrentCollector } from "./internal/collector.js"
 import { erase } from "./internal/erased.js"
 import { unknownTurnField } from "./internal/history.js"
 import { completions } from "./internal/completions.js"
@@ -125,17 +123,6 @@ const checkHistory = (
 }
 
 /**
- * The body of one predictor call, without module instrumentation: used by Predict and by
- * modules that run a predictor as one of their steps.
- *
- * @since 0.1.0
- */
-export const run = (
-  predictor: Predictor,
-  input: unknown
-): Effect.Effect<Record<string, unknown>, PredictError, LanguageModel.LanguageModel> => runInto(predictor, input, undefined)
-
-/**
  * What `run` needs of a predictor: its identity, signature, learned state and re-ask budget.
  *
  * @since 0.1.0
@@ -148,101 +135,94 @@ export interface Predictor {
   readonly maxParseRetries: number
 }
 
-const readAdapter = referenceReader(Adapter.CurrentAdapter)
-const readFallback = referenceReader(Adapter.Fallback)
-const readHint = referenceReader(InstructionHint)
-const readCollector = referenceReader(CurrentCollector)
-const readBus = referenceReader(EventBus)
-
-// `run`, recording usage and trace into `own` when given, else into the collector in context.
-const runInto = (
+/**
+ * The body of one predictor call, without module instrumentation: used by Predict and by
+ * modules that run a predictor as one of their steps (ReAct). Usage and the trace entry go to
+ * the module call in progress.
+ *
+ * @since 0.1.0
+ */
+export const run: (
   predictor: Predictor,
-  input: unknown,
-  own: Collector | undefined
-): Effect.Effect<Record<string, unknown>, PredictError, LanguageModel.LanguageModel> =>
-  // Plain callbacks rather than `Effect.gen`: this runs on every prediction, and a
-  // generator costs an iterator and a resumption per step.
-  Effect.contextWithEffect((context: Context.Context<LanguageModel.LanguageModel>) => {
+  input: unknown
+) => Effect.Effect<Record<string, unknown>, PredictError, LanguageModel.LanguageModel> = Effect.fnUntraced(
+  function*(predictor: Predictor, input: unknown) {
     const { signature } = predictor
     const inputs = encodeInputs(signature, input)
-    if (Either.isLeft(inputs)) return Effect.fail(inputs.left)
-    // One context read for the adapter, the hint, the collector and the bus.
+    if (Either.isLeft(inputs)) return yield* inputs.left
+    const inForce = (yield* Adapter.CurrentAdapter) ?? ChatAdapter.adapter
     // The adapter of the next attempt: a re-ask may go through the adapter's fallback.
-    const inForce = readAdapter(context) ?? ChatAdapter.adapter
     let adapter = inForce
-    const fallback = readFallback(context)
-    const hint = readHint(context)
-    const collector = own ?? readCollector(context)
-    const bus = readBus(context)
+    const fallback = yield* Adapter.Fallback
+    const hint = yield* InstructionHint
+    const bus = yield* EventBus
     const instructions = hint === undefined ? predictor.state.instructions : `${predictor.state.instructions}\n\n${hint}`
-    const decodeOutputs = memo(
-      signature,
-      "decodeOutputs",
-      () => Schema.decodeUnknownEither(erase(signature.output), { errors: "first" })
-    )
     const failedReplies: Array<{ readonly reply: string; readonly issue: string }> = []
-    const attemptFrom = (attempt: number): Effect.Effect<Record<string, unknown>, PredictError, LanguageModel.LanguageModel> => {
-      const prompt = adapter.format({
-        signature,
-        instructions,
-        demos: predictor.state.demos,
-        inputs: inputs.right,
-        failedReplies
+    for (let attempt = 1;; attempt++) {
+      const prompt = adapter.format({ signature, instructions, demos: predictor.state.demos, inputs: inputs.right, failedReplies })
+      const reply = yield* callModel(adapter, signature, predictor.name, prompt, attempt)
+      const { parsed, reaskWith } = parseReply(inForce, adapter, signature, reply, fallback)
+      if (Either.isRight(parsed)) {
+        addTrace(yield* CurrentCollector, {
+          predictorId: predictor.id,
+          signature: signature.name,
+          inputs: inputs.right,
+          outputs: parsed.right.encoded,
+          nearMisses: parsed.right.nearMisses
+        })
+        return parsed.right.decoded
+      }
+      const { field, issue } = parsed.left
+      yield* bus.publish({
+        type: "parse.failure",
+        module: predictor.name,
+        signature: signature.name,
+        adapter: adapter.name,
+        attempt,
+        issue,
+        raw: reply.text
       })
-      return Effect.flatMap(callModel(adapter, signature, predictor.name, prompt, attempt, collector), ({ reply }) => {
-        const reading = Adapter.readReply(inForce, adapter, signature, reply.text, fallback)
-        const parsed = Either.flatMap(reading.result, ({ nearMisses, values }) =>
-          Either.mapLeft(
-            Either.map(decodeOutputs(values), (decoded) => ({ encoded: values, decoded, nearMisses })),
-            (error): Adapter.ParseIssue => ({ ...firstIssue(error) })
-          ))
-        if (Either.isRight(parsed)) {
-          addTrace(collector, {
-            predictorId: predictor.id,
-            signature: signature.name,
-            inputs: inputs.right,
-            outputs: parsed.right.encoded,
-            nearMisses: parsed.right.nearMisses
-          })
-          return Effect.succeed(parsed.right.decoded)
-        }
-        const issue = parsed.left
-        const failure = bus.publish({
-          type: "parse.failure",
-          module: predictor.name,
+      if (attempt > predictor.maxParseRetries) {
+        return yield* new OutputParseError({
           signature: signature.name,
           adapter: adapter.name,
-          attempt,
-          issue: issue.issue,
-          raw: reply.text
+          raw: reply.text,
+          field,
+          issue,
+          attempts: attempt
         })
-        if (attempt > predictor.maxParseRetries) {
-          return Effect.zipRight(
-            failure,
-            new OutputParseError({
-              signature: signature.name,
-              adapter: adapter.name,
-              raw: reply.text,
-              field: issue.field,
-              issue: issue.issue,
-              attempts: attempt
-            })
-          )
-        }
-        return failure.pipe(
-          Effect.zipRight(
-            bus.publish({ type: "parse.retry", module: predictor.name, signature: signature.name, attempt: attempt + 1 })
-          ),
-          Effect.zipRight(Effect.suspend(() => {
-            failedReplies.push({ reply: reply.text, issue: issue.issue })
-            adapter = reading.reaskWith
-            return attemptFrom(attempt + 1)
-          }))
-        )
-      })
+      }
+      yield* bus.publish({ type: "parse.retry", module: predictor.name, signature: signature.name, attempt: attempt + 1 })
+      failedReplies.push({ reply: reply.text, issue })
+      adapter = reaskWith
     }
-    return attemptFrom(1)
-  })
+  }
+)
+
+/**
+ * Reads a reply into the signature's outputs: the adapter's parse (or, with the fallback on, the
+ * fallback adapter's: `Adapter.readReply`), then the output Schema. `encoded` is what the trace
+ * records, `decoded` what the caller gets, `nearMisses` what the reading forgave; `reaskWith` is
+ * the adapter a re-ask goes through.
+ */
+const parseReply = (
+  inForce: Adapter.Adapter,
+  asked: Adapter.Adapter,
+  signature: Signature.Any,
+  reply: Adapter.Reply,
+  fallback: boolean
+) => {
+  const reading = Adapter.readReply(inForce, asked, signature, reply.text, fallback)
+  const parsed = Either.flatMap(reading.result, ({ nearMisses, values }) =>
+    Either.mapLeft(
+      Either.map(decodeOutputs(signature)(values), (decoded) => ({ encoded: values, decoded, nearMisses })),
+      (error): Adapter.ParseIssue => firstIssue(error)
+    ))
+  return { parsed, reaskWith: reading.reaskWith }
+}
+
+const decodeOutputs = (signature: Signature.Any) =>
+  memo(signature, "decodeOutputs", () => Schema.decodeUnknownEither(erase(signature.output), { errors: "first" }))
 
 /**
  * Builds a single-predictor module from a fixed state (used by `make`, `withState`, ChainOfThought).
@@ -260,22 +240,14 @@ export const fromState = <S extends Signature.Any>(
   const id = Symbol(name)
   const predictor = { id, name, signature, state, maxParseRetries }
   const info = { name, kind, signature: signature.name }
-  const one = (input: Signature.Input<S>) =>
-    Module.instrumentCollecting(
-      { ...info, input },
-      // The outputs decoded by this signature's output Schema: its `Output` type (a
-      // type-level cast rather than an identity `Effect.map` per call).
-      (collector) => runInto(predictor, input, collector) as Effect.Effect<Signature.Output<S>, PredictError, LanguageModel.LanguageModel>
-    )
+  // The outputs decoded by this signature's output Schema: its `Output` type.
+  const body = (input: Signature.Input<S>) =>
+    run(predictor, input) as Effect.Effect<Signature.Output<S>, PredictError, LanguageModel.LanguageModel>
+  const one = (input: Signature.Input<S>) => Module.instrument({ ...info, input }, body(input))
   // n completions: one module call whose body makes n rollouts; its output is the first.
   const many = (input: Signature.Input<S>) =>
     Effect.map(
-      Module.instrumentCollecting({ ...info, input }, (collector) =>
-        completions(n, runInto(predictor, input, collector)) as Effect.Effect<
-          Arr.NonEmptyReadonlyArray<Signature.Output<S>>,
-          PredictError,
-          LanguageModel.LanguageModel
-        >),
+      Module.instrument({ ...info, input }, completions(n, body(input))),
       ({ output, trace, usage }): Prediction.Prediction<Signature.Output<S>> =>
         output.length === 1 ? { output: output[0], usage, trace } : { output: output[0], usage, trace, completions: output }
     )

@@ -61,7 +61,7 @@ export type {
 }
 
 /**
- * Marks a value as a signature.
+ * The symbol that marks a value as a signature.
  *
  * @since 0.1.0
  */

@@ -14,7 +14,6 @@
  * @since 0.1.0
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
-import type * as Response from "@effect/ai/Response"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -30,7 +29,6 @@ import type * as Module from "./Module.js"
 import * as Predict from "./Predict.js"
 import type * as Prediction from "./Prediction.js"
 import * as Signature from "./Signature.js"
-import { forEachChunk, unwrapScoped } from "./StreamRun.js"
 
 /**
  * A piece of the raw text of an LM call, as the model streamed it.
@@ -126,11 +124,8 @@ interface Sink {
 
 /**
  * The adapter in force, with `generate` made by streaming: every text delta is forwarded to
- * the sink (with the field deltas it completes) while the reply is assembled as usual.
- *
- * The model's stream is run directly (not through `LanguageModel.streamText`'s `Stream.unwrap`)
- * and the first-chunk annotation is made in the same loop: every stream layer costs a channel
- * executor per turn, the largest part of a streamed turn's setup.
+ * the sink (with the field deltas it completes) while the reply is assembled as usual, and the
+ * first chunk marks the LM call's span with the time to first chunk.
  */
 const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
   name: inner.name,
@@ -143,44 +138,40 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
     return inner.fallback === undefined ? undefined : streaming(inner.fallback, sink)
   },
   generate: (signature, prompt) =>
-    Effect.flatMap(LanguageModel.LanguageModel, (model) =>
-      Effect.flatMap(FirstChunk.tracker, (firstChunk) => {
-        const call = sink.nextCall()
-        const reader = inner.streamParser(signature)
-        const name = signature.name
-        const fieldEvents = (chunks: ReadonlyArray<Adapter.FieldChunk>, out: Array<TokenDelta | FieldDelta>) => {
-          for (const c of chunks) out.push({ _tag: "FieldDelta", call, signature: name, field: c.field, delta: c.delta })
-        }
-        let text = ""
-        let usage: Adapter.Reply["usage"] = {}
-        let finishReason = "unknown"
-        let cached = false
-        const onChunk = (chunk: Chunk.Chunk<Response.StreamPart<{}>>) => {
-          if (chunk.length > 0) firstChunk()
-          const out: Array<TokenDelta | FieldDelta> = []
-          for (const part of chunk) {
-            if (part.type === "text-delta") {
-              if (part.delta.length === 0) continue
-              text += part.delta
-              out.push({ _tag: "TokenDelta", call, signature: name, delta: part.delta })
-              fieldEvents(reader.push(part.delta), out)
-            } else if (part.type === "finish") {
-              usage = part.usage
-              finishReason = part.reason
-              cached = isHitPart(part)
-            }
+    Effect.gen(function*() {
+      const firstChunk = yield* FirstChunk.tracker
+      const call = sink.nextCall()
+      const reader = inner.streamParser(signature)
+      const name = signature.name
+      const fieldEvents = (chunks: ReadonlyArray<Adapter.FieldChunk>, out: Array<TokenDelta | FieldDelta>) => {
+        for (const c of chunks) out.push({ _tag: "FieldDelta", call, signature: name, field: c.field, delta: c.delta })
+      }
+      let text = ""
+      let usage: Adapter.Reply["usage"] = {}
+      let finishReason = "unknown"
+      let cached = false
+      yield* Stream.runForEachChunk(LanguageModel.streamText({ prompt }), (chunk) => {
+        if (chunk.length > 0) firstChunk()
+        const out: Array<TokenDelta | FieldDelta> = []
+        for (const part of chunk) {
+          if (part.type === "text-delta") {
+            if (part.delta.length === 0) continue
+            text += part.delta
+            out.push({ _tag: "TokenDelta", call, signature: name, delta: part.delta })
+            fieldEvents(reader.push(part.delta), out)
+          } else if (part.type === "finish") {
+            usage = part.usage
+            finishReason = part.reason
+            cached = isHitPart(part)
           }
-          return out.length === 0 ? Effect.void : sink.offer(out)
         }
-        return forEachChunk(model.streamText({ prompt }), onChunk).pipe(
-          Effect.zipRight(Effect.suspend(() => {
-            const out: Array<TokenDelta | FieldDelta> = []
-            fieldEvents(reader.end(), out)
-            return out.length === 0 ? Effect.void : sink.offer(out)
-          })),
-          Effect.map((): Adapter.Reply => ({ text, usage, finishReason, cached }))
-        )
-      }))
+        return out.length === 0 ? Effect.void : sink.offer(out)
+      })
+      const rest: Array<TokenDelta | FieldDelta> = []
+      fieldEvents(reader.end(), rest)
+      if (rest.length > 0) yield* sink.offer(rest)
+      return { text, usage, finishReason, cached }
+    })
 })
 
 /** Holds `permits` of the semaphore until the scope closes; waiting for them stays interruptible. */
@@ -215,7 +206,7 @@ const acquire = (semaphore: Effect.Semaphore, permits: number): Effect.Effect<vo
  */
 export const withPermit = (semaphore: Effect.Semaphore, permits = 1) =>
 <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
-  unwrapScoped(Effect.as(acquire(semaphore, permits), self))
+  Stream.unwrapScoped(Effect.as(acquire(semaphore, permits), self))
 
 const startModule = <I, O, E, R>(
   module: Module.Module<I, O, E, R>,
@@ -250,7 +241,7 @@ const startModule = <I, O, E, R>(
  * Starts streaming a module (or a signature) in the current scope and returns its events: the
  * module runs until the scope closes. The returned stream needs no services, so providing the
  * model to this effect once is cheaper than `Stream.provideService` on a stream, which runs on
- * every pull. `stream` is `StreamRun.unwrapScoped(start(...))`.
+ * every pull. `stream` is `Stream.unwrapScoped(start(...))`.
  *
  * @example
  * ```ts
@@ -323,7 +314,7 @@ export function stream(
   input: unknown,
   options?: Options
 ): Stream.Stream<StreamEvent<unknown>, unknown, unknown> {
-  return unwrapScoped(startModule(Signature.isSignature(target) ? Predict.make(target) : target, input, options))
+  return Stream.unwrapScoped(startModule(Signature.isSignature(target) ? Predict.make(target) : target, input, options))
 }
 
 /**

@@ -3,15 +3,15 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as JSONSchema from "effect/JSONSchema"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { ToolError } from "./DspyError.js"
+import * as GenAiSpan from "./GenAiSpan.js"
+import { causeMessage } from "./internal/describe.js"
 import { erase } from "./internal/erased.js"
-import * as SpanContent from "./SpanContent.js"
 
 /**
  * A tool whose handler needs services `R`.
@@ -71,6 +71,7 @@ export const make = <const P extends Schema.Struct.Fields, A, E, R>(options: {
   const struct = Schema.Struct(options.parameters)
   const decode = Schema.decodeUnknownEither(erase(struct), { errors: "all", onExcessProperty: "error" })
   const { $schema: _ignored, ...parametersJsonSchema } = JSONSchema.make(struct)
+  const span = GenAiSpan.toolSpan(options.name)
   return {
     name: options.name,
     description: options.description,
@@ -87,31 +88,12 @@ export const make = <const P extends Schema.Struct.Fields, A, E, R>(options: {
       }
       // The decoded value is the struct's Type by construction of `decode`.
       const params = decoded.right as Schema.Struct.Type<P>
-      return SpanContent.capture({ span: "tool", direction: "input", name: options.name }, params).pipe(
-        Effect.zipRight(options.handler(params)),
+      return options.handler(params).pipe(
         Effect.map(observationText),
-        Effect.tap((text) => SpanContent.capture({ span: "tool", direction: "output", name: options.name }, text)),
-        Effect.catchAllCause((cause) =>
-          Effect.fail(new ToolError({ tool: options.name, reason: causeText(cause) }))
-        ),
-        Effect.withSpan(`execute_tool ${options.name}`, {
-          captureStackTrace: false,
-          attributes: {
-            "gen_ai.operation.name": "execute_tool",
-            "gen_ai.tool.name": options.name,
-            "langfuse.observation.type": "tool"
-          }
-        })
+        GenAiSpan.withContent({ span: "tool", name: options.name }, params),
+        Effect.catchAllCause((cause) => Effect.fail(new ToolError({ tool: options.name, reason: causeMessage(cause) }))),
+        GenAiSpan.withSpan(span)
       )
     }
   }
-}
-
-const causeText = (cause: Cause.Cause<unknown>): string => {
-  if (Cause.isInterruptedOnly(cause)) return "interrupted"
-  const error = Cause.squash(cause)
-  if (error instanceof Error) return error.message
-  if (typeof error === "string") return error
-  if (typeof error === "object" && error !== null && "message" in error) return String(error.message)
-  return JSON.stringify(error) ?? String(error)
 }

@@ -3,9 +3,9 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { UsageTrackers } from "./internal/usageTrackers.js"
 
 /**
  * Usage of one or more LM calls (a plain object: it is made on every call).
@@ -106,35 +106,14 @@ export const fromResponse = (usage: {
 const cachedCall: Usage = { ...empty, cachedCalls: 1 }
 
 /**
- * Collects the usage of every LM call made under `Usage.track`. A reference rather than a
- * required service, so that modules work without it; nested trackers all see each call.
- *
- * @since 0.1.0
- */
-export class UsageSink extends Context.Reference<UsageSink>()("@effect-dspy/core/UsageSink", {
-  defaultValue: (): ReadonlyArray<(usage: Usage) => void> => []
-}) {}
-
-/**
- * Records one call's usage with every active tracker.
- *
- * @since 0.1.0
- */
-export const record = (usage: Usage): Effect.Effect<void> =>
-  Effect.flatMap(UsageSink, (sinks) =>
-    sinks.length === 0 ? Effect.void : Effect.sync(() => {
-      for (const sink of sinks) sink(usage)
-    }))
-
-/**
  * Runs a program and returns its result with the total usage of every LM call it made.
  *
  * @example
  * ```ts
- * import { Predict, Signature, Usage } from "@effect-dspy/core"
- *
- * const qa = Predict.make(Signature.fromString("question -> answer"))
- * const withUsage = Usage.track(qa({ question: "What is 6 x 7?" })) // Effect<[Prediction, Usage]>
+ * import { Usage } from "@effect-dspy/core"
+ * import { Effect } from "effect"
+ * declare const program: Effect.Effect<string>
+ * const withUsage = Usage.track(program) // Effect<[string, Usage]>
  * ```
  *
  * @since 0.1.0
@@ -142,11 +121,31 @@ export const record = (usage: Usage): Effect.Effect<void> =>
 export const track = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<readonly [A, Usage], E, R> =>
   Effect.suspend(() => {
     let total = empty
-    const sink = (usage: Usage) => {
-      total = add(total, usage)
-    }
-    return Effect.flatMap(UsageSink, (sinks) =>
-      Effect.provideService(self, UsageSink, [...sinks, sink]).pipe(
-        Effect.map((a) => [a, total] as const)
-      ))
+    return self.pipe(
+      observe((usage) => {
+        total = add(total, usage)
+      }),
+      Effect.map((a) => [a, total] as const)
+    )
   })
+
+/**
+ * Runs an effect calling `onUsage` with the usage of each LM call it makes (in nested modules
+ * too) as the call ends: for a running total that can be read while the effect runs (an
+ * optimizer's budget, a progress line). `track` is built on it.
+ *
+ * @example
+ * ```ts
+ * import { Usage } from "@effect-dspy/core"
+ * import { Effect } from "effect"
+ *
+ * let spent = Usage.empty
+ * const program = Effect.succeed("answer").pipe(Usage.observe((usage) => {
+ *   spent = Usage.add(spent, usage)
+ * }))
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const observe = (onUsage: (usage: Usage) => void) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(UsageTrackers, (trackers) => Effect.provideService(self, UsageTrackers, [...trackers, onUsage]))

@@ -84,6 +84,14 @@ export * as DspyEvent from "./DspyEvent.js"
 export * as EventBus from "./EventBus.js"
 
 /**
+ * The span protocol between packages: span kinds, names and attribute keys, what makes a span a
+ * generation, and the content sink telemetry installs.
+ *
+ * @since 0.2.0
+ */
+export * as GenAiSpan from "./GenAiSpan.js"
+
+/**
  * `History`: the last LM calls (prompt, reply, usage, module), kept by a Layer; `History.inspect` prints them as DSPy does.
  *
  * @since 0.2.0
@@ -191,13 +199,6 @@ export * as Redaction from "./Redaction.js"
 export * as Refine from "./Refine.js"
 
 /**
- * Decoded `@effect/ai` response parts built from their encoded form, for providers.
- *
- * @since 0.1.0
- */
-export * as ResponseParts from "./ResponseParts.js"
-
-/**
  * Signatures: named, Schema-typed input and output fields plus instructions.
  *
  * @since 0.1.0
@@ -205,25 +206,11 @@ export * as ResponseParts from "./ResponseParts.js"
 export * as Signature from "./Signature.js"
 
 /**
- * Content capture: the sink that spans hand their inputs and outputs to.
- *
- * @since 0.1.0
- */
-export * as SpanContent from "./SpanContent.js"
-
-/**
  * Streaming any module: token deltas, per-field deltas, then the final prediction.
  *
  * @since 0.1.0
  */
 export * as StreamPredict from "./StreamPredict.js"
-
-/**
- * Running and building streams on a hot path.
- *
- * @since 0.1.0
- */
-export * as StreamRun from "./StreamRun.js"
 
 /**
  * Tools for `ReAct`: a name, a description, Schema-typed parameters and an Effect handler.

@@ -19,6 +19,18 @@ const program = Module.make(
     })
 )
 
+// Demos in their encoded (saved) form: any subset of each signature's fields.
+const ClassifyDemos = Schema.Array(Schema.partial(Schema.Struct({
+  text: Schema.String,
+  label: Schema.Literal("billing", "bug", "other"),
+  confidence: Schema.Finite
+})))
+const SummarizeDemos = Schema.Array(Schema.partial(Schema.Struct({
+  text: Schema.String,
+  reasoning: Schema.String,
+  summary: Schema.String
+})))
+
 const DemoArb = Arbitrary.make(
   Schema.Array(Schema.Struct({ text: Schema.String, label: Schema.Literal("billing", "bug", "other"), confidence: Schema.Finite }))
 )
@@ -27,6 +39,32 @@ describe("ProgramState", () => {
   it("names every predictor of a composed program", () => {
     assert.deepStrictEqual(program.predictors.map((p) => p.path), ["classify", "summarize"])
   })
+
+  // Law: loading what was saved gives back the same state, for any demos and instructions.
+  it.effect.prop(
+    "save then load is the identity",
+    {
+      classifyDemos: ClassifyDemos,
+      summarizeDemos: SummarizeDemos,
+      classify: Schema.String,
+      summarize: Schema.String
+    },
+    ({ classify, classifyDemos, summarize, summarizeDemos }) =>
+      Effect.gen(function*() {
+        const tuned = program.withState({
+          predictors: {
+            classify: { instructions: classify, demos: classifyDemos },
+            summarize: { instructions: summarize, demos: summarizeDemos }
+          }
+        })
+        const saved = ProgramState.save(tuned)
+        const restored = yield* ProgramState.load(program, saved)
+        assert.deepStrictEqual(ProgramState.save(restored), saved)
+        assert.deepStrictEqual(Module.stateOf(restored), Module.stateOf(tuned))
+      }),
+    // each run checks every demo against its signature's Schema
+    { fastCheck: { numRuns: 40 } }
+  )
 
   it.effect("save/load round-trips arbitrary demo sets and instructions", () =>
     Effect.gen(function*() {

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Exit, Fiber, Option, Schema, Stream, TestClock, Tracer } from "effect"
+import { Chunk, Duration, Effect, Exit, Fiber, Option, Schema, Stream, TestClock } from "effect"
 import {
   Adapter,
   ChainOfThought,
@@ -12,6 +12,7 @@ import {
   StreamPredict,
   Usage
 } from "../src/index.js"
+import * as RecordingTracer from "./utils/RecordingTracer.js"
 import * as ScriptedLm from "./utils/ScriptedLm.js"
 import * as StreamingLm from "./utils/StreamingLm.js"
 
@@ -140,9 +141,10 @@ describe("StreamPredict", () => {
         Effect.scoped(Effect.gen(function*() {
           const bus = yield* EventBus.EventBus
           const sub = yield* bus.subscribe("*")
-          const spans: Array<string> = []
-          const [, usage] = yield* Usage.track(effect).pipe(Effect.withTracer(recordingTracer(spans)))
+          const recording = RecordingTracer.make()
+          const [, usage] = yield* Usage.track(effect).pipe(Effect.withTracer(recording.tracer))
           const events = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.take(sub.events, 4)))
+          const spans = recording.spans.map((s) => s.name)
           return { usage, spans, types: events.map((e: DspyEvent.DspyEvent) => e.type) }
         })).pipe(Effect.provide(EventBus.layer))
       const normal = yield* run(collectEffect(qa({ question: "2+2?" })))
@@ -279,39 +281,4 @@ const collectEffect = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     const fiber = yield* Effect.fork(effect)
     yield* TestClock.adjust("1 minute")
     return yield* Fiber.join(fiber)
-  })
-
-/** A tracer recording the names of the spans it starts. */
-const recordingTracer = (names: Array<string>): Tracer.Tracer =>
-  Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
-      names.push(name)
-      const attributes = new Map<string, unknown>()
-      let status: Tracer.SpanStatus = { _tag: "Started", startTime }
-      const span: Tracer.Span = {
-        _tag: "Span",
-        name,
-        spanId: `span-${names.length}`,
-        traceId: "trace",
-        parent,
-        context,
-        get status() {
-          return status
-        },
-        attributes,
-        links: [...links],
-        sampled: true,
-        kind,
-        end: (endTime, exit) => {
-          status = { _tag: "Ended", startTime, endTime, exit }
-        },
-        attribute: (key, value) => {
-          attributes.set(key, value)
-        },
-        event: () => {},
-        addLinks: () => {}
-      }
-      return span
-    },
-    context: (f) => f()
   })

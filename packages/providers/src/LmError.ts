@@ -292,6 +292,8 @@ export interface ErrorBody {
 }
 
 /**
+ * Reads a provider's JSON error body (`{ error: { message, type, code } }` or the flat form).
+ *
  * @internal
  *
  * @since 0.2.0

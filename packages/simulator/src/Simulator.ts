@@ -65,6 +65,8 @@ export type Options = SimulatorConfig.SimulatorOptions
 export class Config extends Context.Tag("@effect-dspy/simulator/Simulator/Config")<Config, Config.Service>() {}
 
 /**
+ * The types of the simulated model's per-call settings.
+ *
  * @since 0.2.0
  */
 export declare namespace Config {
@@ -117,18 +119,20 @@ export interface Instance {
 }
 
 /**
- * Makes an in-process simulator with its counters.
+ * Makes an in-process simulator with its counters. Options out of their range are a defect, a
+ * `SimulatorConfig.SimulatorConfigError` naming the option (see `SimulatorConfig.resolve`).
  *
  * @since 0.1.0
  */
 export const makeInstance = (options?: SimulatorConfig.SimulatorOptions): Effect.Effect<Instance> =>
-  Effect.suspend(() => {
-    const engine = new Engine(SimulatorConfig.resolve(options))
-    return Effect.map(Model.make(engine, settings), (languageModel) => ({
+  Effect.gen(function*() {
+    const engine = new Engine(yield* Effect.orDie(SimulatorConfig.resolve(options)))
+    const languageModel = yield* Model.make(engine, settings)
+    return {
       languageModel,
       counters: Effect.sync(() => engine.counters()),
       reset: Effect.sync(() => engine.reset())
-    }))
+    }
   })
 
 /**

@@ -8,6 +8,7 @@ import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import type { ScriptRule } from "./Script.js"
 
 /**
@@ -38,7 +39,7 @@ export type LatencySampling = "sequence" | "request"
 export interface Faults {
   /** 429 with `Retry-After` / `retry-after-ms`. */
   readonly rateLimit?: number
-  /** 500 or 503. */
+  /** 500 or 503 (Anthropic Messages: 500 or 529 `overloaded_error`, as that API answers). */
   readonly serverError?: number
   /** The connection is destroyed before an answer (in-process: a transport error). */
   readonly reset?: number
@@ -185,20 +186,114 @@ export interface Resolved {
   readonly model: string
 }
 
-const fraction = (x: number | undefined): number =>
-  x === undefined || !Number.isFinite(x) ? 0 : Math.min(1, Math.max(0, x))
+/**
+ * An option out of its range (a fraction above 1, a negative latency, a limit of 0, …): the
+ * simulator refuses it rather than clamp it to something the caller did not ask for.
+ *
+ * @since 0.2.0
+ */
+export class SimulatorConfigError extends Schema.TaggedError<SimulatorConfigError>()("SimulatorConfigError", {
+  /** The option, as a path into `SimulatorOptions` (e.g. `faults.rateLimit`). */
+  option: Schema.String,
+  message: Schema.String
+}) {}
+
+/** Checks of one option; each returns what is wrong with the value, or undefined. */
+const check = {
+  fraction: (x: number) => Number.isFinite(x) && x >= 0 && x <= 1 ? undefined : "a fraction between 0 and 1",
+  nonNegative: (x: number) => Number.isFinite(x) && x >= 0 ? undefined : "a finite number of at least 0",
+  positive: (x: number) => Number.isFinite(x) && x > 0 ? undefined : "a finite number above 0",
+  count: (x: number) => Number.isSafeInteger(x) && x >= 1 ? undefined : "a whole number of at least 1",
+  integer: (x: number) => Number.isSafeInteger(x) ? undefined : "a whole number",
+  port: (x: number) => Number.isSafeInteger(x) && x >= 0 && x <= 65535 ? undefined : "a port number (0 to 65535)"
+} as const
+
+const faultNames: ReadonlyArray<keyof Faults> = [
+  "rateLimit",
+  "serverError",
+  "reset",
+  "truncate",
+  "malformed",
+  "retryAfterSeconds",
+  "inBandError",
+  "think",
+  "fencedJson",
+  "contentArrays"
+]
+
+/** The first problem of some options, as an error naming the option. */
+const problemOf = (options: ServerOptions): SimulatorConfigError | undefined => {
+  const problems: Array<readonly [string, unknown, (x: number) => string | undefined]> = []
+  const add = (option: string, value: unknown, rule: (x: number) => string | undefined) => {
+    if (value !== undefined) problems.push([option, value, rule])
+  }
+  add("seed", options.seed, check.integer)
+  add("port", options.port, check.port)
+  const latency = options.latency
+  if (latency !== undefined) {
+    switch (latency._tag) {
+      case "Fixed":
+        add("latency.millis", latency.millis, check.nonNegative)
+        break
+      case "Uniform":
+        add("latency.minMillis", latency.minMillis, check.nonNegative)
+        add("latency.maxMillis", latency.maxMillis, (x) =>
+          check.nonNegative(x) ?? (x >= latency.minMillis ? undefined : `at least latency.minMillis (${latency.minMillis})`))
+        break
+      case "LogNormal":
+        add("latency.medianMillis", latency.medianMillis, check.nonNegative)
+        add("latency.sigma", latency.sigma, check.nonNegative)
+        break
+      default:
+        return new SimulatorConfigError({ option: "latency", message: "latency must be Fixed, Uniform or LogNormal" })
+    }
+  }
+  if (options.latencySampling !== undefined && options.latencySampling !== "sequence" && options.latencySampling !== "request") {
+    return new SimulatorConfigError({
+      option: "latencySampling",
+      message: `latencySampling must be "sequence" or "request", got ${JSON.stringify(options.latencySampling)}`
+    })
+  }
+  add("timeToFirstTokenMillis", options.timeToFirstTokenMillis, check.nonNegative)
+  add("tokensPerSecond", options.tokensPerSecond, check.positive)
+  const faults = options.faults
+  if (typeof faults === "string" && faults !== "realistic") {
+    return new SimulatorConfigError({ option: "faults", message: `faults must be an object or "realistic", got ${JSON.stringify(faults)}` })
+  }
+  if (typeof faults === "object") {
+    for (const key of Object.keys(faults)) {
+      if (!faultNames.some((name) => name === key)) {
+        return new SimulatorConfigError({ option: `faults.${key}`, message: `unknown fault "${key}"; the faults are ${faultNames.join(", ")}` })
+      }
+      add(`faults.${key}`, faults[key as keyof Faults], key === "retryAfterSeconds" ? check.nonNegative : check.fraction)
+    }
+  }
+  add("drift", options.drift, check.fraction)
+  add("limits.maxConcurrent", options.limits?.maxConcurrent, check.count)
+  add("limits.requestsPerMinute", options.limits?.requestsPerMinute, check.count)
+  for (const [option, value, rule] of problems) {
+    const wrong = typeof value === "number" ? rule(value) : "a number"
+    if (wrong !== undefined) {
+      return new SimulatorConfigError({ option, message: `${option} must be ${wrong}, got ${String(value)}` })
+    }
+  }
+  if (options.model !== undefined && options.model === "") {
+    return new SimulatorConfigError({ option: "model", message: "model must not be empty" })
+  }
+  return undefined
+}
 
 const resolveFaults = (faults: Faults): Required<Faults> => ({
-  rateLimit: fraction(faults.rateLimit),
-  serverError: fraction(faults.serverError),
-  reset: fraction(faults.reset),
-  truncate: fraction(faults.truncate),
-  malformed: fraction(faults.malformed),
-  retryAfterSeconds: Math.max(0, faults.retryAfterSeconds ?? 1),
-  inBandError: fraction(faults.inBandError),
-  think: fraction(faults.think),
-  fencedJson: fraction(faults.fencedJson),
-  contentArrays: fraction(faults.contentArrays)
+  rateLimit: faults.rateLimit ?? 0,
+  serverError: faults.serverError ?? 0,
+  reset: faults.reset ?? 0,
+  truncate: faults.truncate ?? 0,
+  malformed: faults.malformed ?? 0,
+  retryAfterSeconds: faults.retryAfterSeconds ?? 1,
+  inBandError: faults.inBandError ?? 0,
+  think: faults.think ?? 0,
+  fencedJson: faults.fencedJson ?? 0,
+  contentArrays: faults.contentArrays ?? 0
 })
 
 /**
@@ -220,31 +315,41 @@ export const defaults: Resolved = {
   model: "sim-1"
 }
 
-const positiveOrUndefined = (x: number | undefined): number | undefined =>
-  x === undefined || !Number.isFinite(x) || x <= 0 ? undefined : x
-
 /**
- * Fills in the defaults of some options.
+ * Checks some options and fills in their defaults; a value out of its range is a
+ * {@link SimulatorConfigError} naming the option. An empty `apiKey` means none.
+ *
+ * @example
+ * ```ts
+ * import { SimulatorConfig } from "@effect-dspy/simulator"
+ * import { Either } from "effect"
+ *
+ * // Left: "faults.rateLimit must be a fraction between 0 and 1, got 5"
+ * const refused = SimulatorConfig.resolve({ faults: { rateLimit: 5 } })
+ * console.log(Either.isLeft(refused))
+ * ```
  *
  * @since 0.1.0
  */
-export const resolve = (options: SimulatorOptions = {}): Resolved => {
-  return {
+export const resolve = (options: SimulatorOptions = {}): Either.Either<Resolved, SimulatorConfigError> => {
+  const problem = problemOf(options)
+  if (problem !== undefined) return Either.left(problem)
+  return Either.right({
     seed: options.seed ?? defaults.seed,
     latency: options.latency ?? defaults.latency,
     latencySampling: options.latencySampling ?? defaults.latencySampling,
-    timeToFirstTokenMillis: Math.max(0, options.timeToFirstTokenMillis ?? 0),
-    tokensPerSecond: positiveOrUndefined(options.tokensPerSecond),
+    timeToFirstTokenMillis: options.timeToFirstTokenMillis ?? 0,
+    tokensPerSecond: options.tokensPerSecond,
     faults: resolveFaults(options.faults === "realistic" ? realistic : options.faults ?? {}),
-    drift: fraction(options.drift),
+    drift: options.drift ?? 0,
     limits: {
-      maxConcurrent: positiveOrUndefined(options.limits?.maxConcurrent),
-      requestsPerMinute: positiveOrUndefined(options.limits?.requestsPerMinute)
+      maxConcurrent: options.limits?.maxConcurrent,
+      requestsPerMinute: options.limits?.requestsPerMinute
     },
     script: options.script ?? [],
     apiKey: options.apiKey === "" ? undefined : options.apiKey,
     model: options.model ?? defaults.model
-  }
+  })
 }
 
 /**
@@ -284,7 +389,12 @@ export const parseLatency = (text: string): Option.Option<Latency> => {
   }
 }
 
-const optionalNumber = (name: string) => Config.option(Config.number(name))
+/** An optional number variable, refused (with what it must be) when out of its range. */
+const optionalNumber = (name: string, rule: (x: number) => string | undefined) =>
+  Config.option(Config.number(name).pipe(Config.mapOrFail((x) => {
+    const wrong = rule(x)
+    return wrong === undefined ? Either.right(x) : Either.left(ConfigError.InvalidData([], `${name} must be ${wrong}, got ${x}`))
+  })))
 
 /**
  * Reads server options from configuration (environment variables by default):
@@ -299,9 +409,9 @@ const optionalNumber = (name: string) => Config.option(Config.number(name))
  * @since 0.1.0
  */
 export const config: Config.Config<ServerOptions> = Config.all({
-  port: optionalNumber("SIM_PORT"),
+  port: optionalNumber("SIM_PORT", check.port),
   host: Config.option(Config.string("SIM_HOST")),
-  seed: optionalNumber("SIM_SEED"),
+  seed: optionalNumber("SIM_SEED", check.integer),
   latency: Config.option(
     Config.string("SIM_LATENCY").pipe(
       Config.mapOrFail((s) =>
@@ -313,24 +423,24 @@ export const config: Config.Config<ServerOptions> = Config.all({
     )
   ),
   latencySampling: Config.option(Config.literal("sequence", "request")("SIM_LATENCY_SAMPLING")),
-  ttft: optionalNumber("SIM_TTFT_MS"),
-  tps: optionalNumber("SIM_TOKENS_PER_SECOND"),
-  rateLimit: optionalNumber("SIM_FAULT_RATE_LIMIT"),
-  serverError: optionalNumber("SIM_FAULT_SERVER_ERROR"),
-  reset: optionalNumber("SIM_FAULT_RESET"),
-  truncate: optionalNumber("SIM_FAULT_TRUNCATE"),
-  malformed: optionalNumber("SIM_FAULT_MALFORMED"),
+  ttft: optionalNumber("SIM_TTFT_MS", check.nonNegative),
+  tps: optionalNumber("SIM_TOKENS_PER_SECOND", check.positive),
+  rateLimit: optionalNumber("SIM_FAULT_RATE_LIMIT", check.fraction),
+  serverError: optionalNumber("SIM_FAULT_SERVER_ERROR", check.fraction),
+  reset: optionalNumber("SIM_FAULT_RESET", check.fraction),
+  truncate: optionalNumber("SIM_FAULT_TRUNCATE", check.fraction),
+  malformed: optionalNumber("SIM_FAULT_MALFORMED", check.fraction),
   profile: Config.option(Config.literal("realistic")("SIM_FAULTS")),
-  inBandError: optionalNumber("SIM_FAULT_IN_BAND_ERROR"),
-  think: optionalNumber("SIM_FAULT_THINK"),
-  fencedJson: optionalNumber("SIM_FAULT_FENCED_JSON"),
-  contentArrays: optionalNumber("SIM_FAULT_CONTENT_ARRAYS"),
-  drift: optionalNumber("SIM_DRIFT"),
-  retryAfter: optionalNumber("SIM_RETRY_AFTER_SECONDS"),
-  maxConcurrent: optionalNumber("SIM_MAX_CONCURRENT"),
-  rpm: optionalNumber("SIM_RPM"),
+  inBandError: optionalNumber("SIM_FAULT_IN_BAND_ERROR", check.fraction),
+  think: optionalNumber("SIM_FAULT_THINK", check.fraction),
+  fencedJson: optionalNumber("SIM_FAULT_FENCED_JSON", check.fraction),
+  contentArrays: optionalNumber("SIM_FAULT_CONTENT_ARRAYS", check.fraction),
+  drift: optionalNumber("SIM_DRIFT", check.fraction),
+  retryAfter: optionalNumber("SIM_RETRY_AFTER_SECONDS", check.nonNegative),
+  maxConcurrent: optionalNumber("SIM_MAX_CONCURRENT", check.count),
+  rpm: optionalNumber("SIM_RPM", check.count),
   apiKey: Config.option(Config.redacted("SIM_API_KEY")),
-  model: Config.option(Config.string("SIM_MODEL"))
+  model: Config.option(Config.nonEmptyString("SIM_MODEL"))
 }).pipe(
   Config.map((c): ServerOptions => {
     const o = <A>(x: Option.Option<A>) => Option.getOrUndefined(x)

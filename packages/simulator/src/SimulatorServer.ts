@@ -115,13 +115,15 @@ const formatUrl = (address: HttpServer.Address, fallbackHost: string): string =>
 }
 
 /**
- * Starts a server in the current scope; it stops when the scope closes.
+ * Starts a server in the current scope; it stops when the scope closes. Options out of their
+ * range are a defect, a `SimulatorConfig.SimulatorConfigError` naming the option (see
+ * `SimulatorConfig.resolve`).
  *
  * @since 0.1.0
  */
 export const make = (options: Options = {}): Effect.Effect<Service, ServeError, Scope.Scope> =>
   Effect.gen(function*() {
-    const engine = new Engine(SimulatorConfig.resolve(options))
+    const engine = new Engine(yield* Effect.orDie(SimulatorConfig.resolve(options)))
     const host = options.host ?? "127.0.0.1"
     let nodeServer: Http.Server | undefined
     const server = yield* NodeHttpServer.make(

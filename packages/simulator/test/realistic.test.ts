@@ -39,7 +39,7 @@ const allFormats = (url: string) => {
 
 describe("realistic faults", () => {
   it("\"realistic\" is the documented profile", () => {
-    const resolved = SimulatorConfig.resolve({ faults: "realistic" })
+    const resolved = Either.getOrThrow(SimulatorConfig.resolve({ faults: "realistic" }))
     assert.deepStrictEqual(
       [resolved.faults.inBandError, resolved.faults.truncate, resolved.faults.think, resolved.faults.fencedJson, resolved.faults.contentArrays],
       [0.03, 0.03, 0.15, 0.25, 0.2]

@@ -10,6 +10,7 @@ import { Effect, FastCheck as fc } from "effect"
 import { Simulator, SimulatorServer } from "../src/index.js"
 import { system, userInputs } from "./fixtures.js"
 import { post } from "./http.js"
+import * as Decode from "./wireDecode.js"
 
 const prompt = (question: string) =>
   Prompt.make([
@@ -98,4 +99,40 @@ describe("sampling settings", () => {
         )
       assert.notStrictEqual(yield* anthropic(), yield* anthropic())
     }).pipe(Effect.provide(SimulatorServer.layer())))
+})
+
+describe("one reply on every path", () => {
+  it.effect("the same prompt and settings get the same reply in-process and over each wire format", () =>
+    Effect.gen(function*() {
+      const server = yield* SimulatorServer.SimulatorServer
+      const user = userInputs("Is a flat white stronger than a latte?", "neutral")
+      const inProcess = (settings: Simulator.Config.Service) =>
+        ask("Is a flat white stronger than a latte?").pipe(
+          Simulator.withConfigOverride(settings),
+          Effect.provide(Simulator.layer({ seed: 4 }))
+        )
+      const chat = (extra: Record<string, unknown>) =>
+        Effect.map(
+          post(`${server.url}/v1/chat/completions`, {
+            model: "m",
+            messages: [{ role: "system", content: system }, { role: "user", content: user }],
+            ...extra
+          }),
+          (r) => Decode.chatWhole(JSON.parse(r.text)).text
+        )
+      const responses = Effect.map(
+        post(`${server.url}/v1/responses`, { model: "m", instructions: system, input: user }),
+        (r) => Decode.responsesWhole(JSON.parse(r.text)).text
+      )
+      const messages = Effect.map(
+        post(`${server.url}/v1/messages`, { model: "c", max_tokens: 4000, system, messages: [{ role: "user", content: user }] }, {
+          "anthropic-version": "2023-06-01"
+        }),
+        (r) => Decode.messagesWhole(JSON.parse(r.text)).text
+      )
+      const reply = yield* inProcess({})
+      assert.deepStrictEqual([yield* chat({}), yield* responses, yield* messages], [reply, reply, reply])
+      // a seed and a temperature mean the same in-process and in a chat completions body
+      assert.strictEqual(yield* chat({ seed: 11, temperature: 0.8 }), yield* inProcess({ seed: 11, temperature: 0.8 }))
+    }).pipe(Effect.provide(SimulatorServer.layer({ seed: 4 }))))
 })

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Either, Fiber, JSONSchema, Option, Schema, TestClock } from "effect"
+import { Chunk, Effect, Either, Fiber, JSONSchema, Option, Schema, TestClock } from "effect"
 import * as Http from "node:http"
+import * as Net from "node:net"
 import { SimulatorServer } from "../src/index.js"
 import { sections, system, userInputs } from "./fixtures.js"
 import { eventually, get, parseSse, post } from "./http.js"
@@ -118,6 +119,9 @@ describe("SimulatorServer", () => {
 
           const streamed = parseSse((yield* post(`${server.url}/v1/chat/completions`, { ...request, stream: true })).text)
           const deltas = streamed.slice(0, -1).map((e) => JSON.parse(e.data).choices[0].delta)
+          // no text: content is null from the first delta on, as in the whole reply
+          assert.strictEqual(body.choices[0].message.content, null)
+          assert.deepStrictEqual(deltas[0], { role: "assistant", content: null, refusal: null })
           const argText = deltas.flatMap((d) => d.tool_calls?.map((t: { function: { arguments: string } }) => t.function.arguments) ?? []).join("")
           assert.strictEqual(argText, call.function.arguments)
         })))
@@ -341,6 +345,18 @@ describe("SimulatorServer", () => {
             assert.include([500, 503], r.status)
             assert.strictEqual(JSON.parse(r.text).error.type, "server_error")
           }))
+        // Anthropic answers "overloaded" with 529 (`overloaded_error`), never 503
+        yield* withServer({ faults: { serverError: 1 } }, (server) =>
+          Effect.gen(function*() {
+            const statuses = new Set<number>()
+            for (let i = 0; i < 12; i++) {
+              const r = yield* post(`${server.url}/v1/messages`, { model: "c", max_tokens: 5, messages: [{ role: "user", content: "hi" }] }, anthropicHeaders)
+              statuses.add(r.status)
+              const type = JSON.parse(r.text).error.type
+              assert.strictEqual(type, r.status === 529 ? "overloaded_error" : "api_error")
+            }
+            assert.deepStrictEqual([...statuses].sort(), [500, 529])
+          }))
         yield* withServer({ faults: { reset: 1 } }, (server) =>
           Effect.gen(function*() {
             const r = yield* Effect.either(Effect.tryPromise(() => fetch(`${server.url}/v1/chat/completions`, { method: "POST", body: "{}" })))
@@ -415,6 +431,39 @@ describe("SimulatorServer", () => {
           const counters = yield* eventually(server.counters, (c) => c.abortedByClient === 1)
           assert.strictEqual(counters.completed, 0)
           assert.strictEqual(counters.inFlight, 0)
+        })))
+
+    it.effect("a client that leaves while sending its body is counted as aborted, not as a bad request", () =>
+      withServer({}, (server) =>
+        Effect.gen(function*() {
+          const target = new URL(server.url)
+          const socket = Net.connect(Number(target.port), target.hostname)
+          socket.on("error", () => {})
+          socket.write(
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: sim\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{\"model\":"
+          )
+          yield* eventually(server.counters, (c) => c.inFlight === 1)
+          socket.destroy()
+          const counters = yield* eventually(server.counters, (c) => c.inFlight === 0)
+          assert.deepStrictEqual([counters.abortedByClient, counters.badRequests], [1, 0])
+        })))
+
+    it.effect("the pacer ticks only while a stream is open, and starts again with the next one", () =>
+      withServer({ tokensPerSecond: 50 }, (server) =>
+        Effect.gen(function*() {
+          for (const round of [1, 2]) {
+            const fiber = yield* Effect.fork(post(`${server.url}/v1/chat/completions`, { model: "m", messages: chatMessages, stream: true }))
+            yield* eventually(server.counters, (c) => c.requests === round)
+            for (let i = 0; i < 2000 && Option.isNone(yield* Fiber.poll(fiber)); i++) {
+              yield* TestClock.adjust("10 millis")
+              yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+            }
+            const reply = yield* Fiber.join(fiber)
+            assert.include(reply.text, "data: [DONE]")
+            // the stream is over: nothing of the server waits on the clock any more
+            assert.strictEqual(Chunk.size(yield* TestClock.sleeps()), 0)
+          }
+          assert.strictEqual((yield* server.counters).completed, 2)
         })))
 
     it.effect("the latency runs from the request's arrival, not from when its body is read", () =>

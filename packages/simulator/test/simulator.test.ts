@@ -1,6 +1,6 @@
 import { AiError, LanguageModel, Prompt, Response, Telemetry, Tool, Toolkit } from "@effect/ai"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Fiber, Schema, Stream, TestClock } from "effect"
+import { Chunk, Effect, Either, Fiber, Option, Schema, Stream, TestClock } from "effect"
 import { Script, Simulator } from "../src/index.js"
 import { assistantOutputs, sections, system, triageSystem, triageUser, userInputs } from "./fixtures.js"
 
@@ -286,5 +286,37 @@ describe("Simulator (in-process)", () => {
       const counters = yield* instance.counters
       assert.strictEqual(counters.abortedByClient, 2)
       assert.strictEqual(counters.inFlight, 0)
+    }))
+
+  it.effect("requestsPerMinute counts the last minute's admissions and allocates nothing up front", () =>
+    Effect.gen(function*() {
+      // a limit far above any load (it allocated a slot per allowed request)
+      const roomy = yield* Simulator.makeInstance({ limits: { requestsPerMinute: 2 ** 32 } })
+      yield* roomy.languageModel.generateText({ prompt: "a" })
+      const instance = yield* Simulator.makeInstance({ limits: { requestsPerMinute: 3 } })
+      const status = (prompt: string) =>
+        Effect.match(instance.languageModel.generateText({ prompt }), {
+          onFailure: (e) => (e._tag === "HttpResponseError" ? e.response.status : -1),
+          onSuccess: () => 200
+        })
+      assert.deepStrictEqual([yield* status("a"), yield* status("b")], [200, 200])
+      yield* TestClock.adjust("30 seconds")
+      assert.deepStrictEqual([yield* status("c"), yield* status("d")], [200, 429])
+      // the first two leave the window 60 s after they came
+      yield* TestClock.adjust("30 seconds")
+      assert.deepStrictEqual([yield* status("e"), yield* status("f"), yield* status("g")], [200, 200, 429])
+      yield* TestClock.adjust("30 seconds")
+      assert.deepStrictEqual([yield* status("h")], [200])
+    }))
+
+  it.effect("a stream its reader leaves mid-answer counts as aborted and leaves nothing waiting on the clock", () =>
+    Effect.gen(function*() {
+      const instance = yield* Simulator.makeInstance({ tokensPerSecond: 10 })
+      const fiber = yield* Effect.fork(Stream.runCollect(Stream.take(instance.languageModel.streamText({ prompt: "Tell me a long story" }), 4)))
+      for (let i = 0; i < 10 && Option.isNone(yield* Fiber.poll(fiber)); i++) yield* TestClock.adjust("100 millis")
+      assert.strictEqual(Chunk.size(yield* Fiber.join(fiber)), 4)
+      const counters = yield* instance.counters
+      assert.deepStrictEqual([counters.abortedByClient, counters.completed, counters.inFlight], [1, 0, 0])
+      assert.strictEqual(Chunk.size(yield* TestClock.sleeps()), 0)
     }))
 })

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { SpanContent as CoreSpanContent } from "@effect-dspy/core"
+import { GenAiSpan } from "@effect-dspy/core"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { CurrentSpanTransformer, type SpanTransformer } from "@effect/ai/Telemetry"
@@ -173,7 +173,7 @@ const spanTransformer: SpanTransformer = (options) => {
   if (recorder === span) recorder.captureCall(options.prompt, options.response)
 }
 
-const contentSink: CoreSpanContent.Sink = (span, value, info) => {
+const contentSink: GenAiSpan.ContentSink = (span, value, info) => {
   if (span instanceof InternalTracer.SdkSpan) span.capture(value, info)
 }
 
@@ -339,7 +339,7 @@ const make = (settings: TelemetryConfig.Settings) =>
       Layer.succeedContext(
         Context.make(Telemetry, service).pipe(
           Context.add(CurrentSpanTransformer, spanTransformer),
-          Context.add(CoreSpanContent.SpanContent, contentSink)
+          Context.add(GenAiSpan.CurrentContentSink, contentSink)
         )
       )
     )
@@ -371,10 +371,13 @@ export const layer = (settings: TelemetryConfig.Settings): Layer.Layer<Provides>
  *
  * @example
  * ```ts
+ * import { Predict, Signature } from "@effect-dspy/core"
  * import { Telemetry } from "@effect-dspy/telemetry"
  * import { Effect } from "effect"
- * declare const program: Effect.Effect<void>
- * Effect.runPromise(program.pipe(Effect.provide(Telemetry.layerFromEnv)))
+ *
+ * const qa = Predict.make(Signature.fromString("question -> answer"))
+ * // spans go to the endpoints configured in the environment; with none, tracing costs nothing
+ * const traced = qa({ question: "Why is the sky blue?" }).pipe(Effect.provide(Telemetry.layerFromEnv))
  * ```
  *
  * @since 0.1.0
@@ -565,7 +568,7 @@ const sessionAttributes = (session: Session): Record<string, unknown> => {
  * ```ts
  * import { Telemetry } from "@effect-dspy/telemetry"
  * import { Effect } from "effect"
- * declare const handle: Effect.Effect<string>
+ * const handle = Effect.succeed("hello")
  * const traced = handle.pipe(Telemetry.withSession({ sessionId: "chat-42", userId: "ada" }))
  * ```
  *

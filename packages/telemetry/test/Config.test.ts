@@ -1,4 +1,4 @@
-import { EventBus, LmConfig, Predict, Signature, SpanContent } from "@effect-dspy/core"
+import { EventBus, GenAiSpan, LmConfig, Predict, Signature } from "@effect-dspy/core"
 import { CurrentSpanTransformer } from "@effect/ai/Telemetry"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigError, ConfigProvider, ConfigProviderPathPatch as PathPatch, Duration, Effect, Either, FastCheck, HashSet, Layer, Option, Redacted, Schema } from "effect"
@@ -196,7 +196,7 @@ describe("Telemetry.layerFromEnv", () => {
         Effect.provideService(CurrentSpanTransformer, (options) => {
           transformed.push(options.span.name)
         }),
-        Effect.provideService(SpanContent.SpanContent, (_span, _value, info) => {
+        Effect.provideService(GenAiSpan.CurrentContentSink, (_span, _value, info) => {
           captured.push(`${info.span}.${info.direction}`)
         })
       )

@@ -13,7 +13,7 @@ import { ChatAdapter, Predict, Signature } from "@effect-dspy/core"
 import { Lm } from "@effect-dspy/providers"
 import { Context, DefaultServices, Effect, ManagedRuntime, Tracer } from "effect"
 import { writeFileSync } from "node:fs"
-import { type Measure, measure, median, pool, startSimulator } from "../harness/measure.js"
+import { measure, type Measure, median, pool, runHeader, startSimulator } from "../harness/measure.js"
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")
@@ -47,6 +47,7 @@ const bareFetch = (url: string) => async (): Promise<void> => {
 }
 
 const main = async () => {
+  console.log(runHeader())
   const sim = await startSimulator()
   try {
     const runtime = ManagedRuntime.make(Lm.layer("openai-compatible/sim-1", { baseUrl: `${sim.url}/v1` }))

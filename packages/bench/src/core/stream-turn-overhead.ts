@@ -24,7 +24,7 @@ import { Conversation, Predict, Signature, StreamPredict } from "@effect-dspy/co
 import { Lm } from "@effect-dspy/providers"
 import { Simulator } from "@effect-dspy/simulator"
 import { Effect, Layer, ManagedRuntime, Stream } from "effect"
-import { median, startSimulator } from "../harness/measure.js"
+import { median, runHeader, startSimulator } from "../harness/measure.js"
 
 const args = new Map<string, string>()
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")
@@ -91,6 +91,7 @@ const variants: ReadonlyArray<readonly [string, Model, Effect.Effect<Turn>]> = [
 ]
 
 const main = async () => {
+  console.log(runHeader())
   const selected = variants.filter(([name]) => ONLY === undefined || name.includes(ONLY))
   const sim = selected.some(([, model]) => model === "http" || model === "httpTimeout")
     ? await startSimulator()

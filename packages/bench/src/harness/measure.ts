@@ -3,8 +3,11 @@
  * CPU is measured alone), a worker pool for plain-Promise floors, medians, and CPU per call.
  */
 import { fork } from "node:child_process"
+import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import type { SimulatorServer } from "@effect-dspy/simulator"
+import { SimulatorConfig, type SimulatorServer } from "@effect-dspy/simulator"
+import * as Option from "effect/Option"
+import { describeMachine, machine } from "../suite/machine.js"
 import type { Stats } from "./simulatorProcess.js"
 
 const simulatorProcess = process.env["SIMULATOR_PROCESS"] ?? fileURLToPath(new URL("./simulatorProcess.ts", import.meta.url))
@@ -59,6 +62,27 @@ export const startSimulator = (
     })
     child.on("exit", (code) => reject(new Error(`simulator exited with ${code}`)))
   })
+
+/** A latency written as the simulator's command line takes it (`200`, `uniform:500-2000`, …); a bad one throws. */
+export const latency = (spec: string): SimulatorConfig.Latency =>
+  Option.getOrThrowWith(
+    SimulatorConfig.parseLatency(spec),
+    () => new Error(`bad latency "${spec}": write 200, fixed:200, uniform:50-300 or lognormal:400,0.6`)
+  )
+
+/**
+ * The line a script prints before its figures: the date, the machine, the load average and the
+ * command that reproduces the run (figures on a shared machine mean little without them).
+ */
+export const runHeader = (): string => {
+  const script = Path.relative(process.cwd(), process.argv[1] ?? "")
+  // tsx's own loader flags (however it was started) written as `--import tsx`
+  const all = process.execArgv
+  const loader = (i: number) => (all[i] === "--import" || all[i] === "--require") && /tsx/.test(all[i + 1] ?? "")
+  const flags = all.filter((_, i) => !loader(i) && !loader(i - 1))
+  const command = ["node", ...flags, "--import", "tsx", script, ...process.argv.slice(2)].join(" ")
+  return `${describeMachine(machine())}\ncommand: ${command}`
+}
 
 /** Runs `n` tasks with at most `concurrency` at once (the plain-Promise baseline's pool). */
 export const pool = async (n: number, concurrency: number, task: () => Promise<void>): Promise<void> => {

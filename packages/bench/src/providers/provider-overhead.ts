@@ -11,7 +11,7 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import { Lm } from "@effect-dspy/providers"
 import { Effect, ManagedRuntime } from "effect"
 import { parseArgs } from "node:util"
-import { type Measure, measure, median, pool, startSimulator } from "../harness/measure.js"
+import { measure, type Measure, median, pool, runHeader, startSimulator } from "../harness/measure.js"
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +39,7 @@ const bareFetch = (url: string) => async (): Promise<void> => {
 }
 
 const main = async () => {
+  console.log(runHeader())
   const sim = await startSimulator()
   const runtime = ManagedRuntime.make(Lm.layer("openai-compatible/sim-1", { baseUrl: `${sim.url}/v1` }))
   try {

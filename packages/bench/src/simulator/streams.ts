@@ -7,12 +7,15 @@
  * Prints figures; asserts nothing.
  *
  *   node --expose-gc --import tsx packages/bench/src/simulator/streams.ts [--streams 2000] [--words 50] [--tps 20]
- *     [--ttft 200] [--ramp-ms 2000] [--max-pending 1000]
+ *     [--ttft 200] [--ramp-ms 2000] [--max-pending 1000] [--server-cpu-prof DIR]
+ *
+ * `--server-cpu-prof DIR` writes the server process's V8 CPU profile into DIR (Node's `--cpu-prof`;
+ * open it in Chrome DevTools or speedscope) to see where the server's CPU per stream goes.
  */
 import * as Http from "node:http"
 import * as Os from "node:os"
 import { parseArgs } from "node:util"
-import { quantile, startSimulator } from "../harness/measure.js"
+import { quantile, runHeader, startSimulator } from "../harness/measure.js"
 
 const { values } = parseArgs({
   options: {
@@ -21,7 +24,8 @@ const { values } = parseArgs({
     ttft: { type: "string", default: "200" },
     words: { type: "string", default: "50" },
     "ramp-ms": { type: "string", default: "2000" },
-    "max-pending": { type: "string", default: "1000" }
+    "max-pending": { type: "string", default: "1000" },
+    "server-cpu-prof": { type: "string" }
   }
 })
 const STREAMS = Number(values.streams)
@@ -89,7 +93,12 @@ const open = (port: number, agent: Http.Agent, headersIn: () => void): Promise<O
   })
 
 const main = async () => {
-  const sim = await startSimulator({ tokensPerSecond: TPS, timeToFirstTokenMillis: TTFT, answerWords: WORDS }, ["--expose-gc"])
+  console.log(runHeader())
+  const profile = values["server-cpu-prof"]
+  const sim = await startSimulator(
+    { tokensPerSecond: TPS, timeToFirstTokenMillis: TTFT, answerWords: WORDS },
+    ["--expose-gc", ...(profile === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profile])]
+  )
   const port = Number(new URL(sim.url).port)
   const agent = new Http.Agent({ keepAlive: false, maxSockets: Infinity })
   try {

@@ -5,7 +5,7 @@
  *
  *   pnpm exec tsx packages/bench/src/simulator/throughput.ts [calls=3000] [concurrency=64]
  */
-import { startSimulator } from "../harness/measure.js"
+import { runHeader, startSimulator } from "../harness/measure.js"
 
 const calls = Number(process.argv[2] ?? 3000)
 const concurrency = Number(process.argv[3] ?? 64)
@@ -44,6 +44,7 @@ const body = (i: number, stream: boolean) =>
   })
 
 const main = async () => {
+  console.log(runHeader())
   const sim = await startSimulator()
   const run = async (stream: boolean) => {
     let next = 0

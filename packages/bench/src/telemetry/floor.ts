@@ -23,7 +23,7 @@ import { ProtobufTraceSerializer, TraceExporterMetricsHelper } from "@openteleme
 import { resourceFromAttributes } from "@opentelemetry/resources"
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base"
 import { pathToFileURL } from "node:url"
-import { measure, median, pool, type SimulatorProcess, startSimulator } from "../harness/measure.js"
+import { measure, median, pool, runHeader, type SimulatorProcess, startSimulator } from "../harness/measure.js"
 import { startReceiver } from "./receiver.js"
 
 export const QA = Signature.fromString("question -> answer", { name: "QA", instructions: "Answer the question in one sentence." })
@@ -169,6 +169,7 @@ export const traced = (simUrl: string, tracesUrl: string, queueSize: number) => 
 const gc = (globalThis as { gc?: () => void }).gc
 
 const main = async () => {
+  console.log(runHeader())
   const args = new Map<string, string>()
   for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ""), process.argv[i + 1] ?? "")
   const calls = Number(args.get("calls") ?? 3000)

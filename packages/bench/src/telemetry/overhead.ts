@@ -37,7 +37,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import { Context, DefaultServices, Effect, Layer, Logger, LogLevel, ManagedRuntime, Tracer } from "effect"
 import { writeFileSync } from "node:fs"
-import { median, pool } from "../harness/measure.js"
+import { median, pool, runHeader } from "../harness/measure.js"
 import * as Floor from "./floor.js"
 import { closedPortUrl, startReceiver } from "./receiver.js"
 
@@ -184,6 +184,7 @@ const pairedMedian = (xs: ReadonlyArray<Round>, ys: ReadonlyArray<Round>, f: (x:
   median(xs.map((x, i) => f(x, ys[i]!)))
 
 const main = async () => {
+  console.log(runHeader())
   console.log(`ChainOfThought: ${CALLS} calls at concurrency ${CONCURRENCY}, latency ${LATENCY}, ${ROUNDS} interleaved rounds`)
   console.log(`node ${process.version}, forced GC ${gc === undefined ? "unavailable (run node with --expose-gc)" : "on"}`)
   const sim = await Floor.startLatencySimulator(LATENCY)

@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import { NoAcceptableAttempt } from "../DspyError.js"
 import * as LmConfig from "../LmConfig.js"
 import type * as Module from "../Module.js"
+import { errorTag } from "./describe.js"
 
 /** A reward: a number for an input and its output (higher is better); may be an Effect. */
 export type Reward<I, O, R> = (input: I, output: O) => number | Effect.Effect<number, never, R>
@@ -71,9 +72,6 @@ export const runAttempts = <I, O, E, R, RR, E2, R2>(
     return yield* new NoAcceptableAttempt({
       module: `${kind}(${module.name})`,
       attempts: n,
-      reason: `all ${failures} attempts failed; the last with ${describeError(lastError)}`
+      reason: `all ${failures} attempts failed; the last with ${errorTag(lastError)}`
     })
   })
-
-const describeError = (error: unknown): string =>
-  typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : String(error)

@@ -8,7 +8,7 @@ export interface Meter {
 
 /**
  * Runs `body` with a meter of every LM call it makes (task model, proposer, reflection model
- * and LM-judge metrics alike, through core's `Usage.UsageSink`), starting from `initial` (the
+ * and LM-judge metrics alike, through core's `Usage.observe`), starting from `initial` (the
  * usage a resumed run had already spent).
  */
 export const metered = <A, E, R>(
@@ -18,8 +18,7 @@ export const metered = <A, E, R>(
   Effect.suspend(() => {
     let total = initial
     const meter: Meter = { usage: () => total }
-    const sink = (usage: Usage.Usage) => {
+    return body(meter).pipe(Usage.observe((usage) => {
       total = Usage.add(total, usage)
-    }
-    return Effect.flatMap(Usage.UsageSink, (sinks) => Effect.provideService(body(meter), Usage.UsageSink, [...sinks, sink]))
+    }))
   })

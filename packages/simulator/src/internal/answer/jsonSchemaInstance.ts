@@ -8,6 +8,7 @@ import type { JsonSchema } from "../../Script.js"
 import { compile, type Generator } from "./regexGen.js"
 import type { Rng } from "../rng.js"
 import * as Text from "./text.js"
+import { BoundedCache } from "./BoundedCache.js"
 
 type Node = JsonSchema | boolean
 
@@ -77,13 +78,13 @@ export const isTextSchema = (root: JsonSchema, node: JsonSchema): boolean => {
   return false
 }
 
-/** Per-engine state of the generator (compiled patterns). */
+/** Per-engine state of the generator (compiled patterns; undefined: a pattern it cannot generate). */
 export interface GeneratorCaches {
-  readonly patterns: Map<string, Generator | undefined>
+  readonly patterns: BoundedCache<Generator | undefined>
 }
 
 /** Makes the generator's caches. */
-export const makeCaches = (): GeneratorCaches => ({ patterns: new Map() })
+export const makeCaches = (): GeneratorCaches => ({ patterns: new BoundedCache(1024) })
 
 interface Ctx {
   readonly root: JsonSchema
@@ -246,11 +247,7 @@ const genString = (ctx: Ctx, s: JsonSchema, hint: string | undefined, depth: num
   value = fitLength(ctx, value, min, max)
   const pattern = s["pattern"]
   if (typeof pattern === "string") {
-    let g = ctx.caches.patterns.get(pattern)
-    if (g === undefined && !ctx.caches.patterns.has(pattern)) {
-      g = compile(pattern)
-      ctx.caches.patterns.set(pattern, g)
-    }
+    const g = ctx.caches.patterns.get(pattern, compile)
     if (g !== undefined && !g.test(value)) {
       for (let tries = 0; tries < 4; tries++) {
         const candidate = g.generate(rng)

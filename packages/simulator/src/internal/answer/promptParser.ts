@@ -5,6 +5,7 @@
  */
 import type { Demo, Field, JsonSchema, Message, OutputField, ParsedRequest, PromptKind, Tool, ToolChoice } from "../../Script.js"
 import { deref, isTextSchema } from "./jsonSchemaInstance.js"
+import { BoundedCache } from "./BoundedCache.js"
 
 /** The structure read from a system message (cached: it repeats across calls of one program). */
 export interface SystemStructure {
@@ -23,20 +24,6 @@ const FIELD_LINE = /^\s*\d+\.\s+`([^`]+)`\s*(.*)$/
 const NOTE_LINE = /^\s*\{([^}\n]+)\}\s*# note:.*?JSON schema:\s*(\{.*\})\s*$/
 const INSTRUCTION_TAIL = /\n[ \t]*\n[ \t]*Respond with [\s\S]*$/
 const RETRY_PREFIX = "Your previous reply could not be parsed"
-
-/** A small bounded cache: cleared when full (prompts of one program repeat, so this stays warm). */
-export class BoundedCache<V> {
-  private readonly map = new Map<string, V>()
-  constructor(private readonly capacity: number) {}
-  get(key: string, make: (key: string) => V): V {
-    const hit = this.map.get(key)
-    if (hit !== undefined) return hit
-    const value = make(key)
-    if (this.map.size >= this.capacity) this.map.clear()
-    this.map.set(key, value)
-    return value
-  }
-}
 
 /** Parses the `[[ ## name ## ]]` sections of a message. */
 export const parseSections = (text: string): Sections => {

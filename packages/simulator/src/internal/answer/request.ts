@@ -22,7 +22,11 @@ export interface SimRequest {
   readonly temperature: number | undefined
 }
 
-/** A hash of what a request asks (messages, tools, tool choice, structured output). */
+/**
+ * A hash of what a request asks (messages, tools, tool choice, structured output). Without tools
+ * the tool choice says nothing (`@effect/ai` sends `"none"`, the wire formats default to
+ * `"auto"`), so it is left out: the same prompt hashes the same on every path.
+ */
 export const requestHash = (req: SimRequest): number => {
   let h = 0x811c9dc5
   for (const m of req.messages) {
@@ -30,7 +34,7 @@ export const requestHash = (req: SimRequest): number => {
     h = hashString(m.text, h)
   }
   for (const t of req.tools) h = hashString(t.name, h)
-  h = hashString(req.toolChoice._tag, h)
+  h = hashString(req.tools.length === 0 ? "None" : req.toolChoice._tag, h)
   if (req.responseSchema !== undefined) h = hashString("schema", h)
   return h
 }

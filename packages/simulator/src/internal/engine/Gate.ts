@@ -38,8 +38,9 @@ export class Gate {
   private faults!: Rng
   /** The faults added later draw from a sequence of their own, leaving the first one as it was. */
   private moreFaults!: Rng
-  private window: Array<number> | undefined
-  private windowAt = 0
+  /** Admission times within the last minute, oldest first from `windowStart` (with `requestsPerMinute`). */
+  private window: Array<number> = []
+  private windowStart = 0
 
   constructor(private readonly options: Resolved) {
     this.reset()
@@ -49,9 +50,8 @@ export class Gate {
   reset(): void {
     this.faults = makeRng(this.options.seed ^ 0x5eed)
     this.moreFaults = makeRng(this.options.seed ^ 0xfa175)
-    const rpm = this.options.limits.requestsPerMinute
-    this.window = rpm === undefined ? undefined : new Array<number>(Math.ceil(rpm)).fill(-Infinity)
-    this.windowAt = 0
+    this.window = []
+    this.windowStart = 0
   }
 
   /** Decides whether a request is answered, rate limited or hit by a fault. */
@@ -61,10 +61,17 @@ export class Gate {
     if (o.limits.maxConcurrent !== undefined && inFlight >= o.limits.maxConcurrent) {
       return { _tag: "RateLimited", retryAfterMillis, reason: "concurrency" }
     }
-    const window = this.window
-    if (window !== undefined) {
-      const oldest = window[this.windowAt] as number
-      if (nowMillis - oldest < WINDOW_MILLIS) {
+    const rpm = o.limits.requestsPerMinute
+    if (rpm !== undefined) {
+      // forget the admissions that left the window; memory stays within the limit
+      const window = this.window
+      while (this.windowStart < window.length && nowMillis - window[this.windowStart]! >= WINDOW_MILLIS) this.windowStart++
+      if (this.windowStart > 1024 && this.windowStart * 2 > window.length) {
+        window.splice(0, this.windowStart)
+        this.windowStart = 0
+      }
+      if (window.length - this.windowStart >= rpm) {
+        const oldest = window[this.windowStart]!
         return { _tag: "RateLimited", retryAfterMillis: oldest + WINDOW_MILLIS - nowMillis, reason: "rpm" }
       }
     }
@@ -85,10 +92,7 @@ export class Gate {
       return { _tag: "ServerError", status: rServer < o.faults.serverError / 2 ? 500 : 503 }
     }
     if (rReset < o.faults.reset) return { _tag: "Reset" }
-    if (window !== undefined) {
-      window[this.windowAt] = nowMillis
-      this.windowAt = (this.windowAt + 1) % window.length
-    }
+    if (rpm !== undefined) this.window.push(nowMillis)
     const truncate = rTruncate < o.faults.truncate
     return {
       _tag: "Admitted",

@@ -17,7 +17,7 @@ import * as Pacing from "../plan/pacing.js"
 import { Invalid } from "../wire/validation.js"
 import type { Pacer } from "./pacer.js"
 import type { WireFormat } from "../wire/WireFormat.js"
-import { badJsonMessage, rateLimitHeaders, rateLimitMessage, serverErrorMessage } from "./messages.js"
+import { badJsonMessage, rateLimitHeaders, rateLimitMessage, serverErrorMessage, serverErrorStatus } from "./messages.js"
 
 /** Bodies larger than this are refused with 413 (the platform's default limit). */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -75,8 +75,10 @@ export const apiRoute = <Echo>(engine: Engine, pacer: Pacer, format: WireFormat<
           rateLimitHeaders(format.route, ms, arrival)
         )
       }
-      case "ServerError":
-        return jsonResponse(admission.status, format.errorBody(admission.status, serverErrorMessage(format.route, admission.status)))
+      case "ServerError": {
+        const status = serverErrorStatus(format.route, admission.status === 503)
+        return jsonResponse(status, format.errorBody(status, serverErrorMessage(format.route, status)))
+      }
       case "Reset":
         NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
         return HttpServerResponse.empty({ status: 500 })

@@ -35,9 +35,16 @@ export const rateLimitMessage = (
   }
 }
 
+/**
+ * The status of an injected server error: 500, or the API's "overloaded" status (OpenAI 503;
+ * Anthropic 529, `overloaded_error`: it never answers 503).
+ */
+export const serverErrorStatus = (route: Route, overloaded: boolean): number =>
+  !overloaded ? 500 : route === "messages" ? 529 : 503
+
 export const serverErrorMessage = (route: Route, status: number): string =>
   route === "messages"
-    ? status === 503 ? "Overloaded" : "Internal server error"
+    ? status === 529 ? "Overloaded" : "Internal server error"
     : status === 503
     ? "The engine is currently overloaded, please try again later."
     : "The server had an error while processing your request. Sorry about that!"

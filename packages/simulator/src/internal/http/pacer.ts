@@ -14,12 +14,13 @@
  * the server had before (52a1532, with a pacer like this one) took 1,790-2,029 (median 1,867).
  *
  * The tick runs on Effect's clock (a `TestClock` drives it), in the server's scope, only while
- * a stream is open. Frames come from the stream's `Cursor` (due times anchored at its start),
+ * a stream is open: it stops once the last one ends and starts again with the next. Frames come from the stream's `Cursor` (due times anchored at its start),
  * so a late tick sends more at once; a reply may be up to one tick late.
  */
-import * as Effect from "effect/Effect"
 import * as Clock from "effect/Clock"
-import * as Scope from "effect/Scope"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import type * as Scope from "effect/Scope"
 import { Readable } from "node:stream"
 import type { Event } from "../plan/events.js"
 import type { Cursor } from "../plan/pacing.js"
@@ -48,8 +49,12 @@ export interface Pacer {
   }) => Effect.Effect<Readable, never, Scope.Scope>
 }
 
-/** Makes the pacer of a server; its tick runs in the server's scope. */
-export const make: Effect.Effect<Pacer, never, Scope.Scope> = Effect.map(Effect.scope, (serverScope) => {
+/**
+ * Makes the pacer of a server. Its tick is forked with the server's own runtime (not from the
+ * request that starts it, whose context it would keep for as long as it runs) and interrupted
+ * when the server's scope closes.
+ */
+export const make: Effect.Effect<Pacer, never, Scope.Scope> = Effect.map(FiberSet.makeRuntime<never, void, never>(), (run) => {
   const streams: Array<Paced> = []
   let running = false
 
@@ -88,14 +93,11 @@ export const make: Effect.Effect<Pacer, never, Scope.Scope> = Effect.map(Effect.
       // whatever is due at once goes out now
       if (step(s, now)) return Effect.succeed(s.readable)
       streams.push(s)
-      const start = running ? Effect.void : Effect.suspend(() => {
+      if (!running) {
         running = true
-        return Effect.forkIn(loop, serverScope)
-      })
-      return Effect.zipRight(
-        Effect.addFinalizer(() => Effect.sync(() => (s.closed = true))),
-        Effect.as(start, s.readable)
-      )
+        run(loop)
+      }
+      return Effect.as(Effect.addFinalizer(() => Effect.sync(() => (s.closed = true))), s.readable)
     })
 
   return { stream }

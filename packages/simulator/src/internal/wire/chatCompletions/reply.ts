@@ -91,7 +91,8 @@ export const encoder = (req: WireRequest<Echo>, plan: ReplyPlan): (event: Event)
   return (event) => {
     switch (event._tag) {
       case "Start":
-        return chunk(`{"role":"assistant","content":"","refusal":null}`)
+        // content starts as null when the reply is tool calls alone, as in the whole reply
+        return chunk(`{"role":"assistant","content":${plan.hasText ? "\"\"" : "null"},"refusal":null}`)
       case "ReasoningDelta":
         return chunk(
           plan.contentArrays

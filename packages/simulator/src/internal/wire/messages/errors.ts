@@ -17,7 +17,6 @@ const errorType = (status: number): string => {
       return "request_too_large"
     case 429:
       return "rate_limit_error"
-    case 503:
     case 529:
       return "overloaded_error"
     default:

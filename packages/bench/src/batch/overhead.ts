@@ -3,11 +3,11 @@
  * at once (on the next event-loop turn), so that nothing else is measured: `Batch.run` against a
  * bare `Effect.forEach` of the same module, and `RateControl.withPermit` against the bare call.
  *
- *   pnpm exec tsx packages/batch/bench/overhead.ts       (ITEMS=1500 ROUNDS=6)
+ *   pnpm exec tsx packages/bench/src/batch/overhead.ts       (ITEMS=1500 ROUNDS=6)
  */
 import { Module, Usage } from "@effect-dspy/core"
 import { Effect } from "effect"
-import { Batch, RateControl } from "../src/index.js"
+import { Batch, RateControl } from "@effect-dspy/batch"
 import { machine } from "./common.js"
 
 const ITEMS = Number(process.env["ITEMS"] ?? 1500)

@@ -11,11 +11,11 @@
  * - written only after every reply of the bunch was handled, they all come after ~10 BURN:
  *   every slot waits for the whole bunch, every round.
  *
- * undici (the providers' HTTP client on Node) does the second: a request on a reused
+ * undici (the library's HTTP client on Node: the platform's `NodeHttpClient.layerUndici`) does the second: a request on a reused
  * keep-alive connection is written from a `setImmediate` (its idle-socket check), that is after
  * every I/O callback of the current event-loop turn. `node:http` does the first.
  *
- *   pnpm exec tsx packages/batch/bench/bunching.ts        (BURN=2 ROUNDS=4)
+ *   pnpm exec tsx packages/bench/src/batch/bunching.ts        (BURN=2 ROUNDS=4)
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"

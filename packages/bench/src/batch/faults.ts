@@ -3,7 +3,7 @@
  * streams on 20% of the requests. The program streams its answer (so truncation is real). The
  * target: 1000 lines in the output file, each a success or a typed failure, no duplicates.
  *
- *   pnpm exec tsx packages/batch/bench/faults.ts
+ *   pnpm exec tsx packages/bench/src/batch/faults.ts
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import { Module, Signature } from "@effect-dspy/core"
@@ -12,8 +12,9 @@ import { Effect, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Batch } from "../src/index.js"
-import { machine, model, questions, serverUrl } from "./common.js"
+import { Batch } from "@effect-dspy/batch"
+import { startSimulator } from "../harness/measure.js"
+import { machine, model, questions } from "./common.js"
 
 const QA = Signature.fromString("question -> answer")
 
@@ -37,11 +38,22 @@ const known = new Set([
 ])
 
 const program = Effect.gen(function*() {
-  const { counters, url } = yield* serverUrl({
-    latency: { _tag: "Fixed", millis: 20 },
-    ...(process.env["TPS"] === undefined ? {} : { tokensPerSecond: Number(process.env["TPS"]) }),
-    faults: { serverError: 0.08, reset: 0.06, truncate: 0.06 }
-  })
+  const simulator = yield* Effect.acquireRelease(
+    Effect.promise(() =>
+      startSimulator({
+        latency: { _tag: "Fixed", millis: 20 },
+        ...(process.env["TPS"] === undefined ? {} : { tokensPerSecond: Number(process.env["TPS"]) }),
+        faults: { serverError: 0.08, reset: 0.06, truncate: 0.06 }
+      })
+    ),
+    (s) => Effect.sync(s.stop)
+  )
+  const url = simulator.url
+  const counters = Effect.promise(() =>
+    fetch(`${url}/_sim/counters`).then((r) =>
+      r.json() as Promise<{ requests: number; serverErrors: number; resets: number; truncated: number; completed: number }>
+    )
+  )
   const { context } = yield* model(url, { maxConcurrency: 32 }, { maxRetries: 4, baseDelay: "50 millis", maxDelay: "1 second" })
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "batch-faults-"))
   const input = path.join(dir, "items.jsonl")
@@ -56,19 +68,20 @@ const program = Effect.gen(function*() {
   const records = lines.map((l) => JSON.parse(l) as { id: string; status: string; error?: { kind: string } })
   const ids = new Set(records.map((r) => r.id))
   const typed = records.every((r) => r.status === "success" || (r.status === "failure" && known.has(r.error?.kind ?? "")))
-  const server = counters === undefined ? undefined : yield* counters
+  const server = yield* counters
   console.log(`  wall ${summary.wallMillis.toFixed(0)} ms; succeeded ${summary.succeeded}, failed ${summary.failed} ${JSON.stringify(summary.failedByKind)}`)
   console.log(`  requests ${summary.requests} (${summary.retries} retries)`)
-  if (server !== undefined) {
-    console.log(`  server: ${server.requests} requests, ${server.serverErrors} 5xx, ${server.resets} resets, ${server.truncated} truncated, ${server.completed} completed`)
-  }
+  console.log(`  server: ${server.requests} requests, ${server.serverErrors} 5xx, ${server.resets} resets, ${server.truncated} truncated, ${server.completed} completed`)
   console.log(`  output: ${lines.length} lines, ${ids.size} distinct ids, every line a success or a typed failure: ${typed}`)
   const pass = lines.length === ITEMS && ids.size === ITEMS && typed
   console.log(`  target: ${ITEMS} lines, no duplicates, all typed -> ${pass ? "PASS" : "FAIL"}`)
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
-Effect.runPromise(Effect.scoped(program)).catch((e) => {
-  console.error(e)
-  process.exit(1)
-})
+Effect.runPromise(Effect.scoped(program)).then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e)
+    process.exit(1)
+  }
+)

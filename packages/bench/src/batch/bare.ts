@@ -1,0 +1,150 @@
+/**
+ * The floor of the batch benchmarks, in plain Node (no Effect, no library code: a floor must not
+ * contain what it is the floor of): a bare `node:http` server answering chat completions, and a
+ * bare `node:http` keep-alive client running calls at a fixed concurrency.
+ *
+ * The server answers each request a latency after it arrived: the `latency=N` (ms) written in
+ * the request's text if there is one, else its default. It runs in a child process (this file,
+ * run again with `--child PORT MODE LATENCY`), as a model server would, in one of two modes:
+ *
+ * - `timer`: a plain `setTimeout` for the rest of the latency. Node fires timers from the event
+ *   loop's cached millisecond time, so it answers up to ~1.5 ms early (0.3-0.5 ms on average);
+ * - `on-time`: never before the latency has passed: a timer until 2 ms before, then a check of
+ *   the clock once per event-loop turn until the instant. The benchmarks compare against this one.
+ */
+import { spawn } from "node:child_process"
+import * as http from "node:http"
+import { fileURLToPath } from "node:url"
+
+/** How the bare server times its answers. */
+export type Mode = "timer" | "on-time"
+
+const content = "[[ ## answer ## ]]\nFour.\n\n[[ ## completed ## ]]"
+const replyBody = JSON.stringify({
+  id: "chatcmpl-floor",
+  object: "chat.completion",
+  created: 1,
+  model: "sim-1",
+  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 20, completion_tokens: 8, total_tokens: 28 }
+})
+
+const latencyIn = /latency=(\d+)/
+
+/** The server (in the child process). */
+const serve = (port: number, mode: Mode, defaultLatency: number) => {
+  const server = http.createServer((req, res) => {
+    const arrived = process.hrtime.bigint()
+    let body = ""
+    req.setEncoding("utf8")
+    req.on("data", (chunk: string) => (body += chunk))
+    req.on("end", () => {
+      const latency = Number(latencyIn.exec(body)?.[1] ?? defaultLatency)
+      const answer = () => {
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end(replyBody)
+      }
+      const rest = latency - Number(process.hrtime.bigint() - arrived) / 1e6
+      if (mode === "timer") return void setTimeout(answer, rest)
+      const at = arrived + BigInt(Math.round(latency * 1e6))
+      const check = (): void => void (process.hrtime.bigint() >= at ? answer() : setImmediate(check))
+      setTimeout(check, Math.max(0, rest - 2))
+    })
+  })
+  server.keepAliveTimeout = 60000
+  server.listen(port, "127.0.0.1", () => {
+    const address = server.address()
+    console.log(`http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : port}`)
+  })
+}
+
+const thisFile = fileURLToPath(import.meta.url)
+
+// The servers are children: they go when the benchmark does, however it ends.
+const children: Array<ReturnType<typeof spawn>> = []
+let hooked = false
+const hookExit = () => {
+  if (hooked) return
+  hooked = true
+  process.on("exit", () => {
+    for (const child of children) child.kill()
+  })
+  process.on("SIGINT", () => process.exit(130))
+  process.on("SIGTERM", () => process.exit(143))
+}
+
+/** Starts a bare server in a child process; resolves with its base URL. */
+export const startServer = (mode: Mode, defaultLatency: number, port = 0) =>
+  new Promise<{ readonly base: string; readonly stop: () => void }>((resolve, reject) => {
+    hookExit()
+    // the same loader flags as this process (tsx)
+    const child = spawn(process.execPath, [...process.execArgv, thisFile, "--child", String(port), mode, String(defaultLatency)], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    children.push(child)
+    child.on("exit", (code) => reject(new Error(`the bare server exited (${code})`)))
+    child.stdout.setEncoding("utf8").once("data", (line: string) => resolve({ base: line.trim(), stop: () => child.kill() }))
+  })
+
+const requestBody = (question: string) =>
+  JSON.stringify({
+    model: "sim-1",
+    messages: [{ role: "system", content: "Answer the question." }, { role: "user", content: question }]
+  })
+
+/** One chat completion; only a whole, parsed 200 counts as done. */
+const call = (url: URL, agent: http.Agent, question: string) =>
+  new Promise<void>((resolve, reject) => {
+    const request = http.request(url, { method: "POST", agent, headers: { "content-type": "application/json" } }, (response) => {
+      let text = ""
+      response.setEncoding("utf8")
+      response.on("data", (chunk: string) => (text += chunk))
+      response.on("end", () => {
+        if (response.statusCode !== 200) return reject(new Error(`${url.origin} answered ${response.statusCode}: ${text}`))
+        try {
+          JSON.parse(text)
+          resolve()
+        } catch (cause) {
+          reject(cause)
+        }
+      })
+      response.on("error", reject)
+    })
+    request.on("error", reject)
+    request.end(requestBody(question))
+  })
+
+/** A bare keep-alive client for a base URL. */
+export const client = (base: string, concurrency: number) => {
+  const url = new URL("/v1/chat/completions", base)
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency })
+  return {
+    /** Runs the questions in order at `concurrency`; the wall time in ms. */
+    run: async (questions: ReadonlyArray<string>): Promise<number> => {
+      let next = 0
+      const start = performance.now()
+      await Promise.all(Array.from({ length: concurrency }, async () => {
+        while (next < questions.length) await call(url, agent, questions[next++]!)
+      }))
+      return performance.now() - start
+    },
+    close: () => agent.destroy()
+  }
+}
+
+/** The shortest wall time of running these latencies in order with `concurrency` slots. */
+export const idealMillis = (latencies: ReadonlyArray<number>, concurrency: number): number => {
+  // each item starts on the slot that frees first, as a runner with no overhead would
+  const slots = Array.from({ length: concurrency }, () => 0)
+  for (const latency of latencies) {
+    let first = 0
+    for (let i = 1; i < slots.length; i++) if (slots[i]! < slots[first]!) first = i
+    slots[first]! += latency
+  }
+  return Math.max(...slots)
+}
+
+const childArg = process.argv.indexOf("--child")
+if (childArg !== -1) {
+  serve(Number(process.argv[childArg + 1]), process.argv[childArg + 2] === "on-time" ? "on-time" : "timer", Number(process.argv[childArg + 3]))
+}

@@ -1,0 +1,191 @@
+/**
+ * The span protocol: what core's module, LM and tool spans are called and carry, what telemetry
+ * can rely on to tell them apart, and what the content sink receives.
+ */
+import * as AiError from "@effect/ai/AiError"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import * as Prompt from "@effect/ai/Prompt"
+import type * as Response from "@effect/ai/Response"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Schema, Stream, TestClock, type Tracer } from "effect"
+import { GenAiSpan, LmConfig, Predict, ReAct, Signature, StreamPredict, Tool } from "../src/index.js"
+import * as RecordingTracer from "./utils/RecordingTracer.js"
+import * as ScriptedLm from "./utils/ScriptedLm.js"
+
+const QA = Signature.fromString("question -> answer", { name: "QA" })
+const sim = LmConfig.withSettings({ provider: "simulator", model: "sim-1", temperature: 0.5, maxTokens: 100 })
+
+const failing = Layer.effect(
+  LanguageModel.LanguageModel,
+  LanguageModel.make({
+    generateText: () => Effect.fail(new AiError.UnknownError({ module: "Test", method: "generateText", description: "boom" })),
+    streamText: () => Stream.die("not used")
+  })
+)
+
+describe("GenAiSpan", () => {
+  it.effect("a Predict call: a module span, a generation inside it, @effect/ai's span inside that", () =>
+    Effect.gen(function*() {
+      const lm = ScriptedLm.make(() => ScriptedLm.reply({ answer: "Pour-over." }))
+      const { spans, tracer } = RecordingTracer.make()
+      yield* Predict.make(QA, { name: "qa" })({ question: "Best brew?" }).pipe(sim, Effect.withTracer(tracer), Effect.provide(lm.layer))
+      assert.deepStrictEqual(spans.map((s) => [s.name, s.parent]), [
+        ["Predict(qa)", undefined],
+        ["chat sim-1", "Predict(qa)"],
+        ["LanguageModel.generateText", "chat sim-1"]
+      ])
+      const module = RecordingTracer.named(spans, "Predict(qa)")
+      assert.isFalse(GenAiSpan.isGeneration(module.span))
+      assert.strictEqual(module.attributes.get(GenAiSpan.Attributes.moduleKind), "Predict")
+      assert.strictEqual(module.attributes.get(GenAiSpan.Attributes.moduleName), "qa")
+      assert.strictEqual(module.attributes.get(GenAiSpan.Attributes.signature), "QA")
+      assert.strictEqual(module.attributes.get(GenAiSpan.Attributes.observationType), "span")
+      const chat = RecordingTracer.named(spans, "chat sim-1")
+      assert.isTrue(GenAiSpan.isGeneration(chat.span))
+      assert.strictEqual(chat.kind, "client")
+      assert.deepStrictEqual(
+        Object.fromEntries([...chat.attributes].filter(([key]) => key.startsWith("gen_ai."))),
+        {
+          "gen_ai.operation.name": "chat",
+          "gen_ai.provider.name": "simulator",
+          "gen_ai.system": "simulator",
+          "gen_ai.request.model": "sim-1",
+          "gen_ai.request.temperature": 0.5,
+          "gen_ai.request.max_tokens": 100,
+          "gen_ai.response.finish_reasons": ["stop"],
+          "gen_ai.usage.input_tokens": 10,
+          "gen_ai.usage.output_tokens": Math.ceil(ScriptedLm.reply({ answer: "Pour-over." }).length / 4)
+        }
+      )
+      assert.strictEqual(chat.attributes.get(GenAiSpan.Attributes.adapter), "ChatAdapter")
+      assert.isTrue(GenAiSpan.isLanguageModelSpan(spans[2]!.name))
+      assert.deepStrictEqual(spans.map((s) => GenAiSpan.kindOf(s.span)), ["module", "lm", undefined])
+    }))
+
+  it.effect("a failed LM call names its error type on the generation", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = RecordingTracer.make()
+      const exit = yield* Effect.exit(Predict.make(QA)({ question: "q" }).pipe(sim, Effect.withTracer(tracer), Effect.provide(failing)))
+      assert.strictEqual(exit._tag, "Failure")
+      assert.strictEqual(RecordingTracer.named(spans, "chat sim-1").attributes.get(GenAiSpan.Attributes.errorType), "UnknownError")
+    }))
+
+  it.effect("the content sink gets each span's input and output, with that span", () =>
+    Effect.gen(function*() {
+      const lm = ScriptedLm.make(() => ScriptedLm.reply({ answer: "Pour-over." }))
+      const { spans, tracer } = RecordingTracer.make()
+      const seen: Array<{ readonly span: string; readonly info: GenAiSpan.ContentInfo; readonly value: unknown }> = []
+      const sink: GenAiSpan.ContentSink = (span, value, info) => seen.push({ span: span.name, info, value })
+      yield* Predict.make(QA, { name: "qa" })({ question: "Best brew?" }).pipe(
+        sim,
+        Effect.provideService(GenAiSpan.CurrentContentSink, sink),
+        Effect.withTracer(tracer),
+        Effect.provide(lm.layer)
+      )
+      assert.deepStrictEqual(seen.map((s) => [s.span, s.info.span, s.info.direction, s.info.name]), [
+        ["Predict(qa)", "module", "input", "qa"],
+        ["chat sim-1", "lm", "input", "sim-1"],
+        ["chat sim-1", "lm", "output", "sim-1"],
+        ["Predict(qa)", "module", "output", "qa"]
+      ])
+      assert.deepStrictEqual(seen[0]!.value, { question: "Best brew?" })
+      assert.isTrue(Prompt.isPrompt(seen[1]!.value))
+      assert.strictEqual(seen[2]!.value, ScriptedLm.reply({ answer: "Pour-over." }))
+      assert.deepStrictEqual(seen[3]!.value, { answer: "Pour-over." })
+      assert.strictEqual(spans.length, 3)
+    }))
+
+  it.effect("ReAct is an agent span; its tools are tool spans with their content", () =>
+    Effect.gen(function*() {
+      const lookup = Tool.make({
+        name: "lookup_order",
+        description: "Finds an order by id",
+        parameters: { id: Schema.String },
+        handler: ({ id }) => Effect.succeed({ id, status: "shipped" })
+      })
+      const lm = ScriptedLm.make((_prompt, call) =>
+        call === 1
+          ? ScriptedLm.reply({ next_thought: "look", next_tool_name: "lookup_order", next_tool_args: { id: "A1" } })
+          : call === 2
+          ? ScriptedLm.reply({ next_thought: "done", next_tool_name: "finish", next_tool_args: {} })
+          : ScriptedLm.reply({ reasoning: "r", answer: "shipped" })
+      )
+      const { spans, tracer } = RecordingTracer.make()
+      const content: Array<[string, string, unknown]> = []
+      const sink: GenAiSpan.ContentSink = (span, value, info) => {
+        if (info.span === "tool") content.push([span.name, info.direction, value])
+      }
+      yield* ReAct.make(QA, { name: "agent", tools: [lookup] })({ question: "Where is A1?" }).pipe(
+        Effect.provideService(GenAiSpan.CurrentContentSink, sink),
+        Effect.withTracer(tracer),
+        Effect.provide(lm.layer)
+      )
+      const agent = RecordingTracer.named(spans, "ReAct(agent)")
+      assert.strictEqual(GenAiSpan.moduleSpan({ name: "agent", kind: "ReAct", signature: "QA" }).kind, "agent")
+      assert.strictEqual(agent.attributes.get(GenAiSpan.Attributes.observationType), "agent")
+      assert.strictEqual(GenAiSpan.kindOf(agent.span), "agent")
+      const tool = RecordingTracer.named(spans, "execute_tool lookup_order")
+      assert.strictEqual(GenAiSpan.kindOf(tool.span), "tool")
+      assert.strictEqual(tool.parent, "ReAct(agent)")
+      assert.strictEqual(tool.attributes.get(GenAiSpan.Attributes.operationName), "execute_tool")
+      assert.strictEqual(tool.attributes.get(GenAiSpan.Attributes.toolName), "lookup_order")
+      assert.strictEqual(tool.attributes.get(GenAiSpan.Attributes.observationType), "tool")
+      assert.deepStrictEqual(content, [
+        ["execute_tool lookup_order", "input", { id: "A1" }],
+        ["execute_tool lookup_order", "output", "{\"id\":\"A1\",\"status\":\"shipped\"}"]
+      ])
+      // three LM calls, each a generation under the agent
+      assert.deepStrictEqual(spans.filter((s) => GenAiSpan.isGeneration(s.span)).map((s) => s.parent), [
+        "ReAct(agent)",
+        "ReAct(agent)",
+        "ReAct(agent)"
+      ])
+    }))
+
+  it.effect("a streamed call marks its generation with the time to first chunk, on Effect's clock", () =>
+    Effect.gen(function*() {
+      // the server sends nothing for 250 ms, then the whole reply
+      const reply = ScriptedLm.reply({ answer: "Pour-over." })
+      const lm = Layer.effect(
+        LanguageModel.LanguageModel,
+        LanguageModel.make({
+          generateText: () => Effect.die("not used"),
+          streamText: () =>
+            Stream.concat(
+              Stream.drain(Stream.fromEffect(Effect.sleep("250 millis"))),
+              Stream.make<Array<Response.StreamPartEncoded>>(
+                { type: "text-start", id: "t" },
+                { type: "text-delta", id: "t", delta: reply },
+                { type: "text-end", id: "t" },
+                { type: "finish", reason: "stop", usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 } }
+              )
+            )
+        })
+      )
+      const { spans, tracer } = RecordingTracer.make()
+      const fiber = yield* StreamPredict.stream(QA, { question: "Best brew?" }).pipe(
+        Stream.runDrain,
+        sim,
+        Effect.withTracer(tracer),
+        Effect.provide(lm),
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(fiber)
+      const chat = RecordingTracer.named(spans, "chat sim-1")
+      assert.strictEqual(chat.attributes.get(GenAiSpan.Attributes.requestStream), true)
+      assert.strictEqual(chat.attributes.get(GenAiSpan.Attributes.responseTimeToFirstChunk), 0.25)
+      assert.strictEqual(chat.attributes.get(GenAiSpan.Attributes.completionStartTime), new Date(250).toISOString())
+    }))
+
+  it("names what other packages fold into a generation", () => {
+    const span = (kind: Tracer.SpanKind) => ({ name: "http.client POST", kind })
+    assert.isTrue(GenAiSpan.isHttpClientSpan(span("client").name, span("client").kind))
+    assert.isFalse(GenAiSpan.isHttpClientSpan(span("server").name, span("server").kind))
+    assert.isTrue(GenAiSpan.isLanguageModelSpan("LanguageModel.streamText"))
+    assert.isFalse(GenAiSpan.isLanguageModelSpan("chat sim-1"))
+    assert.isTrue(GenAiSpan.isGenAiAttribute(GenAiSpan.Attributes.usageInputTokens))
+    assert.isFalse(GenAiSpan.isGenAiAttribute(GenAiSpan.Attributes.observationType))
+    assert.strictEqual(GenAiSpan.lmSpan({ adapter: "ChatAdapter", signature: "QA" }).name, "chat unknown")
+  })
+})
