@@ -5,8 +5,11 @@
  *   effect-dspy example simple|large|rate-limited|benchmark
  *
  * Exit codes: 0 done (failed items are recorded in the output), 1 stopped early by
- * `--max-errors`, 2 bad usage or setup (unknown model id, missing key, unreadable file), 130
- * interrupted (Ctrl-C; run the same command again to resume).
+ * `--max-errors`, or the output file could not be written (a full disk), 2 bad usage or setup
+ * (unknown model id, missing key, unreadable file, an output another run is writing), 3 the
+ * model cannot serve the run (the key refused, the quota exhausted, the server unreachable: no
+ * line is written for those items), 130 interrupted by Ctrl-C, 143 by SIGTERM. After 1, 3, 130
+ * and 143, the same command again resumes.
  *
  * @since 0.1.0
  */
@@ -69,9 +72,61 @@ const setupTags = new Set([
   "ServeError"
 ])
 
+/** The variable holding a provider's API key, to name it when the key is refused. */
+const keyVariable = (modelId: string): string | undefined => {
+  // ModelId.parse is synchronous (syntax only); providers has no Either form of it.
+  const parsed = Effect.runSync(Effect.either(ModelId.parse(modelId)))
+  if (parsed._tag === "Left") return undefined
+  switch (parsed.right.provider) {
+    case "openai":
+      return "OPENAI_API_KEY"
+    case "anthropic":
+      return "ANTHROPIC_API_KEY"
+    case "openai-compatible":
+      return "OPENAI_COMPATIBLE_API_KEY"
+    default:
+      return undefined
+  }
+}
+
+/** The address a connection failure names (`... (POST http://host/v1/...)`), credentials hidden already. */
+const addressIn = (message: string): string | undefined => /\((?:GET|POST|PUT) (\S+?)\)/.exec(message)?.[1]
+
+/** A run the model cannot serve, in plain words, with what to do: exit code 3. */
+const runFailure = (error: Batch.RunFailed, modelId: string): CliFailure => {
+  const status = error.error.status === undefined ? "" : ` (HTTP ${error.error.status})`
+  const resume = "no line was written for the items it stopped; run the same command again once fixed"
+  switch (error.reason) {
+    case "Authentication": {
+      const variable = keyVariable(modelId)
+      return new CliFailure({
+        reason: `the server refused the API key${status}: check ${variable ?? `the API key of ${modelId}`}; ${resume}`,
+        code: 3
+      })
+    }
+    case "QuotaExceeded":
+      return new CliFailure({
+        reason: `the account of ${modelId} is out of quota or credit${status}: add credit or raise the limit; ${resume}`,
+        code: 3
+      })
+    case "Unreachable": {
+      const address = addressIn(error.error.message)
+      return new CliFailure({
+        reason: `cannot reach ${address ?? `the server of ${modelId}`}: ${error.items} item(s) in a row failed to connect, ` +
+          `none succeeded${address === undefined ? ` (${error.error.message})` : ""}; ${resume}`,
+        code: 3
+      })
+    }
+  }
+}
+
 const asCliFailure = (error: unknown): CliFailure => {
   if (error instanceof CliFailure) return error
   if (error instanceof ClusterCommands.CommandFailure) return new CliFailure({ reason: error.reason, code: error.code })
+  // the output could not be written (a full disk): the run stops, the file is consistent
+  if (Predicate.isTagged(error, "WriteError") && Predicate.hasProperty(error, "message")) {
+    return new CliFailure({ reason: String(error.message), code: 1 })
+  }
   if (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" && setupTags.has(error._tag)) return usage(error)
   // a ConfigError (a malformed environment variable)
   if (Predicate.hasProperty(error, "_op")) return usage(new Error(`bad configuration: ${String(error)}`))
@@ -117,6 +172,12 @@ const modelOption = Options.text("model").pipe(
 )
 const jsonOption = Options.boolean("json").pipe(Options.withDescription("Print the summary as one JSON object on stdout"))
 
+/** An integer flag refused below `min`, with a message naming it. */
+const atLeast = (name: string, min: number) =>
+  Options.integer(name).pipe(
+    Options.filterMap((n) => (n >= min ? Option.some(n) : Option.none()), `--${name} must be ${min} or more`)
+  )
+
 const batchCommand = Command.make(
   "batch",
   {
@@ -127,22 +188,28 @@ const batchCommand = Command.make(
       Options.withDescription("Output JSONL file; an existing one is resumed (finished items are skipped)")
     ),
     format: Options.choice("format", ["jsonl", "csv"]).pipe(Options.optional, Options.withDescription("Input format (default: by extension)")),
-    concurrency: Options.integer("concurrency").pipe(Options.withAlias("c"), Options.withDefault(10), Options.withDescription("Items at once")),
-    rpm: Options.integer("rpm").pipe(Options.optional, Options.withDescription("Requests per minute")),
-    tpm: Options.integer("tpm").pipe(Options.optional, Options.withDescription("Tokens per minute")),
+    concurrency: atLeast("concurrency", 1).pipe(Options.withAlias("c"), Options.withDefault(10), Options.withDescription("Items at once")),
+    rpm: atLeast("rpm", 1).pipe(Options.optional, Options.withDescription("Requests per minute")),
+    tpm: atLeast("tpm", 1).pipe(Options.optional, Options.withDescription("Tokens per minute")),
     model: modelOption,
-    maxErrors: Options.integer("max-errors").pipe(Options.optional, Options.withDescription("Stop when more items than this have failed")),
+    maxErrors: atLeast("max-errors", 0).pipe(Options.optional, Options.withDescription("Stop when more items than this have failed")),
+    maxConnectionFailures: atLeast("max-connection-failures", 1).pipe(
+      Options.withDefault(5),
+      Options.withDescription("Stop when this many items in a row cannot reach the server, none succeeding (a refused key stops at once)")
+    ),
     cache: Options.text("cache").pipe(Options.optional, Options.withDescription("A JSONL cache file kept across runs")),
     noDedupe: Options.boolean("no-dedupe").pipe(Options.withDescription("Call the model for every item, even identical ones")),
-    memoCapacity: Options.integer("memo-capacity").pipe(
-      Options.filterMap((n) => (n >= 0 ? Option.some(n) : Option.none()), "--memo-capacity must be 0 or more"),
+    memoCapacity: atLeast("memo-capacity", 0).pipe(
       Options.withDefault(10_000),
       Options.withDescription("Finished results the in-run de-duplication remembers (a duplicate of a forgotten one calls the model again)")
     ),
     retryFailed: Options.boolean("retry-failed").pipe(Options.withDescription("Run again the items recorded as failures")),
     state: Options.text("state").pipe(Options.optional, Options.withDescription("Saved program state (JSON) to load into the program")),
-    idField: Options.text("id-field").pipe(Options.withDefault("id"), Options.withDescription("Field holding an item's id (else its line number)")),
-    timeout: Options.integer("timeout").pipe(Options.optional, Options.withDescription("Timeout of one model request, in seconds")),
+    idField: Options.text("id-field").pipe(
+      Options.withDefault("id"),
+      Options.withDescription("Field holding an item's id (an item without one is line:N, N its line number)")
+    ),
+    timeout: atLeast("timeout", 1).pipe(Options.optional, Options.withDescription("Timeout of one model request, in seconds")),
     json: jsonOption,
     cluster: Options.redacted("cluster").pipe(
       Options.optional,
@@ -154,7 +221,7 @@ const batchCommand = Command.make(
   (args) =>
     Effect.scoped(Effect.gen(function*() {
       if (Option.isSome(args.cluster)) return yield* runOnCluster(args, args.cluster.value)
-      const concurrency = Math.max(1, args.concurrency)
+      const concurrency = args.concurrency
       const module = yield* Programs.load(args.program, { state: Option.getOrUndefined(args.state) })
       const limiter = yield* RateControl.make({
         maxConcurrency: concurrency,
@@ -179,19 +246,22 @@ const batchCommand = Command.make(
         cache,
         cacheNamespace: modelId,
         retryFailed: args.retryFailed,
+        maxConsecutiveConnectionFailures: args.maxConnectionFailures,
         recorder
       }).pipe(
         Effect.provide(model),
         Effect.provideService(RateControl.RateControl, limiter),
+        Effect.catchTag("RunFailed", (error) => Effect.fail(runFailure(error, modelId))),
         Effect.onInterrupt(() =>
           Effect.flatMap(recorder.stats, (s) =>
             Console.error(
-              `\neffect-dspy: interrupted after ${s.done} item(s) in this run (${s.resumed} done before); ` +
+              `\neffect-dspy: interrupted after writing ${s.written} line(s) in this run (${s.resumed} item(s) done before); ` +
                 `${args.output} is consistent: run the same command again to resume`
             ))
         )
       )
-      const summary = yield* (isTTY() ? Effect.zipRight(Progress.start(recorder.stats), run).pipe(Effect.scoped) : run)
+      const progress = isTTY() ? Progress.start(recorder.stats) : Progress.startPlain(recorder.stats)
+      const summary = yield* Effect.zipRight(progress, run).pipe(Effect.scoped)
       if (args.json) {
         yield* Console.log(JSON.stringify({ program: args.program, model: modelId, input: args.input, ...summary }))
       } else {
