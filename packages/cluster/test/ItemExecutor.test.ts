@@ -8,7 +8,7 @@ import * as Programs from "@effect-dspy/batch/Programs"
 import { Module } from "@effect-dspy/core"
 import { Simulator } from "@effect-dspy/simulator"
 import { assert, describe, layer } from "@effect/vitest"
-import { Clock, Context, Deferred, Effect, Fiber, Layer, Option } from "effect"
+import { Clock, Context, Deferred, Effect, Exit, Fiber, Layer, Option } from "effect"
 import * as BatchStore from "../src/BatchStore.js"
 import * as ItemExecutor from "../src/ItemExecutor.js"
 import type * as ItemEntity from "../src/ItemEntity.js"
@@ -50,7 +50,10 @@ const executorOn = (module: Runnable, options: { readonly concurrency?: number; 
         Layer.provide(Pg.client(url))
       )
     )
-    return { executor: Context.get(context, ItemExecutor.ItemExecutor), store: Context.get(context, BatchStore.BatchStore) }
+    const store = Context.get(context, BatchStore.BatchStore)
+    // A result belongs to its batch (a foreign key): the batch the payloads name exists first.
+    yield* store.open("b1", { program: options.program ?? "scripted", lanes: 1 })
+    return { executor: Context.get(context, ItemExecutor.ItemExecutor), store }
   })
 
 const parse = (line: string) => JSON.parse(line) as { id: string; status: string; error?: { kind: string }; output?: unknown }
@@ -81,6 +84,21 @@ describe.skipIf(!Pg.available)("ItemExecutor", () => {
         const good = parse(yield* executor.process(payload("good", { question: "2 + 2?" }, "qa")))
         assert.strictEqual(good.status, "success")
         assert.deepStrictEqual(yield* store.counts("b1"), { succeeded: 1, failed: 1 })
+      }))
+
+    it.scoped("an interruption from inside the module (a fiber it joined was interrupted) is a stored failure, not the item's interruption", () =>
+      Effect.gen(function*() {
+        const { calls, module } = scripted(() => Effect.flatMap(Effect.fork(Effect.never), (fiber) => Effect.zipRight(Fiber.interrupt(fiber), Fiber.join(fiber))))
+        const { executor, store } = yield* executorOn(module)
+        const exit = yield* Effect.exit(executor.process(payload("i1", {})))
+        assert.isTrue(Exit.isSuccess(exit), String(exit))
+        if (Exit.isSuccess(exit)) {
+          const record = parse(exit.value)
+          assert.strictEqual(record.status, "failure")
+          assert.strictEqual(record.error?.kind, "Interrupted")
+        }
+        assert.isTrue(Option.isSome(yield* store.findResult("b1", "i1")))
+        assert.strictEqual(calls.count, 1)
       }))
 
     it.scoped("an item for another program is refused without calling the module", () =>
