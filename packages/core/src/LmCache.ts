@@ -555,6 +555,36 @@ const around = <E, R>(
   }))
 
 /**
+ * Runs an effect with the `LanguageModel` in context behind a fresh in-memory cache, for as long
+ * as the effect runs, unless a cache is already in force (an `LmCache` in context, as
+ * `LmCache.layer` and `Lm.layer`'s `cache` option provide) or no model is in context. What the
+ * optimizers do by default, as DSPy caches every call: a prompt asked twice in one run (the same
+ * teacher run for two candidates, a program evaluated twice) is paid for once.
+ *
+ * @since 0.2.0
+ * @example
+ * ```ts
+ * import { LmCache, Predict, Signature } from "@effect-dspy/core"
+ * import { Effect } from "effect"
+ *
+ * const qa = Predict.make(Signature.fromString("question -> answer"))
+ * // the second call is a hit of the cache that lives for this effect
+ * const twice = Effect.zipRight(qa({ question: "Why?" }), qa({ question: "Why?" })).pipe(LmCache.ensure())
+ * ```
+ */
+export const ensure = (options?: Options) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.gen(function*() {
+    if (Option.isSome(yield* Effect.serviceOption(LmCache))) return yield* self
+    const model = yield* Effect.serviceOption(LanguageModel.LanguageModel)
+    if (Option.isNone(model)) return yield* self
+    const cache = yield* make(options)
+    return yield* self.pipe(
+      Effect.provideService(LanguageModel.LanguageModel, cache.wrap(model.value)),
+      Effect.provideService(LmCache, cache)
+    )
+  })
+
+/**
  * The `LanguageModel` in context behind an in-memory cache (and the cache, for its stats).
  *
  * @since 0.2.0

@@ -169,6 +169,38 @@ describe("LmCache", () => {
     }))
 })
 
+describe("LmCache.ensure", () => {
+  it.effect("caches the model in context for as long as the effect runs; each run has a cache of its own", () =>
+    Effect.gen(function*() {
+      const lm = echo()
+      const twice = Effect.zipRight(ask("hi"), ask("hi"))
+      const second = yield* twice.pipe(LmCache.ensure(), Effect.provide(lm.layer))
+      assert.strictEqual(lm.counters.calls, 1)
+      assert.isTrue(LmCache.isCacheHit(second.content))
+      yield* twice.pipe(LmCache.ensure(), Effect.provide(lm.layer))
+      assert.strictEqual(lm.counters.calls, 2)
+      // Without it, each call is a request.
+      yield* twice.pipe(Effect.provide(lm.layer))
+      assert.strictEqual(lm.counters.calls, 4)
+    }))
+
+  it.effect("a cache already in force is used instead (its stats count the calls)", () =>
+    Effect.gen(function*() {
+      const lm = echo()
+      const stats = yield* Effect.zipRight(
+        Effect.zipRight(ask("hi"), ask("hi")).pipe(LmCache.ensure()),
+        Effect.flatMap(LmCache.LmCache, (cache) => cache.stats)
+      ).pipe(Effect.provide(cached(lm)))
+      assert.strictEqual(lm.counters.calls, 1)
+      assert.deepInclude(stats, { memoryHits: 1, misses: 1 })
+    }))
+
+  it.effect("without a model in context, the effect runs as it is", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* Effect.succeed(42).pipe(LmCache.ensure()), 42)
+    }))
+})
+
 describe("LmCache on the file system", () => {
   const withDirectory = <A, E, R>(use: (directory: string) => Effect.Effect<A, E, R>) =>
     Effect.acquireUseRelease(
