@@ -141,7 +141,7 @@ export const adapter = (
             : JSON.stringify({ next_thought: response.text, next_tool_name: call.name, next_tool_args: call.params }),
           usage: response.usage,
           finishReason: response.finishReason,
-    cached: isCacheHit(response.content)
+          cached: isCacheHit(response.content)
         }
       }
     )
