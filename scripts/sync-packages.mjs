@@ -208,14 +208,15 @@ for (const pkg of packages) {
   }
   sync(path.join(dirPath, "tsconfig.build.json"), json(build))
 
-  // API reference: everything but internal code and the modules that are not entry points; the
+  // API reference: everything but code in subfolders and the modules that are not entry points; the
   // examples (written to docs/examples/) import our packages from their build, as users do:
   // type-checking them against the declarations is a fraction of the work of checking every
   // package's sources again for each package (`pnpm docgen` builds first)
   const docgenFile = path.join(dirPath, "docgen.json")
   if (fs.existsSync(docgenFile)) {
     const docgen = readJson(docgenFile)
-    docgen.exclude = ["src/internal/**/*.ts", ...[...commands, ...hidden].map((f) => `src/${f}`)]
+    // only top-level modules are entry points: every subfolder (internal/, a provider's providers/) is out
+    docgen.exclude = ["src/*/**/*.ts", ...[...commands, ...hidden].map((f) => `src/${f}`)]
     docgen.examplesCompilerOptions = {
       ...docgen.examplesCompilerOptions,
       paths: Object.fromEntries(packages.flatMap((p) => [

@@ -5,14 +5,18 @@
  */
 import type { Conversation } from "@effect-dspy/core"
 import { Lm } from "@effect-dspy/providers"
+import { SimulatorProvider } from "@effect-dspy/simulator"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Redacted, Schema, TestClock } from "effect"
+import { Effect, Layer, Redacted, Schema, TestClock } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as ChatError from "../examples/chat-server/ChatError.js"
 import type * as ChatServer from "../examples/chat-server/ChatServer.js"
 import * as Conversations from "../examples/chat-server/Conversations.js"
 import * as Client from "./utils/chatServer.js"
+
+/** The model: the simulator, registered as a provider. */
+const simulated = Lm.layer("simulator/sim-1").pipe(Layer.provide(SimulatorProvider.layer()))
 
 /** An upstream that answers every request with `status` and an HTML error page naming secrets. */
 const htmlUpstream = (status: number) =>
@@ -76,7 +80,7 @@ describe("chat server safety", () => {
 
   it.scoped("an idle conversation expires after the timeout; a request keeps it alive", () =>
     Effect.gen(function*() {
-      const base = yield* Client.start(Lm.layer("simulator/sim-1"), { conversationIdleTimeout: "10 minutes" })
+      const base = yield* Client.start(simulated, { conversationIdleTimeout: "10 minutes" })
       const kept = yield* Client.createConversation(base)
       const dropped = yield* Client.createConversation(base)
       yield* TestClock.adjust("6 minutes")
@@ -94,7 +98,7 @@ describe("chat server safety", () => {
 
   it.scopedLive("one client holds at most its share of conversations", () =>
     Effect.gen(function*() {
-      const base = yield* Client.start(Lm.layer("simulator/sim-1"), { maxConversationsPerClient: 2 })
+      const base = yield* Client.start(simulated, { maxConversationsPerClient: 2 })
       const first = yield* Client.createConversation(base)
       yield* Client.createConversation(base)
       const third = yield* Client.post(`${base}/api/conversations`)

@@ -40,6 +40,11 @@ const program = Effect.gen(function*() {
     const { action, reply } = prediction.output
     yield* Console.log(`  [${customer.mood}, ${customer.timeOfDay}] ${action._tag}: ${JSON.stringify(action)}`)
     yield* Console.log(`    says: ${reply}  (${seconds(millis)}, ${prediction.usage.totalTokens} tokens)`)
+    // what the adapter forgave: the model's near-misses, kept on the trace for you to see
+    const misses = prediction.trace.flatMap((entry) => entry.nearMisses)
+    if (misses.length > 0) {
+      yield* Console.log(`    near-misses accepted: ${misses.map((m) => `${m.field ?? "reply"} (${m.kind}: ${JSON.stringify(m.raw).slice(0, 40)})`).join(", ")}`)
+    }
   }
 
   yield* Console.log("Concurrent (concurrency 4):")
@@ -67,8 +72,11 @@ program.pipe(
   Effect.provide(SimulatorProvider.layerFromEnvOrSimulator({
     // Offline: the simulator answers with the barista script after 1-2 s. The latency is a
     // function of the request ("request" sampling), so each customer takes as long in the
-    // concurrent run as in the sequential one and the ideal speedup is reachable.
+    // concurrent run as in the sequential one and the ideal speedup is reachable. Half its replies
+    // drift the way real models do (`Refund.` for `refund`, `"2"` for 2, a <think> block first):
+    // the adapter accepts them and records each near-miss on the prediction's trace.
     simulator: {
+      drift: 0.5,
       latency: { _tag: "Uniform", minMillis: 1000, maxMillis: 2000 },
       latencySampling: "request",
       seed: 7,

@@ -74,14 +74,14 @@ const setupTags = new Set([
 
 /** The variable holding a provider's API key, to name it when the key is refused. */
 const keyVariable = (modelId: string): string | undefined => {
-  // ModelId.parse is synchronous (syntax only); providers has no Either form of it.
-  const parsed = Effect.runSync(Effect.either(ModelId.parse(modelId)))
-  if (parsed._tag === "Left") return undefined
-  switch (parsed.right.provider) {
+  // the prefix before the first "/": the id was parsed when the model's layer was built
+  switch (modelId.slice(0, Math.max(0, modelId.indexOf("/")))) {
     case "openai":
       return "OPENAI_API_KEY"
     case "anthropic":
       return "ANTHROPIC_API_KEY"
+    case "google":
+      return "GEMINI_API_KEY or GOOGLE_API_KEY"
     case "openai-compatible":
       return "OPENAI_COMPATIBLE_API_KEY"
     default:

@@ -12,7 +12,7 @@
  *
  * @example
  * ```ts
- * import { LocalPostgres } from "@effect-dspy/cluster"
+ * import * as LocalPostgres from "@effect-dspy/cluster/LocalPostgres"
  * import { NodeContext } from "@effect/platform-node"
  * import { Effect } from "effect"
  *

@@ -14,7 +14,7 @@
  * @example
  * ```ts
  * import { Cluster, Runner } from "@effect-dspy/cluster"
- * import { Programs } from "@effect-dspy/batch"
+ * import * as Programs from "@effect-dspy/batch/Programs"
  * import { Lm } from "@effect-dspy/providers"
  * import { Layer, Option } from "effect"
  *

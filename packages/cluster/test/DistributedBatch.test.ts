@@ -168,7 +168,8 @@ describe.skipIf(!Pg.available)("DistributedBatch", () => {
     it.scoped("a second coordinator of a running batch is refused; the first completes", () =>
       Effect.gen(function*() {
         const url = yield* Pg.freshDatabase
-        yield* startRunner(url, "slow", slow(100))
+        // each item takes a second: the first coordinator is still running when the second comes, even on a loaded machine
+        yield* startRunner(url, "slow", slow(1000))
         const dir = yield* P.tempDir
         const input = path.join(dir, "items.jsonl")
         P.writeItems(input, 12)

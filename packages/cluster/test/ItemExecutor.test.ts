@@ -51,8 +51,8 @@ const executorOn = (module: Runnable, options: { readonly concurrency?: number; 
       )
     )
     const store = Context.get(context, BatchStore.BatchStore)
-    // A result belongs to its batch (a foreign key): the batch the payloads name exists first.
-    yield* store.open("b1", { program: options.program ?? "scripted", lanes: 1 })
+    // a result belongs to its batch: the coordinator opens it before any item is sent
+    yield* store.open("b1", { program: options.program ?? "scripted", lanes: 4 })
     return { executor: Context.get(context, ItemExecutor.ItemExecutor), store }
   })
 

@@ -112,7 +112,7 @@ const cachedCall: Usage = { ...empty, cachedCalls: 1 }
  * ```ts
  * import { Usage } from "@effect-dspy/core"
  * import { Effect } from "effect"
- * declare const program: Effect.Effect<string>
+ * const program = Effect.succeed("answer")
  * const withUsage = Usage.track(program) // Effect<[string, Usage]>
  * ```
  *

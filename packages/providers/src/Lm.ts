@@ -5,8 +5,9 @@
  * @example
  * ```ts
  * import { Lm } from "@effect-dspy/providers"
+ * import { LanguageModel } from "@effect/ai"
  * import { Effect } from "effect"
- * declare const program: Effect.Effect<void, never, import("@effect/ai").LanguageModel.LanguageModel>
+ * const program = LanguageModel.generateText({ prompt: "Say hi" })
  *
  * program.pipe(Effect.provide(Lm.layer("openai/gpt-4o-mini", { timeout: "30 seconds" })))
  * program.pipe(Effect.provide(Lm.layerFromEnv()))
@@ -206,8 +207,9 @@ export const resolveFromEnv: Effect.Effect<Option.Option<string>, ConfigError.Co
  * @example
  * ```ts
  * import { Lm } from "@effect-dspy/providers"
+ * import { LanguageModel } from "@effect/ai"
  * import { Effect } from "effect"
- * declare const program: Effect.Effect<void, never, import("@effect/ai").LanguageModel.LanguageModel>
+ * const program = LanguageModel.generateText({ prompt: "Say hi" })
  *
  * program.pipe(Effect.provide(Lm.layerFromEnv({ timeout: "30 seconds" })))
  * ```

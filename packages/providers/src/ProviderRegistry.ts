@@ -8,7 +8,8 @@
  * ```ts
  * import { Lm, ProviderRegistry } from "@effect-dspy/providers"
  * import { Layer } from "effect"
- * declare const myProvider: ProviderRegistry.Provider
+ * // a provider of your own: here, OpenAI's wire protocol under another prefix
+ * const myProvider: ProviderRegistry.Provider = { ...ProviderRegistry.builtIn[0]!, name: "mine" }
  *
  * const Model = Lm.layer("mine/model-1").pipe(Layer.provide(ProviderRegistry.register(myProvider)))
  * ```

@@ -35,7 +35,7 @@ export class RequestOptions extends Context.Reference<RequestOptions>()("@effect
  * ```ts
  * import { RequestOptions } from "@effect-dspy/providers"
  * import { Effect } from "effect"
- * declare const program: Effect.Effect<string>
+ * const program = Effect.succeed("answer")
  *
  * const tagged = program.pipe(RequestOptions.with({ headers: { "X-Title": "my app" }, body: { top_k: 40 } }))
  * ```

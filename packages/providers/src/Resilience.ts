@@ -165,7 +165,7 @@ export const makeRetryBudget = (options: BudgetOptions): Effect.Effect<Budget> =
  * ```ts
  * import { Resilience } from "@effect-dspy/providers"
  * import { Effect } from "effect"
- * declare const item: Effect.Effect<string>
+ * const item = Effect.succeed("answer")
  *
  * const bounded = item.pipe(Resilience.withRetryBudget({ maxRetries: 3, maxElapsed: "2 minutes" }))
  * ```

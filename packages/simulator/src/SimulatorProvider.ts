@@ -6,8 +6,9 @@
  * @example
  * ```ts
  * import { SimulatorProvider } from "@effect-dspy/simulator"
+ * import { LanguageModel } from "@effect/ai"
  * import { Effect } from "effect"
- * declare const program: Effect.Effect<void, never, import("@effect/ai").LanguageModel.LanguageModel>
+ * const program = LanguageModel.generateText({ prompt: "Say hi" })
  *
  * // The model the environment names, or (saying so in one line) the offline simulator.
  * program.pipe(Effect.provide(SimulatorProvider.layerFromEnvOrSimulator()))

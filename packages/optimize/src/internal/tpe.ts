@@ -1,6 +1,8 @@
 // A Tree-structured Parzen Estimator over categorical choices, the Bayesian search MIPROv2 runs
 // (through Optuna's `TPESampler(multivariate=True)`). No maintained TypeScript package samples
-// categorical spaces this way, so it is written here, small and tested (test/Tpe.test.ts).
+// categorical spaces this way (checked on npm, 2026-12: `hyperparameters` 0.25, a hyperopt port,
+// has grid and random search only; nothing else implements TPE), so it is written here, small
+// and tested (test/Search.test.ts).
 //
 // How it works: past trials are split into the best few ("good", a fraction gamma of them) and
 // the rest ("bad"). Each group gives a density over whole choices (multivariate: a mixture of
