@@ -14,7 +14,8 @@
  *   file run tries them again).
  * - Rate limits: provide a `RateControl` as the model's limiter (see `RateControl`): requests
  *   keep to the buckets and the adaptive concurrency; the model's retry policy (`Resilience`)
- *   retries a 429 after the server's reset.
+ *   retries a 429 after the server's reset. Every retry is `Resilience`'s; `retryBudget` bounds
+ *   the retries of one item across all its calls.
  * - `runFile` adds the file side: JSONL/CSV input, an output file that is also the checkpoint
  *   (resume after any crash), and a summary.
  *
@@ -22,6 +23,7 @@
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Module from "@effect-dspy/core/Module"
+import * as Resilience from "@effect-dspy/providers/Resilience"
 import type * as Signature from "@effect-dspy/core/Signature"
 import * as Usage from "@effect-dspy/core/Usage"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -134,6 +136,13 @@ export interface Options {
   readonly recorder?: BatchMetrics.Recorder | undefined
   /** Fail an item that takes longer than this (retries included). */
   readonly itemTimeout?: Duration.DurationInput | undefined
+  /**
+   * A retry budget for each item, shared by every model call the item makes (a module may call
+   * the model several times): the model's retry policy (`Resilience`) asks it before each retry,
+   * so an item never retries more than `maxRetries` times in all, nor starts a retry later than
+   * `maxElapsed` after the item began. Default: only the policy's own per-call limits.
+   */
+  readonly retryBudget?: Resilience.BudgetOptions | undefined
   /**
    * Stop the run (`RunFailed`, `Unreachable`) when this many items in a row that called the model
    * failed without reaching the server (a connection refused or reset, a timeout without an
@@ -262,6 +271,7 @@ export const stream = <I, O, E, R, E2 = never, R2 = never>(
         module(input),
         (prediction): Result<O> => ({ _tag: "Ok", output: prediction.output, usage: prediction.usage, cached: undefined })
       )
+      if (options.retryBudget !== undefined) effect = Resilience.withRetryBudget(options.retryBudget)(effect)
       if (timeout !== undefined) {
         effect = Effect.timeoutFail(effect, {
           duration: timeout,

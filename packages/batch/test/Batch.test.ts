@@ -1,5 +1,5 @@
 import * as LanguageModel from "@effect/ai/LanguageModel"
-import { Predict, Signature } from "@effect-dspy/core"
+import { Module, Predict, Signature } from "@effect-dspy/core"
 import { Resilience } from "@effect-dspy/providers"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Fiber, Layer, Logger, Metric, Option, Stream, TestClock } from "effect"
@@ -370,4 +370,43 @@ describe("rate limits", () => {
       yield* TestClock.adjust("1 second")
       assert.isAtLeast(yield* Fiber.join(next), stats.pausedUntil)
     })))
+})
+
+describe("retry budget", () => {
+  // a module that calls the model twice per item
+  const twice: Module.Module<{ readonly question: string }, { readonly answer: string }, unknown, LanguageModel.LanguageModel> = Module
+    .fromFunction(
+      (input: { readonly question: string }) => Effect.flatMap(qa(input), () => qa(input)),
+      { name: "twice", kind: "Predict", signature: undefined, predictors: [], withState: () => twice }
+    )
+
+  it.effect("retryBudget bounds the retries of one item across all its model calls; every retry is Resilience's", () =>
+    Effect.gen(function*() {
+      // the first call succeeds on its third attempt (two retries), every later attempt is a 503
+      const lm = ScriptedLm.make((q, call) => (call === 3 ? ScriptedLm.reply({ answer: q }) : Effect.fail(ScriptedLm.httpError(503))))
+      const model = Resilience.layer({ policy: { maxRetries: 8, baseDelay: "10 millis", timeout: undefined } }).pipe(
+        Layer.provide(lm.layer)
+      )
+      const { outcomes, summary } = yield* drive(
+        Batch.run(twice, questions(1), { concurrency: 1, retryBudget: { maxRetries: 3 } }).pipe(Effect.provide(model)),
+        "100 millis"
+      )
+      // 3 attempts for the first call, then the budget's last retry: 2 attempts for the second
+      assert.strictEqual(lm.counters.calls, 5)
+      assert.strictEqual(outcomes[0]?._tag, "Failure")
+      assert.strictEqual(summary.failed, 1)
+    }))
+
+  it.effect("each item has its own budget; without one, the policy alone decides", () =>
+    Effect.gen(function*() {
+      const lm = ScriptedLm.make(() => Effect.fail(ScriptedLm.httpError(503)))
+      const model = Resilience.layer({ policy: { maxRetries: 4, baseDelay: "10 millis", timeout: undefined } }).pipe(
+        Layer.provide(lm.layer)
+      )
+      yield* drive(Batch.run(qa, questions(3), { concurrency: 3, retryBudget: { maxRetries: 1 } }).pipe(Effect.provide(model)), "100 millis")
+      assert.strictEqual(lm.counters.calls, 3 * 2)
+      lm.counters.calls = 0
+      yield* drive(Batch.run(qa, questions(3), { concurrency: 3, dedupe: false }).pipe(Effect.provide(model)), "100 millis")
+      assert.strictEqual(lm.counters.calls, 3 * 5)
+    }))
 })

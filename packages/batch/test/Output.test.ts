@@ -9,7 +9,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as PlatformError from "@effect/platform/Error"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Redacted } from "effect"
+import { Effect, Exit, Layer, Logger, LogLevel, Redacted } from "effect"
 import { spawnSync } from "node:child_process"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -212,6 +212,42 @@ describe("credentials", () => {
         assert.strictEqual(summary.failed, 2)
         const text = yield* fs.readFileString(output)
         assert.include(text, "BadRequest")
+        for (const secret of ["hunter2hunter2", "querysecret123", "sk-header-secret-0123456789"]) assert.notInclude(text, secret)
+      })
+    ).pipe(Effect.provide(NodeContext.layer)))
+
+  it.live("nor a log line, at any level (the retries' debug lines included)", () =>
+    withDir((dir) =>
+      Effect.gen(function*() {
+        // a server that is overloaded, echoing the URL it was asked for
+        const server = yield* Effect.acquireRelease(
+          Effect.async<Http.Server>((resume) => {
+            const s = Http.createServer((req, res) => {
+              res.writeHead(503, { "content-type": "application/json" })
+              res.end(JSON.stringify({ error: { message: `overloaded at ${req.url}`, type: "server_error" } }))
+            })
+            s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+          }),
+          (s) => Effect.async<void>((resume) => void s.close(() => resume(Effect.void)))
+        )
+        const port = (server.address() as AddressInfo).port
+        const input = `${dir}/items.jsonl`
+        yield* writeItems(input, 2)
+        const model = Lm.layer("openai-compatible/any", {
+          baseUrl: `http://ada:hunter2hunter2@127.0.0.1:${port}/v1?api_key=querysecret123`,
+          apiKey: Redacted.make("sk-header-secret-0123456789"),
+          retry: { maxRetries: 1, baseDelay: "1 millis", jitter: false }
+        })
+        const logged: Array<string> = []
+        const logger = Logger.make(({ message }) => void logged.push(JSON.stringify(message)))
+        const summary = yield* Batch.runFile(qa, { input, output: `${dir}/out.jsonl` }).pipe(
+          Effect.provide(model),
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+          Logger.withMinimumLogLevel(LogLevel.All)
+        )
+        assert.strictEqual(summary.failed, 2)
+        const text = logged.join("\n")
+        assert.include(text, "overloaded at")
         for (const secret of ["hunter2hunter2", "querysecret123", "sk-header-secret-0123456789"]) assert.notInclude(text, secret)
       })
     ).pipe(Effect.provide(NodeContext.layer)))

@@ -29,7 +29,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import type * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import { createRequire } from "node:module"
 import * as Batch from "@effect-dspy/batch/Batch"
 import * as BatchMetrics from "@effect-dspy/batch/BatchMetrics"
@@ -37,40 +36,10 @@ import * as Cache from "@effect-dspy/batch/Cache"
 import * as RateControl from "@effect-dspy/batch/RateControl"
 import type * as ExampleModes from "./ExampleModes.js"
 import * as Programs from "@effect-dspy/batch/Programs"
+import * as CliFailure from "./CliFailure.js"
 import * as ClusterCommands from "./ClusterCommands.js"
 import { modelLayer, resolveModelId } from "./internal/model.js"
 import * as Progress from "./Progress.js"
-
-/**
- * How the command ends when it does not succeed: a message for stderr and an exit code.
- *
- * @since 0.2.0
- */
-export class CliFailure extends Schema.TaggedError<CliFailure>("@effect-dspy/cli/CliFailure")("CliFailure", {
-  reason: Schema.String,
-  code: Schema.Number
-}) {
-  override get message(): string {
-    return this.reason
-  }
-}
-
-const usage = (error: unknown) =>
-  new CliFailure({
-    reason: Predicate.hasProperty(error, "message") && typeof error.message === "string" ? error.message : String(error),
-    code: 2
-  })
-
-/** Errors the user can fix before the run: they end the command with exit code 2. */
-const setupTags = new Set([
-  "InvalidModelId",
-  "MissingConfiguration",
-  "InputError",
-  "CheckpointError",
-  "ProgramError",
-  "CacheError",
-  "ServeError"
-])
 
 /** The variable holding a provider's API key, to name it when the key is refused. */
 const keyVariable = (modelId: string): string | undefined => {
@@ -93,44 +62,31 @@ const keyVariable = (modelId: string): string | undefined => {
 const addressIn = (message: string): string | undefined => /\((?:GET|POST|PUT) (\S+?)\)/.exec(message)?.[1]
 
 /** A run the model cannot serve, in plain words, with what to do: exit code 3. */
-const runFailure = (error: Batch.RunFailed, modelId: string): CliFailure => {
+const runFailure = (error: Batch.RunFailed, modelId: string): CliFailure.CliFailure => {
   const status = error.error.status === undefined ? "" : ` (HTTP ${error.error.status})`
   const resume = "no line was written for the items it stopped; run the same command again once fixed"
   switch (error.reason) {
     case "Authentication": {
       const variable = keyVariable(modelId)
-      return new CliFailure({
+      return new CliFailure.CliFailure({
         reason: `the server refused the API key${status}: check ${variable ?? `the API key of ${modelId}`}; ${resume}`,
         code: 3
       })
     }
     case "QuotaExceeded":
-      return new CliFailure({
+      return new CliFailure.CliFailure({
         reason: `the account of ${modelId} is out of quota or credit${status}: add credit or raise the limit; ${resume}`,
         code: 3
       })
     case "Unreachable": {
       const address = addressIn(error.error.message)
-      return new CliFailure({
+      return new CliFailure.CliFailure({
         reason: `cannot reach ${address ?? `the server of ${modelId}`}: ${error.items} item(s) in a row failed to connect, ` +
           `none succeeded${address === undefined ? ` (${error.error.message})` : ""}; ${resume}`,
         code: 3
       })
     }
   }
-}
-
-const asCliFailure = (error: unknown): CliFailure => {
-  if (error instanceof CliFailure) return error
-  if (error instanceof ClusterCommands.CommandFailure) return new CliFailure({ reason: error.reason, code: error.code })
-  // the output could not be written (a full disk): the run stops, the file is consistent
-  if (Predicate.isTagged(error, "WriteError") && Predicate.hasProperty(error, "message")) {
-    return new CliFailure({ reason: String(error.message), code: 1 })
-  }
-  if (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" && setupTags.has(error._tag)) return usage(error)
-  // a ConfigError (a malformed environment variable)
-  if (Predicate.hasProperty(error, "_op")) return usage(new Error(`bad configuration: ${String(error)}`))
-  return new CliFailure({ reason: String(error), code: 1 })
 }
 
 const isTTY = () => process.stderr.isTTY === true
@@ -210,6 +166,10 @@ const batchCommand = Command.make(
       Options.withDescription("Field holding an item's id (an item without one is line:N, N its line number)")
     ),
     timeout: atLeast("timeout", 1).pipe(Options.optional, Options.withDescription("Timeout of one model request, in seconds")),
+    itemRetries: atLeast("item-retries", 0).pipe(
+      Options.optional,
+      Options.withDescription("Most retries of one item, across all its model calls (default: the retry policy's own limit per call)")
+    ),
     json: jsonOption,
     cluster: Options.redacted("cluster").pipe(
       Options.optional,
@@ -247,6 +207,7 @@ const batchCommand = Command.make(
         cacheNamespace: modelId,
         retryFailed: args.retryFailed,
         maxConsecutiveConnectionFailures: args.maxConnectionFailures,
+        retryBudget: Option.match(args.itemRetries, { onNone: () => undefined, onSome: (maxRetries) => ({ maxRetries }) }),
         recorder
       }).pipe(
         Effect.provide(model),
@@ -268,7 +229,7 @@ const batchCommand = Command.make(
         yield* Console.log(BatchMetrics.formatSummary(summary, `Summary (${args.program} on ${modelId}) -> ${args.output}`))
       }
       if (summary.stoppedEarly) {
-        return yield* new CliFailure({
+        return yield* new CliFailure.CliFailure({
           reason: `stopped early: more than ${Option.getOrElse(args.maxErrors, () => 0)} items failed; ${summary.notAttempted} not attempted`,
           code: 1
         })
@@ -286,22 +247,24 @@ function runOnCluster(
     readonly maxErrors: Option.Option<number>
     readonly cache: Option.Option<string>
     readonly timeout: Option.Option<number>
+    readonly itemRetries: Option.Option<number>
   } & Omit<ClusterCommands.BatchArgs, "cluster" | "batchId">,
   cluster: Redacted.Redacted
 ) {
   return Effect.gen(function*() {
-    if (Option.isNone(args.batchId)) return yield* new CliFailure({ reason: "--cluster needs --batch-id", code: 2 })
+    if (Option.isNone(args.batchId)) return yield* new CliFailure.CliFailure({ reason: "--cluster needs --batch-id", code: 2 })
     const runnerFlags: ReadonlyArray<readonly [string, boolean]> = [
       ["--model", Option.isSome(args.model)],
       ["--rpm", Option.isSome(args.rpm)],
       ["--tpm", Option.isSome(args.tpm)],
       ["--timeout", Option.isSome(args.timeout)],
       ["--max-errors", Option.isSome(args.maxErrors)],
-      ["--cache", Option.isSome(args.cache)]
+      ["--cache", Option.isSome(args.cache)],
+      ["--item-retries", Option.isSome(args.itemRetries)]
     ]
     const refused = runnerFlags.filter(([, given]) => given).map(([flag]) => flag)
     if (refused.length > 0) {
-      return yield* new CliFailure({
+      return yield* new CliFailure.CliFailure({
         reason: `with --cluster, ${refused.join(", ")} belong on the runners (effect-dspy runner …), not on the coordinator`,
         code: 2
       })
@@ -367,7 +330,7 @@ export const run = (
     Effect.catchAll((error) => {
       // @effect/cli has already printed the usage problem
       if (ValidationError.isValidationError(error)) return Effect.succeed(2)
-      const failure = asCliFailure(error)
+      const failure = CliFailure.fromError(error)
       return Effect.as(failure.reason === "" ? Effect.void : Console.error(`effect-dspy: ${failure.reason}`), failure.code)
     })
   )

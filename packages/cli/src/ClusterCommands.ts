@@ -9,7 +9,7 @@
  *
  * `--cluster` falls back to the `EFFECT_DSPY_CLUSTER` environment variable (a URL with a
  * password is a secret: keep it out of shell history). The handlers fail only with
- * `CommandFailure` (a message for stderr and an exit code: 1 the run failed or stopped, 2 bad
+ * `CliFailure` (a message for stderr and an exit code: 1 the run failed or stopped, 2 bad
  * usage or setup); an interrupted command (Ctrl-C, SIGTERM) is resumable.
  *
  * @since 0.2.0
@@ -18,17 +18,15 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as BatchMetrics from "@effect-dspy/batch/BatchMetrics"
 import * as Programs from "@effect-dspy/batch/Programs"
+import * as CliFailure from "./CliFailure.js"
 import * as Progress from "./Progress.js"
-import * as Redaction from "@effect-dspy/core/Redaction"
 import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
 import type * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as BatchStore from "@effect-dspy/cluster/BatchStore"
 import * as Cluster from "@effect-dspy/cluster/Cluster"
@@ -38,55 +36,6 @@ import * as Operations from "@effect-dspy/cluster/Operations"
 import * as Runner from "@effect-dspy/cluster/Runner"
 import * as LocalPostgres from "@effect-dspy/cluster/LocalPostgres"
 import * as Tables from "@effect-dspy/cluster/Tables"
-
-/**
- * How a command ends when it does not succeed: a message for stderr and an exit code.
- *
- * @since 0.2.0
- */
-export class CommandFailure extends Schema.TaggedError<CommandFailure>("@effect-dspy/cli/CommandFailure")("CommandFailure", {
-  reason: Schema.String,
-  code: Schema.Number
-}) {
-  override get message(): string {
-    return this.reason
-  }
-}
-
-/** Errors the user can fix before anything runs: exit code 2. */
-const setupTags = new Set([
-  "InvalidModelId",
-  "MissingConfiguration",
-  "InputError",
-  "CheckpointError",
-  "ProgramError",
-  "DatabaseUnavailable",
-  "DistributedBatchError",
-  "BatchMismatch",
-  "BatchBusy",
-  "UnknownBatch",
-  "SocketServerError",
-  "ConfigError"
-])
-
-const messageOf = (error: unknown): string =>
-  Predicate.hasProperty(error, "message") && typeof error.message === "string" ? error.message : String(error)
-
-/** The error's message, with its cause's when it has one (a socket's "Open" says little alone). */
-const reasonOf = (error: unknown): string => {
-  const message = messageOf(error)
-  const cause = Predicate.hasProperty(error, "cause") && error.cause !== undefined ? messageOf(error.cause) : ""
-  return Redaction.text(cause === "" || message.includes(cause) ? message : `${message}: ${cause}`)
-}
-
-/** Any error of a handler as a `CommandFailure`. */
-const asFailure = (error: unknown): CommandFailure => {
-  if (error instanceof CommandFailure) return error
-  const tag = Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" ? error._tag : ""
-  // a ConfigError (a malformed environment variable) has `_op`
-  if (setupTags.has(tag) || Predicate.hasProperty(error, "_op")) return new CommandFailure({ reason: reasonOf(error), code: 2 })
-  return new CommandFailure({ reason: reasonOf(error), code: 1 })
-}
 
 const isTTY = () => process.stderr.isTTY === true
 
@@ -194,13 +143,13 @@ const hardDeadline = (millis: number): Effect.Effect<void, never, Scope.Scope> =
 export const runner = Command.make("runner", runnerOptions, (args) =>
   Effect.scoped(Effect.gen(function*() {
     const listen = Cluster.parseAddress(args.listen)
-    if (Option.isNone(listen)) return yield* new CommandFailure({ reason: `--listen ${args.listen}: expected host:port`, code: 2 })
+    if (Option.isNone(listen)) return yield* new CliFailure.CliFailure({ reason: `--listen ${args.listen}: expected host:port`, code: 2 })
     const advertised = Option.match(args.advertise, { onNone: () => listen, onSome: Cluster.parseAddress })
     if (Option.isNone(advertised)) {
-      return yield* new CommandFailure({ reason: `--advertise ${Option.getOrElse(args.advertise, () => "")}: expected host:port`, code: 2 })
+      return yield* new CliFailure.CliFailure({ reason: `--advertise ${Option.getOrElse(args.advertise, () => "")}: expected host:port`, code: 2 })
     }
     if (Option.isNone(args.advertise) && /^(0\.0\.0\.0|::)$/.test(listen.value.host)) {
-      return yield* new CommandFailure({
+      return yield* new CliFailure.CliFailure({
         reason: `--listen ${args.listen} is every interface: say with --advertise host:port where the other members reach this runner`,
         code: 2
       })
@@ -235,7 +184,7 @@ export const runner = Command.make("runner", runnerOptions, (args) =>
         drainTimeout: Duration.millis(drainMillis)
       }
     }))
-  }).pipe(Effect.mapError(asFailure)))
+  }).pipe(Effect.mapError(CliFailure.fromError)))
 ).pipe(Command.withDescription("Join a cluster and run the items of distributed batches until stopped"))
 
 // =============================================================================
@@ -319,7 +268,7 @@ export const runBatch = (args: BatchArgs) =>
           (summary.exported > 0 ? `\n  ${summary.exported} result(s) stored while the coordinator was away were written first` : "")
       )
     }
-  })).pipe(Effect.mapError(asFailure))
+  })).pipe(Effect.mapError(CliFailure.fromError))
 
 /**
  * `batch`: runs a batch on the cluster's runners.
@@ -361,7 +310,7 @@ export const status = Command.make("status", { cluster: clusterOption, json: jso
       )
     }
     yield* Console.log(lines.join("\n"))
-  }).pipe(Effect.provide(storeLayer(args.cluster)), Effect.mapError(asFailure))
+  }).pipe(Effect.provide(storeLayer(args.cluster)), Effect.mapError(CliFailure.fromError))
 ).pipe(Command.withDescription("List the cluster's batches and live runners"))
 
 /**
@@ -380,7 +329,7 @@ export const exportCommand = Command.make(
     Effect.gen(function*() {
       const written = yield* Operations.exportResults(args.batchId, args.output)
       yield* Console.log(`${written} result(s) of batch ${args.batchId} written to ${args.output}`)
-    }).pipe(Effect.provide(storeLayer(args.cluster)), Effect.mapError(asFailure))
+    }).pipe(Effect.provide(storeLayer(args.cluster)), Effect.mapError(CliFailure.fromError))
 ).pipe(Command.withDescription("Write a batch's stored results to a JSONL file"))
 
 /**
@@ -401,7 +350,7 @@ export const cleanup = Command.make(
   (args) =>
     Effect.gen(function*() {
       if (args.batchIds.length === 0 && !args.finished) {
-        return yield* new CommandFailure({ reason: "say which batches: --batch-id ID (repeatable) or --finished", code: 2 })
+        return yield* new CliFailure.CliFailure({ reason: "say which batches: --batch-id ID (repeatable) or --finished", code: 2 })
       }
       const cleaned = yield* Operations.cleanup({ batchIds: args.batchIds, finished: args.finished, force: args.force, dryRun: args.dryRun })
       if (args.json) return yield* Console.log(JSON.stringify(cleaned))
@@ -410,7 +359,7 @@ export const cleanup = Command.make(
         const what = `${c.results} result(s), ${c.messages} message(s), ${c.replies} reply(ies)`
         yield* Console.log(c.skipped === undefined ? `deleted batch ${c.batchId}: ${what}` : `kept batch ${c.batchId} (${c.skipped}): ${what}`)
       }
-    }).pipe(Effect.provide(storeLayer(args.cluster)), Effect.mapError(asFailure))
+    }).pipe(Effect.provide(storeLayer(args.cluster)), Effect.mapError(CliFailure.fromError))
 ).pipe(Command.withDescription("Delete finished batches' results and cluster messages (export them first)"))
 
 /**
@@ -435,7 +384,7 @@ export const postgres = Command.make(
       const server = yield* LocalPostgres.make({ directory: args.dir, port: args.port })
       yield* Console.log(`PostgreSQL at ${server.url} (data in ${server.dataDirectory}); Ctrl-C stops it`)
       return yield* Effect.never
-    })).pipe(Effect.mapError((error) => new CommandFailure({ reason: error.message, code: 2 })))
+    })).pipe(Effect.mapError((error) => new CliFailure.CliFailure({ reason: error.message, code: 2 })))
 ).pipe(Command.withDescription("Run a local PostgreSQL server for trying a cluster out (not for data you keep)"))
 
 /**

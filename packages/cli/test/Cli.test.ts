@@ -2,6 +2,8 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { afterEach, assert, beforeEach, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, TestClock } from "effect"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
 import { type MockInstance, vi } from "vitest"
 import * as Cli from "../src/Cli.js"
 import * as Progress from "../src/Progress.js"
@@ -93,7 +95,8 @@ describe("effect-dspy batch", () => {
           ["--tpm", "-1", "--tpm must be 1 or more"],
           ["--max-errors", "-1", "--max-errors must be 0 or more"],
           ["--timeout", "0", "--timeout must be 1 or more"],
-          ["--max-connection-failures", "0", "--max-connection-failures must be 1 or more"]
+          ["--max-connection-failures", "0", "--max-connection-failures must be 1 or more"],
+          ["--item-retries", "-1", "--item-retries must be 0 or more"]
         ]
         for (const [flag, value, message] of cases) {
           out.mockClear()
@@ -104,6 +107,33 @@ describe("effect-dspy batch", () => {
         }
         assert.isFalse(yield* fs.exists(`${dir}/out.jsonl`))
       })))
+
+  it.live("--item-retries bounds each item's retries: a server that always answers 503 gets 1 + N requests per item", () =>
+    withItems(items(3), (dir) =>
+      Effect.scoped(Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        let requests = 0
+        const server = yield* Effect.acquireRelease(
+          Effect.async<Http.Server>((resume) => {
+            const s = Http.createServer((req, res) => {
+              requests++
+              req.resume()
+              res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "overloaded" } }))
+            })
+            s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+          }),
+          (s) => Effect.sync(() => s.close())
+        )
+        const port = (server.address() as AddressInfo).port
+        const code = yield* cli(
+          ["batch", "-i", `${dir}/items.jsonl`, "-o", `${dir}/out.jsonl`, "-m", "openai-compatible/m", "-c", "3", "--item-retries", "1"],
+          { OPENAI_COMPATIBLE_BASE_URL: `http://127.0.0.1:${port}/v1` }
+        )
+        assert.strictEqual(code, 0)
+        assert.strictEqual(requests, 3 * 2)
+        const lines = (yield* fs.readFileString(`${dir}/out.jsonl`)).trim().split("\n").map((l) => JSON.parse(l) as { status: string })
+        assert.deepStrictEqual(lines.map((l) => l.status), ["failure", "failure", "failure"])
+      }))), { timeout: 60_000 })
 
   it.live("an unreadable input file, a missing output directory, an unknown program: exit code 2", () =>
     withItems(items(2), (dir) =>

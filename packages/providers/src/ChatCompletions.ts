@@ -154,7 +154,9 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
   Effect.gen(function*() {
     const provider = `openai-compatible/${options.model}`
     const scrub = Redaction.makeScrubber(options.apiKey === undefined ? [] : [options.apiKey]).apply
-    const url = new URL(`${options.apiUrl.replace(/\/+$/, "")}/chat/completions`)
+    // the path goes before a query the base URL may carry
+    const url = new URL(options.apiUrl)
+    url.pathname = `${url.pathname.replace(/\/+$/, "")}/chat/completions`
     for (const [name, value] of Object.entries(options.urlParams ?? {})) url.searchParams.set(name, value)
     const auth: Record<string, string> = options.apiKey === undefined
       ? {}

@@ -108,5 +108,23 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
         figures: m ? { runnerMicrosPerItem: num(m[1]), rateControlMicrosPerRequest: num(m[2]) } : {}
       }
     }
+  },
+  {
+    name: "batch-hops",
+    title: "batch item's client CPU per call, layer by layer (bare node:http, HttpClient, generateText, Predict, Batch.run)",
+    timeoutMinutes: 5,
+    invocation: ({ quick }) => ({ script: "packages/bench/src/batch/hops.ts", args: [], env: quick ? { CALLS: "300", ROUNDS: "2", WARMUP: "300" } : {} }),
+    parse: (stdout) => {
+      const row = (name: string) => new RegExp(`^  ${name.replace(/[().:]/g, "\\$&")}\\s+(\\d+) us`, "m").exec(stdout)?.[1]
+      const names = { bare: "node:http bare", httpClient: "HttpClient (undici)", generateText: "generateText", predict: "Predict", batch: "Batch.run" }
+      const figures = Object.fromEntries(Object.entries(names).map(([key, name]) => [`${key}Micros`, num(row(name))]))
+      return {
+        summary: Object.values(figures).every(Number.isFinite)
+          ? `us per call: bare ${figures["bareMicros"]}, HttpClient ${figures["httpClientMicros"]}, generateText ${figures["generateTextMicros"]}, ` +
+            `Predict ${figures["predictMicros"]}, Batch.run ${figures["batchMicros"]}`
+          : "see output",
+        figures
+      }
+    }
   }
 ]

@@ -66,7 +66,15 @@ export const requireEnd = <A, B extends A>(
     )
   })
 
-/** Adds the configured headers and the call's `RequestOptions` headers to every request. @internal */
-export const withHeaders = (headers: Readonly<Record<string, string>>) => (client: HttpClient.HttpClient): HttpClient.HttpClient =>
+/**
+ * Adds the configured headers, the call's `RequestOptions` headers and the base URL's query
+ * parameters (see `endpoint`) to every request. @internal
+ */
+export const withHeaders = (
+  headers: Readonly<Record<string, string>>,
+  urlParams: Readonly<Record<string, string>> = {}
+) =>
+(client: HttpClient.HttpClient): HttpClient.HttpClient =>
   HttpClient.mapRequestEffect(client, (request) =>
-    Effect.map(RequestOptions, (extras) => HttpClientRequest.setHeaders(request, { ...headers, ...extras.headers })))
+    Effect.map(RequestOptions, (extras) =>
+      HttpClientRequest.appendUrlParams(HttpClientRequest.setHeaders(request, { ...headers, ...extras.headers }), urlParams)))

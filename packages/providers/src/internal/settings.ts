@@ -27,22 +27,29 @@ export const optionalString = (name: string): Effect.Effect<string | undefined, 
   Effect.map(Config.option(Config.string(name)), (o) => Option.getOrUndefined(Option.filter(o, (s) => s.trim() !== "")))
 
 /**
- * A base URL without the user name and password it may carry (`http://user:pass@proxy/v1`),
- * which become an `Authorization: Basic` header, so that they never appear in a URL we show.
+ * A base URL split for joining: the user name and password it may carry
+ * (`http://user:pass@proxy/v1`) become an `Authorization: Basic` header, so that they never
+ * appear in a URL we show, and its query (`http://proxy/v1?tenant=a`) becomes parameters of
+ * every request, so that a path joined to it (`/chat/completions`) lands before the query.
  *
  * @internal
  */
-export const endpoint = (baseUrl: string): { readonly url: string; readonly headers: Record<string, string> } => {
-  if (!URL.canParse(baseUrl)) return { url: baseUrl, headers: {} }
+export const endpoint = (baseUrl: string): {
+  readonly url: string
+  readonly headers: Record<string, string>
+  readonly urlParams: Record<string, string>
+} => {
+  if (!URL.canParse(baseUrl)) return { url: baseUrl, headers: {}, urlParams: {} }
   const url = new URL(baseUrl)
-  if (url.username === "" && url.password === "") return { url: baseUrl.replace(/\/+$/, ""), headers: {} }
-  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
+  const urlParams = Object.fromEntries(url.searchParams)
+  url.search = ""
+  url.hash = ""
+  const headers: Record<string, string> = url.username === "" && url.password === ""
+    ? {}
+    : { authorization: `Basic ${Encoding.encodeBase64(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`)}` }
   url.username = ""
   url.password = ""
-  return {
-    url: url.href.replace(/\/+$/, ""),
-    headers: { authorization: `Basic ${Encoding.encodeBase64(credentials)}` }
-  }
+  return { url: url.href.replace(/\/+$/, ""), headers, urlParams }
 }
 
 /**

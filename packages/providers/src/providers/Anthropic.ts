@@ -99,14 +99,14 @@ export const make: Provider["make"] = (model, options) =>
     if (apiKey === undefined && baseUrl === undefined) {
       return yield* new MissingConfiguration({ modelId: `anthropic/${model}`, variables: ["ANTHROPIC_API_KEY"] })
     }
-    const { headers, url } = endpoint(baseUrl ?? "https://api.anthropic.com")
+    const { headers, url, urlParams } = endpoint(baseUrl ?? "https://api.anthropic.com")
     const secrets = apiKey === undefined ? [] : [apiKey]
     const guard: Guard = { provider: `anthropic/${model}`, scrub: Redaction.makeScrubber(secrets).apply }
     const effort = options.reasoningEffort
     const layer = Layer.scoped(
       LanguageModel.LanguageModel,
       Effect.gen(function*() {
-        const client = yield* AnthropicClient.make({ apiKey, apiUrl: url, transformClient: withHeaders({ ...headers, ...options.headers }) })
+        const client = yield* AnthropicClient.make({ apiKey, apiUrl: url, transformClient: withHeaders({ ...headers, ...options.headers }, urlParams) })
         const service = yield* AnthropicLanguageModel.make({
           model,
           ...(effort === undefined ? {} : { config: { thinking: { type: "enabled", budget_tokens: budgets[effort] } } })

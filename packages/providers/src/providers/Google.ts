@@ -109,14 +109,14 @@ export const make: Provider["make"] = (model, options) =>
     if (apiKey === undefined && baseUrl === undefined) {
       return yield* new MissingConfiguration({ modelId: `google/${model}`, variables: ["GEMINI_API_KEY", "GOOGLE_API_KEY"] })
     }
-    const { headers, url } = endpoint(baseUrl ?? "https://generativelanguage.googleapis.com")
+    const { headers, url, urlParams } = endpoint(baseUrl ?? "https://generativelanguage.googleapis.com")
     const secrets = apiKey === undefined ? [] : [apiKey]
     const guard: Guard = { provider: `google/${model}`, scrub: Redaction.makeScrubber(secrets).apply }
     const effort = options.reasoningEffort
     const layer = Layer.scoped(
       LanguageModel.LanguageModel,
       Effect.gen(function*() {
-        const client = yield* GoogleClient.make({ apiKey, apiUrl: url, transformClient: withHeaders({ ...headers, ...options.headers }) })
+        const client = yield* GoogleClient.make({ apiKey, apiUrl: url, transformClient: withHeaders({ ...headers, ...options.headers }, urlParams) })
         const service = yield* GoogleLanguageModel.make({ model }).pipe(
           Effect.provideService(GoogleClient.GoogleClient, guarded(guard, client))
         )

@@ -114,12 +114,13 @@ export const make: Provider["make"] = (model, options) =>
     const organization = options.organization ?? (yield* optionalString("OPENAI_ORG_ID"))
     const project = options.project ?? (yield* optionalString("OPENAI_PROJECT_ID"))
     const api = options.api ?? (yield* optionalString("OPENAI_API"))
-    const { headers, url } = endpoint(baseUrl ?? "https://api.openai.com/v1")
+    const { headers, url, urlParams } = endpoint(baseUrl ?? "https://api.openai.com/v1")
     const secrets = apiKey === undefined ? [] : [apiKey]
     if (api === "chat-completions") {
       const layer = ChatCompletions.layer({
         model,
         apiUrl: url,
+        urlParams,
         apiKey,
         headers: { ...headers, ...defined({ "OpenAI-Organization": organization, "OpenAI-Project": project }), ...options.headers },
         config: { reasoning_effort: options.reasoningEffort, ...options.chatCompletions }
@@ -139,7 +140,7 @@ export const make: Provider["make"] = (model, options) =>
           apiUrl: url,
           organizationId: organization === undefined ? undefined : Redacted.make(organization),
           projectId: project === undefined ? undefined : Redacted.make(project),
-          transformClient: withHeaders({ ...headers, ...options.headers })
+          transformClient: withHeaders({ ...headers, ...options.headers }, urlParams)
         })
         const service = yield* OpenAiLanguageModel.make({
           model,

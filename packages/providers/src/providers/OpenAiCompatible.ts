@@ -19,14 +19,14 @@ export const make: Provider["make"] = (model, options) =>
     }
     const apiKey = options.apiKey ?? (yield* optionalRedacted("OPENAI_COMPATIBLE_API_KEY"))
     const apiVersion = options.apiVersion ?? (yield* optionalString("OPENAI_API_VERSION"))
-    const { headers, url } = endpoint(baseUrl)
+    const { headers, url, urlParams } = endpoint(baseUrl)
     const layer = ChatCompletions.layer({
       model,
       apiUrl: url,
       apiKey,
       // Azure OpenAI: the key goes in `api-key`, the version in the query.
       apiKeyHeader: apiVersion === undefined ? "authorization" : "api-key",
-      urlParams: apiVersion === undefined ? undefined : { "api-version": apiVersion },
+      urlParams: apiVersion === undefined ? urlParams : { ...urlParams, "api-version": apiVersion },
       headers: { ...headers, ...options.headers },
       config: { reasoning_effort: options.reasoningEffort, ...options.chatCompletions }
     })
