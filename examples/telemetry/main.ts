@@ -7,6 +7,10 @@
  *   pnpm exec tsx examples/telemetry/main.ts
  *   OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 pnpm exec tsx examples/telemetry/main.ts
  *   LANGFUSE_PUBLIC_KEY=pk-lf-... LANGFUSE_SECRET_KEY=sk-lf-... pnpm exec tsx examples/telemetry/main.ts
+ *
+ * Prompts, replies and module inputs and outputs are recorded on spans only when asked for
+ * (they can hold personal data): `EFFECT_DSPY_CAPTURE_CONTENT=true` for the exporters from the
+ * environment, `content: { capture: true }` in code, as the local preview below does.
  */
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import { NodeRuntime } from "@effect/platform-node"
@@ -54,7 +58,13 @@ const program = Effect.gen(function*() {
   )
   const preview = yield* OtlpPreview.start
   yield* shift.pipe(
-    Effect.provide(Telemetry.layerOtlp({ url: preview.url, protocol: "http/json", serviceName: "coffee-shop" }))
+    Effect.provide(Telemetry.layerOtlp({
+      url: preview.url,
+      protocol: "http/json",
+      serviceName: "coffee-shop",
+      // Content is opt-in; the preview stays on this machine, so it shows the prompts too.
+      content: { capture: true }
+    }))
   )
   const spans = yield* preview.spans
   yield* Console.log(`\n${spans.length} spans exported:\n${SpanTree.render(spans)}`)

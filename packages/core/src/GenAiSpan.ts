@@ -42,8 +42,7 @@ export const Attributes = {
   // OpenTelemetry GenAI semantic conventions
   operationName: "gen_ai.operation.name",
   providerName: "gen_ai.provider.name",
-  /** The older name of `gen_ai.provider.name`, still read by some backends. */
-  system: "gen_ai.system",
+  agentName: "gen_ai.agent.name",
   requestModel: "gen_ai.request.model",
   requestTemperature: "gen_ai.request.temperature",
   requestMaxTokens: "gen_ai.request.max_tokens",
@@ -52,13 +51,22 @@ export const Attributes = {
   responseId: "gen_ai.response.id",
   responseFinishReasons: "gen_ai.response.finish_reasons",
   responseTimeToFirstChunk: "gen_ai.response.time_to_first_chunk",
+  outputType: "gen_ai.output.type",
   usageInputTokens: "gen_ai.usage.input_tokens",
   usageOutputTokens: "gen_ai.usage.output_tokens",
+  usageCacheReadInputTokens: "gen_ai.usage.cache_read.input_tokens",
+  usageReasoningOutputTokens: "gen_ai.usage.reasoning.output_tokens",
   toolName: "gen_ai.tool.name",
+  toolDescription: "gen_ai.tool.description",
+  toolType: "gen_ai.tool.type",
   errorType: "error.type",
+  serverAddress: "server.address",
+  serverPort: "server.port",
   // effect-dspy
   moduleKind: "dspy.module.kind",
   moduleName: "dspy.module.name",
+  /** The predictor that made an LM call (`Support.react`, `Support.extract`): tells a module's calls apart. */
+  predictor: "dspy.predictor",
   signature: "dspy.signature",
   adapter: "dspy.adapter",
   // Langfuse
@@ -75,8 +83,37 @@ export const Attributes = {
  */
 export const Operations = {
   chat: "chat",
+  invokeAgent: "invoke_agent",
   executeTool: "execute_tool"
 } as const
+
+/**
+ * The `gen_ai.provider.name` of a provider as effect-dspy names it (the model id's prefix): the
+ * conventions' well-known value where one exists (`google` is `gcp.gemini`), the name itself
+ * otherwise.
+ *
+ * @since 0.2.0
+ */
+export const providerName = (provider: string | undefined): string | undefined =>
+  provider === undefined ? undefined : wellKnownProviders[provider] ?? provider
+
+const wellKnownProviders: Readonly<Record<string, string>> = { google: "gcp.gemini" }
+
+/**
+ * The server of a provider's base URL as the conventions record it (`server.address` is the
+ * host, an IPv6 one without brackets, `server.port` the port, the scheme's default when the URL names none); `undefined` for
+ * a URL that does not parse.
+ *
+ * @since 0.2.0
+ */
+export const serverOf = (baseUrl: string): { readonly address: string; readonly port: number } | undefined => {
+  if (!URL.canParse(baseUrl)) return undefined
+  const url = new URL(baseUrl)
+  const port = url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : url.protocol === "http:" ? 80 : undefined
+  // An IPv6 host without the URL's brackets.
+  const address = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname
+  return port === undefined || address === "" ? undefined : { address, port }
+}
 
 /**
  * Langfuse observation types (`langfuse.observation.type`).
@@ -111,8 +148,9 @@ export interface Description {
 const moduleObservationTypes: Readonly<Record<string, ObservationType>> = { ChainOfThought: "chain", ReAct: "agent" }
 
 /**
- * The span of a module call, named `Kind(name)`: an agent span for ReAct, a chain for
- * ChainOfThought, a plain span otherwise.
+ * The span of a module call: an agent (ReAct) is `invoke_agent {name}` with the conventions'
+ * agent attributes (its usage totals are set when it ends, see `setUsage`); other
+ * modules are `Kind(name)`, a chain for ChainOfThought and a plain span otherwise.
  *
  * @since 0.2.0
  */
@@ -121,23 +159,48 @@ export const moduleSpan = (module: {
   /** The module kind: `Predict`, `ChainOfThought`, `ReAct`, ..., `Module`. */
   readonly kind: string
   readonly signature: string
+  /** The provider of the model in force (agents name it). */
+  readonly provider?: string | undefined
 }): Description => {
   const observationType = moduleObservationTypes[module.kind] ?? "span"
-  return {
-    kind: observationType === "agent" ? "agent" : "module",
-    name: `${module.kind}(${module.name})`,
-    spanKind: "internal",
-    attributes: {
-      [Attributes.moduleKind]: module.kind,
-      [Attributes.moduleName]: module.name,
-      [Attributes.signature]: module.signature,
-      [Attributes.observationType]: observationType
-    }
+  const attributes: Record<string, unknown> = {
+    [Attributes.moduleKind]: module.kind,
+    [Attributes.moduleName]: module.name,
+    [Attributes.signature]: module.signature,
+    [Attributes.observationType]: observationType
   }
+  if (observationType !== "agent") return { kind: "module", name: `${module.kind}(${module.name})`, spanKind: "internal", attributes }
+  attributes[Attributes.operationName] = Operations.invokeAgent
+  attributes[Attributes.agentName] = module.name
+  const provider = providerName(module.provider)
+  if (provider !== undefined) attributes[Attributes.providerName] = provider
+  return { kind: "agent", name: `${Operations.invokeAgent} ${module.name}`, spanKind: "internal", attributes }
 }
 
 /**
- * The span of one LM call, named `chat {model}`: a generation.
+ * Sets the usage attributes on a span: input and output tokens, and cached input and reasoning
+ * tokens when the provider reported them (a backend prices cached tokens at their own rate only
+ * when told how many there were). Counts not reported are left off.
+ *
+ * @since 0.2.0
+ */
+export const setUsage = (span: Tracer.Span, usage: {
+  readonly inputTokens?: number | undefined
+  readonly outputTokens?: number | undefined
+  readonly cachedInputTokens?: number | undefined
+  readonly reasoningTokens?: number | undefined
+}): void => {
+  if (usage.inputTokens !== undefined) span.attribute(Attributes.usageInputTokens, usage.inputTokens)
+  if (usage.outputTokens !== undefined) span.attribute(Attributes.usageOutputTokens, usage.outputTokens)
+  if (usage.cachedInputTokens !== undefined) span.attribute(Attributes.usageCacheReadInputTokens, usage.cachedInputTokens)
+  if (usage.reasoningTokens !== undefined) span.attribute(Attributes.usageReasoningOutputTokens, usage.reasoningTokens)
+}
+
+/**
+ * The span of one LM call, named `chat {model}`: a generation. `predictor` names the predictor
+ * that made the call, so that a module's several calls (ReAct's steps and its extraction) are
+ * told apart; `outputType` is what the adapter asks the model to write (`json` for the JSON
+ * adapter, `text` otherwise); `server` is the provider's endpoint (from its base URL).
  *
  * @since 0.2.0
  */
@@ -148,35 +211,45 @@ export const lmSpan = (call: {
   readonly maxTokens?: number | undefined
   readonly adapter: string
   readonly signature: string
-}): Description => ({
-  kind: "lm",
-  name: `${Operations.chat} ${call.model ?? "unknown"}`,
-  spanKind: "client",
-  attributes: {
+  readonly predictor?: string | undefined
+  readonly outputType?: "text" | "json" | undefined
+  readonly server?: { readonly address: string; readonly port: number } | undefined
+}): Description => {
+  const attributes: Record<string, unknown> = {
     [Attributes.operationName]: Operations.chat,
-    [Attributes.providerName]: call.provider,
-    [Attributes.system]: call.provider,
-    [Attributes.requestModel]: call.model,
-    [Attributes.requestTemperature]: call.temperature,
-    [Attributes.requestMaxTokens]: call.maxTokens,
     [Attributes.adapter]: call.adapter,
     [Attributes.signature]: call.signature,
     [Attributes.observationType]: "generation" satisfies ObservationType
   }
-})
+  // Unset options are left off (a tracer could export `undefined` as a string).
+  if (call.provider !== undefined) attributes[Attributes.providerName] = providerName(call.provider)
+  if (call.model !== undefined) attributes[Attributes.requestModel] = call.model
+  if (call.temperature !== undefined) attributes[Attributes.requestTemperature] = call.temperature
+  if (call.maxTokens !== undefined) attributes[Attributes.requestMaxTokens] = call.maxTokens
+  if (call.outputType !== undefined) attributes[Attributes.outputType] = call.outputType
+  if (call.predictor !== undefined) attributes[Attributes.predictor] = call.predictor
+  if (call.server !== undefined) {
+    attributes[Attributes.serverAddress] = call.server.address
+    attributes[Attributes.serverPort] = call.server.port
+  }
+  return { kind: "lm", name: `${Operations.chat} ${call.model ?? "unknown"}`, spanKind: "client", attributes }
+}
 
 /**
- * The span of one tool call, named `execute_tool {tool}`.
+ * The span of one tool call, named `execute_tool {tool}`: a function tool (run by this
+ * program, its arguments written by the model).
  *
  * @since 0.2.0
  */
-export const toolSpan = (tool: string): Description => ({
+export const toolSpan = (tool: string, description?: string): Description => ({
   kind: "tool",
   name: `${Operations.executeTool} ${tool}`,
   spanKind: "internal",
   attributes: {
     [Attributes.operationName]: Operations.executeTool,
     [Attributes.toolName]: tool,
+    ...(description === undefined || description === "" ? {} : { [Attributes.toolDescription]: description }),
+    [Attributes.toolType]: "function",
     [Attributes.observationType]: "tool" satisfies ObservationType
   }
 })
@@ -248,12 +321,12 @@ export const isGenAiAttribute = (key: string): boolean => key.startsWith("gen_ai
 
 /**
  * The attributes a streamed LM call's span gets when its first chunk arrives: the time to
- * first chunk in seconds, `gen_ai.request.stream` and Langfuse's completion start time.
+ * first chunk in seconds and Langfuse's completion start time. (`gen_ai.request.stream` is set
+ * when the streamed request starts.)
  *
  * @since 0.2.0
  */
 export const firstChunkAttributes = (startNanos: bigint, nowNanos: bigint): Readonly<Record<string, unknown>> => ({
-  [Attributes.requestStream]: true,
   [Attributes.responseTimeToFirstChunk]: Number(nowNanos - startNanos) / 1e9,
   [Attributes.completionStartTime]: new Date(Number(nowNanos / 1_000_000n)).toISOString()
 })

@@ -17,6 +17,8 @@ export interface Settings {
   readonly provider?: string | undefined
   /** Model name for spans and events, e.g. `gpt-4o-mini`. */
   readonly model?: string | undefined
+  /** The provider's server (host and port of its base URL), for spans (`server.address`, `server.port`). */
+  readonly server?: { readonly address: string; readonly port: number } | undefined
   readonly temperature?: number | undefined
   readonly maxTokens?: number | undefined
   readonly topP?: number | undefined

@@ -13,8 +13,9 @@ import { pipeArguments, type Pipeable } from "effect/Pipeable"
 import type * as Demo from "./Demo.js"
 import { EventBus } from "./EventBus.js"
 import * as GenAiSpan from "./GenAiSpan.js"
-import { CurrentCollector, makeCollector } from "./internal/collector.js"
+import { type Collector, CurrentCollector, makeCollector } from "./internal/collector.js"
 import { causeTag } from "./internal/describe.js"
+import { LmConfig } from "./LmConfig.js"
 import type * as Prediction from "./Prediction.js"
 import type * as Signature from "./Signature.js"
 
@@ -166,10 +167,12 @@ export const instrument = <O, E, R>(info: CallInfo, body: Effect.Effect<O, E, R>
   Effect.gen(function*() {
     const bus = yield* EventBus
     const collector = makeCollector(yield* CurrentCollector)
+    const span = GenAiSpan.moduleSpan({ ...info, provider: (yield* LmConfig).provider })
     const traced = body.pipe(
       GenAiSpan.withContent({ span: "module", name: info.name }, info.input),
       Effect.provideService(CurrentCollector, collector),
-      GenAiSpan.withSpan(GenAiSpan.moduleSpan(info)),
+      span.kind === "agent" ? withUsageTotals(collector) : identity,
+      GenAiSpan.withSpan(span),
       Effect.map((output): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace }))
     )
     if (!bus.active()) return yield* traced
@@ -188,6 +191,22 @@ export const instrument = <O, E, R>(info: CallInfo, body: Effect.Effect<O, E, R>
           error: Exit.isFailure(exit) ? causeTag(exit.cause) : undefined
         })))
   })
+
+const identity = <A>(self: A): A => self
+
+/** Sets an agent's usage totals on its span when it ends (the conventions ask for them), a failed run's too. */
+const withUsageTotals = (collector: Collector) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.onExit(self, () =>
+    Effect.ignore(Effect.flatMap(Effect.currentSpan, (span) =>
+      Effect.sync(() => {
+        const usage = collector.usage
+        GenAiSpan.setUsage(span, {
+          inputTokens: usage.inputTokens,
+          outputTokens: usage.outputTokens,
+          cachedInputTokens: usage.cachedInputTokens > 0 ? usage.cachedInputTokens : undefined,
+          reasoningTokens: usage.reasoningTokens > 0 ? usage.reasoningTokens : undefined
+        })
+      }))))
 
 const ModuleProto = {
   pipe() {

@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as JSONSchema from "effect/JSONSchema"
@@ -41,6 +42,18 @@ export type Any = Tool<never> | Tool<unknown>
  */
 export type Requirements<T extends ReadonlyArray<Tool<unknown>>> = T[number] extends Tool<infer R> ? R : never
 
+// The handler's own error type (its `_tag`, else its class name); a defect or interruption is named as such.
+const errorTypeOf = (cause: Cause.Cause<unknown>): string => {
+  if (Cause.isInterruptedOnly(cause)) return "Interrupted"
+  const failure = Cause.failureOption(cause)
+  const error: unknown = failure._tag === "Some" ? failure.value : Cause.squash(cause)
+  if (typeof error === "object" && error !== null) {
+    if ("_tag" in error && typeof error._tag === "string") return error._tag
+    if (error instanceof Error && error.name !== "") return error.name
+  }
+  return "_OTHER"
+}
+
 const observationText = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value)
 
 /**
@@ -71,29 +84,39 @@ export const make = <const P extends Schema.Struct.Fields, A, E, R>(options: {
   const struct = Schema.Struct(options.parameters)
   const decode = Schema.decodeUnknownEither(erase(struct), { errors: "all", onExcessProperty: "error" })
   const { $schema: _ignored, ...parametersJsonSchema } = JSONSchema.make(struct)
-  const span = GenAiSpan.toolSpan(options.name)
+  const span = GenAiSpan.toolSpan(options.name, options.description)
   return {
     name: options.name,
     description: options.description,
     parametersJsonSchema,
-    call: (args) => {
-      const decoded = decode(args ?? {})
-      if (Either.isLeft(decoded)) {
-        return Effect.fail(
-          new ToolError({
-            tool: options.name,
-            reason: `invalid arguments: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
-          })
+    // The span covers the whole call, arguments the model got wrong included (`error.type`
+    // InvalidToolArguments); a handler's failure gives the span its own type.
+    call: (args) =>
+      Effect.suspend(() => {
+        const decoded = decode(args ?? {})
+        if (Either.isLeft(decoded)) {
+          return Effect.zipRight(
+            Effect.annotateCurrentSpan(GenAiSpan.Attributes.errorType, "InvalidToolArguments"),
+            Effect.fail(
+              new ToolError({
+                tool: options.name,
+                reason: `invalid arguments: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
+              })
+            )
+          )
+        }
+        // The decoded value is the struct's Type by construction of `decode`.
+        const params = decoded.right as Schema.Struct.Type<P>
+        return options.handler(params).pipe(
+          Effect.map(observationText),
+          GenAiSpan.withContent({ span: "tool", name: options.name }, params),
+          Effect.catchAllCause((cause) =>
+            Effect.zipRight(
+              Effect.annotateCurrentSpan(GenAiSpan.Attributes.errorType, errorTypeOf(cause)),
+              Effect.fail(new ToolError({ tool: options.name, reason: causeMessage(cause) }))
+            )
+          )
         )
-      }
-      // The decoded value is the struct's Type by construction of `decode`.
-      const params = decoded.right as Schema.Struct.Type<P>
-      return options.handler(params).pipe(
-        Effect.map(observationText),
-        GenAiSpan.withContent({ span: "tool", name: options.name }, params),
-        Effect.catchAllCause((cause) => Effect.fail(new ToolError({ tool: options.name, reason: causeMessage(cause) }))),
-        GenAiSpan.withSpan(span)
-      )
-    }
+      }).pipe(GenAiSpan.withSpan(span))
   }
 }

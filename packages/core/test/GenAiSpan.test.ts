@@ -8,7 +8,7 @@ import * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Schema, Stream, TestClock, type Tracer } from "effect"
-import { GenAiSpan, LmConfig, Predict, ReAct, Signature, StreamPredict, Tool } from "../src/index.js"
+import { Adapter, GenAiSpan, JsonAdapter, LmConfig, Predict, ReAct, Signature, StreamPredict, Tool } from "../src/index.js"
 import * as RecordingTracer from "./utils/RecordingTracer.js"
 import * as ScriptedLm from "./utils/ScriptedLm.js"
 
@@ -48,8 +48,8 @@ describe("GenAiSpan", () => {
         {
           "gen_ai.operation.name": "chat",
           "gen_ai.provider.name": "simulator",
-          "gen_ai.system": "simulator",
           "gen_ai.request.model": "sim-1",
+          "gen_ai.output.type": "text",
           "gen_ai.request.temperature": 0.5,
           "gen_ai.request.max_tokens": 100,
           "gen_ai.response.finish_reasons": ["stop"],
@@ -58,6 +58,11 @@ describe("GenAiSpan", () => {
         }
       )
       assert.strictEqual(chat.attributes.get(GenAiSpan.Attributes.adapter), "ChatAdapter")
+      assert.strictEqual(chat.attributes.get(GenAiSpan.Attributes.predictor), "qa")
+      // Not streamed, and no endpoint known (no provider layer): neither is claimed.
+      assert.isFalse(chat.attributes.has(GenAiSpan.Attributes.requestStream))
+      assert.isFalse(chat.attributes.has(GenAiSpan.Attributes.serverAddress))
+      for (const [key, value] of chat.attributes) assert.notStrictEqual(value, undefined, key)
       assert.isTrue(GenAiSpan.isLanguageModelSpan(spans[2]!.name))
       assert.deepStrictEqual(spans.map((s) => GenAiSpan.kindOf(s.span)), ["module", "lm", undefined])
     }))
@@ -95,6 +100,72 @@ describe("GenAiSpan", () => {
       assert.strictEqual(spans.length, 3)
     }))
 
+  it.effect("an LM call's span: cached and reasoning tokens, JSON output, the server, the provider's registry name", () =>
+    Effect.gen(function*() {
+      const lm = Layer.effect(
+        LanguageModel.LanguageModel,
+        LanguageModel.make({
+          generateText: () =>
+            Effect.succeed<Array<Response.PartEncoded>>([
+              { type: "text", text: JSON.stringify({ answer: "Pour-over." }) },
+              {
+                type: "finish",
+                reason: "stop",
+                usage: { inputTokens: 1200, outputTokens: 300, totalTokens: 1500, cachedInputTokens: 1024, reasoningTokens: 256 }
+              }
+            ]),
+          streamText: () => Stream.die("not used")
+        })
+      )
+      const { spans, tracer } = RecordingTracer.make()
+      yield* Predict.make(QA, { name: "qa" })({ question: "Best brew?" }).pipe(
+        Adapter.withAdapter(JsonAdapter.adapter),
+        LmConfig.withSettings({ provider: "google", model: "gemini-2.5-flash", server: GenAiSpan.serverOf("https://generativelanguage.googleapis.com") }),
+        Effect.withTracer(tracer),
+        Effect.provide(lm)
+      )
+      const chat = RecordingTracer.named(spans, "chat gemini-2.5-flash")
+      assert.strictEqual(chat.attributes.get("gen_ai.usage.input_tokens"), 1200)
+      assert.strictEqual(chat.attributes.get("gen_ai.usage.cache_read.input_tokens"), 1024)
+      assert.strictEqual(chat.attributes.get("gen_ai.usage.reasoning.output_tokens"), 256)
+      assert.strictEqual(chat.attributes.get("gen_ai.output.type"), "json")
+      assert.strictEqual(chat.attributes.get("gen_ai.provider.name"), "gcp.gemini")
+      assert.strictEqual(chat.attributes.get("server.address"), "generativelanguage.googleapis.com")
+      assert.strictEqual(chat.attributes.get("server.port"), 443)
+    }))
+
+  it("serverOf: host and port of a base URL, the scheme's default port when it names none", () => {
+    assert.deepStrictEqual(GenAiSpan.serverOf("https://api.openai.com/v1"), { address: "api.openai.com", port: 443 })
+    assert.deepStrictEqual(GenAiSpan.serverOf("http://localhost:11434/v1"), { address: "localhost", port: 11434 })
+    assert.deepStrictEqual(GenAiSpan.serverOf("http://[::1]:8080"), { address: "::1", port: 8080 })
+    assert.isUndefined(GenAiSpan.serverOf("not a url"))
+  })
+
+  it.effect("a tool's span has its error type: arguments the model got wrong, a handler's failure", () =>
+    Effect.gen(function*() {
+      class OrderNotFound extends Schema.TaggedError<OrderNotFound>()("OrderNotFound", { id: Schema.String }) {}
+      const lookup = Tool.make({
+        name: "lookup_order",
+        description: "Finds an order by id",
+        parameters: { id: Schema.String },
+        handler: ({ id }) => Effect.fail(new OrderNotFound({ id }))
+      })
+      const { spans, tracer } = RecordingTracer.make()
+      const wrong = yield* Effect.flip(lookup.call({ order: 7 }).pipe(Effect.withTracer(tracer)))
+      const missing = yield* Effect.flip(lookup.call({ id: "B2" }).pipe(Effect.withTracer(tracer)))
+      assert.strictEqual(wrong._tag, "ToolError")
+      assert.strictEqual(missing._tag, "ToolError")
+      assert.deepStrictEqual(spans.map((s) => [s.name, s.attributes.get(GenAiSpan.Attributes.errorType)]), [
+        ["execute_tool lookup_order", "InvalidToolArguments"],
+        ["execute_tool lookup_order", "OrderNotFound"]
+      ])
+      for (const span of spans) {
+        assert.strictEqual(span.span.status._tag === "Ended" && span.span.status.exit._tag, "Failure")
+        assert.strictEqual(span.attributes.get(GenAiSpan.Attributes.toolDescription), "Finds an order by id")
+        assert.strictEqual(span.attributes.get(GenAiSpan.Attributes.toolType), "function")
+      }
+    }))
+
   it.effect("ReAct is an agent span; its tools are tool spans with their content", () =>
     Effect.gen(function*() {
       const lookup = Tool.make({
@@ -117,29 +188,40 @@ describe("GenAiSpan", () => {
       }
       yield* ReAct.make(QA, { name: "agent", tools: [lookup] })({ question: "Where is A1?" }).pipe(
         Effect.provideService(GenAiSpan.CurrentContentSink, sink),
+        sim,
         Effect.withTracer(tracer),
         Effect.provide(lm.layer)
       )
-      const agent = RecordingTracer.named(spans, "ReAct(agent)")
+      const agent = RecordingTracer.named(spans, "invoke_agent agent")
       assert.strictEqual(GenAiSpan.moduleSpan({ name: "agent", kind: "ReAct", signature: "QA" }).kind, "agent")
       assert.strictEqual(agent.attributes.get(GenAiSpan.Attributes.observationType), "agent")
+      assert.strictEqual(agent.attributes.get(GenAiSpan.Attributes.operationName), "invoke_agent")
+      assert.strictEqual(agent.attributes.get(GenAiSpan.Attributes.agentName), "agent")
+      assert.strictEqual(agent.attributes.get(GenAiSpan.Attributes.providerName), "simulator")
       assert.strictEqual(GenAiSpan.kindOf(agent.span), "agent")
+      // The agent's usage: the totals of its three calls.
+      const chats = spans.filter((s) => GenAiSpan.isGeneration(s.span))
+      const total = (key: string) => chats.reduce((sum, c) => sum + Number(c.attributes.get(key)), 0)
+      assert.strictEqual(agent.attributes.get(GenAiSpan.Attributes.usageInputTokens), 30)
+      assert.strictEqual(agent.attributes.get(GenAiSpan.Attributes.usageOutputTokens), total(GenAiSpan.Attributes.usageOutputTokens))
+      assert.isFalse(agent.attributes.has(GenAiSpan.Attributes.usageCacheReadInputTokens))
+      // Each call names its predictor, so that a backend can tell the steps from the extraction.
+      assert.deepStrictEqual(chats.map((c) => c.attributes.get(GenAiSpan.Attributes.predictor)), ["agent.react", "agent.react", "agent.extract"])
       const tool = RecordingTracer.named(spans, "execute_tool lookup_order")
       assert.strictEqual(GenAiSpan.kindOf(tool.span), "tool")
-      assert.strictEqual(tool.parent, "ReAct(agent)")
+      assert.strictEqual(tool.parent, "invoke_agent agent")
       assert.strictEqual(tool.attributes.get(GenAiSpan.Attributes.operationName), "execute_tool")
       assert.strictEqual(tool.attributes.get(GenAiSpan.Attributes.toolName), "lookup_order")
+      assert.strictEqual(tool.attributes.get(GenAiSpan.Attributes.toolDescription), "Finds an order by id")
+      assert.strictEqual(tool.attributes.get(GenAiSpan.Attributes.toolType), "function")
+      assert.isFalse(tool.attributes.has(GenAiSpan.Attributes.errorType))
       assert.strictEqual(tool.attributes.get(GenAiSpan.Attributes.observationType), "tool")
       assert.deepStrictEqual(content, [
         ["execute_tool lookup_order", "input", { id: "A1" }],
         ["execute_tool lookup_order", "output", "{\"id\":\"A1\",\"status\":\"shipped\"}"]
       ])
       // three LM calls, each a generation under the agent
-      assert.deepStrictEqual(spans.filter((s) => GenAiSpan.isGeneration(s.span)).map((s) => s.parent), [
-        "ReAct(agent)",
-        "ReAct(agent)",
-        "ReAct(agent)"
-      ])
+      assert.deepStrictEqual(chats.map((s) => s.parent), ["invoke_agent agent", "invoke_agent agent", "invoke_agent agent"])
     }))
 
   it.effect("a streamed call marks its generation with the time to first chunk, on Effect's clock", () =>
@@ -170,6 +252,10 @@ describe("GenAiSpan", () => {
         Effect.provide(lm),
         Effect.fork
       )
+      // Marked as streamed from the start, before any chunk.
+      yield* TestClock.adjust("100 millis")
+      assert.strictEqual(RecordingTracer.named(spans, "chat sim-1").attributes.get(GenAiSpan.Attributes.requestStream), true)
+      assert.isFalse(RecordingTracer.named(spans, "chat sim-1").attributes.has(GenAiSpan.Attributes.responseTimeToFirstChunk))
       yield* TestClock.adjust("1 minute")
       yield* Fiber.join(fiber)
       const chat = RecordingTracer.named(spans, "chat sim-1")

@@ -15,10 +15,10 @@
  *
  * @since 0.1.0
  */
-import { LmCache, LmConfig, Redaction } from "@effect-dspy/core"
+import { GenAiSpan, LmCache, LmConfig, Redaction } from "@effect-dspy/core"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -29,6 +29,7 @@ import type * as Limiter from "./Limiter.js"
 import * as ModelId from "./ModelId.js"
 import { MissingConfiguration, type ModelOptions, ProviderRegistry } from "./ProviderRegistry.js"
 import * as Resilience from "./Resilience.js"
+import { withoutRequestSpans } from "./internal/httpClient.js"
 import { optionalString } from "./internal/settings.js"
 
 /**
@@ -64,7 +65,10 @@ export interface Options extends ModelOptions {
   readonly timeout?: Duration.DurationInput | undefined
   /** A shared limiter of in-flight requests; by default the `Limiter` in context, if any. */
   readonly limiter?: Limiter.Service | undefined
-  /** The HTTP client; default `httpClientLayer`. */
+  /**
+   * The HTTP client; default `httpClientLayer`. Its requests make no span of their own: the
+   * model call's span is the call's, and names the server and the trace (`traceparent`).
+   */
   readonly httpClient?: Layer.Layer<HttpClient.HttpClient> | undefined
   /**
    * Cache the calls (`LmCache`), in front of the retry policy and the limiter, so a hit costs
@@ -173,11 +177,19 @@ export const layer = (modelId: string, options: Options = {}): Layer.Layer<Langu
     // force where the layer is built are kept, and `LmConfig.withSettings` in the program wins.
     const named = Layer.effect(
       LmConfig.LmConfig,
-      Effect.map(LmConfig.LmConfig, (current) => ({ ...current, provider: id.provider, model: id.model }))
+      Effect.map(LmConfig.LmConfig, (current) => ({
+        ...current,
+        provider: id.provider,
+        model: id.model,
+        server: model.baseUrl === undefined ? current.server : GenAiSpan.serverOf(model.baseUrl)
+      }))
+    )
+    const http = Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, withoutRequestSpans)).pipe(
+      Layer.provide(options.httpClient ?? httpClientLayer)
     )
     const cache = cacheOf(options.cache, ModelId.format(id), options)
     const served = cache === undefined ? resilient : Layer.provide(cache, resilient)
-    return Layer.merge(served, named).pipe(Layer.provide(options.httpClient ?? httpClientLayer))
+    return Layer.merge(served, named).pipe(Layer.provide(http))
   }))
 
 /**

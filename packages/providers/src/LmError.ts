@@ -274,31 +274,18 @@ const statusOfCode = (code: unknown): number | undefined => {
 
 const str = (u: unknown): string | undefined => (typeof u === "string" && u !== "" ? u : undefined)
 
-/**
- * What a provider's error object says: OpenAI (`{error: {message, type, code}}`), Anthropic
- * (`{type: "error", error: {type, message}}`), Gemini (`{error: {code, status, message}}`),
- * vLLM and Mistral (top-level `message`, FastAPI's `detail`), xAI (`{error: "…"}`), OpenRouter
- * (`{error: {code, message, metadata}}`).
- *
- * @internal
- *
- * @since 0.2.0
- */
-export interface ErrorBody {
+// What a provider's error object says: OpenAI (`{error: {message, type, code}}`), Anthropic
+// (`{type: "error", error: {type, message}}`), Gemini (`{error: {code, status, message}}`), vLLM
+// and Mistral (top-level `message`, FastAPI's `detail`), xAI (`{error: "…"}`), OpenRouter
+// (`{error: {code, message, metadata}}`); `status` is what the body's own code implies
+// (`rate_limit_error` → 429, `"code": 503` → 503).
+interface ErrorBody {
   readonly message: string | undefined
-  /** The status the body's own code implies (`rate_limit_error` → 429, `"code": 503` → 503). */
   readonly status: number | undefined
   readonly codes: ReadonlyArray<string>
 }
 
-/**
- * Reads a provider's JSON error body (`{ error: { message, type, code } }` or the flat form).
- *
- * @internal
- *
- * @since 0.2.0
- */
-export const readErrorBody = (body: unknown): ErrorBody | undefined => {
+const readErrorBody = (body: unknown): ErrorBody | undefined => {
   if (!Predicate.isRecord(body)) return undefined
   const inner = body.error
   const e: Record<string, unknown> = Predicate.isRecord(inner) ? inner : body

@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 
 /**
@@ -36,19 +37,27 @@ export class InvalidModelId extends Schema.TaggedError<InvalidModelId>("@effect-
 }
 
 /**
+ * Parses a model id (its syntax only; the registry knows the providers), synchronously.
+ *
+ * @since 0.2.0
+ */
+export const parseEither = (modelId: string, known: ReadonlyArray<string> = []): Either.Either<ModelId, InvalidModelId> => {
+  const trimmed = modelId.trim()
+  const slash = trimmed.indexOf("/")
+  const fail = (reason: string) => Either.left(new InvalidModelId({ modelId, reason, known: [...known] }))
+  if (slash <= 0) return fail("missing the provider prefix")
+  const model = trimmed.slice(slash + 1)
+  if (model.length === 0 || /\s/.test(model)) return fail("the model name is empty or contains whitespace")
+  return Either.right({ provider: trimmed.slice(0, slash).toLowerCase(), model })
+}
+
+/**
  * Parses a model id (its syntax only; the registry knows the providers).
  *
  * @since 0.1.0
  */
-export const parse = (modelId: string, known: ReadonlyArray<string> = []): Effect.Effect<ModelId, InvalidModelId> => {
-  const trimmed = modelId.trim()
-  const slash = trimmed.indexOf("/")
-  const fail = (reason: string) => Effect.fail(new InvalidModelId({ modelId, reason, known: [...known] }))
-  if (slash <= 0) return fail("missing the provider prefix")
-  const model = trimmed.slice(slash + 1)
-  if (model.length === 0 || /\s/.test(model)) return fail("the model name is empty or contains whitespace")
-  return Effect.succeed({ provider: trimmed.slice(0, slash).toLowerCase(), model })
-}
+export const parse = (modelId: string, known: ReadonlyArray<string> = []): Effect.Effect<ModelId, InvalidModelId> =>
+  parseEither(modelId, known)
 
 /**
  * Formats a parsed model id back into its string form.

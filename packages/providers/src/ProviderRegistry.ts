@@ -61,6 +61,8 @@ export interface Model {
   readonly layer: Layer.Layer<LanguageModel.LanguageModel, never, HttpClient.HttpClient>
   /** Secrets to hide from every error and log (the key). */
   readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
+  /** The base URL requests go to (without credentials): spans name its server. */
+  readonly baseUrl?: string | undefined
 }
 
 /**

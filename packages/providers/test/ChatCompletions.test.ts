@@ -156,6 +156,17 @@ describe("chat completions: reasoning never reaches the answer", () => {
       assert.strictEqual(reasoningOf(parts), "The user asks 2+2. That is 4.")
     }))
 
+  it.scoped("OpenRouter's reasoning deltas and message.reasoning are reasoning, its processing comments skipped", () =>
+    Effect.gen(function*() {
+      const server = yield* serve([fx.openRouterReasoningStream, fx.openRouterReasoningBody])
+      const parts = valueOf(yield* stream(compatible(server.url)))
+      assert.strictEqual(textOf(parts), "4")
+      assert.strictEqual(reasoningOf(parts), "Two plus two makes four.")
+      const response = valueOf(yield* generate(compatible(server.url)))
+      assert.strictEqual(response.text, "4")
+      assert.strictEqual(response.reasoningText, "Two plus two makes four.")
+    }))
+
   it.scoped("DeepSeek's blank lines before a non-streamed body are skipped", () =>
     Effect.gen(function*() {
       const server = yield* serve([fx.deepSeekKeepAliveBody])
@@ -286,16 +297,18 @@ describe("chat completions: what real servers need sent, and remembered per mode
       assert.include(lastMessages.at(-1)!.content, "JSON schema")
     }))
 
-  it.scoped("the JSON adapter's fallback reader works through Lm.layer (fenced JSON)", () =>
-    Effect.gen(function*() {
-      const server = yield* serve([fx.fencedJson])
-      const qa = Predict.make(Signature.fromString("question -> answer"))
-      const prediction = valueOf(yield* Effect.exit(drive(
-        qa({ question: "2+2?" }).pipe(Adapter.withAdapter(JsonAdapter.adapter), Effect.provide(compatible(server.url)))
-      )))
-      assert.strictEqual(prediction.output.answer, "Four")
-      assert.strictEqual(server.received.length, 1)
-    }))
+  for (const [name, reply] of [["fenced JSON", fx.fencedJson], ["JSON inside prose", fx.proseJson]] as const) {
+    it.scoped(`the JSON adapter's fallback reader works through Lm.layer (${name})`, () =>
+      Effect.gen(function*() {
+        const server = yield* serve([reply])
+        const qa = Predict.make(Signature.fromString("question -> answer"))
+        const prediction = valueOf(yield* Effect.exit(drive(
+          qa({ question: "2+2?" }).pipe(Adapter.withAdapter(JsonAdapter.adapter), Effect.provide(compatible(server.url)))
+        )))
+        assert.strictEqual(prediction.output.answer, "Four")
+        assert.strictEqual(server.received.length, 1)
+      }))
+  }
 
   it.scoped("OpenAI's reasoning models get max_completion_tokens and no temperature (BestOfN's 1.0 included)", () =>
     Effect.gen(function*() {

@@ -7,7 +7,7 @@ import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Context, Effect, Layer, Option } from "effect"
+import { ConfigProvider, Context, Effect, Layer, Option, Tracer } from "effect"
 import * as Lm from "../src/Lm.js"
 import * as ProviderRegistry from "../src/ProviderRegistry.js"
 import { completion } from "./fixtures/chatCompletions.js"
@@ -87,6 +87,52 @@ describe("Lm", () => {
         (context) => Effect.provide(LmConfig.LmConfig, context)
       )).pipe(LmConfig.withSettings({ temperature: 0.2 }))
       assert.deepStrictEqual([settings.provider, settings.model, settings.temperature], ["mine", "model-1", 0.2])
+      assert.isUndefined(settings.server)
+    }))
+
+  it.effect("the layer names the provider's server (host and port of its base URL) for core's LM spans", () =>
+    Effect.gen(function*() {
+      const server = (baseUrl: string) => {
+        const mine: ProviderRegistry.Provider = {
+          name: "mine",
+          env: { variables: [] },
+          make: () => Effect.succeed({ layer: Fake.make([Fake.ok()]).layer, secrets: [], baseUrl })
+        }
+        return Effect.scoped(Effect.flatMap(
+          Layer.build(Lm.layer("mine/model-1").pipe(Layer.provide(ProviderRegistry.register(mine)))),
+          (context) => Effect.map(Effect.provide(LmConfig.LmConfig, context), (settings) => settings.server)
+        ))
+      }
+      assert.deepStrictEqual(yield* server("https://api.openai.com/v1"), { address: "api.openai.com", port: 443 })
+      assert.deepStrictEqual(yield* server("http://127.0.0.1:11434/v1"), { address: "127.0.0.1", port: 11434 })
+      // A built-in provider hands over its base URL (credentials in it are not part of the server).
+      const builtIn = yield* Effect.scoped(Effect.flatMap(
+        Layer.build(Lm.layer("openai-compatible/llama3.1:8b", { baseUrl: "http://user:pw@localhost:11434/v1" })),
+        (context) => Effect.map(Effect.provide(LmConfig.LmConfig, context), (settings) => settings.server)
+      ))
+      assert.deepStrictEqual(builtIn, { address: "localhost", port: 11434 })
+    }))
+
+  it.scoped("a request makes no span of its own: the call's span names the server and is the request's traceparent", () =>
+    Effect.gen(function*() {
+      const server = yield* serve([completion({ content: "ok" })])
+      const spans: Array<Tracer.Span> = []
+      const native = yield* Effect.tracer
+      const tracer = Tracer.make({
+        span: (...args) => {
+          const span = native.span(...args)
+          spans.push(span)
+          return span
+        },
+        context: native.context
+      })
+      const model = Lm.layer("openai-compatible/m", { baseUrl: `${server.url}/v1`, retry: false })
+      valueOf(yield* generate(model).pipe(Effect.withTracer(tracer)))
+      assert.deepStrictEqual(spans.map((s) => s.name), ["LanguageModel.generateText"])
+      const call = spans[0]!
+      assert.strictEqual(server.received[0]!.headers.traceparent, `00-${call.traceId}-${call.spanId}-01`)
+      assert.strictEqual(call.attributes.get("server.address"), "127.0.0.1")
+      assert.strictEqual(call.attributes.get("server.port"), Number(new URL(server.url).port))
     }))
 
   describe("cache", () => {

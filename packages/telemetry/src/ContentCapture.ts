@@ -1,6 +1,8 @@
 /**
  * Content capture: whether and how prompts, replies, module inputs and outputs and tool
- * arguments and results are recorded on spans. LM spans carry `gen_ai.input.messages`,
+ * arguments and results are recorded on spans. It is off unless asked for (`capture: true`,
+ * or `EFFECT_DSPY_CAPTURE_CONTENT=true` with the layers that read the environment), as the
+ * GenAI conventions ask: prompts and replies can hold personal data. LM spans carry `gen_ai.input.messages`,
  * `gen_ai.system_instructions` and `gen_ai.output.messages` in the GenAI conventions' JSON
  * shapes, tool spans `gen_ai.tool.call.arguments` / `.result`, module spans
  * `langfuse.observation.input` / `.output`. Every string in them goes through core's
@@ -30,6 +32,7 @@ export interface Info {
  * import { ContentCapture, Telemetry } from "@effect-dspy/telemetry"
  *
  * const content: ContentCapture.Options = {
+ *   capture: true,
  *   maxLength: 4096,
  *   mask: (text) => text.replaceAll(/\b\d{4}-\d{4}-\d{4}-\d{4}\b/g, "****")
  * }
@@ -40,9 +43,9 @@ export interface Info {
  */
 export interface Options {
   /**
-   * Record prompts and outputs on spans (default `true`). When off, failed spans carry only the
-   * error's type as their status and exception message (error messages can quote content, as a
-   * parse error quotes the model's reply), and a stack trace of frames only.
+   * Record prompts and outputs on spans (default `false`: content is opt-in). When off, failed
+   * spans carry only the error's type as their status and exception message (error messages can
+   * quote content, as a parse error quotes the model's reply), and a stack trace of frames only.
    */
   readonly capture?: boolean | undefined
   /** Characters kept per attribute; longer values have their strings cut (default 16384). */

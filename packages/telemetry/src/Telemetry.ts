@@ -198,7 +198,7 @@ const make = (settings: TelemetryConfig.Settings) =>
 
     // Per destination: whether exports are failing, whether a burst of drops was logged.
     const states = settings.destinations.map(() => ({ healthy: true, dropping: false }))
-    const sinks = settings.destinations.map((destination, index) => {
+    const sinks = yield* Effect.forEach(settings.destinations, (destination, index) => {
       const state = states[index]!
       const exported = Metric.tagged(spansExported, "destination", destination.name)
       const dropped = Metric.tagged(spansDropped, "destination", destination.name)
@@ -291,7 +291,7 @@ const make = (settings: TelemetryConfig.Settings) =>
 
     const shutdown = Effect.gen(function*() {
       // New spans are refused from here on; a destination that is failing gets no final flush.
-      for (const sink of sinks) sink.beginShutdown()
+      for (const sink of sinks) yield* sink.beginShutdown
       yield* Deferred.succeed(closing, undefined)
       // Spans first, so that the last metrics include the telemetry's own export counters.
       const finished = yield* Effect.promise(() => provider.shutdown().catch(() => undefined)).pipe(

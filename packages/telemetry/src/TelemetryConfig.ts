@@ -538,6 +538,16 @@ const warnUnsupported = (env: Reader): void => {
   }
 }
 
+/**
+ * Content capture is opt-in: `EFFECT_DSPY_CAPTURE_CONTENT`, else the variable OpenTelemetry's
+ * GenAI instrumentations read (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`); off when
+ * neither is set.
+ */
+const readCapture = (env: Reader): boolean =>
+  env.get("EFFECT_DSPY_CAPTURE_CONTENT") !== undefined
+    ? env.flag("EFFECT_DSPY_CAPTURE_CONTENT", false, true)
+    : env.flag("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", false, true)
+
 const readShutdownTimeout = (env: Reader): Duration.Duration => {
   const raw = env.get("EFFECT_DSPY_TELEMETRY_SHUTDOWN_TIMEOUT")
   if (raw === undefined) return defaultShutdownTimeout
@@ -591,7 +601,7 @@ export const fromEnvironment = (environment: Environment, secrets: ReadonlyArray
     resourceAttributes,
     sampler: readSampler(env),
     batch: readBatch(env),
-    content: { capture: env.flag("EFFECT_DSPY_CAPTURE_CONTENT", true, true), maxLength },
+    content: { capture: readCapture(env), maxLength },
     secrets,
     shutdownTimeout: readShutdownTimeout(env)
   })
@@ -631,6 +641,7 @@ export const variables: ReadonlyArray<string> = [
   "LANGFUSE_RELEASE",
   "EFFECT_DSPY_LANGFUSE_COMPRESSION",
   "EFFECT_DSPY_CAPTURE_CONTENT",
+  "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
   "EFFECT_DSPY_CONTENT_MAX_LENGTH",
   "EFFECT_DSPY_TELEMETRY_SHUTDOWN_TIMEOUT"
 ]

@@ -148,6 +148,21 @@ describe("TelemetryConfig parsing", () => {
     assert.isFalse(langfuseOff.enabled)
   })
 
+  it("content capture is opt-in: EFFECT_DSPY_CAPTURE_CONTENT, else OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", () => {
+    const capture = (env: Record<string, string>) =>
+      TelemetryConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", ...env }).content.capture
+    assert.isFalse(capture({}))
+    assert.isTrue(capture({ EFFECT_DSPY_CAPTURE_CONTENT: "true" }))
+    assert.isTrue(capture({ EFFECT_DSPY_CAPTURE_CONTENT: "1" }))
+    assert.isFalse(capture({ EFFECT_DSPY_CAPTURE_CONTENT: "false" }))
+    assert.isTrue(capture({ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "True" }))
+    assert.isFalse(capture({ EFFECT_DSPY_CAPTURE_CONTENT: "false", OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: "true" }))
+    // A value that is not a flag warns and leaves capture off.
+    const odd = TelemetryConfig.fromEnvironment({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", EFFECT_DSPY_CAPTURE_CONTENT: "maybe" })
+    assert.isFalse(odd.content.capture)
+    assert.isTrue(odd.warnings.some((w) => w.includes("EFFECT_DSPY_CAPTURE_CONTENT")))
+  })
+
   it("both OTLP and Langfuse set: spans go to both, metrics to the collector", () => {
     const settings = TelemetryConfig.fromEnvironment({
       OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318",
@@ -370,7 +385,9 @@ describe("secrets", () => {
           OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer ${otlpToken}`,
           LANGFUSE_PUBLIC_KEY: "pk-lf-public",
           LANGFUSE_SECRET_KEY: langfuseSecret,
-          LANGFUSE_BASE_URL: langfuse.baseUrl
+          LANGFUSE_BASE_URL: langfuse.baseUrl,
+          // With content on, the prompts (which quote the keys) are exported: redacted.
+          EFFECT_DSPY_CAPTURE_CONTENT: "true"
         })
       )
       assert.isAbove(otlp.spans().length, 0)

@@ -12,7 +12,7 @@ import * as Messages from "../src/internal/messages.js"
 const info: ContentCapture.Info = { span: "module", direction: "input", name: "QA" }
 
 const render = (options: ContentCapture.Options, values: Array<{ value: unknown; info: ContentCapture.Info }>, attributes = new Map<string, unknown>()) =>
-  Content.render(Content.makePolicy(options, [Redacted.make("local-secret-value-123")])!, { values, call: undefined }, attributes)
+  Content.render(Content.makePolicy({ capture: true, ...options }, [Redacted.make("local-secret-value-123")])!, { values, call: undefined }, attributes)
 
 // Any JSON value, with long strings, many items and text that needs escaping.
 const jsonValue = FastCheck.letrec((tie) => ({
@@ -124,8 +124,11 @@ describe("content capture", () => {
     })
   })
 
-  it("capture off keeps nothing (the policy is absent)", () => {
+  it("capture is opt-in: off by default and when turned off, nothing is kept (the policy is absent)", () => {
     assert.isUndefined(Content.makePolicy({ capture: false }, []))
+    assert.isUndefined(Content.makePolicy({}, []))
+    assert.isUndefined(Content.makePolicy({ maxLength: 100 }, []))
+    assert.isDefined(Content.makePolicy({ capture: true }, []))
   })
 
   it("attribute values: unset options are left off, primitive arrays stay arrays (the empty one too), objects become JSON", () => {

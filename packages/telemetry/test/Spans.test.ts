@@ -1,4 +1,4 @@
-import { ChainOfThought, LmConfig, Module, Predict, ReAct, Signature, StreamPredict, Tool } from "@effect-dspy/core"
+import { Adapter, ChainOfThought, GenAiSpan, JsonAdapter, LmConfig, Module, Predict, ReAct, Signature, StreamPredict, Tool } from "@effect-dspy/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Fiber, Schema, Tracer } from "effect"
 import * as TestClock from "effect/TestClock"
@@ -14,7 +14,7 @@ const Triage = Signature.make("Triage", {
 })
 
 const settings = LmConfig.withSettings({ provider: "scripted", model: "gpt-test", temperature: 0.2, maxTokens: 256 })
-const quiet = { batch: { scheduleDelay: Duration.hours(1) } }
+const quiet = { batch: { scheduleDelay: Duration.hours(1) }, content: { capture: true } }
 
 const STATUS_UNSET = 0
 const STATUS_ERROR = 2
@@ -135,9 +135,15 @@ describe("spans exported over OTLP/protobuf", () => {
       )
       assert.strictEqual(prediction.output.answer, "Order A1 has shipped.")
       const spans = receiver.spans()
-      const agentSpan = spans.find((s) => s.attributes["dspy.module.kind"] === "ReAct")!
+      const agentSpan = OtlpReceiver.byName(spans, "invoke_agent Support")
       assert.strictEqual(agentSpan.parentSpanId, "")
+      assert.strictEqual(agentSpan.kind, 1) // SPAN_KIND_INTERNAL: the agent runs in this process
+      assert.strictEqual(agentSpan.attributes["dspy.module.kind"], "ReAct")
       assert.strictEqual(agentSpan.attributes["langfuse.observation.type"], "agent")
+      assert.strictEqual(agentSpan.attributes["gen_ai.operation.name"], "invoke_agent")
+      assert.strictEqual(agentSpan.attributes["gen_ai.agent.name"], "Support")
+      assert.strictEqual(agentSpan.attributes["gen_ai.provider.name"], "scripted")
+      assert.strictEqual(agentSpan.status.code, STATUS_UNSET)
 
       const chats = spans.filter((s) => s.name === "chat gpt-test")
       assert.strictEqual(chats.length, 3)
@@ -145,11 +151,20 @@ describe("spans exported over OTLP/protobuf", () => {
         assert.strictEqual(chat.parentSpanId, agentSpan.spanId)
         assert.strictEqual(chat.attributes["langfuse.observation.type"], "generation")
         assert.strictEqual(chat.attributes["langfuse.trace.name"], agentSpan.name)
+        assert.strictEqual(chat.attributes["gen_ai.output.type"], "text")
       }
+      assert.deepStrictEqual(chats.map((c) => c.attributes["dspy.predictor"]).sort(), ["Support.extract", "Support.react", "Support.react"])
+      // The agent's usage: its calls' totals.
+      const sum = (key: string) => chats.reduce((total, c) => total + Number(c.attributes[key]), 0)
+      assert.strictEqual(agentSpan.attributes["gen_ai.usage.input_tokens"], sum("gen_ai.usage.input_tokens"))
+      assert.strictEqual(agentSpan.attributes["gen_ai.usage.output_tokens"], sum("gen_ai.usage.output_tokens"))
       const tool = OtlpReceiver.byName(spans, "execute_tool lookup_order")
       assert.strictEqual(tool.parentSpanId, agentSpan.spanId)
       assert.strictEqual(tool.attributes["gen_ai.operation.name"], "execute_tool")
       assert.strictEqual(tool.attributes["gen_ai.tool.name"], "lookup_order")
+      assert.strictEqual(tool.attributes["gen_ai.tool.description"], "Finds an order by id")
+      assert.strictEqual(tool.attributes["gen_ai.tool.type"], "function")
+      assert.strictEqual(tool.status.code, STATUS_UNSET)
       assert.strictEqual(tool.attributes["langfuse.observation.type"], "tool")
       assert.deepStrictEqual(json(tool.attributes["gen_ai.tool.call.arguments"]), { id: "A1" })
       assert.deepStrictEqual(json(tool.attributes["gen_ai.tool.call.result"]), { id: "A1", status: "shipped" })
@@ -289,6 +304,103 @@ describe("spans exported over OTLP/protobuf", () => {
       assert.strictEqual(cancelled.status.code, STATUS_ERROR)
       assert.strictEqual(cancelled.attributes["error.type"], "Interrupted")
       assert.isUndefined(cancelled.attributes["gen_ai.output.messages"])
+    }))
+
+  it.scoped("content is opt-in: by default no prompt, reply, input, output, tool argument or result is exported", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const lookup = Tool.make({
+        name: "lookup_order",
+        description: "Finds an order by id",
+        parameters: { id: Schema.String },
+        handler: ({ id }) => Effect.succeed({ id, status: "shipped" })
+      })
+      const replies = [
+        ScriptedLm.reply({ next_thought: "Look it up.", next_tool_name: "lookup_order", next_tool_args: { id: "A1" } }),
+        ScriptedLm.reply({ next_thought: "Done.", next_tool_name: "finish", next_tool_args: {} }),
+        ScriptedLm.reply({ reasoning: "It shipped.", answer: "Order A1 has shipped." })
+      ]
+      const lm = ScriptedLm.make((_prompt, call) => replies[call - 1]!)
+      yield* ReAct.make(Signature.fromString("question -> answer"), { tools: [lookup], name: "Support" })({ question: "Where is order A1?" }).pipe(
+        settings,
+        Effect.provide(lm.layer),
+        Effect.provide(Telemetry.layerOtlp({ url: receiver.tracesUrl, batch: quiet.batch }))
+      )
+      const spans = receiver.spans()
+      assert.strictEqual(spans.length, 5)
+      const contentKeys = [
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.system_instructions",
+        "gen_ai.tool.call.arguments",
+        "gen_ai.tool.call.result",
+        "langfuse.observation.input",
+        "langfuse.observation.output"
+      ]
+      for (const span of spans) {
+        for (const key of contentKeys) assert.notProperty(span.attributes, key, span.name)
+      }
+      assert.notInclude(receiver.rawText(), "Where is order A1?")
+      assert.notInclude(receiver.rawText(), "shipped")
+      // What is not content is still there.
+      assert.strictEqual(OtlpReceiver.byName(spans, "execute_tool lookup_order").attributes["gen_ai.tool.name"], "lookup_order")
+    }))
+
+  it.scoped("a generation carries cached-input and reasoning tokens, the output type and the provider's server", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const lm = ScriptedLm.make(() => JSON.stringify({ answer: "4" }), {
+        usage: { inputTokens: 2048, outputTokens: 400, totalTokens: 2448, cachedInputTokens: 1536, reasoningTokens: 320 }
+      })
+      yield* Predict.make(Signature.fromString("question -> answer"), { name: "Solver" })({ question: "2+2?" }).pipe(
+        Adapter.withAdapter(JsonAdapter.adapter),
+        LmConfig.withSettings({ provider: "openai", model: "o4-mini", server: GenAiSpan.serverOf("https://api.openai.com/v1") }),
+        Effect.provide(lm.layer),
+        Effect.provide(Telemetry.layerOtlp({ url: receiver.tracesUrl, ...quiet }))
+      )
+      const chat = OtlpReceiver.byName(receiver.spans(), "chat o4-mini")
+      assert.strictEqual(chat.attributes["gen_ai.usage.input_tokens"], 2048)
+      assert.strictEqual(chat.attributes["gen_ai.usage.output_tokens"], 400)
+      assert.strictEqual(chat.attributes["gen_ai.usage.cache_read.input_tokens"], 1536)
+      assert.strictEqual(chat.attributes["gen_ai.usage.reasoning.output_tokens"], 320)
+      assert.strictEqual(chat.attributes["gen_ai.output.type"], "json")
+      assert.strictEqual(chat.attributes["gen_ai.provider.name"], "openai")
+      assert.strictEqual(chat.attributes["server.address"], "api.openai.com")
+      assert.strictEqual(chat.attributes["server.port"], 443)
+      assert.strictEqual(chat.attributes["dspy.predictor"], "Solver")
+      assert.notProperty(chat.attributes, "gen_ai.request.stream")
+      noDeprecatedNames(receiver.spans())
+    }))
+
+  it.scoped("a tool that fails is an error span with the handler's error type; wrong arguments are InvalidToolArguments", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      class OrderNotFound extends Schema.TaggedError<OrderNotFound>()("OrderNotFound", { id: Schema.String }) {}
+      const lookup = Tool.make({
+        name: "lookup_order",
+        description: "Finds an order by id",
+        parameters: { id: Schema.String },
+        handler: ({ id }) => Effect.fail(new OrderNotFound({ id }))
+      })
+      const replies = [
+        ScriptedLm.reply({ next_thought: "Look it up.", next_tool_name: "lookup_order", next_tool_args: { id: "Z9" } }),
+        ScriptedLm.reply({ next_thought: "Again.", next_tool_name: "lookup_order", next_tool_args: { order: 9 } }),
+        ScriptedLm.reply({ next_thought: "Give up.", next_tool_name: "finish", next_tool_args: {} }),
+        ScriptedLm.reply({ reasoning: "Not found.", answer: "No such order." })
+      ]
+      const lm = ScriptedLm.make((_prompt, call) => replies[call - 1]!)
+      const prediction = yield* ReAct.make(Signature.fromString("question -> answer"), { tools: [lookup], name: "Support" })({ question: "Z9?" }).pipe(
+        settings,
+        Effect.provide(lm.layer),
+        Effect.provide(Telemetry.layerOtlp({ url: receiver.tracesUrl, ...quiet }))
+      )
+      assert.strictEqual(prediction.output.answer, "No such order.")
+      const tools = receiver.spans().filter((s) => s.name === "execute_tool lookup_order")
+      assert.strictEqual(tools.length, 2)
+      for (const tool of tools) assert.strictEqual(tool.status.code, STATUS_ERROR)
+      assert.deepStrictEqual(tools.map((t) => t.attributes["error.type"]).sort(), ["InvalidToolArguments", "OrderNotFound"])
+      // The agent recovered (the model saw the errors): it is not an error.
+      assert.strictEqual(OtlpReceiver.byName(receiver.spans(), "invoke_agent Support").status.code, STATUS_UNSET)
     }))
 
   it.scoped("nested modules nest their spans as the program nests (OTLP/JSON)", () =>

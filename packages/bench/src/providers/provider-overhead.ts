@@ -3,13 +3,20 @@
  * its retry policy) next to a bare `fetch` of the same request (the floor), against the
  * simulator in a child process with zero latency, so that `process.cpuUsage()` measures the
  * client alone. Each variant sends the same request (POST /v1/chat/completions, a short text
- * answer) and reads the whole reply. Prints figures; asserts nothing.
+ * answer) and reads the whole reply. Two more variants price what every call pays for: without
+ * the per-attempt timeout (`Effect.timeoutFail`: two fibers), and the same model built by hand
+ * (`Resilience.layer` over `ChatCompletions.layer`) over the platform's client with its own span
+ * per request, as `Lm.layer` did before it turned that span off. And core's `Predict` (ChatAdapter,
+ * "question -> answer") over `Lm.layer`, for what a prediction adds to the call it makes (its
+ * prompt and reply are longer). Prints figures; asserts nothing.
  *
  *   pnpm exec tsx packages/bench/src/providers/provider-overhead.ts [--calls 3000] [--concurrency 64] [--rounds 3]
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
-import { Lm } from "@effect-dspy/providers"
-import { Effect, ManagedRuntime } from "effect"
+import { Adapter, ChatAdapter, Predict, Signature } from "@effect-dspy/core"
+import { ChatCompletions, Lm, Resilience } from "@effect-dspy/providers"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import { parseArgs } from "node:util"
 import { measure, type Measure, median, pool, runHeader, startSimulator } from "../harness/measure.js"
 
@@ -26,6 +33,7 @@ const ROUNDS = Number(values.rounds)
 const WARMUP = Math.min(600, CALLS)
 
 const prompt = "Say something short about coffee."
+const qa = Predict.make(Signature.fromString("question -> answer", { instructions: "Answer the question in one sentence." }))
 
 // The floor: the same request with fetch, the reply parsed, nothing else.
 const bareFetch = (url: string) => async (): Promise<void> => {
@@ -41,18 +49,37 @@ const bareFetch = (url: string) => async (): Promise<void> => {
 const main = async () => {
   console.log(runHeader())
   const sim = await startSimulator()
-  const runtime = ManagedRuntime.make(Lm.layer("openai-compatible/sim-1", { baseUrl: `${sim.url}/v1` }))
+  const baseUrl = `${sim.url}/v1`
+  const runtimes = {
+    lm: ManagedRuntime.make(Lm.layer("openai-compatible/sim-1", { baseUrl })),
+    noTimeout: ManagedRuntime.make(Lm.layer("openai-compatible/sim-1", { baseUrl, retry: { timeout: undefined } })),
+    httpSpan: ManagedRuntime.make(
+      Resilience.layer().pipe(
+        Layer.provide(ChatCompletions.layer({ model: "sim-1", apiUrl: baseUrl })),
+        Layer.provide(NodeHttpClient.layerUndici)
+      )
+    )
+  }
+  const calls = (runtime: ManagedRuntime.ManagedRuntime<LanguageModel.LanguageModel, unknown>) => (n: number) =>
+    runtime.runPromise(
+      Effect.forEach(Array.from({ length: n }), () => LanguageModel.generateText({ prompt }), {
+        concurrency: CONCURRENCY,
+        discard: true
+      })
+    )
   try {
     const variants: ReadonlyArray<readonly [string, (n: number) => Promise<void>]> = [
       ["fetch (floor)", (n) => pool(n, CONCURRENCY, bareFetch(sim.url))],
+      ["Lm.layer (openai-compatible)", calls(runtimes.lm)],
+      ["Lm.layer, no timeout", calls(runtimes.noTimeout)],
+      ["with the platform's HTTP span", calls(runtimes.httpSpan)],
       [
-        "Lm.layer (openai-compatible)",
+        "Predict over Lm.layer",
         (n) =>
-          runtime.runPromise(
-            Effect.forEach(Array.from({ length: n }), () => LanguageModel.generateText({ prompt }), {
-              concurrency: CONCURRENCY,
-              discard: true
-            })
+          runtimes.lm.runPromise(
+            Effect.forEach(Array.from({ length: n }), () => qa({ question: prompt }), { concurrency: CONCURRENCY, discard: true }).pipe(
+              Adapter.withAdapter(ChatAdapter.adapter)
+            )
           )
       ]
     ]
@@ -70,7 +97,7 @@ const main = async () => {
       console.log(`${name.padEnd(32)} ${cpu.toFixed(0).padStart(11)} ${rate.toFixed(0).padStart(9)} ${(cpu / floor).toFixed(2).padStart(9)}x`)
     }
   } finally {
-    await runtime.dispose()
+    for (const runtime of Object.values(runtimes)) await runtime.dispose()
     sim.stop()
   }
 }

@@ -2,8 +2,9 @@
  * The telemetry benchmarks: tracing's overhead at a realistic model latency (`overhead.ts`),
  * with the OpenTelemetry SDK's own cost for the same spans measured in the same run
  * (`floor.ts`). The script prints its `target:` lines and writes its figures to `--json`.
+ * And tracing's CPU per call on an in-process model (`cpu.ts`), without the network's noise.
  */
-import { type Benchmark, readJson, targetOf } from "../suite/Benchmark.js"
+import { type Benchmark, lineWith, readJson, targetOf } from "../suite/Benchmark.js"
 
 interface Row {
   readonly mode: string
@@ -48,5 +49,20 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
         figures: typeof json === "object" && json !== null ? { ...json } : {}
       }
     }
+  },
+  {
+    name: "telemetry-cpu",
+    title: "tracing's CPU per call on an in-process model (no network): export, without content, Effect's spans alone, vs the SDK's own spans",
+    timeoutMinutes: 15,
+    invocation: ({ quick }) => ({
+      script: "packages/bench/src/telemetry/cpu.ts",
+      args: quick ? ["--calls", "1000", "--rounds", "1"] : ["--calls", "5000", "--rounds", "3"],
+      nodeFlags: ["--expose-gc"]
+    }),
+    parse: (stdout) => ({
+      target: targetOf(stdout),
+      summary: lineWith(stdout, /^target:/) ?? "no figures (see output)",
+      figures: {}
+    })
   }
 ]

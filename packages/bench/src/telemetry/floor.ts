@@ -86,8 +86,24 @@ const protoExporter = (url: string) =>
     )
   )
 
-/** The same request inside the SDK's two spans; `shutdown` exports what is left. */
-export const traced = (simUrl: string, tracesUrl: string, queueSize: number) => {
+/** A chat completion's reply, as the spans record it. */
+export interface ReplyFields {
+  readonly id: string
+  readonly model: string
+  readonly content: string
+  readonly finishReason: string
+  readonly inputTokens: number
+  readonly outputTokens: number
+}
+
+/**
+ * The SDK's side of a traced call, without the request: `start(i)` opens the call's two spans
+ * (`ChainOfThought(QA)` and `chat sim-1`, with the attributes a traced ChainOfThought call
+ * exports) and gives the request's messages, the `traceparent` the request would carry, and
+ * `end(reply)`, which records the reply (GenAI attributes, the prompt and reply as the
+ * conventions' JSON) and ends both. `shutdown` exports what is left.
+ */
+export const sdkSpans = (tracesUrl: string, queueSize: number, server: { readonly address: string; readonly port: number }) => {
   const exporter = protoExporter(tracesUrl)
   // Spans the collector accepted, counted as the results come back (nothing assumed).
   const counts = { exported: 0, failed: 0 }
@@ -105,8 +121,7 @@ export const traced = (simUrl: string, tracesUrl: string, queueSize: number) => 
   const processor = new BatchSpanProcessor(counting, { maxQueueSize: queueSize })
   const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ "service.name": "floor" }), spanProcessors: [processor] })
   const tracer = provider.getTracer("floor", "0.1.0")
-  const target = new URL(`${simUrl}/v1/chat/completions`)
-  const call = async (i: number): Promise<void> => {
+  const start = (i: number) => {
     const q = question(i)
     const module = tracer.startSpan("ChainOfThought(QA)", {
       kind: SpanKind.INTERNAL,
@@ -126,44 +141,67 @@ export const traced = (simUrl: string, tracesUrl: string, queueSize: number) => 
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": "openai-compatible",
         "gen_ai.request.model": "sim-1",
+        "gen_ai.output.type": "text",
         "dspy.adapter": "chat",
         "dspy.signature": "QA",
+        "dspy.predictor": "QA",
         "langfuse.observation.type": "generation",
         "langfuse.trace.name": "ChainOfThought(QA)",
-        "server.address": target.hostname,
-        "server.port": Number(target.port)
+        "server.address": server.address,
+        "server.port": server.port
       }
     }, moduleContext)
     const named = chat.spanContext()
+    const end = (reply: ReplyFields) => {
+      const [system, ...rest] = messages
+      chat.setAttributes({
+        "gen_ai.response.model": reply.model,
+        "gen_ai.response.id": reply.id,
+        "gen_ai.response.finish_reasons": [reply.finishReason],
+        "gen_ai.usage.input_tokens": reply.inputTokens,
+        "gen_ai.usage.output_tokens": reply.outputTokens,
+        "gen_ai.system_instructions": JSON.stringify([{ type: "text", content: system?.content ?? "" }]),
+        "gen_ai.input.messages": JSON.stringify(rest.map((m) => ({ role: m.role, parts: [{ type: "text", content: m.content }] }))),
+        "gen_ai.output.messages": JSON.stringify([
+          { role: "assistant", parts: [{ type: "text", content: reply.content }], finish_reason: reply.finishReason }
+        ])
+      })
+      chat.end()
+      module.setAttributes({
+        "langfuse.observation.input": JSON.stringify({ question: q }),
+        "langfuse.observation.output": JSON.stringify({ reasoning: "", answer: reply.content })
+      })
+      module.end()
+    }
+    return { messages, traceparent: `00-${named.traceId}-${named.spanId}-01`, end }
+  }
+  return { start, shutdown: () => provider.shutdown(), counts: (): { readonly exported: number; readonly failed: number } => ({ ...counts }) }
+}
+
+/** The same request inside the SDK's two spans; `shutdown` exports what is left. */
+export const traced = (simUrl: string, tracesUrl: string, queueSize: number) => {
+  const target = new URL(`${simUrl}/v1/chat/completions`)
+  const spans = sdkSpans(tracesUrl, queueSize, { address: target.hostname, port: Number(target.port) })
+  const call = async (i: number): Promise<void> => {
+    const { end, messages, traceparent } = spans.start(i)
     const response = await fetch(target, {
       method: "POST",
-      headers: { ...requestHeaders, traceparent: `00-${named.traceId}-${named.spanId}-01` },
+      headers: { ...requestHeaders, traceparent },
       body: JSON.stringify({ model: "sim-1", messages })
     })
     const json = (await response.json()) as Reply
     const choice = json.choices[0]
     if (typeof choice?.message.content !== "string") throw new Error("bad reply")
-    const [system, ...rest] = messages
-    chat.setAttributes({
-      "gen_ai.response.model": json.model,
-      "gen_ai.response.id": json.id,
-      "gen_ai.response.finish_reasons": [choice.finish_reason],
-      "gen_ai.usage.input_tokens": json.usage.prompt_tokens,
-      "gen_ai.usage.output_tokens": json.usage.completion_tokens,
-      "gen_ai.system_instructions": JSON.stringify([{ type: "text", content: system?.content ?? "" }]),
-      "gen_ai.input.messages": JSON.stringify(rest.map((m) => ({ role: m.role, parts: [{ type: "text", content: m.content }] }))),
-      "gen_ai.output.messages": JSON.stringify([
-        { role: "assistant", parts: [{ type: "text", content: choice.message.content }], finish_reason: choice.finish_reason }
-      ])
+    end({
+      id: json.id,
+      model: json.model,
+      content: choice.message.content,
+      finishReason: choice.finish_reason,
+      inputTokens: json.usage.prompt_tokens,
+      outputTokens: json.usage.completion_tokens
     })
-    chat.end()
-    module.setAttributes({
-      "langfuse.observation.input": JSON.stringify({ question: q }),
-      "langfuse.observation.output": JSON.stringify({ reasoning: "", answer: choice.message.content })
-    })
-    module.end()
   }
-  return { call, shutdown: () => provider.shutdown(), counts: (): { readonly exported: number; readonly failed: number } => ({ ...counts }) }
+  return { call, shutdown: spans.shutdown, counts: spans.counts }
 }
 
 const gc = (globalThis as { gc?: () => void }).gc
@@ -203,7 +241,7 @@ const main = async () => {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href && (process.argv[1] ?? "").endsWith("floor.ts")) {
   main().then(() => process.exit(0), (error) => {
     console.error(error)
     process.exit(1)

@@ -5,7 +5,8 @@
  * concurrency 64, with
  *
  * - `off`: `Telemetry.layerFromEnv` with nothing configured (core then makes no spans);
- * - `export`: `Telemetry.layerOtlp` to a loopback receiver in a child process, every span exported;
+ * - `export`: `Telemetry.layerOtlp` to a loopback receiver in a child process, every span exported
+ *   with its content (capture is opt-in: turned on here, as the floor's spans carry the prompt);
  * - `down`: the collector's port closed (connections refused); the default queue of 2048;
  * - `hang`: a collector that reads every request and never answers;
  * - `effect-otlp`: the other exporter the issue names, `@effect/opentelemetry`'s `OtlpTracer` with
@@ -81,15 +82,18 @@ interface Urls {
   readonly down: string
 }
 
+// Content capture is opt-in; the floor's spans carry the prompt and reply, so these do too.
+const content = { capture: true }
+
 const telemetryLayer = (mode: Mode, urls: Urls): Layer.Layer<Telemetry.Telemetry> => {
   switch (mode) {
     case "export":
       // A queue that holds every span of a round: the figure includes exporting all of them.
-      return Telemetry.layerOtlp({ url: `${urls.receiver}/v1/traces`, batch: { maxQueueSize: Math.max(2048, CALLS * 2) } })
+      return Telemetry.layerOtlp({ url: `${urls.receiver}/v1/traces`, batch: { maxQueueSize: Math.max(2048, CALLS * 2) }, content })
     case "down":
-      return Telemetry.layerOtlp({ url: `${urls.down}/v1/traces` })
+      return Telemetry.layerOtlp({ url: `${urls.down}/v1/traces`, content })
     case "hang":
-      return Telemetry.layerOtlp({ url: `${urls.hanging}/v1/traces` })
+      return Telemetry.layerOtlp({ url: `${urls.hanging}/v1/traces`, content })
     case "no-content":
       return Telemetry.layerOtlp({ url: `${urls.receiver}/v1/traces`, batch: { maxQueueSize: Math.max(2048, CALLS * 2) }, content: { capture: false } })
     default:

@@ -11,10 +11,14 @@ import * as Usage from "../Usage.js"
 import { addUsage, CurrentCollector } from "./collector.js"
 import { UsageTrackers } from "./usageTrackers.js"
 
+// The JSON adapter asks the model for a JSON object (`gen_ai.output.type` json); every other
+// adapter for text with field markers.
+const JsonAdapterName = "JsonAdapter"
+
 /**
- * One LM call made by a predictor: a generation span (`chat {model}`, see `GenAiSpan.lmSpan`),
- * `lm.*` events, usage recorded with the enclosing module calls and trackers, and the call kept
- * by `History` when a history is in force.
+ * One LM call made by a predictor: a generation span (`chat {model}`, see `GenAiSpan.lmSpan`,
+ * naming the predictor, `moduleName`), `lm.*` events, usage recorded with the enclosing module
+ * calls and trackers, and the call kept by `History` when a history is in force.
  */
 export const callModel = Effect.fnUntraced(function*(
   adapter: Adapter.Adapter,
@@ -27,17 +31,24 @@ export const callModel = Effect.fnUntraced(function*(
   const bus = yield* EventBus
   const history = yield* History
   const model = config.model ?? "unknown"
+  const span = GenAiSpan.lmSpan({
+    ...config,
+    adapter: adapter.name,
+    signature: signature.name,
+    predictor: moduleName,
+    outputType: adapter.name === JsonAdapterName ? "json" : "text"
+  })
   const generate = adapter.generate(signature, prompt).pipe(
     Effect.tap((reply) =>
-      Effect.annotateCurrentSpan({
-        [GenAiSpan.Attributes.responseFinishReasons]: [reply.finishReason],
-        [GenAiSpan.Attributes.usageInputTokens]: reply.usage.inputTokens,
-        [GenAiSpan.Attributes.usageOutputTokens]: reply.usage.outputTokens
-      })
+      Effect.flatMap(Effect.currentSpan, (current) =>
+        Effect.sync(() => {
+          current.attribute(GenAiSpan.Attributes.responseFinishReasons, [reply.finishReason])
+          GenAiSpan.setUsage(current, reply.usage)
+        })).pipe(Effect.ignore)
     ),
     Effect.tapError((error) => Effect.annotateCurrentSpan(GenAiSpan.Attributes.errorType, error._tag)),
     GenAiSpan.withContent({ span: "lm", name: model }, prompt, (reply) => reply.text),
-    GenAiSpan.withSpan(GenAiSpan.lmSpan({ ...config, adapter: adapter.name, signature: signature.name }))
+    GenAiSpan.withSpan(span)
   )
   // With `History.layer`, every call is kept with its prompt and reply.
   const remember = (reply: Adapter.Reply, usage: Usage.Usage) =>

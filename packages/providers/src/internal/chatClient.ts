@@ -33,7 +33,8 @@ export interface ChatClient {
 }
 
 const decodeChunk = Schema.decodeUnknownEither(Schema.parseJson(WireReply))
-const decodeBody = Schema.decodeUnknown(WireReply)
+// Sync: an `Either` is an `Effect`, without a step of its own in the fiber.
+const decodeBody = Schema.decodeUnknownEither(WireReply)
 
 const malformed = (method: string, description: string, cause?: unknown) =>
   new AiError.MalformedOutput({ module: "ChatCompletions", method, description, ...(cause === undefined ? {} : { cause }) })
@@ -69,11 +70,14 @@ export const make = (options: {
         Effect.fail(AiError.MalformedOutput.fromParseError({ module: "ChatCompletions", method, error }))
     })
 
+    const sendFailures = failures("send")
+    const streamFailures = failures("stream")
+
     const send: ChatClient["send"] = (body, headers) =>
       client.execute(request(body, headers, "application/json")).pipe(
         Effect.flatMap((response) => response.json),
         Effect.flatMap(decodeBody),
-        Effect.catchTags(failures("send"))
+        Effect.catchTags(sendFailures)
       )
 
     const stream: ChatClient["stream"] = (body, headers) =>
@@ -105,8 +109,8 @@ export const make = (options: {
             })
           }),
         Stream.catchTags({
-          RequestError: (e) => Stream.fromEffect(failures("stream").RequestError(e)),
-          ResponseError: (e) => Stream.fromEffect(failures("stream").ResponseError(e))
+          RequestError: (e) => Stream.fromEffect(streamFailures.RequestError(e)),
+          ResponseError: (e) => Stream.fromEffect(streamFailures.ResponseError(e))
         })
       )
 

@@ -249,9 +249,6 @@ export type WireReply = typeof WireReply.Type
 /** @internal */
 export type WireChoice = typeof Choice.Type
 
-/** @internal */
-export const decodeReply = Schema.decodeUnknown(WireReply)
-
 /** Reasoning and text of a message or delta's `content`, whichever form it came in. @internal */
 export const contentOf = (message: WireMessageReply): { readonly text: string; readonly reasoning: string } => {
   const reasoning = message.reasoning_content ?? message.reasoning ?? ""

@@ -134,5 +134,5 @@ export const make: Provider["make"] = (model, options) =>
         }))
       })
     )
-    return { layer, secrets }
+    return { layer, secrets, baseUrl: url }
   })

@@ -125,7 +125,7 @@ export const make: Provider["make"] = (model, options) =>
         headers: { ...headers, ...defined({ "OpenAI-Organization": organization, "OpenAI-Project": project }), ...options.headers },
         config: { reasoning_effort: options.reasoningEffort, ...options.chatCompletions }
       })
-      return { layer, secrets }
+      return { layer, secrets, baseUrl: url }
     }
     if (api !== undefined && api !== "responses") {
       yield* Effect.logWarning(`OPENAI_API=${api} is neither "responses" nor "chat-completions": using the Responses API`)
@@ -156,5 +156,5 @@ export const make: Provider["make"] = (model, options) =>
           }))
       })
     )
-    return { layer, secrets }
+    return { layer, secrets, baseUrl: url }
   })

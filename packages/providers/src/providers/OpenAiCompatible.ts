@@ -30,5 +30,5 @@ export const make: Provider["make"] = (model, options) =>
       headers: { ...headers, ...options.headers },
       config: { reasoning_effort: options.reasoningEffort, ...options.chatCompletions }
     })
-    return { layer, secrets: apiKey === undefined ? [] : [apiKey] }
+    return { layer, secrets: apiKey === undefined ? [] : [apiKey], baseUrl: url }
   })

@@ -97,18 +97,23 @@ export const named = (events: ReadonlyArray<{ readonly type: string; readonly [k
   events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
 
 /**
- * Runs `effect` to its end on `TestClock`: real sockets get their turn (a few real milliseconds),
- * then the clock moves to the earliest pending sleep, until the effect is done.
+ * Runs `effect` to its end on `TestClock`: real sockets get their turn, then the clock moves to
+ * the earliest pending sleep, until the effect is done. The clock moves only after the effect
+ * has made no progress for a while in real time (its sockets had their turn): moved sooner, on a
+ * loaded machine, it would fire a call's timeout while the reply is on its way.
  */
 export const drive = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.gen(function*() {
     const fiber = yield* Effect.fork(effect)
-    for (let round = 0; round < 2000; round++) {
+    let still = 0
+    for (let round = 0; round < 4000; round++) {
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, round < 5 ? 1 : 5)))
       const exit = yield* Fiber.poll(fiber)
       if (Option.isSome(exit)) return yield* exit.value
       const sleeps = yield* TestClock.sleeps()
-      if (Chunk.isNonEmpty(sleeps)) {
+      // a timeout, a backoff: only the earliest is due; wait ~50 ms of real time without an exit first
+      if (Chunk.isNonEmpty(sleeps) && ++still >= 10) {
+        still = 0
         const now = yield* Clock.currentTimeMillis
         yield* TestClock.adjust(Math.max(0, Chunk.unsafeHead(sleeps) - now))
       }

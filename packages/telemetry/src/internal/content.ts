@@ -25,12 +25,12 @@ export interface Policy {
 
 const systemInstructionsCacheSize = 256
 
-/** The policy of the options, or `undefined` when capture is off (so nothing is kept). */
+/** The policy of the options, or `undefined` when capture is off, as it is unless asked for (so nothing is kept). */
 export const makePolicy = (
   options: ContentCapture.Options,
   secrets: ReadonlyArray<Redacted.Redacted<string>>
 ): Policy | undefined => {
-  if (options.capture === false) return undefined
+  if (options.capture !== true) return undefined
   const maxLength = Math.max(64, options.maxLength ?? defaultMaxLength)
   const scrubber = options.redactKnownPatterns === false ? undefined : Redaction.makeScrubber(secrets)
   const mask = options.mask

@@ -22,8 +22,6 @@ import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProc
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
 import type * as Fiber from "effect/Fiber"
 import type * as Redacted from "effect/Redacted"
 import * as GenAi from "../GenAi.js"
@@ -67,7 +65,7 @@ export interface Sink {
    * attempts; when the destination is failing, exports in flight and what is still queued
    * fail at once instead of waiting for a collector that is not there.
    */
-  readonly beginShutdown: () => void
+  readonly beginShutdown: Effect.Effect<void>
 }
 
 /** Forks an export into the layer's fiber set (interrupted when the shutdown's budget runs out). */
@@ -225,7 +223,7 @@ export const make = (
     readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
     readonly hooks: Hooks
   }
-): Sink => {
+): Effect.Effect<Sink> => Effect.gen(function*() {
   const stats: Stats = { queued: 0, peakQueued: 0, inFlight: 0, peakInFlight: 0, dropped: 0, exported: 0, failed: 0 }
   // Spans in exports at once: a full queue flushed at shutdown, plus the batch in flight.
   const maxInFlight = batch.maxQueueSize + Math.min(batch.maxExportBatchSize, batch.maxQueueSize)
@@ -237,8 +235,8 @@ export const make = (
   let failFast = false
   // Done when the layer starts closing (no more retries), and when it gives up on a failing
   // destination (exports in flight end at once).
-  const closed = Deferred.unsafeMake<void>(FiberId.none)
-  const abandoned = Deferred.unsafeMake<void>(FiberId.none)
+  const closed = yield* Deferred.make<void>()
+  const abandoned = yield* Deferred.make<void>()
 
   const settle = (count: number, accepted: number, reason: string | undefined) => {
     stats.inFlight -= count
@@ -353,11 +351,10 @@ export const make = (
     processor: gate,
     stats,
     healthy: () => healthy,
-    beginShutdown: () => {
+    beginShutdown: Effect.suspend(() => {
       closing = true
       failFast = !healthy
-      Deferred.unsafeDone(closed, Exit.void)
-      if (failFast) Deferred.unsafeDone(abandoned, Exit.void)
-    }
+      return Effect.zipRight(Deferred.succeed(closed, undefined), failFast ? Deferred.succeed(abandoned, undefined) : Effect.void)
+    })
   }
-}
+})

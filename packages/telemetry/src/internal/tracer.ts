@@ -197,9 +197,11 @@ export class SdkSpan implements Tracer.Span {
 const framesOf = (type: string, stack: string | undefined): string =>
   [type, ...(stack ?? "").split("\n").filter((line) => /^\s+at /.test(line))].join("\n")
 
+// The server's address and port too: the providers of `Lm.layer` write them on `@effect/ai`'s
+// span, their HTTP client making no span of its own.
 const isForwarded = (key: string): boolean =>
-  (key.startsWith("gen_ai.response.") || key.startsWith("gen_ai.usage.") || key.startsWith("gen_ai.request.")) &&
-  !deprecated.has(key)
+  ((key.startsWith("gen_ai.response.") || key.startsWith("gen_ai.usage.") || key.startsWith("gen_ai.request.")) &&
+    !deprecated.has(key)) || key === GenAi.Attributes.serverAddress || key === GenAi.Attributes.serverPort
 
 /**
  * A span folded into a model call's span: it shares that span's ids (so a `traceparent` header

@@ -56,6 +56,8 @@ export const make = (
     readonly innerSpanAttributes?: Record<string, unknown>
     /** How long each call takes, on Effect's clock. */
     readonly delay?: Duration.DurationInput
+    /** The usage each call reports (default: 10 input tokens, a quarter of the reply's characters out). */
+    readonly usage?: typeof Response.Usage.Encoded
   } = {}
 ): { readonly layer: Layer.Layer<LanguageModel.LanguageModel>; readonly counters: Counters } => {
   const counters: Counters = { calls: 0, prompts: [], innerSpanIds: [] }
@@ -69,7 +71,7 @@ export const make = (
       const parts = Effect.succeed<Array<Response.PartEncoded>>([
         { type: "response-metadata", id: `resp-${counters.calls}`, modelId: options.modelId ?? "scripted-model-2025" },
         { type: "text", text: result },
-        { type: "finish", reason: "stop", usage: { inputTokens: 10, outputTokens, totalTokens: 10 + outputTokens } }
+        { type: "finish", reason: "stop", usage: options.usage ?? { inputTokens: 10, outputTokens, totalTokens: 10 + outputTokens } }
       ])
       const reply = options.delay === undefined ? parts : Effect.zipRight(Effect.sleep(Duration.decode(options.delay)), parts)
       // A provider's own span (an HTTP request, say) inside the call.
