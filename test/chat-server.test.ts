@@ -7,6 +7,7 @@ import { Lm } from "@effect-dspy/providers"
 import { Script, Simulator, SimulatorServer } from "@effect-dspy/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as Http from "node:http"
 import * as ChatServer from "../examples/chat-server/ChatServer.js"
 import * as Client from "./utils/chatServer.js"
 
@@ -115,5 +116,46 @@ describe("chat server", () => {
       assert.strictEqual(errorOf(second.text).error, "ConversationBusy")
       first.destroy()
       yield* Client.eventually(simulator.counters, (c) => c.inFlight === 0)
+    }))
+
+  it.scopedLive("an event stream: one per conversation, turns asked with ?via=events stream on it, delete ends it", () =>
+    Effect.gen(function*() {
+      const base = yield* Client.start(inProcessModel)
+      const id = yield* Client.createConversation(base)
+      const url = `${base}/api/conversations/${id}/messages?via=events`
+      const none = yield* Client.post(url, { message: "hi" })
+      assert.strictEqual(none.status, 409)
+      assert.strictEqual(errorOf(none.text).error, "NoEventStream")
+      // the stream: read until its first turn is done, keeping the connection open
+      let text = ""
+      let ended = false
+      const request = Http.request(`${base}/api/conversations/${id}/events`, (res) => {
+        res.setEncoding("utf8")
+        res.on("data", (chunk: string) => (text += chunk))
+        res.on("end", () => (ended = true))
+      })
+      request.on("error", () => {})
+      request.end()
+      yield* Effect.addFinalizer(() => Effect.sync(() => request.destroy()))
+      yield* Client.eventually(Effect.sync(() => text), (t) => t.startsWith("event: open"))
+      const second = yield* Effect.promise(() => fetch(`${base}/api/conversations/${id}/events`))
+      assert.strictEqual(second.status, 409)
+      assert.strictEqual(((yield* Effect.promise(() => second.json())) as { error: string }).error, "EventStreamOpen")
+      const asked = yield* Client.post(url, { message: "What is a flat white?" })
+      assert.strictEqual(asked.status, 202)
+      yield* Client.eventually(Effect.sync(() => text), (t) => t.includes("event: done"))
+      const tokens = text.split("\n\n").filter((b) => b.startsWith("event: token"))
+      assert.strictEqual(tokens.map((t) => (JSON.parse(t.split("\ndata: ")[1]!) as { delta: string }).delta).join(""), answer)
+      // a second turn on the same stream
+      assert.strictEqual((yield* Client.post(url, { message: "And a cortado?" })).status, 202)
+      yield* Client.eventually(Effect.sync(() => text.split("event: done").length - 1), (n) => n === 2)
+      assert.isFalse(ended)
+      const s = yield* stats(base)
+      assert.strictEqual(s.openEventStreams, 1)
+      assert.strictEqual(s.completedStreams, 2)
+      // deleting the conversation ends its stream
+      yield* Effect.promise(() => fetch(`${base}/api/conversations/${id}`, { method: "DELETE" }))
+      yield* Client.eventually(Effect.sync(() => ended), (e) => e)
+      yield* Client.eventually(stats(base), (x) => x.openEventStreams === 0)
     }))
 })

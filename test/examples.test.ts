@@ -18,7 +18,13 @@ describe("examples", () => {
   it("the coffee shop serves four customers with typed actions, offline", { timeout: 120_000 }, async () => {
     const { stderr, stdout } = await run("examples/coffee-shop/main.ts")
     assert.include(stderr + stdout, "using the offline simulator")
-    for (const tag of ["MakeDrink", "RefundOrder", "CallManager", "Joke"]) assert.include(stdout, tag)
+    // every customer gets the right action, in both runs, although half the replies drift
+    for (const [customer, tag] of [["happy, morning", "MakeDrink"], ["upset, afternoon", "RefundOrder"], ["upset, evening", "CallManager"], ["neutral, afternoon", "Joke"]]) {
+      assert.include(stdout, `[${customer}] ${tag}: {"_tag":"${tag}"`)
+    }
+    for (const tag of ["MakeDrink", "RefundOrder", "CallManager", "Joke"]) assert.match(stdout, new RegExp(`\\] ${tag} in [\\d.]+ s`))
+    // the drift is real: the adapter accepted at least one near-miss and says which
+    assert.match(stdout, /near-misses accepted: \w+ \([a-z-]+: /)
     assert.match(stdout, /speedup [\d.]+x \(ideal [\d.]+x/)
     // whether the run was within 1% is printed, never asserted: timings are not tested
     assert.match(stdout, /(Within|NOT within) 1% of the ideal speedup \([\d.]+% off\)/)

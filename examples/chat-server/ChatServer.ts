@@ -6,6 +6,9 @@
  *   `event: token` (`{"delta"}`) for each token as it arrives, then `event: done`
  *   (`{"reply","usage"}`), or `event: error` (`{"error","message","retryable"}`, see `ChatError`:
  *   a kind and a message written here, never the upstream's text)
+ * - `GET /api/conversations/:id/events` → an SSE stream that stays open: `event: open` at once,
+ *   then the events of every turn asked with `POST …/messages?via=events` (which answers `202`),
+ *   idle in between. One per conversation (a second gets 409); closing it interrupts its turn.
  * - `GET /api/conversations/:id` → the history (`Conversation.Snapshot`)
  * - `DELETE /api/conversations/:id`
  * - `GET /` and `GET /app.js` → the page; `GET /admin/stats` → server figures
@@ -14,9 +17,12 @@
  * that belongs to this server instance (`Conversations`): forgotten after an idle timeout, at
  * most so many per client. A turn streams in the fiber of its request: when the client
  * goes away the platform interrupts that fiber, which interrupts the model's stream and its
- * upstream HTTP request. Bad input gets a 4xx with a JSON body `{"error","message"}`.
+ * upstream HTTP request. A turn asked over an event stream runs in that stream's fiber instead
+ * (the platform's fiber for the open request): an idle conversation holds a suspended fiber, a
+ * queue and its history, and nothing runs for it. Bad input gets a 4xx with a JSON body
+ * `{"error","message"}`.
  */
-import type * as LanguageModel from "@effect/ai/LanguageModel"
+import * as LanguageModel from "@effect/ai/LanguageModel"
 import { Conversation, type StreamPredict } from "@effect-dspy/core"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
@@ -25,12 +31,13 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -65,6 +72,9 @@ export interface Options {
 /** Figures served at `GET /admin/stats` (durations in milliseconds). */
 export interface Stats {
   readonly conversations: number
+  /** Event streams (`GET …/events`) open now, and at most at once. */
+  readonly openEventStreams: number
+  readonly maxOpenEventStreams: number
   /** Conversations forgotten after the idle timeout. */
   readonly expiredConversations: number
   readonly activeStreams: number
@@ -75,6 +85,8 @@ export interface Stats {
   readonly abortedStreams: number
   readonly rssBytes: number
   readonly maxRssBytes: number
+  /** V8 heap in use now. */
+  readonly heapUsedBytes: number
   /** Largest V8 heap in use and largest memory outside it (buffers), sampled every 250 ms. */
   readonly maxHeapUsedBytes: number
   readonly maxExternalBytes: number
@@ -124,11 +136,14 @@ const makeState = (options: Options) =>
       Effect.sync(() => setInterval(sampleMemory, 250).unref()),
       (timer) => Effect.sync(() => clearInterval(timer))
     )
-    const counts = { active: 0, maxActive: 0, started: 0, completed: 0, failed: 0, aborted: 0 }
+    const counts = { active: 0, maxActive: 0, started: 0, completed: 0, failed: 0, aborted: 0, events: 0, maxEvents: 0 }
+    const eventStreams = new Map<string, EventStream>()
     const stats = (): Stats => {
       const usage = process.resourceUsage()
       return {
         conversations: conversations.size(),
+        openEventStreams: counts.events,
+        maxOpenEventStreams: counts.maxEvents,
         expiredConversations: conversations.expired(),
         activeStreams: counts.active,
         maxActiveStreams: counts.maxActive,
@@ -137,6 +152,7 @@ const makeState = (options: Options) =>
         failedStreams: counts.failed,
         abortedStreams: counts.aborted,
         rssBytes: process.memoryUsage.rss(),
+        heapUsedBytes: process.memoryUsage().heapUsed,
         maxRssBytes: usage.maxRSS * 1024,
         maxHeapUsedBytes: memory.maxHeapUsed,
         maxExternalBytes: memory.maxExternal,
@@ -149,11 +165,24 @@ const makeState = (options: Options) =>
       firstToken.reset()
       loop.reset()
       counts.maxActive = counts.active
+      counts.maxEvents = counts.events
       memory.maxHeapUsed = 0
       memory.maxExternal = 0
     }
-    return { options, conversations, firstToken, counts, stats, resetStats }
+    return { options, conversations, eventStreams, firstToken, counts, stats, resetStats }
   })
+
+/** A message asked over an event stream, with when its request arrived. */
+interface Asked {
+  readonly message: string
+  readonly start: number
+}
+
+/** An open event stream: its inbox of asked messages, and whether one is asked or answering. */
+interface EventStream {
+  readonly inbox: Queue.Queue<Asked>
+  busy: boolean
+}
 
 type State = Effect.Effect.Success<ReturnType<typeof makeState>>
 
@@ -191,6 +220,24 @@ const readMessage = (maxBytes: number) =>
     return Either.right(message)
   })
 
+/** Whether a message asks to be answered over the conversation's event stream (`?via=events`). */
+const viaEventsOf = (url: string): boolean => {
+  const q = url.indexOf("?")
+  return q !== -1 && new URLSearchParams(url.slice(q + 1)).get("via") === "events"
+}
+
+const EventStreamOpen = {
+  error: "EventStreamOpen",
+  message: "this conversation has an event stream open already; close it first"
+} as const
+
+/**
+ * The model alone, to run a turn with: `Effect.context()` would also carry the request's own
+ * `Scope`, and a turn started on an event stream must not hold its lock (and finalizers) in the
+ * scope of the request that asked it.
+ */
+const modelContext = Effect.map(LanguageModel.LanguageModel, (model) => Context.make(LanguageModel.LanguageModel, model))
+
 const idOf = Effect.map(HttpRouter.params, (params) => params["id"] ?? "")
 
 const unknownConversation = (id: string) =>
@@ -207,7 +254,8 @@ const sseTurn = (
   conversation: Conversation.Conversation,
   message: string,
   start: number,
-  context: Context.Context<LanguageModel.LanguageModel>
+  context: Context.Context<LanguageModel.LanguageModel>,
+  onEnd?: () => void
 ): Stream.Stream<Uint8Array> => {
   const { counts } = state
   let first = true
@@ -250,6 +298,7 @@ const sseTurn = (
           counts.active--
           if (outcome === "aborted") counts.aborted++
           else if (outcome === "completed") counts.completed++
+          onEnd?.()
         }),
         // the idle timeout counts from the end of the turn
         state.conversations.touch(id)
@@ -262,6 +311,45 @@ const sseTurn = (
     )
   }))
 }
+
+/**
+ * The SSE body of an event stream: `open`, then each asked turn's events in turn, until the
+ * client goes away (interrupting the turn under way) or the conversation is forgotten.
+ */
+const eventStream = (
+  state: State,
+  id: string,
+  conversation: Conversation.Conversation,
+  context: Context.Context<LanguageModel.LanguageModel>
+): Stream.Stream<Uint8Array> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const inbox = yield* Queue.unbounded<Asked>()
+    const events: EventStream = { inbox, busy: false }
+    const close = () => void Effect.runFork(Queue.shutdown(inbox))
+    if (!state.conversations.attach(id, close)) {
+      return Stream.succeed(encoder.encode(frame("error", { ...EventStreamOpen, retryable: false })))
+    }
+    state.eventStreams.set(id, events)
+    const { counts } = state
+    counts.events++
+    if (counts.events > counts.maxEvents) counts.maxEvents = counts.events
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        counts.events--
+        state.conversations.detach(id, close)
+        if (state.eventStreams.get(id) === events) state.eventStreams.delete(id)
+      }).pipe(Effect.zipRight(Queue.shutdown(inbox)))
+    )
+    const ended = () => {
+      events.busy = false
+    }
+    return Stream.succeed(encoder.encode("event: open\ndata: {}\n\n")).pipe(
+      Stream.concat(Stream.flatMap(
+        Stream.fromQueue(inbox),
+        (asked) => sseTurn(state, id, conversation, asked.message, asked.start, context, ended)
+      ))
+    )
+  }))
 
 const router = (state: State, files: { readonly html: string; readonly js: string }) => {
   const maxBytes = state.options.maxMessageBytes ?? 8 * 1024
@@ -309,19 +397,53 @@ const router = (state: State, files: { readonly html: string; readonly js: strin
         return HttpServerResponse.empty({ status: 204 })
       })
     ),
+    HttpRouter.get(
+      "/api/conversations/:id/events",
+      Effect.gen(function*() {
+        const id = yield* idOf
+        const conversation = yield* state.conversations.get(id)
+        if (conversation === undefined) return unknownConversation(id)
+        if (state.eventStreams.has(id)) {
+          return jsonError(409, EventStreamOpen.error, EventStreamOpen.message)
+        }
+        const context = yield* modelContext
+        return HttpServerResponse.stream(eventStream(state, id, conversation, context), {
+          contentType: "text/event-stream",
+          headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+        })
+      })
+    ),
     HttpRouter.post(
       "/api/conversations/:id/messages",
       Effect.gen(function*() {
         const start = performance.now()
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const viaEvents = viaEventsOf(request.url)
         const id = yield* idOf
         const conversation = yield* state.conversations.get(id)
         if (conversation === undefined) return unknownConversation(id)
         const message = yield* readMessage(maxBytes)
         if (Either.isLeft(message)) return message.left
-        if (yield* conversation.busy) {
+        const events = state.eventStreams.get(id)
+        if (events?.busy === true || (yield* conversation.busy)) {
           return jsonError(409, "ConversationBusy", "this conversation is already answering a message")
         }
-        const context = yield* Effect.context<LanguageModel.LanguageModel>()
+        if (viaEvents) {
+          if (events === undefined) {
+            return jsonError(409, "NoEventStream", "open GET /api/conversations/:id/events before asking with ?via=events")
+          }
+          events.busy = true
+          // a queue shut down meanwhile (its stream closed) interrupts an offer: that is a refusal
+          const offered = yield* Queue.offer(events.inbox, { message: message.right, start }).pipe(
+            Effect.catchAllCause(() => Effect.succeed(false))
+          )
+          if (!offered) {
+            events.busy = false
+            return jsonError(409, "NoEventStream", "the conversation's event stream has closed")
+          }
+          return HttpServerResponse.unsafeJson({ accepted: true }, { status: 202 })
+        }
+        const context = yield* modelContext
         const body = sseTurn(state, id, conversation, message.right, start, context)
         return HttpServerResponse.stream(body, {
           contentType: "text/event-stream",

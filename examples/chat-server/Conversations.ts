@@ -1,8 +1,10 @@
 /**
  * The chat server's conversations: created per client, looked up by id, and forgotten when idle.
  *
- * - A conversation expires after `idleTimeout` without a request (a turn that is streaming is
- *   never idle); a sweep runs a few times per timeout, on Effect's `Clock`.
+ * - A conversation expires after `idleTimeout` without a request (a turn that is streaming, or
+ *   an open event stream, is never idle); a sweep runs a few times per timeout, on Effect's `Clock`.
+ * - A conversation holds at most one attached event stream; forgetting the conversation (delete
+ *   or expiry) closes it.
  * - Each client (by its address) holds at most `maxPerClient` conversations, and the server at
  *   most `maxTotal`, so that no one client can fill the server's memory.
  */
@@ -26,6 +28,8 @@ interface Entry {
   readonly conversation: Conversation.Conversation
   readonly client: string
   lastActive: number
+  /** Closes the attached event stream, if one is open. */
+  detach: (() => void) | undefined
 }
 
 /** Why a conversation was not created. */
@@ -49,6 +53,13 @@ export interface Registry {
   /** Marks a conversation active now (at the end of a turn). */
   readonly touch: (id: string) => Effect.Effect<void>
   readonly remove: (id: string) => boolean
+  /**
+   * Attaches an event stream (its `close` ends it); false when the conversation is unknown or
+   * has one already. While attached the conversation never expires.
+   */
+  readonly attach: (id: string, close: () => void) => boolean
+  /** Detaches the event stream attached with this `close`. */
+  readonly detach: (id: string, close: () => void) => void
 }
 
 /** Makes a registry whose idle sweep runs for the scope. */
@@ -63,6 +74,9 @@ export const make = (options: Options = {}): Effect.Effect<Registry, never, Scop
 
     const forget = (id: string, entry: Entry) => {
       entries.delete(id)
+      const close = entry.detach
+      entry.detach = undefined
+      close?.()
       const n = (perClient.get(entry.client) ?? 1) - 1
       if (n <= 0) perClient.delete(entry.client)
       else perClient.set(entry.client, n)
@@ -79,6 +93,10 @@ export const make = (options: Options = {}): Effect.Effect<Registry, never, Scop
       const now = yield* Clock.currentTimeMillis
       for (const [id, entry] of entries) {
         if (now - entry.lastActive < idleMillis) continue
+        if (entry.detach !== undefined) {
+          entry.lastActive = now
+          continue
+        }
         if (yield* entry.conversation.busy) {
           entry.lastActive = now
           continue
@@ -101,7 +119,7 @@ export const make = (options: Options = {}): Effect.Effect<Registry, never, Scop
         Effect.map(Clock.currentTimeMillis, (now) => {
           const refused = refusal(client)
           if (refused !== undefined) return refused
-          entries.set(id, { conversation, client, lastActive: now })
+          entries.set(id, { conversation, client, lastActive: now, detach: undefined })
           perClient.set(client, (perClient.get(client) ?? 0) + 1)
           return undefined
         }),
@@ -122,6 +140,16 @@ export const make = (options: Options = {}): Effect.Effect<Registry, never, Scop
         if (entry === undefined) return false
         forget(id, entry)
         return true
+      },
+      attach: (id, close) => {
+        const entry = entries.get(id)
+        if (entry === undefined || entry.detach !== undefined) return false
+        entry.detach = close
+        return true
+      },
+      detach: (id, close) => {
+        const entry = entries.get(id)
+        if (entry !== undefined && entry.detach === close) entry.detach = undefined
       }
     }
   })

@@ -7,7 +7,9 @@
  *   pnpm exec tsx examples/chat-server/load.ts --url http://127.0.0.1:FLOOR_PORT ...
  *
  * Each upstream read becomes one downstream write: the events it carries are parsed
- * (`JSON.parse` per event) and re-framed as `event: token` frames. A script, not a library.
+ * (`JSON.parse` per event) and re-framed as `event: token` frames. Event streams
+ * (`GET …/events`, then `POST …/messages?via=events`) are held as the open response and written
+ * to by the turn, as the chat server's are. A script, not a library.
  */
 import { randomUUID } from "node:crypto"
 import * as Http from "node:http"
@@ -21,10 +23,12 @@ if (upstream === undefined) throw new Error("--upstream http://host:port (a simu
 
 const agent = new Http.Agent({ keepAlive: true, maxSockets: Infinity })
 const conversations = new Set<string>()
+/** Open event streams by conversation, and whether each is answering. */
+const eventStreams = new Map<string, { readonly res: Http.ServerResponse; busy: boolean }>()
 const firstToken = createHistogram()
 const loop = monitorEventLoopDelay({ resolution: 10 })
 loop.enable()
-const counts = { active: 0, maxActive: 0, started: 0, completed: 0, failed: 0, aborted: 0 }
+const counts = { active: 0, maxActive: 0, started: 0, completed: 0, failed: 0, aborted: 0, events: 0, maxEvents: 0 }
 const memory = { maxHeapUsed: 0, maxExternal: 0 }
 setInterval(() => {
   const m = process.memoryUsage()
@@ -41,6 +45,8 @@ const stats = (): Stats => {
   })
   return {
     conversations: conversations.size,
+    openEventStreams: counts.events,
+    maxOpenEventStreams: counts.maxEvents,
     expiredConversations: 0,
     activeStreams: counts.active,
     maxActiveStreams: counts.maxActive,
@@ -49,6 +55,7 @@ const stats = (): Stats => {
     failedStreams: counts.failed,
     abortedStreams: counts.aborted,
     rssBytes: process.memoryUsage.rss(),
+    heapUsedBytes: process.memoryUsage().heapUsed,
     maxRssBytes: usage.maxRSS * 1024,
     maxHeapUsedBytes: memory.maxHeapUsed,
     maxExternalBytes: memory.maxExternal,
@@ -58,7 +65,8 @@ const stats = (): Stats => {
   }
 }
 
-const turn = (message: string, res: Http.ServerResponse, start: number) => {
+/** One turn written to `res`: a response of its own (`inline`), or an open event stream. */
+const turn = (message: string, res: Http.ServerResponse, start: number, inline: boolean, onEnd: () => void) => {
   counts.started++
   counts.active = counts.active + 1
   counts.maxActive = Math.max(counts.maxActive, counts.active)
@@ -72,7 +80,7 @@ const turn = (message: string, res: Http.ServerResponse, start: number) => {
     agent,
     headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
   }, (upRes) => {
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+    if (inline) res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
     upRes.setEncoding("utf8")
     upRes.on("data", (text: string) => {
       const all = pending + text
@@ -99,18 +107,33 @@ const turn = (message: string, res: Http.ServerResponse, start: number) => {
     })
     upRes.on("end", () => {
       outcome = "completed"
-      res.end(`event: done\ndata: ${JSON.stringify({ reply, usage: {} })}\n\n`)
+      const done = `event: done\ndata: ${JSON.stringify({ reply, usage: {} })}\n\n`
+      if (inline) res.end(done)
+      else {
+        res.write(done)
+        finish()
+      }
     })
   })
-  up.on("error", () => {
-    outcome = "failed"
-    res.destroy()
-  })
-  res.on("close", () => {
+  let finished = false
+  const finish = () => {
+    if (finished) return
+    finished = true
     counts.active--
     counts[outcome]++
+    res.off("close", finish)
     up.destroy()
+    onEnd()
+  }
+  up.on("error", () => {
+    outcome = "failed"
+    if (inline) res.destroy()
+    else {
+      res.write(`event: error\ndata: ${JSON.stringify({ error: "Unavailable", message: "upstream failed", retryable: true })}\n\n`)
+      finish()
+    }
   })
+  res.on("close", finish)
   up.end(body)
 }
 
@@ -125,8 +148,28 @@ const server = Http.createServer({ keepAlive: true, noDelay: true, requestTimeou
       const id = randomUUID()
       conversations.add(id)
       res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ id }))
-    } else if (req.method === "POST" && url.endsWith("/messages")) {
-      turn(String((JSON.parse(text) as { message?: unknown }).message), res, start)
+    } else if (req.method === "GET" && url.endsWith("/events")) {
+      const id = url.split("/")[3] ?? ""
+      if (!conversations.has(id)) return res.writeHead(404).end()
+      if (eventStreams.has(id)) return res.writeHead(409).end()
+      eventStreams.set(id, { res, busy: false })
+      counts.events++
+      counts.maxEvents = Math.max(counts.maxEvents, counts.events)
+      res.on("close", () => {
+        counts.events--
+        eventStreams.delete(id)
+      })
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+      res.write("event: open\ndata: {}\n\n")
+    } else if (req.method === "POST" && url.includes("/messages")) {
+      const message = String((JSON.parse(text) as { message?: unknown }).message)
+      if (url.endsWith("?via=events")) {
+        const events = eventStreams.get(url.split("/")[3] ?? "")
+        if (events === undefined || events.busy) return res.writeHead(409).end()
+        events.busy = true
+        turn(message, events.res, start, false, () => (events.busy = false))
+        res.writeHead(202, { "content-type": "application/json" }).end("{\"accepted\":true}")
+      } else turn(message, res, start, true, () => {})
     } else if (url === "/admin/stats") {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(stats()))
     } else if (url === "/admin/stats/reset") {

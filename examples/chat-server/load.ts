@@ -1,32 +1,37 @@
 /**
- * Load test of the chat server: N concurrent SSE conversations (default 10,000) on loopback.
+ * Load test of the chat server: conversations that keep their event streams open, a few of them
+ * streaming at any moment, and the same load on a bare `node:http` proxy (`floor.ts`) in the
+ * same run, as the floor.
  *
- *   ulimit -n 65536   # each stream is a socket on both sides
- *   pnpm exec tsx examples/chat-server/load.ts [--conversations 10000] [--words 100] [--tps 50]
- *     [--ttft 200] [--ramp-ms 0] [--max-pending 1000] [--warmup 50] [--lm-timeout 60] [--upstream http|in-process]
- *     [--create-concurrency 256] [--server-heap-mib 768] [--url http://… (an already running server)]
+ *   pnpm exec tsx examples/chat-server/load.ts [--conversations 10000] [--streaming 400]
+ *     [--words 100] [--tps 50] [--ttft 200] [--seconds 60] [--warmup-seconds 10]
+ *     [--no-floor] [--server-heap-mib 768] [--lm-timeout 60] [--max-pending 1000] [--profile DIR]
  *
- * The chat server runs as a child process (`node --import tsx examples/chat-server/main.ts`,
- * PORT=0) so that its memory is measured alone; its model is the simulator server, another child
- * process (`simulator.ts`), over loopback HTTP (`--upstream in-process` puts the simulator inside
- * the chat server instead). Each answer is `--words` tokens at `--tps` tokens per second after
- * `--ttft` ms. This process creates the conversations, then opens every stream (at once, or spread
- * over `--ramp-ms`), with at most `--max-pending` requests awaiting their response headers (a
- * kernel accept queue that overflows resets connections), and reports: how many completed, the
- * server's peak RSS, time to first token (as the client sees it from sending the request, and
- * as the server sees it from reading the request, each minus the simulator's own TTFT), and the
- * server's event-loop delay, and the CPU each process used. `--lm-timeout 0` turns off the
- * provider's idle timeout; `--server-heap-mib` is the server's V8 heap limit (0: V8's default).
+ * Three kinds of process: this one (the load generator), the simulator server (`simulator.ts`:
+ * every answer `--words` tokens at `--tps` tokens per second after `--ttft` ms) and the server
+ * under test (`main.ts`, then `floor.ts`), each its own child, so that the server's memory and
+ * CPU are its own. For each server:
  *
- * Set `EFFECT_DSPY_MODEL` and a key to point the server at a real provider instead (it then
- * ignores the simulator settings). A script, not a test: it prints figures and asserts nothing.
+ * 1. warm up with a few turns, then read its RSS;
+ * 2. create `--conversations` conversations and open every one's event stream
+ *    (`GET …/events`, at most `--max-pending` awaiting their headers), and read its RSS again:
+ *    the difference over the conversations is the memory of an idle open conversation;
+ * 3. keep `--streaming` turns going at once (`POST …/messages?via=events`, the next conversation
+ *    in turn when one is answered; the others idle, connection open): `--warmup-seconds`, then a
+ *    window of `--seconds` in which it measures the server's CPU per streamed token, its time
+ *    to first token (added to the simulator's `--ttft`), and the open event streams (which must
+ *    stay at `--conversations`).
+ *
+ * Each open stream is a socket on both sides: the script raises its own and its children's
+ * open-files limit (`ulimit -n`) to what it needs when the hard limit allows, and otherwise says
+ * what to run. A script, not a test: it prints figures and asserts nothing.
  */
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as Http from "node:http"
 import { dirname, join } from "node:path"
+import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
-import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 import type { Stats } from "./ChatServer.js"
 
 const args = process.argv.slice(2)
@@ -37,39 +42,65 @@ const option = (name: string, fallback: number): number => {
 }
 
 const conversations = option("conversations", 10_000)
+const streaming = Math.min(conversations, option("streaming", 400))
 const words = option("words", 100)
 const tps = option("tps", 50)
 const ttft = option("ttft", 200)
-const rampMillis = option("ramp-ms", 0)
-const createConcurrency = option("create-concurrency", 256)
+const seconds = option("seconds", 60)
+const warmupSeconds = option("warmup-seconds", 10)
 const lmTimeout = option("lm-timeout", 60)
 const maxPending = option("max-pending", 1000)
-const warmup = option("warmup", 50)
-/** The chat server's V8 old-space limit in MiB (`--max-old-space-size`); 0 keeps V8's default. */
 const serverHeapMib = option("server-heap-mib", 768)
-const upstreamIndex = args.indexOf("--upstream")
-/** Where the chat server's model is: the simulator server over loopback HTTP, or in its process. */
-const upstream = upstreamIndex !== -1 && args[upstreamIndex + 1] === "in-process" ? "in-process" : "http"
-const urlIndex = args.indexOf("--url")
-/** An already running server to use instead of a child (its simulator settings are its own). */
-const externalUrl = urlIndex === -1 ? undefined : args[urlIndex + 1]
+const withFloor = !args.includes("--no-floor")
+const profileIndex = args.indexOf("--profile")
+/** A directory for a CPU profile of the chat server (`node --cpu-prof`), if asked. */
+const profileDir = profileIndex === -1 ? undefined : args[profileIndex + 1]
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, "..", "..")
 
-// Keep-alive for the short requests; one connection per stream (as many sockets as streams),
-// which also avoids reusing a socket the server is closing after its keep-alive timeout.
-const agent = new Http.Agent({ keepAlive: true, maxSockets: 256 })
-const streamAgent = new Http.Agent({ keepAlive: false, maxSockets: Infinity })
+// --- open files ---------------------------------------------------------------------------
+
+/** Sockets per process: every conversation's stream, the turns' requests, and some to spare. */
+const filesNeeded = conversations + 2 * streaming + 1024
+
+const shellLimit = (flag: "-Sn" | "-Hn"): number => {
+  const out = spawnSync("sh", ["-c", `ulimit ${flag}`], { encoding: "utf8" }).stdout.trim()
+  return out === "unlimited" ? Infinity : Number(out)
+}
+
+/** Re-runs this script under a raised soft limit when it is too low and the hard limit allows. */
+const ensureOpenFiles = (): "ok" | "re-ran" => {
+  const soft = shellLimit("-Sn")
+  if (soft >= filesNeeded) return "ok"
+  const hard = shellLimit("-Hn")
+  if (hard < filesNeeded || process.env["CHAT_LOAD_RAISED"] === "1") {
+    console.error(
+      `load: ${conversations} conversations need about ${filesNeeded} open files per process; the limit is ${soft} ` +
+        `(hard ${hard}). Run as root: ulimit -Hn ${filesNeeded} && ulimit -n ${filesNeeded}, then this script again, ` +
+        `or use --conversations ${Math.max(1, Math.floor(hard - 2 * streaming - 1024))}.`
+    )
+    process.exit(2)
+  }
+  const quoted = [process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...args]
+    .map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ")
+  const child = spawn("sh", ["-c", `ulimit -n ${filesNeeded} && exec ${quoted}`], {
+    stdio: "inherit",
+    env: { ...process.env, CHAT_LOAD_RAISED: "1" }
+  })
+  child.on("exit", (code) => process.exit(code ?? 1))
+  return "re-ran"
+}
+
+// --- child processes ----------------------------------------------------------------------
 
 interface Child {
   readonly url: string
+  readonly pid: number | undefined
   readonly stop: () => Promise<void>
-  /** CPU time the child has used so far (Linux /proc; undefined elsewhere). */
-  readonly cpuMillis: () => number | undefined
 }
 
-/** User + system CPU of a process from /proc/<pid>/stat (clock ticks of 10 ms). */
+/** User + system CPU of a process from /proc/<pid>/stat (clock ticks of 10 ms; Linux only). */
 const procCpuMillis = (pid: number | undefined): number | undefined => {
   if (pid === undefined) return undefined
   try {
@@ -81,7 +112,7 @@ const procCpuMillis = (pid: number | undefined): number | undefined => {
   }
 }
 
-/** Runs `node --import tsx script` and resolves with the URL it prints. */
+/** Runs `node [nodeArgs] --import tsx script` (inheriting the raised open-files limit) and resolves with its URL. */
 const spawnServer = (
   script: string,
   scriptArgs: ReadonlyArray<string>,
@@ -102,11 +133,19 @@ const spawnServer = (
       if (match !== null) {
         out = ""
         child.removeAllListeners("exit")
+        let stopping = false
+        // a server that dies under load ends the run (its turns would wait forever)
+        child.once("exit", (code, signal) => {
+          if (stopping) return
+          console.error(`${script} exited during the load (code ${code}, signal ${signal})`)
+          process.exit(1)
+        })
         resolve({
           url: match[1]!,
-          cpuMillis: () => procCpuMillis(child.pid),
+          pid: child.pid,
           stop: () =>
             new Promise<void>((done) => {
+              stopping = true
               if (child.exitCode !== null) return done()
               child.once("exit", () => done())
               child.kill("SIGINT")
@@ -117,44 +156,17 @@ const spawnServer = (
     child.once("exit", (code) => reject(new Error(`${script} exited early (code ${code})`)))
   })
 
-// On a machine with plenty of memory V8 lets garbage pile up far beyond the live set (a
-// stream's turn allocates a lot that dies young); a limit makes it collect sooner, as a
-// container's memory limit would.
-const serverNodeArgs = serverHeapMib > 0 ? [`--max-old-space-size=${serverHeapMib}`] : []
+// --- HTTP ---------------------------------------------------------------------------------
 
-/** The chat server, streaming from the simulator server (`http`) or the in-process simulator. */
-const startServers = async (): Promise<
-  { readonly url: string; readonly stop: () => Promise<void>; readonly simulatorCpuMillis: () => number | undefined }
-> => {
-  if (upstream === "in-process") {
-    const server = await spawnServer("main.ts", [], {
-      PORT: "0",
-      CHAT_LM_TIMEOUT_SECONDS: String(lmTimeout),
-      SIM_TTFT_MS: String(ttft),
-      SIM_TOKENS_PER_SECOND: String(tps),
-      CHAT_SIM_ANSWER_WORDS: String(words)
-    }, serverNodeArgs)
-    return { ...server, simulatorCpuMillis: () => undefined }
-  }
-  const simulator = await spawnServer("simulator.ts", ["--words", String(words), "--tps", String(tps), "--ttft", String(ttft)], {})
-  console.log(`simulator: ${simulator.url} (child process)`)
-  const server = await spawnServer("main.ts", [], {
-    PORT: "0",
-    CHAT_LM_TIMEOUT_SECONDS: String(lmTimeout),
-    EFFECT_DSPY_MODEL: "openai-compatible/sim-1",
-    OPENAI_COMPATIBLE_BASE_URL: `${simulator.url}/v1`
-  }, serverNodeArgs)
-  return {
-    url: server.url,
-    simulatorCpuMillis: simulator.cpuMillis,
-    stop: async () => {
-      await server.stop()
-      await simulator.stop()
-    }
-  }
-}
+const agent = new Http.Agent({ keepAlive: true, maxSockets: Math.max(64, streaming) })
+const streamAgent = new Http.Agent({ keepAlive: false, maxSockets: Infinity })
 
-const request = (url: string, method: string, body?: string): Promise<{ status: number; text: string }> =>
+/**
+ * One request over the keep-alive agent. A reused socket that the server closed as idle just as
+ * it was taken fails with ECONNRESET before the server read anything: that request is sent
+ * again once (Node's documented pattern, `request.reusedSocket`).
+ */
+const request = (url: string, method: string, body?: string, retried = false): Promise<{ status: number; text: string }> =>
   new Promise((resolve, reject) => {
     const req = Http.request(url, {
       method,
@@ -167,21 +179,19 @@ const request = (url: string, method: string, body?: string): Promise<{ status: 
       res.on("end", () => resolve({ status: res.statusCode ?? 0, text }))
       res.on("error", reject)
     })
-    req.on("error", reject)
+    req.on("error", (error: NodeJS.ErrnoException) => {
+      if (!retried && req.reusedSocket && error.code === "ECONNRESET") {
+        request(url, method, body, true).then(resolve, reject)
+      } else reject(error)
+    })
     req.end(body)
   })
 
-interface StreamResult {
-  readonly ok: boolean
-  readonly error?: string
-  /** From sending the request to the first token event. */
-  readonly firstTokenMillis: number
-  readonly totalMillis: number
-  readonly tokens: number
-}
+const statsOf = async (url: string): Promise<Stats> => JSON.parse((await request(`${url}/admin/stats`, "GET")).text) as Stats
 
 const TOKEN = "event: token"
 const DONE = "event: done"
+const ERROR = "event: error"
 
 const countOf = (text: string, needle: string): number => {
   let n = 0
@@ -189,18 +199,123 @@ const countOf = (text: string, needle: string): number => {
   return n
 }
 
-/** At most `n` holders at once; `take` resolves when a slot is free, with how long it waited. */
+/** A turn as the load generator sees it. */
+interface TurnResult {
+  readonly ok: boolean
+  readonly tokens: number
+  /** From sending the message to its first token event (-1: none). */
+  readonly firstTokenMillis: number
+  /** Why it failed: the error event's kind, the refusal's status, or a closed stream. */
+  readonly error?: string | undefined
+}
+
+/** Tokens received on every stream since the start (read at the window's edges). */
+const received = { tokens: 0 }
+
+/**
+ * A conversation's open event stream: counts token events, and ends the turn under way at its
+ * `done` or `error` event. Markers split across reads are found through a short tail.
+ */
+class EventStream {
+  private tail = ""
+  private turn: { start: number; first: number; tokens: number; resolve: (r: TurnResult) => void } | undefined
+  closed = false
+  readonly request: Http.ClientRequest
+
+  /** A turn is under way. */
+  get busy(): boolean {
+    return this.turn !== undefined
+  }
+
+  constructor(url: string, onOpen: (ok: boolean) => void) {
+    this.request = Http.request(url, { agent: streamAgent })
+    let opened = false
+    const open = (ok: boolean) => {
+      if (opened) return
+      opened = true
+      onOpen(ok)
+    }
+    this.request.on("response", (res) => {
+      if (res.statusCode !== 200) {
+        res.resume()
+        return open(false)
+      }
+      res.setEncoding("utf8")
+      res.on("data", (chunk: string) => {
+        open(true)
+        this.read(chunk)
+      })
+      res.on("close", () => this.close())
+      res.on("error", () => {})
+    })
+    this.request.on("error", () => {
+      open(false)
+      this.close()
+    })
+    this.request.end()
+  }
+
+  private read(chunk: string) {
+    const text = this.tail + chunk
+    this.tail = text.slice(-(ERROR.length - 1))
+    const turn = this.turn
+    if (turn === undefined) return
+    const n = countOf(text, TOKEN)
+    if (n > 0) {
+      if (turn.first < 0) turn.first = performance.now() - turn.start
+      turn.tokens += n
+      received.tokens += n
+    }
+    const done = text.includes(DONE)
+    const error = done ? -1 : text.indexOf(ERROR)
+    if (done || error !== -1) {
+      this.turn = undefined
+      this.tail = ""
+      const kind = error === -1 ? undefined : /"error":"(\w+)"/.exec(text.slice(error))?.[1] ?? "error event"
+      turn.resolve({ ok: done, tokens: turn.tokens, firstTokenMillis: turn.first, error: kind })
+    }
+  }
+
+  private close() {
+    this.closed = true
+    const turn = this.turn
+    this.turn = undefined
+    turn?.resolve({ ok: false, tokens: turn.tokens, firstTokenMillis: turn.first, error: "stream closed" })
+  }
+
+  /** Ends the turn under way as refused (the stream stays open). */
+  private refused(why: string) {
+    const turn = this.turn
+    this.turn = undefined
+    turn?.resolve({ ok: false, tokens: 0, firstTokenMillis: -1, error: why })
+  }
+
+  /** Asks a message over the stream; resolves when its turn ends. */
+  ask(url: string, message: string): Promise<TurnResult> {
+    if (this.closed) return Promise.resolve({ ok: false, tokens: 0, firstTokenMillis: -1, error: "stream closed" })
+    return new Promise((resolve) => {
+      this.turn = { start: performance.now(), first: -1, tokens: 0, resolve }
+      request(`${url}?via=events`, "POST", JSON.stringify({ message })).then(
+        (r) => {
+          if (r.status !== 202) this.refused(`POST ${r.status} ${r.text.slice(0, 80)}`)
+        },
+        (e: Error) => this.refused(`POST ${e.message}`)
+      )
+    })
+  }
+}
+
+/** At most `n` holders at once. */
 const gate = (n: number) => {
   let free = n
   const waiting: Array<() => void> = []
   return {
-    take: (): Promise<number> => {
-      const asked = performance.now()
+    take: (): Promise<void> => {
       if (free > 0) {
         free--
-        return Promise.resolve(0)
+        return Promise.resolve()
       }
-      return new Promise((resolve) => waiting.push(() => resolve(performance.now() - asked)))
+      return new Promise((resolve) => waiting.push(resolve))
     },
     release: () => {
       const next = waiting.shift()
@@ -209,58 +324,6 @@ const gate = (n: number) => {
     }
   }
 }
-
-const openStream = (url: string, message: string, onResponse: () => void): Promise<StreamResult> =>
-  new Promise((resolve) => {
-    const start = performance.now()
-    const body = JSON.stringify({ message })
-    let first = -1
-    let tokens = 0
-    let done = false
-    let tail = ""
-    const fail = (error: string) =>
-      resolve({ ok: false, error, firstTokenMillis: first, totalMillis: performance.now() - start, tokens })
-    const req = Http.request(url, {
-      method: "POST",
-      agent: streamAgent,
-      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) }
-    }, (res) => {
-      onResponse()
-      if (res.statusCode !== 200) {
-        res.resume()
-        return fail(`HTTP ${res.statusCode}`)
-      }
-      res.setEncoding("utf8")
-      res.on("data", (chunk: string) => {
-        // keep a short tail so that a marker split across chunks is still seen once
-        const text = tail + chunk
-        const n = countOf(text, TOKEN)
-        if (n > 0 && first < 0) first = performance.now() - start
-        tokens += n
-        if (!done && text.includes(DONE)) done = true
-        // "event: token" cannot overlap itself, so a tail one character shorter never counts twice
-        tail = text.slice(-(TOKEN.length - 1))
-      })
-      res.on("end", () =>
-        done
-          ? resolve({ ok: true, firstTokenMillis: first, totalMillis: performance.now() - start, tokens })
-          : fail(`ended without a done event after ${tokens} tokens`))
-      res.on("error", (e) => fail(e.message))
-    })
-    let responded = false
-    req.once("response", () => (responded = true))
-    req.on("error", (e) => {
-      if (!responded) onResponse()
-      fail(e.message)
-    })
-    req.end(body)
-  })
-
-const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
-  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-
-const ms = (x: number) => `${x.toFixed(1)} ms`
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`
 
 const pool = async <A>(n: number, concurrency: number, task: (i: number) => Promise<A>): Promise<Array<A>> => {
   const out = new Array<A>(n)
@@ -275,116 +338,216 @@ const pool = async <A>(n: number, concurrency: number, task: (i: number) => Prom
   return out
 }
 
+const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
+const ms = (x: number) => `${x.toFixed(1)} ms`
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`
+
+// --- one server under load ----------------------------------------------------------------
+
+interface Figures {
+  readonly name: string
+  readonly openStreams: { readonly reached: number; readonly minInWindow: number; readonly maxInWindow: number }
+  readonly rssBaseBytes: number
+  readonly rssOpenBytes: number
+  readonly heapOpenBytes: number
+  readonly rssEndBytes: number
+  readonly maxRssBytes: number
+  readonly turns: number
+  readonly failedTurns: number
+  readonly errors: ReadonlyMap<string, number>
+  readonly tokens: number
+  readonly cpuMillis: number
+  readonly serverTtft: Stats["firstTokenMillis"]
+  readonly clientTtftP50: number
+  readonly clientTtftP99: number
+  readonly loopDelayP99: number
+}
+
+const runLoad = async (name: string, url: string, pid: number | undefined): Promise<Figures> => {
+  console.log(`\n${name}: ${url}`)
+  // warm-up: JIT, lazily loaded modules, upstream connections
+  await pool(Math.min(50, streaming), 50, async (i) => {
+    const id = (JSON.parse((await request(`${url}/api/conversations`, "POST")).text) as { id: string }).id
+    await request(`${url}/api/conversations/${id}/messages`, "POST", JSON.stringify({ message: `warm-up ${i}` }))
+  })
+  const base = await statsOf(url)
+
+  const createStart = performance.now()
+  const ids = await pool(conversations, 256, async () => {
+    const r = await request(`${url}/api/conversations`, "POST")
+    if (r.status !== 201) throw new Error(`create: HTTP ${r.status} ${r.text}`)
+    return (JSON.parse(r.text) as { id: string }).id
+  })
+  const pending = gate(maxPending)
+  const streams = await Promise.all(ids.map(async (id) => {
+    await pending.take()
+    return new Promise<EventStream>((resolve) => {
+      const stream: EventStream = new EventStream(`${url}/api/conversations/${id}/events`, (ok) => {
+        pending.release()
+        if (!ok) stream.closed = true
+        resolve(stream)
+      })
+    })
+  }))
+  const refused = streams.filter((s) => s.closed).length
+  await sleep(1000) // let the server settle (and collect) before reading its memory
+  const open = await statsOf(url)
+  console.log(
+    `  ${conversations} conversations created and their event streams opened in ${ms(performance.now() - createStart)}` +
+      (refused > 0 ? ` (${refused} refused)` : "") + `; the server counts ${open.openEventStreams} open`
+  )
+
+  // the turns: `streaming` at once, each the next conversation's in turn
+  let next = 0
+  let measuring = false
+  let stopping = false
+  const window = { turns: 0, failed: 0, firsts: [] as Array<number>, errors: new Map<string, number>() }
+  const worker = async () => {
+    while (!stopping) {
+      const i = next++ % conversations
+      const stream = streams[i]!
+      if (stream.closed || stream.busy) continue
+      const result = await stream.ask(`${url}/api/conversations/${ids[i]}/messages`, `Question ${next}: how do fibers hold streams?`)
+      if (!measuring) continue
+      window.turns++
+      if (!result.ok) {
+        window.failed++
+        const why = result.error ?? "?"
+        window.errors.set(why, (window.errors.get(why) ?? 0) + 1)
+      }
+      else if (result.firstTokenMillis >= 0) window.firsts.push(result.firstTokenMillis)
+    }
+  }
+  const workers = Array.from({ length: streaming }, worker)
+  await sleep(warmupSeconds * 1000)
+  await request(`${url}/admin/stats/reset`, "POST")
+  const before = await statsOf(url)
+  const cpuBefore = procCpuMillis(pid) ?? before.cpuMillis
+  const tokensBefore = received.tokens
+  measuring = true
+  let minOpen = Infinity
+  let maxOpen = 0
+  const end = performance.now() + seconds * 1000
+  while (performance.now() < end) {
+    await sleep(Math.min(1000, Math.max(0, end - performance.now())))
+    const s = await statsOf(url)
+    minOpen = Math.min(minOpen, s.openEventStreams)
+    maxOpen = Math.max(maxOpen, s.openEventStreams)
+  }
+  measuring = false
+  const after = await statsOf(url)
+  const cpuAfter = procCpuMillis(pid) ?? after.cpuMillis
+  const tokens = received.tokens - tokensBefore
+  stopping = true
+  await Promise.all(workers)
+  streams.forEach((s) => s.request.destroy())
+  window.firsts.sort((a, b) => a - b)
+  return {
+    name,
+    openStreams: { reached: open.openEventStreams, minInWindow: minOpen, maxInWindow: maxOpen },
+    rssBaseBytes: base.rssBytes,
+    rssOpenBytes: open.rssBytes,
+    heapOpenBytes: open.heapUsedBytes,
+    rssEndBytes: after.rssBytes,
+    maxRssBytes: after.maxRssBytes,
+    turns: window.turns,
+    failedTurns: window.failed,
+    errors: window.errors,
+    tokens,
+    cpuMillis: cpuAfter - cpuBefore,
+    serverTtft: after.firstTokenMillis,
+    clientTtftP50: percentile(window.firsts, 50),
+    clientTtftP99: percentile(window.firsts, 99),
+    loopDelayP99: after.eventLoopDelayMillis.p99
+  }
+}
+
+const report = (f: Figures) => {
+  const perToken = (f.cpuMillis * 1000) / Math.max(1, f.tokens)
+  console.log(`  open event streams:   reached ${f.openStreams.reached}; during the window ${f.openStreams.minInWindow}..${f.openStreams.maxInWindow}`)
+  console.log(
+    `  server RSS:           ${mib(f.rssOpenBytes)} with the conversations open (${mib(f.rssBaseBytes)} before), ${mib(f.rssEndBytes)} at the end, ${mib(f.maxRssBytes)} peak`
+  )
+  console.log(
+    `  idle conversation:    ${kib((f.rssOpenBytes - f.rssBaseBytes) / conversations)} of RSS each (heap now ${mib(f.heapOpenBytes)})`
+  )
+  console.log(
+    `  turns in ${seconds} s:       ${f.turns} (${f.failedTurns} failed), ${f.tokens} tokens (${(f.tokens / seconds).toFixed(0)} tokens/s)`
+  )
+  for (const [why, n] of f.errors) console.log(`    failed x${n}: ${why}`)
+  console.log(`  server CPU:           ${ms(f.cpuMillis)} in the window, ${perToken.toFixed(1)} µs per token`)
+  console.log(
+    `  TTFT added, server:   p50 ${ms(f.serverTtft.p50 - ttft)}, p99 ${ms(f.serverTtft.p99 - ttft)}, max ${ms(f.serverTtft.max - ttft)} (request read to first token written, minus the simulator's ${ttft} ms)`
+  )
+  console.log(`  TTFT added, client:   p50 ${ms(f.clientTtftP50 - ttft)}, p99 ${ms(f.clientTtftP99 - ttft)}`)
+  console.log(`  server event loop:    delay p99 ${ms(f.loopDelayP99)}`)
+  return perToken
+}
+
 const main = async () => {
   console.log(
-    `load: ${conversations} conversations, answers of ${words} tokens at ${tps} tokens/s after ${ttft} ms` +
-      (rampMillis > 0 ? `, streams opened over ${rampMillis} ms` : ", streams opened at once") +
-      (serverHeapMib > 0 ? `, server heap limit ${serverHeapMib} MiB` : "") +
-      `, model: ${upstream === "http" ? "simulator server over loopback HTTP" : "in-process simulator"}`
+    `load: ${conversations} conversations with their event streams open, ${streaming} streaming at once; answers of ${words} tokens ` +
+      `at ${tps} tokens/s after ${ttft} ms; ${warmupSeconds} s warm-up, ${seconds} s measured` +
+      (serverHeapMib > 0 ? `; server heap limit ${serverHeapMib} MiB` : "") + `; open files ${shellLimit("-Sn")}`
   )
-  const server = externalUrl === undefined
-    ? await startServers()
-    : { url: externalUrl, stop: () => Promise.resolve(), simulatorCpuMillis: () => undefined }
-  console.log(`server: ${server.url} (${externalUrl === undefined ? "child process" : "external"})`)
+  const simulator = await spawnServer("simulator.ts", ["--words", String(words), "--tps", String(tps), "--ttft", String(ttft)], {})
+  const clientCpu = process.cpuUsage()
+  const simulatorCpu = procCpuMillis(simulator.pid)
+  const results: Array<Figures> = []
+  let simulatorCpuAfter: number | undefined
   try {
-    const createStart = performance.now()
-    const ids = await pool(conversations, createConcurrency, async () => {
-      const r = await request(`${server.url}/api/conversations`, "POST")
-      if (r.status !== 201) throw new Error(`create: HTTP ${r.status} ${r.text}`)
-      return (JSON.parse(r.text) as { id: string }).id
-    })
-    console.log(`created ${ids.length} conversations in ${ms(performance.now() - createStart)}`)
-    // Warm up (JIT, lazily loaded modules, upstream connections) with a few turns of extra conversations.
-    if (warmup > 0) {
-      const warm = await pool(warmup, warmup, async (i) => {
-        const r = await request(`${server.url}/api/conversations`, "POST")
-        const id = (JSON.parse(r.text) as { id: string }).id
-        return openStream(`${server.url}/api/conversations/${id}/messages`, `warm-up ${i}`, () => {})
-      })
-      console.log(`warm-up: ${warm.filter((r) => r.ok).length} / ${warmup} turns`)
+    const server = await spawnServer("main.ts", [], {
+      PORT: "0",
+      CHAT_LM_TIMEOUT_SECONDS: String(lmTimeout),
+      CHAT_MAX_CONVERSATIONS_PER_CLIENT: String(conversations + 100),
+      EFFECT_DSPY_MODEL: "openai-compatible/sim-1",
+      OPENAI_COMPATIBLE_BASE_URL: `${simulator.url}/v1`
+    }, [
+      ...(serverHeapMib > 0 ? [`--max-old-space-size=${serverHeapMib}`] : []),
+      ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`])
+    ])
+    try {
+      results.push(await runLoad("chat server (effect-dspy)", server.url, server.pid))
+    } finally {
+      await server.stop()
     }
-    await request(`${server.url}/admin/stats/reset`, "POST")
-    const before = JSON.parse((await request(`${server.url}/admin/stats`, "GET")).text) as Stats
-
-    const clientLoop = monitorEventLoopDelay({ resolution: 10 })
-    clientLoop.enable()
-    const clientCpu = process.cpuUsage()
-    const simulatorCpuBefore = server.simulatorCpuMillis()
-    const start = performance.now()
-    const pending = gate(maxPending)
-    const waits: Array<number> = []
-    const open = async (id: string, i: number): Promise<StreamResult> => {
-      waits.push(await pending.take())
-      const url = `${server.url}/api/conversations/${id}/messages`
-      return openStream(url, `Question ${i}: how do fibers hold thousands of streams?`, pending.release)
-    }
-    const results = await Promise.all(ids.map((id, i) =>
-      rampMillis <= 0
-        ? open(id, i)
-        : new Promise<StreamResult>((resolve) => setTimeout(() => resolve(open(id, i)), (i / conversations) * rampMillis))
-    ))
-    waits.sort((a, b) => a - b)
-    const wall = performance.now() - start
-    clientLoop.disable()
-    const clientCpuUsed = process.cpuUsage(clientCpu)
-    const simulatorCpuAfter = server.simulatorCpuMillis()
-    const stats = JSON.parse((await request(`${server.url}/admin/stats`, "GET")).text) as Stats
-
-    const ok = results.filter((r) => r.ok)
-    const errors = new Map<string, number>()
-    for (const r of results) if (!r.ok) errors.set(r.error ?? "?", (errors.get(r.error ?? "?") ?? 0) + 1)
-    const firsts = ok.map((r) => r.firstTokenMillis).sort((a, b) => a - b)
-    const totals = ok.map((r) => r.totalMillis).sort((a, b) => a - b)
-    const tokens = ok.reduce((n, r) => n + r.tokens, 0)
-
-    console.log("")
-    console.log(`completed:            ${ok.length} / ${conversations} (${conversations - ok.length} errors)`)
-    for (const [error, n] of errors) console.log(`  error x${n}: ${error}`)
-    console.log(`wall time:            ${ms(wall)} for ${tokens} tokens (${(tokens / (wall / 1000)).toFixed(0)} tokens/s)`)
-    console.log(`stream duration:      p50 ${ms(percentile(totals, 50))}, p99 ${ms(percentile(totals, 99))} (simulator alone: ${ms(ttft + (words - 1) * 1000 / tps)})`)
-    console.log(`server streams:       at most ${stats.maxActiveStreams} open at once`)
-    console.log(`server peak RSS:      ${mib(stats.maxRssBytes)} (now ${mib(stats.rssBytes)}; before the streams ${mib(before.rssBytes)})`)
-    console.log(`server heap:          at most ${mib(stats.maxHeapUsedBytes)} used, ${mib(stats.maxExternalBytes)} external`)
-    const cpu = stats.cpuMillis - before.cpuMillis
-    console.log(
-      `server CPU:           ${ms(cpu)} during the streams (${(cpu * 1000 / Math.max(1, tokens)).toFixed(1)} µs per token, ${(cpu / Math.max(1, ok.length)).toFixed(2)} ms per stream)`
-    )
-    console.log(
-      `client admission:     at most ${maxPending} requests awaiting headers; waited p50 ${ms(percentile(waits, 50))}, p99 ${ms(percentile(waits, 99))}`
-    )
-    console.log(
-      `TTFT, client:         p50 ${ms(percentile(firsts, 50))}, p99 ${ms(percentile(firsts, 99))}, max ${ms(firsts[firsts.length - 1] ?? NaN)}`
-    )
-    console.log(
-      `  added to the simulator's ${ttft} ms: p50 ${ms(percentile(firsts, 50) - ttft)}, p99 ${ms(percentile(firsts, 99) - ttft)}`
-    )
-    console.log(
-      `TTFT, server:         p50 ${ms(stats.firstTokenMillis.p50)}, p99 ${ms(stats.firstTokenMillis.p99)}, max ${ms(stats.firstTokenMillis.max)} (request read to first token written)`
-    )
-    console.log(
-      `  added to the simulator's ${ttft} ms: p50 ${ms(stats.firstTokenMillis.p50 - ttft)}, p99 ${ms(stats.firstTokenMillis.p99 - ttft)}`
-    )
-    console.log(
-      `server event loop:    delay p50 ${ms(stats.eventLoopDelayMillis.p50)}, p99 ${ms(stats.eventLoopDelayMillis.p99)}, max ${ms(stats.eventLoopDelayMillis.max)}`
-    )
-    console.log(
-      `client event loop:    delay p50 ${ms(clientLoop.percentile(50) / 1e6)}, p99 ${ms(clientLoop.percentile(99) / 1e6)}, max ${ms(clientLoop.max / 1e6)}`
-    )
-    console.log(`client CPU:           ${ms((clientCpuUsed.user + clientCpuUsed.system) / 1000)} during the streams`)
-    if (simulatorCpuBefore !== undefined && simulatorCpuAfter !== undefined) {
-      console.log(`simulator CPU:        ${ms(simulatorCpuAfter - simulatorCpuBefore)} during the streams`)
+    if (withFloor) {
+      const floor = await spawnServer("floor.ts", ["--upstream", simulator.url], {})
+      try {
+        results.push(await runLoad("floor (bare node:http proxy)", floor.url, floor.pid))
+      } finally {
+        await floor.stop()
+      }
     }
   } finally {
     agent.destroy()
     streamAgent.destroy()
-    await server.stop()
+    simulatorCpuAfter = procCpuMillis(simulator.pid)
+    await simulator.stop()
+  }
+  const perToken = results.map((f) => {
+    console.log(`\n${f.name}`)
+    return report(f)
+  })
+  if (perToken.length === 2) {
+    console.log(`\nserver CPU per token, chat server / floor: ${(perToken[0]! / perToken[1]!).toFixed(2)}x (target at most 2x)`)
+  }
+  const used = process.cpuUsage(clientCpu)
+  console.log(`load generator CPU: ${ms((used.user + used.system) / 1000)} in all`)
+  if (simulatorCpu !== undefined && simulatorCpuAfter !== undefined) {
+    console.log(`simulator CPU: ${ms(simulatorCpuAfter - simulatorCpu)} in all`)
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error)
-    process.exit(1)
-  }
-)
+if (ensureOpenFiles() === "ok") {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error)
+      process.exit(1)
+    }
+  )
+}

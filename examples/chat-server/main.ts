@@ -7,6 +7,8 @@
  *   `SIM_TOKENS_PER_SECOND` (default 20), `SIM_SEED`, `SIM_LATENCY`
  * - `CHAT_SIM_ANSWER_WORDS`: when set, the simulator answers every message with that many words
  *   (the load test uses 100)
+ * - `CHAT_MAX_CONVERSATIONS_PER_CLIENT`: most conversations one client address holds (default 50;
+ *   the load test, all on one address, raises it)
  * - `CHAT_LM_TIMEOUT_SECONDS`: the model call's timeout (for a stream: longest wait for the next
  *   part), default 60; 0 turns it off
  */
@@ -38,7 +40,8 @@ const main = Layer.unwrapEffect(Effect.gen(function*() {
   const host = yield* Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
   const simulator = yield* simulatorOptions
   const timeout = yield* Config.number("CHAT_LM_TIMEOUT_SECONDS").pipe(Config.withDefault(60))
-  return ChatServer.layer().pipe(
+  const perClient = yield* Config.integer("CHAT_MAX_CONVERSATIONS_PER_CLIENT").pipe(Config.withDefault(50))
+  return ChatServer.layer({ maxConversationsPerClient: perClient }).pipe(
     Layer.tap(() => HttpServer.addressFormattedWith((url) => Console.log(`Chat server listening on ${url}`))),
     Layer.provide(ChatServer.serverLayer({ port, host })),
     Layer.provide(SimulatorProvider.layerFromEnvOrSimulator({

@@ -161,7 +161,9 @@ const target = (
         server: undefined
       }
     }
-    const server = yield* SimulatorServer.make({ port: 0, ...serverOptions })
+    // a fifth of the replies drift the way real models write (`Positive.`, `"0.9"`, a <think> block,
+    // JSON under the field markers): the adapters accept them, as they must on a real model
+    const server = yield* SimulatorServer.make({ port: 0, drift: 0.2, ...serverOptions })
     return {
       model: "openai-compatible/sim-1",
       // the server's own 429s are the subject of the example: retries are handled by the rate control
