@@ -61,9 +61,13 @@ const program = Effect.gen(function*() {
   }
 })
 
-// A real model when EFFECT_DSPY_MODEL names one, else the scripted student.
+// A real model when EFFECT_DSPY_MODEL names one, its calls cached in .cache/lm (a second run of
+// the same command costs nothing, as with DSPy's cache), else the scripted student.
 const model = Layer.unwrapEffect(
-  Effect.map(Config.option(Config.string("EFFECT_DSPY_MODEL")), (name) => Option.isSome(name) ? Lm.layerFromEnv() : ScriptedModel.layer)
+  Effect.map(
+    Config.option(Config.string("EFFECT_DSPY_MODEL")),
+    (name) => Option.isSome(name) ? Lm.layerFromEnv({ cache: { directory: ".cache/lm" } }) : ScriptedModel.layer
+  )
 )
 
 program.pipe(

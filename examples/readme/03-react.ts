@@ -9,7 +9,8 @@ const lookupOrder = Tool.make({
 })
 
 // The agent thinks, calls tools (arguments decoded by their Schema; errors fed back as
-// observations), and fails with MaxIterationsReached (carrying the trajectory) if it never finishes.
+// observations), then extracts the answer from its trajectory (at the latest after maxIterations;
+// `onLimit: "fail"` fails with MaxIterationsReached instead). The output carries the trajectory.
 export const support = ReAct.make(Signature.fromString("question -> answer"), {
   tools: [lookupOrder],
   maxIterations: 5

@@ -143,7 +143,8 @@ const outcomeOf = (record: Outcome.Record): Outcome.Outcome<unknown, unknown> =>
         totalTokens: record.usage.totalTokens,
         cachedInputTokens: record.usage.cachedInputTokens ?? 0,
         reasoningTokens: record.usage.reasoningTokens ?? 0,
-        lmCalls: record.usage.lmCalls
+        lmCalls: record.usage.lmCalls,
+        cachedCalls: 0
       },
       latencyMillis: record.latencyMs,
       cached: record.cached

@@ -66,6 +66,12 @@ export interface Reply {
     readonly reasoningTokens?: number | undefined
   }
   readonly finishReason: string
+  /**
+   * Whether the reply came from `LmCache` (its usage is then zero).
+   *
+   * @since 0.2.0
+   */
+  readonly cached?: boolean | undefined
 }
 
 /**

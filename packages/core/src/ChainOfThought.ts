@@ -65,6 +65,7 @@ export const make = <S extends Signature.Any>(
       instructions: options?.instructions ?? signature.instructions,
       demos: Demo.encodeAllOrThrow(extended, options?.demos ?? [])
     },
-    Math.max(0, options?.maxParseRetries ?? 1)
+    Math.max(0, options?.maxParseRetries ?? 1),
+    options?.n
   )
 }

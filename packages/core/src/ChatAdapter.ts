@@ -14,8 +14,11 @@ import * as Prompt from "@effect/ai/Prompt"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Adapter from "./Adapter.js"
+import { isCacheHit } from "./internal/cacheMarker.js"
 import type { FieldInfo } from "./internal/fieldInfo.js"
+import { notSuppliedInTurn, splitHistory, turnsOf } from "./internal/history.js"
 import { firstMarkerIndex, splitSections } from "./internal/markers.js"
+import * as Media from "./internal/media.js"
 import { memo } from "./internal/memo.js"
 import {
   demoShape,
@@ -65,15 +68,34 @@ const formatFields = (
   fields: ReadonlyArray<FieldInfo>,
   values: Readonly<Record<string, unknown>>,
   role: "input" | "output",
-  markMissing = false
+  missing: string | undefined = undefined
 ): string => {
   const parts: Array<string> = []
   for (const field of fields) {
     const present = field.name in values && values[field.name] !== undefined
     if (present) parts.push(`${marker(field.name)}\n${formatValue(field, values[field.name], role)}`)
-    else if (markMissing && !field.optional) parts.push(`${marker(field.name)}\n${notSupplied}`)
+    else if (missing !== undefined && !field.optional) parts.push(`${marker(field.name)}\n${missing}`)
   }
   return parts.join("\n\n")
+}
+
+/** Input sections as message content: images as file parts where their values go. */
+const formatInputs = (
+  fields: ReadonlyArray<FieldInfo>,
+  values: Readonly<Record<string, unknown>>,
+  missing: string | undefined = undefined
+): Media.Content => {
+  const content: Array<string | Prompt.FilePart> = []
+  for (const field of fields) {
+    if (field.media === "history") continue
+    const present = field.name in values && values[field.name] !== undefined
+    if (!present && (missing === undefined || field.optional)) continue
+    if (content.length > 0) content.push("\n\n")
+    if (!present) content.push(`${marker(field.name)}\n${missing}`)
+    else if (field.media === undefined) content.push(`${marker(field.name)}\n${formatValue(field, values[field.name], "input")}`)
+    else content.push(`${marker(field.name)}\n`, ...Media.imagesOf(values[field.name]).map(Media.imagePart))
+  }
+  return content
 }
 
 const instructionLine = (signature: Signature.Any): string =>
@@ -87,7 +109,7 @@ const buildInstructionLine = (signature: Signature.Any): string => {
   return `Respond with the corresponding output fields, ${fields.join(", ")}, and then ending with the marker for \`${completed}\`.`
 }
 
-const user = (text: string) => Prompt.userMessage({ content: [Prompt.textPart({ text })] })
+const user = (content: Media.Content) => Prompt.userMessage({ content: Media.userParts(content) })
 const assistant = (text: string) => Prompt.assistantMessage({ content: [Prompt.textPart({ text })] })
 
 const formatOutputs = (signature: Signature.Any, outputs: Readonly<Record<string, unknown>>): string => {
@@ -100,25 +122,38 @@ const formatOutputs = (signature: Signature.Any, outputs: Readonly<Record<string
 const formatDemo = (signature: Signature.Any, demo: Readonly<Record<string, unknown>>): ReadonlyArray<Prompt.Message> => {
   const shape = demoShape(signature.inputFields, signature.outputFields, demo)
   if (shape === undefined) return []
-  const inputs = formatFields(signature.inputFields, demo, "input", shape.incomplete)
-  const outputs = formatFields(signature.outputFields, demo, "output", shape.incomplete)
-  const userText = shape.incomplete ? [incompleteDemoPrefix, inputs].filter((t) => t.length > 0).join("\n\n") : inputs
-  return [user(userText), assistant(outputs.length === 0 ? completed : `${outputs}\n\n${completed}`)]
+  const missing = shape.incomplete ? notSupplied : undefined
+  const inputs = formatInputs(signature.inputFields, demo, missing)
+  const outputs = formatFields(signature.outputFields, demo, "output", missing)
+  const userContent = shape.incomplete ? [incompleteDemoPrefix, ...(inputs.length > 0 ? ["\n\n", ...inputs] : [])] : inputs
+  return [user(userContent), assistant(outputs.length === 0 ? completed : `${outputs}\n\n${completed}`)]
+}
+
+// Each turn of a conversation history: its inputs from the user, its outputs from the assistant.
+const formatTurn = (signature: Signature.Any, turn: Readonly<Record<string, unknown>>): ReadonlyArray<Prompt.Message> => {
+  const outputs = formatFields(signature.outputFields, turn, "output", notSuppliedInTurn)
+  return [user(formatInputs(signature.inputFields, turn)), assistant(outputs.length === 0 ? completed : `${outputs}\n\n${completed}`)]
 }
 
 const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
-  const { signature } = request
+  const history = splitHistory(request.signature)
+  // With a history field, the prompt is made as for the signature without it, the turns
+  // shown as messages before the current inputs.
+  const signature = history?.inner ?? request.signature
   const messages: Array<Prompt.Message> = [
     systemMessage(signature, request.instructions)
   ]
   for (const demo of request.demos) messages.push(...formatDemo(signature, demo))
+  if (history !== undefined) {
+    for (const turn of turnsOf(request.inputs[history.field])) messages.push(...formatTurn(signature, turn))
+  }
   const line = instructionLine(signature)
-  const inputs = formatFields(signature.inputFields, request.inputs, "input")
-  messages.push(user(inputs.length === 0 ? line : `${inputs}\n\n${line}`))
+  const inputs = formatInputs(signature.inputFields, request.inputs)
+  messages.push(user(inputs.length === 0 ? [line] : [...inputs, `\n\n${line}`]))
   for (const failed of request.failedReplies) {
     messages.push(
       assistant(failed.reply),
-      user(`Your previous reply could not be parsed: ${failed.issue}\n\n${line}`)
+      user([`Your previous reply could not be parsed: ${failed.issue}\n\n${line}`])
     )
   }
   return Prompt.fromMessages(messages)
@@ -173,7 +208,8 @@ const generate: Adapter.Adapter["generate"] = (_signature, prompt) =>
   Effect.map(LanguageModel.generateText({ prompt }), (response) => ({
     text: response.text,
     usage: response.usage,
-    finishReason: response.finishReason
+    finishReason: response.finishReason,
+    cached: isCacheHit(response.content)
   }))
 
 /**

@@ -139,3 +139,67 @@ export class NoAcceptableAttempt
     return `${this.module}: no acceptable attempt out of ${this.attempts}: ${this.reason}`
   }
 }
+
+/**
+ * An embedding function gave vectors that cannot be compared: not one per text, of different
+ * lengths, or with values that are not finite numbers (KNN).
+ *
+ * @since 0.2.0
+ */
+export class InvalidEmbedding extends Schema.TaggedError<InvalidEmbedding>("@effect-dspy/core/InvalidEmbedding")(
+  "InvalidEmbedding",
+  { module: Schema.String, reason: Schema.String }
+) {
+  override get message(): string {
+    return `${this.module}: the embedding function's vectors cannot be compared: ${this.reason}`
+  }
+}
+
+/**
+ * ProgramOfThought wrote `attempts` programs and none ran: the last program and every error,
+ * oldest first.
+ *
+ * @since 0.2.0
+ */
+export class ProgramFailed extends Schema.TaggedError<ProgramFailed>("@effect-dspy/core/ProgramFailed")(
+  "ProgramFailed",
+  {
+    module: Schema.String,
+    attempts: Schema.Number,
+    code: Schema.String,
+    errors: Schema.Array(Schema.String)
+  }
+) {
+  override get message(): string {
+    return `${this.module}: none of ${this.attempts} program(s) ran; the last failed with ${this.errors.at(-1) ?? "no error"}`
+  }
+}
+
+/**
+ * Saved state was made for a predictor with other fields than the one at its path in the
+ * program it is loaded into: the fields each side lacks.
+ *
+ * @since 0.2.0
+ */
+export class StateMismatch extends Schema.TaggedError<StateMismatch>("@effect-dspy/core/StateMismatch")(
+  "StateMismatch",
+  {
+    predictor: Schema.String,
+    /** Fields the program's predictor has and the saved state does not. */
+    missingInputs: Schema.Array(Schema.String),
+    missingOutputs: Schema.Array(Schema.String),
+    /** Fields the saved state has and the program's predictor does not. */
+    extraInputs: Schema.Array(Schema.String),
+    extraOutputs: Schema.Array(Schema.String)
+  }
+) {
+  override get message(): string {
+    const parts: Array<string> = []
+    const list = (names: ReadonlyArray<string>) => names.map((n) => `"${n}"`).join(", ")
+    if (this.missingInputs.length > 0) parts.push(`the state lacks the input(s) ${list(this.missingInputs)}`)
+    if (this.extraInputs.length > 0) parts.push(`the program lacks the input(s) ${list(this.extraInputs)}`)
+    if (this.missingOutputs.length > 0) parts.push(`the state lacks the output(s) ${list(this.missingOutputs)}`)
+    if (this.extraOutputs.length > 0) parts.push(`the program lacks the output(s) ${list(this.extraOutputs)}`)
+    return `the state of predictor "${this.predictor}" was saved for other fields: ${parts.join("; ")}`
+  }
+}

@@ -71,6 +71,12 @@ export interface LmEnd extends Base {
   readonly durationMillis: number
   readonly usage: Usage.Usage
   readonly finishReason: string
+  /**
+   * Whether the reply came from `LmCache` (then `usage` counts a cached call, no tokens).
+   *
+   * @since 0.2.0
+   */
+  readonly cached: boolean
 }
 
 /**

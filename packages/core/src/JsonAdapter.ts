@@ -16,8 +16,11 @@ import * as JSONSchema from "effect/JSONSchema"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Adapter from "./Adapter.js"
+import { isCacheHit } from "./internal/cacheMarker.js"
 import type { FieldInfo } from "./internal/fieldInfo.js"
+import { notSuppliedInTurn, splitHistory, turnsOf } from "./internal/history.js"
 import { coerce, parseJsonText } from "./internal/lenient.js"
+import * as Media from "./internal/media.js"
 import { memo } from "./internal/memo.js"
 import { demoShape, fieldDescriptions, incompleteDemoPrefix, marker, notSupplied, objective } from "./internal/promptText.js"
 import { withoutBuiltInAnnotations } from "./internal/promptSchema.js"
@@ -57,23 +60,30 @@ const buildSystemMessage = (signature: Signature.Any, instructions: string): str
 const isSupplied = (values: Readonly<Record<string, unknown>>, name: string): boolean =>
   name in values && values[name] !== undefined
 
-/** The marked input sections; with `markMissing`, the missing ones say they are not supplied. */
-const formatInputs = (fields: ReadonlyArray<FieldInfo>, values: Readonly<Record<string, unknown>>, markMissing = false): string =>
-  fields
-    .flatMap((f) =>
-      isSupplied(values, f.name)
-        ? [`${marker(f.name)}\n${formatValue(f, values[f.name], "input")}`]
-        : markMissing && !f.optional
-        ? [`${marker(f.name)}\n${notSupplied}`]
-        : []
-    )
-    .join("\n\n")
+/** The marked input sections as message content (images as file parts); with `missing`, the missing ones say so. */
+const formatInputs = (
+  fields: ReadonlyArray<FieldInfo>,
+  values: Readonly<Record<string, unknown>>,
+  missing: string | undefined = undefined
+): Media.Content => {
+  const content: Array<string | Prompt.FilePart> = []
+  for (const f of fields) {
+    if (f.media === "history") continue
+    const supplied = isSupplied(values, f.name)
+    if (!supplied && (missing === undefined || f.optional)) continue
+    if (content.length > 0) content.push("\n\n")
+    if (!supplied) content.push(`${marker(f.name)}\n${missing}`)
+    else if (f.media === undefined) content.push(`${marker(f.name)}\n${formatValue(f, values[f.name], "input")}`)
+    else content.push(`${marker(f.name)}\n`, ...Media.imagesOf(values[f.name]).map(Media.imagePart))
+  }
+  return content
+}
 
-const outputObject = (signature: Signature.Any, values: Readonly<Record<string, unknown>>, markMissing = false) => {
+const outputObject = (signature: Signature.Any, values: Readonly<Record<string, unknown>>, missing: string | undefined = undefined) => {
   const out: Record<string, unknown> = {}
   for (const field of signature.outputFields) {
     if (isSupplied(values, field.name)) out[field.name] = values[field.name]
-    else if (markMissing && !field.optional) out[field.name] = notSupplied
+    else if (missing !== undefined && !field.optional) out[field.name] = missing
   }
   return out
 }
@@ -86,14 +96,17 @@ const buildInstructionLine = (signature: Signature.Any): string =>
     signature.outputFields.map((f) => `\`${f.name}\``).join(", then ")
   }.`
 
-const user = (text: string) => Prompt.userMessage({ content: [Prompt.textPart({ text })] })
+const user = (content: Media.Content) => Prompt.userMessage({ content: Media.userParts(content) })
 const assistant = (text: string) => Prompt.assistantMessage({ content: [Prompt.textPart({ text })] })
 
 const formatOutputs = (signature: Signature.Any, outputs: Readonly<Record<string, unknown>>): string =>
   JSON.stringify(outputObject(signature, outputs))
 
 const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
-  const { signature } = request
+  const history = splitHistory(request.signature)
+  // With a history field, the prompt is made as for the signature without it, the turns
+  // shown as messages before the current inputs (see the chat adapter).
+  const signature = history?.inner ?? request.signature
   const messages: Array<Prompt.Message> = [
     systemMessage(signature, request.instructions)
   ]
@@ -101,15 +114,24 @@ const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
   for (const demo of request.demos) {
     const shape = demoShape(signature.inputFields, signature.outputFields, demo)
     if (shape === undefined) continue
-    const inputs = formatInputs(signature.inputFields, demo, shape.incomplete)
-    const userText = shape.incomplete ? [incompleteDemoPrefix, inputs].filter((t) => t.length > 0).join("\n\n") : inputs
-    messages.push(user(userText), assistant(JSON.stringify(outputObject(signature, demo, shape.incomplete))))
+    const missing = shape.incomplete ? notSupplied : undefined
+    const inputs = formatInputs(signature.inputFields, demo, missing)
+    const userContent = shape.incomplete ? [incompleteDemoPrefix, ...(inputs.length > 0 ? ["\n\n", ...inputs] : [])] : inputs
+    messages.push(user(userContent), assistant(JSON.stringify(outputObject(signature, demo, missing))))
+  }
+  if (history !== undefined) {
+    for (const turn of turnsOf(request.inputs[history.field])) {
+      messages.push(
+        user(formatInputs(signature.inputFields, turn)),
+        assistant(JSON.stringify(outputObject(signature, turn, notSuppliedInTurn)))
+      )
+    }
   }
   const line = instructionLine(signature)
   const inputs = formatInputs(signature.inputFields, request.inputs)
-  messages.push(user(inputs.length === 0 ? line : `${inputs}\n\n${line}`))
+  messages.push(user(inputs.length === 0 ? [line] : [...inputs, `\n\n${line}`]))
   for (const failed of request.failedReplies) {
-    messages.push(assistant(failed.reply), user(`Your previous reply could not be parsed: ${failed.issue}\n\n${line}`))
+    messages.push(assistant(failed.reply), user([`Your previous reply could not be parsed: ${failed.issue}\n\n${line}`]))
   }
   return Prompt.fromMessages(messages)
 }
@@ -250,7 +272,8 @@ const generate: Adapter.Adapter["generate"] = (signature, prompt) =>
     Effect.map((response): Adapter.Reply => ({
       text: response.text,
       usage: response.usage,
-      finishReason: response.finishReason
+      finishReason: response.finishReason,
+    cached: isCacheHit(response.content)
     })),
     Effect.catchIf(
       (error): error is AiError.MalformedOutput => rawTextOf(error) !== undefined,
@@ -290,7 +313,8 @@ const generateText: Adapter.Adapter["generate"] = (_signature, prompt) =>
   Effect.map(LanguageModel.generateText({ prompt }), (response): Adapter.Reply => ({
     text: response.text,
     usage: response.usage,
-    finishReason: response.finishReason
+    finishReason: response.finishReason,
+    cached: isCacheHit(response.content)
   }))
 
 /**

@@ -23,8 +23,18 @@ export interface Settings {
   readonly maxTokens?: number | undefined
   readonly topP?: number | undefined
   readonly seed?: number | undefined
-  /** Distinguishes otherwise identical calls (BestOfN attempts) so that caches do not merge them. */
+  /**
+   * Distinguishes otherwise identical calls (BestOfN attempts, an optimizer's samples) so that
+   * caches do not merge them; part of `LmCache`'s key, not sent to providers.
+   */
   readonly rolloutId?: number | undefined
+  /**
+   * How many completions a `Predict` asks for (DSPy's `n`): with `n > 1` the prediction carries
+   * all of them in `completions`, each from its own rollout.
+   *
+   * @since 0.2.0
+   */
+  readonly n?: number | undefined
 }
 
 /**

@@ -20,8 +20,12 @@ import { EventBus } from "./EventBus.js"
 import { callModel } from "./internal/callModel.js"
 import { addTrace, CurrentCollector } from "./internal/collector.js"
 import { erase } from "./internal/erased.js"
+import { unknownTurnField } from "./internal/history.js"
+import { completions } from "./internal/completions.js"
 import { memo } from "./internal/memo.js"
+import * as LmConfig from "./LmConfig.js"
 import * as Module from "./Module.js"
+import type * as Prediction from "./Prediction.js"
 import type * as Signature from "./Signature.js"
 
 /**
@@ -54,6 +58,13 @@ export interface Options<S extends Signature.Any> {
   readonly demos?: ReadonlyArray<Demo.Demo<S>> | undefined
   /** How many times to re-ask the model after an unreadable reply (default 1). */
   readonly maxParseRetries?: number | undefined
+  /**
+   * How many completions to ask for (DSPy's `n`; default `LmConfig.n`, else 1): with more than
+   * one, each is a rollout of its own and the prediction carries them all in `completions`.
+   *
+   * @since 0.2.0
+   */
+  readonly n?: number | undefined
 }
 
 /**
@@ -84,11 +95,32 @@ export const encodeInputs = (
   signature: Signature.Any,
   input: unknown
 ): Either.Either<Record<string, unknown>, InvalidInput> =>
-  Either.mapLeft(
-    memo(signature, "encodeInputs", () =>
-      Schema.encodeUnknownEither(erase(signature.input), { errors: "first", onExcessProperty: "error" }))(input),
-    (error) => new InvalidInput({ signature: signature.name, ...firstIssue(error) })
+  Either.flatMap(
+    Either.mapLeft(
+      memo(signature, "encodeInputs", () =>
+        Schema.encodeUnknownEither(erase(signature.input), { errors: "first", onExcessProperty: "error" }))(input),
+      (error) => new InvalidInput({ signature: signature.name, ...firstIssue(error) })
+    ),
+    (encoded) => checkHistory(signature, encoded)
   )
+
+// A conversation history's turns name the signature's fields: a turn that names another field
+// would be silently dropped from the prompt, so it is refused with the other bad inputs.
+const checkHistory = (
+  signature: Signature.Any,
+  encoded: Record<string, unknown>
+): Either.Either<Record<string, unknown>, InvalidInput> => {
+  const field = signature.inputFields.find((f) => f.media === "history")
+  if (field === undefined) return Either.right(encoded)
+  const unknown = unknownTurnField(signature, encoded[field.name])
+  return unknown === undefined ? Either.right(encoded) : Either.left(
+    new InvalidInput({
+      signature: signature.name,
+      field: field.name,
+      issue: `turn ${unknown.turn} has the field "${unknown.key}", which the signature does not have`
+    })
+  )
+}
 
 /**
  * What `run` needs of a predictor: its identity, signature, learned state and re-ask budget.
@@ -202,17 +234,26 @@ export const fromState = <S extends Signature.Any>(
   signature: S,
   name: string,
   state: Module.PredictorState,
-  maxParseRetries: number
+  maxParseRetries: number,
+  n?: number | undefined
 ): Predict<S> => {
   const id = Symbol(name)
   const predictor = { id, name, signature, state, maxParseRetries }
+  const info = { name, kind, signature: signature.name }
+  // The outputs decoded by this signature's output Schema: its `Output` type.
+  const body = (input: Signature.Input<S>) =>
+    run(predictor, input) as Effect.Effect<Signature.Output<S>, PredictError, LanguageModel.LanguageModel>
+  const one = (input: Signature.Input<S>) => Module.instrument({ ...info, input }, body(input))
+  // n completions: one module call whose body makes n rollouts; its output is the first.
+  const many = (input: Signature.Input<S>) =>
+    Effect.map(
+      Module.instrument({ ...info, input }, completions(n, body(input))),
+      ({ output, trace, usage }): Prediction.Prediction<Signature.Output<S>> =>
+        output.length === 1 ? { output: output[0], usage, trace } : { output: output[0], usage, trace, completions: output }
+    )
   const self: Predict<S> = Module.fromFunction(
     (input: Signature.Input<S>) =>
-      Module.instrument(
-        { name, kind, signature: signature.name, input },
-        // The outputs decoded by this signature's output Schema: its `Output` type.
-        run(predictor, input) as Effect.Effect<Signature.Output<S>, PredictError, LanguageModel.LanguageModel>
-      ),
+      Effect.flatMap(LmConfig.LmConfig, (config) => (n ?? config.n ?? 1) > 1 || config.n !== undefined ? many(input) : one(input)),
     {
       name,
       kind,
@@ -220,7 +261,7 @@ export const fromState = <S extends Signature.Any>(
       predictors: [{ path: "self", id, signature, state }],
       withState: (next) => {
         const mine = next.predictors["self"]
-        return mine === undefined ? self : fromState(kind, signature, name, mine, maxParseRetries)
+        return mine === undefined ? self : fromState(kind, signature, name, mine, maxParseRetries, n)
       }
     }
   )
@@ -251,5 +292,6 @@ export const make = <S extends Signature.Any>(signature: S, options?: Options<S>
       instructions: options?.instructions ?? signature.instructions,
       demos: Demo.encodeAllOrThrow(signature, options?.demos ?? [])
     },
-    Math.max(0, options?.maxParseRetries ?? 1)
+    Math.max(0, options?.maxParseRetries ?? 1),
+    options?.n
   )

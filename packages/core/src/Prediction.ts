@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type * as Arr from "effect/Array"
 import type * as NearMiss from "./NearMiss.js"
 import type * as Usage from "./Usage.js"
 
@@ -32,4 +33,31 @@ export interface Prediction<O> {
   readonly output: O
   readonly usage: Usage.Usage
   readonly trace: ReadonlyArray<TraceEntry>
+  /**
+   * Every completion, the first being `output` (DSPy's `completions`), when a `Predict` was
+   * asked for `n > 1` (`LmConfig.n` or its `n` option); absent for one. Read it with
+   * `Prediction.completions`, which gives `[output]` then.
+   *
+   * @since 0.2.0
+   */
+  readonly completions?: Arr.NonEmptyReadonlyArray<O> | undefined
 }
+
+/**
+ * Every completion of a prediction, the first being its output.
+ *
+ * @since 0.2.0
+ * @example
+ * ```ts
+ * import { LmConfig, Prediction, Predict, Signature } from "@effect-dspy/core"
+ * import { Effect } from "effect"
+ *
+ * const qa = Predict.make(Signature.fromString("question -> answer"))
+ * const five = Effect.map(
+ *   qa({ question: "Name a color" }).pipe(LmConfig.withSettings({ n: 5 })),
+ *   (prediction) => Prediction.completions(prediction).map((c) => c.answer)
+ * )
+ * ```
+ */
+export const completions = <O>(prediction: Prediction<O>): Arr.NonEmptyReadonlyArray<O> =>
+  prediction.completions ?? [prediction.output]

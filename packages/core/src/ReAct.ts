@@ -1,6 +1,7 @@
 /**
- * `ReAct`: an agent that interleaves thoughts and tool calls until it chooses to finish, then
- * extracts the signature's outputs from its trajectory. Two predictors: `react` and `extract`.
+ * `ReAct`: an agent that interleaves thoughts and tool calls until it chooses to finish (or
+ * reaches `maxIterations`, 20 by default, as in DSPy), then extracts the signature's outputs
+ * from its trajectory, which every prediction carries. Two predictors: `react` and `extract`.
  *
  * @since 0.1.0
  */
@@ -8,9 +9,11 @@ import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as Adapter from "./Adapter.js"
 import * as ChainOfThought from "./ChainOfThought.js"
-import { MaxIterationsReached } from "./DspyError.js"
+import { InvalidSignature, MaxIterationsReached } from "./DspyError.js"
 import { EventBus } from "./EventBus.js"
+import * as NativeTools from "./internal/nativeTools.js"
 import * as Module from "./Module.js"
 import * as Predict from "./Predict.js"
 import * as Signature from "./Signature.js"
@@ -36,12 +39,19 @@ export interface Step {
 export type ReActError = Predict.PredictError | MaxIterationsReached
 
 /**
+ * What a ReAct call gives: the signature's outputs and the trajectory that led to them.
+ *
+ * @since 0.2.0
+ */
+export type Output<S extends Signature.Any> = Signature.Output<S> & { readonly trajectory: ReadonlyArray<Step> }
+
+/**
  * A ReAct module over `S` with tools needing `R`.
  *
  * @since 0.1.0
  */
 export interface ReAct<S extends Signature.Any, R>
-  extends Module.Module<Signature.Input<S>, Signature.Output<S>, ReActError, LanguageModel.LanguageModel | R>
+  extends Module.Module<Signature.Input<S>, Output<S>, ReActError, LanguageModel.LanguageModel | R>
 {}
 
 /**
@@ -51,12 +61,34 @@ export interface ReAct<S extends Signature.Any, R>
  */
 export interface Options {
   readonly name?: string | undefined
-  /** How many thought/tool steps before giving up (default 5). */
+  /** How many thought/tool steps at most (default 20). */
   readonly maxIterations?: number | undefined
+  /**
+   * What to do when the agent reaches `maxIterations` without finishing: extract the outputs
+   * from the trajectory so far (`"extract"`, the default, as DSPy does) or fail with
+   * `MaxIterationsReached` (`"fail"`, carrying the trajectory and any partial answer).
+   *
+   * @since 0.2.0
+   */
+  readonly onLimit?: "extract" | "fail" | undefined
+  /**
+   * How the model picks its next tool: from the tools described in the prompt, as fields of its
+   * reply (`"prompt"`, the default, DSPy's format, for any model), or through the model's own
+   * tool calling (`"native"`: the tools are sent as `@effect/ai` tools, the trajectory as
+   * tool-call and tool-result messages). ReAct runs the tools itself either way.
+   *
+   * @since 0.2.0
+   */
+  readonly toolCalling?: "prompt" | "native" | undefined
   readonly maxParseRetries?: number | undefined
 }
 
 const finishTool = "finish"
+
+const finishDescription = (outputs: ReadonlyArray<string>): string =>
+  `Marks the task as complete. That is, signals that all information for producing the outputs, i.e. ${
+    outputs.map((o) => `\`${o}\``).join(", ")
+  }, are now available to be extracted.`
 
 const toolList = (tools: ReadonlyArray<Tool.Tool<unknown>>, outputs: ReadonlyArray<string>): string => {
   const lines = tools.map((tool, i) =>
@@ -65,11 +97,23 @@ const toolList = (tools: ReadonlyArray<Tool.Tool<unknown>>, outputs: ReadonlyArr
     } in JSON format.`
   )
   lines.push(
-    `(${tools.length + 1}) ${finishTool}, whose description is <desc>Marks the task as complete. That is, signals that all information for producing the outputs, i.e. ${
-      outputs.map((o) => `\`${o}\``).join(", ")
-    }, are now available to be extracted.</desc>. It takes arguments {} in JSON format.`
+    `(${tools.length + 1}) ${finishTool}, whose description is <desc>${finishDescription(outputs)}</desc>. It takes arguments {} in JSON format.`
   )
   return lines.join("\n")
+}
+
+const nativeInstructions = (signature: Signature.Any): string => {
+  const inputs = signature.inputFields.map((f) => `\`${f.name}\``).join(", ")
+  const outputs = signature.outputFields.map((f) => `\`${f.name}\``).join(", ")
+  return [
+    signature.instructions,
+    "",
+    `You are an Agent. In each episode, you will be given the fields ${inputs} as input. And you can see your past trajectory so far.`,
+    `Your goal is to use one or more of the supplied tools to collect any necessary information for producing ${outputs}.`,
+    "",
+    "In each turn, think about the current situation and plan for future steps, then call exactly one tool. After each tool call, you receive its result.",
+    `When all information for producing the outputs is available, call the \`${finishTool}\` tool.`
+  ].join("\n")
 }
 
 const reactInstructions = (signature: Signature.Any, tools: ReadonlyArray<Tool.Tool<unknown>>): string => {
@@ -112,11 +156,13 @@ export const formatTrajectory = (steps: ReadonlyArray<Step>): string =>
 
 const trajectoryField = Schema.String.annotations({ description: "The agent's steps so far." })
 
-const reactSignature = (signature: Signature.Any, tools: ReadonlyArray<Tool.Tool<unknown>>) => {
+const nativeTrajectoryField = Schema.Array(NativeTools.StepSchema).annotations({ description: "The agent's steps so far." })
+
+const reactSignature = (signature: Signature.Any, tools: ReadonlyArray<Tool.Tool<unknown>>, native: boolean) => {
   const names: [string, ...Array<string>] = [finishTool, ...tools.map((t) => t.name)]
   return Signature.make(`${signature.name}.react`, {
-    instructions: reactInstructions(signature, tools),
-    input: { ...signature.input.fields, trajectory: trajectoryField },
+    instructions: native ? nativeInstructions(signature) : reactInstructions(signature, tools),
+    input: { ...signature.input.fields, trajectory: native ? nativeTrajectoryField : trajectoryField },
     output: {
       next_thought: Schema.String,
       next_tool_name: Schema.Literal(...names),
@@ -157,12 +203,28 @@ export const make = <S extends Signature.Any, const T extends ReadonlyArray<Tool
   options: Options & { readonly tools: T }
 ): ReAct<S, Tool.Requirements<T>> => {
   const name = options.name ?? signature.name
-  const maxIterations = Math.max(1, options.maxIterations ?? 5)
+  const maxIterations = Math.max(1, options.maxIterations ?? 20)
+  const onLimit = options.onLimit ?? "extract"
+  if ("trajectory" in signature.input.fields || "trajectory" in signature.output.fields) {
+    throw new InvalidSignature({ signature: signature.name, reason: "\"trajectory\" is reserved by ReAct" })
+  }
   const retries = Math.max(0, options.maxParseRetries ?? 1)
   // Each tool needs at most the union of the tools' requirements.
   const tools = options.tools as ReadonlyArray<Tool.Tool<Tool.Requirements<T>>>
   const byName = new Map(tools.map((t) => [t.name, t]))
-  const stepSignature = reactSignature(signature, tools)
+  const native = options.toolCalling === "native"
+  const stepSignature = reactSignature(signature, tools, native)
+  const nativeAdapter = native
+    ? NativeTools.adapter(
+      NativeTools.toolkitOf(tools, { name: finishTool, description: finishDescription(signature.outputFields.map((f) => f.name)) }),
+      "trajectory"
+    )
+    : undefined
+  // The react step: through the adapter in force, or through the model's tool calling.
+  const step = (react: Predict.Predictor, input: Signature.Input<S>, steps: ReadonlyArray<Step>) =>
+    nativeAdapter === undefined
+      ? Predict.run(react, { ...input, trajectory: formatTrajectory(steps) })
+      : Predict.run(react, { ...input, trajectory: steps }).pipe(Adapter.withAdapter(nativeAdapter))
   const extractSignature = ChainOfThought.withReasoning(Signature.appendInput(signature, "trajectory", trajectoryField))
 
   const build = (reactState: Module.PredictorState, extractState: Module.PredictorState): ReAct<S, Tool.Requirements<T>> => {
@@ -191,7 +253,7 @@ export const make = <S extends Signature.Any, const T extends ReadonlyArray<Tool
         const steps: Array<Step> = []
         let finished = false
         for (let i = 0; i < maxIterations && !finished; i++) {
-          const next = yield* Predict.run(react, { ...input, trajectory: formatTrajectory(steps) })
+          const next = yield* step(react, input, steps)
           const thought = String(next["next_thought"])
           const toolName = String(next["next_tool_name"])
           const toolArgs = next["next_tool_args"]
@@ -204,7 +266,7 @@ export const make = <S extends Signature.Any, const T extends ReadonlyArray<Tool
           }
         }
         const extracted = Predict.run(extract, { ...input, trajectory: formatTrajectory(steps) })
-        if (!finished) {
+        if (!finished && onLimit === "fail") {
           const partial = yield* Effect.option(extracted)
           return yield* new MaxIterationsReached({
             module: name,
@@ -213,7 +275,9 @@ export const make = <S extends Signature.Any, const T extends ReadonlyArray<Tool
             partial: partial._tag === "Some" ? withoutReasoning(partial.value) : undefined
           })
         }
-        return withoutReasoning(yield* extracted) as Signature.Output<S>
+        // The extract predictor's outputs (decoded by its Schema), `reasoning` removed, and the
+        // trajectory: the module's `Output` type.
+        return { ...withoutReasoning(yield* extracted), trajectory: steps } as Output<S>
       })
 
     const self: ReAct<S, Tool.Requirements<T>> = Module.fromFunction(

@@ -5,10 +5,12 @@
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
+import * as Encoding from "effect/Encoding"
 import { pipeArguments, type Pipeable } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
 import { InvalidSignature } from "./DspyError.js"
 import { type FieldInfo, fieldsOf } from "./internal/fieldInfo.js"
+import { MediaAnnotationId } from "./internal/media.js"
 import {
   parseShorthand,
   type ShorthandError,
@@ -175,6 +177,13 @@ export const makeEither = <const I extends Schema.Struct.Fields, const O extends
   if (problem !== undefined) return Either.left(new InvalidSignature({ signature: name, reason: problem }))
   const input = Schema.Struct(options.input)
   const output = Schema.Struct(options.output)
+  const outputFields = fieldsOf(output)
+  const media = outputFields.find((f) => f.media !== undefined)
+  if (media !== undefined) {
+    return Either.left(
+      new InvalidSignature({ signature: name, reason: `"${media.name}" is an output, but a ${media.typeLabel} can only be an input` })
+    )
+  }
   const self = Object.create(SignatureProto)
   self.name = name
   self.instructions = options.instructions ??
@@ -182,7 +191,7 @@ export const makeEither = <const I extends Schema.Struct.Fields, const O extends
   self.input = input
   self.output = output
   self.inputFields = fieldsOf(input)
-  self.outputFields = fieldsOf(output)
+  self.outputFields = outputFields
   return Either.right(self as Signature<I, O>)
 }
 
@@ -273,22 +282,137 @@ export const rename = <S extends Any>(self: S, name: string): S =>
   make(name, { instructions: self.instructions, input: self.input.fields, output: self.output.fields }) as unknown as S
 
 /**
+ * Which side of a signature a field is on.
+ *
+ * @since 0.2.0
+ */
+export type Role = "input" | "output"
+
+/**
+ * The names of a signature's fields, inputs and outputs.
+ *
+ * @since 0.2.0
+ */
+export type FieldName<S> = S extends Signature<infer I, infer O> ? Extract<keyof I | keyof O, string> : never
+
+/**
+ * The signature `S` with input `K` of type `F` added.
+ *
+ * @since 0.2.0
+ */
+export type WithInput<S, K extends string, F> = S extends Signature<infer I, infer O>
+  ? Signature<Omit<I, K> & { readonly [P in K]: F }, O>
+  : never
+
+/**
+ * The signature `S` with output `K` of type `F` added.
+ *
+ * @since 0.2.0
+ */
+export type WithOutput<S, K extends string, F> = S extends Signature<infer I, infer O>
+  ? Signature<I, Omit<O, K> & { readonly [P in K]: F }>
+  : never
+
+/**
+ * The signature `S` with a field `K` of type `F` added on side `Ro`.
+ *
+ * @since 0.2.0
+ */
+export type WithField<S, Ro extends Role, K extends string, F> = Ro extends "input" ? WithInput<S, K, F>
+  : WithOutput<S, K, F>
+
+/**
  * The signature `S` with output `K` added first.
  *
  * @since 0.1.0
  */
-export type WithOutputFirst<S, K extends string, F> = S extends Signature<infer I, infer O>
-  ? Signature<I, { readonly [P in K]: F } & O>
-  : never
+export type WithOutputFirst<S, K extends string, F> = WithOutput<S, K, F>
 
 /**
  * The signature `S` with input `K` added last.
  *
  * @since 0.1.0
  */
-export type WithInputLast<S, K extends string, F> = S extends Signature<infer I, infer O>
-  ? Signature<I & { readonly [P in K]: F }, O>
+export type WithInputLast<S, K extends string, F> = WithInput<S, K, F>
+
+/**
+ * The signature `S` without field `K`.
+ *
+ * @since 0.2.0
+ */
+export type Without<S, K extends string> = S extends Signature<infer I, infer O> ? Signature<Omit<I, K>, Omit<O, K>>
   : never
+
+/**
+ * The signature `S` whose field `K` now has type `F` (on the side it was on).
+ *
+ * @since 0.2.0
+ */
+export type WithUpdated<S, K extends string, F> = S extends Signature<infer I, infer O>
+  ? K extends keyof I ? Signature<Omit<I, K> & { readonly [P in K]: F }, O>
+  : Signature<I, Omit<O, K> & { readonly [P in K]: F }>
+  : never
+
+type Entries = ReadonlyArray<readonly [string, Schema.Struct.Field]>
+
+// Rebuilds a signature from edited field lists, in the given order. Instructions that were the
+// defaults derived from the old field names are derived again from the new ones.
+const rebuild = (self: Any, input: Entries, output: Entries): unknown => {
+  const derived = defaultInstructions(self.inputFields.map((f) => f.name), self.outputFields.map((f) => f.name))
+  return make(self.name, {
+    instructions: self.instructions === derived ? undefined : self.instructions,
+    input: Object.fromEntries(input),
+    output: Object.fromEntries(output)
+  })
+}
+
+const entriesOf = (struct: AnyStruct): Entries => Object.entries(struct.fields)
+
+// DSPy's index rule: 0 is first, a negative index counts from the end (-1 is after the last).
+const insertAt = (entries: Entries, index: number, entry: readonly [string, Schema.Struct.Field]): Entries => {
+  const without = entries.filter(([name]) => name !== entry[0])
+  const at = index < 0 ? without.length + 1 + index : index
+  const position = Math.min(Math.max(at, 0), without.length)
+  return [...without.slice(0, position), entry, ...without.slice(position)]
+}
+
+/**
+ * Adds a field at a position among the fields of its side (`index` 0 is first; a negative
+ * index counts from the end, -1 being after the last one). A field of the same name on that
+ * side is replaced. Throws `InvalidSignature` when the result is not a valid signature (the
+ * name is taken by the other side, or is not an identifier).
+ *
+ * @since 0.2.0
+ * @example
+ * ```ts
+ * import { Signature } from "@effect-dspy/core"
+ * import { Schema } from "effect"
+ *
+ * const QA = Signature.fromString("question -> answer")
+ * // inputs { context: string[]; question: string }
+ * const RAG = Signature.insert(QA, { role: "input", index: 0, name: "context", schema: Schema.Array(Schema.String) })
+ * ```
+ */
+export const insert = <
+  S extends Any,
+  const Ro extends Role,
+  const K extends string,
+  F extends Schema.Struct.Field
+>(
+  self: S,
+  field: { readonly role: Ro; readonly index: number; readonly name: K; readonly schema: F }
+): WithField<S, Ro, K, F> => {
+  const entry = [field.name, field.schema] as const
+  // The runtime fields are exactly the ones the type describes.
+  return (field.role === "input"
+    ? rebuild(self, insertAt(entriesOf(self.input), field.index, entry), entriesOf(self.output))
+    : rebuild(self, entriesOf(self.input), insertAt(entriesOf(self.output), field.index, entry))) as WithField<
+      S,
+      Ro,
+      K,
+      F
+    >
+}
 
 /**
  * Adds an output field before the others (ChainOfThought's `reasoning`).
@@ -299,13 +423,29 @@ export const prependOutput = <S extends Any, const K extends string, F extends S
   self: S,
   name: K,
   schema: F
-): WithOutputFirst<S, K, F> =>
-  // The runtime fields are exactly the ones the type describes.
-  make(self.name, {
-    instructions: self.instructions,
-    input: self.input.fields,
-    output: { [name]: schema, ...self.output.fields }
-  }) as unknown as WithOutputFirst<S, K, F>
+): WithOutput<S, K, F> => insert(self, { role: "output", index: 0, name, schema })
+
+/**
+ * Adds an output field after the others.
+ *
+ * @since 0.2.0
+ */
+export const appendOutput = <S extends Any, const K extends string, F extends Schema.Struct.Field>(
+  self: S,
+  name: K,
+  schema: F
+): WithOutput<S, K, F> => insert(self, { role: "output", index: -1, name, schema })
+
+/**
+ * Adds an input field before the others.
+ *
+ * @since 0.2.0
+ */
+export const prependInput = <S extends Any, const K extends string, F extends Schema.Struct.Field>(
+  self: S,
+  name: K,
+  schema: F
+): WithInput<S, K, F> => insert(self, { role: "input", index: 0, name, schema })
 
 /**
  * Adds an input field after the others (ReAct's `trajectory`).
@@ -316,12 +456,180 @@ export const appendInput = <S extends Any, const K extends string, F extends Sch
   self: S,
   name: K,
   schema: F
-): WithInputLast<S, K, F> =>
-  make(self.name, {
-    instructions: self.instructions,
-    input: { ...self.input.fields, [name]: schema },
-    output: self.output.fields
-  }) as unknown as WithInputLast<S, K, F>
+): WithInput<S, K, F> => insert(self, { role: "input", index: -1, name, schema })
+
+const requireField = (self: Any, name: string): void => {
+  if (!(name in self.input.fields) && !(name in self.output.fields)) {
+    throw new InvalidSignature({ signature: self.name, reason: `it has no field "${name}"` })
+  }
+}
+
+const delete_ = <S extends Any, const K extends FieldName<S>>(self: S, name: K): Without<S, K> => {
+  requireField(self, name)
+  return rebuild(
+    self,
+    entriesOf(self.input).filter(([n]) => n !== name),
+    entriesOf(self.output).filter(([n]) => n !== name)
+  ) as Without<S, K>
+}
+
+export {
+  /**
+   * Removes a field (input or output). Throws `InvalidSignature` when the signature has no such
+   * field or it was the last output.
+   *
+   * @since 0.2.0
+   * @example
+   * ```ts
+   * import { Signature } from "@effect-dspy/core"
+   *
+   * const Full = Signature.fromString("question, hint -> answer, confidence: float")
+   * const Bare = Signature.delete(Signature.delete(Full, "hint"), "confidence") // question -> answer
+   * ```
+   */
+  delete_ as delete
+}
+
+/**
+ * Changes a field in place: its type (`schema`), its description, or both. The field keeps its
+ * side and position; the resulting signature's types follow the new schema.
+ *
+ * @since 0.2.0
+ * @example
+ * ```ts
+ * import { Signature } from "@effect-dspy/core"
+ * import { Schema } from "effect"
+ *
+ * const QA = Signature.fromString("question -> answer")
+ * // answer: number, described
+ * const Numeric = Signature.withUpdatedFields(QA, "answer", { schema: Schema.Number, description: "A number" })
+ * ```
+ */
+export const withUpdatedFields: {
+  <S extends Any, const K extends FieldName<S>, F extends Schema.Struct.Field>(
+    self: S,
+    name: K,
+    update: { readonly schema: F; readonly description?: string | undefined }
+  ): WithUpdated<S, K, F>
+  <S extends Any, const K extends FieldName<S>>(
+    self: S,
+    name: K,
+    update: { readonly description: string }
+  ): S
+} = (
+  self: Any,
+  name: string,
+  update: { readonly schema?: Schema.Struct.Field | undefined; readonly description?: string | undefined }
+): never => {
+  const edit = (entries: Entries): Entries =>
+    entries.map(([n, field]) => {
+      if (n !== name) return [n, field] as const
+      const next = update.schema ?? field
+      return [n, update.description === undefined ? next : describe(next, update.description)] as const
+    })
+  requireField(self, name)
+  return rebuild(self, edit(entriesOf(self.input)), edit(entriesOf(self.output))) as never
+}
+
+// Both a Schema and a property signature (`Schema.optional(...)`) take annotations.
+const describe = (field: Schema.Struct.Field, description: string): Schema.Struct.Field =>
+  field.annotations({ description })
+
+/**
+ * An input field holding a conversation: earlier turns, each a record of this signature's field
+ * values (inputs and the outputs given back). The adapters show each turn as a user message
+ * (its inputs) and an assistant message (its outputs) before the current inputs, as DSPy's
+ * `dspy.History` does; a turn's field that is not in the signature is an `InvalidInput`.
+ *
+ * @since 0.2.0
+ * @example
+ * ```ts
+ * import { Predict, Signature } from "@effect-dspy/core"
+ * import { Schema } from "effect"
+ *
+ * const Chat = Signature.make("Chat", {
+ *   input: { history: Signature.History, question: Schema.String },
+ *   output: { answer: Schema.String }
+ * })
+ * const chat = Predict.make(Chat)
+ * const next = chat({
+ *   history: [{ question: "What is the capital of France?", answer: "Paris" }],
+ *   question: "And its population?"
+ * })
+ * ```
+ */
+export const History = Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown })).annotations({
+  [MediaAnnotationId]: "history",
+  identifier: "History"
+})
+
+/**
+ * A conversation, the value of a `History` field.
+ *
+ * @since 0.2.0
+ */
+export type History = typeof History.Type
+
+const base64 = /^[A-Za-z0-9+/]*={0,2}$/
+
+const ImageUrl = Schema.Struct({
+  url: Schema.String.pipe(Schema.filter((url) => URL.canParse(url) || "not a URL")),
+  mediaType: Schema.optional(Schema.String)
+})
+const ImageData = Schema.Struct({
+  /** The image's bytes in base64. */
+  data: Schema.String.pipe(Schema.filter((data) => base64.test(data) || "not base64")),
+  mediaType: Schema.String
+})
+
+/**
+ * An input field holding an image, for models that read images: a URL (`https:`, or a `data:`
+ * URL) or base64 data with its media type. The adapters send it as an `@effect/ai` file part
+ * where the field's value goes; a provider that takes no images refuses the call. A list of
+ * images is `Schema.Array(Signature.Image)`. Make values with `imageUrl` and `imageBytes`.
+ *
+ * @since 0.2.0
+ * @example
+ * ```ts
+ * import { Predict, Signature } from "@effect-dspy/core"
+ * import { Schema } from "effect"
+ *
+ * const Describe = Signature.make("Describe", {
+ *   input: { photo: Signature.Image },
+ *   output: { caption: Schema.String }
+ * })
+ * const caption = Predict.make(Describe)({ photo: Signature.imageUrl("https://example.com/cat.png") })
+ * ```
+ */
+export const Image = Schema.Union(ImageUrl, ImageData).annotations({
+  [MediaAnnotationId]: "image",
+  identifier: "Image"
+})
+
+/**
+ * An image, the value of an `Image` field.
+ *
+ * @since 0.2.0
+ */
+export type Image = typeof Image.Type
+
+/**
+ * An image at a URL (a `data:` URL carries its own bytes and media type).
+ *
+ * @since 0.2.0
+ */
+export const imageUrl = (url: string, mediaType?: string): Image =>
+  mediaType === undefined ? { url } : { url, mediaType }
+
+/**
+ * An image from its bytes.
+ *
+ * @since 0.2.0
+ */
+export const imageBytes = (bytes: Uint8Array, mediaType: string): Image => ({
+  data: Encoding.encodeBase64(bytes),
+  mediaType
+})
 
 /**
  * Tells whether a value is a signature.

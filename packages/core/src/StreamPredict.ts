@@ -23,6 +23,7 @@ import * as Stream from "effect/Stream"
 import * as Adapter from "./Adapter.js"
 import * as ChatAdapter from "./ChatAdapter.js"
 import type { InvalidInput } from "./DspyError.js"
+import { isHitPart } from "./internal/cacheMarker.js"
 import * as FirstChunk from "./internal/firstChunk.js"
 import type * as Module from "./Module.js"
 import * as Predict from "./Predict.js"
@@ -148,6 +149,7 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
       let text = ""
       let usage: Adapter.Reply["usage"] = {}
       let finishReason = "unknown"
+      let cached = false
       yield* Stream.runForEachChunk(LanguageModel.streamText({ prompt }), (chunk) => {
         if (chunk.length > 0) firstChunk()
         const out: Array<TokenDelta | FieldDelta> = []
@@ -160,6 +162,7 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
           } else if (part.type === "finish") {
             usage = part.usage
             finishReason = part.reason
+            cached = isHitPart(part)
           }
         }
         return out.length === 0 ? Effect.void : sink.offer(out)
@@ -167,7 +170,7 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
       const rest: Array<TokenDelta | FieldDelta> = []
       fieldEvents(reader.end(), rest)
       if (rest.length > 0) yield* sink.offer(rest)
-      return { text, usage, finishReason }
+      return { text, usage, finishReason, cached }
     })
 })
 

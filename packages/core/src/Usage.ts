@@ -18,7 +18,15 @@ export const Usage = Schema.Struct({
   totalTokens: Schema.Number,
   cachedInputTokens: Schema.Number,
   reasoningTokens: Schema.Number,
-  lmCalls: Schema.Number
+  /** Calls that reached the model. */
+  lmCalls: Schema.Number,
+  /**
+   * Calls answered by `LmCache` (no tokens paid: their tokens count 0, as in DSPy). Absent in
+   * usage saved before 0.2.0, read as 0.
+   *
+   * @since 0.2.0
+   */
+  cachedCalls: Schema.optionalWith(Schema.Number, { default: () => 0 })
 })
 /**
  * Usage of one or more LM calls.
@@ -38,7 +46,8 @@ export const empty: Usage = {
   totalTokens: 0,
   cachedInputTokens: 0,
   reasoningTokens: 0,
-  lmCalls: 0
+  lmCalls: 0,
+  cachedCalls: 0
 }
 
 /**
@@ -52,7 +61,8 @@ export const add = (a: Usage, b: Usage): Usage => ({
     totalTokens: a.totalTokens + b.totalTokens,
     cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
     reasoningTokens: a.reasoningTokens + b.reasoningTokens,
-    lmCalls: a.lmCalls + b.lmCalls
+    lmCalls: a.lmCalls + b.lmCalls,
+    cachedCalls: a.cachedCalls + b.cachedCalls
 })
 
 /**
@@ -67,7 +77,8 @@ export const sum = (usages: Iterable<Usage>): Usage => {
 }
 
 /**
- * The usage of a single LM call, from `@effect/ai`'s response usage (absent numbers count as 0).
+ * The usage of a single LM call, from `@effect/ai`'s response usage (absent numbers count as 0);
+ * a reply from `LmCache` (`cached`) is a cached call with no tokens.
  *
  * @since 0.1.0
  */
@@ -77,7 +88,8 @@ export const fromResponse = (usage: {
   readonly totalTokens?: number | undefined
   readonly cachedInputTokens?: number | undefined
   readonly reasoningTokens?: number | undefined
-}): Usage => {
+}, cached = false): Usage => {
+  if (cached) return cachedCall
   const input = usage.inputTokens ?? 0
   const output = usage.outputTokens ?? 0
   return {
@@ -86,9 +98,12 @@ export const fromResponse = (usage: {
     totalTokens: usage.totalTokens ?? input + output,
     cachedInputTokens: usage.cachedInputTokens ?? 0,
     reasoningTokens: usage.reasoningTokens ?? 0,
-    lmCalls: 1
+    lmCalls: 1,
+    cachedCalls: 0
   }
 }
+
+const cachedCall: Usage = { ...empty, cachedCalls: 1 }
 
 /**
  * Runs a program and returns its result with the total usage of every LM call it made.

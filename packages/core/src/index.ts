@@ -7,6 +7,13 @@
  */
 
 /**
+ * Aggregating several completions into one: `majority`, DSPy's vote, and its normalization.
+ *
+ * @since 0.2.0
+ */
+export * as Aggregation from "./Aggregation.js"
+
+/**
  * Adapters: turn a signature, demos and inputs into a prompt, and read the reply back into typed outputs.
  *
  * @since 0.1.0
@@ -33,6 +40,13 @@ export * as ChainOfThought from "./ChainOfThought.js"
  * @since 0.1.0
  */
 export * as ChatAdapter from "./ChatAdapter.js"
+
+/**
+ * `CodeSandbox`: runs model-written programs in QuickJS (WebAssembly) on a worker thread, bounded in time and memory.
+ *
+ * @since 0.2.0
+ */
+export * as CodeSandbox from "./CodeSandbox.js"
 
 /**
  * Multi-turn conversations that keep their own history and stream each reply.
@@ -78,11 +92,32 @@ export * as EventBus from "./EventBus.js"
 export * as GenAiSpan from "./GenAiSpan.js"
 
 /**
+ * `History`: the last LM calls (prompt, reply, usage, module), kept by a Layer; `History.inspect` prints them as DSPy does.
+ *
+ * @since 0.2.0
+ */
+export * as History from "./History.js"
+
+/**
  * The JSON adapter: JSON-schema structured output derived from the output Schema.
  *
  * @since 0.1.0
  */
 export * as JsonAdapter from "./JsonAdapter.js"
+
+/**
+ * `KNN`: few-shot demos chosen per call by similarity, through your embedding function.
+ *
+ * @since 0.2.0
+ */
+export * as KNN from "./KNN.js"
+
+/**
+ * `LmCache`: LM calls cached by a stable key of the request, in memory and in a directory.
+ *
+ * @since 0.2.0
+ */
+export * as LmCache from "./LmCache.js"
 
 /**
  * Per-call model settings (temperature, max tokens, ...) carried in the Effect context.
@@ -97,6 +132,13 @@ export * as LmConfig from "./LmConfig.js"
  * @since 0.1.0
  */
 export * as Module from "./Module.js"
+
+/**
+ * `MultiChainComparison`: the model compares M reasoning attempts and writes the final outputs.
+ *
+ * @since 0.2.0
+ */
+export * as MultiChainComparison from "./MultiChainComparison.js"
 
 /**
  * A near-miss: a reply the adapter read although the model did not write it exactly as asked
@@ -127,6 +169,13 @@ export * as Prediction from "./Prediction.js"
  * @since 0.1.0
  */
 export * as ProgramState from "./ProgramState.js"
+
+/**
+ * `ProgramOfThought`: the model writes a program, the sandbox runs it, the model reads the outputs off its result.
+ *
+ * @since 0.2.0
+ */
+export * as ProgramOfThought from "./ProgramOfThought.js"
 
 /**
  * `ReAct`: an agent that interleaves thoughts and tool calls, then extracts the outputs.

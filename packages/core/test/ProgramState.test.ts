@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Exit, FastCheck, Schema } from "effect"
-import { ChainOfThought, Module, Predict, ProgramState, Signature } from "../src/index.js"
+import { ChainOfThought, DspyError, Module, Predict, ProgramState, Signature } from "../src/index.js"
 import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 const Classify = Signature.make("Classify", {
@@ -108,7 +108,7 @@ describe("ProgramState", () => {
     Effect.gen(function*() {
       const cases: Array<unknown> = [
         "{not json",
-        { version: 2, predictors: {} },
+        { version: 3, predictors: {} },
         { version: 1, predictors: { nope: { signature: "Classify", instructions: "", demos: [] } } },
         { version: 1, predictors: { classify: { signature: "Other", instructions: "", demos: [] } } },
         { version: 1, predictors: { classify: { signature: "Classify", instructions: "", demos: [{ label: "nope" }] } } },
@@ -118,5 +118,48 @@ describe("ProgramState", () => {
         const exit = yield* Effect.exit(ProgramState.load(program, bad))
         assert.isTrue(Exit.isFailure(exit), JSON.stringify(bad))
       }
+    }))
+
+  it.effect("state is keyed by path and field names: editing a shorthand's text keeps it loadable", () =>
+    Effect.gen(function*() {
+      const before = Predict.make(Signature.fromString("question -> answer"), { instructions: "Be brief." })
+      const saved = ProgramState.save(before)
+      assert.deepInclude(saved.predictors["self"]!, { inputs: ["question"], outputs: ["answer"] })
+      // another display name (the shorthand's text), the same fields
+      const after = Predict.make(Signature.fromString("question: str -> answer: str"))
+      const loaded = yield* ProgramState.load(after, ProgramState.toJson(before))
+      assert.strictEqual(loaded.predictors[0]!.state.instructions, "Be brief.")
+    }))
+
+  it.effect("a state for other fields fails with StateMismatch naming what differs", () =>
+    Effect.gen(function*() {
+      const saved = ProgramState.toJson(Predict.make(Signature.fromString("question, context -> answer")))
+      const other = Predict.make(Signature.fromString("question, hint -> answer, confidence: float"))
+      const error = yield* Effect.flip(ProgramState.load(other, saved))
+      assert.instanceOf(error, DspyError.StateMismatch)
+      if (error instanceof DspyError.StateMismatch) {
+        assert.deepInclude(error, {
+          predictor: "self",
+          missingInputs: ["hint"],
+          extraInputs: ["context"],
+          missingOutputs: ["confidence"],
+          extraOutputs: []
+        })
+        assert.include(error.message, "the state lacks the input(s) \"hint\"")
+        assert.include(error.message, "the program lacks the input(s) \"context\"")
+      }
+      // the order of fields does not matter
+      const reordered = Predict.make(Signature.fromString("context, question -> answer"))
+      yield* ProgramState.load(reordered, saved)
+    }))
+
+  it.effect("version 1 states (keyed by signature name) still load", () =>
+    Effect.gen(function*() {
+      const v1 = {
+        version: 1,
+        predictors: { classify: { signature: "Classify", instructions: "Old.", demos: [] } }
+      }
+      const loaded = yield* ProgramState.load(program, v1)
+      assert.strictEqual(loaded.predictors[0]!.state.instructions, "Old.")
     }))
 })

@@ -71,14 +71,52 @@ describe("ReAct", () => {
       assert.include(third, "observation_1: Error: invalid arguments")
     }))
 
-  it.effect("fails after max iterations with the trajectory and a partial answer", () =>
+  it.effect("at the limit, extracts the answer from the trajectory; the trajectory is on the prediction", () =>
+    Effect.gen(function*() {
+      const lm = ScriptedLm.make((prompt) =>
+        ScriptedLm.systemText(prompt).includes("next_thought")
+          ? step("again", "lookup_order", { id: "A1" })
+          : ScriptedLm.reply({ reasoning: "the lookups say shipped", answer: "It has shipped." })
+      )
+      const agent = ReAct.make(QA, { tools: [lookup], maxIterations: 3 })
+      const prediction = yield* agent({ question: "loop?" }).pipe(Effect.provide(lm.layer))
+      assert.strictEqual(prediction.output.answer, "It has shipped.")
+      assert.strictEqual(prediction.output.trajectory.length, 3)
+      assert.deepStrictEqual(prediction.output.trajectory[0], {
+        thought: "again",
+        toolName: "lookup_order",
+        toolArgs: { id: "A1" },
+        observation: "{\"id\":\"A1\",\"status\":\"shipped\"}"
+      })
+      // three steps, then the extraction, which sees all three
+      assert.strictEqual(lm.counters.calls, 4)
+      assert.include(ScriptedLm.lastUserText(lm.counters.prompts[3]!), "observation_2:")
+    }))
+
+  it.effect("runs up to 20 steps by default", () =>
+    Effect.gen(function*() {
+      const lm = ScriptedLm.make((prompt) =>
+        ScriptedLm.systemText(prompt).includes("next_thought")
+          ? step("again", "lookup_order", { id: "A1" })
+          : ScriptedLm.reply({ reasoning: "-", answer: "done" })
+      )
+      const prediction = yield* ReAct.make(QA, { tools: [lookup] })({ question: "loop?" }).pipe(Effect.provide(lm.layer))
+      assert.strictEqual(prediction.output.trajectory.length, 20)
+      assert.strictEqual(lm.counters.calls, 21)
+    }))
+
+  it("refuses a signature with a field named trajectory", () => {
+    assert.throws(() => ReAct.make(Signature.fromString("question, trajectory -> answer"), { tools: [lookup] }))
+  })
+
+  it.effect("with onLimit: fail, fails after max iterations with the trajectory and a partial answer", () =>
     Effect.gen(function*() {
       const lm = ScriptedLm.make((prompt) =>
         ScriptedLm.systemText(prompt).includes("next_thought")
           ? step("again", "lookup_order", { id: "A1" })
           : ScriptedLm.reply({ reasoning: "-", answer: "partial" })
       )
-      const agent = ReAct.make(QA, { tools: [lookup], maxIterations: 3 })
+      const agent = ReAct.make(QA, { tools: [lookup], maxIterations: 3, onLimit: "fail" })
       const exit = yield* Effect.exit(agent({ question: "loop?" })).pipe(Effect.provide(lm.layer))
       assert.isTrue(Exit.isFailure(exit))
       if (Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "MaxIterationsReached") {

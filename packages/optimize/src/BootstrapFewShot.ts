@@ -33,6 +33,7 @@ import * as Schemas from "./internal/schemas.js"
 import { type Metric, verdict } from "./Metric.js"
 import { type CheckpointError, type CheckpointMismatch, InvalidOptions, TooManyErrors } from "./OptimizeError.js"
 import type * as OptimizerReport from "./Report.js"
+import { withRunCache } from "./internal/runCache.js"
 
 /**
  * Options of `compile`.
@@ -66,6 +67,14 @@ export interface Options<I, O, ME, MR, TR = never> {
    * @since 0.2.0
    */
   readonly checkpoint?: Store | undefined
+  /**
+   * Cache the run's LM calls in memory (`LmCache.ensure`), as DSPy does (default `true`); a
+   * cache already in force (`LmCache.layer`, `Lm.layer`'s `cache`) is used instead. `false`
+   * sends every call to the model.
+   *
+   * @since 0.2.0
+   */
+  readonly cache?: boolean | undefined
 }
 
 /**
@@ -363,4 +372,4 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
       data: { attempted: report.attempted, passed: report.passed, errors: report.errors, demos: counts, labeled: labeledCounts }
     })
     return { program: student.withState({ predictors: next }), report }
-  }).pipe(Effect.withSpan(optimizer, { captureStackTrace: false }))
+  }).pipe(Effect.withSpan(optimizer, { captureStackTrace: false }), withRunCache(options.cache))

@@ -46,6 +46,7 @@ import * as Schemas from "./internal/schemas.js"
 import type { Metric } from "./Metric.js"
 import { type CheckpointError, type CheckpointMismatch, InvalidOptions, TooManyErrors } from "./OptimizeError.js"
 import type * as OptimizerReport from "./Report.js"
+import { withRunCache } from "./internal/runCache.js"
 
 /**
  * The signature of the reflection step.
@@ -145,6 +146,14 @@ export interface Options<I, O, ME, MR, RE = never, RR = never> {
   /** Save progress here after each iteration and resume from it (see `Checkpoint`). */
   readonly checkpoint?: Store | undefined
   readonly seed?: number | undefined
+  /**
+   * Cache the run's LM calls in memory (`LmCache.ensure`), as DSPy does (default `true`); a
+   * cache already in force (`LmCache.layer`, `Lm.layer`'s `cache`) is used instead. `false`
+   * sends every call to the model.
+   *
+   * @since 0.2.0
+   */
+  readonly cache?: boolean | undefined
 }
 
 /**
@@ -630,4 +639,4 @@ export const compile = <I, O, E, R, ME = never, MR = never, RE = never, RR = nev
       data: { baseline: report.baselineScore, best: report.bestScore, candidates: candidates.length, metricCalls: state.metricCalls }
     })
     return { program: programOf(state.candidates[best]!.instructions), report }
-  }).pipe(Effect.scoped, Effect.withSpan(optimizer, { captureStackTrace: false }))
+  }).pipe(Effect.scoped, Effect.withSpan(optimizer, { captureStackTrace: false }), withRunCache(options.cache))

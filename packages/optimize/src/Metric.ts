@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { type Module, Predict, type Prediction, Signature } from "@effect-dspy/core"
+import { Aggregation, type Module, Predict, type Prediction, Signature } from "@effect-dspy/core"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -109,18 +109,10 @@ export const score = <I, O, E, R>(
   prediction: Prediction.Prediction<O>
 ): Effect.Effect<number, E, R> => Effect.map(verdict(metric, example, prediction), (v) => v.score)
 
-// ASCII punctuation, as Python's `string.punctuation` (what DSPy removes).
-const punctuation = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g
-// "a", "an", "the" as whole words; a word character is a letter, a digit or `_` in any script.
-const articles = /(?<![\p{L}\p{N}_])(?:a|an|the)(?![\p{L}\p{N}_])/gu
-// Python's `str.split()` whitespace, which differs from JavaScript's `\s`: it has U+001C-U+001F
-// and U+0085 (NEL) and lacks U+FEFF.
-// eslint-disable-next-line no-control-regex -- the control characters are the point
-const whitespace = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/
-
 /**
  * DSPy's answer normalization: Unicode NFD, lowercase, ASCII punctuation removed, the articles
- * "a", "an" and "the" removed, whitespace collapsed.
+ * "a", "an" and "the" removed, whitespace collapsed (core's `Aggregation.normalizeText`, which
+ * `Aggregation.majority` votes with).
  *
  * @since 0.2.0
  * @example
@@ -129,9 +121,7 @@ const whitespace = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029
  * Metric.normalizeText("The,  Eiffel  Tower!") // "eiffel tower"
  * ```
  */
-export const normalizeText = (text: string): string =>
-  text.normalize("NFD").toLowerCase().replace(punctuation, "").replace(articles, " ").split(whitespace).filter((t) => t !== "")
-    .join(" ")
+export const normalizeText: (text: string) => string = Aggregation.normalizeText
 
 const asText = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value) ?? ""
 

@@ -50,6 +50,7 @@ import * as LabeledFewShot from "./LabeledFewShot.js"
 import type { Metric } from "./Metric.js"
 import { type CheckpointError, type CheckpointMismatch, InvalidOptions, type TooManyErrors } from "./OptimizeError.js"
 import type * as OptimizerReport from "./Report.js"
+import { withRunCache } from "./internal/runCache.js"
 
 /**
  * The signature the proposer answers.
@@ -144,6 +145,14 @@ export interface Options<I, O, ME, MR, TR = never, PE = never, PR = never> {
   /** Save progress here after each step and resume from it (see `Checkpoint`). */
   readonly checkpoint?: Store | undefined
   readonly seed?: number | undefined
+  /**
+   * Cache the run's LM calls in memory (`LmCache.ensure`), as DSPy does (default `true`); a
+   * cache already in force (`LmCache.layer`, `Lm.layer`'s `cache`) is used instead. `false`
+   * sends every call to the model.
+   *
+   * @since 0.2.0
+   */
+  readonly cache?: boolean | undefined
 }
 
 /**
@@ -811,4 +820,4 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never, PE = nev
       data: { baseline: report.baselineScore, best: report.bestScore, bestChoice: report.bestChoice, lmCalls: report.usage.lmCalls }
     })
     return { program, report }
-  }).pipe(Effect.scoped, Effect.withSpan(optimizer, { captureStackTrace: false }))
+  }).pipe(Effect.scoped, Effect.withSpan(optimizer, { captureStackTrace: false }), withRunCache(options.cache))

@@ -27,6 +27,7 @@ import { trainAndValidation } from "./internal/split.js"
 import * as LabeledFewShot from "./LabeledFewShot.js"
 import { type CheckpointError, type CheckpointMismatch, InvalidOptions, type TooManyErrors } from "./OptimizeError.js"
 import type * as OptimizerReport from "./Report.js"
+import { withRunCache } from "./internal/runCache.js"
 
 /**
  * One scored candidate.
@@ -206,4 +207,4 @@ export const compile = <I, O, E, R, ME = never, MR = never, TR = never>(
       data: { best: best.label, score: best.score }
     })
     return { program: best.program, candidates, report }
-  }).pipe(Effect.withSpan(optimizer, { captureStackTrace: false }))
+  }).pipe(Effect.withSpan(optimizer, { captureStackTrace: false }), withRunCache(options.cache))

@@ -50,7 +50,7 @@ describe("Checkpoint", () => {
     Effect.gen(function*() {
       const saved = yield* Checkpoint.memory()
       const run = checkpointer(saved, "Gepa", "f1", Schema.Struct({ step: Schema.Number }))
-      yield* run.save({ step: 3 }, { inputTokens: 1, outputTokens: 1, totalTokens: 2, cachedInputTokens: 0, reasoningTokens: 0, lmCalls: 1 })
+      yield* run.save({ step: 3 }, { inputTokens: 1, outputTokens: 1, totalTokens: 2, cachedInputTokens: 0, reasoningTokens: 0, lmCalls: 1, cachedCalls: 0 })
       const text = Option.getOrThrow(yield* saved.load)
       assert.deepStrictEqual(Option.map(yield* run.resume, (r) => r.state), Option.some({ step: 3 }))
 

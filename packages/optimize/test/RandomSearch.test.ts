@@ -74,4 +74,24 @@ describe("RandomSearch", () => {
       assert.deepStrictEqual(ProgramState.save(resumed.program), ProgramState.save(whole.program))
       assert.isBelow(second.counts.student, reference.counts.student)
     }))
+
+  it.effect("caches its LM calls by default: the same program for fewer model calls; cache: false asks the model every time", () =>
+    Effect.gen(function*() {
+      const run = (cache: boolean | undefined) =>
+        Effect.gen(function*() {
+          const { counts, layer } = yield* Student.layer({ seed: 5 })
+          const { candidates, report } = yield* RandomSearch.compile(student, Student.makeProblems(24, 5), {
+            metric,
+            numCandidates: 3,
+            seed: 5,
+            ...(cache === undefined ? {} : { cache })
+          }).pipe(Effect.provide(layer))
+          return { calls: counts.student, scores: report.trials.map((t) => t.score), states: candidates.map((c) => ProgramState.toJson(c.program)) }
+        })
+      const cached = yield* run(undefined)
+      const uncached = yield* run(false)
+      assert.deepStrictEqual(cached.scores, uncached.scores)
+      assert.deepStrictEqual(cached.states, uncached.states)
+      assert.isBelow(cached.calls, uncached.calls)
+    }))
 })

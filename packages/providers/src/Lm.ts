@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { GenAiSpan, LmConfig } from "@effect-dspy/core"
+import { GenAiSpan, LmCache, LmConfig, Redaction } from "@effect-dspy/core"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -24,6 +24,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type * as Limiter from "./Limiter.js"
 import * as ModelId from "./ModelId.js"
 import { MissingConfiguration, type ModelOptions, ProviderRegistry } from "./ProviderRegistry.js"
@@ -36,7 +37,21 @@ import { optionalString } from "./internal/settings.js"
  *
  * @since 0.1.0
  */
-export type SetupError = ModelId.InvalidModelId | MissingConfiguration | ConfigError.ConfigError
+export type SetupError = ModelId.InvalidModelId | MissingConfiguration | ConfigError.ConfigError | CacheUnavailable
+
+/**
+ * The cache directory of `cache: { directory }` could not be made.
+ *
+ * @since 0.2.0
+ */
+export class CacheUnavailable extends Schema.TaggedError<CacheUnavailable>("@effect-dspy/providers/CacheUnavailable")(
+  "CacheUnavailable",
+  { directory: Schema.String, reason: Schema.String }
+) {
+  override get message(): string {
+    return `The LM cache directory ${JSON.stringify(this.directory)} cannot be used: ${this.reason}`
+  }
+}
 
 /**
  * Options of `layer` and `layerFromEnv`: the provider's settings, and how calls are made.
@@ -55,6 +70,27 @@ export interface Options extends ModelOptions {
    * model call's span is the call's, and names the server and the trace (`traceparent`).
    */
   readonly httpClient?: Layer.Layer<HttpClient.HttpClient> | undefined
+  /**
+   * Cache the calls (`LmCache`), in front of the retry policy and the limiter, so a hit costs
+   * no request: `true` in memory, `{ directory }` also in files that outlive the process. Off
+   * by default.
+   *
+   * @since 0.2.0
+   */
+  readonly cache?: boolean | CacheOptions | undefined
+}
+
+/**
+ * How `layer` caches calls: `LmCache`'s options, and a directory to keep the replies in.
+ *
+ * @since 0.2.0
+ */
+export interface CacheOptions extends LmCache.Options {
+  /**
+   * A directory kept on Node's file system (one file per reply), shared by every process that
+   * names it; without one, the cache lives in memory for as long as the layer.
+   */
+  readonly directory?: string | undefined
 }
 
 const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string"
@@ -68,6 +104,38 @@ const isNode = typeof process !== "undefined" && typeof process.versions?.node =
 export const httpClientLayer: Layer.Layer<HttpClient.HttpClient> = isNode
   ? Layer.unwrapEffect(Effect.map(Effect.promise(() => import("@effect/platform-node/NodeHttpClient")), (m) => m.layerUndici))
   : FetchHttpClient.layer
+
+const nodeContextLayer = Layer.unwrapEffect(
+  Effect.map(Effect.promise(() => import("@effect/platform-node/NodeContext")), (m) => m.layer)
+)
+
+/**
+ * The cache layer of `options.cache`, keyed also on what tells two models of the same id apart
+ * (the id, the base URL without its credentials, the API), never on a key or a header.
+ */
+const cacheOf = (
+  cache: Options["cache"],
+  modelId: string,
+  options: Options
+): Layer.Layer<LanguageModel.LanguageModel, SetupError, LanguageModel.LanguageModel> | undefined => {
+  if (cache === undefined || cache === false) return undefined
+  const settings: CacheOptions = cache === true ? {} : cache
+  const namespace = JSON.stringify([
+    modelId,
+    options.baseUrl === undefined ? null : Redaction.url(options.baseUrl),
+    options.api ?? null,
+    options.apiVersion ?? null,
+    options.reasoningEffort ?? null,
+    settings.namespace ?? null
+  ])
+  const cacheOptions = { capacity: settings.capacity, namespace, additionalKey: settings.additionalKey }
+  return settings.directory === undefined
+    ? LmCache.layer(cacheOptions)
+    : LmCache.layerFileSystem(settings.directory, cacheOptions).pipe(
+      Layer.provide(nodeContextLayer),
+      Layer.mapError((error) => new CacheUnavailable({ directory: settings.directory ?? "", reason: error.message }))
+    )
+}
 
 const policyOf = (options: Options): Resilience.Policy => {
   const base: Resilience.Policy = options.retry === false ? Resilience.noRetry : options.retry ?? {}
@@ -119,7 +187,9 @@ export const layer = (modelId: string, options: Options = {}): Layer.Layer<Langu
     const http = Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, withoutRequestSpans)).pipe(
       Layer.provide(options.httpClient ?? httpClientLayer)
     )
-    return Layer.merge(resilient, named).pipe(Layer.provide(http))
+    const cache = cacheOf(options.cache, ModelId.format(id), options)
+    const served = cache === undefined ? resilient : Layer.provide(cache, resilient)
+    return Layer.merge(served, named).pipe(Layer.provide(http))
   }))
 
 /**

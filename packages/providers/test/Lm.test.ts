@@ -1,10 +1,13 @@
 /**
  * Model ids through the provider registry, `layerFromEnv`, and what a layer tells core.
  */
-import { LmConfig } from "@effect-dspy/core"
+import { LmCache, LmConfig } from "@effect-dspy/core"
+import * as NodeFileSystem from "node:fs"
+import * as NodeOs from "node:os"
+import * as NodePath from "node:path"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Option, Tracer } from "effect"
+import { ConfigProvider, Context, Effect, Layer, Option, Tracer } from "effect"
 import * as Lm from "../src/Lm.js"
 import * as ProviderRegistry from "../src/ProviderRegistry.js"
 import { completion } from "./fixtures/chatCompletions.js"
@@ -131,4 +134,71 @@ describe("Lm", () => {
       assert.strictEqual(call.attributes.get("server.address"), "127.0.0.1")
       assert.strictEqual(call.attributes.get("server.port"), Number(new URL(server.url).port))
     }))
+
+  describe("cache", () => {
+    // A registered provider over a fake model that counts its requests.
+    const counting = (name = "mine") => {
+      const fake = Fake.make([Fake.ok("from the model")])
+      const provider: ProviderRegistry.Provider = { name, env: { variables: [] }, make: () => Effect.succeed({ layer: fake.layer, secrets: [] }) }
+      return { fake, registry: ProviderRegistry.register(provider) }
+    }
+    const twice = (model: Layer.Layer<LanguageModel.LanguageModel, Lm.SetupError>) =>
+      Effect.scoped(Effect.gen(function*() {
+        const context = yield* Layer.build(model)
+        const call = LanguageModel.generateText({ prompt: "What is 2 + 2?" }).pipe(Effect.provide(context))
+        const first = yield* call
+        const second = yield* call
+        return { texts: [first.text, second.text], hits: [LmCache.isCacheHit(first.content), LmCache.isCacheHit(second.content)], context }
+      }))
+    const tempDirectory = Effect.acquireRelease(
+      Effect.sync(() => NodeFileSystem.mkdtempSync(NodePath.join(NodeOs.tmpdir(), "lm-cache-"))),
+      (directory) => Effect.sync(() => NodeFileSystem.rmSync(directory, { recursive: true, force: true }))
+    )
+
+    it.effect("off by default: the same call twice is two requests", () =>
+      Effect.gen(function*() {
+        const { fake, registry } = counting()
+        const { hits } = yield* twice(Lm.layer("mine/model-1", { retry: false }).pipe(Layer.provide(registry)))
+        assert.strictEqual(fake.attempts.length, 2)
+        assert.deepStrictEqual(hits, [false, false])
+      }))
+
+    it.effect("cache: true: the same call twice is one request, the second a marked hit; the cache is in the layer's context", () =>
+      Effect.gen(function*() {
+        const { fake, registry } = counting()
+        const { texts, hits, context } = yield* twice(Lm.layer("mine/model-1", { retry: false, cache: true }).pipe(Layer.provide(registry)))
+        assert.strictEqual(fake.attempts.length, 1)
+        assert.deepStrictEqual(texts, ["from the model", "from the model"])
+        assert.deepStrictEqual(hits, [false, true])
+        assert.isTrue(Option.isSome(Context.getOption(context as Context.Context<unknown>, LmCache.LmCache)))
+      }))
+
+    it.scoped("cache: { directory }: a second layer (a later run) answers from the files; another model id does not share them", () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        const first = counting()
+        yield* twice(Lm.layer("mine/model-1", { retry: false, cache: { directory } }).pipe(Layer.provide(first.registry)))
+        assert.strictEqual(first.fake.attempts.length, 1)
+        assert.isAbove(NodeFileSystem.readdirSync(directory).length, 0)
+        const later = counting()
+        const again = yield* twice(Lm.layer("mine/model-1", { retry: false, cache: { directory } }).pipe(Layer.provide(later.registry)))
+        assert.strictEqual(later.fake.attempts.length, 0)
+        assert.deepStrictEqual(again.hits, [true, true])
+        const other = counting()
+        yield* twice(Lm.layer("mine/model-2", { retry: false, cache: { directory } }).pipe(Layer.provide(other.registry)))
+        assert.strictEqual(other.fake.attempts.length, 1)
+      }))
+
+    it.scoped("a cache directory that cannot be made is CacheUnavailable, before any request", () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        const file = NodePath.join(directory, "a-file")
+        NodeFileSystem.writeFileSync(file, "not a directory")
+        const { fake, registry } = counting()
+        const error = yield* failureTag(Lm.layer("mine/model-1", { cache: { directory: NodePath.join(file, "cache") } }).pipe(Layer.provide(registry)))
+        assert.strictEqual(error._tag, "CacheUnavailable")
+        assert.include(error.message, "a-file")
+        assert.strictEqual(fake.attempts.length, 0)
+      }))
+  })
 })

@@ -47,10 +47,13 @@ export const runAttempts = <I, O, E, R, RR, E2, R2>(
     let failures = 0
     let lastError: E | undefined
     let wrap: <A, EA, RA>(self: Effect.Effect<A, EA, RA>) => Effect.Effect<A, EA, RA> = (self) => self
+    // Each attempt is a rollout of its own (DSPy's `rollout_id`), counted from the one in force,
+    // so that a cache keeps the attempts apart and nested samplers do not collide.
+    const base = (yield* LmConfig.LmConfig).rolloutId ?? 0
     for (let i = 0; i < n; i++) {
       const attempt = yield* module(input).pipe(
         wrap,
-        LmConfig.withSettings({ rolloutId: i, temperature: options.temperature ?? 1.0 }),
+        LmConfig.withSettings({ rolloutId: base + i, temperature: options.temperature ?? 1.0 }),
         Effect.either
       )
       if (attempt._tag === "Left") {

@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import type * as Adapter from "../Adapter.js"
 import { EventBus } from "../EventBus.js"
 import * as GenAiSpan from "../GenAiSpan.js"
+import { History } from "../History.js"
 import { LmConfig } from "../LmConfig.js"
 import type * as Signature from "../Signature.js"
 import * as Usage from "../Usage.js"
@@ -16,8 +17,8 @@ const JsonAdapterName = "JsonAdapter"
 
 /**
  * One LM call made by a predictor: a generation span (`chat {model}`, see `GenAiSpan.lmSpan`,
- * naming the predictor, `moduleName`), `lm.*` events, and usage recorded with the enclosing
- * module calls and trackers.
+ * naming the predictor, `moduleName`), `lm.*` events, usage recorded with the enclosing module
+ * calls and trackers, and the call kept by `History` when a history is in force.
  */
 export const callModel = Effect.fnUntraced(function*(
   adapter: Adapter.Adapter,
@@ -28,6 +29,7 @@ export const callModel = Effect.fnUntraced(function*(
 ) {
   const config = yield* LmConfig
   const bus = yield* EventBus
+  const history = yield* History
   const model = config.model ?? "unknown"
   const span = GenAiSpan.lmSpan({
     ...config,
@@ -48,7 +50,25 @@ export const callModel = Effect.fnUntraced(function*(
     GenAiSpan.withContent({ span: "lm", name: model }, prompt, (reply) => reply.text),
     GenAiSpan.withSpan(span)
   )
-  if (!bus.active()) return yield* Effect.tap(generate, recordUsage)
+  // With `History.layer`, every call is kept with its prompt and reply.
+  const remember = (reply: Adapter.Reply, usage: Usage.Usage) =>
+    history === undefined ? Effect.void : Effect.map(Clock.currentTimeMillis, (timestamp) =>
+      history.record({
+        timestamp,
+        module: moduleName,
+        signature: signature.name,
+        provider: config.provider,
+        model: config.model,
+        prompt,
+        reply: reply.text,
+        usage,
+        cached: reply.cached === true
+      }))
+  if (!bus.active()) {
+    const reply = yield* generate
+    yield* remember(reply, yield* recordUsage(reply))
+    return reply
+  }
   // Events are built only when someone listens.
   const common = { callId: bus.nextCallId(), module: moduleName, signature: signature.name, provider: config.provider, model: config.model }
   const start = yield* Clock.currentTimeMillis
@@ -60,15 +80,26 @@ export const callModel = Effect.fnUntraced(function*(
     )
   )
   const usage = yield* recordUsage(reply)
+  yield* remember(reply, usage)
   const end = yield* Clock.currentTimeMillis
-  yield* bus.publish({ type: "lm.end", ...common, durationMillis: end - start, usage, finishReason: reply.finishReason })
+  yield* bus.publish({
+    type: "lm.end",
+    ...common,
+    durationMillis: end - start,
+    usage,
+    finishReason: reply.finishReason,
+    cached: reply.cached === true
+  })
   return reply
 })
 
-/** Adds a reply's usage to the enclosing module calls' collectors and to every `Usage.track`. */
+/**
+ * Adds a reply's usage to the enclosing module calls' collectors and to every `Usage.track`; a
+ * reply from `LmCache` counts as a cached call with no tokens.
+ */
 const recordUsage = (reply: Adapter.Reply): Effect.Effect<Usage.Usage> =>
   Effect.gen(function*() {
-    const usage = Usage.fromResponse(reply.usage)
+    const usage = Usage.fromResponse(reply.usage, reply.cached === true)
     addUsage(yield* CurrentCollector, usage)
     for (const track of yield* UsageTrackers) track(usage)
     return usage

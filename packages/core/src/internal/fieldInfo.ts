@@ -2,6 +2,7 @@ import type * as JSONSchema from "effect/JSONSchema"
 import * as Option from "effect/Option"
 import * as AST from "effect/SchemaAST"
 import { choicesOf } from "./lenient.js"
+import { type Media, mediaOf } from "./media.js"
 import { promptJsonSchema, userDescription } from "./promptSchema.js"
 
 /** How a field's value is written into and read from prompt text. */
@@ -28,6 +29,8 @@ export interface FieldInfo {
   readonly encoded: AST.AST
   /** Whether the value is a list of text (an input rendered as DSPy renders passages). */
   readonly textList: boolean
+  /** A value shown other than as text: a conversation history (messages) or images (file parts). */
+  readonly media: Media | undefined
 }
 
 /** Whether values of an encoded type are strings (text written raw); `null` does not count. */
@@ -163,7 +166,8 @@ export const fieldsOf = (struct: { readonly ast: AST.AST }): ReadonlyArray<Field
     // The JSON schema comes from the declared type, refinements included (integer, bounds,
     // formats); JSONSchema uses the encoded side of transformations by itself.
     const jsonSchema = textChoicesSchema(encoded, kind, nullable) ?? promptJsonSchema(stripUndefined(property.type))
-    const typeLabel = labelOf(encoded, kind, jsonSchema, nullable)
+    const media = mediaOf(stripUndefined(property.type))
+    const typeLabel = media === undefined ? labelOf(encoded, kind, jsonSchema, nullable) : mediaLabels[media]
     return {
       name,
       description: descriptionOf(property),
@@ -173,14 +177,17 @@ export const fieldsOf = (struct: { readonly ast: AST.AST }): ReadonlyArray<Field
       jsonSchema,
       typeLabel,
       constraints: constraintWords(jsonSchema),
-      schemaNote: kind === "text" && typeLabel === "string"
+      schemaNote: media !== undefined || (kind === "text" && typeLabel === "string")
         ? undefined
         : `# note: the value you produce must adhere to the JSON schema: ${JSON.stringify(jsonSchema)}`,
       encoded,
-      textList: isTextList(encoded)
+      textList: isTextList(encoded),
+      media
     }
   })
 }
+
+const mediaLabels: Record<Media, string> = { history: "conversation history", image: "image", images: "list of images" }
 
 // `Schema.optional(X)` encodes as `X | undefined`; prompts speak of X.
 const stripUndefined = (ast: AST.AST): AST.AST => {

@@ -1,4 +1,4 @@
-import type { Usage } from "@effect-dspy/core"
+import { Usage } from "@effect-dspy/core"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -20,14 +20,8 @@ const Envelope = Schema.parseJson(Schema.Struct({
   version: Schema.Literal(FORMAT),
   optimizer: Schema.String,
   fingerprint: Schema.String,
-  usage: Schema.Struct({
-    inputTokens: Schema.Number,
-    outputTokens: Schema.Number,
-    totalTokens: Schema.Number,
-    cachedInputTokens: Schema.Number,
-    reasoningTokens: Schema.Number,
-    lmCalls: Schema.Number
-  }),
+  // core's usage (checkpoints saved before it counted cached calls read them as 0)
+  usage: Usage.Usage,
   state: Schema.Unknown
 }))
 
