@@ -24,6 +24,7 @@ import {
   demoShape,
   fieldDescriptions,
   incompleteDemoPrefix,
+  inputSections,
   marker,
   notSupplied,
   objective
@@ -79,25 +80,6 @@ const formatFields = (
   return parts.join("\n\n")
 }
 
-/** Input sections as message content: images as file parts where their values go. */
-const formatInputs = (
-  fields: ReadonlyArray<FieldInfo>,
-  values: Readonly<Record<string, unknown>>,
-  missing: string | undefined = undefined
-): Media.Content => {
-  const content: Array<string | Prompt.FilePart> = []
-  for (const field of fields) {
-    if (field.media === "history") continue
-    const present = field.name in values && values[field.name] !== undefined
-    if (!present && (missing === undefined || field.optional)) continue
-    if (content.length > 0) content.push("\n\n")
-    if (!present) content.push(`${marker(field.name)}\n${missing}`)
-    else if (field.media === undefined) content.push(`${marker(field.name)}\n${formatValue(field, values[field.name], "input")}`)
-    else content.push(`${marker(field.name)}\n`, ...Media.imagesOf(values[field.name]).map(Media.imagePart))
-  }
-  return content
-}
-
 const instructionLine = (signature: Signature.Any): string =>
   memo(signature, "chat.instructionLine", () => buildInstructionLine(signature))
 
@@ -123,7 +105,7 @@ const formatDemo = (signature: Signature.Any, demo: Readonly<Record<string, unkn
   const shape = demoShape(signature.inputFields, signature.outputFields, demo)
   if (shape === undefined) return []
   const missing = shape.incomplete ? notSupplied : undefined
-  const inputs = formatInputs(signature.inputFields, demo, missing)
+  const inputs = inputSections(signature.inputFields, demo, missing)
   const outputs = formatFields(signature.outputFields, demo, "output", missing)
   const userContent = shape.incomplete ? [incompleteDemoPrefix, ...(inputs.length > 0 ? ["\n\n", ...inputs] : [])] : inputs
   return [user(userContent), assistant(outputs.length === 0 ? completed : `${outputs}\n\n${completed}`)]
@@ -132,7 +114,7 @@ const formatDemo = (signature: Signature.Any, demo: Readonly<Record<string, unkn
 // Each turn of a conversation history: its inputs from the user, its outputs from the assistant.
 const formatTurn = (signature: Signature.Any, turn: Readonly<Record<string, unknown>>): ReadonlyArray<Prompt.Message> => {
   const outputs = formatFields(signature.outputFields, turn, "output", notSuppliedInTurn)
-  return [user(formatInputs(signature.inputFields, turn)), assistant(outputs.length === 0 ? completed : `${outputs}\n\n${completed}`)]
+  return [user(inputSections(signature.inputFields, turn)), assistant(outputs.length === 0 ? completed : `${outputs}\n\n${completed}`)]
 }
 
 const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
@@ -148,7 +130,7 @@ const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
     for (const turn of turnsOf(request.inputs[history.field])) messages.push(...formatTurn(signature, turn))
   }
   const line = instructionLine(signature)
-  const inputs = formatInputs(signature.inputFields, request.inputs)
+  const inputs = inputSections(signature.inputFields, request.inputs)
   messages.push(user(inputs.length === 0 ? [line] : [...inputs, `\n\n${line}`]))
   for (const failed of request.failedReplies) {
     messages.push(

@@ -17,16 +17,15 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Adapter from "./Adapter.js"
 import { isCacheHit } from "./internal/cacheMarker.js"
-import type { FieldInfo } from "./internal/fieldInfo.js"
 import { notSuppliedInTurn, splitHistory, turnsOf } from "./internal/history.js"
 import { coerce, parseJsonText } from "./internal/lenient.js"
 import * as Media from "./internal/media.js"
 import { memo } from "./internal/memo.js"
-import { demoShape, fieldDescriptions, incompleteDemoPrefix, marker, notSupplied, objective } from "./internal/promptText.js"
+import { demoShape, fieldDescriptions, incompleteDemoPrefix, inputSections, marker, notSupplied, objective } from "./internal/promptText.js"
 import { withoutBuiltInAnnotations } from "./internal/promptSchema.js"
 import * as StreamParser from "./internal/streamParser.js"
 import * as ThinkBlock from "./internal/thinkBlock.js"
-import { formatValue, truncate, unfence } from "./internal/valueText.js"
+import { truncate, unfence } from "./internal/valueText.js"
 import type * as NearMiss from "./NearMiss.js"
 import type * as Signature from "./Signature.js"
 
@@ -59,25 +58,6 @@ const buildSystemMessage = (signature: Signature.Any, instructions: string): str
 
 const isSupplied = (values: Readonly<Record<string, unknown>>, name: string): boolean =>
   name in values && values[name] !== undefined
-
-/** The marked input sections as message content (images as file parts); with `missing`, the missing ones say so. */
-const formatInputs = (
-  fields: ReadonlyArray<FieldInfo>,
-  values: Readonly<Record<string, unknown>>,
-  missing: string | undefined = undefined
-): Media.Content => {
-  const content: Array<string | Prompt.FilePart> = []
-  for (const f of fields) {
-    if (f.media === "history") continue
-    const supplied = isSupplied(values, f.name)
-    if (!supplied && (missing === undefined || f.optional)) continue
-    if (content.length > 0) content.push("\n\n")
-    if (!supplied) content.push(`${marker(f.name)}\n${missing}`)
-    else if (f.media === undefined) content.push(`${marker(f.name)}\n${formatValue(f, values[f.name], "input")}`)
-    else content.push(`${marker(f.name)}\n`, ...Media.imagesOf(values[f.name]).map(Media.imagePart))
-  }
-  return content
-}
 
 const outputObject = (signature: Signature.Any, values: Readonly<Record<string, unknown>>, missing: string | undefined = undefined) => {
   const out: Record<string, unknown> = {}
@@ -115,20 +95,20 @@ const format = (request: Adapter.FormatRequest): Prompt.Prompt => {
     const shape = demoShape(signature.inputFields, signature.outputFields, demo)
     if (shape === undefined) continue
     const missing = shape.incomplete ? notSupplied : undefined
-    const inputs = formatInputs(signature.inputFields, demo, missing)
+    const inputs = inputSections(signature.inputFields, demo, missing)
     const userContent = shape.incomplete ? [incompleteDemoPrefix, ...(inputs.length > 0 ? ["\n\n", ...inputs] : [])] : inputs
     messages.push(user(userContent), assistant(JSON.stringify(outputObject(signature, demo, missing))))
   }
   if (history !== undefined) {
     for (const turn of turnsOf(request.inputs[history.field])) {
       messages.push(
-        user(formatInputs(signature.inputFields, turn)),
+        user(inputSections(signature.inputFields, turn)),
         assistant(JSON.stringify(outputObject(signature, turn, notSuppliedInTurn)))
       )
     }
   }
   const line = instructionLine(signature)
-  const inputs = formatInputs(signature.inputFields, request.inputs)
+  const inputs = inputSections(signature.inputFields, request.inputs)
   messages.push(user(inputs.length === 0 ? [line] : [...inputs, `\n\n${line}`]))
   for (const failed of request.failedReplies) {
     messages.push(assistant(failed.reply), user([`Your previous reply could not be parsed: ${failed.issue}\n\n${line}`]))

@@ -10,6 +10,7 @@
  *
  * @since 0.1.0
  */
+import type { GenAiSpan } from "@effect-dspy/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
@@ -105,21 +106,12 @@ export const Attributes = {
 } as const
 
 /**
- * Langfuse observation types.
+ * Langfuse observation types: core's, which names the protocol between the spans core opens and
+ * this package.
  *
  * @since 0.1.0
  */
-export type ObservationType =
-  | "span"
-  | "generation"
-  | "event"
-  | "agent"
-  | "tool"
-  | "chain"
-  | "retriever"
-  | "evaluator"
-  | "embedding"
-  | "guardrail"
+export type ObservationType = GenAiSpan.ObservationType
 
 /**
  * Runs an effect in a span that Langfuse shows as the given observation type, e.g. an

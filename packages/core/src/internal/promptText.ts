@@ -1,4 +1,8 @@
+import type * as Prompt from "@effect/ai/Prompt"
 import type { FieldInfo } from "./fieldInfo.js"
+import { marker } from "./markers.js"
+import * as Media from "./media.js"
+import { formatValue } from "./valueText.js"
 
 // Text shared by the chat and JSON adapters; the exact wording is documented in PROMPT_FORMAT.md.
 
@@ -52,4 +56,26 @@ export const demoShape = (
   const fields = [...inputs, ...outputs]
   if (!fields.some((f) => isSupplied(demo, f.name))) return undefined
   return { incomplete: fields.some((f) => !f.optional && !isSupplied(demo, f.name)) }
+}
+
+/**
+ * The marked input sections as message content, the same in both adapters: images as file parts
+ * where their values go; with `missing`, a required input that is absent says so.
+ */
+export const inputSections = (
+  fields: ReadonlyArray<FieldInfo>,
+  values: Readonly<Record<string, unknown>>,
+  missing: string | undefined = undefined
+): Media.Content => {
+  const content: Array<string | Prompt.FilePart> = []
+  for (const field of fields) {
+    if (field.media === "history") continue
+    const present = field.name in values && values[field.name] !== undefined
+    if (!present && (missing === undefined || field.optional)) continue
+    if (content.length > 0) content.push("\n\n")
+    if (!present) content.push(`${marker(field.name)}\n${missing}`)
+    else if (field.media === undefined) content.push(`${marker(field.name)}\n${formatValue(field, values[field.name], "input")}`)
+    else content.push(`${marker(field.name)}\n`, ...Media.imagesOf(values[field.name]).map(Media.imagePart))
+  }
+  return content
 }

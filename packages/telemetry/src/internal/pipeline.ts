@@ -71,8 +71,6 @@ export interface Sink {
 /** Forks an export into the layer's fiber set (interrupted when the shutdown's budget runs out). */
 export type Fork = (effect: Effect.Effect<void>) => Fiber.RuntimeFiber<void>
 
-const langfuseResources = new WeakMap<Resource, Resource>()
-
 /**
  * Langfuse names a generation after its span, and every model call of a ReAct agent is
  * `chat {model}`: the predictor (core's `dspy.predictor`, else the signature) tells them apart.
@@ -128,20 +126,26 @@ const scrubAttributes = (attributes: Attributes, scrub: Redaction.Scrubber): Att
 /**
  * The span as this destination sends it: for Langfuse with its generation names and the
  * environment and release on the resource; for every destination with known secrets replaced.
- * The span itself when nothing changes.
+ * The span itself when nothing changes. `resources` holds this destination's rewritten resources
+ * (one per SDK resource: a program has one), so that they are merged once.
  */
-export const prepare = (span: ReadableSpan, destination: TelemetryConfig.Destination, scrub: Redaction.Scrubber | undefined): ReadableSpan => {
+export const prepare = (
+  span: ReadableSpan,
+  destination: TelemetryConfig.Destination,
+  scrub: Redaction.Scrubber | undefined,
+  resources: WeakMap<Resource, Resource>
+): ReadableSpan => {
   const langfuse = destination.langfuse
   let name = langfuse === undefined ? span.name : langfuseName(span)
   let resource = span.resource
   if (langfuse !== undefined && (langfuse.environment !== undefined || langfuse.release !== undefined)) {
-    let merged = langfuseResources.get(span.resource)
+    let merged = resources.get(span.resource)
     if (merged === undefined) {
       const extra: Attributes = {}
       if (langfuse.environment !== undefined) extra["langfuse.environment"] = langfuse.environment
       if (langfuse.release !== undefined) extra["langfuse.release"] = langfuse.release
       merged = span.resource.merge(resourceFromAttributes(extra))
-      langfuseResources.set(span.resource, merged)
+      resources.set(span.resource, merged)
     }
     resource = merged
   }
@@ -230,6 +234,8 @@ export const make = (
   const serializer = serializerOf(destination.protocol)
   const target = targetOf(destination, batch.exportTimeout)
   const scrub = deps.secrets.length === 0 ? undefined : Redaction.makeScrubber(deps.secrets)
+  // this destination's Langfuse resources (its environment and release merged in), made once each
+  const resources = new WeakMap<Resource, Resource>()
   let closing = false
   let healthy = true
   let failFast = false
@@ -250,7 +256,7 @@ export const make = (
 
   const exportSpans = (spans: ReadonlyArray<ReadableSpan>): Effect.Effect<{ readonly accepted: number; readonly reason?: string }> =>
     Effect.suspend(() => {
-      const body = serializer.serializeRequest(spans.map((span) => prepare(span, destination, scrub)))
+      const body = serializer.serializeRequest(spans.map((span) => prepare(span, destination, scrub, resources)))
       if (body === undefined) return Effect.succeed({ accepted: 0, reason: "the spans could not be serialized" })
       // Once the layer is closing, exports make no further attempts: waiting out backoffs for a
       // collector that refuses connections would hold the program's exit for the whole budget.
