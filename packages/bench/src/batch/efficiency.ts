@@ -29,7 +29,17 @@ const ITEMS = 150
 const CONCURRENCY = 10
 const REPEATS = Number(process.env["REPEATS"] ?? 5)
 const WARMUP = Number(process.env["WARMUP"] ?? 300)
+// the warm-up's items ask the server for this latency (ms), so that a long warm-up is quick
+const WARMUP_LATENCY = Number(process.env["WARMUP_LATENCY"] ?? LATENCY)
 const IDEAL = Math.ceil(ITEMS / CONCURRENCY) * LATENCY
+
+const perItem = (millis: number | undefined) => millis === undefined ? "?" : (millis / ITEMS * 1000).toFixed(0)
+// the client's CPU per item: in all (main thread + other threads), and the GC's pauses
+const cpuLine = (cpu: { cpuMillis: number; mainMillis: number | undefined; otherThreadsMillis: number | undefined; gcPauseMillis: number }) =>
+  `client CPU ${perItem(cpu.cpuMillis)} us/item (main thread ${perItem(cpu.mainMillis)}, other threads ${perItem(cpu.otherThreadsMillis)}; GC pauses ${perItem(cpu.gcPauseMillis)})`
+// the server's view: from each answer to the next request on its connection, and each round's spread of answers
+const pathLine = (path: ReturnType<typeof Bare.critical>) =>
+  `turnaround ${path.turnaroundMillis.mean.toFixed(2)} ms (p90 ${path.turnaroundMillis.p90.toFixed(2)}), round spread ${path.roundSpreadMillis.toFixed(2)} ms over ${path.connections} connections`
 
 const qa = Predict.make(Signature.fromString("question -> answer"))
 
@@ -44,35 +54,42 @@ const program = Effect.gen(function*() {
       Batch.run(qa, questions(ITEMS, tag), { concurrency: CONCURRENCY, dedupe: false }).pipe(Effect.provide(context)),
       ({ summary }) => summary
     )
-  const floor = (tag: string) => Effect.promise(() => bare.run(questions(ITEMS, tag).map((q) => q.question)))
-  // warm up the JIT and the connection pools
+  const floor = (tag: string, n = ITEMS) => Effect.promise(() => bare.run(questions(n, tag).map((q) => q.question)))
+  // what the server saw of the last run: its critical path
+  const critical = Effect.promise(() => Bare.timeline(server.base)).pipe(Effect.map((seen) => Bare.critical(seen, CONCURRENCY)))
+  // warm up the JIT and the connection pools, the same number of items on each side
   for (const { context } of contexts) {
-    yield* Batch.run(qa, questions(WARMUP, "warm-"), { concurrency: CONCURRENCY, dedupe: false }).pipe(Effect.provide(context))
+    yield* Batch.run(qa, questions(WARMUP, `warm latency=${WARMUP_LATENCY} `), { concurrency: CONCURRENCY, dedupe: false }).pipe(
+      Effect.provide(context)
+    )
   }
-  yield* floor("warm-")
+  yield* floor(`warm latency=${WARMUP_LATENCY} `, WARMUP)
+  yield* critical
   console.log(
     `efficiency: ${ITEMS} items, concurrency ${CONCURRENCY}, latency ${LATENCY} ms (a bare server, never early); ideal ${IDEAL} ms; ` +
-      `warm-up ${WARMUP} items (${machine()})`
+      `warm-up ${WARMUP} items at ${WARMUP_LATENCY} ms (${machine()})`
   )
   const walls: Record<string, Array<number>> = { floor: [] }
   for (const { client } of contexts) walls[client] = []
   for (let r = 0; r < REPEATS; r++) {
-    const { value: floorWall, cpuMillis: floorCpu } = yield* withCpu(floor(`f${r}-`))
+    const { value: floorWall, ...floorCpu } = yield* withCpu(floor(`f${r}-`))
+    const floorPath = yield* critical
     walls["floor"]!.push(floorWall)
     const parts: Array<string> = []
     for (const { client, context } of contexts) {
-      const { value: summary, cpuMillis } = yield* withCpu(ours(context, `r${r}${client}-`))
+      const { value: summary, ...cpu } = yield* withCpu(ours(context, `r${r}${client}-`))
+      const path = yield* critical
       walls[client]!.push(summary.wallMillis)
       // wall - ideal = (requests slower than the latency) + (slots left idle)
       const slower = (summary.latency.mean - LATENCY) * (ITEMS / CONCURRENCY)
       const idle = summary.wallMillis - summary.sumLatencyMillis / CONCURRENCY
       parts.push(
         `Batch.run (${client}) ${summary.wallMillis.toFixed(1)} ms (${over(summary.wallMillis, IDEAL)}; failed ${summary.failed}; ` +
-          `requests slower by ${slower.toFixed(1)} ms, slots idle ${idle.toFixed(1)} ms, client CPU ${(cpuMillis / ITEMS * 1000).toFixed(0)} us/item)`
+          `requests slower by ${slower.toFixed(1)} ms, slots idle ${idle.toFixed(1)} ms; ${cpuLine(cpu)}; ${pathLine(path)})`
       )
     }
     console.log(
-      `  run ${r + 1}: ${parts.join("; ")}; floor ${floorWall.toFixed(1)} ms (${over(floorWall, IDEAL)}, client CPU ${(floorCpu / ITEMS * 1000).toFixed(0)} us/item)`
+      `  run ${r + 1}: ${parts.join("; ")}; floor ${floorWall.toFixed(1)} ms (${over(floorWall, IDEAL)}; ${cpuLine(floorCpu)}; ${pathLine(floorPath)})`
     )
   }
   const points = (wall: number) => (wall / IDEAL - 1) * 100
