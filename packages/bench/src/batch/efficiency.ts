@@ -20,7 +20,11 @@
  */
 import { Batch } from "@effect-dspy/batch"
 import { Predict, Signature } from "@effect-dspy/core"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import * as Bare from "./bare.js"
 import { httpClientNames, machine, median, model, over, questions, withCpu } from "./common.js"
 
@@ -31,6 +35,9 @@ const REPEATS = Number(process.env["REPEATS"] ?? 5)
 const WARMUP = Number(process.env["WARMUP"] ?? 300)
 // the warm-up's items ask the server for this latency (ms), so that a long warm-up is quick
 const WARMUP_LATENCY = Number(process.env["WARMUP_LATENCY"] ?? LATENCY)
+// FILE=1: each stack also runs as the `effect-dspy batch` command does, `Batch.runFile` from a
+// JSONL file to an output file (a line per item, written as it finishes)
+const FILE = process.env["FILE"] === "1"
 const IDEAL = Math.ceil(ITEMS / CONCURRENCY) * LATENCY
 
 const perItem = (millis: number | undefined) => millis === undefined ? "?" : (millis / ITEMS * 1000).toFixed(0)
@@ -47,22 +54,37 @@ const program = Effect.gen(function*() {
   const server = yield* Effect.acquireRelease(Effect.promise(() => Bare.startServer("on-time", LATENCY)), (s) => Effect.sync(s.stop))
   const bare = Bare.client(server.base, CONCURRENCY)
   yield* Effect.addFinalizer(() => Effect.sync(bare.close))
-  const contexts = yield* Effect.forEach(httpClientNames, (client) =>
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "efficiency-"))
+  yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+  const built = yield* Effect.forEach(httpClientNames, (client) =>
     Effect.map(model(server.base, { maxConcurrency: CONCURRENCY }, { maxRetries: 0 }, client), ({ context }) => ({ client, context })))
-  const ours = (context: (typeof contexts)[number]["context"], tag: string) =>
+  type Context = (typeof built)[number]["context"]
+  const viaRun = (context: Context, tag: string, n = ITEMS) =>
     Effect.map(
-      Batch.run(qa, questions(ITEMS, tag), { concurrency: CONCURRENCY, dedupe: false }).pipe(Effect.provide(context)),
+      Batch.run(qa, questions(n, tag), { concurrency: CONCURRENCY, dedupe: false }).pipe(Effect.provide(context)),
       ({ summary }) => summary
     )
+  const viaFile = (context: Context, tag: string, n = ITEMS) =>
+    Effect.suspend(() => {
+      const input = path.join(dir, "input.jsonl")
+      const output = path.join(dir, "output.jsonl")
+      fs.writeFileSync(input, questions(n, tag).map((q, i) => JSON.stringify({ id: i, ...q })).join("\n") + "\n")
+      fs.rmSync(output, { force: true })
+      return Batch.runFile(qa, { input, output, concurrency: CONCURRENCY, dedupe: false }).pipe(
+        Effect.provide(context),
+        Effect.provide(NodeContext.layer),
+        Effect.orDie
+      )
+    })
+  const contexts = built.flatMap(({ client, context }) => [
+    { client, context, ours: viaRun },
+    ...(FILE ? [{ client: `${client} runFile`, context, ours: viaFile }] : [])
+  ])
   const floor = (tag: string, n = ITEMS) => Effect.promise(() => bare.run(questions(n, tag).map((q) => q.question)))
   // what the server saw of the last run: its critical path
   const critical = Effect.promise(() => Bare.timeline(server.base)).pipe(Effect.map((seen) => Bare.critical(seen, CONCURRENCY)))
   // warm up the JIT and the connection pools, the same number of items on each side
-  for (const { context } of contexts) {
-    yield* Batch.run(qa, questions(WARMUP, `warm latency=${WARMUP_LATENCY} `), { concurrency: CONCURRENCY, dedupe: false }).pipe(
-      Effect.provide(context)
-    )
-  }
+  for (const { context, ours } of contexts) yield* ours(context, `warm latency=${WARMUP_LATENCY} `, WARMUP)
   yield* floor(`warm latency=${WARMUP_LATENCY} `, WARMUP)
   yield* critical
   console.log(
@@ -76,7 +98,7 @@ const program = Effect.gen(function*() {
     const floorPath = yield* critical
     walls["floor"]!.push(floorWall)
     const parts: Array<string> = []
-    for (const { client, context } of contexts) {
+    for (const { client, context, ours } of contexts) {
       const { value: summary, ...cpu } = yield* withCpu(ours(context, `r${r}${client}-`))
       const path = yield* critical
       walls[client]!.push(summary.wallMillis)
