@@ -190,6 +190,25 @@ export const critical = (seen: ReadonlyArray<Seen>, concurrency: number) => {
   }
 }
 
+/**
+ * Rounds `from` to `to` of a run as the server saw them, one line each: when each of the round's
+ * `concurrency` answers went out, and when the request each one freed a slot for arrived, in ms
+ * from the round's first answer (a bunch: answers within a fraction of a ms and the next
+ * requests all after the whole bunch's work; staggered: both spread out).
+ */
+export const rounds = (seen: ReadonlyArray<Seen>, concurrency: number, from: number, to: number): ReadonlyArray<string> => {
+  const arrivals = seen.map((s) => s.arrived).sort((a, b) => a - b)
+  const answers = seen.map((s) => s.answered).sort((a, b) => a - b)
+  const lines: Array<string> = []
+  for (let k = from; k <= to && (k + 1) * concurrency <= answers.length; k++) {
+    const t0 = answers[k * concurrency]!
+    const at = (xs: ReadonlyArray<number>) =>
+      xs.slice(k * concurrency, (k + 1) * concurrency).map((x) => (x - t0).toFixed(1)).join(" ")
+    lines.push(`round ${k + 1}: answers at +[${at(answers)}] ms, next requests at +[${at(arrivals.slice(concurrency))}] ms`)
+  }
+  return lines
+}
+
 /** The shortest wall time of running these latencies in order with `concurrency` slots. */
 export const idealMillis = (latencies: ReadonlyArray<number>, concurrency: number): number => {
   // each item starts on the slot that frees first, as a runner with no overhead would
