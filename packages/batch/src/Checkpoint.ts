@@ -1,7 +1,8 @@
 /**
  * The output file of a batch, which is also its checkpoint: one JSON line per finished item,
- * appended as soon as the item finishes with a single `write` on a file opened `O_APPEND`, so
- * that a crash (even SIGKILL) leaves whole lines plus at most one torn last line.
+ * appended as soon as the item finishes (items that finish together in one `write`) on a file
+ * opened `O_APPEND`, so that a crash (even SIGKILL) leaves whole lines plus at most one torn
+ * last line.
  *
  * Opening an existing file resumes it: the torn last line (no trailing newline) is cut off, and
  * the ids of the finished items are remembered so that the run skips them. Failure lines of
