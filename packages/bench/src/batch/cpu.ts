@@ -5,7 +5,7 @@
  * bare client doing the same: CPU per item in all, on the main thread, on other threads (V8's
  * concurrent GC and compilers), the GC's pauses, and the heap before and after.
  *
- *   pnpm exec tsx packages/bench/src/batch/cpu.ts      (LATENCIES=100,5 SIZES=150,1500 REPEATS=3 WARMUP=300)
+ *   pnpm exec tsx packages/bench/src/batch/cpu.ts      (LATENCIES=100,5 SIZES=150,1500 REPEATS=3 WARMUP=300 WARMUP_LATENCY=…)
  */
 import { Batch } from "@effect-dspy/batch"
 import { Predict, Signature } from "@effect-dspy/core"
@@ -17,6 +17,8 @@ const LATENCIES = (process.env["LATENCIES"] ?? "100,5").split(",").map(Number)
 const SIZES = (process.env["SIZES"] ?? "150,1500").split(",").map(Number)
 const REPEATS = Number(process.env["REPEATS"] ?? 3)
 const WARMUP = Number(process.env["WARMUP"] ?? 300)
+// the warm-up's items ask the server for this latency (ms; default the run's), so that a long warm-up is quick
+const WARMUP_LATENCY = process.env["WARMUP_LATENCY"]
 const CONCURRENCY = 10
 
 const qa = Predict.make(Signature.fromString("question -> answer"))
@@ -32,7 +34,7 @@ const program = Effect.gen(function*() {
         Effect.asVoid(Batch.run(qa, questions(n, tag), { concurrency: CONCURRENCY, dedupe: false }).pipe(Effect.provide(context))),
       "floor": (n: number, tag: string) => Effect.promise(() => bare.run(questions(n, tag).map((q) => q.question)))
     }
-    for (const run of Object.values(runs)) yield* run(WARMUP, "warm-")
+    for (const run of Object.values(runs)) yield* run(WARMUP, `warm latency=${WARMUP_LATENCY ?? latency} `)
     for (const size of SIZES) {
       for (const [name, run] of Object.entries(runs)) {
         let best: { cpu: number; main: number; others: number; gc: number; major: number; heapBefore: number; heapAfter: number } | undefined
