@@ -99,8 +99,8 @@ export interface Checkpoint {
   /**
    * Appends records as lines, all in one write (what a run does with the outcomes that finished
    * together: one system call and one completion instead of one per line). Failing part-way
-   * (a full disk), the file holds whole lines and at most one torn last line, as after a crash;
-   * `linesWritten` then counts none of these lines.
+   * (a full disk), the file holds whole lines and at most one torn last line, as after a crash,
+   * and the error's `linesWritten` counts the whole lines that landed.
    *
    * @since 0.2.0
    */
