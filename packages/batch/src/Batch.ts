@@ -652,12 +652,15 @@ export const runFile = <I, O, E, R>(
       idField: options.idField,
       signature: module.signature
     }) as Stream.Stream<Input.Entry<I>, Input.InputError, FileSystem.FileSystem>
+    const encoders = { input: encodeInput, output: encodeOutput }
     yield* stream(module, entries, { ...options, concurrency, recorder, skip: checkpoint.isDone }).pipe(
-      // (a line and its count together: an interruption reports exactly the lines written)
-      Stream.runForEach((outcome) =>
+      // The outcomes that finished since the last write go out in one write, off the workers'
+      // path (they only hand outcomes over). Lines and their count together: an interruption
+      // reports exactly the lines written.
+      Stream.runForEachChunk((outcomes) =>
         Effect.uninterruptible(Effect.zipRight(
-          checkpoint.append(Outcome.toRecord(outcome, { input: encodeInput, output: encodeOutput })),
-          recorder.onWritten
+          checkpoint.appendAll(Chunk.map(outcomes, (outcome) => Outcome.toRecord(outcome, encoders))),
+          Effect.forEach(outcomes, () => recorder.onWritten, { discard: true })
         ))
       )
     )

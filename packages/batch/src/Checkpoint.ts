@@ -1,7 +1,8 @@
 /**
  * The output file of a batch, which is also its checkpoint: one JSON line per finished item,
- * appended as soon as the item finishes with a single `write` on a file opened `O_APPEND`, so
- * that a crash (even SIGKILL) leaves whole lines plus at most one torn last line.
+ * appended as soon as the item finishes (items that finish together in one `write`) on a file
+ * opened `O_APPEND`, so that a crash (even SIGKILL) leaves whole lines plus at most one torn
+ * last line.
  *
  * Opening an existing file resumes it: the torn last line (no trailing newline) is cut off, and
  * the ids of the finished items are remembered so that the run skips them. Failure lines of
@@ -95,6 +96,15 @@ export interface Checkpoint {
   readonly resumed: Resumed
   /** Appends one record as one line, in one write. */
   readonly append: (record: Outcome.Record) => Effect.Effect<void, WriteError>
+  /**
+   * Appends records as lines, all in one write (what a run does with the outcomes that finished
+   * together: one system call and one completion instead of one per line). Failing part-way
+   * (a full disk), the file holds whole lines and at most one torn last line, as after a crash,
+   * and the error's `linesWritten` counts the whole lines that landed.
+   *
+   * @since 0.2.0
+   */
+  readonly appendAll: (records: Iterable<Outcome.Record>) => Effect.Effect<void, WriteError>
   /** Lines appended since the file was opened. */
   readonly linesWritten: Effect.Effect<number>
 }
@@ -292,6 +302,49 @@ export const open = (
     const encoder = new TextEncoder()
     const done = found?.done ?? new DoneSet()
     let written = 0
+    // the file's size as this run leaves it: after a failed write, what landed of it is the
+    // file's size beyond this (one writer: the file is locked)
+    let size = (yield* fs.stat(path).pipe(Effect.mapError((e) => fail(reasonOf(e))))).size
+    const appendLines = (records: Iterable<Outcome.Record>): Effect.Effect<void, WriteError> =>
+      Effect.suspend(() => {
+        const lines: Array<Uint8Array> = []
+        let bytes = 0
+        for (const record of records) {
+          const line = encoder.encode(`${JSON.stringify(record)}\n`)
+          lines.push(line)
+          bytes += line.length
+        }
+        if (lines.length === 0) return Effect.void
+        let buffer = lines[0]!
+        if (lines.length > 1) {
+          buffer = new Uint8Array(bytes)
+          let offset = 0
+          for (const line of lines) {
+            buffer.set(line, offset)
+            offset += line.length
+          }
+        }
+        return file.writeAll(buffer).pipe(
+          Effect.zipRight(Effect.sync(() => {
+            written += lines.length
+            size = FileSystem.Size(size + BigInt(bytes))
+          })),
+          Effect.catchAll((e) =>
+            // a write that failed part-way (a full disk) may have landed some whole lines
+            Effect.flatMap(Effect.option(fs.stat(path)), (info) =>
+              Effect.suspend(() => {
+                let landed = info._tag === "Some" ? Number(info.value.size - size) : 0
+                for (const line of lines) {
+                  if (landed < line.length) break
+                  landed -= line.length
+                  written++
+                }
+                return Effect.fail(new WriteError({ path, reason: reasonOf(e), diskFull: isDiskFull(e), linesWritten: written }))
+              })
+            )
+          )
+        )
+      })
     return {
       path,
       isDone: (id) => done.has(id),
@@ -304,11 +357,8 @@ export const open = (
         tornBytes: found === undefined ? 0 : found.totalBytes - found.goodBytes,
         unreadableLines: found?.unreadable ?? 0
       },
-      append: (record) =>
-        Effect.suspend(() => file.writeAll(encoder.encode(`${JSON.stringify(record)}\n`))).pipe(
-          Effect.zipRight(Effect.sync(() => void written++)),
-          Effect.mapError((e) => new WriteError({ path, reason: reasonOf(e), diskFull: isDiskFull(e), linesWritten: written }))
-        ),
+      append: (record) => appendLines([record]),
+      appendAll: appendLines,
       linesWritten: Effect.sync(() => written)
     }
   })

@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as os from "node:os"
-import { Batch, Checkpoint } from "../src/index.js"
+import { Batch, Checkpoint, Outcome } from "../src/index.js"
 import * as ScriptedLm from "./utils/ScriptedLm.js"
 
 const qa = Predict.make(Signature.fromString("question -> answer"))
@@ -120,12 +120,15 @@ describe("output is not the input", () => {
     ).pipe(Effect.provide(NodeContext.layer)))
 })
 
-/** The node file system, but appends to `target` fail with ENOSPC after `lines` writes. */
+/**
+ * The node file system, but the disk holds only `lines` lines of `target`: a write beyond that
+ * lands the lines that fit (as a real full disk takes a write part-way), then fails with ENOSPC.
+ */
 const diskFullAfter = (target: string, lines: number) =>
   Layer.effect(
     FileSystem.FileSystem,
     Effect.map(FileSystem.FileSystem, (fs): FileSystem.FileSystem => {
-      let writes = 0
+      let held = 0
       return {
         ...fs,
         open: (path, options) =>
@@ -133,9 +136,19 @@ const diskFullAfter = (target: string, lines: number) =>
             if (path !== target || options?.flag !== "a") return file
             const full: FileSystem.File = Object.create(file)
             Object.defineProperty(full, "writeAll", {
-              value: (buffer: Uint8Array) =>
-                ++writes > lines
-                  ? Effect.fail(
+              value: (buffer: Uint8Array) => {
+                // the bytes of the whole lines that still fit
+                let fits = 0
+                while (held < lines) {
+                  const end = buffer.indexOf(10, fits)
+                  if (end === -1) break
+                  fits = end + 1
+                  held++
+                }
+                if (fits === buffer.length) return file.writeAll(buffer)
+                return Effect.zipRight(
+                  fits === 0 ? Effect.void : file.writeAll(buffer.subarray(0, fits)),
+                  Effect.fail(
                     new PlatformError.SystemError({
                       reason: "Unknown",
                       module: "FileSystem",
@@ -144,7 +157,8 @@ const diskFullAfter = (target: string, lines: number) =>
                       cause: Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" })
                     })
                   )
-                  : file.writeAll(buffer)
+                )
+              }
             })
             return full
           })
@@ -179,6 +193,29 @@ describe("disk full", () => {
         assert.strictEqual(summary.resumed, 2)
         assert.strictEqual(summary.succeeded, 4)
         assert.strictEqual((yield* fs.readFileString(output)).trim().split("\n").length, 6)
+      })
+    ).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("lines written together", () => {
+  it.effect("a write of several lines that fails part-way counts the lines that landed, and the rest runs again", () =>
+    withDir((dir) =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const output = `${dir}/out.jsonl`
+        const record = (id: number): Outcome.Record => ({ id: String(id), index: id, status: "success", input: {}, output: { n: id }, usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2, lmCalls: 1 }, latencyMs: 1 })
+        const exit = yield* Effect.exit(Effect.scoped(Effect.gen(function*() {
+          const checkpoint = yield* Checkpoint.open(output)
+          yield* checkpoint.appendAll([record(0)])
+          yield* checkpoint.appendAll([1, 2, 3, 4].map(record))
+        })).pipe(Effect.provide(diskFullAfter(output, 3))))
+        assert(Exit.isFailure(exit) && exit.cause._tag === "Fail")
+        const error = exit.cause.error
+        assert(error._tag === "WriteError")
+        assert.strictEqual(error.linesWritten, 3)
+        assert.deepStrictEqual((yield* fs.readFileString(output)).trim().split("\n").map((l) => JSON.parse(l).id), ["0", "1", "2"])
+        const resumed = yield* Effect.scoped(Effect.map(Checkpoint.open(output), (c) => [0, 1, 2, 3, 4].filter((i) => !c.isDone(String(i)))))
+        assert.deepStrictEqual(resumed, [3, 4])
       })
     ).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -31,16 +31,39 @@ const replyBody = JSON.stringify({
 
 const latencyIn = /latency=(\d+)/
 
+/**
+ * One request as the server saw it: its connection (the client's port), when it arrived and when
+ * it was answered, in ms on the wall clock with sub-ms precision (`performance.timeOrigin +
+ * performance.now()`, comparable across processes on one machine).
+ */
+export interface Seen {
+  readonly connection: number
+  readonly arrived: number
+  readonly answered: number
+}
+
+const wallNow = () => performance.timeOrigin + performance.now()
+
 /** The server (in the child process). */
 const serve = (port: number, mode: Mode, defaultLatency: number) => {
+  // what was served since the last `GET /timeline` (which answers with it and starts afresh)
+  let seen: Array<Seen> = []
   const server = http.createServer((req, res) => {
     const arrived = process.hrtime.bigint()
+    const arrivedWall = wallNow()
+    if (req.url === "/timeline") {
+      req.resume()
+      const body = JSON.stringify(seen)
+      seen = []
+      return void res.end(body)
+    }
     let body = ""
     req.setEncoding("utf8")
     req.on("data", (chunk: string) => (body += chunk))
     req.on("end", () => {
       const latency = Number(latencyIn.exec(body)?.[1] ?? defaultLatency)
       const answer = () => {
+        seen.push({ connection: req.socket.remotePort ?? 0, arrived: arrivedWall, answered: wallNow() })
         res.writeHead(200, { "content-type": "application/json" })
         res.end(replyBody)
       }
@@ -130,6 +153,60 @@ export const client = (base: string, concurrency: number) => {
     },
     close: () => agent.destroy()
   }
+}
+
+/** What the server saw since the last call (and forgets it). */
+export const timeline = async (base: string): Promise<ReadonlyArray<Seen>> => {
+  const response = await fetch(new URL("/timeline", base))
+  return (await response.json()) as ReadonlyArray<Seen>
+}
+
+/**
+ * Where a run's time over the ideal went, from the server's side (the same measure for every
+ * client). With `concurrency` slots, the i-th answer (in time order) frees a slot, and the
+ * (i + concurrency)-th request to arrive is that slot's next one, whichever connection it uses:
+ *
+ * - `turnaroundMillis`: from the i-th answer to the (i + concurrency)-th arrival (the client
+ *   reading the reply, its work on it and on others, writing the next request), mean and p90;
+ * - `roundSpreadMillis`: each run of `concurrency` consecutive answers (a round), from first to
+ *   last, mean over the rounds: near 0 when a round's replies come in one bunch (every slot then
+ *   waits for the whole bunch's work, and the next round is a bunch again), about the client's
+ *   work per reply times the slots when they are staggered (each slot waits for its own);
+ * - `connections`: how many connections the client used.
+ */
+export const critical = (seen: ReadonlyArray<Seen>, concurrency: number) => {
+  const arrivals = seen.map((s) => s.arrived).sort((a, b) => a - b)
+  const answers = seen.map((s) => s.answered).sort((a, b) => a - b)
+  const turnarounds: Array<number> = []
+  for (let i = 0; i + concurrency < arrivals.length; i++) turnarounds.push(arrivals[i + concurrency]! - answers[i]!)
+  const spreads: Array<number> = []
+  for (let k = 0; k + concurrency <= answers.length; k += concurrency) spreads.push(answers[k + concurrency - 1]! - answers[k]!)
+  const sorted = [...turnarounds].sort((a, b) => a - b)
+  const mean = (xs: ReadonlyArray<number>) => xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length
+  return {
+    connections: new Set(seen.map((s) => s.connection)).size,
+    turnaroundMillis: { mean: mean(turnarounds), p90: sorted[Math.floor(sorted.length * 0.9)] ?? NaN },
+    roundSpreadMillis: mean(spreads)
+  }
+}
+
+/**
+ * Rounds `from` to `to` of a run as the server saw them, one line each: when each of the round's
+ * `concurrency` answers went out, and when the request each one freed a slot for arrived, in ms
+ * from the round's first answer (a bunch: answers within a fraction of a ms and the next
+ * requests all after the whole bunch's work; staggered: both spread out).
+ */
+export const rounds = (seen: ReadonlyArray<Seen>, concurrency: number, from: number, to: number): ReadonlyArray<string> => {
+  const arrivals = seen.map((s) => s.arrived).sort((a, b) => a - b)
+  const answers = seen.map((s) => s.answered).sort((a, b) => a - b)
+  const lines: Array<string> = []
+  for (let k = from; k <= to && (k + 1) * concurrency <= answers.length; k++) {
+    const t0 = answers[k * concurrency]!
+    const at = (xs: ReadonlyArray<number>) =>
+      xs.slice(k * concurrency, (k + 1) * concurrency).map((x) => (x - t0).toFixed(1)).join(" ")
+    lines.push(`round ${k + 1}: answers at +[${at(answers)}] ms, next requests at +[${at(arrivals.slice(concurrency))}] ms`)
+  }
+  return lines
 }
 
 /** The shortest wall time of running these latencies in order with `concurrency` slots. */

@@ -3,6 +3,23 @@
  */
 import { type Benchmark, lineWith, num, targetOf } from "../suite/Benchmark.js"
 
+// the medians line of efficiency.ts (the default client's, printed first): CPU per item and critical path, ours and the floor's
+const perItem = (stdout: string) => {
+  const m =
+    /medians of runs \[[^\]]+\]: Batch\.run CPU (\d+) us\/item \(main thread (\d+|\?)\), turnaround ([\d.]+) ms, round spread ([\d.]+) ms; floor CPU (\d+) us\/item \(main thread (\d+|\?)\), turnaround ([\d.]+) ms, round spread ([\d.]+) ms/
+      .exec(stdout)
+  return m
+    ? {
+      cpuMicrosPerItem: num(m[1]),
+      floorCpuMicrosPerItem: num(m[5]),
+      turnaroundMillis: num(m[3]),
+      floorTurnaroundMillis: num(m[7]),
+      roundSpreadMillis: num(m[4]),
+      floorRoundSpreadMillis: num(m[8])
+    }
+    : {}
+}
+
 export const benchmarks: ReadonlyArray<Benchmark> = [
   {
     name: "batch-efficiency",
@@ -15,7 +32,15 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
         summary: m ? `best ${m[2]}% over ideal, floor ${m[4]}%: ${m[5]} points over the floor (medians ${m[6]})` : lineWith(stdout, /best/) ?? "see output",
         target: targetOf(stdout),
         figures: m
-          ? { bestMillis: num(m[1]), overIdealPercent: num(m[2]), floorMillis: num(m[3]), floorPercent: num(m[4]), gapPoints: num(m[5]), medianGapPoints: num(m[6]) }
+          ? {
+            bestMillis: num(m[1]),
+            overIdealPercent: num(m[2]),
+            floorMillis: num(m[3]),
+            floorPercent: num(m[4]),
+            gapPoints: num(m[5]),
+            medianGapPoints: num(m[6]),
+            ...perItem(stdout)
+          }
           : {}
       }
     }

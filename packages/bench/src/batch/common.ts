@@ -8,7 +8,9 @@ import { Lm, type Resilience } from "@effect-dspy/providers"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer } from "effect"
+import * as fs from "node:fs"
 import * as os from "node:os"
+import { PerformanceObserver } from "node:perf_hooks"
 
 /** The HTTP clients a model can run on: the providers' default (undici), or the platform's `node:http` client. */
 export type HttpClientName = "undici" | "node"
@@ -58,12 +60,72 @@ export const over = (wall: number, ideal: number) => `${((wall / ideal - 1) * 10
 
 export const median = (xs: ReadonlyArray<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-/** The process's CPU time (user + system) spent by `effect`, in ms, with its value. */
+/**
+ * CPU time (user + system, ms) of this process's main thread and of its other threads (V8's
+ * concurrent GC markers and compilers, libuv's pool), from /proc on Linux (10 ms ticks);
+ * `undefined` elsewhere. Node 20 has no per-thread `process.threadCpuUsage`.
+ */
+const threadCpu = (): { readonly main: number; readonly others: number } | undefined => {
+  try {
+    const tick = 10 // USER_HZ is 100 on Linux
+    let main = 0
+    let others = 0
+    for (const tid of fs.readdirSync("/proc/self/task")) {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, "utf8")
+      // the fields after the command name (in parentheses, which may hold spaces)
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      const millis = (Number(fields[11]) + Number(fields[12])) * tick
+      if (Number(tid) === process.pid) main += millis
+      else others += millis
+    }
+    return { main, others }
+  } catch {
+    return undefined
+  }
+}
+
+// garbage collection pauses on the main thread, in ms, and the full (mark-compact) collections,
+// since the process started
+let gcPauseMillis = 0
+let gcMajor = 0
+let gcObserved = false
+const observeGc = () => {
+  if (gcObserved) return
+  gcObserved = true
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gcPauseMillis += entry.duration
+      // (perf_hooks' NODE_PERFORMANCE_GC_MAJOR)
+      const kind: unknown = (entry as { readonly detail?: { readonly kind?: unknown } }).detail?.kind
+      if (kind === 4) gcMajor++
+    }
+  }).observe({ entryTypes: ["gc"] })
+}
+
+/**
+ * The process's CPU time (user + system) spent by `effect`, in ms, with its value: in all, on
+ * the main thread and on the other threads (`undefined` where /proc is missing), and the
+ * garbage collector's pauses on the main thread and its full collections.
+ */
 export const withCpu = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.suspend(() => {
+    observeGc()
     const before = process.cpuUsage()
-    return Effect.map(effect, (value) => {
-      const used = process.cpuUsage(before)
-      return { value, cpuMillis: (used.user + used.system) / 1000 }
-    })
+    const threadsBefore = threadCpu()
+    const gcBefore = gcPauseMillis
+    const majorBefore = gcMajor
+    return Effect.flatMap(effect, (value) =>
+      // (observer entries are delivered on a later turn)
+      Effect.map(Effect.promise(() => new Promise((resolve) => setImmediate(resolve))), () => {
+        const used = process.cpuUsage(before)
+        const threads = threadCpu()
+        return {
+          value,
+          cpuMillis: (used.user + used.system) / 1000,
+          mainMillis: threads && threadsBefore ? threads.main - threadsBefore.main : undefined,
+          otherThreadsMillis: threads && threadsBefore ? threads.others - threadsBefore.others : undefined,
+          gcPauseMillis: gcPauseMillis - gcBefore,
+          gcMajor: gcMajor - majorBefore
+        }
+      }))
   })

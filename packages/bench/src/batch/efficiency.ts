@@ -6,7 +6,8 @@
  *
  * Target: the best `Batch.run` within 1.5 points of the best floor run (over the ideal).
  *
- *   pnpm exec tsx packages/bench/src/batch/efficiency.ts        (REPEATS=5 WARMUP=300 LATENCY=100 HTTP_CLIENT=undici|node|both)
+ *   pnpm exec tsx packages/bench/src/batch/efficiency.ts
+ *     (REPEATS=5 WARMUP=300 WARMUP_LATENCY=100 LATENCY=100 HTTP_CLIENT=undici|node|both FILE=0|1 TIMELINE=0|1)
  *
  * `Batch.run` runs `Predict` through `Lm.layer("openai-compatible/…")` on the library's HTTP
  * client with a `RateControl` as its limiter, as the `effect-dspy batch` command does. Each run
@@ -15,12 +16,19 @@
  * per item (this process's user + system time over the run, the server being another process).
  * `HTTP_CLIENT=node` runs the model on the platform's `node:http` client instead of undici;
  * `HTTP_CLIENT=both` runs both, interleaved with the floor, each with its own best and gap.
+ * Each run also prints its critical path as the server saw it (`Bare.critical`): the turnaround
+ * from an answer to the next request of the slot it freed, and each round's spread of answers
+ * (near 0 when a round's replies come in one bunch); `TIMELINE=1` prints three rounds in full.
  * `WARMUP` items warm each stack first (the floor's code is tiny; ours needs a few hundred calls
  * before the JIT has compiled its hot paths).
  */
 import { Batch } from "@effect-dspy/batch"
 import { Predict, Signature } from "@effect-dspy/core"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import * as Bare from "./bare.js"
 import { httpClientNames, machine, median, model, over, questions, withCpu } from "./common.js"
 
@@ -29,7 +37,22 @@ const ITEMS = 150
 const CONCURRENCY = 10
 const REPEATS = Number(process.env["REPEATS"] ?? 5)
 const WARMUP = Number(process.env["WARMUP"] ?? 300)
+// the warm-up's items ask the server for this latency (ms), so that a long warm-up is quick
+const WARMUP_LATENCY = Number(process.env["WARMUP_LATENCY"] ?? LATENCY)
+// FILE=1: each stack also runs as the `effect-dspy batch` command does, `Batch.runFile` from a
+// JSONL file to an output file (a line per item, written as it finishes)
+const FILE = process.env["FILE"] === "1"
+// TIMELINE=1: print rounds 2-4 of each side's last run as the server saw them (see `Bare.rounds`)
+const TIMELINE = process.env["TIMELINE"] === "1"
 const IDEAL = Math.ceil(ITEMS / CONCURRENCY) * LATENCY
+
+const perItem = (millis: number | undefined) => millis === undefined ? "?" : (millis / ITEMS * 1000).toFixed(0)
+// the client's CPU per item: in all (main thread + other threads), and the GC's pauses
+const cpuLine = (cpu: { cpuMillis: number; mainMillis: number | undefined; otherThreadsMillis: number | undefined; gcPauseMillis: number }) =>
+  `client CPU ${perItem(cpu.cpuMillis)} us/item (main thread ${perItem(cpu.mainMillis)}, other threads ${perItem(cpu.otherThreadsMillis)}; GC pauses ${perItem(cpu.gcPauseMillis)})`
+// the server's view: from each answer to the next request on its connection, and each round's spread of answers
+const pathLine = (path: ReturnType<typeof Bare.critical>) =>
+  `turnaround ${path.turnaroundMillis.mean.toFixed(2)} ms (p90 ${path.turnaroundMillis.p90.toFixed(2)}), round spread ${path.roundSpreadMillis.toFixed(2)} ms over ${path.connections} connections`
 
 const qa = Predict.make(Signature.fromString("question -> answer"))
 
@@ -37,43 +60,88 @@ const program = Effect.gen(function*() {
   const server = yield* Effect.acquireRelease(Effect.promise(() => Bare.startServer("on-time", LATENCY)), (s) => Effect.sync(s.stop))
   const bare = Bare.client(server.base, CONCURRENCY)
   yield* Effect.addFinalizer(() => Effect.sync(bare.close))
-  const contexts = yield* Effect.forEach(httpClientNames, (client) =>
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "efficiency-"))
+  yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+  const built = yield* Effect.forEach(httpClientNames, (client) =>
     Effect.map(model(server.base, { maxConcurrency: CONCURRENCY }, { maxRetries: 0 }, client), ({ context }) => ({ client, context })))
-  const ours = (context: (typeof contexts)[number]["context"], tag: string) =>
+  type Context = (typeof built)[number]["context"]
+  const viaRun = (context: Context, tag: string, n = ITEMS) =>
     Effect.map(
-      Batch.run(qa, questions(ITEMS, tag), { concurrency: CONCURRENCY, dedupe: false }).pipe(Effect.provide(context)),
+      Batch.run(qa, questions(n, tag), { concurrency: CONCURRENCY, dedupe: false }).pipe(Effect.provide(context)),
       ({ summary }) => summary
     )
-  const floor = (tag: string) => Effect.promise(() => bare.run(questions(ITEMS, tag).map((q) => q.question)))
-  // warm up the JIT and the connection pools
-  for (const { context } of contexts) {
-    yield* Batch.run(qa, questions(WARMUP, "warm-"), { concurrency: CONCURRENCY, dedupe: false }).pipe(Effect.provide(context))
-  }
-  yield* floor("warm-")
+  const viaFile = (context: Context, tag: string, n = ITEMS) =>
+    Effect.suspend(() => {
+      const input = path.join(dir, "input.jsonl")
+      const output = path.join(dir, "output.jsonl")
+      fs.writeFileSync(input, questions(n, tag).map((q, i) => JSON.stringify({ id: i, ...q })).join("\n") + "\n")
+      fs.rmSync(output, { force: true })
+      return Batch.runFile(qa, { input, output, concurrency: CONCURRENCY, dedupe: false }).pipe(
+        Effect.provide(context),
+        Effect.provide(NodeContext.layer),
+        Effect.orDie
+      )
+    })
+  const contexts = built.flatMap(({ client, context }) => [
+    { client, context, ours: viaRun },
+    ...(FILE ? [{ client: `${client} runFile`, context, ours: viaFile }] : [])
+  ])
+  const floor = (tag: string, n = ITEMS) => Effect.promise(() => bare.run(questions(n, tag).map((q) => q.question)))
+  // what the server saw of the last run: its critical path
+  const timelines: Record<string, ReadonlyArray<Bare.Seen>> = {}
+  const critical = (name: string) =>
+    Effect.promise(() => Bare.timeline(server.base)).pipe(Effect.map((seen) => {
+      timelines[name] = seen
+      return Bare.critical(seen, CONCURRENCY)
+    }))
+  // warm up the JIT and the connection pools, the same number of items on each side
+  for (const { context, ours } of contexts) yield* ours(context, `warm latency=${WARMUP_LATENCY} `, WARMUP)
+  yield* floor(`warm latency=${WARMUP_LATENCY} `, WARMUP)
+  yield* critical("warm-up")
   console.log(
     `efficiency: ${ITEMS} items, concurrency ${CONCURRENCY}, latency ${LATENCY} ms (a bare server, never early); ideal ${IDEAL} ms; ` +
-      `warm-up ${WARMUP} items (${machine()})`
+      `warm-up ${WARMUP} items at ${WARMUP_LATENCY} ms (${machine()})`
   )
   const walls: Record<string, Array<number>> = { floor: [] }
   for (const { client } of contexts) walls[client] = []
+  // per run: CPU per item (us), main thread's (us), turnaround (ms), round spread (ms)
+  type Figures = { cpu: Array<number>; main: Array<number>; turnaround: Array<number>; spread: Array<number> }
+  const figures: Record<string, Figures> = {}
+  const note = (name: string, cpu: { cpuMillis: number; mainMillis: number | undefined }, path: ReturnType<typeof Bare.critical>) => {
+    const f = (figures[name] ??= { cpu: [], main: [], turnaround: [], spread: [] })
+    f.cpu.push(cpu.cpuMillis / ITEMS * 1000)
+    if (cpu.mainMillis !== undefined) f.main.push(cpu.mainMillis / ITEMS * 1000)
+    f.turnaround.push(path.turnaroundMillis.mean)
+    f.spread.push(path.roundSpreadMillis)
+  }
   for (let r = 0; r < REPEATS; r++) {
-    const { value: floorWall, cpuMillis: floorCpu } = yield* withCpu(floor(`f${r}-`))
+    const { value: floorWall, ...floorCpu } = yield* withCpu(floor(`f${r}-`))
+    const floorPath = yield* critical("floor")
     walls["floor"]!.push(floorWall)
+    note("floor", floorCpu, floorPath)
     const parts: Array<string> = []
-    for (const { client, context } of contexts) {
-      const { value: summary, cpuMillis } = yield* withCpu(ours(context, `r${r}${client}-`))
+    for (const { client, context, ours } of contexts) {
+      const { value: summary, ...cpu } = yield* withCpu(ours(context, `r${r}${client}-`))
+      const path = yield* critical(client)
       walls[client]!.push(summary.wallMillis)
+      note(client, cpu, path)
       // wall - ideal = (requests slower than the latency) + (slots left idle)
       const slower = (summary.latency.mean - LATENCY) * (ITEMS / CONCURRENCY)
       const idle = summary.wallMillis - summary.sumLatencyMillis / CONCURRENCY
       parts.push(
         `Batch.run (${client}) ${summary.wallMillis.toFixed(1)} ms (${over(summary.wallMillis, IDEAL)}; failed ${summary.failed}; ` +
-          `requests slower by ${slower.toFixed(1)} ms, slots idle ${idle.toFixed(1)} ms, client CPU ${(cpuMillis / ITEMS * 1000).toFixed(0)} us/item)`
+          `requests slower by ${slower.toFixed(1)} ms, slots idle ${idle.toFixed(1)} ms; ${cpuLine(cpu)}; ${pathLine(path)})`
       )
     }
     console.log(
-      `  run ${r + 1}: ${parts.join("; ")}; floor ${floorWall.toFixed(1)} ms (${over(floorWall, IDEAL)}, client CPU ${(floorCpu / ITEMS * 1000).toFixed(0)} us/item)`
+      `  run ${r + 1}: ${parts.join("; ")}; floor ${floorWall.toFixed(1)} ms (${over(floorWall, IDEAL)}; ${cpuLine(floorCpu)}; ${pathLine(floorPath)})`
     )
+  }
+  if (TIMELINE) {
+    for (const name of ["floor", ...contexts.map((c) => c.client)]) {
+      console.log(`  last run of ${name}, as the server saw it:`)
+      for (const line of Bare.rounds(timelines[name] ?? [], CONCURRENCY, 1, 3)) console.log(`    ${line}`)
+    }
   }
   const points = (wall: number) => (wall / IDEAL - 1) * 100
   const bestFloor = Math.min(...walls["floor"]!)
@@ -88,6 +156,20 @@ const program = Effect.gen(function*() {
     console.log(
       `  best: Batch.run ${best.toFixed(1)} ms (${over(best, IDEAL)} over ideal), floor ${bestFloor.toFixed(1)} ms (${over(bestFloor, IDEAL)}); ` +
         `gap ${gap.toFixed(2)} points (medians: ${medianGap.toFixed(2)} points) [${client}]`
+    )
+  }
+  // the spread of the figures: each run's gap to the floor's run of the same round, and the
+  // medians of what each side spent per item and of its critical path
+  const perItem = (name: string) => {
+    const f = figures[name]!
+    return `CPU ${median(f.cpu).toFixed(0)} us/item (main thread ${f.main.length === 0 ? "?" : median(f.main).toFixed(0)}), ` +
+      `turnaround ${median(f.turnaround).toFixed(2)} ms, round spread ${median(f.spread).toFixed(2)} ms`
+  }
+  for (const { client } of contexts) {
+    const gaps = walls[client]!.map((wall, r) => points(wall) - points(walls["floor"]![r]!))
+    console.log(
+      `  medians of runs [${client}]: Batch.run ${perItem(client)}; floor ${perItem("floor")}; ` +
+        `gap per run ${gaps.map((g) => g.toFixed(2)).join(" ")} points`
     )
   }
   console.log(`  target: best within 1.5 points of the floor -> ${pass ? "PASS" : "FAIL"}`)
