@@ -230,7 +230,7 @@ interface WorkerLike {
  * Effect.runPromise(program.pipe(Effect.provide(CodeSandbox.layerQuickJs({ timeout: "1 second" }))))
  * ```
  */
-export const layerQuickJs = (options?: Options): Layer.Layer<CodeSandbox> =>
+export const layerQuickJs = (options?: Options): Layer.Layer<CodeSandbox, CodeError> =>
   Layer.scoped(
     CodeSandbox,
     Effect.gen(function*() {
@@ -243,17 +243,27 @@ export const layerQuickJs = (options?: Options): Layer.Layer<CodeSandbox> =>
       }
       // Loaded when the layer is built, so that core itself loads no Node module; the engine is
       // loaded here too, so that a missing package fails the layer, not a run.
-      yield* Effect.tryPromise({
-        try: () => Promise.all([import("quickjs-emscripten-core"), import("@jitl/quickjs-wasmfile-release-sync")]),
-        catch: (error) => new Error(`CodeSandbox.layerQuickJs: QuickJS cannot be loaded: ${String(error)}`)
-      }).pipe(Effect.orDie)
-      const { Worker } = yield* Effect.promise(() => import("node:worker_threads"))
-      const { createRequire } = yield* Effect.promise(() => import("node:module"))
-      const require = createRequire(import.meta.url)
-      const workerData = {
-        core: require.resolve("quickjs-emscripten-core"),
-        variant: require.resolve("@jitl/quickjs-wasmfile-release-sync")
-      }
+      // A missing package or a runtime without worker threads is a typed `sandbox` error of the
+      // layer, naming what to install, never a defect.
+      const { Worker, workerData } = yield* Effect.tryPromise({
+        try: async () => {
+          await Promise.all([import("quickjs-emscripten-core"), import("@jitl/quickjs-wasmfile-release-sync")])
+          const { Worker } = await import("node:worker_threads")
+          const { createRequire } = await import("node:module")
+          const require = createRequire(import.meta.url)
+          const workerData = {
+            core: require.resolve("quickjs-emscripten-core"),
+            variant: require.resolve("@jitl/quickjs-wasmfile-release-sync")
+          }
+          return { Worker, workerData }
+        },
+        catch: (error) =>
+          new CodeError({
+            kind: "sandbox",
+            detail: `CodeSandbox.layerQuickJs: QuickJS cannot be loaded (install quickjs-emscripten-core and ` +
+              `@jitl/quickjs-wasmfile-release-sync; it needs Node's worker threads): ${String(error)}`
+          })
+      })
       let current: WorkerLike | undefined
       let nextId = 0
       const stop = Effect.promise(async () => {

@@ -22,13 +22,12 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { latency, runHeader, startSimulator } from "../harness/measure.js"
+import { binOf, type Child, startNode } from "./processes.js"
 
 const { values } = parseArgs({
   options: {
@@ -50,49 +49,17 @@ if (runnerCount < 2) throw new Error("--runners must be at least 2: one is kille
 const latencySpec = latency(values.latency)
 const batchId = "kill-one"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..")
 /** The `effect-dspy` command, by the `bin` entry of the cli package (in this repository: `dev/effect-dspy.mjs`, on the sources). */
-const effectDspy = (() => {
-  const manifestUrl = import.meta.resolve("@effect-dspy/cli/package.json")
-  const manifest = JSON.parse(fs.readFileSync(fileURLToPath(manifestUrl), "utf8")) as { bin?: Record<string, string> }
-  const target = manifest.bin?.["effect-dspy"]
-  if (target === undefined) throw new Error("@effect-dspy/cli has no effect-dspy command")
-  return fileURLToPath(new URL(target, manifestUrl))
-})()
+const effectDspy = binOf("@effect-dspy/cli", "effect-dspy")
 
 // -----------------------------------------------------------------------------
 // processes
 // -----------------------------------------------------------------------------
 
-interface Child {
-  readonly name: string
-  readonly process: ChildProcess
-  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
-  readonly hasExited: () => boolean
-  readonly output: () => string
-}
-
 /** `effect-dspy <args>` in a process of its own; SIGKILLed when the scope closes, if still running. */
 const command = (name: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   Effect.acquireRelease(
-    Effect.sync((): Child => {
-      const child = spawn(process.execPath, [effectDspy, ...args], {
-        cwd: root,
-        env: { ...process.env, EFFECT_DSPY_LOG_LEVEL: "warning", ...env },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let output = ""
-      child.stdout!.on("data", (chunk: Buffer) => void (output += chunk.toString()))
-      child.stderr!.on("data", (chunk: Buffer) => void (output += chunk.toString()))
-      let exited = false
-      const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        child.on("exit", (code, signal) => {
-          exited = true
-          resolve({ code, signal })
-        })
-      )
-      return { name, process: child, exited: done, hasExited: () => exited, output: () => output }
-    }),
+    Effect.sync(() => startNode(name, [effectDspy, ...args], env)),
     (child) =>
       Effect.promise(async () => {
         if (child.hasExited()) return

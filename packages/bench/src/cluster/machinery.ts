@@ -30,6 +30,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
+import { databaseCpu } from "./processes.js"
 
 const { values } = parseArgs({
   options: {
@@ -41,30 +42,6 @@ const { values } = parseArgs({
 const items = Number(values.items)
 const lanes = Number(values.lanes)
 const concurrency = Number(values.concurrency)
-
-/** A process's CPU in ms: its own, and its ended children's (Linux `/proc`). */
-const cpuOf = (pid: number) => {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  const n = (i: number) => Number(fields[i - 3]) * 10
-  return { self: n(14) + n(15), children: n(16) + n(17), parent: Number(fields[1]) }
-}
-
-const databaseCpu = (dataDirectory: string): number => {
-  const postmaster = Number(fs.readFileSync(path.join(dataDirectory, "postmaster.pid"), "utf8").split("\n")[0])
-  const own = cpuOf(postmaster)
-  let total = own.self + own.children
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const p = cpuOf(Number(entry))
-      if (p.parent === postmaster) total += p.self
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total
-}
 
 const ms = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000
 

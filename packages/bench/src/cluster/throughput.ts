@@ -29,12 +29,15 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
-import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
+import { binOf, type Child, cpuOf, databaseCpu, startNode } from "./processes.js"
+
+/** A TypeScript entry point run with tsx. */
+const start = (name: string, script: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): Child =>
+  startNode(name, ["--import", "tsx", script, ...args], env)
 
 const { values } = parseArgs({
   options: {
@@ -45,15 +48,6 @@ const { values } = parseArgs({
 })
 const quick = values.quick
 const concurrency = Number(values.concurrency)
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..")
-/** A package's command, by the `bin` entry of its (public) package.json. */
-const binOf = (pkg: string, command: string): string => {
-  const manifestUrl = import.meta.resolve(`${pkg}/package.json`)
-  const manifest = JSON.parse(fs.readFileSync(fileURLToPath(manifestUrl), "utf8")) as { bin?: Record<string, string> }
-  const target = manifest.bin?.[command]
-  if (target === undefined) throw new Error(`${pkg} has no ${command} command`)
-  return fileURLToPath(new URL(target, manifestUrl))
-}
 // the runners and coordinators are the effect-dspy command (the cli package mounts the cluster's)
 const clusterBin = binOf("@effect-dspy/cli", "effect-dspy")
 const simulatorBin = binOf("@effect-dspy/simulator", "effect-dspy-simulator")
@@ -68,66 +62,6 @@ const profiles: ReadonlyArray<Profile> = [
   { name: "0.5-2 s", latency: "uniform:500-2000", items: quick ? 100 : 400 }
 ]
 const runnerCounts = [1, 3]
-
-// -----------------------------------------------------------------------------
-// processes and their CPU
-// -----------------------------------------------------------------------------
-
-const ticks = 100 // USER_HZ on Linux
-
-/** utime, stime, cutime, cstime of a process, in milliseconds (undefined once it is gone). */
-const cpuOf = (pid: number): { readonly self: number; readonly children: number } | undefined => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    // fields[0] is the state (field 3): utime is field 14, stime 15, cutime 16, cstime 17
-    const n = (i: number) => Number(fields[i - 3]) * (1000 / ticks)
-    return { self: n(14) + n(15), children: n(16) + n(17) }
-  } catch {
-    return undefined
-  }
-}
-
-const parentOf = (pid: number): number | undefined => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
-  } catch {
-    return undefined
-  }
-}
-
-/** The database's CPU so far: the postmaster, its live children, its ended children. */
-const databaseCpu = (dataDirectory: string): number => {
-  const postmaster = Number(fs.readFileSync(path.join(dataDirectory, "postmaster.pid"), "utf8").split("\n")[0])
-  const own = cpuOf(postmaster)
-  let total = own === undefined ? 0 : own.self + own.children
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue
-    const pid = Number(entry)
-    if (parentOf(pid) === postmaster) total += cpuOf(pid)?.self ?? 0
-  }
-  return total
-}
-
-interface Child {
-  readonly process: ChildProcess
-  readonly exited: Promise<void>
-  readonly output: () => string
-}
-
-const start = (script: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): Child => {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
-    cwd: root,
-    env: { ...process.env, EFFECT_DSPY_LOG_LEVEL: "warning", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let output = ""
-  child.stdout!.on("data", (chunk: Buffer) => void (output += chunk.toString()))
-  child.stderr!.on("data", (chunk: Buffer) => void (output += chunk.toString()))
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()))
-  return { process: child, exited, output: () => output }
-}
 
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
 
@@ -171,7 +105,7 @@ const clusterRun = async (
   for (let i = 0; i < runners; i++) {
     const port = await Effect.runPromise(LocalPostgres.freePort)
     ports.push(port)
-    children.push(start(clusterBin, [
+    children.push(start("runner", clusterBin, [
       "runner",
       "--cluster",
       url,
@@ -262,7 +196,7 @@ const main = async () => {
     const server = yield* LocalPostgres.make()
     for (const profile of profiles) {
       const simulatorPort = yield* LocalPostgres.freePort
-      const simulator = start(simulatorBin, ["--port", String(simulatorPort), "--latency", profile.latency, "--seed", "7"])
+      const simulator = start("simulator", simulatorBin, ["--port", String(simulatorPort), "--latency", profile.latency, "--seed", "7"])
       const simulatorUrl = `http://127.0.0.1:${simulatorPort}`
       yield* Effect.promise(() => waitUntil("the simulator", async () => simulator.output().includes("http://")))
       for (const runners of runnerCounts) {
