@@ -2,7 +2,8 @@
  * The telemetry benchmarks: tracing's overhead at a realistic model latency (`overhead.ts`),
  * with the OpenTelemetry SDK's own cost for the same spans measured in the same run
  * (`floor.ts`). The script prints its `target:` lines and writes its figures to `--json`.
- * And tracing's CPU per call on an in-process model (`cpu.ts`), without the network's noise.
+ * And tracing's CPU per call on an in-process model (`cpu.ts`), without the network's noise, each
+ * mode in its own process.
  */
 import { type Benchmark, lineWith, readJson, targetOf } from "../suite/Benchmark.js"
 
@@ -52,17 +53,20 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   },
   {
     name: "telemetry-cpu",
-    title: "tracing's CPU per call on an in-process model (no network): export, without content, Effect's spans alone, vs the SDK's own spans",
-    timeoutMinutes: 15,
-    invocation: ({ quick }) => ({
+    title: "tracing's CPU per call on an in-process model (no network), each mode in its own process: export with and without content vs the SDK's own spans",
+    timeoutMinutes: 20,
+    invocation: ({ jsonFile, quick }) => ({
       script: "packages/bench/src/telemetry/cpu.ts",
-      args: quick ? ["--calls", "1000", "--rounds", "1"] : ["--calls", "5000", "--rounds", "3"],
+      args: [...(quick ? ["--calls", "1000", "--rounds", "1", "--warmup", "500", "--reps", "1"] : ["--calls", "5000", "--rounds", "3", "--reps", "3"]), "--json", jsonFile],
       nodeFlags: ["--expose-gc"]
     }),
-    parse: (stdout) => ({
-      target: targetOf(stdout),
-      summary: lineWith(stdout, /^target:/) ?? "no figures (see output)",
-      figures: {}
-    })
+    parse: (stdout, jsonFile) => {
+      const json = readJson(jsonFile)
+      return {
+        target: targetOf(stdout),
+        summary: lineWith(stdout, /^target:/) ?? "no figures (see output)",
+        figures: typeof json === "object" && json !== null ? { ...json } : {}
+      }
+    }
   }
 ]

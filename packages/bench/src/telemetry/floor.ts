@@ -43,8 +43,11 @@ export const startLatencySimulator = (latency: string): Promise<SimulatorProcess
 /** The question of call `i` (the same in every variant, so the simulator gives it the same latency). */
 export const question = (i: number) => `What is ${i} + ${i}?`
 
-// The messages ChainOfThought sends (the adapter's rendering, in OpenAI's shape).
-const messagesFor = (q: string) =>
+/** A request's messages in OpenAI's shape. */
+export type Messages = ReadonlyArray<{ readonly role: string; readonly content: string }>
+
+/** The messages ChainOfThought sends for question `q` (the adapter's rendering, in OpenAI's shape). */
+export const messagesFor = (q: string): Messages =>
   ChatAdapter.adapter
     .format({ signature: withReasoning, instructions: QA.instructions, demos: [], inputs: { question: q }, failedReplies: [] })
     .content.map((message) => ({
@@ -94,16 +97,29 @@ export interface ReplyFields {
   readonly finishReason: string
   readonly inputTokens: number
   readonly outputTokens: number
+  /** The module's parsed output (its observation output); the raw reply when not given. */
+  readonly output?: { readonly reasoning: string; readonly answer: string } | undefined
+}
+
+/** Options of `sdkSpans`. */
+export interface SpanOptions {
+  readonly tracesUrl: string
+  readonly queueSize: number
+  readonly server: { readonly address: string; readonly port: number }
+  /** Record the prompt and reply (as effect-dspy does with content capture on); default true. */
+  readonly content?: boolean | undefined
 }
 
 /**
  * The SDK's side of a traced call, without the request: `start(i)` opens the call's two spans
  * (`ChainOfThought(QA)` and `chat sim-1`, with the attributes a traced ChainOfThought call
- * exports) and gives the request's messages, the `traceparent` the request would carry, and
- * `end(reply)`, which records the reply (GenAI attributes, the prompt and reply as the
- * conventions' JSON) and ends both. `shutdown` exports what is left.
+ * exports) for the request's `messages` (made by the caller: rendering the prompt is not
+ * tracing's work), and gives the `traceparent` the request would carry and `end(reply)`, which
+ * records the reply (GenAI attributes and, with `content`, the prompt and reply as the
+ * conventions' JSON and the module's input and output) and ends both. `shutdown` exports what
+ * is left.
  */
-export const sdkSpans = (tracesUrl: string, queueSize: number, server: { readonly address: string; readonly port: number }) => {
+export const sdkSpans = ({ content = true, queueSize, server, tracesUrl }: SpanOptions) => {
   const exporter = protoExporter(tracesUrl)
   // Spans the collector accepted, counted as the results come back (nothing assumed).
   const counts = { exported: 0, failed: 0 }
@@ -121,7 +137,7 @@ export const sdkSpans = (tracesUrl: string, queueSize: number, server: { readonl
   const processor = new BatchSpanProcessor(counting, { maxQueueSize: queueSize })
   const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ "service.name": "floor" }), spanProcessors: [processor] })
   const tracer = provider.getTracer("floor", "0.1.0")
-  const start = (i: number) => {
+  const start = (i: number, messages: Messages) => {
     const q = question(i)
     const module = tracer.startSpan("ChainOfThought(QA)", {
       kind: SpanKind.INTERNAL,
@@ -134,7 +150,6 @@ export const sdkSpans = (tracesUrl: string, queueSize: number, server: { readonl
       }
     })
     const moduleContext = trace.setSpan(otelContext.active(), module)
-    const messages = messagesFor(q)
     const chat = tracer.startSpan("chat sim-1", {
       kind: SpanKind.CLIENT,
       attributes: {
@@ -142,7 +157,7 @@ export const sdkSpans = (tracesUrl: string, queueSize: number, server: { readonl
         "gen_ai.provider.name": "openai-compatible",
         "gen_ai.request.model": "sim-1",
         "gen_ai.output.type": "text",
-        "dspy.adapter": "chat",
+        "dspy.adapter": "ChatAdapter",
         "dspy.signature": "QA",
         "dspy.predictor": "QA",
         "langfuse.observation.type": "generation",
@@ -153,27 +168,33 @@ export const sdkSpans = (tracesUrl: string, queueSize: number, server: { readonl
     }, moduleContext)
     const named = chat.spanContext()
     const end = (reply: ReplyFields) => {
-      const [system, ...rest] = messages
       chat.setAttributes({
         "gen_ai.response.model": reply.model,
         "gen_ai.response.id": reply.id,
         "gen_ai.response.finish_reasons": [reply.finishReason],
         "gen_ai.usage.input_tokens": reply.inputTokens,
-        "gen_ai.usage.output_tokens": reply.outputTokens,
-        "gen_ai.system_instructions": JSON.stringify([{ type: "text", content: system?.content ?? "" }]),
-        "gen_ai.input.messages": JSON.stringify(rest.map((m) => ({ role: m.role, parts: [{ type: "text", content: m.content }] }))),
-        "gen_ai.output.messages": JSON.stringify([
-          { role: "assistant", parts: [{ type: "text", content: reply.content }], finish_reason: reply.finishReason }
-        ])
+        "gen_ai.usage.output_tokens": reply.outputTokens
       })
+      if (content) {
+        const [system, ...rest] = messages
+        chat.setAttributes({
+          "gen_ai.system_instructions": JSON.stringify([{ type: "text", content: system?.content ?? "" }]),
+          "gen_ai.input.messages": JSON.stringify(rest.map((m) => ({ role: m.role, parts: [{ type: "text", content: m.content }] }))),
+          "gen_ai.output.messages": JSON.stringify([
+            { role: "assistant", parts: [{ type: "text", content: reply.content }], finish_reason: reply.finishReason }
+          ])
+        })
+      }
       chat.end()
-      module.setAttributes({
-        "langfuse.observation.input": JSON.stringify({ question: q }),
-        "langfuse.observation.output": JSON.stringify({ reasoning: "", answer: reply.content })
-      })
+      if (content) {
+        module.setAttributes({
+          "langfuse.observation.input": JSON.stringify({ question: q }),
+          "langfuse.observation.output": JSON.stringify(reply.output ?? { reasoning: "", answer: reply.content })
+        })
+      }
       module.end()
     }
-    return { messages, traceparent: `00-${named.traceId}-${named.spanId}-01`, end }
+    return { traceparent: `00-${named.traceId}-${named.spanId}-01`, end }
   }
   return { start, shutdown: () => provider.shutdown(), counts: (): { readonly exported: number; readonly failed: number } => ({ ...counts }) }
 }
@@ -181,9 +202,11 @@ export const sdkSpans = (tracesUrl: string, queueSize: number, server: { readonl
 /** The same request inside the SDK's two spans; `shutdown` exports what is left. */
 export const traced = (simUrl: string, tracesUrl: string, queueSize: number) => {
   const target = new URL(`${simUrl}/v1/chat/completions`)
-  const spans = sdkSpans(tracesUrl, queueSize, { address: target.hostname, port: Number(target.port) })
+  const spans = sdkSpans({ tracesUrl, queueSize, server: { address: target.hostname, port: Number(target.port) } })
   const call = async (i: number): Promise<void> => {
-    const { end, messages, traceparent } = spans.start(i)
+    // rendered for the request, as the bare variant renders it: not charged to the spans
+    const messages = messagesFor(question(i))
+    const { end, traceparent } = spans.start(i, messages)
     const response = await fetch(target, {
       method: "POST",
       headers: { ...requestHeaders, traceparent },

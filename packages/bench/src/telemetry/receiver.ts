@@ -22,6 +22,9 @@ export const startReceiver = (mode: "accept" | "hang" = "accept"): Promise<Recei
         req.on("data", (c) => (bytes += c.length))
         req.on("end", () => { requests++; if (hang) return; res.writeHead(200, { "content-type": "application/x-protobuf" }); res.end() })
       })
+      // Idle connections stay open a minute, as a collector's do (Node's 5 s default races the
+      // client's reuse of a connection on a busy machine: "other side closed" mid-export).
+      server.keepAliveTimeout = 60000
       server.listen(0, "127.0.0.1", () => console.log("http://127.0.0.1:" + server.address().port))
       process.stdin.on("data", () => console.log("stats " + requests + " requests, " + (bytes / 1048576).toFixed(1) + " MiB"))`
     const child = spawn(process.execPath, ["-e", code], { stdio: ["pipe", "pipe", "inherit"] })
