@@ -2,8 +2,10 @@ import { LmConfig, Predict, Signature } from "@effect-dspy/core"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Metric, Option } from "effect"
+import { Deferred, Duration, Effect, Fiber, Metric, Option } from "effect"
 import * as TestClock from "effect/TestClock"
+import * as http from "node:http"
+import type * as net from "node:net"
 import { Telemetry } from "../src/index.js"
 import * as Transport from "../src/internal/transport.js"
 import * as Logs from "./utils/Logs.js"
@@ -159,6 +161,35 @@ describe("requests", () => {
       yield* TestClock.adjust(Duration.seconds(10))
       assert.strictEqual(receiver.requests.length, 2)
     }))
+  // A real socket is the point: the collector closes the connection under the request, as one
+  // does when a kept-alive connection it has just timed out is reused.
+  it.live("a connection closed under the request is retried at once on a fresh one, even while the layer is closing", () =>
+    Effect.gen(function*() {
+      let requests = 0
+      const server = http.createServer((request, response) => {
+        requests++
+        if (requests === 1) return void request.socket.destroy()
+        request.resume()
+        request.on("end", () => response.writeHead(200, { "content-type": "application/x-protobuf" }).end())
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.sync(() => server.close())
+      )
+      const { port } = server.address() as net.AddressInfo
+      const client = yield* Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer)
+      const closing = yield* Deferred.make<void>()
+      yield* Deferred.succeed(closing, undefined)
+      const outcome = yield* Transport.send(client, {
+        url: `http://127.0.0.1:${port}/v1/traces`,
+        headers: {},
+        contentType: "application/x-protobuf",
+        compression: "none",
+        timeout: Duration.seconds(10)
+      }, new Uint8Array([1, 2, 3]), { closing })
+      assert.strictEqual(outcome._tag, "Accepted")
+      assert.strictEqual(requests, 2)
+    }).pipe(Effect.scoped))
 })
 
 describe("bounded queue and shutdown", () => {

@@ -59,8 +59,19 @@ export const parseRetryAfter = (value: string | undefined, nowMillis: number): n
 
 type Attempt =
   | { readonly _tag: "Accepted"; readonly body: Uint8Array }
-  | { readonly _tag: "Retry"; readonly reason: string; readonly after: number | undefined }
+  | {
+    readonly _tag: "Retry"
+    readonly reason: string
+    readonly after: number | undefined
+    /** The connection was closed under the request (a kept-alive socket the collector had just closed). */
+    readonly staleConnection?: boolean
+  }
   | { readonly _tag: "Fail"; readonly reason: string }
+
+// A reused keep-alive connection that the collector closed as the request went out fails with
+// one of these before the collector read the request: worth one immediate retry on a fresh
+// connection even while closing (otherwise a shutdown's last flush can lose every span in it).
+const staleConnectionCodes = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"])
 
 // Node's network errors carry their code on the error or a cause (`fetch failed` -> ECONNREFUSED).
 const networkCode = (error: unknown): string | undefined => {
@@ -132,7 +143,12 @@ export const send = (
       Effect.catchAll((error) =>
         Effect.succeed<Attempt>(
           error._tag === "RequestError" && error.reason === "Transport"
-            ? { _tag: "Retry", reason: describeRequestError(error), after: undefined }
+            ? {
+              _tag: "Retry",
+              reason: describeRequestError(error),
+              after: undefined,
+              staleConnection: staleConnectionCodes.has(networkCode(error.cause) ?? "")
+            }
             : { _tag: "Fail", reason: describeRequestError(error) }
         )
       ),
@@ -149,11 +165,16 @@ export const send = (
     const start = yield* Clock.currentTimeMillis
     const deadline = Duration.isFinite(target.timeout) ? start + Duration.toMillis(target.timeout) : Infinity
     let backoff = initialBackoffMillis
+    let staleRetried = false
     for (let attempts = 1;; attempts++) {
       const now = yield* Clock.currentTimeMillis
       const result = yield* attempt(payload, deadline - now)
       if (result._tag === "Accepted") return result
       const failed: Outcome = { _tag: "Failed", reason: result.reason, attempts }
+      if (result._tag === "Retry" && result.staleConnection === true && !staleRetried && attempts <= retries) {
+        staleRetried = true
+        continue // at once, closing or not: the next request takes a fresh connection
+      }
       if (result._tag === "Fail" || attempts > retries || (yield* closed)) return failed
       const spread = 1 + ((yield* Random.next) * 2 * jitter - jitter)
       const delay = result.after ?? Math.min(backoff * spread, maxBackoffMillis)
