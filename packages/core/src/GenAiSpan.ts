@@ -268,8 +268,9 @@ export const withSpan = (description: Description) => <A, E, R>(self: Effect.Eff
 
 /**
  * Runs the effect `f` makes inside the described span, handing it the span itself (to set
- * attributes or give content without looking the span up again). `provide` adds services to
- * the context in the same step as the span (one context change per call instead of two).
+ * attributes or give content without looking the span up again). `provide` sets references
+ * (`Context.Reference` values) in the same step as the span: one context change per call
+ * instead of two.
  *
  * @since 0.2.0
  */

@@ -78,7 +78,7 @@ describe("GenAiSpan", () => {
   it.effect("useSpan hands the effect its span, as the parent of what runs inside, with the services it provides", () =>
     Effect.gen(function*() {
       const { spans, tracer } = RecordingTracer.make()
-      class Tag extends Context.Tag("Tag")<Tag, string>() {}
+      class Tag extends Context.Reference<Tag>()("Tag", { defaultValue: () => "default" }) {}
       const description = GenAiSpan.toolSpan("lookup")
       const seen = yield* GenAiSpan.useSpan(description, (span) =>
         Effect.gen(function*() {
