@@ -7,9 +7,11 @@
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
+import * as EffectContext from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { pipeArguments, type Pipeable } from "effect/Pipeable"
+import type * as Tracer from "effect/Tracer"
 import type * as Demo from "./Demo.js"
 import { EventBus } from "./EventBus.js"
 import * as GenAiSpan from "./GenAiSpan.js"
@@ -166,14 +168,20 @@ export interface CallInfo {
 export const instrument = <O, E, R>(info: CallInfo, body: Effect.Effect<O, E, R>): Effect.Effect<Prediction.Prediction<O>, E, R> =>
   Effect.gen(function*() {
     const bus = yield* EventBus
+    const sink = yield* GenAiSpan.CurrentContentSink
     const collector = makeCollector(yield* CurrentCollector)
-    const span = GenAiSpan.moduleSpan({ ...info, provider: (yield* LmConfig).provider })
-    const traced = body.pipe(
-      GenAiSpan.withContent({ span: "module", name: info.name }, info.input),
-      Effect.provideService(CurrentCollector, collector),
-      span.kind === "agent" ? withUsageTotals(collector) : identity,
-      GenAiSpan.withSpan(span),
-      Effect.map((output): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace }))
+    const description = GenAiSpan.moduleSpan({ ...info, provider: (yield* LmConfig).provider })
+    // The span and the call's collector enter the context in one step.
+    const traced = GenAiSpan.useSpan(
+      description,
+      (span) => {
+        const run = GenAiSpan.contentFor(sink, span, { span: "module", name: info.name }, info.input, body)
+        return Effect.map(
+          description.kind === "agent" ? withUsageTotals(span, collector, run) : run,
+          (output): Prediction.Prediction<O> => ({ output, usage: collector.usage, trace: collector.trace })
+        )
+      },
+      (context) => EffectContext.add(context, CurrentCollector, collector)
     )
     if (!bus.active()) return yield* traced
     // Events are built only when someone listens.
@@ -192,21 +200,18 @@ export const instrument = <O, E, R>(info: CallInfo, body: Effect.Effect<O, E, R>
         })))
   })
 
-const identity = <A>(self: A): A => self
-
 /** Sets an agent's usage totals on its span when it ends (the conventions ask for them), a failed run's too. */
-const withUsageTotals = (collector: Collector) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+const withUsageTotals = <A, E, R>(span: Tracer.Span, collector: Collector, self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.onExit(self, () =>
-    Effect.ignore(Effect.flatMap(Effect.currentSpan, (span) =>
-      Effect.sync(() => {
-        const usage = collector.usage
-        GenAiSpan.setUsage(span, {
-          inputTokens: usage.inputTokens,
-          outputTokens: usage.outputTokens,
-          cachedInputTokens: usage.cachedInputTokens > 0 ? usage.cachedInputTokens : undefined,
-          reasoningTokens: usage.reasoningTokens > 0 ? usage.reasoningTokens : undefined
-        })
-      }))))
+    Effect.sync(() => {
+      const usage = collector.usage
+      GenAiSpan.setUsage(span, {
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        cachedInputTokens: usage.cachedInputTokens > 0 ? usage.cachedInputTokens : undefined,
+        reasoningTokens: usage.reasoningTokens > 0 ? usage.reasoningTokens : undefined
+      })
+    }))
 
 const ModuleProto = {
   pipe() {

@@ -7,7 +7,7 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Schema, Stream, TestClock, type Tracer } from "effect"
+import { Context, Effect, Fiber, Layer, Schema, Stream, TestClock, type Tracer } from "effect"
 import { Adapter, GenAiSpan, JsonAdapter, LmConfig, Predict, ReAct, Signature, StreamPredict, Tool } from "../src/index.js"
 import * as RecordingTracer from "./utils/RecordingTracer.js"
 import * as ScriptedLm from "./utils/ScriptedLm.js"
@@ -73,6 +73,28 @@ describe("GenAiSpan", () => {
       const exit = yield* Effect.exit(Predict.make(QA)({ question: "q" }).pipe(sim, Effect.withTracer(tracer), Effect.provide(failing)))
       assert.strictEqual(exit._tag, "Failure")
       assert.strictEqual(RecordingTracer.named(spans, "chat sim-1").attributes.get(GenAiSpan.Attributes.errorType), "UnknownError")
+    }))
+
+  it.effect("useSpan hands the effect its span, as the parent of what runs inside, with the services it provides", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = RecordingTracer.make()
+      class Tag extends Context.Reference<Tag>()("Tag", { defaultValue: () => "default" }) {}
+      const description = GenAiSpan.toolSpan("lookup")
+      const seen = yield* GenAiSpan.useSpan(description, (span) =>
+        Effect.gen(function*() {
+          const current = yield* Effect.currentSpan
+          const inner = yield* Effect.withSpan(Effect.currentSpan, "inner")
+          return { same: current === span, parent: inner.parent, span, tag: yield* Tag }
+        }), (context) => Context.add(context, Tag, "provided")).pipe(Effect.withTracer(tracer))
+      assert.isTrue(seen.same)
+      assert.strictEqual(seen.tag, "provided")
+      assert.isTrue(seen.parent._tag === "Some" && seen.parent.value === seen.span)
+      const failed = yield* GenAiSpan.useSpan(description, () => Effect.fail("boom")).pipe(Effect.withTracer(tracer), Effect.flip)
+      assert.strictEqual(failed, "boom")
+      const made = spans.filter((s) => s.name === description.name)
+      assert.strictEqual(made.length, 2)
+      assert.strictEqual(made[0]!.attributes.get(GenAiSpan.Attributes.toolName), "lookup")
+      assert.deepStrictEqual(made.map((s) => s.span.status._tag === "Ended" ? s.span.status.exit._tag : "open"), ["Success", "Failure"])
     }))
 
   it.effect("the content sink gets each span's input and output, with that span", () =>

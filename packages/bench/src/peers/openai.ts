@@ -1,6 +1,9 @@
 /**
  * The official `openai` SDK: `chat.completions.parse` with `zodResponseFormat` (the SDK's typed
- * structured output), bounded with `p-limit` (the SDK has no concurrency limit of its own).
+ * structured output), bounded with `p-limit` (the SDK has no concurrency limit of its own). The
+ * client keeps its shipped retry policy (2 retries, with its per-request timeout), as the
+ * effect-dspy peer keeps `Lm.layer`'s (4 retries, a timeout per attempt): a successful call pays
+ * for what a policy costs when nothing fails.
  */
 import OpenAI from "openai"
 import { zodResponseFormat } from "openai/helpers/zod"
@@ -12,7 +15,7 @@ const Answer = z.object({ answer: z.string() })
 const format = zodResponseFormat(Answer, "answer")
 
 export const make = (baseUrl: string): Peer => {
-  const client = new OpenAI({ baseURL: baseUrl, apiKey: "sk-sim", maxRetries: 0 })
+  const client = new OpenAI({ baseURL: baseUrl, apiKey: "sk-sim" })
   const messages = (question: string) => [
     { role: "system" as const, content: instructions },
     { role: "user" as const, content: question }

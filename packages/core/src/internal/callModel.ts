@@ -31,25 +31,32 @@ export const callModel = Effect.fnUntraced(function*(
   const bus = yield* EventBus
   const history = yield* History
   const model = config.model ?? "unknown"
-  const span = GenAiSpan.lmSpan({
+  const sink = yield* GenAiSpan.CurrentContentSink
+  const description = GenAiSpan.lmSpan({
     ...config,
     adapter: adapter.name,
     signature: signature.name,
     predictor: moduleName,
     outputType: adapter.name === JsonAdapterName ? "json" : "text"
   })
-  const generate = adapter.generate(signature, prompt).pipe(
-    Effect.tap((reply) =>
-      Effect.flatMap(Effect.currentSpan, (current) =>
-        Effect.sync(() => {
-          current.attribute(GenAiSpan.Attributes.responseFinishReasons, [reply.finishReason])
-          GenAiSpan.setUsage(current, reply.usage)
-        })).pipe(Effect.ignore)
-    ),
-    Effect.tapError((error) => Effect.annotateCurrentSpan(GenAiSpan.Attributes.errorType, error._tag)),
-    GenAiSpan.withContent({ span: "lm", name: model }, prompt, (reply) => reply.text),
-    GenAiSpan.withSpan(span)
-  )
+  const generate = GenAiSpan.useSpan(description, (span) =>
+    GenAiSpan.contentFor(
+      sink,
+      span,
+      { span: "lm", name: model },
+      prompt,
+      adapter.generate(signature, prompt).pipe(
+        Effect.tapBoth({
+          onFailure: (error) => Effect.sync(() => span.attribute(GenAiSpan.Attributes.errorType, error._tag)),
+          onSuccess: (reply) =>
+            Effect.sync(() => {
+              span.attribute(GenAiSpan.Attributes.responseFinishReasons, [reply.finishReason])
+              GenAiSpan.setUsage(span, reply.usage)
+            })
+        })
+      ),
+      (reply) => reply.text
+    ))
   // With `History.layer`, every call is kept with its prompt and reply.
   const remember = (reply: Adapter.Reply, usage: Usage.Usage) =>
     history === undefined ? Effect.void : Effect.map(Clock.currentTimeMillis, (timestamp) =>
