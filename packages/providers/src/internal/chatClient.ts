@@ -33,60 +33,6 @@ export interface ChatClient {
 }
 
 const decodeChunk = Schema.decodeUnknownEither(Schema.parseJson(WireReply))
-
-const isText = (u: unknown): boolean => u === null || u === undefined || typeof u === "string"
-
-/**
- * A streamed chunk of the common shape (an envelope of strings and a number, choices whose
- * `delta` holds text only), checked by hand: each such chunk is a token, and the schema's
- * decoder was about a twentieth of the chat server's CPU profile. Anything else (usage, tool
- * calls, logprobs, an error, a key of the wrong type) answers `undefined` and goes through the
- * schema. The schema ignores keys it does not know; so does everything that reads a `WireReply`.
- *
- * @internal
- */
-export const textChunk = (json: unknown): WireReply | undefined => {
-  if (typeof json !== "object" || json === null || Array.isArray(json)) return undefined
-  const reply = json as Record<string, unknown>
-  if (!isText(reply["id"]) || !isText(reply["model"]) || !isText(reply["system_fingerprint"])) return undefined
-  const created = reply["created"]
-  if (created !== undefined && created !== null && typeof created !== "number") return undefined
-  if (reply["usage"] !== undefined || reply["x_groq"] !== undefined || "error" in reply) return undefined
-  const choices = reply["choices"]
-  if (!Array.isArray(choices)) return undefined
-  for (const choice of choices as Array<unknown>) {
-    if (typeof choice !== "object" || choice === null || Array.isArray(choice)) return undefined
-    for (const key in choice) {
-      const value = (choice as Record<string, unknown>)[key]
-      if (key === "index") {
-        if (value !== null && value !== undefined && typeof value !== "number") return undefined
-      } else if (key === "finish_reason") {
-        if (!isText(value)) return undefined
-      } else if (key === "delta") {
-        if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
-        for (const field in value) {
-          const text = (value as Record<string, unknown>)[field]
-          if (field === "content" || field === "reasoning_content" || field === "reasoning" || field === "refusal") {
-            if (!isText(text)) return undefined
-          } else if (field === "tool_calls") return undefined
-        }
-      } else if (key === "message" || key === "logprobs" || key === "content_filter_results") return undefined
-    }
-  }
-  return reply as WireReply
-}
-
-/** One stream event's data: a chunk, or the schema's verdict on it. */
-const readChunk = (data: string): Either.Either<WireReply, ParseResult.ParseError> => {
-  let json: unknown
-  try {
-    json = JSON.parse(data)
-  } catch {
-    return decodeChunk(data)
-  }
-  const fast = textChunk(json)
-  return fast === undefined ? decodeChunk(data) : Either.right(fast)
-}
 // Sync: an `Either` is an `Effect`, without a step of its own in the fiber.
 const decodeBody = Schema.decodeUnknownEither(WireReply)
 
@@ -155,7 +101,7 @@ export const make = (options: {
                   out.push(Done)
                   continue
                 }
-                const decoded = readChunk(data)
+                const decoded = decodeChunk(data)
                 if (Either.isLeft(decoded)) return Effect.fail(malformed("stream", "a stream event is not a chat-completions chunk", decoded.left))
                 out.push(decoded.right)
               }
