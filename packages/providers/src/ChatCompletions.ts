@@ -301,7 +301,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       }))
 
     const service = yield* LanguageModel.make({ generateText: (o) => generateText(o), streamText: (o) => streamText(o) })
-    return yield* withCachedDecoding(service, (o) => generateText(o))
+    return yield* withCachedDecoding(service, (o) => generateText(o), (o) => streamText(o))
   })
 
 /**

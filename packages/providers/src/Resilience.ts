@@ -36,6 +36,7 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as Stream from "effect/Stream"
+import { idleTimeout } from "./internal/idleTimeout.js"
 import { Limiter } from "./Limiter.js"
 import type * as LimiterNs from "./Limiter.js"
 import * as LmError from "./LmError.js"
@@ -357,7 +358,7 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
       let finished = false
       let partialText = ""
       let held: Array<A> = []
-      const timed = p.timeout === undefined ? self : Stream.timeoutFail(self, timeoutError, p.timeout)
+      const timed = p.timeout === undefined ? self : idleTimeout(self, p.timeout, timeoutError)
       // Parts without content wait for the first content part: a failure before it is invisible
       // to the consumer, so the attempt can be retried as if it never streamed. (A channel rather
       // than `Stream.mapChunks`, which would pass on empty chunks, and `Stream.retry` resets its

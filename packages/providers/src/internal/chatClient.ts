@@ -84,14 +84,15 @@ export const make = (options: {
       client.execute(request(body, headers, "text/event-stream")).pipe(
         Effect.map((response) => response.stream),
         Stream.unwrapScoped,
-        Stream.decodeText(),
-        (text) =>
+        // One stage per read of the body: text decoding, SSE framing and JSON decoding together.
+        (bytes) =>
           Stream.suspend(() => {
             let events: Array<string> = []
             const parser = Sse.make((data) => events.push(data))
-            return Stream.mapChunksEffect(text, (chunk) => {
+            const decoder = new TextDecoder()
+            return Stream.mapChunksEffect(bytes, (chunk) => {
               for (const piece of chunk) {
-                const limit = parser.feed(piece)
+                const limit = parser.feed(decoder.decode(piece, { stream: true }))
                 if (limit !== undefined) return Effect.fail(malformed("stream", `a stream event is larger than ${limit} characters`))
               }
               const out: Array<WireReply | typeof Done> = []
