@@ -123,15 +123,20 @@ export const retriever = <S extends Signature.Any, E, R>(
   const k = Math.max(0, Math.min(options.k, examples.length))
   // The training set's vectors, made once: concurrent first calls wait for one embedding.
   let vectors: ReadonlyArray<ReadonlyArray<number>> | undefined
-  const lock = Effect.unsafeMakeSemaphore(1)
+  // Made by the first call (the first assignment wins, so every call shares one lock).
+  let lock: Effect.Semaphore | undefined
+  const theLock = Effect.suspend(() =>
+    lock !== undefined ? Effect.succeed(lock) : Effect.map(Effect.makeSemaphore(1), (made) => (lock ??= made))
+  )
   const trainVectors = Effect.suspend(() =>
-    vectors !== undefined ? Effect.succeed(vectors) : lock.withPermits(1)(Effect.suspend(() => {
-      if (vectors !== undefined) return Effect.succeed(vectors)
-      return options.embed(examples.map((example) => inputText(signature, example))).pipe(
-        Effect.flatMap((made) => checkVectors(module, made, examples.length, undefined)),
-        Effect.tap((made) => Effect.sync(() => void (vectors = made)))
-      )
-    }))
+    vectors !== undefined ? Effect.succeed(vectors) : Effect.flatMap(theLock, (held) =>
+      held.withPermits(1)(Effect.suspend(() => {
+        if (vectors !== undefined) return Effect.succeed(vectors)
+        return options.embed(examples.map((example) => inputText(signature, example))).pipe(
+          Effect.flatMap((made) => checkVectors(module, made, examples.length, undefined)),
+          Effect.tap((made) => Effect.sync(() => void (vectors = made)))
+        )
+      })))
   )
   const nearest = (input: Signature.Input<S>) =>
     Effect.gen(function*() {

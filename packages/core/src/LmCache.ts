@@ -314,7 +314,9 @@ const makeWith = (persisted: Persisted, options: Options | undefined): Service =
         count()
         return Effect.succeed(value)
       })
-    const lead: Effect.Effect<A, E, R> = Effect.withFiberRuntime((fiber) => {
+    // The deferred is made first, so that the checks below and registering it happen in one
+    // step, with no yield between them: a call starting later joins this one.
+    const lead: Effect.Effect<A, E, R> = Effect.flatMap(Deferred.make<Outcome>(), (deferred) => {
       const inMemory = recall(key)
       if (inMemory !== undefined) return orRun(inMemory, () => counts.memoryHits++)
       const pending = inFlight.get(key)
@@ -336,8 +338,6 @@ const makeWith = (persisted: Persisted, options: Options | undefined): Service =
           }
         })
       }
-      // Registered before any yield, so that a call starting now joins this one.
-      const deferred = Deferred.unsafeMake<Outcome>(fiber.id())
       inFlight.set(key, deferred)
       const settle = (outcome: Outcome) =>
         Effect.suspend(() => {

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Schema } from "effect"
+import { Effect, Exit, Fiber, Schema, TestClock } from "effect"
 import { Aggregation, ChainOfThought, DspyError, KNN, MultiChainComparison, Predict, Signature } from "../src/index.js"
 import * as ScriptedLm from "./utils/ScriptedLm.js"
 
@@ -121,6 +121,23 @@ describe("KNN", () => {
       assert.strictEqual(embedded.length, 3)
       assert.strictEqual(embedded[0]!.length, 4)
       assert.strictEqual(embedded[0]![0], "question: What is the capital of France?")
+    }))
+
+  it.effect("concurrent first calls wait for one embedding of the training set", () =>
+    Effect.gen(function*() {
+      embedded = []
+      // an embedding that takes a moment (on the TestClock), so that the first calls overlap
+      const slowEmbed = (texts: ReadonlyArray<string>) => Effect.zipRight(Effect.sleep("1 second"), embed(texts))
+      const knn = KNN.retriever(QA, { k: 1, trainset, embed: slowEmbed })
+      const fiber = yield* Effect.fork(Effect.all(
+        Array.from({ length: 5 }, () => knn.nearest({ question: "The capital of Italy, please" })),
+        { concurrency: "unbounded" }
+      ))
+      yield* TestClock.adjust("10 seconds")
+      const results = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(results.map((r) => r.map((d) => d["answer"])), Array.from({ length: 5 }, () => ["Rome"]))
+      assert.strictEqual(embedded.filter((texts) => texts.length === trainset.length).length, 1)
+      assert.strictEqual(embedded.length, 6)
     }))
 
   it.effect("a KNN predictor shows the nearest examples as demos, and its trace names the predictor", () =>
