@@ -61,7 +61,10 @@ export interface Policy {
   readonly jitter?: boolean | undefined
   /**
    * Timeout of one attempt (for a stream: the longest wait for its next part, the first
-   * included). `undefined` or an infinite duration disables it. Default 60 s.
+   * included). `undefined` or an infinite duration disables it. Default 10 minutes, as the
+   * openai and anthropic SDKs have it: a reasoning model's answer can take minutes, and a
+   * shorter deadline would cut it off and pay for it again on a retry. Set a shorter one where
+   * answers are known to be quick.
    */
   readonly timeout?: Duration.DurationInput | undefined
 }
@@ -78,7 +81,7 @@ export const defaults = {
   maxDelay: Duration.seconds(20),
   maxElapsed: Duration.minutes(2),
   jitter: true,
-  timeout: Duration.seconds(60)
+  timeout: Duration.minutes(10)
 } as const
 
 /**
