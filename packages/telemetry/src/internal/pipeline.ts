@@ -123,31 +123,37 @@ const scrubAttributes = (attributes: Attributes, scrub: Redaction.Scrubber): Att
   return out
 }
 
+/** A destination's rewritten resource (Langfuse's environment and release merged in) for the SDK resource it came from. */
+export interface ResourceMemo {
+  source: Resource | undefined
+  merged: Resource | undefined
+}
+
 /**
  * The span as this destination sends it: for Langfuse with its generation names and the
  * environment and release on the resource; for every destination with known secrets replaced.
- * The span itself when nothing changes. `resources` holds this destination's rewritten resources
- * (one per SDK resource: a program has one), so that they are merged once.
+ * The span itself when nothing changes. `resource` remembers this destination's rewritten
+ * resource for the last SDK resource seen (a program's tracer provider has one), so that it is
+ * merged once.
  */
 export const prepare = (
   span: ReadableSpan,
   destination: TelemetryConfig.Destination,
   scrub: Redaction.Scrubber | undefined,
-  resources: WeakMap<Resource, Resource>
+  resourceMemo: ResourceMemo
 ): ReadableSpan => {
   const langfuse = destination.langfuse
   let name = langfuse === undefined ? span.name : langfuseName(span)
   let resource = span.resource
   if (langfuse !== undefined && (langfuse.environment !== undefined || langfuse.release !== undefined)) {
-    let merged = resources.get(span.resource)
-    if (merged === undefined) {
+    if (resourceMemo.source !== span.resource || resourceMemo.merged === undefined) {
       const extra: Attributes = {}
       if (langfuse.environment !== undefined) extra["langfuse.environment"] = langfuse.environment
       if (langfuse.release !== undefined) extra["langfuse.release"] = langfuse.release
-      merged = span.resource.merge(resourceFromAttributes(extra))
-      resources.set(span.resource, merged)
+      resourceMemo.source = span.resource
+      resourceMemo.merged = span.resource.merge(resourceFromAttributes(extra))
     }
-    resource = merged
+    resource = resourceMemo.merged
   }
   let attributes = span.attributes
   if (langfuse !== undefined) attributes = withoutTotals(span)
@@ -234,8 +240,8 @@ export const make = (
   const serializer = serializerOf(destination.protocol)
   const target = targetOf(destination, batch.exportTimeout)
   const scrub = deps.secrets.length === 0 ? undefined : Redaction.makeScrubber(deps.secrets)
-  // this destination's Langfuse resources (its environment and release merged in), made once each
-  const resources = new WeakMap<Resource, Resource>()
+  // this destination's Langfuse resource (its environment and release merged in), made once
+  const resourceMemo: ResourceMemo = { source: undefined, merged: undefined }
   let closing = false
   let healthy = true
   let failFast = false
@@ -256,7 +262,7 @@ export const make = (
 
   const exportSpans = (spans: ReadonlyArray<ReadableSpan>): Effect.Effect<{ readonly accepted: number; readonly reason?: string }> =>
     Effect.suspend(() => {
-      const body = serializer.serializeRequest(spans.map((span) => prepare(span, destination, scrub, resources)))
+      const body = serializer.serializeRequest(spans.map((span) => prepare(span, destination, scrub, resourceMemo)))
       if (body === undefined) return Effect.succeed({ accepted: 0, reason: "the spans could not be serialized" })
       // Once the layer is closing, exports make no further attempts: waiting out backoffs for a
       // collector that refuses connections would hold the program's exit for the whole budget.
