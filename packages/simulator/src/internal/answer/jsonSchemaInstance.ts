@@ -4,8 +4,8 @@
  * `allOf`/`anyOf`/`oneOf`, `enum`/`const`, string formats and patterns,
  * numeric bounds, tuples, records. Property names shape the strings.
  */
+import * as FastCheck from "effect/FastCheck"
 import type { JsonSchema } from "../../Script.js"
-import { compile, type Generator } from "./regexGen.js"
 import type { Rng } from "../rng.js"
 import * as Text from "./text.js"
 import { BoundedCache } from "./BoundedCache.js"
@@ -78,9 +78,39 @@ export const isTextSchema = (root: JsonSchema, node: JsonSchema): boolean => {
   return false
 }
 
+/** Strings matching a pattern, drawn from the request's generator, and the pattern's test. */
+interface Pattern {
+  readonly generate: (rng: Rng) => string
+  readonly test: (s: string) => boolean
+}
+
+const regExp = (pattern: string, flags: string): RegExp | undefined => {
+  try {
+    return new RegExp(pattern, flags)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A pattern's generator: fast-check's `stringMatching` (shipped with Effect), sampled with a seed
+ * drawn from `rng` so that answers stay deterministic; undefined for a pattern that is not a valid
+ * RegExp or that fast-check cannot generate (lookarounds, backreferences, `\b`, `\p{…}`).
+ */
+const compile = (pattern: string): Pattern | undefined => {
+  try {
+    // JSON schema patterns are ECMA-262 ones; a few valid without the `u` flag are not with it
+    const re = regExp(pattern, "u") ?? new RegExp(pattern)
+    const strings = FastCheck.stringMatching(re)
+    return { test: (s) => re.test(s), generate: (rng) => FastCheck.sample(strings, { seed: rng.int(0x7fffffff), numRuns: 1 })[0]! }
+  } catch {
+    return undefined
+  }
+}
+
 /** Per-engine state of the generator (compiled patterns; undefined: a pattern it cannot generate). */
 export interface GeneratorCaches {
-  readonly patterns: BoundedCache<Generator | undefined>
+  readonly patterns: BoundedCache<Pattern | undefined>
 }
 
 /** Makes the generator's caches. */
@@ -406,7 +436,7 @@ const genObject = (ctx: Ctx, s: JsonSchema, depth: number): Record<string, unkno
   if (patternProps !== undefined) {
     for (const pattern of Object.keys(patternProps)) {
       if (depth > 3 && Object.keys(out).length >= minProps) break
-      const g = compile(pattern)
+      const g = ctx.caches.patterns.get(pattern, compile)
       const key = g === undefined ? rng.pick(KEY_WORDS) : g.generate(rng) || rng.pick(KEY_WORDS)
       if (!(key in out)) out[key] = gen(ctx, patternProps[pattern] as Node, key, depth + 1)
     }
