@@ -50,10 +50,10 @@ export const apiRoute = <Echo>(engine: Engine, pacer: Pacer, format: WireFormat<
     const request = yield* HttpServerRequest.HttpServerRequest
     const arrival = yield* Clock.currentTimeMillis
     const headers = request.headers
-    engine.countRequest(path)
+    engine.tally.request(path)
     const apiKey = engine.options.apiKey
     if (apiKey !== undefined && !format.authorized(headers, apiKey)) {
-      engine.countUnauthorized()
+      engine.tally.add("unauthorized")
       return jsonResponse(401, format.errorBody(401, format.unauthorizedMessage(headers), null, "invalid_api_key"))
     }
     const state: State = { delivered: undefined, failed: false }
@@ -99,7 +99,7 @@ const answer = <Echo>(
 ) =>
   Effect.gen(function*() {
     const bad = (status: number, message: string, param: string | null = null, code: string | null = null) => {
-      engine.countBadRequest()
+      engine.tally.add("badRequests")
       state.failed = true
       return jsonResponse(status, format.errorBody(status, message, param, code))
     }

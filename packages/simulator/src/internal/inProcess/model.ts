@@ -34,7 +34,7 @@ export const make = (engine: Engine, settings: Effect.Effect<Settings>): Effect.
   const admit = (options: LanguageModel.ProviderOptions, method: string): Effect.Effect<Admitted, AiError.AiError> =>
     Effect.gen(function*() {
       const request = yield* read(options, yield* settings, method)
-      engine.countRequest("in-process")
+      engine.tally.request("in-process")
       const startMillis = yield* Clock.currentTimeMillis
       const admission = engine.admit(startMillis)
       switch (admission._tag) {
