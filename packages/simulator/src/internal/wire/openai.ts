@@ -3,6 +3,7 @@
  * codes, and the API key check.
  */
 import type { InBandError } from "../plan/ReplyPlan.js"
+import { invalid, isRecord, typeName } from "./validation.js"
 import { bearer } from "./WireFormat.js"
 
 /** OpenAI's `error.type` for a status. */
@@ -42,4 +43,35 @@ export const unauthorizedMessage = (headers: Readonly<Record<string, string | un
   return key === undefined || key === ""
     ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
     : `Incorrect API key provided: ${redact(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`
+}
+
+/** The part types of one OpenAI API's message content. */
+export interface PartTypes {
+  /** Parts whose `text` is the message's text. */
+  readonly text: ReadonlyArray<string>
+  /** Parts read as a placeholder (`[image_url]`): the simulator does not look at them. */
+  readonly placeholder: ReadonlyArray<string>
+  /** The API's list of supported types, as its 400 names them. */
+  readonly supported: string
+}
+
+/** The text of a message's content, a string or an array of typed parts (a bad part is a 400). */
+export const contentText = (content: unknown, param: string, types: PartTypes, expected: string): string => {
+  if (typeof content === "string") return content
+  if (!Array.isArray(content)) {
+    return invalid(`Invalid type for '${param}': expected one of a string or ${expected}, but got ${typeName(content)} instead.`, param, "invalid_type")
+  }
+  let text = ""
+  content.forEach((part: unknown, j) => {
+    const at = `${param}[${j}]`
+    if (!isRecord(part)) return invalid(`Invalid type for '${at}': expected an object, but got ${typeName(part)} instead.`, at, "invalid_type")
+    const type = String(part["type"])
+    if (types.text.includes(type)) {
+      if (typeof part["text"] !== "string") invalid(`Missing required parameter: '${at}.text'.`, `${at}.text`, "missing_required_parameter")
+      text += part["text"]
+    } else if (type === "refusal") text += typeof part["refusal"] === "string" ? part["refusal"] : ""
+    else if (types.placeholder.includes(type)) text += `[${type}]`
+    else invalid(`Invalid value: '${type}'. Supported values are: ${types.supported}.`, `${at}.type`, "invalid_value")
+  })
+  return text
 }
