@@ -208,12 +208,6 @@ export interface RequestExtras {
   readonly toolChoice: ToolChoice
 }
 
-const recordOf = (sections: Sections): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [k, v] of sections) out[k] = v
-  return out
-}
-
 /** The fields of a reply that is one JSON object, as field texts (strings raw, the rest as JSON). */
 const jsonOutputs = (text: string): Record<string, string> | undefined => {
   const t = text.trim()
@@ -257,22 +251,9 @@ export const parseRequest = (
     structure = { ...structure, outputFields: outputsFromInstruction(lastUserText) }
   }
 
+  const common = { ...extras, messages, lastUserText, instructions: structure.instructions, inputFields: structure.inputFields }
   if (structure.outputFields.length === 0) {
-    return {
-      route: extras.route,
-      messages,
-      lastUserText,
-      kind: "Plain",
-      instructions: structure.instructions,
-      inputFields: structure.inputFields,
-      outputFields: [],
-      inputs: {},
-      demos: [],
-      isRetry: false,
-      responseSchema: extras.responseSchema,
-      tools: extras.tools,
-      toolChoice: extras.toolChoice
-    }
+    return { ...common, kind: "Plain", outputFields: [], inputs: {}, demos: [], isRetry: false }
   }
 
   const inputNames = new Set(structure.inputFields.map((f) => f.name))
@@ -308,32 +289,22 @@ export const parseRequest = (
     if (ins.size === 0) continue
     const outs = sectionsOf(i + 1)
     // JSON-adapter demos answer with one JSON object
-    const outputs = outs.size > 0 ? recordOf(outs) : jsonOutputs(next.text)
+    const outputs = outs.size > 0 ? Object.fromEntries(outs) : jsonOutputs(next.text)
     if (outputs === undefined) continue
     delete outputs["completed"]
-    demos.push({ inputs: recordOf(ins), outputs })
+    demos.push({ inputs: Object.fromEntries(ins), outputs })
     i++
   }
 
-  let kind: PromptKind = "FieldMarkers"
-  if (extras.responseSchema !== undefined) kind = "JsonFields"
-  else if (!lastUserText.includes("[[ ## completed ## ]]") && (structure.mentionsJson || /\bJSON\b/.test(lastUserText))) {
-    kind = "JsonFields"
-  }
+  const asksJson = !lastUserText.includes("[[ ## completed ## ]]") && (structure.mentionsJson || /\bJSON\b/.test(lastUserText))
+  const kind: PromptKind = extras.responseSchema !== undefined || asksJson ? "JsonFields" : "FieldMarkers"
 
   return {
-    route: extras.route,
-    messages,
-    lastUserText,
+    ...common,
     kind,
-    instructions: structure.instructions,
-    inputFields: structure.inputFields,
     outputFields: structure.outputFields,
-    inputs: inputsAt >= 0 ? recordOf(sectionsOf(inputsAt)) : {},
+    inputs: inputsAt >= 0 ? Object.fromEntries(sectionsOf(inputsAt)) : {},
     demos,
-    isRetry: inputsAt >= 0 && inputsAt < messages.length - 1,
-    responseSchema: extras.responseSchema,
-    tools: extras.tools,
-    toolChoice: extras.toolChoice
+    isRetry: inputsAt >= 0 && inputsAt < messages.length - 1
   }
 }
