@@ -11,6 +11,8 @@ import * as Gen from "./jsonSchemaInstance.js"
 import * as Parser from "./promptParser.js"
 import { requestHash, type SimRequest } from "./request.js"
 import * as Text from "./text.js"
+import * as Option from "effect/Option"
+import { parseJson } from "../json.js"
 
 /** A tool call of a reply; `arguments` is JSON text. */
 export interface ToolCall {
@@ -54,29 +56,13 @@ const textContext = (parsed: ParsedRequest): Text.TextContext => {
   return { keywords: Text.keywordsOf(source) }
 }
 
-const renderValue = (value: unknown, isText: boolean): string => {
-  if (typeof value === "string") {
-    if (isText) return value
-    try {
-      JSON.parse(value)
-      return value
-    } catch {
-      return JSON.stringify(value)
-    }
-  }
-  return JSON.stringify(value) ?? "null"
-}
+/** A field value as field-marker text: text fields and JSON text as they are, the rest as JSON. */
+const renderValue = (value: unknown, isText: boolean): string =>
+  typeof value === "string" && (isText || Option.isSome(parseJson(value))) ? value : JSON.stringify(value) ?? "null"
 
-const jsonValue = (value: unknown, isText: boolean): unknown => {
-  if (typeof value === "string" && !isText) {
-    try {
-      return JSON.parse(value)
-    } catch {
-      return value
-    }
-  }
-  return value
-}
+/** A field value for a JSON reply: JSON text of a non-text field as the value it holds. */
+const jsonValue = (value: unknown, isText: boolean): unknown =>
+  typeof value === "string" && !isText ? Option.getOrElse(parseJson(value), () => value) : value
 
 /** A scripted field with no schema in the prompt: text when its value is a string. */
 const looseField = (name: string, value: unknown): OutputField => ({

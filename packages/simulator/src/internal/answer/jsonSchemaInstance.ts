@@ -9,10 +9,10 @@ import type { JsonSchema } from "../../Script.js"
 import type { Rng } from "../rng.js"
 import * as Text from "./text.js"
 import { BoundedCache } from "./BoundedCache.js"
+import { isRecord } from "../json.js"
 
 type Node = JsonSchema | boolean
 
-const isObject = (u: unknown): u is JsonSchema => typeof u === "object" && u !== null && !Array.isArray(u)
 
 /** Resolves a JSON pointer (`#/$defs/Name`) against the root schema. */
 const resolvePointer = (root: JsonSchema, ref: string): JsonSchema | undefined => {
@@ -21,10 +21,10 @@ const resolvePointer = (root: JsonSchema, ref: string): JsonSchema | undefined =
   let cur: unknown = root
   for (const raw of ref.slice(2).split("/")) {
     const key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~")
-    if (!isObject(cur)) return undefined
+    if (!isRecord(cur)) return undefined
     cur = cur[key]
   }
-  return isObject(cur) ? cur : undefined
+  return isRecord(cur) ? cur : undefined
 }
 
 /** Follows `$ref`s (merging sibling keywords over the target) and flattens `allOf`. */
@@ -46,7 +46,7 @@ export const deref = (root: JsonSchema, node: JsonSchema): JsonSchema => {
     if (Array.isArray(allOf)) {
       const { allOf: _, ...rest } = cur
       let merged: JsonSchema = rest
-      for (const part of allOf) if (isObject(part)) merged = mergeSchemas(merged, deref(root, part))
+      for (const part of allOf) if (isRecord(part)) merged = mergeSchemas(merged, deref(root, part))
       cur = merged
       continue
     }
@@ -57,7 +57,7 @@ export const deref = (root: JsonSchema, node: JsonSchema): JsonSchema => {
 
 const mergeSchemas = (a: JsonSchema, b: JsonSchema): JsonSchema => {
   const out: Record<string, unknown> = { ...a, ...b }
-  if (isObject(a["properties"]) && isObject(b["properties"])) {
+  if (isRecord(a["properties"]) && isRecord(b["properties"])) {
     out["properties"] = { ...a["properties"], ...b["properties"] }
   }
   if (Array.isArray(a["required"]) && Array.isArray(b["required"])) {
@@ -74,7 +74,7 @@ export const isTextSchema = (root: JsonSchema, node: JsonSchema): boolean => {
   const en = s["enum"]
   if (Array.isArray(en) && en.length > 0 && s["type"] === undefined) return en.every((v) => typeof v === "string")
   const alts = s["anyOf"] ?? s["oneOf"]
-  if (Array.isArray(alts) && alts.length > 0) return alts.every((a) => isObject(a) && isTextSchema(root, a))
+  if (Array.isArray(alts) && alts.length > 0) return alts.every((a) => isRecord(a) && isTextSchema(root, a))
   return false
 }
 
@@ -148,7 +148,7 @@ const typeOf = (s: JsonSchema, rng: Rng): string | undefined => {
 }
 
 const isLeaf = (root: JsonSchema, n: unknown): boolean => {
-  if (!isObject(n)) return true
+  if (!isRecord(n)) return true
   const s = deref(root, n)
   const t = s["type"]
   return t !== "object" && t !== "array" && s["anyOf"] === undefined && s["oneOf"] === undefined &&
@@ -156,7 +156,7 @@ const isLeaf = (root: JsonSchema, n: unknown): boolean => {
 }
 
 const isNullSchema = (root: JsonSchema, n: unknown): boolean =>
-  isObject(n) && deref(root, n)["type"] === "null"
+  isRecord(n) && deref(root, n)["type"] === "null"
 
 const gen = (ctx: Ctx, node: Node, hint: string | undefined, depth: number): unknown => {
   if (node === true) return Text.phrase(ctx.rng, ctx.text)
@@ -181,7 +181,7 @@ const gen = (ctx: Ctx, node: Node, hint: string | undefined, depth: number): unk
     const picked = rng.pick(choices) as Node
     // keywords next to anyOf (e.g. a description) apply to the branch too
     const { anyOf: _a, oneOf: _o, ...rest } = s
-    return gen(ctx, Object.keys(rest).length === 0 || !isObject(picked) ? picked : mergeSchemas(rest, picked), hint, depth)
+    return gen(ctx, Object.keys(rest).length === 0 || !isRecord(picked) ? picked : mergeSchemas(rest, picked), hint, depth)
   }
   if (depth > 24) return null
   switch (typeOf(s, rng)) {
@@ -421,7 +421,7 @@ const KEY_WORDS = ["alpha", "beta", "gamma", "delta", "notes", "extra", "other",
 const genObject = (ctx: Ctx, s: JsonSchema, depth: number): Record<string, unknown> => {
   const rng = ctx.rng
   const out: Record<string, unknown> = {}
-  const props = isObject(s["properties"]) ? s["properties"] : {}
+  const props = isRecord(s["properties"]) ? s["properties"] : {}
   const required = new Set(Array.isArray(s["required"]) ? s["required"].filter((x) => typeof x === "string") : [])
   for (const key of Object.keys(props)) {
     if (!required.has(key) && (depth > 3 || !rng.chance(0.5))) continue
@@ -430,9 +430,9 @@ const genObject = (ctx: Ctx, s: JsonSchema, depth: number): Record<string, unkno
   // required keys without a property schema
   for (const key of required) if (!(key in out)) out[key] = Text.forName(key, rng, ctx.text, true)
   const additional = s["additionalProperties"]
-  const patternProps = isObject(s["patternProperties"]) ? s["patternProperties"] : undefined
+  const patternProps = isRecord(s["patternProperties"]) ? s["patternProperties"] : undefined
   const minProps = typeof s["minProperties"] === "number" ? s["minProperties"] : 0
-  const isRecord = Object.keys(props).length === 0
+  const keysAreFree = Object.keys(props).length === 0
   if (patternProps !== undefined) {
     for (const pattern of Object.keys(patternProps)) {
       if (depth > 3 && Object.keys(out).length >= minProps) break
@@ -441,7 +441,7 @@ const genObject = (ctx: Ctx, s: JsonSchema, depth: number): Record<string, unkno
       if (!(key in out)) out[key] = gen(ctx, patternProps[pattern] as Node, key, depth + 1)
     }
   }
-  if (isObject(additional) && isRecord) {
+  if (isRecord(additional) && keysAreFree) {
     const n = depth > 3 ? minProps : Math.max(minProps, rng.range(1, 3))
     const words = ctx.text.keywords.length > 0 ? ctx.text.keywords : KEY_WORDS
     for (let i = 0; Object.keys(out).length < n && i < n * 4; i++) {

@@ -6,6 +6,10 @@
 import type { Demo, Field, JsonSchema, Message, OutputField, ParsedRequest, PromptKind, Tool, ToolChoice } from "../../Script.js"
 import { deref, isTextSchema } from "./jsonSchemaInstance.js"
 import { BoundedCache } from "./BoundedCache.js"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import { parseJson, parseJsonObject } from "../json.js"
+import * as Record from "effect/Record"
 
 /** The structure read from a system message (cached: it repeats across calls of one program). */
 export interface SystemStructure {
@@ -94,23 +98,7 @@ export const schemaFromLabel = (label: string): JsonSchema => {
   return { type: "string" }
 }
 
-const safeUnquote = (s: string): string => {
-  try {
-    const v: unknown = JSON.parse(`"${s}"`)
-    return typeof v === "string" ? v : s
-  } catch {
-    return s
-  }
-}
-
-const parseJsonObject = (s: string): JsonSchema | undefined => {
-  try {
-    const v: unknown = JSON.parse(s)
-    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as JsonSchema) : undefined
-  } catch {
-    return undefined
-  }
-}
+const safeUnquote = (s: string): string => Option.getOrElse(Option.filter(parseJson(`"${s}"`), Predicate.isString), () => s)
 
 /** Reads the field lists, notes and instructions of a system message. */
 export const parseSystem = (text: string): SystemStructure => {
@@ -142,7 +130,7 @@ export const parseSystem = (text: string): SystemStructure => {
       const n = NOTE_LINE.exec(line)
       if (n !== null) {
         const schema = parseJsonObject(n[2] as string)
-        if (schema !== undefined) notes.set((n[1] as string).trim(), schema)
+        if (Option.isSome(schema)) notes.set((n[1] as string).trim(), schema.value)
       }
     }
   }
@@ -212,11 +200,8 @@ export interface RequestExtras {
 const jsonOutputs = (text: string): Record<string, string> | undefined => {
   const t = text.trim()
   if (!t.startsWith("{")) return undefined
-  const obj = parseJsonObject(t)
-  if (obj === undefined) return undefined
-  const out: Record<string, string> = {}
-  for (const k in obj) out[k] = typeof obj[k] === "string" ? (obj[k] as string) : JSON.stringify(obj[k])
-  return out
+  const texts = Option.map(parseJsonObject(t), Record.map((v) => typeof v === "string" ? v : JSON.stringify(v)))
+  return Option.getOrUndefined(texts)
 }
 
 /** Parses a whole request. */

@@ -3,7 +3,8 @@
  * codes, and the API key check.
  */
 import type { InBandError } from "../plan/ReplyPlan.js"
-import { invalid, isRecord, typeName } from "./validation.js"
+import { invalid, typeName } from "./validation.js"
+import { isRecord } from "../json.js"
 import { bearer } from "./WireFormat.js"
 
 /** OpenAI's `error.type` for a status. */

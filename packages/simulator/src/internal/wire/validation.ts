@@ -3,6 +3,8 @@
  * inside a parser and caught once per request, which keeps the parsers linear.
  */
 import type { JsonSchema } from "../../Script.js"
+import { isRecord } from "../json.js"
+
 
 /** A request the real API would reject with 400. */
 export interface BadRequest {
@@ -20,8 +22,6 @@ export const invalid = (message: string, param: string | null = null, code: stri
   throw new Invalid({ message, param, code })
 }
 
-export const isRecord = (u: unknown): u is Record<string, unknown> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
 
 /** A reader of an optional field of one type (absent or null: undefined); another type is a 400. */
 const optional = <A>(expected: string, is: (v: unknown) => v is A) =>

@@ -3,16 +3,8 @@
  */
 import type { Message, Tool, ToolChoice } from "../../../Script.js"
 import { contentText, type PartTypes } from "../openai.js"
-import {
-  invalid,
-  isRecord,
-  optionalBoolean,
-  optionalInteger,
-  optionalNumberIn,
-  optionalString,
-  parametersOf,
-  typeName
-} from "../validation.js"
+import { invalid, optionalBoolean, optionalInteger, optionalNumberIn, optionalString, parametersOf, typeName } from "../validation.js"
+import { isRecord } from "../../json.js"
 import type { WireRequest } from "../WireFormat.js"
 
 /** What a chat completion's reply echoes of its request. */

@@ -4,16 +4,8 @@
 import type { Message, Tool, ToolChoice } from "../../../Script.js"
 import { contentText, type PartTypes } from "../openai.js"
 import { json } from "../sse.js"
-import {
-  invalid,
-  isRecord,
-  optionalBoolean,
-  optionalInteger,
-  optionalNumberIn,
-  optionalString,
-  parametersOf,
-  typeName
-} from "../validation.js"
+import { invalid, optionalBoolean, optionalInteger, optionalNumberIn, optionalString, parametersOf, typeName } from "../validation.js"
+import { isRecord } from "../../json.js"
 import type { WireRequest } from "../WireFormat.js"
 
 /** What a response object echoes of its request. */
