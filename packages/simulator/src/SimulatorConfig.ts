@@ -317,35 +317,19 @@ export const resolve = (options: SimulatorOptions = {}): Either.Either<Resolved,
  * @since 0.1.0
  */
 export const parseLatency = (text: string): Option.Option<Latency> => {
-  const t = text.trim().toLowerCase()
-  const num = (s: string | undefined) => (s === undefined || s.trim() === "" ? NaN : Number(s))
-  const plain = num(t)
-  if (Number.isFinite(plain) && plain >= 0) return Option.some({ _tag: "Fixed", millis: plain })
-  const [kind, rest = ""] = t.split(":", 2) as [string, string | undefined]
-  switch (kind) {
-    case "fixed": {
-      const millis = num(rest)
-      return Number.isFinite(millis) && millis >= 0 ? Option.some({ _tag: "Fixed", millis }) : Option.none()
-    }
-    case "uniform": {
-      const [a, b] = rest.split(/[-,]/)
-      const minMillis = num(a)
-      const maxMillis = num(b)
-      return Number.isFinite(minMillis) && Number.isFinite(maxMillis) && minMillis >= 0 && maxMillis >= minMillis
-        ? Option.some({ _tag: "Uniform", minMillis, maxMillis })
-        : Option.none()
-    }
-    case "lognormal": {
-      const [a, b] = rest.split(",")
-      const medianMillis = num(a)
-      const sigma = num(b)
-      return Number.isFinite(medianMillis) && Number.isFinite(sigma) && medianMillis >= 0 && sigma >= 0
-        ? Option.some({ _tag: "LogNormal", medianMillis, sigma })
-        : Option.none()
-    }
-    default:
-      return Option.none()
-  }
+  const spec = text.trim().toLowerCase()
+  const [kind, rest = ""] = spec.includes(":") ? spec.split(":", 2) : ["fixed", spec]
+  const [a, b] = (kind === "fixed" ? [rest] : rest.split(kind === "uniform" ? /[-,]/ : ",", 2))
+    .map((n) => n.trim() === "" ? NaN : Number(n)) as [number, number | undefined]
+  const latency: Latency | undefined = kind === "fixed"
+    ? { _tag: "Fixed", millis: a }
+    : kind === "uniform"
+    ? { _tag: "Uniform", minMillis: a, maxMillis: b ?? NaN }
+    : kind === "lognormal"
+    ? { _tag: "LogNormal", medianMillis: a, sigma: b ?? NaN }
+    : undefined
+  // the same range checks as the option
+  return latency === undefined || problemOf({ latency }) !== undefined ? Option.none() : Option.some(latency)
 }
 
 /**
