@@ -215,6 +215,8 @@ const hexDigits = (rng: Rng, n: number): string => {
   return s
 }
 
+const uuid = (rng: Rng): string => `${hexDigits(rng, 8)}-${hexDigits(rng, 4)}-4${hexDigits(rng, 3)}-a${hexDigits(rng, 3)}-${hexDigits(rng, 12)}`
+
 const byFormat = (format: unknown, rng: Rng, text: Text.TextContext): string | undefined => {
   switch (format) {
     case "date-time":
@@ -232,7 +234,7 @@ const byFormat = (format: unknown, rng: Rng, text: Text.TextContext): string | u
     case "uri-reference":
       return `https://example.com/${Text.phrase(rng, text).replace(/\W+/g, "-")}`
     case "uuid":
-      return `${hexDigits(rng, 8)}-${hexDigits(rng, 4)}-4${hexDigits(rng, 3)}-a${hexDigits(rng, 3)}-${hexDigits(rng, 12)}`
+      return uuid(rng)
     case "hostname":
       return `host${rng.int(100)}.example.com`
     case "ipv4":
@@ -251,7 +253,7 @@ const byDescription = (description: unknown, rng: Rng): string | undefined => {
     return `${isoDate(rng)}T${isoTime(rng)}.000Z`
   }
   if (/Universally Unique Identifier|\bUUID\b/.test(description)) {
-    return `${hexDigits(rng, 8)}-${hexDigits(rng, 4)}-4${hexDigits(rng, 3)}-a${hexDigits(rng, 3)}-${hexDigits(rng, 12)}`
+    return uuid(rng)
   }
   if (description.includes("decoded into a number")) return String(rng.range(0, 1000))
   if (description.includes("decoded into a bigint")) return String(rng.range(0, 1_000_000))

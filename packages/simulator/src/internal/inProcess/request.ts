@@ -10,15 +10,12 @@ import * as Effect from "effect/Effect"
 import * as JSONSchema from "effect/JSONSchema"
 import type * as Schema from "effect/Schema"
 import type * as Script from "../../Script.js"
+import type { Config } from "../../Simulator.js"
 import type { SimRequest } from "../answer/request.js"
 import { noJsonSchema } from "./errors.js"
 
-/** The sampling settings of one call. */
-export interface Settings {
-  readonly temperature?: number | undefined
-  readonly seed?: number | undefined
-  readonly maxOutputTokens?: number | undefined
-}
+/** The sampling settings of one call (the simulator's `Config`, with core's `LmConfig` over it). */
+type Settings = Config.Service
 
 const toMessages = (prompt: Prompt.Prompt): Array<Script.Message> => {
   const out: Array<Script.Message> = []

@@ -23,7 +23,7 @@ const defaultCode = (status: number): string | null => {
 }
 
 /** OpenAI's error body. */
-export const errorBody = (status: number, message: string, param: string | null = null, code: string | null = null) => ({
+const errorBody = (status: number, message: string, param: string | null = null, code: string | null = null) => ({
   error: { message, type: errorType(status), param, code: code ?? defaultCode(status) }
 })
 
@@ -36,15 +36,18 @@ export const inBandErrorBody = (error: InBandError) => ({
 const redact = (key: string): string =>
   key.length <= 8 ? "*".repeat(key.length) : `${key.slice(0, 3)}${"*".repeat(Math.min(20, key.length - 7))}${key.slice(-4)}`
 
-export const authorized = (headers: Readonly<Record<string, string | undefined>>, apiKey: string): boolean =>
+const authorized = (headers: Readonly<Record<string, string | undefined>>, apiKey: string): boolean =>
   bearer(headers) === apiKey
 
-export const unauthorizedMessage = (headers: Readonly<Record<string, string | undefined>>): string => {
+const unauthorizedMessage = (headers: Readonly<Record<string, string | undefined>>): string => {
   const key = bearer(headers)
   return key === undefined || key === ""
     ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
     : `Incorrect API key provided: ${redact(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`
 }
+
+/** The error bodies and the key check of both OpenAI APIs. */
+export const errorsAndKeys = { errorBody, authorized, unauthorizedMessage }
 
 /** The part types of one OpenAI API's message content. */
 export interface PartTypes {
