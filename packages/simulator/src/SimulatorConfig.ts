@@ -234,7 +234,7 @@ const problemOf = (options: ServerOptions): SimulatorConfigError | undefined => 
   if (typeof faults === "string" && faults !== "realistic") {
     return problem("faults", `faults must be an object or "realistic", got ${JSON.stringify(faults)}`)
   }
-  const unknownFault = typeof faults === "object" ? Object.keys(faults).find((key) => !(key in NO_FAULTS)) : undefined
+  const unknownFault = typeof faults === "object" ? Object.keys(faults).find((key) => !Object.hasOwn(NO_FAULTS, key)) : undefined
   if (unknownFault !== undefined) {
     return problem(`faults.${unknownFault}`, `unknown fault "${unknownFault}"; the faults are ${Object.keys(NO_FAULTS).join(", ")}`)
   }

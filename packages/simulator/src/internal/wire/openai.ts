@@ -2,6 +2,7 @@
  * What OpenAI's two APIs (chat completions and Responses) share: the error body, its types and
  * codes, and the API key check.
  */
+import type { Tool, ToolChoice } from "../../Script.js"
 import type { InBandError } from "../plan/ReplyPlan.js"
 import { invalid, typeName } from "./validation.js"
 import { isRecord } from "../json.js"
@@ -78,4 +79,17 @@ export const contentText = (content: unknown, param: string, types: PartTypes, e
     else invalid(`Invalid value: '${type}'. Supported values are: ${types.supported}.`, `${at}.type`, "invalid_value")
   })
   return text
+}
+
+/** The tool choices both OpenAI APIs accept as a string. */
+export const stringToolChoices: Readonly<Record<string, ToolChoice>> = {
+  auto: { _tag: "Auto" },
+  none: { _tag: "None" },
+  required: { _tag: "Required", among: undefined }
+}
+
+/** A reader of the tool names in a tool choice: each must name one of `tools` (else a 400 saying `notFound`). */
+export const toolNamed = (tools: ReadonlyArray<Tool>, notFound: (name: string) => string) => (name: unknown, param: string): string => {
+  if (typeof name !== "string") return invalid(`Missing required parameter: '${param}'.`, param, "missing_required_parameter")
+  return tools.some((t) => t.name === name) ? name : invalid(notFound(name), "tool_choice", null)
 }

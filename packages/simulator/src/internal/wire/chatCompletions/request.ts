@@ -2,7 +2,7 @@
  * OpenAI `POST /v1/chat/completions`: reading and validating a request body as the real API does.
  */
 import type { Message, Tool, ToolChoice } from "../../../Script.js"
-import { contentText, type PartTypes } from "../openai.js"
+import { contentText, type PartTypes, stringToolChoices, toolNamed } from "../openai.js"
 import { invalid, optionalBoolean, optionalInteger, optionalNumberIn, optionalString, parametersOf, typeName } from "../validation.js"
 import { isRecord } from "../../json.js"
 import type { WireRequest } from "../WireFormat.js"
@@ -103,16 +103,8 @@ const parseToolChoice = (raw: unknown, tools: ReadonlyArray<Tool>): ToolChoice =
   if (tools.length === 0) {
     invalid("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", "tool_choice", null)
   }
-  const known = (name: unknown, param: string): string => {
-    if (typeof name !== "string") return invalid(`Missing required parameter: '${param}'.`, param, "missing_required_parameter")
-    if (!tools.some((t) => t.name === name)) {
-      return invalid(`Invalid value for 'tool_choice': no function named '${name}' was specified in the 'tools' parameter.`, "tool_choice", null)
-    }
-    return name
-  }
-  if (raw === "auto") return { _tag: "Auto" }
-  if (raw === "none") return { _tag: "None" }
-  if (raw === "required") return { _tag: "Required", among: undefined }
+  const known = toolNamed(tools, (name) => `Invalid value for 'tool_choice': no function named '${name}' was specified in the 'tools' parameter.`)
+  if (typeof raw === "string" && Object.hasOwn(stringToolChoices, raw)) return stringToolChoices[raw]!
   if (isRecord(raw)) {
     if (raw["type"] === "function" && isRecord(raw["function"])) {
       return { _tag: "Tool", name: known(raw["function"]["name"], "tool_choice.function.name") }

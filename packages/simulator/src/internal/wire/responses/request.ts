@@ -2,7 +2,7 @@
  * OpenAI `POST /v1/responses`: reading and validating a request body as the real API does.
  */
 import type { Message, Tool, ToolChoice } from "../../../Script.js"
-import { contentText, type PartTypes } from "../openai.js"
+import { contentText, type PartTypes, stringToolChoices, toolNamed } from "../openai.js"
 import { json } from "../sse.js"
 import { invalid, optionalBoolean, optionalInteger, optionalNumberIn, optionalString, parametersOf, typeName } from "../validation.js"
 import { isRecord } from "../../json.js"
@@ -108,16 +108,9 @@ const parseTools = (raw: unknown): { tools: Array<Tool>; echo: Array<unknown> } 
 }
 
 const parseToolChoice = (raw: unknown, tools: ReadonlyArray<Tool>): ToolChoice => {
-  if (raw === undefined || raw === null || raw === "auto") return { _tag: "Auto" }
-  if (raw === "none") return { _tag: "None" }
-  if (raw === "required") return { _tag: "Required", among: undefined }
-  const known = (name: unknown, param: string): string => {
-    if (typeof name !== "string") return invalid(`Missing required parameter: '${param}'.`, param, "missing_required_parameter")
-    if (!tools.some((t) => t.name === name)) {
-      return invalid(`Tool choice '${name}' not found in 'tools' parameter.`, "tool_choice", null)
-    }
-    return name
-  }
+  if (raw === undefined || raw === null) return { _tag: "Auto" }
+  if (typeof raw === "string" && Object.hasOwn(stringToolChoices, raw)) return stringToolChoices[raw]!
+  const known = toolNamed(tools, (name) => `Tool choice '${name}' not found in 'tools' parameter.`)
   if (isRecord(raw)) {
     if (raw["type"] === "function") return { _tag: "Tool", name: known(raw["name"], "tool_choice.name") }
     if (raw["type"] === "allowed_tools") {
