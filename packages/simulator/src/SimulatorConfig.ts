@@ -299,7 +299,12 @@ export const resolve = (options: SimulatorOptions = {}): Either.Either<Resolved,
     latencySampling: options.latencySampling ?? defaults.latencySampling,
     timeToFirstTokenMillis: options.timeToFirstTokenMillis ?? 0,
     tokensPerSecond: options.tokensPerSecond,
-    faults: { ...NO_FAULTS, ...(options.faults === "realistic" ? realistic : options.faults) },
+    // a fault set to undefined (from JavaScript) keeps its default
+    // a fault given as undefined (from JavaScript) keeps its default
+    faults: {
+      ...NO_FAULTS,
+      ...Object.fromEntries(Object.entries(options.faults === "realistic" ? realistic : options.faults ?? {}).filter(([, x]) => x !== undefined))
+    },
     drift: options.drift ?? 0,
     limits: {
       maxConcurrent: options.limits?.maxConcurrent,
