@@ -7,7 +7,7 @@
 /** A rule on a number: what the number must be when it is not, else undefined. */
 export type Rule = (x: number) => string | undefined
 
-export const fraction: Rule = (x) => Number.isFinite(x) && x >= 0 && x <= 1 ? undefined : "a fraction between 0 and 1"
+const fraction: Rule = (x) => Number.isFinite(x) && x >= 0 && x <= 1 ? undefined : "a fraction between 0 and 1"
 export const nonNegative: Rule = (x) => Number.isFinite(x) && x >= 0 ? undefined : "a finite number of at least 0"
 const positive: Rule = (x) => Number.isFinite(x) && x > 0 ? undefined : "a finite number above 0"
 const count: Rule = (x) => Number.isSafeInteger(x) && x >= 1 ? undefined : "a whole number of at least 1"
