@@ -13,7 +13,6 @@ import { isRecord } from "../json.js"
 
 type Node = JsonSchema | boolean
 
-
 /** Resolves a JSON pointer (`#/$defs/Name`) against the root schema. */
 const resolvePointer = (root: JsonSchema, ref: string): JsonSchema | undefined => {
   if (ref === "#") return root
