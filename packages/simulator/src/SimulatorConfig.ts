@@ -10,6 +10,9 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { ScriptRule } from "./Script.js"
+import * as Variables from "./internal/variables.js"
+
+const { numberOptions } = Variables
 
 /**
  * How long an answer takes, sampled per request from a seeded generator.
@@ -198,103 +201,59 @@ export class SimulatorConfigError extends Schema.TaggedError<SimulatorConfigErro
   message: Schema.String
 }) {}
 
-/** Checks of one option; each returns what is wrong with the value, or undefined. */
-const check = {
-  fraction: (x: number) => Number.isFinite(x) && x >= 0 && x <= 1 ? undefined : "a fraction between 0 and 1",
-  nonNegative: (x: number) => Number.isFinite(x) && x >= 0 ? undefined : "a finite number of at least 0",
-  positive: (x: number) => Number.isFinite(x) && x > 0 ? undefined : "a finite number above 0",
-  count: (x: number) => Number.isSafeInteger(x) && x >= 1 ? undefined : "a whole number of at least 1",
-  integer: (x: number) => Number.isSafeInteger(x) ? undefined : "a whole number",
-  port: (x: number) => Number.isSafeInteger(x) && x >= 0 && x <= 65535 ? undefined : "a port number (0 to 65535)"
-} as const
+const NO_FAULTS: Required<Faults> = {
+  rateLimit: 0,
+  serverError: 0,
+  reset: 0,
+  truncate: 0,
+  malformed: 0,
+  retryAfterSeconds: 1,
+  inBandError: 0,
+  think: 0,
+  fencedJson: 0,
+  contentArrays: 0
+}
 
-const faultNames: ReadonlyArray<keyof Faults> = [
-  "rateLimit",
-  "serverError",
-  "reset",
-  "truncate",
-  "malformed",
-  "retryAfterSeconds",
-  "inBandError",
-  "think",
-  "fencedJson",
-  "contentArrays"
-]
+/** The value at a path such as `faults.rateLimit` (undefined when a step is missing). */
+const valueAt = (options: ServerOptions, path: string): unknown =>
+  path.split(".").reduce<unknown>(
+    (value, key) => typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined,
+    options
+  )
 
 /** The first problem of some options, as an error naming the option. */
 const problemOf = (options: ServerOptions): SimulatorConfigError | undefined => {
-  const problems: Array<readonly [string, unknown, (x: number) => string | undefined]> = []
-  const add = (option: string, value: unknown, rule: (x: number) => string | undefined) => {
-    if (value !== undefined) problems.push([option, value, rule])
+  const problem = (option: string, message: string) => new SimulatorConfigError({ option, message })
+  const { faults, latency, latencySampling } = options
+  if (latency !== undefined && !["Fixed", "Uniform", "LogNormal"].includes(latency._tag)) {
+    return problem("latency", "latency must be Fixed, Uniform or LogNormal")
   }
-  add("seed", options.seed, check.integer)
-  add("port", options.port, check.port)
-  const latency = options.latency
-  if (latency !== undefined) {
-    switch (latency._tag) {
-      case "Fixed":
-        add("latency.millis", latency.millis, check.nonNegative)
-        break
-      case "Uniform":
-        add("latency.minMillis", latency.minMillis, check.nonNegative)
-        add("latency.maxMillis", latency.maxMillis, (x) =>
-          check.nonNegative(x) ?? (x >= latency.minMillis ? undefined : `at least latency.minMillis (${latency.minMillis})`))
-        break
-      case "LogNormal":
-        add("latency.medianMillis", latency.medianMillis, check.nonNegative)
-        add("latency.sigma", latency.sigma, check.nonNegative)
-        break
-      default:
-        return new SimulatorConfigError({ option: "latency", message: "latency must be Fixed, Uniform or LogNormal" })
-    }
+  if (latencySampling !== undefined && latencySampling !== "sequence" && latencySampling !== "request") {
+    return problem("latencySampling", `latencySampling must be "sequence" or "request", got ${JSON.stringify(latencySampling)}`)
   }
-  if (options.latencySampling !== undefined && options.latencySampling !== "sequence" && options.latencySampling !== "request") {
-    return new SimulatorConfigError({
-      option: "latencySampling",
-      message: `latencySampling must be "sequence" or "request", got ${JSON.stringify(options.latencySampling)}`
-    })
-  }
-  add("timeToFirstTokenMillis", options.timeToFirstTokenMillis, check.nonNegative)
-  add("tokensPerSecond", options.tokensPerSecond, check.positive)
-  const faults = options.faults
   if (typeof faults === "string" && faults !== "realistic") {
-    return new SimulatorConfigError({ option: "faults", message: `faults must be an object or "realistic", got ${JSON.stringify(faults)}` })
+    return problem("faults", `faults must be an object or "realistic", got ${JSON.stringify(faults)}`)
   }
-  if (typeof faults === "object") {
-    for (const key of Object.keys(faults)) {
-      if (!faultNames.some((name) => name === key)) {
-        return new SimulatorConfigError({ option: `faults.${key}`, message: `unknown fault "${key}"; the faults are ${faultNames.join(", ")}` })
-      }
-      add(`faults.${key}`, faults[key as keyof Faults], key === "retryAfterSeconds" ? check.nonNegative : check.fraction)
-    }
+  const unknownFault = typeof faults === "object" ? Object.keys(faults).find((key) => !Object.hasOwn(NO_FAULTS, key)) : undefined
+  if (unknownFault !== undefined) {
+    return problem(`faults.${unknownFault}`, `unknown fault "${unknownFault}"; the faults are ${Object.keys(NO_FAULTS).join(", ")}`)
   }
-  add("drift", options.drift, check.fraction)
-  add("limits.maxConcurrent", options.limits?.maxConcurrent, check.count)
-  add("limits.requestsPerMinute", options.limits?.requestsPerMinute, check.count)
-  for (const [option, value, rule] of problems) {
-    const wrong = typeof value === "number" ? rule(value) : "a number"
-    if (wrong !== undefined) {
-      return new SimulatorConfigError({ option, message: `${option} must be ${wrong}, got ${String(value)}` })
-    }
+  const checks: Array<readonly [string, unknown, Variables.Rule]> = numberOptions.map((o) => [o.path, valueAt(options, o.path), o.rule])
+  if (latency?._tag === "Fixed") checks.push(["latency.millis", latency.millis, Variables.nonNegative])
+  if (latency?._tag === "LogNormal") {
+    checks.push(["latency.medianMillis", latency.medianMillis, Variables.nonNegative], ["latency.sigma", latency.sigma, Variables.nonNegative])
   }
-  if (options.model !== undefined && options.model === "") {
-    return new SimulatorConfigError({ option: "model", message: "model must not be empty" })
+  if (latency?._tag === "Uniform") {
+    const atLeastMin: Variables.Rule = (x) =>
+      Variables.nonNegative(x) ?? (x >= latency.minMillis ? undefined : `at least latency.minMillis (${latency.minMillis})`)
+    checks.push(["latency.minMillis", latency.minMillis, Variables.nonNegative], ["latency.maxMillis", latency.maxMillis, atLeastMin])
   }
-  return undefined
+  for (const [option, value, rule] of checks) {
+    const wrong = value === undefined ? undefined : typeof value === "number" ? rule(value) : "a number"
+    if (wrong !== undefined) return problem(option, `${option} must be ${wrong}, got ${String(value)}`)
+  }
+  return options.model === "" ? problem("model", "model must not be empty") : undefined
 }
-
-const resolveFaults = (faults: Faults): Required<Faults> => ({
-  rateLimit: faults.rateLimit ?? 0,
-  serverError: faults.serverError ?? 0,
-  reset: faults.reset ?? 0,
-  truncate: faults.truncate ?? 0,
-  malformed: faults.malformed ?? 0,
-  retryAfterSeconds: faults.retryAfterSeconds ?? 1,
-  inBandError: faults.inBandError ?? 0,
-  think: faults.think ?? 0,
-  fencedJson: faults.fencedJson ?? 0,
-  contentArrays: faults.contentArrays ?? 0
-})
 
 /**
  * The default options: no latency, no faults, no limits, model `sim-1`.
@@ -307,7 +266,7 @@ export const defaults: Resolved = {
   latencySampling: "sequence",
   timeToFirstTokenMillis: 0,
   tokensPerSecond: undefined,
-  faults: resolveFaults({}),
+  faults: NO_FAULTS,
   drift: 0,
   limits: { maxConcurrent: undefined, requestsPerMinute: undefined },
   script: [],
@@ -340,7 +299,12 @@ export const resolve = (options: SimulatorOptions = {}): Either.Either<Resolved,
     latencySampling: options.latencySampling ?? defaults.latencySampling,
     timeToFirstTokenMillis: options.timeToFirstTokenMillis ?? 0,
     tokensPerSecond: options.tokensPerSecond,
-    faults: resolveFaults(options.faults === "realistic" ? realistic : options.faults ?? {}),
+    // a fault set to undefined (from JavaScript) keeps its default
+    // a fault given as undefined (from JavaScript) keeps its default
+    faults: {
+      ...NO_FAULTS,
+      ...Object.fromEntries(Object.entries(options.faults === "realistic" ? realistic : options.faults ?? {}).filter(([, x]) => x !== undefined))
+    },
     drift: options.drift ?? 0,
     limits: {
       maxConcurrent: options.limits?.maxConcurrent,
@@ -358,43 +322,20 @@ export const resolve = (options: SimulatorOptions = {}): Either.Either<Resolved,
  * @since 0.1.0
  */
 export const parseLatency = (text: string): Option.Option<Latency> => {
-  const t = text.trim().toLowerCase()
-  const num = (s: string | undefined) => (s === undefined || s.trim() === "" ? NaN : Number(s))
-  const plain = num(t)
-  if (Number.isFinite(plain) && plain >= 0) return Option.some({ _tag: "Fixed", millis: plain })
-  const [kind, rest = ""] = t.split(":", 2) as [string, string | undefined]
-  switch (kind) {
-    case "fixed": {
-      const millis = num(rest)
-      return Number.isFinite(millis) && millis >= 0 ? Option.some({ _tag: "Fixed", millis }) : Option.none()
-    }
-    case "uniform": {
-      const [a, b] = rest.split(/[-,]/)
-      const minMillis = num(a)
-      const maxMillis = num(b)
-      return Number.isFinite(minMillis) && Number.isFinite(maxMillis) && minMillis >= 0 && maxMillis >= minMillis
-        ? Option.some({ _tag: "Uniform", minMillis, maxMillis })
-        : Option.none()
-    }
-    case "lognormal": {
-      const [a, b] = rest.split(",")
-      const medianMillis = num(a)
-      const sigma = num(b)
-      return Number.isFinite(medianMillis) && Number.isFinite(sigma) && medianMillis >= 0 && sigma >= 0
-        ? Option.some({ _tag: "LogNormal", medianMillis, sigma })
-        : Option.none()
-    }
-    default:
-      return Option.none()
-  }
+  const spec = text.trim().toLowerCase()
+  const [kind, rest = ""] = spec.includes(":") ? spec.split(":", 2) : ["fixed", spec]
+  const [a, b] = (kind === "fixed" ? [rest] : rest.split(kind === "uniform" ? /[-,]/ : ",", 2))
+    .map((n) => n.trim() === "" ? NaN : Number(n)) as [number, number | undefined]
+  const latency: Latency | undefined = kind === "fixed"
+    ? { _tag: "Fixed", millis: a }
+    : kind === "uniform"
+    ? { _tag: "Uniform", minMillis: a, maxMillis: b ?? NaN }
+    : kind === "lognormal"
+    ? { _tag: "LogNormal", medianMillis: a, sigma: b ?? NaN }
+    : undefined
+  // the same range checks as the option
+  return latency === undefined || problemOf({ latency }) !== undefined ? Option.none() : Option.some(latency)
 }
-
-/** An optional number variable, refused (with what it must be) when out of its range. */
-const optionalNumber = (name: string, rule: (x: number) => string | undefined) =>
-  Config.option(Config.number(name).pipe(Config.mapOrFail((x) => {
-    const wrong = rule(x)
-    return wrong === undefined ? Either.right(x) : Either.left(ConfigError.InvalidData([], `${name} must be ${wrong}, got ${x}`))
-  })))
 
 /**
  * Reads server options from configuration (environment variables by default):
@@ -409,78 +350,34 @@ const optionalNumber = (name: string, rule: (x: number) => string | undefined) =
  * @since 0.1.0
  */
 export const config: Config.Config<ServerOptions> = Config.all({
-  port: optionalNumber("SIM_PORT", check.port),
+  numbers: Config.all(numberOptions.map(({ rule, variable }) =>
+    Config.option(Config.number(variable).pipe(Config.mapOrFail((x) => {
+      const wrong = rule(x)
+      return wrong === undefined ? Either.right(x) : Either.left(ConfigError.InvalidData([], `${variable} must be ${wrong}, got ${x}`))
+    })))
+  )),
   host: Config.option(Config.string("SIM_HOST")),
-  seed: optionalNumber("SIM_SEED", check.integer),
-  latency: Config.option(
-    Config.string("SIM_LATENCY").pipe(
-      Config.mapOrFail((s) =>
-        Option.match(parseLatency(s), {
-          onNone: () => Either.left(ConfigError.InvalidData([], `bad latency: ${s}`)),
-          onSome: (l) => Either.right(l)
-        })
-      )
-    )
-  ),
+  latency: Config.option(Config.string("SIM_LATENCY").pipe(Config.mapOrFail((s) =>
+    Either.fromOption(parseLatency(s), () => ConfigError.InvalidData([], `bad latency: ${s}`))
+  ))),
   latencySampling: Config.option(Config.literal("sequence", "request")("SIM_LATENCY_SAMPLING")),
-  ttft: optionalNumber("SIM_TTFT_MS", check.nonNegative),
-  tps: optionalNumber("SIM_TOKENS_PER_SECOND", check.positive),
-  rateLimit: optionalNumber("SIM_FAULT_RATE_LIMIT", check.fraction),
-  serverError: optionalNumber("SIM_FAULT_SERVER_ERROR", check.fraction),
-  reset: optionalNumber("SIM_FAULT_RESET", check.fraction),
-  truncate: optionalNumber("SIM_FAULT_TRUNCATE", check.fraction),
-  malformed: optionalNumber("SIM_FAULT_MALFORMED", check.fraction),
   profile: Config.option(Config.literal("realistic")("SIM_FAULTS")),
-  inBandError: optionalNumber("SIM_FAULT_IN_BAND_ERROR", check.fraction),
-  think: optionalNumber("SIM_FAULT_THINK", check.fraction),
-  fencedJson: optionalNumber("SIM_FAULT_FENCED_JSON", check.fraction),
-  contentArrays: optionalNumber("SIM_FAULT_CONTENT_ARRAYS", check.fraction),
-  drift: optionalNumber("SIM_DRIFT", check.fraction),
-  retryAfter: optionalNumber("SIM_RETRY_AFTER_SECONDS", check.nonNegative),
-  maxConcurrent: optionalNumber("SIM_MAX_CONCURRENT", check.count),
-  rpm: optionalNumber("SIM_RPM", check.count),
   apiKey: Config.option(Config.redacted("SIM_API_KEY")),
   model: Config.option(Config.nonEmptyString("SIM_MODEL"))
-}).pipe(
-  Config.map((c): ServerOptions => {
-    const o = <A>(x: Option.Option<A>) => Option.getOrUndefined(x)
-    return stripUndefined({
-      port: o(c.port),
-      host: o(c.host),
-      seed: o(c.seed),
-      latency: o(c.latency),
-      latencySampling: o(c.latencySampling),
-      timeToFirstTokenMillis: o(c.ttft),
-      tokensPerSecond: o(c.tps),
-      // the profile first, so that a single fault set beside it wins
-      faults: {
-        ...(Option.isSome(c.profile) ? realistic : {}),
-        ...stripUndefined({
-          rateLimit: o(c.rateLimit),
-          serverError: o(c.serverError),
-          reset: o(c.reset),
-          truncate: o(c.truncate),
-          malformed: o(c.malformed),
-          inBandError: o(c.inBandError),
-          think: o(c.think),
-          fencedJson: o(c.fencedJson),
-          contentArrays: o(c.contentArrays),
-          retryAfterSeconds: o(c.retryAfter)
-        })
-      },
-      drift: o(c.drift),
-      limits: stripUndefined({ maxConcurrent: o(c.maxConcurrent), requestsPerMinute: o(c.rpm) }),
-      apiKey: Option.isSome(c.apiKey) ? Redacted.value(c.apiKey.value) : undefined,
-      model: o(c.model)
-    })
+}).pipe(Config.map((c): ServerOptions => {
+  // the profile first, so that a single fault set beside it wins
+  const groups: Record<string, Record<string, unknown>> = { faults: Option.isSome(c.profile) ? { ...realistic } : {}, limits: {} }
+  const options: Record<string, unknown> = { ...groups }
+  numberOptions.forEach(({ path }, i) => {
+    const [group, key] = path.split(".") as [string, string | undefined]
+    Option.map(c.numbers[i]!, (x) => key === undefined ? (options[group] = x) : (groups[group]![key] = x))
   })
-)
-
-type StripUndefined<T> = { [K in keyof T]: Exclude<T[K], undefined> }
-
-/** Drops undefined-valued keys so `exactOptionalPropertyTypes` holds. */
-const stripUndefined = <T extends Record<string, unknown>>(o: T): Partial<StripUndefined<T>> => {
-  const out: Record<string, unknown> = {}
-  for (const k in o) if (o[k] !== undefined) out[k] = o[k]
-  return out as Partial<StripUndefined<T>>
-}
+  const text: Record<string, Option.Option<unknown>> = {
+    host: c.host, latency: c.latency, latencySampling: c.latencySampling,
+    model: c.model,
+    apiKey: Option.map(c.apiKey, Redacted.value)
+  }
+  for (const [key, value] of Object.entries(text)) if (Option.isSome(value)) options[key] = value.value
+  // every key was set from `numberOptions` (paths into `ServerOptions`) or a variable of its type
+  return options as ServerOptions
+}))

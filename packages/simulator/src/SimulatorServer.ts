@@ -28,10 +28,10 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as SimulatorConfig from "./SimulatorConfig.js"
+import { Counters as EngineCounters } from "./internal/engine/Counters.js"
 import { Engine } from "./internal/engine/Engine.js"
 import { MAX_BODY_BYTES } from "./internal/http/apiRoute.js"
 import * as Pacer from "./internal/http/pacer.js"
@@ -42,38 +42,7 @@ import { router } from "./internal/http/routes.js"
  *
  * @since 0.1.0
  */
-export const Counters = Schema.Struct({
-  /** Requests received on the API routes (answered or not). */
-  requests: Schema.Number,
-  /** Requests being answered now. */
-  inFlight: Schema.Number,
-  /** Most requests answered at once since the last reset. */
-  maxInFlight: Schema.Number,
-  /** 429s: injected, or beyond `maxConcurrent` / `requestsPerMinute`. */
-  rateLimited: Schema.Number,
-  /** Injected 500s and 503s. */
-  serverErrors: Schema.Number,
-  /** Connections destroyed before an answer. */
-  resets: Schema.Number,
-  /** Requests whose client went away before the answer finished. */
-  abortedByClient: Schema.Number,
-  /** Answers delivered in full. */
-  completed: Schema.Number,
-  /** Streams cut short on purpose (the `truncate` fault). */
-  truncated: Schema.Number,
-  /** Replies that carried an in-band error (the `inBandError` fault). */
-  inBandErrors: Schema.Number,
-  /** Answers broken on purpose (the `malformed` fault). */
-  malformed: Schema.Number,
-  /** Answers written with near-misses (the `drift` option). */
-  drifted: Schema.Number,
-  /** Requests rejected with 400. */
-  badRequests: Schema.Number,
-  /** Requests rejected with 401. */
-  unauthorized: Schema.Number,
-  /** Requests per route path. */
-  byRoute: Schema.Record({ key: Schema.String, value: Schema.Number })
-})
+export const Counters: typeof EngineCounters = EngineCounters
 
 /**
  * The server's counters.

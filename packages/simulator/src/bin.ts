@@ -4,8 +4,8 @@
  *
  *   pnpm exec tsx packages/simulator/src/bin.ts --port 8787 [--latency lognormal:400,0.6] [--faults realistic]
  *
- * Each flag sets the environment variable of `SimulatorConfig.config` named beside it below (a
- * flag wins over its variable): --port, --host, --seed, --latency (`200`, `fixed:200`,
+ * Each flag sets an environment variable of `SimulatorConfig.config` (a flag wins over its
+ * variable; the pairs are in `internal/variables.ts`): --port, --host, --seed, --latency (`200`, `fixed:200`,
  * `uniform:50-300`, `lognormal:400,0.6`), --latency-sampling, --ttft (ms), --tps (tokens per
  * second), --faults realistic, the fractions --rate-limit, --server-error, --reset, --truncate,
  * --malformed, --in-band-error, --think, --fenced-json, --content-arrays and --drift,
@@ -20,32 +20,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as SimulatorConfig from "./SimulatorConfig.js"
 import * as SimulatorServer from "./SimulatorServer.js"
+import { numberOptions, textVariables } from "./internal/variables.js"
 
 /** Each flag and the variable it sets. */
 const FLAGS: Readonly<Record<string, string>> = {
-  port: "SIM_PORT",
-  host: "SIM_HOST",
-  seed: "SIM_SEED",
-  latency: "SIM_LATENCY",
-  "latency-sampling": "SIM_LATENCY_SAMPLING",
-  ttft: "SIM_TTFT_MS",
-  tps: "SIM_TOKENS_PER_SECOND",
-  faults: "SIM_FAULTS",
-  "rate-limit": "SIM_FAULT_RATE_LIMIT",
-  "server-error": "SIM_FAULT_SERVER_ERROR",
-  reset: "SIM_FAULT_RESET",
-  truncate: "SIM_FAULT_TRUNCATE",
-  malformed: "SIM_FAULT_MALFORMED",
-  "in-band-error": "SIM_FAULT_IN_BAND_ERROR",
-  think: "SIM_FAULT_THINK",
-  "fenced-json": "SIM_FAULT_FENCED_JSON",
-  "content-arrays": "SIM_FAULT_CONTENT_ARRAYS",
-  drift: "SIM_DRIFT",
-  "retry-after": "SIM_RETRY_AFTER_SECONDS",
-  "max-concurrent": "SIM_MAX_CONCURRENT",
-  rpm: "SIM_RPM",
-  "api-key": "SIM_API_KEY",
-  model: "SIM_MODEL"
+  ...Object.fromEntries(numberOptions.map((o) => [o.flag, o.variable])),
+  ...textVariables
 }
 
 const USAGE = `usage: bin.ts ${Object.keys(FLAGS).map((flag) => `[--${flag} …]`).join(" ")}`

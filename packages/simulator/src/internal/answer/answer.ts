@@ -11,6 +11,9 @@ import * as Gen from "./jsonSchemaInstance.js"
 import * as Parser from "./promptParser.js"
 import { requestHash, type SimRequest } from "./request.js"
 import * as Text from "./text.js"
+import * as Option from "effect/Option"
+import * as Record from "effect/Record"
+import { isRecord, parseJson } from "../json.js"
 
 /** A tool call of a reply; `arguments` is JSON text. */
 export interface ToolCall {
@@ -54,29 +57,13 @@ const textContext = (parsed: ParsedRequest): Text.TextContext => {
   return { keywords: Text.keywordsOf(source) }
 }
 
-const renderValue = (value: unknown, isText: boolean): string => {
-  if (typeof value === "string") {
-    if (isText) return value
-    try {
-      JSON.parse(value)
-      return value
-    } catch {
-      return JSON.stringify(value)
-    }
-  }
-  return JSON.stringify(value) ?? "null"
-}
+/** A field value as field-marker text: text fields and JSON text as they are, the rest as JSON. */
+const renderValue = (value: unknown, isText: boolean): string =>
+  typeof value === "string" && (isText || Option.isSome(parseJson(value))) ? value : JSON.stringify(value) ?? "null"
 
-const jsonValue = (value: unknown, isText: boolean): unknown => {
-  if (typeof value === "string" && !isText) {
-    try {
-      return JSON.parse(value)
-    } catch {
-      return value
-    }
-  }
-  return value
-}
+/** A field value for a JSON reply: JSON text of a non-text field as the value it holds. */
+const jsonValue = (value: unknown, isText: boolean): unknown =>
+  typeof value === "string" && !isText ? Option.getOrElse(parseJson(value), () => value) : value
 
 /** A scripted field with no schema in the prompt: text when its value is a string. */
 const looseField = (name: string, value: unknown): OutputField => ({
@@ -188,6 +175,74 @@ export interface AnswerOptions {
 
 const DRIFT_SALT = 0xd21f7
 
+/** What a reply says, before the `malformed` fault. */
+type Said = Pick<Reply, "text" | "toolCalls" | "format">
+
+/** What the reply to one request is made with. */
+interface Making {
+  readonly req: SimRequest
+  readonly parsed: ParsedRequest
+  readonly rng: Rng
+  /** The drift generator when this reply drifts. */
+  readonly drift: Rng | undefined
+  readonly ctx: Text.TextContext
+  readonly caches: Caches
+  readonly id: string
+}
+
+/** The reply's content: the script's answer, or one generated for what the prompt asks. */
+const say = (m: Making, scripted: Script.Answer | undefined): Said => {
+  const { caches, ctx, drift, parsed, req, rng } = m
+  const json = (value: unknown): Said => ({ text: renderJson(value, drift), toolCalls: [], format: "json" })
+  const markers = (fields: ReadonlyArray<OutputField>, values: Readonly<Record<string, unknown>>): Said =>
+    ({ text: renderFieldMarkers(fields, values, drift), toolCalls: [], format: "markers" })
+  switch (scripted?._tag) {
+    case "ToolCalls": {
+      const toolCalls = scripted.calls.map((c, i) => ({
+        id: `call_${m.id}${i === 0 ? "" : `_${i}`}`,
+        name: c.name,
+        arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments ?? {})
+      }))
+      return { text: "", toolCalls, format: "text" }
+    }
+    case "Text":
+      return { text: scripted.text, toolCalls: [], format: "text" }
+    case "Json":
+      return json(scripted.value)
+  }
+  const fieldValues = scripted?._tag === "Fields" ? scripted.values : undefined
+  const calls = fieldValues === undefined ? toolCallsFor(req, parsed, rng, ctx, caches, m.id) : undefined
+  if (calls !== undefined) return { text: "", toolCalls: calls, format: "text" }
+  if (req.responseSchema !== undefined) {
+    const value = Gen.generate(req.responseSchema, rng, ctx, caches.gen)
+    if (fieldValues === undefined || !isRecord(value)) return json(value)
+    const scriptedJson = Record.map(fieldValues, (v, k) => jsonValue(v, parsed.outputFields.find((o) => o.name === k)?.isText ?? true))
+    return json({ ...value, ...scriptedJson })
+  }
+  if (parsed.outputFields.length > 0) {
+    const values = generateFields(parsed, rng, ctx, caches, fieldValues)
+    if (parsed.kind !== "JsonFields" && !req.jsonObject) return markers(parsed.outputFields, values)
+    return json(Object.fromEntries(parsed.outputFields.map((f) => [f.name, jsonValue(values[f.name], f.isText)])))
+  }
+  if (fieldValues !== undefined) {
+    if (req.jsonObject) return json(fieldValues)
+    return markers(Object.keys(fieldValues).map((name) => looseField(name, fieldValues[name])), fieldValues)
+  }
+  if (req.jsonObject) return json({ answer: Text.plainAnswer(rng, ctx) })
+  const text = Text.plainAnswer(rng, ctx)
+  return { text: drift === undefined ? text : Drift.text(text, drift), toolCalls: [], format: "text" }
+}
+
+/** The same reply, broken (the `malformed` fault): JSON cut short, or a field marker dropped. */
+const malform = (said: Said): Said =>
+  said.toolCalls.length > 0
+    ? { ...said, toolCalls: said.toolCalls.map((c) => ({ ...c, arguments: breakJson(c.arguments) })) }
+    : said.format === "json"
+    ? { ...said, text: breakJson(said.text) }
+    : said.format === "markers"
+    ? { ...said, text: breakMarkers(said.text) }
+    : said
+
 /**
  * Computes the reply to a request: deterministic in the request, the seed and the variation.
  */
@@ -200,80 +255,14 @@ export const answer = (req: SimRequest, options: AnswerOptions): Outcome => {
     toolChoice: req.toolChoice
   }, caches.parser)
   const hash = requestHash(req)
-  const rng = makeRng(mix(mix(hash, seed), options.variation))
   // its own generator, so that drifting or not leaves the answer itself unchanged
   const driftRng = makeRng(mix(mix(hash, seed ^ DRIFT_SALT), options.variation))
-  const drift = driftRng.chance(options.drift) ? driftRng : undefined
-  const id = hex8(mix(hash, seed)) + hex8(options.nonce)
-  const ctx = textContext(parsed)
   const scripted = rules.length > 0 ? Script.run(rules, parsed) : undefined
-
-  let text = ""
-  let toolCalls: ReadonlyArray<ToolCall> = []
-  let format: ReplyFormat = "text"
-
-  if (scripted !== undefined && scripted._tag === "Fail") {
-    return { _tag: "Fail", status: scripted.status, message: scripted.message }
-  }
-  if (scripted !== undefined && scripted._tag === "ToolCalls") {
-    toolCalls = scripted.calls.map((c, i) => ({
-      id: `call_${id}${i === 0 ? "" : `_${i}`}`,
-      name: c.name,
-      arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments ?? {})
-    }))
-  } else if (scripted !== undefined && scripted._tag === "Text") {
-    text = scripted.text
-  } else if (scripted !== undefined && scripted._tag === "Json") {
-    text = renderJson(scripted.value, drift)
-    format = "json"
-  } else {
-    const fieldValues = scripted !== undefined && scripted._tag === "Fields" ? scripted.values : undefined
-    const calls = fieldValues === undefined ? toolCallsFor(req, parsed, rng, ctx, caches, id) : undefined
-    if (calls !== undefined) {
-      toolCalls = calls
-    } else if (req.responseSchema !== undefined) {
-      const value = Gen.generate(req.responseSchema, rng, ctx, caches.gen)
-      if (fieldValues !== undefined && typeof value === "object" && value !== null && !Array.isArray(value)) {
-        const obj: Record<string, unknown> = { ...value }
-        for (const k in fieldValues) {
-          const f = parsed.outputFields.find((o) => o.name === k)
-          obj[k] = jsonValue(fieldValues[k], f?.isText ?? true)
-        }
-        text = renderJson(obj, drift)
-      } else {
-        text = renderJson(value, drift)
-      }
-      format = "json"
-    } else if (parsed.outputFields.length > 0) {
-      const values = generateFields(parsed, rng, ctx, caches, fieldValues)
-      if (parsed.kind === "JsonFields" || req.jsonObject) {
-        const obj: Record<string, unknown> = {}
-        for (const f of parsed.outputFields) obj[f.name] = jsonValue(values[f.name], f.isText)
-        text = renderJson(obj, drift)
-        format = "json"
-      } else {
-        text = renderFieldMarkers(parsed.outputFields, values, drift)
-        format = "markers"
-      }
-    } else if (fieldValues !== undefined) {
-      const fields = Object.keys(fieldValues).map((name) => looseField(name, fieldValues[name]))
-      text = req.jsonObject ? renderJson(fieldValues, drift) : renderFieldMarkers(fields, fieldValues, drift)
-      format = req.jsonObject ? "json" : "markers"
-    } else if (req.jsonObject) {
-      text = renderJson({ answer: Text.plainAnswer(rng, ctx) }, drift)
-      format = "json"
-    } else {
-      text = Text.plainAnswer(rng, ctx)
-      if (drift !== undefined) text = Drift.text(text, drift)
-    }
-  }
-
-  if (options.malformed) {
-    if (toolCalls.length > 0) {
-      toolCalls = toolCalls.map((c) => ({ ...c, arguments: breakJson(c.arguments) }))
-    } else if (format === "json") text = breakJson(text)
-    else if (format === "markers") text = breakMarkers(text)
-  }
-  const drifted = drift !== undefined && toolCalls.length === 0 && scripted?._tag !== "Text"
-  return { _tag: "Reply", reply: { id, text, toolCalls, format, drifted } }
+  if (scripted?._tag === "Fail") return { _tag: "Fail", status: scripted.status, message: scripted.message }
+  const id = hex8(mix(hash, seed)) + hex8(options.nonce)
+  const drift = driftRng.chance(options.drift) ? driftRng : undefined
+  const rng = makeRng(mix(mix(hash, seed), options.variation))
+  const said = say({ req, parsed, rng, drift, ctx: textContext(parsed), caches, id }, scripted)
+  const drifted = drift !== undefined && said.toolCalls.length === 0 && scripted?._tag !== "Text"
+  return { _tag: "Reply", reply: { id, ...(options.malformed ? malform(said) : said), drifted } }
 }

@@ -4,15 +4,14 @@
  * `allOf`/`anyOf`/`oneOf`, `enum`/`const`, string formats and patterns,
  * numeric bounds, tuples, records. Property names shape the strings.
  */
+import * as FastCheck from "effect/FastCheck"
 import type { JsonSchema } from "../../Script.js"
-import { compile, type Generator } from "./regexGen.js"
 import type { Rng } from "../rng.js"
 import * as Text from "./text.js"
 import { BoundedCache } from "./BoundedCache.js"
+import { isRecord } from "../json.js"
 
 type Node = JsonSchema | boolean
-
-const isObject = (u: unknown): u is JsonSchema => typeof u === "object" && u !== null && !Array.isArray(u)
 
 /** Resolves a JSON pointer (`#/$defs/Name`) against the root schema. */
 const resolvePointer = (root: JsonSchema, ref: string): JsonSchema | undefined => {
@@ -21,10 +20,10 @@ const resolvePointer = (root: JsonSchema, ref: string): JsonSchema | undefined =
   let cur: unknown = root
   for (const raw of ref.slice(2).split("/")) {
     const key = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~")
-    if (!isObject(cur)) return undefined
+    if (!isRecord(cur)) return undefined
     cur = cur[key]
   }
-  return isObject(cur) ? cur : undefined
+  return isRecord(cur) ? cur : undefined
 }
 
 /** Follows `$ref`s (merging sibling keywords over the target) and flattens `allOf`. */
@@ -46,7 +45,7 @@ export const deref = (root: JsonSchema, node: JsonSchema): JsonSchema => {
     if (Array.isArray(allOf)) {
       const { allOf: _, ...rest } = cur
       let merged: JsonSchema = rest
-      for (const part of allOf) if (isObject(part)) merged = mergeSchemas(merged, deref(root, part))
+      for (const part of allOf) if (isRecord(part)) merged = mergeSchemas(merged, deref(root, part))
       cur = merged
       continue
     }
@@ -57,7 +56,7 @@ export const deref = (root: JsonSchema, node: JsonSchema): JsonSchema => {
 
 const mergeSchemas = (a: JsonSchema, b: JsonSchema): JsonSchema => {
   const out: Record<string, unknown> = { ...a, ...b }
-  if (isObject(a["properties"]) && isObject(b["properties"])) {
+  if (isRecord(a["properties"]) && isRecord(b["properties"])) {
     out["properties"] = { ...a["properties"], ...b["properties"] }
   }
   if (Array.isArray(a["required"]) && Array.isArray(b["required"])) {
@@ -74,13 +73,43 @@ export const isTextSchema = (root: JsonSchema, node: JsonSchema): boolean => {
   const en = s["enum"]
   if (Array.isArray(en) && en.length > 0 && s["type"] === undefined) return en.every((v) => typeof v === "string")
   const alts = s["anyOf"] ?? s["oneOf"]
-  if (Array.isArray(alts) && alts.length > 0) return alts.every((a) => isObject(a) && isTextSchema(root, a))
+  if (Array.isArray(alts) && alts.length > 0) return alts.every((a) => isRecord(a) && isTextSchema(root, a))
   return false
+}
+
+/** Strings matching a pattern, drawn from the request's generator, and the pattern's test. */
+interface Pattern {
+  readonly generate: (rng: Rng) => string
+  readonly test: (s: string) => boolean
+}
+
+const regExp = (pattern: string, flags: string): RegExp | undefined => {
+  try {
+    return new RegExp(pattern, flags)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A pattern's generator: fast-check's `stringMatching` (shipped with Effect), sampled with a seed
+ * drawn from `rng` so that answers stay deterministic; undefined for a pattern that is not a valid
+ * RegExp or that fast-check cannot generate (lookarounds, backreferences, `\b`, `\p{…}`).
+ */
+const compile = (pattern: string): Pattern | undefined => {
+  try {
+    // JSON schema patterns are ECMA-262 ones; a few valid without the `u` flag are not with it
+    const re = regExp(pattern, "u") ?? new RegExp(pattern)
+    const strings = FastCheck.stringMatching(re)
+    return { test: (s) => re.test(s), generate: (rng) => FastCheck.sample(strings, { seed: rng.int(0x7fffffff), numRuns: 1 })[0]! }
+  } catch {
+    return undefined
+  }
 }
 
 /** Per-engine state of the generator (compiled patterns; undefined: a pattern it cannot generate). */
 export interface GeneratorCaches {
-  readonly patterns: BoundedCache<Generator | undefined>
+  readonly patterns: BoundedCache<Pattern | undefined>
 }
 
 /** Makes the generator's caches. */
@@ -118,7 +147,7 @@ const typeOf = (s: JsonSchema, rng: Rng): string | undefined => {
 }
 
 const isLeaf = (root: JsonSchema, n: unknown): boolean => {
-  if (!isObject(n)) return true
+  if (!isRecord(n)) return true
   const s = deref(root, n)
   const t = s["type"]
   return t !== "object" && t !== "array" && s["anyOf"] === undefined && s["oneOf"] === undefined &&
@@ -126,7 +155,7 @@ const isLeaf = (root: JsonSchema, n: unknown): boolean => {
 }
 
 const isNullSchema = (root: JsonSchema, n: unknown): boolean =>
-  isObject(n) && deref(root, n)["type"] === "null"
+  isRecord(n) && deref(root, n)["type"] === "null"
 
 const gen = (ctx: Ctx, node: Node, hint: string | undefined, depth: number): unknown => {
   if (node === true) return Text.phrase(ctx.rng, ctx.text)
@@ -151,7 +180,7 @@ const gen = (ctx: Ctx, node: Node, hint: string | undefined, depth: number): unk
     const picked = rng.pick(choices) as Node
     // keywords next to anyOf (e.g. a description) apply to the branch too
     const { anyOf: _a, oneOf: _o, ...rest } = s
-    return gen(ctx, Object.keys(rest).length === 0 || !isObject(picked) ? picked : mergeSchemas(rest, picked), hint, depth)
+    return gen(ctx, Object.keys(rest).length === 0 || !isRecord(picked) ? picked : mergeSchemas(rest, picked), hint, depth)
   }
   if (depth > 24) return null
   switch (typeOf(s, rng)) {
@@ -185,6 +214,8 @@ const hexDigits = (rng: Rng, n: number): string => {
   return s
 }
 
+const uuid = (rng: Rng): string => `${hexDigits(rng, 8)}-${hexDigits(rng, 4)}-4${hexDigits(rng, 3)}-a${hexDigits(rng, 3)}-${hexDigits(rng, 12)}`
+
 const byFormat = (format: unknown, rng: Rng, text: Text.TextContext): string | undefined => {
   switch (format) {
     case "date-time":
@@ -202,7 +233,7 @@ const byFormat = (format: unknown, rng: Rng, text: Text.TextContext): string | u
     case "uri-reference":
       return `https://example.com/${Text.phrase(rng, text).replace(/\W+/g, "-")}`
     case "uuid":
-      return `${hexDigits(rng, 8)}-${hexDigits(rng, 4)}-4${hexDigits(rng, 3)}-a${hexDigits(rng, 3)}-${hexDigits(rng, 12)}`
+      return uuid(rng)
     case "hostname":
       return `host${rng.int(100)}.example.com`
     case "ipv4":
@@ -221,7 +252,7 @@ const byDescription = (description: unknown, rng: Rng): string | undefined => {
     return `${isoDate(rng)}T${isoTime(rng)}.000Z`
   }
   if (/Universally Unique Identifier|\bUUID\b/.test(description)) {
-    return `${hexDigits(rng, 8)}-${hexDigits(rng, 4)}-4${hexDigits(rng, 3)}-a${hexDigits(rng, 3)}-${hexDigits(rng, 12)}`
+    return uuid(rng)
   }
   if (description.includes("decoded into a number")) return String(rng.range(0, 1000))
   if (description.includes("decoded into a bigint")) return String(rng.range(0, 1_000_000))
@@ -391,7 +422,7 @@ const KEY_WORDS = ["alpha", "beta", "gamma", "delta", "notes", "extra", "other",
 const genObject = (ctx: Ctx, s: JsonSchema, depth: number): Record<string, unknown> => {
   const rng = ctx.rng
   const out: Record<string, unknown> = {}
-  const props = isObject(s["properties"]) ? s["properties"] : {}
+  const props = isRecord(s["properties"]) ? s["properties"] : {}
   const required = new Set(Array.isArray(s["required"]) ? s["required"].filter((x) => typeof x === "string") : [])
   for (const key of Object.keys(props)) {
     if (!required.has(key) && (depth > 3 || !rng.chance(0.5))) continue
@@ -400,18 +431,18 @@ const genObject = (ctx: Ctx, s: JsonSchema, depth: number): Record<string, unkno
   // required keys without a property schema
   for (const key of required) if (!(key in out)) out[key] = Text.forName(key, rng, ctx.text, true)
   const additional = s["additionalProperties"]
-  const patternProps = isObject(s["patternProperties"]) ? s["patternProperties"] : undefined
+  const patternProps = isRecord(s["patternProperties"]) ? s["patternProperties"] : undefined
   const minProps = typeof s["minProperties"] === "number" ? s["minProperties"] : 0
-  const isRecord = Object.keys(props).length === 0
+  const keysAreFree = Object.keys(props).length === 0
   if (patternProps !== undefined) {
     for (const pattern of Object.keys(patternProps)) {
       if (depth > 3 && Object.keys(out).length >= minProps) break
-      const g = compile(pattern)
+      const g = ctx.caches.patterns.get(pattern, compile)
       const key = g === undefined ? rng.pick(KEY_WORDS) : g.generate(rng) || rng.pick(KEY_WORDS)
       if (!(key in out)) out[key] = gen(ctx, patternProps[pattern] as Node, key, depth + 1)
     }
   }
-  if (isObject(additional) && isRecord) {
+  if (isRecord(additional) && keysAreFree) {
     const n = depth > 3 ? minProps : Math.max(minProps, rng.range(1, 3))
     const words = ctx.text.keywords.length > 0 ? ctx.text.keywords : KEY_WORDS
     for (let i = 0; Object.keys(out).length < n && i < n * 4; i++) {

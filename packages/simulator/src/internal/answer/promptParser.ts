@@ -6,6 +6,10 @@
 import type { Demo, Field, JsonSchema, Message, OutputField, ParsedRequest, PromptKind, Tool, ToolChoice } from "../../Script.js"
 import { deref, isTextSchema } from "./jsonSchemaInstance.js"
 import { BoundedCache } from "./BoundedCache.js"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import { parseJson, parseJsonObject } from "../json.js"
+import * as Record from "effect/Record"
 
 /** The structure read from a system message (cached: it repeats across calls of one program). */
 export interface SystemStructure {
@@ -94,23 +98,7 @@ export const schemaFromLabel = (label: string): JsonSchema => {
   return { type: "string" }
 }
 
-const safeUnquote = (s: string): string => {
-  try {
-    const v: unknown = JSON.parse(`"${s}"`)
-    return typeof v === "string" ? v : s
-  } catch {
-    return s
-  }
-}
-
-const parseJsonObject = (s: string): JsonSchema | undefined => {
-  try {
-    const v: unknown = JSON.parse(s)
-    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as JsonSchema) : undefined
-  } catch {
-    return undefined
-  }
-}
+const safeUnquote = (s: string): string => Option.getOrElse(Option.filter(parseJson(`"${s}"`), Predicate.isString), () => s)
 
 /** Reads the field lists, notes and instructions of a system message. */
 export const parseSystem = (text: string): SystemStructure => {
@@ -142,7 +130,7 @@ export const parseSystem = (text: string): SystemStructure => {
       const n = NOTE_LINE.exec(line)
       if (n !== null) {
         const schema = parseJsonObject(n[2] as string)
-        if (schema !== undefined) notes.set((n[1] as string).trim(), schema)
+        if (Option.isSome(schema)) notes.set((n[1] as string).trim(), schema.value)
       }
     }
   }
@@ -208,21 +196,12 @@ export interface RequestExtras {
   readonly toolChoice: ToolChoice
 }
 
-const recordOf = (sections: Sections): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [k, v] of sections) out[k] = v
-  return out
-}
-
 /** The fields of a reply that is one JSON object, as field texts (strings raw, the rest as JSON). */
 const jsonOutputs = (text: string): Record<string, string> | undefined => {
   const t = text.trim()
   if (!t.startsWith("{")) return undefined
-  const obj = parseJsonObject(t)
-  if (obj === undefined) return undefined
-  const out: Record<string, string> = {}
-  for (const k in obj) out[k] = typeof obj[k] === "string" ? (obj[k] as string) : JSON.stringify(obj[k])
-  return out
+  const texts = Option.map(parseJsonObject(t), Record.map((v) => typeof v === "string" ? v : JSON.stringify(v)))
+  return Option.getOrUndefined(texts)
 }
 
 /** Parses a whole request. */
@@ -257,22 +236,9 @@ export const parseRequest = (
     structure = { ...structure, outputFields: outputsFromInstruction(lastUserText) }
   }
 
+  const common = { ...extras, messages, lastUserText, instructions: structure.instructions, inputFields: structure.inputFields }
   if (structure.outputFields.length === 0) {
-    return {
-      route: extras.route,
-      messages,
-      lastUserText,
-      kind: "Plain",
-      instructions: structure.instructions,
-      inputFields: structure.inputFields,
-      outputFields: [],
-      inputs: {},
-      demos: [],
-      isRetry: false,
-      responseSchema: extras.responseSchema,
-      tools: extras.tools,
-      toolChoice: extras.toolChoice
-    }
+    return { ...common, kind: "Plain", outputFields: [], inputs: {}, demos: [], isRetry: false }
   }
 
   const inputNames = new Set(structure.inputFields.map((f) => f.name))
@@ -308,32 +274,22 @@ export const parseRequest = (
     if (ins.size === 0) continue
     const outs = sectionsOf(i + 1)
     // JSON-adapter demos answer with one JSON object
-    const outputs = outs.size > 0 ? recordOf(outs) : jsonOutputs(next.text)
+    const outputs = outs.size > 0 ? Object.fromEntries(outs) : jsonOutputs(next.text)
     if (outputs === undefined) continue
     delete outputs["completed"]
-    demos.push({ inputs: recordOf(ins), outputs })
+    demos.push({ inputs: Object.fromEntries(ins), outputs })
     i++
   }
 
-  let kind: PromptKind = "FieldMarkers"
-  if (extras.responseSchema !== undefined) kind = "JsonFields"
-  else if (!lastUserText.includes("[[ ## completed ## ]]") && (structure.mentionsJson || /\bJSON\b/.test(lastUserText))) {
-    kind = "JsonFields"
-  }
+  const asksJson = !lastUserText.includes("[[ ## completed ## ]]") && (structure.mentionsJson || /\bJSON\b/.test(lastUserText))
+  const kind: PromptKind = extras.responseSchema !== undefined || asksJson ? "JsonFields" : "FieldMarkers"
 
   return {
-    route: extras.route,
-    messages,
-    lastUserText,
+    ...common,
     kind,
-    instructions: structure.instructions,
-    inputFields: structure.inputFields,
     outputFields: structure.outputFields,
-    inputs: inputsAt >= 0 ? recordOf(sectionsOf(inputsAt)) : {},
+    inputs: inputsAt >= 0 ? Object.fromEntries(sectionsOf(inputsAt)) : {},
     demos,
-    isRetry: inputsAt >= 0 && inputsAt < messages.length - 1,
-    responseSchema: extras.responseSchema,
-    tools: extras.tools,
-    toolChoice: extras.toolChoice
+    isRetry: inputsAt >= 0 && inputsAt < messages.length - 1
   }
 }

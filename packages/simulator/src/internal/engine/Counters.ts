@@ -1,47 +1,55 @@
 /**
  * What a simulator instance counts (served by the server at `GET /_sim/counters`).
  */
+import * as Schema from "effect/Schema"
 
-/** Counters of an instance (see `SimulatorServer.Counters`). */
-export interface Counters {
-  readonly requests: number
-  readonly inFlight: number
-  readonly maxInFlight: number
-  readonly rateLimited: number
-  readonly serverErrors: number
-  readonly resets: number
-  readonly abortedByClient: number
-  readonly completed: number
-  readonly truncated: number
-  readonly inBandErrors: number
-  readonly malformed: number
-  readonly drifted: number
-  readonly badRequests: number
-  readonly unauthorized: number
-  readonly byRoute: Readonly<Record<string, number>>
-}
+/** Counters of an instance; the schema is public as `SimulatorServer.Counters`. */
+export const Counters = Schema.Struct({
+  /** Requests received on the API routes (answered or not). */
+  requests: Schema.Number,
+  /** Requests being answered now. */
+  inFlight: Schema.Number,
+  /** Most requests answered at once since the last reset. */
+  maxInFlight: Schema.Number,
+  /** 429s: injected, or beyond `maxConcurrent` / `requestsPerMinute`. */
+  rateLimited: Schema.Number,
+  /** Injected 500s and 503s. */
+  serverErrors: Schema.Number,
+  /** Connections destroyed before an answer. */
+  resets: Schema.Number,
+  /** Requests whose client went away before the answer finished. */
+  abortedByClient: Schema.Number,
+  /** Answers delivered in full. */
+  completed: Schema.Number,
+  /** Streams cut short on purpose (the `truncate` fault). */
+  truncated: Schema.Number,
+  /** Replies that carried an in-band error (the `inBandError` fault). */
+  inBandErrors: Schema.Number,
+  /** Answers broken on purpose (the `malformed` fault). */
+  malformed: Schema.Number,
+  /** Answers written with near-misses (the `drift` option). */
+  drifted: Schema.Number,
+  /** Requests rejected with 400. */
+  badRequests: Schema.Number,
+  /** Requests rejected with 401. */
+  unauthorized: Schema.Number,
+  /** Requests per route path. */
+  byRoute: Schema.Record({ key: Schema.String, value: Schema.Number })
+})
+
+/** Counters of an instance. */
+export type Counters = typeof Counters.Type
 
 /** How an admitted request ended. */
 export type Ending = "completed" | "truncated" | "inBandError" | "aborted" | "failed"
 
 type Count = Exclude<keyof Counters, "byRoute">
 
-const zero = (inFlight: number): { -readonly [K in Count]: number } => ({
-  requests: 0,
-  inFlight,
-  maxInFlight: inFlight,
-  rateLimited: 0,
-  serverErrors: 0,
-  resets: 0,
-  abortedByClient: 0,
-  completed: 0,
-  truncated: 0,
-  inBandErrors: 0,
-  malformed: 0,
-  drifted: 0,
-  badRequests: 0,
-  unauthorized: 0
-})
+const zero = (inFlight: number): { -readonly [K in Count]: number } => {
+  const counts = {} as { -readonly [K in Count]: number }
+  for (const key of Object.keys(Counters.fields) as Array<keyof Counters>) if (key !== "byRoute") counts[key] = 0
+  return { ...counts, inFlight, maxInFlight: inFlight }
+}
 
 const byEnding: Readonly<Record<Ending, Count | undefined>> = {
   completed: "completed",

@@ -32,7 +32,8 @@ const IN_BAND_MESSAGES = {
 
 /** A simulator instance. */
 export class Engine {
-  private readonly tally = new Tally()
+  /** The counts; the routes count requests, bad requests and refused keys on it directly. */
+  readonly tally = new Tally()
   private readonly gate: Gate
   private readonly caches = Answer.makeCaches()
   private nonce = 0
@@ -44,19 +45,6 @@ export class Engine {
   constructor(readonly options: Resolved) {
     this.gate = new Gate(options)
     this.perTokenMillis = options.tokensPerSecond === undefined ? 0 : 1000 / options.tokensPerSecond
-  }
-
-  /** Counts a request on a route (every request, answered or not). */
-  countRequest(route: string): void {
-    this.tally.request(route)
-  }
-
-  countBadRequest(): void {
-    this.tally.add("badRequests")
-  }
-
-  countUnauthorized(): void {
-    this.tally.add("unauthorized")
   }
 
   /** Decides whether a request is answered, rate limited or hit by a fault. */

@@ -10,7 +10,9 @@ import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequ
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import { parseJson } from "../json.js"
 import { type Admission, Engine, type Ending, type Ticket } from "../engine/Engine.js"
 import { events } from "../plan/events.js"
 import * as Pacing from "../plan/pacing.js"
@@ -50,10 +52,10 @@ export const apiRoute = <Echo>(engine: Engine, pacer: Pacer, format: WireFormat<
     const request = yield* HttpServerRequest.HttpServerRequest
     const arrival = yield* Clock.currentTimeMillis
     const headers = request.headers
-    engine.countRequest(path)
+    engine.tally.request(path)
     const apiKey = engine.options.apiKey
     if (apiKey !== undefined && !format.authorized(headers, apiKey)) {
-      engine.countUnauthorized()
+      engine.tally.add("unauthorized")
       return jsonResponse(401, format.errorBody(401, format.unauthorizedMessage(headers), null, "invalid_api_key"))
     }
     const state: State = { delivered: undefined, failed: false }
@@ -99,7 +101,7 @@ const answer = <Echo>(
 ) =>
   Effect.gen(function*() {
     const bad = (status: number, message: string, param: string | null = null, code: string | null = null) => {
-      engine.countBadRequest()
+      engine.tally.add("badRequests")
       state.failed = true
       return jsonResponse(status, format.errorBody(status, message, param, code))
     }
@@ -112,15 +114,11 @@ const answer = <Echo>(
     // a chunked body over the limit fails here too (the platform stops reading it)
     const text = yield* Effect.either(request.text)
     if (text._tag === "Left") return bad(400, `Could not read the request body (at most ${limit}).`)
-    let body: unknown
-    try {
-      body = JSON.parse(text.right)
-    } catch {
-      return bad(400, badJsonMessage(format.route))
-    }
+    const body = parseJson(text.right)
+    if (Option.isNone(body)) return bad(400, badJsonMessage(format.route))
     let parsed: ReturnType<typeof format.parse>
     try {
-      parsed = format.parse(body, request.headers)
+      parsed = format.parse(body.value, request.headers)
     } catch (e) {
       if (e instanceof Invalid) return bad(400, e.bad.message, e.bad.param, e.bad.code)
       throw e

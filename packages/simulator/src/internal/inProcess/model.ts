@@ -17,7 +17,8 @@ import * as Pacing from "../plan/pacing.js"
 import type { ReplyPlan } from "../plan/ReplyPlan.js"
 import { connectionReset, inBandError, responseError } from "./errors.js"
 import * as Parts from "./parts.js"
-import { makeReader, type Settings } from "./request.js"
+import type { Config } from "../../Simulator.js"
+import { makeReader } from "./request.js"
 
 /** An admitted call, answered. */
 interface Admitted {
@@ -27,14 +28,14 @@ interface Admitted {
 }
 
 /** Makes the `LanguageModel` of an instance; `settings` reads each call's sampling settings. */
-export const make = (engine: Engine, settings: Effect.Effect<Settings>): Effect.Effect<LanguageModel.Service> => {
+export const make = (engine: Engine, settings: Effect.Effect<Config.Service>): Effect.Effect<LanguageModel.Service> => {
   const read = makeReader()
 
   /** Admits a call and answers it, or fails like an HTTP provider would. */
   const admit = (options: LanguageModel.ProviderOptions, method: string): Effect.Effect<Admitted, AiError.AiError> =>
     Effect.gen(function*() {
       const request = yield* read(options, yield* settings, method)
-      engine.countRequest("in-process")
+      engine.tally.request("in-process")
       const startMillis = yield* Clock.currentTimeMillis
       const admission = engine.admit(startMillis)
       switch (admission._tag) {

@@ -5,6 +5,8 @@
 import type * as Response from "@effect/ai/Response"
 import type { Event } from "../plan/events.js"
 import type { FinishReason, InBandError, ReplyPlan } from "../plan/ReplyPlan.js"
+import * as Option from "effect/Option"
+import { parseJson } from "../json.js"
 
 const metadata = (plan: ReplyPlan, nowMillis: number): Response.ResponseMetadataPartEncoded => ({
   type: "response-metadata",
@@ -30,13 +32,7 @@ const errorPart = (error: InBandError): Response.ErrorPartEncoded => ({
   error: { type: error.kind === "overloaded" ? "overloaded_error" : "server_error", message: error.message }
 })
 
-const parseArguments = (args: string): unknown => {
-  try {
-    return JSON.parse(args)
-  } catch {
-    return args
-  }
-}
+const parseArguments = (args: string): unknown => Option.getOrElse(parseJson(args), () => args)
 
 /** The parts of a whole reply (one without an in-band error: see `model.ts`). */
 export const whole = (plan: ReplyPlan, nowMillis: number): Array<Response.PartEncoded> => {

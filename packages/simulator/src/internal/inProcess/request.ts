@@ -10,49 +10,37 @@ import * as Effect from "effect/Effect"
 import * as JSONSchema from "effect/JSONSchema"
 import type * as Schema from "effect/Schema"
 import type * as Script from "../../Script.js"
+import type { Config } from "../../Simulator.js"
 import type { SimRequest } from "../answer/request.js"
 import { noJsonSchema } from "./errors.js"
 
-/** The sampling settings of one call. */
-export interface Settings {
-  readonly temperature?: number | undefined
-  readonly seed?: number | undefined
-  readonly maxOutputTokens?: number | undefined
-}
+/** The sampling settings of one call (the simulator's `Config`, with core's `LmConfig` over it). */
+type Settings = Config.Service
 
-const toMessages = (prompt: Prompt.Prompt): Array<Script.Message> => {
-  const out: Array<Script.Message> = []
-  for (const m of prompt.content) {
+const toMessages = (prompt: Prompt.Prompt): Array<Script.Message> =>
+  prompt.content.map((m): Script.Message => {
     switch (m.role) {
       case "system":
-        out.push({ role: "system", text: m.content })
-        break
-      case "user": {
-        let text = ""
-        for (const p of m.content) text += p.type === "text" ? p.text : `[file ${p.mediaType}]`
-        out.push({ role: "user", text })
-        break
-      }
-      case "assistant": {
-        let text = ""
-        for (const p of m.content) {
-          if (p.type === "text") text += p.text
-          else if (p.type === "tool-call") text += `[tool call ${p.name} ${JSON.stringify(p.params)}]`
-          else if (p.type === "tool-result") text += `[tool result ${p.name} ${JSON.stringify(p.result)}]`
+        return { role: "system", text: m.content }
+      case "user":
+        return { role: "user", text: m.content.map((p) => p.type === "text" ? p.text : `[file ${p.mediaType}]`).join("") }
+      case "assistant":
+        return {
+          role: "assistant",
+          text: m.content.map((p) =>
+            p.type === "text"
+              ? p.text
+              : p.type === "tool-call"
+              ? `[tool call ${p.name} ${JSON.stringify(p.params)}]`
+              : p.type === "tool-result"
+              ? `[tool result ${p.name} ${JSON.stringify(p.result)}]`
+              : ""
+          ).join("")
         }
-        out.push({ role: "assistant", text })
-        break
-      }
-      case "tool": {
-        let text = ""
-        for (const p of m.content) text += JSON.stringify(p.result) ?? ""
-        out.push({ role: "tool", text })
-        break
-      }
+      case "tool":
+        return { role: "tool", text: m.content.map((p) => JSON.stringify(p.result) ?? "").join("") }
     }
-  }
-  return out
-}
+  })
 
 const toToolChoice = (choice: LanguageModel.ToolChoice<string>): Script.ToolChoice => {
   if (choice === "auto") return { _tag: "Auto" }

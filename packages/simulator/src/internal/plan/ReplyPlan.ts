@@ -6,6 +6,7 @@
  * how they write a plan down.
  */
 import type { ParsedRequest } from "../../Script.js"
+import type { Faults } from "../../SimulatorConfig.js"
 import type { Reply, ToolCall } from "../answer/answer.js"
 import { estimateTokens } from "../answer/request.js"
 import { thinkBlock, thought } from "../answer/think.js"
@@ -67,11 +68,7 @@ export interface ReplyPlan {
 }
 
 /** Shares (0..1) of replies that get each server quirk (see `SimulatorConfig.Faults`). */
-export interface Quirks {
-  readonly think: number
-  readonly fencedJson: number
-  readonly contentArrays: number
-}
+type Quirks = Pick<Required<Faults>, "think" | "fencedJson" | "contentArrays">
 
 /** How a reply is to end, before its length is known. */
 export type Cut =

@@ -3,6 +3,8 @@
  * inside a parser and caught once per request, which keeps the parsers linear.
  */
 import type { JsonSchema } from "../../Script.js"
+import { isRecord } from "../json.js"
+
 
 /** A request the real API would reject with 400. */
 export interface BadRequest {
@@ -20,48 +22,41 @@ export const invalid = (message: string, param: string | null = null, code: stri
   throw new Invalid({ message, param, code })
 }
 
-export const isRecord = (u: unknown): u is Record<string, unknown> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
 
-export const optionalString = (body: Record<string, unknown>, key: string, param = key): string | undefined => {
+/** A reader of an optional field of one type (absent or null: undefined); another type is a 400. */
+const optional = <A>(expected: string, is: (v: unknown) => v is A) =>
+(body: Record<string, unknown>, key: string, param = key): A | undefined => {
   const v = body[key]
   if (v === undefined || v === null) return undefined
-  if (typeof v !== "string") invalid(`Invalid type for '${param}': expected a string, but got ${typeName(v)} instead.`, param, "invalid_type")
-  return v as string
+  if (!is(v)) invalid(`Invalid type for '${param}': expected ${expected}, but got ${typeName(v)} instead.`, param, "invalid_type")
+  return v as A
 }
 
-export const optionalBoolean = (body: Record<string, unknown>, key: string, param = key): boolean | undefined => {
-  const v = body[key]
-  if (v === undefined || v === null) return undefined
-  if (typeof v !== "boolean") invalid(`Invalid type for '${param}': expected a boolean, but got ${typeName(v)} instead.`, param, "invalid_type")
-  return v as boolean
-}
+export const optionalString = optional("a string", (v): v is string => typeof v === "string")
+
+export const optionalBoolean = optional("a boolean", (v): v is boolean => typeof v === "boolean")
+
+const integer = optional("an integer", (v): v is number => Number.isInteger(v))
+
+const decimal = optional("a decimal", (v): v is number => typeof v === "number" && Number.isFinite(v))
 
 export const optionalInteger = (body: Record<string, unknown>, key: string, min: number, param = key): number | undefined => {
-  const v = body[key]
-  if (v === undefined || v === null) return undefined
-  if (typeof v !== "number" || !Number.isInteger(v)) {
-    invalid(`Invalid type for '${param}': expected an integer, but got ${typeName(v)} instead.`, param, "invalid_type")
-  }
-  if ((v as number) < min) {
+  const v = integer(body, key, param)
+  if (v !== undefined && v < min) {
     invalid(`Invalid '${param}': integer below minimum value. Expected a value >= ${min}, but got ${v} instead.`, param, "integer_below_min_value")
   }
-  return v as number
+  return v
 }
 
 export const optionalNumberIn = (body: Record<string, unknown>, key: string, min: number, max: number): number | undefined => {
-  const v = body[key]
-  if (v === undefined || v === null) return undefined
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    invalid(`Invalid type for '${key}': expected a decimal, but got ${typeName(v)} instead.`, key, "invalid_type")
-  }
-  if ((v as number) > max) {
+  const v = decimal(body, key)
+  if (v !== undefined && v > max) {
     invalid(`Invalid '${key}': decimal above maximum value. Expected a value <= ${max}, but got ${v} instead.`, key, "decimal_above_max_value")
   }
-  if ((v as number) < min) {
+  if (v !== undefined && v < min) {
     invalid(`Invalid '${key}': decimal below minimum value. Expected a value >= ${min}, but got ${v} instead.`, key, "decimal_below_min_value")
   }
-  return v as number
+  return v
 }
 
 export const typeName = (v: unknown): string =>

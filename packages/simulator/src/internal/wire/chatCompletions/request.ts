@@ -2,16 +2,9 @@
  * OpenAI `POST /v1/chat/completions`: reading and validating a request body as the real API does.
  */
 import type { Message, Tool, ToolChoice } from "../../../Script.js"
-import {
-  invalid,
-  isRecord,
-  optionalBoolean,
-  optionalInteger,
-  optionalNumberIn,
-  optionalString,
-  parametersOf,
-  typeName
-} from "../validation.js"
+import { contentText, type PartTypes, stringToolChoices, toolNamed } from "../openai.js"
+import { invalid, optionalBoolean, optionalInteger, optionalNumberIn, optionalString, parametersOf, typeName } from "../validation.js"
+import { isRecord } from "../../json.js"
 import type { WireRequest } from "../WireFormat.js"
 
 /** What a chat completion's reply echoes of its request. */
@@ -21,46 +14,18 @@ export interface Echo {
 
 const ROLES = ["system", "developer", "user", "assistant", "tool", "function"]
 
-const contentText = (content: unknown, param: string, role: string): string => {
-  if (content === undefined) {
+const PARTS: PartTypes = {
+  text: ["text"],
+  placeholder: ["image_url", "input_audio", "file"],
+  supported: "'text', 'image_url', 'input_audio', 'refusal', and 'file'"
+}
+
+const messageText = (content: unknown, param: string, role: string): string => {
+  if (content === undefined || content === null) {
     if (role === "assistant") return ""
-    return invalid(`Missing required parameter: '${param}'.`, param, "missing_required_parameter")
+    if (content === undefined) return invalid(`Missing required parameter: '${param}'.`, param, "missing_required_parameter")
   }
-  if (content === null) {
-    if (role === "assistant") return ""
-    return invalid(`Invalid type for '${param}': expected one of a string or array of objects, but got null instead.`, param, "invalid_type")
-  }
-  if (typeof content === "string") return content
-  if (!Array.isArray(content)) {
-    return invalid(`Invalid type for '${param}': expected one of a string or array of objects, but got ${typeName(content)} instead.`, param, "invalid_type")
-  }
-  let text = ""
-  for (let j = 0; j < content.length; j++) {
-    const part: unknown = content[j]
-    if (!isRecord(part)) invalid(`Invalid type for '${param}[${j}]': expected an object, but got ${typeName(part)} instead.`, `${param}[${j}]`, "invalid_type")
-    const p = part as Record<string, unknown>
-    switch (p["type"]) {
-      case "text":
-        if (typeof p["text"] !== "string") invalid(`Missing required parameter: '${param}[${j}].text'.`, `${param}[${j}].text`, "missing_required_parameter")
-        text += p["text"] as string
-        break
-      case "refusal":
-        text += typeof p["refusal"] === "string" ? p["refusal"] : ""
-        break
-      case "image_url":
-      case "input_audio":
-      case "file":
-        text += `[${p["type"]}]`
-        break
-      default:
-        invalid(
-          `Invalid value: '${String(p["type"])}'. Supported values are: 'text', 'image_url', 'input_audio', 'refusal', and 'file'.`,
-          `${param}[${j}].type`,
-          "invalid_value"
-        )
-    }
-  }
-  return text
+  return contentText(content, param, PARTS, "array of objects")
 }
 
 const parseMessages = (raw: unknown): Array<Message> => {
@@ -85,7 +50,7 @@ const parseMessages = (raw: unknown): Array<Message> => {
       )
     }
     const r = role as string
-    let text = contentText(msg["content"], `messages[${i}].content`, r)
+    let text = messageText(msg["content"], `messages[${i}].content`, r)
     if (r === "assistant" && Array.isArray(msg["tool_calls"])) {
       for (const call of msg["tool_calls"] as Array<unknown>) {
         if (isRecord(call) && isRecord(call["function"])) {
@@ -138,16 +103,8 @@ const parseToolChoice = (raw: unknown, tools: ReadonlyArray<Tool>): ToolChoice =
   if (tools.length === 0) {
     invalid("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", "tool_choice", null)
   }
-  const known = (name: unknown, param: string): string => {
-    if (typeof name !== "string") return invalid(`Missing required parameter: '${param}'.`, param, "missing_required_parameter")
-    if (!tools.some((t) => t.name === name)) {
-      return invalid(`Invalid value for 'tool_choice': no function named '${name}' was specified in the 'tools' parameter.`, "tool_choice", null)
-    }
-    return name
-  }
-  if (raw === "auto") return { _tag: "Auto" }
-  if (raw === "none") return { _tag: "None" }
-  if (raw === "required") return { _tag: "Required", among: undefined }
+  const known = toolNamed(tools, (name) => `Invalid value for 'tool_choice': no function named '${name}' was specified in the 'tools' parameter.`)
+  if (typeof raw === "string" && Object.hasOwn(stringToolChoices, raw)) return stringToolChoices[raw]!
   if (isRecord(raw)) {
     if (raw["type"] === "function" && isRecord(raw["function"])) {
       return { _tag: "Tool", name: known(raw["function"]["name"], "tool_choice.function.name") }

@@ -3,33 +3,23 @@
  */
 import type { InBandError } from "../../plan/ReplyPlan.js"
 
-const errorType = (status: number): string => {
-  switch (status) {
-    case 400:
-      return "invalid_request_error"
-    case 401:
-      return "authentication_error"
-    case 403:
-      return "permission_error"
-    case 404:
-      return "not_found_error"
-    case 413:
-      return "request_too_large"
-    case 429:
-      return "rate_limit_error"
-    case 529:
-      return "overloaded_error"
-    default:
-      return status >= 500 ? "api_error" : "invalid_request_error"
-  }
+const ERROR_TYPES: Readonly<Record<number, string>> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "request_too_large",
+  429: "rate_limit_error",
+  529: "overloaded_error"
 }
+
+const errorType = (status: number): string => ERROR_TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error")
 
 /** Anthropic's error body. */
 export const errorBody = (status: number, message: string) => ({
   type: "error",
   error: { type: errorType(status), message }
 })
-
 
 /** The body of an error sent inside a stream (`event: error`). */
 export const inBandErrorBody = (error: InBandError) => ({

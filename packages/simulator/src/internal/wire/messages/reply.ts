@@ -5,11 +5,12 @@
  */
 import type { Event } from "../../plan/events.js"
 import type { FinishReason, ReplyPlan } from "../../plan/ReplyPlan.js"
-import { isRecord } from "../validation.js"
 import { eventFrame, json } from "../sse.js"
 import type { WholeReply, WireRequest } from "../WireFormat.js"
 import { inBandErrorBody, inBandErrorStatus } from "./errors.js"
 import type { Echo } from "./request.js"
+import * as Option from "effect/Option"
+import { parseJsonObject } from "../../json.js"
 
 const stopReason = (reason: FinishReason): string =>
   reason === "tool-calls" ? "tool_use" : reason === "length" ? "max_tokens" : "end_turn"
@@ -18,14 +19,7 @@ const toolUseId = (id: string): string => `toolu_${id.startsWith("call_") ? id.s
 
 const signature = (plan: ReplyPlan): string => `sig_${plan.id}`
 
-const inputOf = (args: string): unknown => {
-  try {
-    const v: unknown = JSON.parse(args)
-    return isRecord(v) ? v : {}
-  } catch {
-    return {}
-  }
-}
+const inputOf = (args: string): unknown => Option.getOrElse(parseJsonObject(args), () => ({}))
 
 const usage = (plan: ReplyPlan, outputTokens: number) => ({
   input_tokens: plan.usage.inputTokens,

@@ -3,7 +3,8 @@
  */
 import type { Message, Tool, ToolChoice } from "../../../Script.js"
 import { json } from "../sse.js"
-import { invalid, isRecord, typeName } from "../validation.js"
+import { invalid, typeName } from "../validation.js"
+import { isRecord } from "../../json.js"
 import type { WireRequest } from "../WireFormat.js"
 
 /** A message echoes nothing of its request. */

@@ -12,7 +12,5 @@ export const format: WireFormat<Echo> = {
   parse,
   reply,
   encoder,
-  errorBody: OpenAi.errorBody,
-  authorized: OpenAi.authorized,
-  unauthorizedMessage: OpenAi.unauthorizedMessage
+  ...OpenAi.errorsAndKeys
 }

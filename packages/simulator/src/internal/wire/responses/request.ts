@@ -2,17 +2,10 @@
  * OpenAI `POST /v1/responses`: reading and validating a request body as the real API does.
  */
 import type { Message, Tool, ToolChoice } from "../../../Script.js"
+import { contentText, type PartTypes, stringToolChoices, toolNamed } from "../openai.js"
 import { json } from "../sse.js"
-import {
-  invalid,
-  isRecord,
-  optionalBoolean,
-  optionalInteger,
-  optionalNumberIn,
-  optionalString,
-  parametersOf,
-  typeName
-} from "../validation.js"
+import { invalid, optionalBoolean, optionalInteger, optionalNumberIn, optionalString, parametersOf, typeName } from "../validation.js"
+import { isRecord } from "../../json.js"
 import type { WireRequest } from "../WireFormat.js"
 
 /** What a response object echoes of its request. */
@@ -33,39 +26,10 @@ export interface Echo {
 
 const ROLES = ["user", "system", "developer", "assistant"]
 
-const itemContent = (content: unknown, param: string): string => {
-  if (typeof content === "string") return content
-  if (!Array.isArray(content)) {
-    return invalid(`Invalid type for '${param}': expected one of a string or array of input items, but got ${typeName(content)} instead.`, param, "invalid_type")
-  }
-  let text = ""
-  for (let j = 0; j < content.length; j++) {
-    const part: unknown = content[j]
-    if (!isRecord(part)) invalid(`Invalid type for '${param}[${j}]': expected an object.`, `${param}[${j}]`, "invalid_type")
-    const p = part as Record<string, unknown>
-    switch (p["type"]) {
-      case "input_text":
-      case "output_text":
-        if (typeof p["text"] !== "string") invalid(`Missing required parameter: '${param}[${j}].text'.`, `${param}[${j}].text`, "missing_required_parameter")
-        text += p["text"] as string
-        break
-      case "refusal":
-        text += typeof p["refusal"] === "string" ? p["refusal"] : ""
-        break
-      case "input_image":
-      case "input_file":
-      case "input_audio":
-        text += `[${p["type"]}]`
-        break
-      default:
-        invalid(
-          `Invalid value: '${String(p["type"])}'. Supported values are: 'input_text', 'input_image', 'output_text', 'refusal', 'input_file', and 'input_audio'.`,
-          `${param}[${j}].type`,
-          "invalid_value"
-        )
-    }
-  }
-  return text
+const PARTS: PartTypes = {
+  text: ["input_text", "output_text"],
+  placeholder: ["input_image", "input_file", "input_audio"],
+  supported: "'input_text', 'input_image', 'output_text', 'refusal', 'input_file', and 'input_audio'"
 }
 
 const parseInput = (raw: unknown, instructions: string | undefined): Array<Message> => {
@@ -90,7 +54,7 @@ const parseInput = (raw: unknown, instructions: string | undefined): Array<Messa
           invalid(`Invalid value: '${String(role)}'. Supported values are: 'assistant', 'system', 'developer', and 'user'.`, `input[${i}].role`, "invalid_value")
         }
         if (item["content"] === undefined) invalid(`Missing required parameter: 'input[${i}].content'.`, `input[${i}].content`, "missing_required_parameter")
-        const text = itemContent(item["content"], `input[${i}].content`)
+        const text = contentText(item["content"], `input[${i}].content`, PARTS, "array of input items")
         out.push({ role: role === "developer" ? "system" : (role as Message["role"]), text })
         break
       }
@@ -144,16 +108,9 @@ const parseTools = (raw: unknown): { tools: Array<Tool>; echo: Array<unknown> } 
 }
 
 const parseToolChoice = (raw: unknown, tools: ReadonlyArray<Tool>): ToolChoice => {
-  if (raw === undefined || raw === null || raw === "auto") return { _tag: "Auto" }
-  if (raw === "none") return { _tag: "None" }
-  if (raw === "required") return { _tag: "Required", among: undefined }
-  const known = (name: unknown, param: string): string => {
-    if (typeof name !== "string") return invalid(`Missing required parameter: '${param}'.`, param, "missing_required_parameter")
-    if (!tools.some((t) => t.name === name)) {
-      return invalid(`Tool choice '${name}' not found in 'tools' parameter.`, "tool_choice", null)
-    }
-    return name
-  }
+  if (raw === undefined || raw === null) return { _tag: "Auto" }
+  if (typeof raw === "string" && Object.hasOwn(stringToolChoices, raw)) return stringToolChoices[raw]!
+  const known = toolNamed(tools, (name) => `Tool choice '${name}' not found in 'tools' parameter.`)
   if (isRecord(raw)) {
     if (raw["type"] === "function") return { _tag: "Tool", name: known(raw["name"], "tool_choice.name") }
     if (raw["type"] === "allowed_tools") {
