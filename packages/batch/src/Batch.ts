@@ -575,8 +575,9 @@ const start = <I, O, E, R, E2, R2>(
  * Hands the outcomes to `f` in chunks (all that finished since the last take) until the run is
  * over, then runs `finish`. At a model's latency outcomes finish one by one, so each take wakes
  * the consumer for a single outcome, and a `Stream` step per outcome (`Mailbox.toStream` read by
- * `Stream.runCollect`) was a fifth of the runner's CPU: taking from the mailbox directly cut
- * `run`'s CPU per item by ~16% at 100 ms (300 items at concurrency 10, 5 interleaved runs).
+ * `Stream.runCollect`) was about a fifth of the sampled CPU of `run` over a model answering after
+ * 100 ms: taking from the mailbox directly cut its CPU per item by ~16% (300 items at concurrency
+ * 10, 5 interleaved runs; `bench/batch/overhead.ts LATENCY=100` measures the same rows).
  */
 const forEachChunk = <I, O, E2, X, R>(
   { finish, outcomes }: Started<I, O, E2>,
