@@ -187,6 +187,40 @@ describe("Batch.stream", () => {
       assert.isAtMost(lm.counters.calls, 3 + 4)
     }))
 
+  it.effect("run hands over the same outcomes as stream, in the same completion order", () =>
+    Effect.gen(function*() {
+      // latencies that shuffle the completion order
+      const lm = ScriptedLm.make((q) =>
+        Effect.as(Effect.sleep(Duration.millis(50 + (Number(q.slice(1)) * 37 % 11) * 10)), ScriptedLm.reply({ answer: `a-${q}` }))
+      )
+      const viaStream = yield* drive(Stream.runCollect(Batch.stream(qa, questions(30), { concurrency: 4 })).pipe(Effect.provide(lm.layer)))
+      const viaRun = yield* drive(Batch.run(qa, questions(30), { concurrency: 4 }).pipe(Effect.provide(lm.layer)))
+      const order = Chunk.toReadonlyArray(viaStream).map((o) => o.index)
+      assert.notDeepEqual(order, Array.from({ length: 30 }, (_, i) => i))
+      assert.deepStrictEqual(viaRun.outcomes.map((o) => o.index), order)
+      assert.deepStrictEqual(viaRun.outcomes, Chunk.toReadonlyArray(viaStream))
+      assert.strictEqual(viaRun.summary.succeeded, 30)
+    }))
+
+  it.effect("an interrupted run stops its items in flight and counts them as not attempted", () =>
+    Effect.gen(function*() {
+      const lm = ScriptedLm.make((q) => Effect.as(Effect.sleep(Duration.millis(100 + Number(q.slice(1)) * 10)), ScriptedLm.reply({ answer: q })))
+      const recorder = yield* BatchMetrics.makeRecorder({ concurrency: 4 })
+      const fiber = yield* Effect.fork(Batch.run(qa, questions(20), { concurrency: 4, recorder }).pipe(Effect.provide(lm.layer)))
+      // the first four answer at 100-130 ms; the next four are in flight at 135 ms
+      yield* TestClock.adjust("135 millis")
+      yield* Fiber.interrupt(fiber)
+      const stats = yield* recorder.stats
+      assert.strictEqual(lm.counters.inFlight, 0)
+      assert.strictEqual(lm.counters.completed, 4)
+      assert.strictEqual(stats.inProgress, 0)
+      assert.strictEqual(stats.succeeded, 4)
+      // the four in flight: not attempted (a resumed file run tries them again)
+      const summary = yield* recorder.summary
+      assert.strictEqual(summary.notAttempted, 4)
+      assert.strictEqual(summary.finished, 4)
+    }))
+
   it.effect("an invalid input is a typed failure and the run goes on", () =>
     Effect.gen(function*() {
       const lm = ScriptedLm.make((q) => ScriptedLm.reply({ answer: `a-${q}` }))

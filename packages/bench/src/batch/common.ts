@@ -11,26 +11,54 @@ import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import { PerformanceObserver } from "node:perf_hooks"
-
-/** The HTTP clients a model can run on: the providers' default (undici), or the platform's `node:http` client. */
-export type HttpClientName = "undici" | "node"
+import * as Undici from "undici"
 
 /**
- * The HTTP client under the model: `HTTP_CLIENT=node` runs it on the platform's `node:http`
- * client (a keep-alive agent) instead of the providers' default (undici), to compare the two
- * stacks on the same workload (see `bunching.ts` for why they differ at a fixed latency);
- * `HTTP_CLIENT=both` (where a script supports it) runs both, interleaved.
+ * The HTTP clients a model can run on: the providers' default (the platform's undici client on
+ * undici's default `Agent`, which opens a connection whenever none is free), `undici-pool` (an
+ * undici `Agent` holding at most `POOL` connections per origin, default 10: the benchmarks'
+ * concurrency), or the platform's `node:http` client on a keep-alive agent.
  */
-export const httpClientNames: ReadonlyArray<HttpClientName> = process.env["HTTP_CLIENT"] === "both"
-  ? ["undici", "node"]
-  : process.env["HTTP_CLIENT"] === "node"
-  ? ["node"]
-  : ["undici"]
+export type HttpClientName = "undici" | "undici-pool" | "node"
 
-const httpClient = (name: HttpClientName): Layer.Layer<HttpClient.HttpClient> | undefined =>
-  name === "node"
-    ? Layer.provide(NodeHttpClient.layerWithoutAgent, NodeHttpClient.makeAgentLayer({ keepAlive: true }))
-    : undefined
+const clientNames: ReadonlyArray<HttpClientName> = ["undici", "undici-pool", "node"]
+
+/**
+ * The HTTP clients under the model: `HTTP_CLIENT=node` runs it on the platform's `node:http`
+ * client instead of the providers' default (undici), to compare the stacks on the same workload
+ * (see `bunching.ts` for why they differ at a fixed latency); `HTTP_CLIENT=undici-pool` on an
+ * undici `Agent` with a bounded pool; a comma-separated list (or `both`: undici and node) runs
+ * several, interleaved, where a script supports it.
+ */
+export const httpClientNames: ReadonlyArray<HttpClientName> = (() => {
+  const wanted = process.env["HTTP_CLIENT"] ?? "undici"
+  const names = (wanted === "both" ? "undici,node" : wanted).split(",").map((name) => name.trim())
+  const unknown = names.filter((name) => !clientNames.includes(name as HttpClientName))
+  if (unknown.length > 0) throw new Error(`HTTP_CLIENT: unknown client(s) ${unknown.join(", ")}; known: ${clientNames.join(", ")}, both`)
+  return names as ReadonlyArray<HttpClientName>
+})()
+
+const POOL = Number(process.env["POOL"] ?? 10)
+
+const httpClient = (name: HttpClientName): Layer.Layer<HttpClient.HttpClient> | undefined => {
+  switch (name) {
+    case "undici":
+      return undefined
+    case "undici-pool":
+      return Layer.provide(
+        NodeHttpClient.layerUndiciWithoutDispatcher,
+        Layer.scoped(
+          NodeHttpClient.Dispatcher,
+          Effect.acquireRelease(
+            Effect.sync(() => new Undici.Agent({ connections: POOL, pipelining: 1 })),
+            (agent) => Effect.promise(() => agent.destroy())
+          )
+        )
+      )
+    case "node":
+      return Layer.provide(NodeHttpClient.layerWithoutAgent, NodeHttpClient.makeAgentLayer({ keepAlive: true }))
+  }
+}
 
 /** The model layer on `base` (a server's base URL), and its rate control, in the current scope. */
 export const model = (base: string, rate: RateControl.Options, retry?: Resilience.Policy, client: HttpClientName = httpClientNames[0]!) =>

@@ -18,15 +18,21 @@ import { machine } from "./common.js"
 
 const ITEMS = Number(process.env["ITEMS"] ?? 1500)
 const ROUNDS = Number(process.env["ROUNDS"] ?? 6)
+const LATENCY = Number(process.env["LATENCY"] ?? 0)
 
 type In = { readonly n: number }
 type Out = { readonly n: number }
 
-// answers on the next turn of the event loop, like a reply arriving
+// answers on the next turn of the event loop, like a reply arriving (or after LATENCY ms)
 const instant: Module.Module<In, Out, never, never> = Module.fromFunction(
   (input: In) =>
     Effect.async((resume) => {
-      const handle = setImmediate(() => resume(Effect.succeed({ output: { n: input.n }, usage: Usage.empty, trace: [] })))
+      const answer = () => resume(Effect.succeed({ output: { n: input.n }, usage: Usage.empty, trace: [] }))
+      if (LATENCY > 0) {
+        const handle = setTimeout(answer, LATENCY + (input.n % 10) * 0.7)
+        return Effect.sync(() => clearTimeout(handle))
+      }
+      const handle = setImmediate(answer)
       return Effect.sync(() => clearImmediate(handle))
     }),
   { name: "instant", kind: "Predict", signature: undefined, predictors: [], withState: () => instant }
@@ -42,7 +48,7 @@ const cpuMicros = <A, E>(effect: Effect.Effect<A, E>) =>
   })
 
 const program = Effect.gen(function*() {
-  console.log(`overhead: ${ITEMS} items at concurrency 10, best of ${ROUNDS} rounds (${machine()})`)
+  console.log(`overhead: ${ITEMS} items at concurrency 10, model latency ${LATENCY} ms, best of ${ROUNDS} rounds (${machine()})`)
   const items = Array.from({ length: ITEMS }, (_, n) => ({ n }))
   const rate = yield* RateControl.make({ maxConcurrency: 10 })
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "overhead-"))
