@@ -7,11 +7,7 @@
  * - `Predict`: `Predict` over `Lm.layer` with the default policy (a per-attempt
  *   `Effect.timeoutFail`, as the providers issue asks);
  * - `Predict, no timeout`: the same with `retry: { timeout: undefined }`. No private timeout can
- *   save more than the difference between these two, so it bounds what one could buy;
- * - `@effect/ai response decode`, in process: `LanguageModel.generateText` of @effect/ai 0.37.0
- *   builds its response schema (`Schema.Array(Response.Part(Toolkit.empty))`) anew on every call,
- *   so Schema's parser cache, keyed by the schema's AST, never hits. The variant decodes a
- *   typical reply's parts with a schema built per call and with one built once.
+ *   save more than the difference between these two, so it bounds what one could buy.
  *
  * Rounds interleave the variants; each round prints its figures and the ratios to the SDK.
  *
@@ -19,11 +15,9 @@
  *
  * Prints figures; asserts nothing.
  */
-import * as Response from "@effect/ai/Response"
-import * as Toolkit from "@effect/ai/Toolkit"
 import { Predict, Signature } from "@effect-dspy/core"
 import { Lm } from "@effect-dspy/providers"
-import { Effect, ManagedRuntime, Schema } from "effect"
+import { Effect, ManagedRuntime } from "effect"
 import { parseArgs } from "node:util"
 import { measure, median, runHeader, startSimulator } from "../harness/measure.js"
 import * as OpenAiPeer from "../peers/openai.js"
@@ -39,23 +33,9 @@ const { values } = parseArgs({
 const CALLS = Number(values.calls)
 const CONCURRENCY = Number(values.concurrency)
 const ROUNDS = Number(values.rounds)
-const DECODES = 20_000
 
 const qa = Predict.make(Signature.fromString("question -> answer", { name: "QA", instructions }))
 const questions = (n: number) => Array.from({ length: n }, (_, i) => `What is ${i} plus one?`)
-
-// The parts a chat-completions provider hands @effect/ai for a short answer (encoded form).
-const replyParts = [
-  { type: "response-metadata", id: "chatcmpl-1", modelId: "sim-1", timestamp: new Date(0).toISOString() },
-  { type: "text", text: "[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]" },
-  { type: "finish", reason: "stop", usage: { inputTokens: 52, outputTokens: 9, totalTokens: 61 } }
-]
-const responseSchema = () => Schema.mutable(Schema.Array(Response.Part(Toolkit.empty)))
-const decodeOnce = Schema.decodeUnknown(responseSchema())
-const decodeLoop = (decode: () => Effect.Effect<unknown, unknown>) => (n: number) =>
-  Promise.resolve().then(() => {
-    for (let i = 0; i < n; i++) Effect.runSync(decode())
-  })
 
 const main = async () => {
   console.log(runHeader())
@@ -70,21 +50,19 @@ const main = async () => {
   const sdk = OpenAiPeer.make(baseUrl)
   const predict = predictWith({})
   const predictNoTimeout = predictWith({ retry: { timeout: undefined } })
-  const variants: ReadonlyArray<readonly [string, number, (n: number) => Promise<unknown>]> = [
-    ["openai SDK", CALLS, (n) => sdk.runAll(questions(n), CONCURRENCY)],
-    ["Predict", CALLS, predict.run],
-    ["Predict, no timeout", CALLS, predictNoTimeout.run],
-    ["@effect/ai decode, schema per call", DECODES, decodeLoop(() => Schema.decodeUnknown(responseSchema())(replyParts))],
-    ["@effect/ai decode, schema once", DECODES, decodeLoop(() => decodeOnce(replyParts))]
+  const variants: ReadonlyArray<readonly [string, (n: number) => Promise<unknown>]> = [
+    ["openai SDK", (n) => sdk.runAll(questions(n), CONCURRENCY)],
+    ["Predict", predict.run],
+    ["Predict, no timeout", predictNoTimeout.run]
   ]
   try {
-    for (const [, calls, run] of variants) await run(Math.min(2000, calls))
+    for (const [, run] of variants) await run(Math.min(2000, CALLS))
     const results = new Map<string, Array<number>>()
     for (let round = 0; round < ROUNDS; round++) {
       // alternate the order so that neither side always runs right after the other
       const order = round % 2 === 0 ? variants : [...variants].reverse()
-      for (const [name, calls, run] of order) {
-        const { cpuMicrosPerCall } = await measure(calls, async (n) => {
+      for (const [name, run] of order) {
+        const { cpuMicrosPerCall } = await measure(CALLS, async (n) => {
           await run(n)
         })
         results.set(name, [...(results.get(name) ?? []), cpuMicrosPerCall])
@@ -102,11 +80,6 @@ const main = async () => {
     const m = (name: string) => median(results.get(name)!)
     console.log(`Predict / SDK ${(m("Predict") / m("openai SDK")).toFixed(2)}x; without its timeout ${(m("Predict, no timeout") / m("openai SDK")).toFixed(2)}x`)
     console.log(`the timeout's share of Predict: ${(100 * (1 - m("Predict, no timeout") / m("Predict"))).toFixed(1)}% (the most any private timeout could save)`)
-    console.log(
-      `@effect/ai's per-call response schema: ${(m("@effect/ai decode, schema per call") - m("@effect/ai decode, schema once")).toFixed(1)} µs per call (${
-        (100 * (m("@effect/ai decode, schema per call") - m("@effect/ai decode, schema once")) / m("Predict")).toFixed(1)
-      }% of Predict)`
-    )
   } finally {
     await predict.dispose()
     await predictNoTimeout.dispose()
