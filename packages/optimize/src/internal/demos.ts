@@ -83,17 +83,6 @@ export const isDemoOf = (signature: Signature.Any, demo: Demo.Encoded, input: un
   return shared.length > 0 && shared.every((name) => stableJson(demo[name]) === stableJson(inputs[name]))
 }
 
-/** A module's state without the demos made from an example (see `isDemoOf`). */
-export const stateWithout = (
-  module: { readonly predictors: ReadonlyArray<Module.PredictorInfo> },
-  input: unknown
-): Module.State => ({
-  predictors: Object.fromEntries(module.predictors.map((p) => [p.path, {
-    instructions: p.state.instructions,
-    demos: p.state.demos.filter((demo) => !isDemoOf(p.signature, demo, input))
-  }]))
-})
-
 /** Every predictor's state as plain JSON-safe data (for fingerprints and checkpoints). */
 export const describeState = (module: { readonly predictors: ReadonlyArray<Module.PredictorInfo> }) =>
   module.predictors.map((p) => ({

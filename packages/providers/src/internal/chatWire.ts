@@ -196,9 +196,6 @@ const Usage = Schema.Struct({
   completion_tokens_details: Nullable(Schema.Struct({ reasoning_tokens: Nullable(Schema.Number) }))
 })
 
-/** @internal */
-export type WireUsage = typeof Usage.Type
-
 const Arguments = Nullable(Schema.Union(Schema.String, Schema.Record({ key: Schema.String, value: Schema.Unknown })))
 
 const ToolCall = Schema.Struct({
@@ -245,9 +242,6 @@ export const WireReply = Schema.Struct({ ...envelope, choices: Nullable(Schema.A
 
 /** @internal */
 export type WireReply = typeof WireReply.Type
-
-/** @internal */
-export type WireChoice = typeof Choice.Type
 
 /** Reasoning and text of a message or delta's `content`, whichever form it came in. @internal */
 export const contentOf = (message: WireMessageReply): { readonly text: string; readonly reasoning: string } => {
