@@ -104,7 +104,8 @@ const gc = (globalThis as { gc?: () => void }).gc
 
 /** One child: `mode` warmed up, then measured once; prints `result {json}`. */
 const child = async (mode: Mode, tracesUrl: string): Promise<void> => {
-  const queue = { maxQueueSize: Math.max(2048, CALLS * 2) }
+  // Room for every span of the larger of the warm-up and a measured run (each is checked for drops).
+  const queue = { maxQueueSize: Math.max(2048, Math.max(CALLS, WARMUP) * 2) }
   const layerOf = (m: Mode): Layer.Layer<Telemetry.Telemetry> => {
     switch (m) {
       case "export":
