@@ -219,6 +219,36 @@ describe("Telemetry.layerFromEnv", () => {
       assert.includeMembers(captured, ["module.input", "module.output", "lm.input", "lm.output"])
     }))
 
+  it.scoped("an exporting layer installs its content sink only when it captures content; without capture a user's sink stays", () =>
+    Effect.gen(function*() {
+      const receiver = yield* OtlpReceiver.make()
+      const url = `${receiver.baseUrl}/v1/traces`
+      const users: GenAiSpan.ContentSink = () => {}
+      const sinkUnder = (layer: Layer.Layer<Telemetry.Telemetry>) =>
+        GenAiSpan.CurrentContentSink.pipe(Effect.provide(layer), Effect.provideService(GenAiSpan.CurrentContentSink, users))
+      assert.strictEqual(yield* sinkUnder(Telemetry.layerOtlp({ url })), users)
+      assert.strictEqual(yield* sinkUnder(Telemetry.layerOtlp({ url, content: { capture: false } })), users)
+      const capturing = yield* sinkUnder(Telemetry.layerOtlp({ url, content: { capture: true } }))
+      assert.isDefined(capturing)
+      assert.notStrictEqual(capturing, users)
+      // Without capture, spans carry no content (the user's sink sees it, the export does not).
+      const seen: Array<string> = []
+      yield* predictOnce.pipe(
+        Effect.provide(Telemetry.layerOtlp({ url })),
+        Effect.provideService(GenAiSpan.CurrentContentSink, (_span, _value, info) => {
+          seen.push(`${info.span}.${info.direction}`)
+        })
+      )
+      assert.includeMembers(seen, ["module.input", "module.output", "lm.input", "lm.output"])
+      const spans = receiver.spans()
+      assert.isAbove(spans.length, 0)
+      for (const span of spans) {
+        for (const key of Object.keys(span.attributes)) {
+          assert.notInclude(["gen_ai.input.messages", "gen_ai.output.messages", "langfuse.observation.input", "langfuse.observation.output"], key)
+        }
+      }
+    }))
+
   it.scoped("OTLP from OTEL_* variables: endpoint, headers, protocol, service and resource", () =>
     Effect.gen(function*() {
       const receiver = yield* OtlpReceiver.make()

@@ -29,8 +29,14 @@
  * the SDK's (`sdk - sdk-base`, this round's), and the ratio of the two per round, with its
  * median and range (target of issue 22: at most 1.5x, for `export` against `sdk`).
  *
+ * `--alloc true` adds, per mode, the bytes a call allocates (garbage included), measured in one
+ * more run after the timed ones (`allocation.ts`: V8's sampling heap profiler, whose hooks would
+ * skew the CPU figures): unlike CPU time on a shared machine, it does not move with the load, so
+ * it tells two versions apart where the CPU figures' spread cannot.
+ *
  *   node --expose-gc --import tsx packages/bench/src/telemetry/cpu.ts [--calls 5000] [--rounds 5] [--concurrency 64]
- *     [--warmup 2000] [--reps 3] [--modes off,export,no-content,sdk,sdk-no-content,sdk-base,untraced,spans,no-redaction] [--json FILE]
+ *     [--warmup 2000] [--reps 3] [--alloc true] [--modes off,export,no-content,sdk,sdk-no-content,sdk-base,untraced,spans,no-redaction]
+ *     [--json FILE]
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Response from "@effect/ai/Response"
@@ -41,6 +47,7 @@ import { spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { median, pool, runHeader } from "../harness/measure.js"
+import { allocatedBytes } from "./allocation.js"
 import * as Floor from "./floor.js"
 import { startReceiver } from "./receiver.js"
 
@@ -52,6 +59,7 @@ const CONCURRENCY = Number(args.get("concurrency") ?? 64)
 const WARMUP = Number(args.get("warmup") ?? 2000)
 const REPS = Number(args.get("reps") ?? 3)
 const JSON_FILE = args.get("json")
+const ALLOC = args.get("alloc") === "true"
 const allModes = ["off", "export", "no-content", "sdk", "sdk-no-content", "sdk-base", "untraced", "spans", "no-redaction"] as const
 type Mode = (typeof allModes)[number]
 const defaultModes: ReadonlyArray<Mode> = ["off", "export", "no-content", "sdk", "sdk-no-content", "sdk-base"]
@@ -96,7 +104,8 @@ const gc = (globalThis as { gc?: () => void }).gc
 
 /** One child: `mode` warmed up, then measured once; prints `result {json}`. */
 const child = async (mode: Mode, tracesUrl: string): Promise<void> => {
-  const queue = { maxQueueSize: Math.max(2048, CALLS * 2) }
+  // Room for every span of the larger of the warm-up and a measured run (each is checked for drops).
+  const queue = { maxQueueSize: Math.max(2048, Math.max(CALLS, WARMUP) * 2) }
   const layerOf = (m: Mode): Layer.Layer<Telemetry.Telemetry> => {
     switch (m) {
       case "export":
@@ -170,9 +179,11 @@ const child = async (mode: Mode, tracesUrl: string): Promise<void> => {
     await roundOf(WARMUP)
     const reps: Array<number> = []
     for (let r = 0; r < REPS; r++) reps.push(await roundOf(CALLS))
+    // After the timed runs: the profiler's hooks cost CPU time.
+    const allocKiBPerCall = ALLOC ? (await allocatedBytes(() => roundOf(CALLS))) / CALLS / 1024 : undefined
     // Other work on the machine only ever adds CPU time (caches, the other hyperthread, GC
     // helper threads slowed): the least of the runs is the closest to a quiet machine's.
-    console.log(`result ${JSON.stringify({ mode, cpuMicrosPerCall: Math.min(...reps), reps })}`)
+    console.log(`result ${JSON.stringify({ mode, cpuMicrosPerCall: Math.min(...reps), reps, allocKiBPerCall })}`)
   } finally {
     await runtime.dispose()
   }
@@ -180,7 +191,12 @@ const child = async (mode: Mode, tracesUrl: string): Promise<void> => {
 
 const script = fileURLToPath(import.meta.url)
 
-const runChild = (mode: Mode, tracesUrl: string): Promise<number> =>
+interface ChildResult {
+  readonly cpuMicrosPerCall: number
+  readonly allocKiBPerCall?: number | undefined
+}
+
+const runChild = (mode: Mode, tracesUrl: string): Promise<ChildResult> =>
   new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [...process.execArgv, script, ...process.argv.slice(2), "--child", mode, "--traces-url", tracesUrl], {
       stdio: ["ignore", "pipe", "inherit"]
@@ -191,7 +207,7 @@ const runChild = (mode: Mode, tracesUrl: string): Promise<number> =>
     proc.on("close", (code) => {
       const line = out.split("\n").find((l) => l.startsWith("result "))
       if (code !== 0 || line === undefined) return reject(new Error(`${mode}: child exited with ${code}\n${out}`))
-      resolve((JSON.parse(line.slice(7)) as { readonly cpuMicrosPerCall: number }).cpuMicrosPerCall)
+      resolve(JSON.parse(line.slice(7)) as ChildResult)
     })
   })
 
@@ -212,8 +228,13 @@ const parent = async () => {
   const tracesUrl = `${receiver.baseUrl}/v1/traces`
   try {
     const results = new Map<Mode, Array<number>>(modes.map((m) => [m, []]))
+    const allocs = new Map<Mode, Array<number>>(modes.map((m) => [m, []]))
     for (let r = 0; r < ROUNDS; r++) {
-      for (const mode of r % 2 === 0 ? modes : [...modes].reverse()) results.get(mode)!.push(await runChild(mode, tracesUrl))
+      for (const mode of r % 2 === 0 ? modes : [...modes].reverse()) {
+        const result = await runChild(mode, tracesUrl)
+        results.get(mode)!.push(result.cpuMicrosPerCall)
+        if (result.allocKiBPerCall !== undefined) allocs.get(mode)!.push(result.allocKiBPerCall)
+      }
       console.log(`  round ${r + 1}: ${modes.map((m) => `${m} ${results.get(m)![r]!.toFixed(1)}`).join(", ")}`)
     }
     const per = (mode: Mode, base: Mode): Array<number> | undefined => {
@@ -246,6 +267,18 @@ const parent = async () => {
         `target: tracing CPU per call (export, content captured) at most 1.5x the SDK's own for the same spans: ${m.toFixed(2)}x ` +
           `(rounds ${exportRatio.map((x) => x.toFixed(2)).join(" ")}) -> ${m <= 1.5 ? "PASS" : "FAIL"}`
       )
+    }
+    if (ALLOC) {
+      // Medians per mode; tracing's bytes as the CPU figures' (the mode minus `off`, the SDK's minus `sdk-base`).
+      const alloc = (mode: Mode) => (allocs.get(mode)?.length ?? 0) > 0 ? median(allocs.get(mode)!) : undefined
+      console.log(`\nallocated KiB/call (median of rounds; tracing's: minus \`off\`, the SDK's minus \`sdk-base\`)`)
+      for (const mode of modes) {
+        const own = alloc(mode)
+        const base = mode.startsWith("sdk") ? alloc("sdk-base") : alloc("off")
+        const extra = own === undefined || base === undefined || mode === "off" || mode === "sdk-base" ? "" : `  tracing ${(own - base).toFixed(1)}`
+        console.log(`${mode.padEnd(15)} ${own === undefined ? "" : own.toFixed(1).padStart(8)}${extra}`)
+      }
+      for (const row of rows) row["allocKiBPerCall"] = allocs.get(row["mode"] as Mode)
     }
     const noContentRatio = ratio(per("no-content", "off"), floors["sdk-no-content"])
     if (noContentRatio !== undefined) {
