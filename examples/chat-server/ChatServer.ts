@@ -8,7 +8,9 @@
  *   a kind and a message written here, never the upstream's text)
  * - `GET /api/conversations/:id/events` → an SSE stream that stays open: `event: open` at once,
  *   then the events of every turn asked with `POST …/messages?via=events` (which answers `202`),
- *   idle in between. One per conversation (a second gets 409); closing it interrupts its turn.
+ *   idle in between, with an SSE comment (`: ping`) every `heartbeatInterval` while idle, so that
+ *   proxies and browsers keep it open. One per conversation (a second gets 409); closing it
+ *   interrupts its turn.
  * - `GET /api/conversations/:id` → the history (`Conversation.Snapshot`)
  * - `DELETE /api/conversations/:id`
  * - `GET /` and `GET /app.js` → the page; `GET /admin/stats` → server figures
@@ -32,7 +34,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -67,6 +69,12 @@ export interface Options {
   readonly publicDir?: string | undefined
   /** Make a server span per request (default false). */
   readonly traceRequests?: boolean | undefined
+  /**
+   * How often an idle open event stream gets an SSE comment (`: ping`), so that proxies and
+   * browsers do not close it for silence (default 15 seconds; an infinite duration turns it
+   * off). One fiber per server pings every idle stream; an idle stream runs nothing of its own.
+   */
+  readonly heartbeatInterval?: Duration.DurationInput | undefined
 }
 
 /** Figures served at `GET /admin/stats` (durations in milliseconds). */
@@ -75,6 +83,8 @@ export interface Stats {
   /** Event streams (`GET …/events`) open now, and at most at once. */
   readonly openEventStreams: number
   readonly maxOpenEventStreams: number
+  /** Heartbeats (`: ping`) sent on idle event streams since the start. */
+  readonly heartbeats: number
   /** Conversations forgotten after the idle timeout. */
   readonly expiredConversations: number
   readonly activeStreams: number
@@ -107,6 +117,9 @@ const decodeMessageBody = Schema.decodeUnknownEither(MessageBody)
 
 const encoder = new TextEncoder()
 
+/** An SSE comment: clients ignore it; it keeps an idle connection from looking dead. */
+const pingBytes = encoder.encode(": ping\n\n")
+
 const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
 
 const percentiles = (h: { percentile(p: number): number; max: number; count: number }, scale: number) => ({
@@ -136,14 +149,40 @@ const makeState = (options: Options) =>
       Effect.sync(() => setInterval(sampleMemory, 250).unref()),
       (timer) => Effect.sync(() => clearInterval(timer))
     )
-    const counts = { active: 0, maxActive: 0, started: 0, completed: 0, failed: 0, aborted: 0, events: 0, maxEvents: 0 }
+    const counts = {
+      active: 0,
+      maxActive: 0,
+      started: 0,
+      completed: 0,
+      failed: 0,
+      aborted: 0,
+      events: 0,
+      maxEvents: 0,
+      heartbeats: 0
+    }
     const eventStreams = new Map<string, EventStream>()
+    // The heartbeat: one fiber for the server, waking every interval, queues a ping on every
+    // event stream that is idle and has none queued (a turn's own tokens keep a busy one alive;
+    // a client that does not read gets no pile of pings). An offer to a stream closed meanwhile
+    // (its queue shut down) is dropped.
+    const heartbeat = Duration.decode(options.heartbeatInterval ?? Duration.seconds(15))
+    if (Duration.isFinite(heartbeat) && Duration.toMillis(heartbeat) > 0) {
+      const ping = Effect.suspend(() =>
+        Effect.forEach(Array.from(eventStreams.values()), (events) => {
+          if (events.busy || events.pinged) return Effect.void
+          events.pinged = true
+          return Effect.catchAllCause(Queue.offer(events.inbox, Heartbeat), () => Effect.void)
+        }, { discard: true })
+      )
+      yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(heartbeat), ping)))
+    }
     const stats = (): Stats => {
       const usage = process.resourceUsage()
       return {
         conversations: conversations.size(),
         openEventStreams: counts.events,
         maxOpenEventStreams: counts.maxEvents,
+        heartbeats: counts.heartbeats,
         expiredConversations: conversations.expired(),
         activeStreams: counts.active,
         maxActiveStreams: counts.maxActive,
@@ -174,14 +213,23 @@ const makeState = (options: Options) =>
 
 /** A message asked over an event stream, with when its request arrived. */
 interface Asked {
+  readonly _tag: "Asked"
   readonly message: string
   readonly start: number
 }
 
-/** An open event stream: its inbox of asked messages, and whether one is asked or answering. */
+/** The server's heartbeat, queued on an idle event stream: written as an SSE comment. */
+const Heartbeat = { _tag: "Heartbeat" } as const
+
+/** What an open event stream writes next: a turn, or a heartbeat. */
+type Inbound = Asked | typeof Heartbeat
+
+/** An open event stream: its inbox, and whether a message is asked or answering. */
 interface EventStream {
-  readonly inbox: Queue.Queue<Asked>
+  readonly inbox: Queue.Queue<Inbound>
   busy: boolean
+  /** A heartbeat is queued and not yet written. */
+  pinged: boolean
 }
 
 type State = Effect.Effect.Success<ReturnType<typeof makeState>>
@@ -323,8 +371,8 @@ const eventStream = (
   context: Context.Context<LanguageModel.LanguageModel>
 ): Stream.Stream<Uint8Array> =>
   Stream.unwrapScoped(Effect.gen(function*() {
-    const inbox = yield* Queue.unbounded<Asked>()
-    const events: EventStream = { inbox, busy: false }
+    const inbox = yield* Queue.unbounded<Inbound>()
+    const events: EventStream = { inbox, busy: false, pinged: false }
     const close = () => void Effect.runFork(Queue.shutdown(inbox))
     if (!state.conversations.attach(id, close)) {
       return Stream.succeed(encoder.encode(frame("error", { ...EventStreamOpen, retryable: false })))
@@ -346,7 +394,12 @@ const eventStream = (
     return Stream.succeed(encoder.encode("event: open\ndata: {}\n\n")).pipe(
       Stream.concat(Stream.flatMap(
         Stream.fromQueue(inbox),
-        (asked) => sseTurn(state, id, conversation, asked.message, asked.start, context, ended)
+        (next) => {
+          if (next._tag === "Asked") return sseTurn(state, id, conversation, next.message, next.start, context, ended)
+          events.pinged = false
+          counts.heartbeats++
+          return Stream.succeed(pingBytes)
+        }
       ))
     )
   }))
@@ -434,7 +487,7 @@ const router = (state: State, files: { readonly html: string; readonly js: strin
           }
           events.busy = true
           // a queue shut down meanwhile (its stream closed) interrupts an offer: that is a refusal
-          const offered = yield* Queue.offer(events.inbox, { message: message.right, start }).pipe(
+          const offered = yield* Queue.offer(events.inbox, { _tag: "Asked", message: message.right, start }).pipe(
             Effect.catchAllCause(() => Effect.succeed(false))
           )
           if (!offered) {
