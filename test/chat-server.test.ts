@@ -187,6 +187,32 @@ const silentModel = Layer.effect(
   })
 )
 
+describe("chat server event streams", () => {
+  it.scopedLive("an idle event stream whose client leaves is forgotten, and the conversation can open another", () =>
+    Effect.gen(function*() {
+      const base = yield* Client.start(inProcessModel)
+      const id = yield* Client.createConversation(base)
+      const url = `${base}/api/conversations/${id}/events`
+      let text = ""
+      const request = Http.request(url, (res) => {
+        res.setEncoding("utf8")
+        res.on("data", (chunk: string) => (text += chunk))
+      })
+      request.on("error", () => {})
+      request.end()
+      yield* Client.eventually(Effect.sync(() => text), (t) => t.startsWith("event: open"))
+      assert.strictEqual((yield* stats(base)).openEventStreams, 1)
+      request.destroy()
+      yield* Client.eventually(stats(base), (s) => s.openEventStreams === 0)
+      const asked = yield* Client.post(`${base}/api/conversations/${id}/messages?via=events`, { message: "anyone?" })
+      assert.strictEqual(asked.status, 409)
+      assert.strictEqual(errorOf(asked.text).error, "NoEventStream")
+      const again = yield* openEvents(url)
+      assert.strictEqual((yield* Client.post(`${base}/api/conversations/${id}/messages?via=events`, { message: "hi" })).status, 202)
+      yield* Client.eventually(Effect.sync(() => again.text), (t) => t.includes("event: done"))
+    }))
+})
+
 describe("chat server heartbeats", () => {
   it.scoped("an idle open event stream gets `: ping` every interval, on the TestClock", () =>
     Effect.gen(function*() {
