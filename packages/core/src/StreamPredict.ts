@@ -16,7 +16,6 @@
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as AiError from "@effect/ai/AiError"
 import type * as Response from "@effect/ai/Response"
-import type * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
@@ -175,16 +174,14 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
       // whether that fiber stopped waiting (interrupted): the reader then ends the stream.
       const done = yield* Deferred.make<void, AiError.AiError>()
       let abandoned = false
-      // One channel layer over the model's parts: events out, and at its end (or failure) the
-      // rest of the field deltas and the verdict for the module's fiber.
       const toEvents: Channel.Channel<
         Chunk.Chunk<TokenDelta | FieldDelta>,
         Chunk.Chunk<Response.StreamPart<{}>>,
-        never,
+        AiError.AiError,
         AiError.AiError,
         unknown,
         unknown
-      > = Channel.readWithCause({
+      > = Channel.readWith({
         onInput: (chunk: Chunk.Chunk<Response.StreamPart<{}>>) => {
           if (abandoned) return Channel.void
           if (chunk.length > 0) firstChunk()
@@ -203,18 +200,26 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
           }
           return out.length === 0 ? toEvents : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), toEvents)
         },
-        onFailure: (cause: Cause.Cause<AiError.AiError>) => Channel.fromEffect(Deferred.failCause(done, cause)),
-        onDone: () => {
-          if (abandoned) return Channel.void
-          const rest: Array<TokenDelta | FieldDelta> = []
-          fieldEvents(reader.end(), rest)
-          const succeed = Channel.fromEffect(Deferred.succeed(done, undefined))
-          return rest.length === 0 ? succeed : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(rest)), succeed)
-        }
+        onFailure: (error: AiError.AiError) => Channel.fail(error),
+        onDone: () => Channel.void
       })
       // The model's stream needs the module's services and span: its context, given once.
       const context = yield* Effect.context<LanguageModel.LanguageModel>()
-      const events = Stream.pipeThroughChannel(Stream.provideContext(LanguageModel.streamText({ prompt }), context), toEvents)
+      const events = Stream.pipeThroughChannelOrFail(
+        Stream.provideContext(LanguageModel.streamText({ prompt }), context),
+        toEvents
+      ).pipe(
+        Stream.concat(Stream.suspend(() => {
+          if (abandoned) return Stream.empty
+          const rest: Array<TokenDelta | FieldDelta> = []
+          fieldEvents(reader.end(), rest)
+          return Stream.fromIterable(rest)
+        })),
+        Stream.concat(Stream.drain(Stream.fromEffect(Deferred.succeed(done, undefined)))),
+        Stream.catchAllCause((cause) =>
+          Stream.drain(Stream.fromEffect(Deferred.failCause(done, cause)))
+        )
+      )
       yield* sink.lend(events)
       yield* Effect.onInterrupt(Deferred.await(done), () =>
         Effect.sync(() => {
