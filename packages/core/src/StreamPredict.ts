@@ -16,6 +16,7 @@
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as AiError from "@effect/ai/AiError"
 import type * as Response from "@effect/ai/Response"
+import type * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
@@ -177,8 +178,8 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
       const toEvents: Channel.Channel<
         Chunk.Chunk<TokenDelta | FieldDelta>,
         Chunk.Chunk<Response.StreamPart<{}>>,
-        AiError.AiError,
-        AiError.AiError,
+        unknown,
+        unknown,
         unknown,
         unknown
       > = Channel.readWith({
@@ -200,7 +201,7 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
           }
           return out.length === 0 ? toEvents : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), toEvents)
         },
-        onFailure: (error: AiError.AiError) => Channel.fail(error),
+        onFailure: (error) => Channel.fail(error),
         onDone: () => Channel.void
       })
       // The model's stream needs the module's services and span: its context, given once.
@@ -217,7 +218,7 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
         })),
         Stream.concat(Stream.drain(Stream.fromEffect(Deferred.succeed(done, undefined)))),
         Stream.catchAllCause((cause) =>
-          Stream.drain(Stream.fromEffect(Deferred.failCause(done, cause)))
+          Stream.drain(Stream.fromEffect(Deferred.failCause(done, cause as Cause.Cause<AiError.AiError>)))
         )
       )
       yield* sink.lend(events)
