@@ -409,10 +409,9 @@ const eventStream = (
         if (closed || ending || events.busy) return Effect.succeed(false)
         events.busy = true
         const body = sseTurn(state, id, conversation, message, start, context, ended)
-        return Effect.flatMap(Effect.forkIn(Stream.runForEachChunk(body, write), state.scope), (fiber) => {
+        return Effect.map(Effect.forkIn(Stream.runForEachChunk(body, write), state.scope), (fiber) => {
           if (events.busy) turn = fiber
-          // the client left while the turn was being forked: it has nobody to answer
-          return closed ? Effect.as(Fiber.interruptFork(fiber), true) : Effect.succeed(true)
+          return true
         })
       }),
     ping: () => {

@@ -14,12 +14,7 @@
  * @since 0.1.0
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
-import type * as AiError from "@effect/ai/AiError"
-import type * as Response from "@effect/ai/Response"
-import type * as Cause from "effect/Cause"
-import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Mailbox from "effect/Mailbox"
@@ -92,10 +87,7 @@ export interface Options {
    * failure or interruption (see `withPermit`).
    */
   readonly semaphore?: Effect.Semaphore | undefined
-  /**
-   * Events buffered ahead of a slow consumer (default 64). The model's tokens are not among
-   * them: the consumer reads the model's stream itself, so a slow consumer pauses it at once.
-   */
+  /** Events buffered ahead of a slow consumer before the model's stream is paused (default 64). */
   readonly bufferSize?: number | undefined
   /**
    * The adapter to use instead of the one in context (`Adapter.CurrentAdapter`). Cheaper than
@@ -125,28 +117,15 @@ export const isTokenDelta = <O>(event: StreamEvent<O>): event is TokenDelta => e
  */
 export const isFieldDelta = <O>(event: StreamEvent<O>): event is FieldDelta => event._tag === "FieldDelta"
 
-/**
- * A model stream lent by the module's fiber to the reader's: its events are read (and the
- * model's stream pulled) in the reader's fiber, so a token crosses no fiber hand-off here.
- */
-interface Lent {
-  readonly _tag: "Lent"
-  readonly events: Stream.Stream<TokenDelta | FieldDelta>
-}
-
-/** What the module's fiber hands the reader: an event, or a model stream to read. */
-type Item<O> = StreamEvent<O> | Lent
-
 interface Sink {
   readonly nextCall: () => number
-  readonly lend: (events: Stream.Stream<TokenDelta | FieldDelta>) => Effect.Effect<unknown>
+  readonly offer: (events: ReadonlyArray<TokenDelta | FieldDelta>) => Effect.Effect<unknown>
 }
 
 /**
- * The adapter in force, with `generate` made by streaming: the model's stream is lent to the
- * reader, who reads its text deltas as events (with the field deltas they complete) while the
- * reply is assembled as usual; the module's fiber waits for the end of the stream. The first
- * chunk marks the LM call's span with the time to first chunk.
+ * The adapter in force, with `generate` made by streaming: every text delta is forwarded to
+ * the sink (with the field deltas it completes) while the reply is assembled as usual, and the
+ * first chunk marks the LM call's span with the time to first chunk.
  */
 const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
   name: inner.name,
@@ -171,61 +150,26 @@ const streaming = (inner: Adapter.Adapter, sink: Sink): Adapter.Adapter => ({
       let usage: Adapter.Reply["usage"] = {}
       let finishReason = "unknown"
       let cached = false
-      // The end of the read (its failure, if any), for the module's fiber waiting on it; and
-      // whether that fiber stopped waiting (interrupted): the reader then ends the stream.
-      const done = yield* Deferred.make<void, AiError.AiError>()
-      let abandoned = false
-      const toEvents: Channel.Channel<
-        Chunk.Chunk<TokenDelta | FieldDelta>,
-        Chunk.Chunk<Response.StreamPart<{}>>,
-        unknown,
-        unknown,
-        unknown,
-        unknown
-      > = Channel.readWith({
-        onInput: (chunk: Chunk.Chunk<Response.StreamPart<{}>>) => {
-          if (abandoned) return Channel.void
-          if (chunk.length > 0) firstChunk()
-          const out: Array<TokenDelta | FieldDelta> = []
-          for (const part of chunk) {
-            if (part.type === "text-delta") {
-              if (part.delta.length === 0) continue
-              text += part.delta
-              out.push({ _tag: "TokenDelta", call, signature: name, delta: part.delta })
-              fieldEvents(reader.push(part.delta), out)
-            } else if (part.type === "finish") {
-              usage = part.usage
-              finishReason = part.reason
-              cached = isHitPart(part)
-            }
+      yield* Stream.runForEachChunk(LanguageModel.streamText({ prompt }), (chunk) => {
+        if (chunk.length > 0) firstChunk()
+        const out: Array<TokenDelta | FieldDelta> = []
+        for (const part of chunk) {
+          if (part.type === "text-delta") {
+            if (part.delta.length === 0) continue
+            text += part.delta
+            out.push({ _tag: "TokenDelta", call, signature: name, delta: part.delta })
+            fieldEvents(reader.push(part.delta), out)
+          } else if (part.type === "finish") {
+            usage = part.usage
+            finishReason = part.reason
+            cached = isHitPart(part)
           }
-          return out.length === 0 ? toEvents : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), toEvents)
-        },
-        onFailure: (error) => Channel.fail(error),
-        onDone: () => Channel.void
+        }
+        return out.length === 0 ? Effect.void : sink.offer(out)
       })
-      // The model's stream needs the module's services and span: its context, given once.
-      const context = yield* Effect.context<LanguageModel.LanguageModel>()
-      const events = Stream.pipeThroughChannelOrFail(
-        Stream.provideContext(LanguageModel.streamText({ prompt }), context),
-        toEvents
-      ).pipe(
-        Stream.concat(Stream.suspend(() => {
-          if (abandoned) return Stream.empty
-          const rest: Array<TokenDelta | FieldDelta> = []
-          fieldEvents(reader.end(), rest)
-          return Stream.fromIterable(rest)
-        })),
-        Stream.concat(Stream.drain(Stream.fromEffect(Deferred.succeed(done, undefined)))),
-        Stream.catchAllCause((cause) =>
-          Stream.drain(Stream.fromEffect(Deferred.failCause(done, cause as Cause.Cause<AiError.AiError>)))
-        )
-      )
-      yield* sink.lend(events)
-      yield* Effect.onInterrupt(Deferred.await(done), () =>
-        Effect.sync(() => {
-          abandoned = true
-        }))
+      const rest: Array<TokenDelta | FieldDelta> = []
+      fieldEvents(reader.end(), rest)
+      if (rest.length > 0) yield* sink.offer(rest)
       return { text, usage, finishReason, cached }
     })
 })
@@ -277,15 +221,12 @@ const startModule = <I, O, E, R>(
     }
     if (options?.semaphore !== undefined) yield* acquire(options.semaphore, 1)
     const inner = options?.adapter ?? (yield* Adapter.CurrentAdapter) ?? ChatAdapter.adapter
-    const mailbox = yield* Mailbox.make<Item<O>, E>({
+    const mailbox = yield* Mailbox.make<StreamEvent<O>, E>({
       capacity: Math.max(1, options?.bufferSize ?? 64),
       strategy: "suspend"
     })
     let calls = 0
-    const adapter = streaming(inner, {
-      nextCall: () => ++calls,
-      lend: (events) => mailbox.offer({ _tag: "Lent", events })
-    })
+    const adapter = streaming(inner, { nextCall: () => ++calls, offer: (events) => mailbox.offerAll(events) })
     // The module runs in a fiber of the scope: when the scope closes, it is interrupted.
     yield* module(input).pipe(
       Effect.provideService(Adapter.CurrentAdapter, adapter),
@@ -293,7 +234,7 @@ const startModule = <I, O, E, R>(
       Mailbox.into(mailbox),
       Effect.forkScoped
     )
-    return Stream.flatMap(Mailbox.toStream(mailbox), (item) => (item._tag === "Lent" ? item.events : Stream.succeed(item)))
+    return Mailbox.toStream(mailbox)
   })
 
 /**
