@@ -142,6 +142,7 @@ const openEvents = (url: string): EventClient => {
         const block = buffer.slice(0, end)
         buffer = buffer.slice(end + 2)
         end = buffer.indexOf("\n\n")
+        if (block.startsWith(":")) continue // an SSE comment (the server's heartbeat)
         const [head, data] = block.split("\ndata: ")
         const body = JSON.parse(data ?? "null") as { delta?: string; reply?: string; error?: string }
         switch (head) {

@@ -6,7 +6,8 @@
 import { Lm } from "@effect-dspy/providers"
 import { Script, Simulator, SimulatorServer } from "@effect-dspy/simulator"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import { Duration, Effect, Layer, Stream, TestClock } from "effect"
 import * as Http from "node:http"
 import * as ChatServer from "../examples/chat-server/ChatServer.js"
 import * as Client from "./utils/chatServer.js"
@@ -157,5 +158,106 @@ describe("chat server", () => {
       yield* Effect.promise(() => fetch(`${base}/api/conversations/${id}`, { method: "DELETE" }))
       yield* Client.eventually(Effect.sync(() => ended), (e) => e)
       yield* Client.eventually(stats(base), (x) => x.openEventStreams === 0)
+    }))
+})
+
+/** Opens `GET …/events` and gathers its raw text as it arrives, keeping the connection open. */
+const openEvents = (url: string) =>
+  Effect.gen(function*() {
+    const seen = { text: "" }
+    const request = Http.request(url, (res) => {
+      res.setEncoding("utf8")
+      res.on("data", (chunk: string) => (seen.text += chunk))
+    })
+    request.on("error", () => {})
+    request.end()
+    yield* Effect.addFinalizer(() => Effect.sync(() => request.destroy()))
+    yield* Client.eventually(Effect.sync(() => seen.text), (t) => t.startsWith("event: open"))
+    return seen
+  })
+
+const pings = (text: string) => text.split("\n\n").filter((block) => block === ": ping").length
+
+/** A model whose streams never send a part (a turn on it stays busy until its client leaves). */
+const silentModel = Layer.effect(
+  LanguageModel.LanguageModel,
+  LanguageModel.make({
+    generateText: () => Effect.dieMessage("the silent model only streams"),
+    streamText: () => Stream.never
+  })
+)
+
+describe("chat server event streams", () => {
+  it.scopedLive("an idle event stream whose client leaves is forgotten, and the conversation can open another", () =>
+    Effect.gen(function*() {
+      const base = yield* Client.start(inProcessModel)
+      const id = yield* Client.createConversation(base)
+      const url = `${base}/api/conversations/${id}/events`
+      let text = ""
+      const request = Http.request(url, (res) => {
+        res.setEncoding("utf8")
+        res.on("data", (chunk: string) => (text += chunk))
+      })
+      request.on("error", () => {})
+      request.end()
+      yield* Client.eventually(Effect.sync(() => text), (t) => t.startsWith("event: open"))
+      assert.strictEqual((yield* stats(base)).openEventStreams, 1)
+      request.destroy()
+      yield* Client.eventually(stats(base), (s) => s.openEventStreams === 0)
+      const asked = yield* Client.post(`${base}/api/conversations/${id}/messages?via=events`, { message: "anyone?" })
+      assert.strictEqual(asked.status, 409)
+      assert.strictEqual(errorOf(asked.text).error, "NoEventStream")
+      const again = yield* openEvents(url)
+      assert.strictEqual((yield* Client.post(`${base}/api/conversations/${id}/messages?via=events`, { message: "hi" })).status, 202)
+      yield* Client.eventually(Effect.sync(() => again.text), (t) => t.includes("event: done"))
+    }))
+})
+
+describe("chat server heartbeats", () => {
+  it.scoped("an idle open event stream gets `: ping` every interval, on the TestClock", () =>
+    Effect.gen(function*() {
+      const base = yield* Client.start(inProcessModel, { heartbeatInterval: "10 seconds" })
+      const id = yield* Client.createConversation(base)
+      const events = yield* openEvents(`${base}/api/conversations/${id}/events`)
+      yield* TestClock.adjust("9 seconds")
+      assert.strictEqual((yield* stats(base)).heartbeats, 0)
+      yield* TestClock.adjust("1 second")
+      yield* Client.eventually(Effect.sync(() => pings(events.text)), (n) => n === 1)
+      for (const n of [2, 3]) {
+        yield* TestClock.adjust("10 seconds")
+        yield* Client.eventually(Effect.sync(() => pings(events.text)), (k) => k === n)
+      }
+      assert.strictEqual((yield* stats(base)).heartbeats, 3)
+      // pings are comments: the events around them still parse as before
+      assert.isTrue(events.text.startsWith("event: open\ndata: {}\n\n: ping\n\n"))
+    }))
+
+  it.scoped("a stream busy with a turn gets no ping, while an idle one does", () =>
+    Effect.gen(function*() {
+      const base = yield* Client.start(silentModel, { heartbeatInterval: "10 seconds" })
+      const id = yield* Client.createConversation(base)
+      const events = yield* openEvents(`${base}/api/conversations/${id}/events`)
+      const asked = yield* Client.post(`${base}/api/conversations/${id}/messages?via=events`, { message: "hello?" })
+      assert.strictEqual(asked.status, 202)
+      yield* Client.eventually(stats(base), (s) => s.activeStreams === 1)
+      yield* TestClock.adjust("60 seconds")
+      assert.strictEqual((yield* stats(base)).heartbeats, 0)
+      assert.strictEqual(pings(events.text), 0)
+      // a second conversation's idle stream is pinged meanwhile
+      const other = yield* Client.createConversation(base)
+      const idle = yield* openEvents(`${base}/api/conversations/${other}/events`)
+      yield* TestClock.adjust("10 seconds")
+      yield* Client.eventually(Effect.sync(() => pings(idle.text)), (n) => n === 1)
+      assert.strictEqual(pings(events.text), 0)
+    }))
+
+  it.scoped("an infinite interval turns heartbeats off", () =>
+    Effect.gen(function*() {
+      const base = yield* Client.start(inProcessModel, { heartbeatInterval: Duration.infinity })
+      const id = yield* Client.createConversation(base)
+      const events = yield* openEvents(`${base}/api/conversations/${id}/events`)
+      yield* TestClock.adjust("10 minutes")
+      assert.strictEqual((yield* stats(base)).heartbeats, 0)
+      assert.strictEqual(pings(events.text), 0)
     }))
 })

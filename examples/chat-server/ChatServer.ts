@@ -8,7 +8,9 @@
  *   a kind and a message written here, never the upstream's text)
  * - `GET /api/conversations/:id/events` → an SSE stream that stays open: `event: open` at once,
  *   then the events of every turn asked with `POST …/messages?via=events` (which answers `202`),
- *   idle in between. One per conversation (a second gets 409); closing it interrupts its turn.
+ *   idle in between, with an SSE comment (`: ping`) every `heartbeatInterval` while idle, so that
+ *   proxies and browsers keep it open. One per conversation (a second gets 409); closing it
+ *   interrupts its turn.
  * - `GET /api/conversations/:id` → the history (`Conversation.Snapshot`)
  * - `DELETE /api/conversations/:id`
  * - `GET /` and `GET /app.js` → the page; `GET /admin/stats` → server figures
@@ -17,9 +19,10 @@
  * that belongs to this server instance (`Conversations`): forgotten after an idle timeout, at
  * most so many per client. A turn streams in the fiber of its request: when the client
  * goes away the platform interrupts that fiber, which interrupts the model's stream and its
- * upstream HTTP request. A turn asked over an event stream runs in that stream's fiber instead
- * (the platform's fiber for the open request): an idle conversation holds a suspended fiber, a
- * queue and its history, and nothing runs for it. Bad input gets a 4xx with a JSON body
+ * upstream HTTP request. An event stream's body is a Node `PassThrough` piped to the socket,
+ * and a turn asked over it runs in a fiber of its own, interrupted when the client goes away: an
+ * idle conversation holds its socket, that pipe and its history (and the platform's request
+ * fiber, waiting on the pipe), and nothing runs for it. Bad input gets a 4xx with a JSON body
  * `{"error","message"}`.
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
@@ -32,19 +35,21 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
+import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { randomUUID } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import * as Http from "node:http"
 import { join } from "node:path"
+import { PassThrough } from "node:stream"
 import { createHistogram, monitorEventLoopDelay, performance } from "node:perf_hooks"
 import * as ChatError from "./ChatError.js"
 import * as Conversations from "./Conversations.js"
@@ -67,6 +72,12 @@ export interface Options {
   readonly publicDir?: string | undefined
   /** Make a server span per request (default false). */
   readonly traceRequests?: boolean | undefined
+  /**
+   * How often an idle open event stream gets an SSE comment (`: ping`), so that proxies and
+   * browsers do not close it for silence (default 15 seconds; an infinite duration turns it
+   * off). One fiber per server pings every idle stream; an idle stream runs nothing of its own.
+   */
+  readonly heartbeatInterval?: Duration.DurationInput | undefined
 }
 
 /** Figures served at `GET /admin/stats` (durations in milliseconds). */
@@ -75,6 +86,8 @@ export interface Stats {
   /** Event streams (`GET …/events`) open now, and at most at once. */
   readonly openEventStreams: number
   readonly maxOpenEventStreams: number
+  /** Heartbeats (`: ping`) sent on idle event streams since the start. */
+  readonly heartbeats: number
   /** Conversations forgotten after the idle timeout. */
   readonly expiredConversations: number
   readonly activeStreams: number
@@ -107,6 +120,10 @@ const decodeMessageBody = Schema.decodeUnknownEither(MessageBody)
 
 const encoder = new TextEncoder()
 
+/** An SSE comment: clients ignore it; it keeps an idle connection from looking dead. */
+const pingBytes = encoder.encode(": ping\n\n")
+const openBytes = encoder.encode("event: open\ndata: {}\n\n")
+
 const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
 
 const percentiles = (h: { percentile(p: number): number; max: number; count: number }, scale: number) => ({
@@ -136,14 +153,37 @@ const makeState = (options: Options) =>
       Effect.sync(() => setInterval(sampleMemory, 250).unref()),
       (timer) => Effect.sync(() => clearInterval(timer))
     )
-    const counts = { active: 0, maxActive: 0, started: 0, completed: 0, failed: 0, aborted: 0, events: 0, maxEvents: 0 }
+    const counts = {
+      active: 0,
+      maxActive: 0,
+      started: 0,
+      completed: 0,
+      failed: 0,
+      aborted: 0,
+      events: 0,
+      maxEvents: 0,
+      heartbeats: 0
+    }
     const eventStreams = new Map<string, EventStream>()
+    // The heartbeat: one fiber for the server, waking every interval, pings every event stream
+    // that is idle (a turn's own tokens keep a busy one alive; a client that does not read gets
+    // no pile of pings).
+    const heartbeat = Duration.decode(options.heartbeatInterval ?? Duration.seconds(15))
+    if (Duration.isFinite(heartbeat) && Duration.toMillis(heartbeat) > 0) {
+      const ping = Effect.sync(() => {
+        for (const events of eventStreams.values()) events.ping()
+      })
+      yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(heartbeat), ping)))
+    }
+    // turns asked over event streams run in fibers of the server's scope
+    const scope = yield* Effect.scope
     const stats = (): Stats => {
       const usage = process.resourceUsage()
       return {
         conversations: conversations.size(),
         openEventStreams: counts.events,
         maxOpenEventStreams: counts.maxEvents,
+        heartbeats: counts.heartbeats,
         expiredConversations: conversations.expired(),
         activeStreams: counts.active,
         maxActiveStreams: counts.maxActive,
@@ -169,19 +209,20 @@ const makeState = (options: Options) =>
       memory.maxHeapUsed = 0
       memory.maxExternal = 0
     }
-    return { options, conversations, eventStreams, firstToken, counts, stats, resetStats }
+    return { options, conversations, eventStreams, firstToken, counts, stats, resetStats, scope }
   })
 
-/** A message asked over an event stream, with when its request arrived. */
-interface Asked {
-  readonly message: string
-  readonly start: number
-}
-
-/** An open event stream: its inbox of asked messages, and whether one is asked or answering. */
+/** An open event stream. */
 interface EventStream {
-  readonly inbox: Queue.Queue<Asked>
+  /** A turn is asked or answering. */
   busy: boolean
+  /**
+   * Starts a turn on the stream (`start`: when its request arrived); false when the stream is
+   * busy, closed, or ending.
+   */
+  readonly ask: (message: string, start: number) => Effect.Effect<boolean>
+  /** Writes a heartbeat, unless a turn is under way or the client is not reading. */
+  readonly ping: () => void
 }
 
 type State = Effect.Effect.Success<ReturnType<typeof makeState>>
@@ -313,43 +354,94 @@ const sseTurn = (
 }
 
 /**
- * The SSE body of an event stream: `open`, then each asked turn's events in turn, until the
- * client goes away (interrupting the turn under way) or the conversation is forgotten.
+ * Opens an event stream: `open`, then each asked turn's events in turn, until the client goes
+ * away (interrupting the turn under way) or the conversation is forgotten (the stream ends after
+ * the turn under way).
+ *
+ * The body is a Node `PassThrough` that the platform pipes to the socket, not an Effect `Stream`:
+ * an idle open stream then holds no suspended stream (measured: a fiber parked inside a running
+ * `Stream` holds ~21 KiB; one waiting on a promise, as the platform's does on the pipe, ~1.2 KiB).
+ * A turn runs in a fiber of its own, forked into the server's scope when it is asked and
+ * interrupted when the client goes away.
  */
 const eventStream = (
   state: State,
   id: string,
   conversation: Conversation.Conversation,
-  context: Context.Context<LanguageModel.LanguageModel>
-): Stream.Stream<Uint8Array> =>
-  Stream.unwrapScoped(Effect.gen(function*() {
-    const inbox = yield* Queue.unbounded<Asked>()
-    const events: EventStream = { inbox, busy: false }
-    const close = () => void Effect.runFork(Queue.shutdown(inbox))
-    if (!state.conversations.attach(id, close)) {
-      return Stream.succeed(encoder.encode(frame("error", { ...EventStreamOpen, retryable: false })))
+  context: Context.Context<LanguageModel.LanguageModel>,
+  response: Http.ServerResponse
+): HttpServerResponse.HttpServerResponse => {
+  const { counts } = state
+  const out = new PassThrough()
+  out.on("error", () => {})
+  // the client's response closed (finished, or the client left before the pipe was set up)
+  response.once("close", () => out.destroy())
+  let turn: Fiber.RuntimeFiber<void> | undefined
+  // forgotten (deleted or expired): end once the turn under way is done
+  let ending = false
+  let closed = false
+  const end = () => {
+    if (!closed) out.end()
+  }
+  const close = () => {
+    ending = true
+    if (!events.busy) end()
+  }
+  // Writes a chunk of frames; waits for the socket to drain (or close) when its buffer is full.
+  const write = (chunk: Chunk.Chunk<Uint8Array>): Effect.Effect<void> => {
+    let full = false
+    for (const bytes of chunk) full = !out.write(bytes) || full
+    return !full || closed ? Effect.void : Effect.async<void>((resume) => {
+      const go = () => resume(Effect.void)
+      out.once("drain", go).once("close", go)
+      return Effect.sync(() => void out.off("drain", go).off("close", go))
+    })
+  }
+  const ended = () => {
+    events.busy = false
+    turn = undefined
+    if (ending) end()
+  }
+  const events: EventStream = {
+    busy: false,
+    ask: (message, start) =>
+      Effect.suspend(() => {
+        if (closed || ending || events.busy) return Effect.succeed(false)
+        events.busy = true
+        const body = sseTurn(state, id, conversation, message, start, context, ended)
+        return Effect.map(Effect.forkIn(Stream.runForEachChunk(body, write), state.scope), (fiber) => {
+          if (events.busy) turn = fiber
+          return true
+        })
+      }),
+    ping: () => {
+      if (events.busy || closed || out.writableNeedDrain) return
+      counts.heartbeats++
+      out.write(pingBytes)
     }
-    state.eventStreams.set(id, events)
-    const { counts } = state
-    counts.events++
-    if (counts.events > counts.maxEvents) counts.maxEvents = counts.events
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        counts.events--
-        state.conversations.detach(id, close)
-        if (state.eventStreams.get(id) === events) state.eventStreams.delete(id)
-      }).pipe(Effect.zipRight(Queue.shutdown(inbox)))
-    )
-    const ended = () => {
-      events.busy = false
-    }
-    return Stream.succeed(encoder.encode("event: open\ndata: {}\n\n")).pipe(
-      Stream.concat(Stream.flatMap(
-        Stream.fromQueue(inbox),
-        (asked) => sseTurn(state, id, conversation, asked.message, asked.start, context, ended)
-      ))
-    )
-  }))
+  }
+  if (!state.conversations.attach(id, close)) {
+    return HttpServerResponse.uint8Array(encoder.encode(frame("error", { ...EventStreamOpen, retryable: false })), {
+      contentType: "text/event-stream"
+    })
+  }
+  state.eventStreams.set(id, events)
+  counts.events++
+  if (counts.events > counts.maxEvents) counts.maxEvents = counts.events
+  // the pipe to the client ended (the client went away, or `end` above): forget the stream
+  out.once("close", () => {
+    closed = true
+    counts.events--
+    state.conversations.detach(id, close)
+    if (state.eventStreams.get(id) === events) state.eventStreams.delete(id)
+    if (turn !== undefined) Effect.runFork(Fiber.interrupt(turn))
+  })
+  out.write(openBytes)
+  return HttpServerResponse.raw(out, {
+    contentType: "text/event-stream",
+    headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+  })
+}
 
 const router = (state: State, files: { readonly html: string; readonly js: string }) => {
   const maxBytes = state.options.maxMessageBytes ?? 8 * 1024
@@ -407,10 +499,8 @@ const router = (state: State, files: { readonly html: string; readonly js: strin
           return jsonError(409, EventStreamOpen.error, EventStreamOpen.message)
         }
         const context = yield* modelContext
-        return HttpServerResponse.stream(eventStream(state, id, conversation, context), {
-          contentType: "text/event-stream",
-          headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
-        })
+        const request = yield* HttpServerRequest.HttpServerRequest
+        return eventStream(state, id, conversation, context, NodeHttpServerRequest.toServerResponse(request))
       })
     ),
     HttpRouter.post(
@@ -432,13 +522,7 @@ const router = (state: State, files: { readonly html: string; readonly js: strin
           if (events === undefined) {
             return jsonError(409, "NoEventStream", "open GET /api/conversations/:id/events before asking with ?via=events")
           }
-          events.busy = true
-          // a queue shut down meanwhile (its stream closed) interrupts an offer: that is a refusal
-          const offered = yield* Queue.offer(events.inbox, { message: message.right, start }).pipe(
-            Effect.catchAllCause(() => Effect.succeed(false))
-          )
-          if (!offered) {
-            events.busy = false
+          if (!(yield* events.ask(message.right, start))) {
             return jsonError(409, "NoEventStream", "the conversation's event stream has closed")
           }
           return HttpServerResponse.unsafeJson({ accepted: true }, { status: 202 })

@@ -9,7 +9,8 @@
  * Each upstream read becomes one downstream write: the events it carries are parsed
  * (`JSON.parse` per event) and re-framed as `event: token` frames. Event streams
  * (`GET …/events`, then `POST …/messages?via=events`) are held as the open response and written
- * to by the turn, as the chat server's are. A script, not a library.
+ * to by the turn, as the chat server's are, with the same heartbeat (`: ping` on each idle one
+ * every 15 s). A script, not a library.
  */
 import { randomUUID } from "node:crypto"
 import * as Http from "node:http"
@@ -28,8 +29,17 @@ const eventStreams = new Map<string, { readonly res: Http.ServerResponse; busy: 
 const firstToken = createHistogram()
 const loop = monitorEventLoopDelay({ resolution: 10 })
 loop.enable()
-const counts = { active: 0, maxActive: 0, started: 0, completed: 0, failed: 0, aborted: 0, events: 0, maxEvents: 0 }
+const counts = { active: 0, maxActive: 0, started: 0, completed: 0, failed: 0, aborted: 0, events: 0, maxEvents: 0, heartbeats: 0 }
 const memory = { maxHeapUsed: 0, maxExternal: 0 }
+// the chat server's heartbeat: an SSE comment on every idle event stream (its default interval)
+const ping = Buffer.from(": ping\n\n")
+setInterval(() => {
+  for (const events of eventStreams.values()) {
+    if (events.busy || events.res.writableNeedDrain) continue
+    counts.heartbeats++
+    events.res.write(ping)
+  }
+}, 15_000).unref()
 setInterval(() => {
   const m = process.memoryUsage()
   memory.maxHeapUsed = Math.max(memory.maxHeapUsed, m.heapUsed)
@@ -47,6 +57,7 @@ const stats = (): Stats => {
     conversations: conversations.size,
     openEventStreams: counts.events,
     maxOpenEventStreams: counts.maxEvents,
+    heartbeats: counts.heartbeats,
     expiredConversations: 0,
     activeStreams: counts.active,
     maxActiveStreams: counts.maxActive,

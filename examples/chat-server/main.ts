@@ -11,12 +11,15 @@
  *   the load test, all on one address, raises it)
  * - `CHAT_LM_TIMEOUT_SECONDS`: the model call's timeout (for a stream: longest wait for the next
  *   part), default 60; 0 turns it off
+ * - `CHAT_HEARTBEAT_SECONDS`: how often an idle open event stream gets an SSE comment (`: ping`),
+ *   default 15; 0 turns it off
  */
 import { Script, SimulatorConfig, SimulatorProvider } from "@effect-dspy/simulator"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Config from "effect/Config"
 import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { answerOf } from "./answer.js"
@@ -41,7 +44,11 @@ const main = Layer.unwrapEffect(Effect.gen(function*() {
   const simulator = yield* simulatorOptions
   const timeout = yield* Config.number("CHAT_LM_TIMEOUT_SECONDS").pipe(Config.withDefault(60))
   const perClient = yield* Config.integer("CHAT_MAX_CONVERSATIONS_PER_CLIENT").pipe(Config.withDefault(50))
-  return ChatServer.layer({ maxConversationsPerClient: perClient }).pipe(
+  const heartbeat = yield* Config.number("CHAT_HEARTBEAT_SECONDS").pipe(Config.withDefault(15))
+  return ChatServer.layer({
+    maxConversationsPerClient: perClient,
+    heartbeatInterval: heartbeat > 0 ? Duration.seconds(heartbeat) : Duration.infinity
+  }).pipe(
     Layer.tap(() => HttpServer.addressFormattedWith((url) => Console.log(`Chat server listening on ${url}`))),
     Layer.provide(ChatServer.serverLayer({ port, host })),
     Layer.provide(SimulatorProvider.layerFromEnvOrSimulator({

@@ -1,7 +1,7 @@
 import type * as Prompt from "@effect/ai/Prompt"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Exit, FastCheck, Fiber, Option, Schema, Stream, TestClock } from "effect"
-import { Conversation, Predict, Signature, StreamPredict } from "../src/index.js"
+import { Conversation, type DspyEvent, EventBus, Predict, Signature, StreamPredict } from "../src/index.js"
 import * as ScriptedLm from "./utils/ScriptedLm.js"
 import * as StreamingLm from "./utils/StreamingLm.js"
 
@@ -23,6 +23,27 @@ const runTurn = <A, E, R>(stream: Stream.Stream<A, E, R>) =>
 const echo = StreamingLm.make((prompt, call) => `Reply ${call} to: ${ScriptedLm.lastUserText(prompt)}`, { perTokenMillis: 10 })
 
 describe("Conversation", () => {
+  it.scoped("turns are named after the conversation's name (Conversation by default), each conversation its own history", () =>
+    Effect.gen(function*() {
+      const bus = yield* EventBus.make
+      const starts: Array<string> = []
+      yield* Effect.provideService(
+        EventBus.on("module.start", (e: DspyEvent.DspyEvent) => Effect.sync(() => e.type === "module.start" && starts.push(e.module))),
+        EventBus.EventBus,
+        bus
+      )
+      const plain = yield* Conversation.make()
+      const other = yield* Conversation.make()
+      const named = yield* Conversation.make({ name: "Support" })
+      for (const [chat, message] of [[plain, "one"], [other, "two"], [named, "three"]] as const) {
+        yield* runTurn(chat.ask(message)).pipe(Effect.provide(echo.layer), Effect.provideService(EventBus.EventBus, bus))
+      }
+      yield* Effect.yieldNow()
+      yield* TestClock.adjust("1 millis")
+      assert.deepStrictEqual(starts, ["Conversation", "Conversation", "Support"])
+      assert.deepStrictEqual(transcript(yield* other.history), ["user: two", "assistant: Reply 2 to: two"])
+    }))
+
   it.effect("streams the reply, then appends the turn to the history", () =>
     Effect.gen(function*() {
       const lm = StreamingLm.make((prompt, call) => `Reply ${call} to: ${ScriptedLm.lastUserText(prompt)}`, {

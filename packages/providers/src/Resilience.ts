@@ -352,70 +352,101 @@ export const make = (service: LanguageModel.Service, options: Options = {}): Lan
     return Effect.mapError(retried, final(method)) as Effect.Effect<A, E, R>
   }
 
+  // A stream is retried only before its first content part (see `attempt`): the retry loop is a
+  // `Stream.catchAll` per attempt, and its schedule is made at the first failure, so a stream that
+  // succeeds pays nothing for it per chunk. (`Stream.retry` would reset its schedule as an effect
+  // on every chunk that passes, for a stream that can no longer be retried.)
   const retryStream = <A extends { readonly type: string }, E, R>(
     self: Stream.Stream<A, E, R>,
     method: string
   ): Stream.Stream<A, E, R> => {
-    const attempt = Stream.suspend(() => {
-      let delivered = false
-      let finished = false
-      let partialText = ""
-      let held: Array<A> = []
-      const timed = p.timeout === undefined ? self : idleTimeout(self, p.timeout, timeoutError)
-      // Parts without content wait for the first content part: a failure before it is invisible
-      // to the consumer, so the attempt can be retried as if it never streamed. (A channel rather
-      // than `Stream.mapChunks`, which would pass on empty chunks, and `Stream.retry` resets its
-      // schedule on every chunk that passes.)
-      const hold: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<A>, unknown, unknown, unknown, unknown> = Channel.readWith({
-        onInput: (chunk: Chunk.Chunk<A>) => {
-          const out: Array<A> = []
-          for (const part of chunk) {
-            if (part.type === "finish") finished = true
-            if (!delivered && PRELUDE.has(part.type)) {
-              held.push(part)
-              continue
-            }
-            if (!delivered) {
-              delivered = true
-              out.push(...held)
-              held = []
-            }
-            if (part.type === "text-delta" && "delta" in part && typeof part.delta === "string") partialText += part.delta
-            out.push(part)
-          }
-          return out.length === 0 ? hold : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), hold)
-        },
-        onFailure: (error) => Channel.fail(error),
-        onDone: () => Channel.void
-      })
-      const body = Stream.pipeThroughChannelOrFail(timed, hold).pipe(
-        Stream.concat(Stream.suspend(() =>
-          finished
-            ? (held.length === 0 ? Stream.empty : Stream.fromIterable(held))
-            : Stream.fail(
-              new LmError.ConnectionReset({ provider, description: "the stream ended before the model finished its reply" })
-            )
-        )),
-        Stream.catchAll((e) =>
-          Stream.fromEffect(Effect.flatMap(settle(e), (error) =>
-            Effect.fail(
-              delivered && LmError.isLmError(error) && error.retryable
-                ? new LmError.StreamFailed({
-                  provider: error.provider,
-                  description: error.description,
-                  ...(error.status === undefined ? {} : { status: error.status }),
-                  partialText,
-                  reason: error._tag
-                })
-                : error
-            )))
+    // One attempt; `state.delivered` says whether content reached the consumer.
+    const attempt = (state: { delivered: boolean }): Stream.Stream<A, unknown, R> =>
+      Stream.suspend(() => {
+        let finished = false
+        let partialText = ""
+        let held: Array<A> = []
+        const timed = p.timeout === undefined ? self : idleTimeout(self, p.timeout, timeoutError)
+        // Parts without content wait for the first content part: a failure before it is invisible
+        // to the consumer, so the attempt can be retried as if it never streamed. (A channel rather
+        // than `Stream.mapChunks`, which would pass on empty chunks.)
+        const hold: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<A>, unknown, unknown, unknown, unknown> = Channel
+          .readWith({
+            onInput: (chunk: Chunk.Chunk<A>) => {
+              const out: Array<A> = []
+              for (const part of chunk) {
+                if (part.type === "finish") finished = true
+                if (!state.delivered && PRELUDE.has(part.type)) {
+                  held.push(part)
+                  continue
+                }
+                if (!state.delivered) {
+                  state.delivered = true
+                  out.push(...held)
+                  held = []
+                }
+                if (part.type === "text-delta" && "delta" in part && typeof part.delta === "string") {
+                  partialText += part.delta
+                }
+                out.push(part)
+              }
+              return out.length === 0 ? hold : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), hold)
+            },
+            onFailure: (error) => Channel.fail(error),
+            onDone: () => Channel.void
+          })
+        const body = Stream.pipeThroughChannelOrFail(timed, hold).pipe(
+          Stream.concat(Stream.suspend(() =>
+            finished
+              ? (held.length === 0 ? Stream.empty : Stream.fromIterable(held))
+              : Stream.fail(
+                new LmError.ConnectionReset({ provider, description: "the stream ended before the model finished its reply" })
+              )
+          )),
+          Stream.catchAll((e) =>
+            Stream.fromEffect(Effect.flatMap(settle(e), (error) =>
+              Effect.fail(
+                state.delivered && LmError.isLmError(error) && error.retryable
+                  ? new LmError.StreamFailed({
+                    provider: error.provider,
+                    description: error.description,
+                    ...(error.status === undefined ? {} : { status: error.status }),
+                    partialText,
+                    reason: error._tag
+                  })
+                  : error
+              )))
+          )
         )
-      )
-      return limiter === undefined ? body : limiter.withStreamPermit(body)
-    })
-    const retried = p.maxRetries === 0
-      ? attempt
-      : Stream.unwrap(Effect.flatMap(Clock.currentTimeMillis, (start) => Effect.map(callSchedule(start), (s) => Stream.retry(attempt, s))))
+        return limiter === undefined ? body : limiter.withStreamPermit(body)
+      })
+    const retried: Stream.Stream<A, unknown, R> = p.maxRetries === 0
+      ? Stream.suspend(() => attempt({ delivered: false }))
+      : Stream.unwrap(Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          const start = clock.unsafeCurrentTimeMillis()
+          let driver: Schedule.ScheduleDriver<RetryStep, unknown> | undefined
+          const scheduleDriver = Effect.suspend(() =>
+            driver !== undefined
+              ? Effect.succeed(driver)
+              : Effect.tap(Effect.flatMap(callSchedule(start), Schedule.driver), (made) => {
+                driver = made
+              })
+          )
+          // After a failure before content: the schedule's verdict (and backoff), then the next
+          // attempt; after content the failure is final.
+          const loop: Stream.Stream<A, unknown, R> = Stream.suspend(() => {
+            const state = { delivered: false }
+            return Stream.catchAll(attempt(state), (error) =>
+              state.delivered ? Stream.fail(error) : Stream.unwrap(Effect.flatMap(scheduleDriver, (d) =>
+                Effect.match(d.next(error), {
+                  onFailure: () => Stream.fail(error),
+                  onSuccess: () => loop
+                }))))
+          })
+          return loop
+        })
+      ))
     return Stream.mapError(retried, final(method)) as Stream.Stream<A, E, R>
   }
 

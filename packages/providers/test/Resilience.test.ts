@@ -161,6 +161,35 @@ describe("Resilience: streams", () => {
       assert.strictEqual(fake.attempts.length, 1)
     }))
 
+  it.effect("a stream's failures before content back off as a call's do, up to maxRetries, then the last error", () =>
+    Effect.gen(function*() {
+      const { fake, layer } = model([
+        Fake.fail(Fake.httpError(503)),
+        Fake.fail(Fake.resetError()),
+        Fake.fail(Fake.httpError(500)),
+        Fake.fail(Fake.httpError(502)),
+        Fake.ok("never")
+      ])
+      const error = failureOf(yield* withClock(collect.pipe(Effect.provide(layer))))
+      assert.deepStrictEqual(gaps(fake.attempts), [1000, 2000, 4000])
+      assert.strictEqual(error._tag, "Overloaded")
+      assert.strictEqual(error.status, 502)
+    }))
+
+  it.effect("each run of one stream value has its own retries and schedule", () =>
+    Effect.gen(function*() {
+      const { fake, layer } = model([Fake.fail(Fake.httpError(503)), Fake.ok("one"), Fake.fail(Fake.httpError(503)), Fake.ok("two")])
+      const texts = yield* withClock(
+        Effect.all([collect, collect]).pipe(
+          Effect.map((runs) => runs.map((parts) => Chunk.toArray(parts).flatMap((p) => (p.type === "text-delta" ? [p.delta] : [])).join(""))),
+          Effect.provide(layer)
+        )
+      )
+      assert.deepStrictEqual(valueOf(texts), ["one", "two"])
+      // each run waited its own first backoff (1 s), not the second (2 s)
+      assert.deepStrictEqual(gaps(fake.attempts), [1000, 0, 1000])
+    }))
+
   it.effect("a stream that waits longer than the timeout for its next part times out and is retried", () =>
     Effect.gen(function*() {
       const { fake, layer } = model([Fake.hang, Fake.ok()])

@@ -7,6 +7,8 @@
  * - `body`: the response body only (read and decoded to text): the fake transport's own cost;
  * - `model`: `LanguageModel.streamText` of the openai-compatible provider without a timeout or
  *   retries (the body, SSE, JSON decoding, `@effect/ai`'s parts);
+ * - `model+retry`: the same with the default retries but no timeout (the retry loop and its
+ *   hold-back of metadata parts, without the idle timeout);
  * - `model+policy`: the same with the default retry policy (`Lm.layer`'s defaults: a per-part timeout);
  * - `predict`: `StreamPredict.tokens` of a `Predict` (ChatAdapter, field parser);
  * - `conversation`: a `Conversation` turn turned into SSE frames as the chat server writes them.
@@ -35,7 +37,7 @@ const { values } = parseArgs({
     words: { type: "string", default: "100" },
     concurrency: { type: "string", default: "100" },
     rounds: { type: "string", default: "3" },
-    stages: { type: "string", default: "body,model,model+policy,predict,conversation" }
+    stages: { type: "string", default: "body,model,model+retry,model+policy,predict,conversation" }
   }
 })
 const STREAMS = Number(values.streams)
@@ -83,11 +85,17 @@ const fakeHttp = Layer.succeed(
   )
 )
 
-const model = (policy: "none" | "default") =>
+type Policy = "none" | "retry" | "default"
+
+const model = (policy: Policy) =>
   Lm.layer("openai-compatible/sim-1", {
     baseUrl: "http://sim.invalid/v1",
     httpClient: fakeHttp,
-    ...(policy === "none" ? { retry: { maxRetries: 0, timeout: undefined } } : {})
+    ...(policy === "none"
+      ? { retry: { maxRetries: 0, timeout: undefined } }
+      : policy === "retry"
+      ? { retry: { timeout: undefined } }
+      : {})
   })
 
 const Chat = Signature.fromString("question -> answer")
@@ -96,7 +104,7 @@ const qa = Predict.make(Chat)
 const frame = (name: string, data: unknown): string => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`
 
 /** One stream of the stage; resolves to the tokens it saw. */
-const stages: Record<string, { readonly policy: "none" | "default"; readonly one: (i: number) => Effect.Effect<number, unknown, LanguageModel.LanguageModel> }> = {
+const stages: Record<string, { readonly policy: Policy; readonly one: (i: number) => Effect.Effect<number, unknown, LanguageModel.LanguageModel> }> = {
   body: {
     policy: "none",
     one: () =>
@@ -110,6 +118,10 @@ const stages: Record<string, { readonly policy: "none" | "default"; readonly one
   },
   model: {
     policy: "none",
+    one: () => Stream.runCount(LanguageModel.streamText({ prompt: "Why?" }))
+  },
+  "model+retry": {
+    policy: "retry",
     one: () => Stream.runCount(LanguageModel.streamText({ prompt: "Why?" }))
   },
   "model+policy": {
@@ -151,7 +163,11 @@ const main = async () => {
     `stream stages: ${STREAMS} streams of ${WORDS} tokens, ${CONCURRENCY} at once, ${ROUNDS} rounds (median); ` +
       `${Os.cpus().length} cores, load ${Os.loadavg().map((l) => l.toFixed(2)).join(" ")}`
   )
-  const runtimes = { none: ManagedRuntime.make(model("none")), default: ManagedRuntime.make(model("default")) }
+  const runtimes = {
+    none: ManagedRuntime.make(model("none")),
+    retry: ManagedRuntime.make(model("retry")),
+    default: ManagedRuntime.make(model("default"))
+  }
   const results = new Map<string, Array<number>>()
   const run = async (name: string, n: number) => {
     const stage = stages[name]!
@@ -176,7 +192,7 @@ const main = async () => {
     console.log(`  ${name.padEnd(14)} ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1).padStart(7)} µs CPU per token  (rounds ${results.get(name)!.map((x) => x.toFixed(1)).join(", ")})`)
   }
   console.log(`load after: ${Os.loadavg().map((l) => l.toFixed(2)).join(" ")}`)
-  await Promise.all([runtimes.none.dispose(), runtimes.default.dispose()])
+  await Promise.all([runtimes.none.dispose(), runtimes.retry.dispose(), runtimes.default.dispose()])
 }
 
 main().then(() => process.exit(0), (e: unknown) => {
