@@ -1,7 +1,10 @@
 /**
  * Tracing's CPU per call without the network's noise: ChainOfThought over an in-process model
- * that answers at once (the reply a simulator would write), so that every microsecond measured
- * is the program's. Modes:
+ * that answers on the next turn of the event loop (`setImmediate`, as a socket read would; the
+ * reply a simulator would write), so that every microsecond measured is the program's. The SDK
+ * floor's calls answer the same way: on both sides 64 calls are in flight across turns, so their
+ * spans live as long (an answer within the same turn, as this floor had, lets the SDK's spans die
+ * young while ours are held across turns, and GC then counts against us alone). Modes:
  *
  * - `untraced`: Effect's tracing turned off (`Effect.withTracerEnabled(false)`): no span is made;
  * - `off`: no destination (`Telemetry.layer` with none): Effect's spans are made, nothing is
@@ -70,13 +73,20 @@ const answer = (i: number) => `${i + i}.`
 const reasoning = (i: number) => `Adding ${i} to itself gives ${i + i}.`
 const replyText = (i: number) => `[[ ## reasoning ## ]]\n${reasoning(i)}\n\n[[ ## answer ## ]]\n${answer(i)}\n\n[[ ## completed ## ]]`
 
-// The model answers at once with what the simulator would write; the question's number is read
-// back from the prompt so that each call's reply differs as a real one would.
-const instant = Layer.effect(
+// The answer comes on the next turn of the event loop, as a response read from a socket would.
+const nextTurn = <A>(answer: () => A): Effect.Effect<A> =>
+  Effect.async<A>((resume) => {
+    const handle = setImmediate(() => resume(Effect.sync(answer)))
+    return Effect.sync(() => clearImmediate(handle))
+  })
+
+// The model answers on the next turn with what the simulator would write; the question's number
+// is read back from the prompt so that each call's reply differs as a real one would.
+const model = Layer.effect(
   LanguageModel.LanguageModel,
   LanguageModel.make({
     generateText: (options) =>
-      Effect.sync((): Array<Response.PartEncoded> => {
+      nextTurn((): Array<Response.PartEncoded> => {
         const last = options.prompt.content[options.prompt.content.length - 1]
         const text = last !== undefined && last.role === "user" ? last.content.map((p) => (p.type === "text" ? p.text : "")).join("") : ""
         const i = Number(/What is (\d+) \+/.exec(text)?.[1] ?? 0)
@@ -118,7 +128,7 @@ const child = async (mode: Mode, tracesUrl: string): Promise<void> => {
         return Telemetry.layer(TelemetryConfig.make({ destinations: [] }))
     }
   }
-  const runtime = ManagedRuntime.make(instant)
+  const runtime = ManagedRuntime.make(model)
   const sdkRound = async (n: number, spans: boolean, content: boolean) => {
     // The requests' messages exist before the window: rendering them is the adapter's work.
     const messages = Array.from({ length: n }, (_, i) => Floor.messagesFor(Floor.question(i)))
@@ -130,8 +140,8 @@ const child = async (mode: Mode, tracesUrl: string): Promise<void> => {
       const call = i++
       const started = sdk?.start(call, messages[call]!)
       const reply = replyText(call)
-      // The model's answer arrives on a later turn of the event loop, as a response would.
-      await Promise.resolve()
+      // The model's answer arrives on the next turn of the event loop, as the Effect modes' does.
+      await new Promise<void>((resolve) => setImmediate(resolve))
       started?.end({
         id: `chatcmpl-${call}`,
         model: "sim-1",
