@@ -57,7 +57,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     timeoutMinutes: 20,
     invocation: ({ jsonFile, quick }) => ({
       script: "packages/bench/src/telemetry/cpu.ts",
-      args: [...(quick ? ["--calls", "1000", "--rounds", "1", "--warmup", "500", "--reps", "1"] : ["--calls", "5000", "--rounds", "3", "--reps", "3"]), "--json", jsonFile],
+      args: [...(quick ? ["--calls", "1000", "--rounds", "1", "--warmup", "500", "--reps", "1"] : ["--calls", "5000", "--rounds", "5", "--reps", "3"]), "--json", jsonFile],
       nodeFlags: ["--expose-gc"]
     }),
     parse: (stdout, jsonFile) => {
