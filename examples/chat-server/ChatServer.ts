@@ -15,7 +15,7 @@
  * - `DELETE /api/conversations/:id`
  * - `GET /` and `GET /app.js` → the page; `GET /admin/stats` → server figures
  *
- * Each conversation is a `Conversation` value (its own history in a `Ref`) kept in a registry
+ * Each conversation is a `Conversation` value (its own history, its turns one at a time) kept in a registry
  * that belongs to this server instance (`Conversations`): forgotten after an idle timeout, at
  * most so many per client. A turn streams in the fiber of its request: when the client
  * goes away the platform interrupts that fiber, which interrupts the model's stream and its
