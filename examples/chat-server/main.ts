@@ -44,7 +44,10 @@ const main = Layer.unwrapEffect(Effect.gen(function*() {
   const simulator = yield* simulatorOptions
   const timeout = yield* Config.number("CHAT_LM_TIMEOUT_SECONDS").pipe(Config.withDefault(60))
   const perClient = yield* Config.integer("CHAT_MAX_CONVERSATIONS_PER_CLIENT").pipe(Config.withDefault(50))
-  const heartbeat = yield* Config.number("CHAT_HEARTBEAT_SECONDS").pipe(Config.withDefault(15))
+  const heartbeat = yield* Config.number("CHAT_HEARTBEAT_SECONDS").pipe(
+    Config.validate({ message: "Expected 0 (no heartbeat) or a positive number of seconds", validation: (n) => n >= 0 }),
+    Config.withDefault(15)
+  )
   return ChatServer.layer({
     maxConversationsPerClient: perClient,
     heartbeatInterval: heartbeat > 0 ? Duration.seconds(heartbeat) : Duration.infinity
