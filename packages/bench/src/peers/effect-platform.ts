@@ -52,8 +52,11 @@ const isTransient = (error: HttpClientError.HttpClientError | AttemptTimedOut | 
   error._tag === "AttemptTimedOut" || error._tag === "RequestError" ||
   (error._tag === "ResponseError" && (error.response.status === 429 || error.response.status >= 500))
 
-/** The HTTP side of the floor: one completion, or one stream of SSE `data` (without `[DONE]`). */
-export const makeClient = (baseUrl: string) =>
+/**
+ * The HTTP side of the floor: one completion, or one stream of SSE `data` (without `[DONE]`).
+ * `timeout: false` leaves out the per-attempt timeout (for what it costs, in `guard-breakdown.ts`).
+ */
+export const makeClient = (baseUrl: string, options: { readonly timeout?: boolean } = {}) =>
   Effect.map(HttpClient.HttpClient, (http) => {
     const client = http.pipe(
       HttpClient.mapRequest((request) =>
@@ -63,10 +66,11 @@ export const makeClient = (baseUrl: string) =>
     )
     const post = (body: object) => HttpClientRequest.post("/chat/completions").pipe(HttpClientRequest.bodyUnsafeJson(body))
     const policy = <A, E extends Parameters<typeof isTransient>[0], R>(attempt: Effect.Effect<A, E, R>) =>
-      attempt.pipe(
-        Effect.timeoutFail({ duration: attemptTimeout, onTimeout: () => new AttemptTimedOut({ after: attemptTimeout }) }),
-        Effect.retry({ schedule: retrySchedule, while: isTransient })
-      )
+      (options.timeout === false
+        ? attempt
+        : Effect.timeoutFail(attempt, { duration: attemptTimeout, onTimeout: () => new AttemptTimedOut({ after: attemptTimeout }) })).pipe(
+          Effect.retry({ schedule: retrySchedule, while: isTransient })
+        )
     return {
       complete: (body: object) => policy(Effect.flatMap(client.execute(post(body)), decodeCompletion)),
       stream: (body: object) =>
@@ -87,14 +91,14 @@ export const messages = (question: string) => [
   { role: "user", content: question }
 ]
 
-export const make = (baseUrl: string): Peer => {
+export const make = (baseUrl: string, options: { readonly timeout?: boolean } = {}): Peer => {
   const runtime = ManagedRuntime.make(NodeHttpClient.layerUndici)
   const responseFormat = { type: "json_schema", json_schema: { name: "answer", schema: answerJsonSchema, strict: true } }
   return {
     name: "Effect floor (platform + Schema)",
     how: "@effect/platform HttpClient (undici), Schema decoders made once, Effect.timeoutFail + Effect.retry per call; Effect.forEach concurrency",
     runAll: (questions, concurrency) =>
-      runtime.runPromise(Effect.flatMap(makeClient(baseUrl), (client) =>
+      runtime.runPromise(Effect.flatMap(makeClient(baseUrl, options), (client) =>
         Effect.forEach(
           questions,
           (question) =>
@@ -104,7 +108,7 @@ export const make = (baseUrl: string): Peer => {
           { concurrency }
         ))),
     streamAll: (questions, concurrency) =>
-      runtime.runPromise(Effect.flatMap(makeClient(baseUrl), (client) =>
+      runtime.runPromise(Effect.flatMap(makeClient(baseUrl, options), (client) =>
         Effect.forEach(
           questions,
           (question) =>
