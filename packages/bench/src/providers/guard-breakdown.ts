@@ -14,7 +14,13 @@
  * - `Predict`: `Predict` over `Lm.layer` with the default policy (a per-attempt
  *   `Effect.timeoutFail`, as the providers issue asks);
  * - `Predict, no timeout`: the same with `retry: { timeout: undefined }`. No private timeout can
- *   save more than the difference between these two, so it bounds what one could buy.
+ *   save more than the difference between these two, so it bounds what one could buy;
+ * - `Predict, tracer off`: `Predict` with Effect's tracer turned off (`Layer.setTracerEnabled(false)`,
+ *   every span a no-op): what its three spans (module, LM call, `@effect/ai`'s
+ *   `LanguageModel.generateText`) cost, which the floors and the SDK do not make;
+ * - `Predict (JsonAdapter)`: `Predict` asking for `json_schema` structured output, the same
+ *   request kind as the floors and the SDK (`Predict` above uses the default ChatAdapter's
+ *   field markers, a longer prompt).
  *
  * So the figures decompose: bare floor -> Effect floor -> ours; the gap between the Effect floor
  * (@effect/ai) and `Predict` is effect-dspy's own. Rounds interleave the variants (the order
@@ -22,13 +28,13 @@
  * to the Effect floor.
  *
  *   pnpm exec tsx packages/bench/src/providers/guard-breakdown.ts [--calls 3000] [--rounds 5] [--concurrency 64]
- *     [--only name,name]
+ *     [--only fetch,platform,platform-no-timeout,ai,sdk,predict,predict-no-timeout,predict-no-tracer,predict-json]
  *
  * Prints figures; asserts nothing.
  */
-import { Predict, Signature } from "@effect-dspy/core"
+import { Adapter, JsonAdapter, Predict, Signature } from "@effect-dspy/core"
 import { Lm } from "@effect-dspy/providers"
-import { Effect, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import * as os from "node:os"
 import { parseArgs } from "node:util"
 import { measure, median, runHeader, startSimulator } from "../harness/measure.js"
@@ -49,8 +55,8 @@ const { values } = parseArgs({
 const CALLS = Number(values.calls)
 const CONCURRENCY = Number(values.concurrency)
 const ROUNDS = Number(values.rounds)
-const ONLY = values.only?.split(",").map((name) => name.trim())
 
+// Each variant's name in the figures, by its id (what `--only` takes).
 const FETCH = "fetch (floor)"
 const PLATFORM = "Effect floor (platform + Schema)"
 const PLATFORM_NO_TIMEOUT = "Effect floor (platform), no timeout"
@@ -58,6 +64,24 @@ const AI = "Effect floor (@effect/ai)"
 const SDK = "openai SDK"
 const PREDICT = "Predict"
 const PREDICT_NO_TIMEOUT = "Predict, no timeout"
+const PREDICT_NO_TRACER = "Predict, tracer off"
+const PREDICT_JSON = "Predict (JsonAdapter)"
+const ids: Readonly<Record<string, string>> = {
+  fetch: FETCH,
+  platform: PLATFORM,
+  "platform-no-timeout": PLATFORM_NO_TIMEOUT,
+  ai: AI,
+  sdk: SDK,
+  predict: PREDICT,
+  "predict-no-timeout": PREDICT_NO_TIMEOUT,
+  "predict-no-tracer": PREDICT_NO_TRACER,
+  "predict-json": PREDICT_JSON
+}
+const ONLY = values.only?.split(",").map((id) => {
+  const name = ids[id.trim()]
+  if (name === undefined) throw new Error(`unknown variant ${id}; known: ${Object.keys(ids).join(", ")}`)
+  return name
+})
 const load = () => `load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`
 
 const qa = Predict.make(Signature.fromString("question -> answer", { name: "QA", instructions }))
@@ -67,10 +91,11 @@ const main = async () => {
   console.log(runHeader())
   const sim = await startSimulator()
   const baseUrl = `${sim.url}/v1`
-  const predictWith = (options: Lm.Options) => {
-    const runtime = ManagedRuntime.make(Lm.layer("openai-compatible/sim-1", { baseUrl, ...options }))
-    const run = (n: number) =>
-      runtime.runPromise(Effect.forEach(questions(n), (question) => qa({ question }), { concurrency: CONCURRENCY, discard: true }))
+  const predictWith = (options: Lm.Options, settings: { readonly tracer?: boolean; readonly json?: boolean } = {}) => {
+    const model = Lm.layer("openai-compatible/sim-1", { baseUrl, ...options })
+    const runtime = ManagedRuntime.make(settings.tracer === false ? Layer.merge(model, Layer.setTracerEnabled(false)) : model)
+    const all = (n: number) => Effect.forEach(questions(n), (question) => qa({ question }), { concurrency: CONCURRENCY, discard: true })
+    const run = (n: number) => runtime.runPromise(settings.json === true ? all(n).pipe(Adapter.withAdapter(JsonAdapter.adapter)) : all(n))
     return { run, close: () => runtime.dispose() }
   }
   const peerRun = (peer: { readonly runAll: (q: ReadonlyArray<string>, c: number) => Promise<unknown>; readonly close: () => Promise<void> }) => ({
@@ -84,7 +109,9 @@ const main = async () => {
     [AI, peerRun(EffectAiPeer.make(baseUrl))],
     [SDK, peerRun(OpenAiPeer.make(baseUrl))],
     [PREDICT, predictWith({})],
-    [PREDICT_NO_TIMEOUT, predictWith({ retry: { timeout: undefined } })]
+    [PREDICT_NO_TIMEOUT, predictWith({ retry: { timeout: undefined } })],
+    [PREDICT_NO_TRACER, predictWith({}, { tracer: false })],
+    [PREDICT_JSON, predictWith({}, { json: true })]
   ]
   const variants = ONLY === undefined ? all : all.filter(([name]) => ONLY.includes(name))
   try {
@@ -118,6 +145,10 @@ const main = async () => {
     const noTimeout = m(PREDICT_NO_TIMEOUT)
     if (predict !== undefined && noTimeout !== undefined) {
       console.log(`the timeout's share of Predict: ${(100 * (1 - noTimeout / predict)).toFixed(1)}% (the most any private timeout could save)`)
+    }
+    const noTracer = m(PREDICT_NO_TRACER)
+    if (predict !== undefined && noTracer !== undefined) {
+      console.log(`the spans' share of Predict: ${(100 * (1 - noTracer / predict)).toFixed(1)}% (${(predict - noTracer).toFixed(0)} µs/call)`)
     }
     const platform = m(PLATFORM)
     const platformNoTimeout = m(PLATFORM_NO_TIMEOUT)
