@@ -68,14 +68,13 @@ const wrap = (text: string, width = 100): string => {
 /**
  * Our figure as the floors decompose it, in µs: bare `fetch` -> the Effect floor (platform +
  * Schema, then through `@effect/ai`'s `LanguageModel`) -> each effect-dspy row, with ratios to the
- * Effect floor and to the openai SDK (the guard of the providers issue); `undefined` without an
+ * Effect floors and to the openai SDK (the guard of the providers issue); `undefined` without an
  * Effect floor or an effect-dspy row in the run.
  */
 export const decomposition = (rows: ReadonlyArray<{ readonly id: string; readonly cpu: number }>): string | undefined => {
   const at = (id: string) => rows.find((row) => row.id === id)?.cpu
-  const effectFloor = at("effect-ai") ?? at("effect-platform")
   const ours = rows.filter((row) => row.id.startsWith("effect-dspy"))
-  if (effectFloor === undefined || ours.length === 0) return undefined
+  if ((at("effect-ai") ?? at("effect-platform")) === undefined || ours.length === 0) return undefined
   const fetch = at("fetch")
   const platform = at("effect-platform")
   const ai = at("effect-ai")
@@ -86,7 +85,13 @@ export const decomposition = (rows: ReadonlyArray<{ readonly id: string; readonl
     ...(platform === undefined ? [] : [`Effect floor, platform + Schema ${platform}${fetch === undefined ? "" : ` (${ratio(platform, fetch)} fetch)`}`]),
     ...(ai === undefined ? [] : [`Effect floor, @effect/ai LanguageModel ${ai}${platform === undefined ? "" : ` (${ratio(ai, platform)} platform)`}`]),
     ...ours.map((row) =>
-      `${row.id} ${row.cpu} (${ratio(row.cpu, effectFloor)} the Effect floor${sdk === undefined ? "" : `, ${ratio(row.cpu, sdk)} the openai SDK`})`
+      `${row.id} ${row.cpu} (${
+        [
+          ...(platform === undefined ? [] : [`${ratio(row.cpu, platform)} the platform floor`]),
+          ...(ai === undefined ? [] : [`${ratio(row.cpu, ai)} the @effect/ai floor`]),
+          ...(sdk === undefined ? [] : [`${ratio(row.cpu, sdk)} the openai SDK`])
+        ].join(", ")
+      })`
     )
   ].join(" -> ") + (sdk === undefined ? "" : `; openai SDK ${sdk}`)
 }
