@@ -2,6 +2,7 @@
  * The peer comparison as a benchmark of the suite.
  */
 import { type Benchmark, readJson } from "../suite/Benchmark.js"
+import { floorIds } from "./index.js"
 
 export const benchmarks: ReadonlyArray<Benchmark> = [
   {
@@ -20,7 +21,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
       const rows = json.batch as ReadonlyArray<{ readonly id: string; readonly cpuMicrosPerPrediction: number }>
       const stream = "stream" in json && Array.isArray(json.stream) ? (json.stream as ReadonlyArray<{ readonly id: string; readonly bounded: boolean }>) : []
       const ours = rows.filter((r) => r.id.startsWith("effect-dspy"))
-      const others = rows.filter((r) => !r.id.startsWith("effect-dspy") && r.id !== "fetch")
+      const others = rows.filter((r) => !r.id.startsWith("effect-dspy") && !floorIds.includes(r.id))
       const best = Math.min(...ours.map((r) => r.cpuMicrosPerPrediction))
       const cheapestPeer = others.reduce<{ readonly id: string; readonly cpuMicrosPerPrediction: number } | undefined>(
         (a, r) => (a === undefined || r.cpuMicrosPerPrediction < a.cpuMicrosPerPrediction ? r : a),

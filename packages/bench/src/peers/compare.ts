@@ -66,13 +66,18 @@ for (const id of selected) {
 }
 
 const benchPackage = JSON.parse(readFileSync(Path.join(here, "..", "..", "package.json"), "utf8")) as {
+  readonly dependencies: Readonly<Record<string, string>>
   readonly devDependencies: Readonly<Record<string, string>>
 }
 // Our own packages are the checked-out commit (named in the report), so they get no version.
+const pinned = (name: string): string | undefined =>
+  name.startsWith("@effect-dspy/") ? undefined : benchPackage.devDependencies[name] ?? benchPackage.dependencies[name]
 const versions = (id: string) =>
   (libraries[id] ?? [])
-    .filter((name) => benchPackage.devDependencies[name] !== undefined)
-    .map((name) => `${name}@${benchPackage.devDependencies[name]}`)
+    .flatMap((name) => {
+      const version = pinned(name)
+      return version === undefined ? [] : [`${name}@${version}`]
+    })
     .join(", ")
 
 interface BatchResult {

@@ -3,6 +3,7 @@
  * markers below), with the date, the machine, the load and the command that reproduces them.
  */
 import type { Machine } from "../suite/machine.js"
+import { floorIds } from "./index.js"
 
 export interface BatchRow {
   readonly id: string
@@ -64,6 +65,37 @@ const wrap = (text: string, width = 100): string => {
   return lines.join("\n")
 }
 
+/**
+ * Our figure as the floors decompose it, in µs: bare `fetch` -> the Effect floor (platform +
+ * Schema, then through `@effect/ai`'s `LanguageModel`) -> each effect-dspy row, with ratios to the
+ * Effect floors and to the openai SDK (the guard of the providers issue); `undefined` without an
+ * Effect floor or an effect-dspy row in the run.
+ */
+export const decomposition = (rows: ReadonlyArray<{ readonly id: string; readonly cpu: number }>): string | undefined => {
+  const at = (id: string) => rows.find((row) => row.id === id)?.cpu
+  const ours = rows.filter((row) => row.id.startsWith("effect-dspy"))
+  if ((at("effect-ai") ?? at("effect-platform")) === undefined || ours.length === 0) return undefined
+  const fetch = at("fetch")
+  const platform = at("effect-platform")
+  const ai = at("effect-ai")
+  const sdk = at("openai")
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`
+  return [
+    ...(fetch === undefined ? [] : [`bare fetch ${fetch}`]),
+    ...(platform === undefined ? [] : [`Effect floor, platform + Schema ${platform}${fetch === undefined ? "" : ` (${ratio(platform, fetch)} fetch)`}`]),
+    ...(ai === undefined ? [] : [`Effect floor, @effect/ai LanguageModel ${ai}${platform === undefined ? "" : ` (${ratio(ai, platform)} platform)`}`]),
+    ...ours.map((row) =>
+      `${row.id} ${row.cpu} (${
+        [
+          ...(platform === undefined ? [] : [`${ratio(row.cpu, platform)} the platform floor`]),
+          ...(ai === undefined ? [] : [`${ratio(row.cpu, ai)} the @effect/ai floor`]),
+          ...(sdk === undefined ? [] : [`${ratio(row.cpu, sdk)} the openai SDK`])
+        ].join(", ")
+      })`
+    )
+  ].join(" -> ") + (sdk === undefined ? "" : `; openai SDK ${sdk}`)
+}
+
 export const toMarkdown = (r: Report, command: string): string => {
   const m = r.machine
   const loads = [m.loadAverage[0] ?? 0, r.loadAverageAfter[0] ?? 0]
@@ -87,7 +119,7 @@ export const toMarkdown = (r: Report, command: string): string => {
     )
   ]
   const ours = r.batch.filter((b) => b.id.startsWith("effect-dspy"))
-  const others = r.batch.filter((b) => !b.id.startsWith("effect-dspy") && b.id !== "fetch")
+  const others = r.batch.filter((b) => !b.id.startsWith("effect-dspy") && !floorIds.includes(b.id))
   if (ours.length > 0 && others.length > 0) {
     const best = ours.reduce((a, b) => (b.cpuMicrosPerPrediction < a.cpuMicrosPerPrediction ? b : a))
     const cheaper = others.filter((o) => o.cpuMicrosPerPrediction <= best.cpuMicrosPerPrediction)
@@ -101,6 +133,8 @@ export const toMarkdown = (r: Report, command: string): string => {
       )
     )
   }
+  const batchChain = decomposition(r.batch.map((b) => ({ id: b.id, cpu: b.cpuMicrosPerPrediction })))
+  if (batchChain !== undefined) lines.push("", wrap(`Client CPU per prediction, decomposed: ${batchChain}.`))
   if (r.stream.length > 0) {
     lines.push(
       "",
@@ -116,6 +150,8 @@ export const toMarkdown = (r: Report, command: string): string => {
         `| ${t.peer} | ${t.limit} | ${t.maxInFlight} | ${t.bounded ? "yes" : "**no**"} | ${t.cpuMicrosPerStream} | ${t.charsPerStream} | ${t.valid}/${t.calls} |`
       )
     )
+    const streamChain = decomposition(r.stream.map((t) => ({ id: t.id, cpu: t.cpuMicrosPerStream })))
+    if (streamChain !== undefined) lines.push("", wrap(`Client CPU per stream, decomposed: ${streamChain}.`))
   }
   return lines.join("\n")
 }
