@@ -71,11 +71,12 @@ const IDEAL = Math.ceil(ITEMS / CONCURRENCY) * LATENCY
 
 const perItem = (millis: number | undefined) => millis === undefined ? "?" : (millis / ITEMS * 1000).toFixed(0)
 // the client's CPU per item: in all (main thread + other threads), and the GC's pauses
-const cpuLine = (cpu: { cpuMillis: number; mainMillis: number | undefined; otherThreadsMillis: number | undefined; gcPauseMillis: number }) =>
-  `client CPU ${perItem(cpu.cpuMillis)} us/item (main thread ${perItem(cpu.mainMillis)}, other threads ${perItem(cpu.otherThreadsMillis)}; GC pauses ${perItem(cpu.gcPauseMillis)})`
+const cpuLine = (cpu: { cpuMillis: number; mainMillis: number | undefined; otherThreadsMillis: number | undefined; gcPauseMillis: number; gcMajor: number }) =>
+  `client CPU ${perItem(cpu.cpuMillis)} us/item (main thread ${perItem(cpu.mainMillis)}, other threads ${perItem(cpu.otherThreadsMillis)}; GC pauses ${perItem(cpu.gcPauseMillis)}, full GCs ${cpu.gcMajor})`
 // the server's view: from each answer to the next request on its connection, and each round's spread of answers
-const pathLine = (path: ReturnType<typeof Bare.critical>) =>
-  `turnaround ${path.turnaroundMillis.mean.toFixed(2)} ms (p90 ${path.turnaroundMillis.p90.toFixed(2)}), round spread ${path.roundSpreadMillis.toFixed(2)} ms over ${path.connections} connections`
+const pathLine = (path: ReturnType<typeof Bare.critical> & { readonly newConnections: number }) =>
+  `turnaround ${path.turnaroundMillis.mean.toFixed(2)} ms (p90 ${path.turnaroundMillis.p90.toFixed(2)}), round spread ${path.roundSpreadMillis.toFixed(2)} ms ` +
+  `over ${path.connections} connections (${path.newConnections} opened in the run)`
 
 const qa = Predict.make(Signature.fromString("question -> answer"))
 
@@ -148,11 +149,20 @@ const program = Effect.gen(function*() {
         return Effect.map(run, (summary) => ({ summary, wall: performance.now() - start }))
       })))
   // what the server saw of the last run: its critical path
+  // and how many connections it opened (the server knows a connection by the client's port)
   const timelines: Record<string, ReadonlyArray<Bare.Seen>> = {}
+  const knownConnections = new Set<number>()
   const critical = (name: string) =>
     Effect.promise(() => Bare.timeline(server.base)).pipe(Effect.map((seen) => {
       timelines[name] = seen
-      return Bare.critical(seen, CONCURRENCY)
+      const ports = new Set(seen.map((s) => s.connection))
+      let newConnections = 0
+      for (const port of ports) {
+        if (knownConnections.has(port)) continue
+        newConnections++
+        knownConnections.add(port)
+      }
+      return { ...Bare.critical(seen, CONCURRENCY), newConnections }
     }))
   // warm up the JIT and the connection pools, the same number of items on each side
   for (const side of sides) yield* runOnce(side, `warm latency=${WARMUP_LATENCY} `, WARMUP)
