@@ -22,8 +22,13 @@
  * What the runner does on top (the adapter's prompt and parse, `@effect/ai`'s `LanguageModel`,
  * metrics, de-duplication, the rate control, spans) is not here: the distance from this floor to
  * `Batch.run` is what those cost, and the distance from the bare floor to this one is what the
- * building blocks themselves cost.
+ * building blocks themselves cost. `languageModel` puts the same call behind `@effect/ai`'s
+ * `LanguageModel.make` (a required block too) for `hops.ts`, to tell that block's cost from ours.
  */
+import * as AiError from "@effect/ai/AiError"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Prompt from "@effect/ai/Prompt"
+import type * as Response from "@effect/ai/Response"
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -32,7 +37,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Duration, Effect, Layer, Schedule, Schema } from "effect"
+import { Duration, Effect, Layer, Schedule, Schema, Stream } from "effect"
 import { requestBody } from "./bare.js"
 
 /** The part of a chat completion the floor reads. */
@@ -68,6 +73,14 @@ const isTransient = (error: HttpClientError.HttpClientError | CallTimeout | { re
   }
 }
 
+// a prompt message as a chat message: its text parts joined
+const chatMessage = (message: Prompt.Message) => ({
+  role: message.role,
+  content: typeof message.content === "string"
+    ? message.content
+    : message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("")
+})
+
 /** The Effect floor's client for a base URL, in the current scope. */
 export const make = (base: string, concurrency: number) =>
   Effect.gen(function*() {
@@ -78,15 +91,41 @@ export const make = (base: string, concurrency: number) =>
     )
     const fs = yield* Effect.provide(FileSystem.FileSystem, context)
 
-    const ask = (question: string) =>
+    // one chat completion: a JSON body in, the decoded reply out, with a timeout per attempt and retries
+    const complete = (body: string) =>
       HttpClientRequest.post("/chat/completions").pipe(
-        HttpClientRequest.bodyText(requestBody(question), "application/json"),
+        HttpClientRequest.bodyText(body, "application/json"),
         client.execute,
         Effect.flatMap(decodeReply),
         Effect.timeoutFail({ duration: ATTEMPT_TIMEOUT, onTimeout: () => new CallTimeout({ afterMillis: Duration.toMillis(ATTEMPT_TIMEOUT) }) }),
-        Effect.retry({ schedule: Schedule.exponential(Duration.millis(200)), times: 4, while: isTransient }),
-        Effect.map((reply) => ({ question, answer: reply.choices[0].message.content }))
+        Effect.retry({ schedule: Schedule.exponential(Duration.millis(200)), times: 4, while: isTransient })
       )
+
+    const ask = (question: string) =>
+      Effect.map(complete(requestBody(question)), (reply) => ({ question, answer: reply.choices[0].message.content }))
+
+    // The same call as `@effect/ai`'s `LanguageModel` (its `generateText` only), as a provider
+    // would write it over these blocks: the prompt's messages as chat messages, the reply as parts.
+    const languageModel = yield* LanguageModel.make({
+      generateText: (options) =>
+        complete(JSON.stringify({ model: "sim-1", messages: options.prompt.content.map(chatMessage) })).pipe(
+          Effect.map((reply): Array<Response.PartEncoded> => [
+            { type: "text", text: reply.choices[0].message.content },
+            {
+              type: "finish",
+              reason: "stop",
+              usage: {
+                inputTokens: reply.usage.prompt_tokens,
+                outputTokens: reply.usage.completion_tokens,
+                totalTokens: reply.usage.prompt_tokens + reply.usage.completion_tokens
+              }
+            }
+          ]),
+          Effect.mapError((cause) => new AiError.UnknownError({ module: "EffectFloor", method: "generateText", cause }))
+        ),
+      // (the efficiency benchmark calls no stream)
+      streamText: () => Stream.fail(new AiError.UnknownError({ module: "EffectFloor", method: "streamText", description: "not part of the floor" }))
+    })
 
     const answerAll = <A>(questions: ReadonlyArray<string>, f: (answer: { readonly question: string; readonly answer: string }) => Effect.Effect<A, PlatformError>) =>
       Effect.forEach(questions, (question) => Effect.flatMap(ask(question), f), { concurrency })
@@ -94,6 +133,8 @@ export const make = (base: string, concurrency: number) =>
     return {
       /** One item: a question asked, its reply decoded (timeout and retry included). */
       ask,
+      /** The same call behind `@effect/ai`'s `LanguageModel` service. */
+      languageModel,
       /** Runs the questions and collects the answers. */
       run: (questions: ReadonlyArray<string>) => answerAll(questions, Effect.succeed),
       /** Runs the questions, appending a JSON line per answer to `output` as it comes. */

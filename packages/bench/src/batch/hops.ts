@@ -7,7 +7,8 @@
  * - `node:http` bare: the floor's own client (no Effect);
  * - `Effect floor`: `effectFloor.ts`, the same calls on the building blocks alone (the platform's
  *   client, a cached Schema decode, a timeout and a retry per call, `Effect.forEach`), and the same
- *   floor's calls through `Stream.mapEffect` (unordered) instead, for what a stream costs per item;
+ *   floor's calls through `Stream.mapEffect` (unordered) instead, for what a stream costs per item,
+ *   and behind `@effect/ai`'s `LanguageModel.make` (`generateText`), for what that block costs;
  * - `HttpClient`: a POST of the same body through the platform's client (undici, the providers'
  *   default on Node) and its JSON read back;
  * - `generateText`: `LanguageModel.generateText` through `Lm.layer("openai-compatible/…")` with
@@ -64,6 +65,10 @@ const program = Effect.gen(function*() {
     ["HttpClient (undici)", each(post)],
     ["Effect floor", (tag) => effectFloor.run(texts(tag))],
     ["Effect floor, Stream.mapEffect", (tag) => Stream.runDrain(Stream.mapEffect(Stream.fromIterable(texts(tag)), effectFloor.ask, { concurrency: CONCURRENCY, unordered: true }))],
+    ["Effect floor, @effect/ai generateText", (tag) =>
+      Effect.forEach(texts(tag), (question) => LanguageModel.generateText({ prompt: question }), { concurrency: CONCURRENCY, discard: true }).pipe(
+        Effect.provideService(LanguageModel.LanguageModel, effectFloor.languageModel)
+      )],
     ["generateText", each((question) => LanguageModel.generateText({ prompt: question }))],
     ["Predict", each((question) => qa({ question }))],
     ["Batch.run", (tag) => Batch.run(qa, questions(CALLS, tag), { concurrency: CONCURRENCY, dedupe: false }).pipe(Effect.provide(context))]
