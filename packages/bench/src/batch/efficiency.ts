@@ -109,7 +109,7 @@ const program = Effect.gen(function*() {
       fs.rmSync(output, { force: true })
     })
   const viaRun = (context: Context) => (tag: string, n = ITEMS) =>
-    Effect.succeed(Effect.map(
+    Effect.sync(() => Effect.map(
       Batch.run(qa, questions(n, tag), { concurrency: CONCURRENCY, dedupe: false }).pipe(Effect.provide(context), Effect.orDie),
       ({ summary }) => summary
     ))
@@ -124,14 +124,23 @@ const program = Effect.gen(function*() {
     )
   const texts = (tag: string, n: number) => questions(n, tag).map((q) => q.question)
   const sides: ReadonlyArray<Side> = [
-    { name: "floor", kind: "floor", file: false, prepare: (tag, n = ITEMS) => Effect.succeed(Effect.as(Effect.promise(() => bare.run(texts(tag, n))), undefined)) },
-    { name: "Effect floor", kind: "effect", file: false, prepare: (tag, n = ITEMS) => Effect.succeed(Effect.as(Effect.orDie(effectFloor.run(texts(tag, n))), undefined)) },
+    {
+      name: "floor",
+      kind: "floor",
+      file: false,
+      prepare: (tag, n = ITEMS) =>
+        Effect.sync(() => {
+          const list = texts(tag, n)
+          return Effect.as(Effect.promise(() => bare.run(list)), undefined)
+        })
+    },
+    { name: "Effect floor", kind: "effect", file: false, prepare: (tag, n = ITEMS) => Effect.sync(() => Effect.as(Effect.orDie(effectFloor.run(texts(tag, n))), undefined)) },
     ...(FILE
       ? [{
         name: "Effect floor + file",
         kind: "effect",
         file: true,
-        prepare: (tag, n = ITEMS) => Effect.as(fresh(), Effect.as(Effect.orDie(effectFloor.runToFile(texts(tag, n), output)), undefined))
+        prepare: (tag, n = ITEMS) => Effect.zipRight(fresh(), Effect.sync(() => Effect.as(Effect.orDie(effectFloor.runToFile(texts(tag, n), output)), undefined)))
       } satisfies Side]
       : []),
     ...built.flatMap(({ client, context }): ReadonlyArray<Side> => [
