@@ -17,7 +17,9 @@
  * - `Effect floor` (`effectFloor.ts`): the same work built only from the building blocks the
  *   runner must use (the platform's `HttpClient` on undici, a Schema decode of the reply, a
  *   timeout and a retry per item, a `Stream` at the concurrency), none of effect-dspy's code;
- *   `Effect floor + file` also appends a line per item through the platform's `FileSystem`;
+ *   `Effect floor + @effect/ai` makes the same call through `@effect/ai`'s `LanguageModel`
+ *   (`generateText` over `LanguageModel.make`, another required block); `Effect floor + file`
+ *   appends a line per item through the platform's `FileSystem`;
  * - `Batch.run`: `Predict` through `Lm.layer("openai-compatible/…")` on the library's HTTP client
  *   with a `RateControl` as its limiter, as the `effect-dspy batch` command does; `Batch.runFile`
  *   the same from a JSONL file to an output file (a line per item, written as it finishes).
@@ -42,6 +44,7 @@
  */
 import { Batch, type BatchMetrics } from "@effect-dspy/batch"
 import { Predict, Signature } from "@effect-dspy/core"
+import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -135,6 +138,19 @@ const program = Effect.gen(function*() {
         })
     },
     { name: "Effect floor", kind: "effect", file: false, prepare: (tag, n = ITEMS) => Effect.sync(() => Effect.as(Effect.orDie(effectFloor.run(texts(tag, n))), undefined)) },
+    {
+      name: "Effect floor + @effect/ai",
+      kind: "effect",
+      file: false,
+      prepare: (tag, n = ITEMS) =>
+        Effect.sync(() =>
+          Effect.forEach(texts(tag, n), (question) => LanguageModel.generateText({ prompt: question }), { concurrency: CONCURRENCY }).pipe(
+            Effect.provideService(LanguageModel.LanguageModel, effectFloor.languageModel),
+            Effect.orDie,
+            Effect.as(undefined)
+          )
+        )
+    },
     ...(FILE
       ? [{
         name: "Effect floor + file",
