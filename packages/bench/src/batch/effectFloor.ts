@@ -14,10 +14,10 @@
  *   `@effect/platform`'s `FileSystem`, as `Batch.runFile` writes its output.
  *
  * Why `Effect.forEach` and not a `Stream` (`Stream.mapEffect` at the concurrency, unordered): the
- * stream costs about twice the client CPU per item of the whole floor (1,500 calls at 5 ms
- * against the bare server, concurrency 10, 2026-12-06, load ~8: 930 µs/item with the stream,
- * 421 with `Effect.forEach`, the same calls), so a floor built on it would hide our own costs
- * under the stream's; `hops.ts` prints both rows.
+ * stream costs about twice the client CPU per call of the whole floor, so a floor built on it
+ * would hide our own costs under the stream's. `hops.ts` prints both rows (`CALLS=1000 ROUNDS=3
+ * WARMUP=2000`, 5 ms, concurrency 10, 2026-12-07, best of 3: 504 µs per call through
+ * `Effect.forEach`, 1,292 through the stream at load ~7; 543 and 1,059 at load ~9).
  *
  * What the runner does on top (the adapter's prompt and parse, `@effect/ai`'s `LanguageModel`,
  * metrics, de-duplication, the rate control, spans) is not here: the distance from this floor to
