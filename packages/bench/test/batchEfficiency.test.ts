@@ -48,6 +48,28 @@ describe("batch-efficiency figures", () => {
     assert.strictEqual(efficiency.parse(output("PASS", "PASS"), "unused.json").target, "PASS")
   })
 
+  it("reads the Effect floor's gap in each phase when it is printed", () => {
+    const withEffectFloor = output("FAIL", "FAIL")
+      .replace(
+        "  medians of runs [undici]: Batch.run CPU 2400",
+        "  best: Effect floor 1590.0 ms (6.00% over ideal); gap to the floor 4.00 points (medians: 4.50 points)\n  medians of runs [undici]: Batch.run CPU 2400"
+      )
+      .replace(
+        "  medians of runs [undici]: Batch.run CPU 1500",
+        "  best: Effect floor 1560.0 ms (4.00% over ideal); gap to the floor 2.00 points (medians: 2.50 points)\n  medians of runs [undici]: Batch.run CPU 1500"
+      )
+    const figures = efficiency.parse(withEffectFloor, "unused.json")
+    assert.strictEqual(
+      figures.summary,
+      "cold: best 8.00% over ideal, floor 2.00%: 6.00 points over the floor (medians 7.00); warm 4.00 points (medians 5.00); " +
+        "Effect floor 4.00 points over the floor cold (medians 4.50), 2.00 warm (medians 2.50)"
+    )
+    assert.strictEqual(figures.figures["effectFloorGapPoints"], 4)
+    assert.strictEqual(figures.figures["effectFloorMedianGapPoints"], 4.5)
+    assert.strictEqual(figures.figures["warmEffectFloorGapPoints"], 2)
+    assert.strictEqual(figures.figures["warmEffectFloorMedianGapPoints"], 2.5)
+  })
+
   it("reads a run without a warm phase (LONG_WARMUP=0)", () => {
     const cold = output("FAIL", "FAIL").split("\nwarm (")[0]!
     const figures = efficiency.parse(cold, "unused.json")

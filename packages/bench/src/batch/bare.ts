@@ -109,7 +109,8 @@ export const startServer = (mode: Mode, defaultLatency: number, port = 0) =>
     child.stdout.setEncoding("utf8").once("data", (line: string) => resolve({ base: line.trim(), stop: () => child.kill() }))
   })
 
-const requestBody = (question: string) =>
+/** The floor's chat-completion request body for a question (the Effect floor sends the same). */
+export const requestBody = (question: string) =>
   JSON.stringify({
     model: "sim-1",
     messages: [{ role: "system", content: "Answer the question." }, { role: "user", content: question }]

@@ -32,9 +32,15 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
       const m = /best: Batch\.run ([\d.]+) ms \(([-\d.]+)% over ideal\), floor ([\d.]+) ms \(([-\d.]+)%\); gap ([-\d.]+) points \(medians: ([-\d.]+) points\)/.exec(cold ?? "")
       const w = warm === undefined ? null : /best: Batch\.run [\d.]+ ms \([-\d.]+% over ideal\), floor [\d.]+ ms \([-\d.]+%\); gap ([-\d.]+) points \(medians: ([-\d.]+) points\)/.exec(warm)
       const warmPart = w ? `; warm ${w[1]} points (medians ${w[2]})` : ""
+      // the Effect floor (the same work on the required building blocks alone), in each phase
+      const effectFloor = (phase: string | undefined) =>
+        phase === undefined ? null : /best: Effect floor [\d.]+ ms \([-\d.]+% over ideal\); gap to the floor ([-\d.]+) points \(medians: ([-\d.]+) points\)/.exec(phase)
+      const e = effectFloor(cold)
+      const ew = effectFloor(warm)
+      const effectPart = e ? `; Effect floor ${e[1]} points over the floor cold (medians ${e[2]})${ew ? `, ${ew[1]} warm (medians ${ew[2]})` : ""}` : ""
       return {
         summary: m
-          ? `cold: best ${m[2]}% over ideal, floor ${m[4]}%: ${m[5]} points over the floor (medians ${m[6]})${warmPart}`
+          ? `cold: best ${m[2]}% over ideal, floor ${m[4]}%: ${m[5]} points over the floor (medians ${m[6]})${warmPart}${effectPart}`
           : lineWith(stdout, /best/) ?? "see output",
         target: targetOf(stdout),
         figures: m
@@ -46,7 +52,9 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
             gapPoints: num(m[5]),
             medianGapPoints: num(m[6]),
             ...perItem(cold ?? ""),
-            ...(w ? { warmGapPoints: num(w[1]), warmMedianGapPoints: num(w[2]) } : {})
+            ...(w ? { warmGapPoints: num(w[1]), warmMedianGapPoints: num(w[2]) } : {}),
+            ...(e ? { effectFloorGapPoints: num(e[1]), effectFloorMedianGapPoints: num(e[2]) } : {}),
+            ...(ew ? { warmEffectFloorGapPoints: num(ew[1]), warmEffectFloorMedianGapPoints: num(ew[2]) } : {})
           }
           : {}
       }

@@ -5,6 +5,10 @@
  * the server is another process) best of the rounds, interleaved:
  *
  * - `node:http` bare: the floor's own client (no Effect);
+ * - `Effect floor`: `effectFloor.ts`, the same calls on the building blocks alone (the platform's
+ *   client, a cached Schema decode, a timeout and a retry per call, `Effect.forEach`), and the same
+ *   floor's calls through `Stream.mapEffect` (unordered) instead, for what a stream costs per item,
+ *   and behind `@effect/ai`'s `LanguageModel.make` (`generateText`), for what that block costs;
  * - `HttpClient`: a POST of the same body through the platform's client (undici, the providers'
  *   default on Node) and its JSON read back;
  * - `generateText`: `LanguageModel.generateText` through `Lm.layer("openai-compatible/…")` with
@@ -25,8 +29,9 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import * as Bare from "./bare.js"
+import * as EffectFloor from "./effectFloor.js"
 import { machine, model, questions, withCpu } from "./common.js"
 
 const CALLS = Number(process.env["CALLS"] ?? 1000)
@@ -42,6 +47,8 @@ const program = Effect.gen(function*() {
   const bare = Bare.client(server.base, CONCURRENCY)
   yield* Effect.addFinalizer(() => Effect.sync(bare.close))
   const { context } = yield* model(server.base, { maxConcurrency: CONCURRENCY }, { maxRetries: 0 })
+  const effectFloor = yield* EffectFloor.make(server.base, CONCURRENCY)
+  const texts = (tag: string) => questions(CALLS, tag).map((q) => q.question)
   const http = yield* HttpClient.HttpClient.pipe(Effect.provide(yield* Layer.build(NodeHttpClient.layerUndici)))
   const url = `${server.base}/v1/chat/completions`
   const post = (question: string) =>
@@ -56,6 +63,12 @@ const program = Effect.gen(function*() {
   const layers: ReadonlyArray<readonly [string, (tag: string) => Effect.Effect<unknown, unknown>]> = [
     ["node:http bare", (tag) => Effect.promise(() => bare.run(questions(CALLS, tag).map((q) => q.question)))],
     ["HttpClient (undici)", each(post)],
+    ["Effect floor", (tag) => effectFloor.run(texts(tag))],
+    ["Effect floor, Stream.mapEffect", (tag) => Stream.runDrain(Stream.mapEffect(Stream.fromIterable(texts(tag)), effectFloor.ask, { concurrency: CONCURRENCY, unordered: true }))],
+    ["Effect floor, @effect/ai generateText", (tag) =>
+      Effect.forEach(texts(tag), (question) => LanguageModel.generateText({ prompt: question }), { concurrency: CONCURRENCY, discard: true }).pipe(
+        Effect.provideService(LanguageModel.LanguageModel, effectFloor.languageModel)
+      )],
     ["generateText", each((question) => LanguageModel.generateText({ prompt: question }))],
     ["Predict", each((question) => qa({ question }))],
     ["Batch.run", (tag) => Batch.run(qa, questions(CALLS, tag), { concurrency: CONCURRENCY, dedupe: false }).pipe(Effect.provide(context))]
