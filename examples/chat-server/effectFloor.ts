@@ -130,7 +130,11 @@ const app = Effect.gen(function*() {
       )
       return tokens.pipe(
         Stream.concat(Stream.fromEffect(done)),
-        Stream.catchAll(() => Stream.succeed(frame("error", { error: "Unavailable", message: "the model failed", retryable: true })))
+        Stream.catchAll((error) =>
+          Stream.fromEffect(Effect.as(
+            Console.error(`effectFloor: a turn failed: ${String(error)}`),
+            frame("error", { error: "Unavailable", message: "the model failed", retryable: true })
+          )))
       )
     }))
 
