@@ -132,7 +132,7 @@ const app = Effect.gen(function*() {
         Stream.concat(Stream.fromEffect(done)),
         Stream.catchAll((error) =>
           Stream.fromEffect(Effect.as(
-            Console.error(`effectFloor: a turn failed: ${String(error)}`),
+            Console.error(`effectFloor: a turn failed: ${String(error)}${"cause" in error ? ` (${String(error.cause)})` : ""}`),
             frame("error", { error: "Unavailable", message: "the model failed", retryable: true })
           )))
       )
