@@ -1,10 +1,10 @@
 /**
- * The floor of the load test: the chat server's two streaming routes as a bare `node:http`
- * proxy (no Effect, no history, no retries, no spans), so that `load.ts --url` can measure
- * what loopback HTTP and JSON cost on this machine per stream and per token.
+ * The bare floor of the load test: the chat server's streaming routes as a bare `node:http`
+ * proxy (no Effect, no history, no retries, no spans), so that `load.ts` can measure in the same
+ * run what loopback HTTP and JSON cost on this machine per stream and per token (next to the
+ * Effect floor, `effectFloor.ts`, and the chat server).
  *
  *   node --import tsx examples/chat-server/floor.ts --upstream http://127.0.0.1:PORT   # a simulator server
- *   pnpm exec tsx examples/chat-server/load.ts --url http://127.0.0.1:FLOOR_PORT ...
  *
  * Each upstream read becomes one downstream write: the events it carries are parsed
  * (`JSON.parse` per event) and re-framed as `event: token` frames. Event streams
