@@ -1,10 +1,10 @@
 /**
- * The floor of the load test: the chat server's two streaming routes as a bare `node:http`
- * proxy (no Effect, no history, no retries, no spans), so that `load.ts --url` can measure
- * what loopback HTTP and JSON cost on this machine per stream and per token.
+ * The bare floor of the load test: the chat server's streaming routes as a bare `node:http`
+ * proxy (no Effect, no history, no retries, no spans), so that `load.ts` can measure in the same
+ * run what loopback HTTP and JSON cost on this machine per stream and per token (next to the
+ * Effect floor, `effectFloor.ts`, and the chat server).
  *
  *   node --import tsx examples/chat-server/floor.ts --upstream http://127.0.0.1:PORT   # a simulator server
- *   pnpm exec tsx examples/chat-server/load.ts --url http://127.0.0.1:FLOOR_PORT ...
  *
  * Each upstream read becomes one downstream write: the events it carries are parsed
  * (`JSON.parse` per event) and re-framed as `event: token` frames. Event streams
@@ -14,8 +14,8 @@
  */
 import { randomUUID } from "node:crypto"
 import * as Http from "node:http"
-import { createHistogram, monitorEventLoopDelay, performance } from "node:perf_hooks"
-import type { Stats } from "./ChatServer.js"
+import { performance } from "node:perf_hooks"
+import * as FloorStats from "./floorStats.js"
 
 const args = process.argv.slice(2)
 const upstreamIndex = args.indexOf("--upstream")
@@ -26,11 +26,8 @@ const agent = new Http.Agent({ keepAlive: true, maxSockets: Infinity })
 const conversations = new Set<string>()
 /** Open event streams by conversation, and whether each is answering. */
 const eventStreams = new Map<string, { readonly res: Http.ServerResponse; busy: boolean }>()
-const firstToken = createHistogram()
-const loop = monitorEventLoopDelay({ resolution: 10 })
-loop.enable()
-const counts = { active: 0, maxActive: 0, started: 0, completed: 0, failed: 0, aborted: 0, events: 0, maxEvents: 0, heartbeats: 0 }
-const memory = { maxHeapUsed: 0, maxExternal: 0 }
+const figures = FloorStats.make()
+const counts = figures.counts
 // the chat server's heartbeat: an SSE comment on every idle event stream (its default interval)
 const ping = Buffer.from(": ping\n\n")
 setInterval(() => {
@@ -40,47 +37,10 @@ setInterval(() => {
     events.res.write(ping)
   }
 }, 15_000).unref()
-setInterval(() => {
-  const m = process.memoryUsage()
-  memory.maxHeapUsed = Math.max(memory.maxHeapUsed, m.heapUsed)
-  memory.maxExternal = Math.max(memory.maxExternal, m.external)
-}, 250).unref()
-
-const stats = (): Stats => {
-  const usage = process.resourceUsage()
-  const p = (h: { percentile(p: number): number; max: number; count: number }, scale: number) => ({
-    p50: h.count === 0 ? 0 : h.percentile(50) / scale,
-    p99: h.count === 0 ? 0 : h.percentile(99) / scale,
-    max: h.count === 0 ? 0 : h.max / scale
-  })
-  return {
-    conversations: conversations.size,
-    openEventStreams: counts.events,
-    maxOpenEventStreams: counts.maxEvents,
-    heartbeats: counts.heartbeats,
-    expiredConversations: 0,
-    activeStreams: counts.active,
-    maxActiveStreams: counts.maxActive,
-    startedStreams: counts.started,
-    completedStreams: counts.completed,
-    failedStreams: counts.failed,
-    abortedStreams: counts.aborted,
-    rssBytes: process.memoryUsage.rss(),
-    heapUsedBytes: process.memoryUsage().heapUsed,
-    maxRssBytes: usage.maxRSS * 1024,
-    maxHeapUsedBytes: memory.maxHeapUsed,
-    maxExternalBytes: memory.maxExternal,
-    cpuMillis: (usage.userCPUTime + usage.systemCPUTime) / 1000,
-    firstTokenMillis: { ...p(firstToken, 1000), count: firstToken.count },
-    eventLoopDelayMillis: p({ percentile: (x) => loop.percentile(x), max: loop.max, count: 1 }, 1e6)
-  }
-}
 
 /** One turn written to `res`: a response of its own (`inline`), or an open event stream. */
 const turn = (message: string, res: Http.ServerResponse, start: number, inline: boolean, onEnd: () => void) => {
-  counts.started++
-  counts.active = counts.active + 1
-  counts.maxActive = Math.max(counts.maxActive, counts.active)
+  figures.turnStarted()
   let outcome: "aborted" | "completed" | "failed" = "aborted"
   let reply = ""
   let pending = ""
@@ -111,7 +71,7 @@ const turn = (message: string, res: Http.ServerResponse, start: number, inline: 
       if (out !== "") {
         if (first) {
           first = false
-          firstToken.record(Math.max(1, Math.round((performance.now() - start) * 1000)))
+          figures.firstToken(start)
         }
         res.write(out)
       }
@@ -130,8 +90,7 @@ const turn = (message: string, res: Http.ServerResponse, start: number, inline: 
   const finish = () => {
     if (finished) return
     finished = true
-    counts.active--
-    counts[outcome]++
+    figures.turnEnded(outcome)
     res.off("close", finish)
     up.destroy()
     onEnd()
@@ -164,8 +123,7 @@ const server = Http.createServer({ keepAlive: true, noDelay: true, requestTimeou
       if (!conversations.has(id)) return res.writeHead(404).end()
       if (eventStreams.has(id)) return res.writeHead(409).end()
       eventStreams.set(id, { res, busy: false })
-      counts.events++
-      counts.maxEvents = Math.max(counts.maxEvents, counts.events)
+      figures.streamOpened()
       res.on("close", () => {
         counts.events--
         eventStreams.delete(id)
@@ -182,13 +140,9 @@ const server = Http.createServer({ keepAlive: true, noDelay: true, requestTimeou
         res.writeHead(202, { "content-type": "application/json" }).end("{\"accepted\":true}")
       } else turn(message, res, start, true, () => {})
     } else if (url === "/admin/stats") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(stats()))
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(figures.stats(conversations.size)))
     } else if (url === "/admin/stats/reset") {
-      firstToken.reset()
-      loop.reset()
-      counts.maxActive = counts.active
-      memory.maxHeapUsed = 0
-      memory.maxExternal = 0
+      figures.reset()
       res.writeHead(204).end()
     } else res.writeHead(404).end()
   })

@@ -1,16 +1,20 @@
 /**
  * Load test of the chat server: conversations that keep their event streams open, a few of them
- * streaming at any moment, and the same load on a bare `node:http` proxy (`floor.ts`) in the
- * same run, as the floor.
+ * streaming at any moment, and the same load in the same run on two floors: the same routes
+ * built only from Effect's building blocks (`effectFloor.ts`: `@effect/platform` HttpServer and
+ * HttpClient, `@effect/experimental` Sse, `Stream`; no effect-dspy code) and a bare `node:http`
+ * proxy (`floor.ts`: no Effect). The figures decompose: bare floor -> Effect floor -> ours.
  *
  *   pnpm exec tsx examples/chat-server/load.ts [--conversations 10000] [--streaming 400]
  *     [--words 100] [--tps 50] [--ttft 200] [--seconds 60] [--warmup-seconds 10]
- *     [--no-floor] [--server-heap-mib 768] [--lm-timeout 60] [--max-pending 1000] [--profile DIR]
+ *     [--servers ours,effect,floor] [--no-floor] [--server-heap-mib 768] [--lm-timeout 60]
+ *     [--max-pending 1000] [--profile DIR]
  *
  * Three kinds of process: this one (the load generator), the simulator server (`simulator.ts`:
  * every answer `--words` tokens at `--tps` tokens per second after `--ttft` ms) and the server
- * under test (`main.ts`, then `floor.ts`), each its own child, so that the server's memory and
- * CPU are its own. For each server:
+ * under test (`--servers`, by default all three one after the other: `main.ts` (ours),
+ * `effectFloor.ts` (effect), `floor.ts` (floor); `--no-floor` is `--servers ours`), each its own
+ * child, so that the server's memory and CPU are its own. For each server:
  *
  * 1. warm up with a few turns, then read its RSS;
  * 2. create `--conversations` conversations and open every one's event stream
@@ -51,7 +55,16 @@ const warmupSeconds = option("warmup-seconds", 10)
 const lmTimeout = option("lm-timeout", 60)
 const maxPending = option("max-pending", 1000)
 const serverHeapMib = option("server-heap-mib", 768)
-const withFloor = !args.includes("--no-floor")
+type ServerKind = "ours" | "effect" | "floor"
+const serverKinds: ReadonlyArray<ServerKind> = ["ours", "effect", "floor"]
+const serversIndex = args.indexOf("--servers")
+/** The servers to load, in this order. */
+const servers: ReadonlyArray<ServerKind> = args.includes("--no-floor")
+  ? ["ours"]
+  : serversIndex === -1
+  ? serverKinds
+  : serverKinds.filter((kind) => (args[serversIndex + 1] ?? "").split(",").includes(kind))
+if (servers.length === 0) throw new Error(`--servers: a comma-separated list of ${serverKinds.join(", ")}`)
 const profileIndex = args.indexOf("--profile")
 /** A directory for a CPU profile of the chat server (`node --cpu-prof`), if asked. */
 const profileDir = profileIndex === -1 ? undefined : args[profileIndex + 1]
@@ -487,6 +500,31 @@ const report = (f: Figures) => {
   return perToken
 }
 
+/** The three servers side by side, and the ratios that decompose ours: bare floor -> Effect floor -> ours. */
+const summary = (results: ReadonlyMap<ServerKind, Figures>, perToken: ReadonlyMap<ServerKind, number>) => {
+  const kinds = serverKinds.filter((kind) => results.has(kind))
+  const cell = (text: string) => text.padStart(14)
+  const row = (label: string, value: (f: Figures, kind: ServerKind) => string) =>
+    console.log(`  ${label.padEnd(34)}${kinds.map((kind) => cell(value(results.get(kind)!, kind))).join("")}`)
+  console.log("\nsummary (the same run)")
+  row("", (_, kind) => kind)
+  row("server CPU per token (µs)", (_, kind) => perToken.get(kind)!.toFixed(1))
+  row("tokens delivered per s", (f) => (f.tokens / seconds).toFixed(0))
+  row("TTFT added p99, server (ms)", (f) => (f.serverTtft.p99 - ttft).toFixed(1))
+  row("TTFT added p99, client (ms)", (f) => (f.clientTtftP99 - ttft).toFixed(1))
+  row("RSS, conversations open (MiB)", (f) => (f.rssOpenBytes / 1024 / 1024).toFixed(0))
+  row("per idle conversation (KiB)", (f) => ((f.rssOpenBytes - f.rssBaseBytes) / conversations / 1024).toFixed(1))
+  row("failed turns", (f) => String(f.failedTurns))
+  const ratio = (a: ServerKind, b: ServerKind, what: string) => {
+    const x = perToken.get(a)
+    const y = perToken.get(b)
+    if (x !== undefined && y !== undefined) console.log(`  CPU per token, ${what}: ${(x / y).toFixed(2)}x`)
+  }
+  ratio("effect", "floor", "Effect floor / bare floor (the building blocks' share)")
+  ratio("ours", "effect", "ours / Effect floor (effect-dspy's share)")
+  ratio("ours", "floor", "ours / bare floor (target at most 2x)")
+}
+
 const main = async () => {
   console.log(
     `load: ${conversations} conversations with their event streams open, ${streaming} streaming at once; answers of ${words} tokens ` +
@@ -496,30 +534,36 @@ const main = async () => {
   const simulator = await spawnServer("simulator.ts", ["--words", String(words), "--tps", String(tps), "--ttft", String(ttft)], {})
   const clientCpu = process.cpuUsage()
   const simulatorCpu = procCpuMillis(simulator.pid)
-  const results: Array<Figures> = []
+  const results = new Map<ServerKind, Figures>()
   let simulatorCpuAfter: number | undefined
+  const start: Record<ServerKind, () => Promise<Child>> = {
+    ours: () =>
+      spawnServer("main.ts", [], {
+        PORT: "0",
+        CHAT_LM_TIMEOUT_SECONDS: String(lmTimeout),
+        CHAT_MAX_CONVERSATIONS_PER_CLIENT: String(conversations + 100),
+        EFFECT_DSPY_MODEL: "openai-compatible/sim-1",
+        OPENAI_COMPATIBLE_BASE_URL: `${simulator.url}/v1`
+      }, [
+        ...(serverHeapMib > 0 ? [`--max-old-space-size=${serverHeapMib}`] : []),
+        ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`])
+      ]),
+    effect: () =>
+      spawnServer("effectFloor.ts", ["--upstream", simulator.url], {}, serverHeapMib > 0 ? [`--max-old-space-size=${serverHeapMib}`] : []),
+    floor: () => spawnServer("floor.ts", ["--upstream", simulator.url], {})
+  }
+  const names: Record<ServerKind, string> = {
+    ours: "chat server (effect-dspy)",
+    effect: "Effect floor (effectFloor.ts: @effect/platform + @effect/experimental Sse, no effect-dspy)",
+    floor: "floor (floor.ts: bare node:http proxy)"
+  }
   try {
-    const server = await spawnServer("main.ts", [], {
-      PORT: "0",
-      CHAT_LM_TIMEOUT_SECONDS: String(lmTimeout),
-      CHAT_MAX_CONVERSATIONS_PER_CLIENT: String(conversations + 100),
-      EFFECT_DSPY_MODEL: "openai-compatible/sim-1",
-      OPENAI_COMPATIBLE_BASE_URL: `${simulator.url}/v1`
-    }, [
-      ...(serverHeapMib > 0 ? [`--max-old-space-size=${serverHeapMib}`] : []),
-      ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`])
-    ])
-    try {
-      results.push(await runLoad("chat server (effect-dspy)", server.url, server.pid))
-    } finally {
-      await server.stop()
-    }
-    if (withFloor) {
-      const floor = await spawnServer("floor.ts", ["--upstream", simulator.url], {})
+    for (const kind of servers) {
+      const server = await start[kind]()
       try {
-        results.push(await runLoad("floor (bare node:http proxy)", floor.url, floor.pid))
+        results.set(kind, await runLoad(names[kind], server.url, server.pid))
       } finally {
-        await floor.stop()
+        await server.stop()
       }
     }
   } finally {
@@ -528,13 +572,12 @@ const main = async () => {
     simulatorCpuAfter = procCpuMillis(simulator.pid)
     await simulator.stop()
   }
-  const perToken = results.map((f) => {
+  const perToken = new Map<ServerKind, number>()
+  for (const [kind, f] of results) {
     console.log(`\n${f.name}`)
-    return report(f)
-  })
-  if (perToken.length === 2) {
-    console.log(`\nserver CPU per token, chat server / floor: ${(perToken[0]! / perToken[1]!).toFixed(2)}x (target at most 2x)`)
+    perToken.set(kind, report(f))
   }
+  summary(results, perToken)
   const used = process.cpuUsage(clientCpu)
   console.log(`load generator CPU: ${ms((used.user + used.system) / 1000)} in all`)
   if (simulatorCpu !== undefined && simulatorCpuAfter !== undefined) {

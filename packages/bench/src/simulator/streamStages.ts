@@ -13,19 +13,34 @@
  * - `predict`: `StreamPredict.tokens` of a `Predict` (ChatAdapter, field parser);
  * - `conversation`: a `Conversation` turn turned into SSE frames as the chat server writes them.
  *
+ * And the floors of the same work, for the chat server's load (`examples/chat-server/load.ts`)
+ * to be read against, with none of effect-dspy's code:
+ *
+ * - `bare`: the body read with its web stream reader, each event's JSON parsed (`JSON.parse`)
+ *   and re-framed as an SSE frame, no Effect (what `examples/chat-server/floor.ts` does per read);
+ * - `effect-sse`: the body as `@effect/ai`'s OpenAI client reads a stream: `Stream.decodeText`,
+ *   `@effect/experimental`'s `Sse.makeChannel`, each event decoded with `Schema` (`parseJson`);
+ * - `effect-turn`: `effect-sse` made into SSE frames in a turn's fiber and handed over a `Mailbox`
+ *   to the reader, encoded (what `examples/chat-server/effectFloor.ts` does per token, minus the
+ *   sockets).
+ *
  * The difference between two rows is that stage's CPU per token. Prints figures, asserts nothing.
  *
  *   pnpm exec tsx packages/bench/src/simulator/streamStages.ts [--streams 2000] [--words 100]
  *     [--concurrency 100] [--rounds 3] [--stages body,model,...]
  */
 import { Conversation, Predict, Signature, StreamPredict } from "@effect-dspy/core"
+import * as Sse from "@effect/experimental/Sse"
 import { Lm } from "@effect-dspy/providers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import { parseArgs } from "node:util"
@@ -37,7 +52,10 @@ const { values } = parseArgs({
     words: { type: "string", default: "100" },
     concurrency: { type: "string", default: "100" },
     rounds: { type: "string", default: "3" },
-    stages: { type: "string", default: "body,model,model+retry,model+policy,predict,conversation" }
+    stages: {
+      type: "string",
+      default: "bare,body,effect-sse,effect-turn,model,model+retry,model+policy,predict,conversation"
+    }
   }
 })
 const STREAMS = Number(values.streams)
@@ -68,22 +86,86 @@ const answerEvents: ReadonlyArray<Uint8Array> = [
   encoder.encode("data: [DONE]\n\n")
 ]
 
+/** The answer's events as a body, one event per read. */
+const answerBody = () => {
+  let i = 0
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (i < answerEvents.length) controller.enqueue(answerEvents[i++]!)
+      else controller.close()
+    }
+  }, { highWaterMark: 0 })
+}
+
 /** An HTTP client answering every request with the answer's events, one event per body read. */
 const fakeHttp = Layer.succeed(
   HttpClient.HttpClient,
   HttpClient.make((request) =>
-    Effect.sync(() => {
-      let i = 0
-      const body = new ReadableStream<Uint8Array>({
-        pull(controller) {
-          if (i < answerEvents.length) controller.enqueue(answerEvents[i++]!)
-          else controller.close()
-        }
-      }, { highWaterMark: 0 })
-      return HttpClientResponse.fromWeb(request, new Response(body, { headers: { "content-type": "text/event-stream" } }))
-    })
+    Effect.sync(() =>
+      HttpClientResponse.fromWeb(request, new Response(answerBody(), { headers: { "content-type": "text/event-stream" } }))
+    )
   )
 )
+
+/** The bare floor: reads the body and frames each token without Effect; resolves to the bytes framed. */
+const bareTurn = async (): Promise<number> => {
+  const reader = answerBody().getReader()
+  const decoder = new TextDecoder()
+  let pending = ""
+  let reply = ""
+  let bytes = 0
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    const all = pending + decoder.decode(read.value, { stream: true })
+    let out = ""
+    let pos = 0
+    for (let end = all.indexOf("\n\n", pos); end !== -1; end = all.indexOf("\n\n", pos)) {
+      const data = all.slice(pos + 6, end)
+      pos = end + 2
+      if (data === "[DONE]") continue
+      const delta = (JSON.parse(data) as { choices?: Array<{ delta?: { content?: string } }> }).choices?.[0]?.delta?.content
+      if (typeof delta === "string" && delta !== "") {
+        reply += delta
+        out += frame("token", { delta })
+      }
+    }
+    pending = all.slice(pos)
+    if (out !== "") bytes += encoder.encode(out).length
+  }
+  return bytes + encoder.encode(frame("done", { reply })).length
+}
+
+/** A chat-completions stream chunk: what the Effect floor reads of it. */
+const CompletionChunk = Schema.Struct({
+  choices: Schema.Array(Schema.Struct({
+    delta: Schema.optional(Schema.Struct({ content: Schema.optional(Schema.NullOr(Schema.String)) }))
+  }))
+})
+const decodeCompletionChunk = Schema.decode(Schema.parseJson(CompletionChunk))
+
+/** The Effect floor of `model`: the body read as `@effect/ai`'s OpenAI client reads a stream. */
+const effectChunks = Effect.map(HttpClient.HttpClient, (http) =>
+  http.get("http://sim.invalid/v1").pipe(
+    Effect.map((response) => response.stream),
+    Stream.unwrapScoped,
+    Stream.decodeText(),
+    Stream.pipeThroughChannel(Sse.makeChannel()),
+    Stream.takeWhile((event) => event.data !== "[DONE]"),
+    Stream.mapEffect((event) => decodeCompletionChunk(event.data))
+  ))
+
+/** The Effect floor of a chat server's turn: frames made in the turn's fiber, handed over a `Mailbox`. */
+const effectTurn = Effect.gen(function*() {
+  const chunks = yield* effectChunks
+  const frames = chunks.pipe(
+    Stream.filterMap((chunk) => {
+      const delta = chunk.choices[0]?.delta?.content
+      return delta == null || delta === "" ? Option.none() : Option.some(frame("token", { delta }))
+    })
+  )
+  const mailbox = yield* Mailbox.make<string, unknown>({ capacity: 64 })
+  yield* Effect.forkScoped(Mailbox.into(Stream.runForEachChunk(frames, (chunk) => mailbox.offerAll(chunk)), mailbox))
+  return yield* Mailbox.toStream(mailbox).pipe(Stream.encodeText, Stream.runFold(0, (bytes, b) => bytes + b.length))
+})
 
 type Policy = "none" | "retry" | "default"
 
@@ -105,6 +187,12 @@ const frame = (name: string, data: unknown): string => `event: ${name}\ndata: ${
 
 /** One stream of the stage; resolves to the tokens it saw. */
 const stages: Record<string, { readonly policy: Policy; readonly one: (i: number) => Effect.Effect<number, unknown, LanguageModel.LanguageModel> }> = {
+  bare: { policy: "none", one: () => Effect.promise(bareTurn) },
+  "effect-sse": {
+    policy: "none",
+    one: () => Effect.flatMap(effectChunks, Stream.runCount).pipe(Effect.provide(fakeHttp))
+  },
+  "effect-turn": { policy: "none", one: () => Effect.scoped(effectTurn).pipe(Effect.provide(fakeHttp)) },
   body: {
     policy: "none",
     one: () =>
