@@ -1,11 +1,10 @@
 /**
  * The tracer provider's id generator. An Effect span takes its ids when it starts (its children
  * and the `traceparent` headers it sends name them at once), but its SDK span is made only when
- * it ends (`tracer.ts`); `startSpan` gives the SDK the ids the span already has, for the one
+ * it ends (`tracer.ts`); `handing` gives the SDK the ids the span already has, for the one
  * synchronous `startSpan` call that makes it. Any other span the provider makes gets fresh
  * random ids, as with the SDK's default generator.
  */
-import type * as OtelApi from "@opentelemetry/api"
 import { type IdGenerator, RandomIdGenerator } from "@opentelemetry/sdk-trace-base"
 
 /** An id generator that hands the SDK known ids for the span it is making. */
@@ -21,19 +20,12 @@ export class HandedIds implements IdGenerator {
   newSpanId(): string {
     return this.random.generateSpanId()
   }
-  /** Makes an SDK span with `tracer` (of the provider this generator serves), with these ids. */
-  startSpan(
-    tracer: OtelApi.Tracer,
-    traceId: string,
-    spanId: string,
-    name: string,
-    options: OtelApi.SpanOptions,
-    context: OtelApi.Context
-  ): OtelApi.Span {
+  /** Runs `make` (which makes one SDK span, synchronously) with the SDK given these ids. */
+  handing<A>(traceId: string, spanId: string, make: () => A): A {
     this.traceId = traceId
     this.spanId = spanId
     try {
-      return tracer.startSpan(name, options, context)
+      return make()
     } finally {
       this.traceId = undefined
       this.spanId = undefined

@@ -65,9 +65,6 @@ const billion = BigInt(1e9)
 const hrTime = (nanos: bigint): OtelApi.HrTime => [Number(nanos / billion), Number(nanos % billion)]
 
 const traceNameKey = "langfuse.trace.name"
-// What the sampler is shown when a span starts: its attributes and links come later.
-const noAttributes: OtelApi.Attributes = Object.freeze({})
-const noLinks: Array<OtelApi.Link> = []
 const deprecated = new Map(Object.entries(GenAi.deprecatedAttributes))
 
 /** The error type of a failure: its `_tag`, else its name. */
@@ -130,8 +127,8 @@ export class SdkSpan implements Tracer.Span {
       this.traceId,
       name,
       kinds[kind],
-      noAttributes,
-      links.length === 0 ? noLinks : links.map(linkOf)
+      {},
+      links.length === 0 ? [] : links.map(linkOf)
     ).decision
     this.sampled = decision === SamplingDecision.RECORD_AND_SAMPLED
     this.recording = options.exporting && decision !== SamplingDecision.NOT_RECORD
@@ -186,19 +183,20 @@ export class SdkSpan implements Tracer.Span {
   }
   /** Makes, fills and ends the SDK span, with the ids this span took at its start. */
   private record(endTime: bigint): void {
-    const spanOptions: OtelApi.SpanOptions = { kind: kinds[this.kind], startTime: hrTime(this.status.startTime) }
-    if (this.links.length > 0) spanOptions.links = this.links.map(linkOf)
-    const span = this.options.ids.startSpan(this.options.tracer, this.traceId, this.spanId, this.name, spanOptions, this.parentContext)
-    // One by one rather than as the start's attributes, which the SDK copies twice over.
-    this.attributes.forEach((value, key) => {
+    const attributes: OtelApi.Attributes = {}
+    for (const [key, value] of this.attributes) {
       const converted = toAttributeValue(value)
-      if (converted !== undefined) span.setAttribute(key, converted)
-    })
-    const policy = this.options.content
-    if (this.captured !== undefined && policy !== undefined) {
-      const rendered = Content.render(policy, this.captured, this.attributes)
-      for (const key in rendered) span.setAttribute(key, rendered[key]!)
+      if (converted !== undefined) attributes[key] = converted
     }
+    const policy = this.options.content
+    if (this.captured !== undefined && policy !== undefined) Object.assign(attributes, Content.render(policy, this.captured, this.attributes))
+    const spanOptions: OtelApi.SpanOptions = {
+      kind: kinds[this.kind],
+      startTime: hrTime(this.status.startTime),
+      attributes
+    }
+    if (this.links.length > 0) spanOptions.links = this.links.map(linkOf)
+    const span = this.options.ids.handing(this.traceId, this.spanId, () => this.options.tracer.startSpan(this.name, spanOptions, this.parentContext))
     if (this.events !== undefined) for (const event of this.events) span.addEvent(event.name, event.attributes, event.time)
     if (this.spanStatus !== undefined) span.setStatus(this.spanStatus)
     span.end(hrTime(endTime))
