@@ -38,7 +38,6 @@ import * as GenAi from "./GenAi.js"
 import * as Langfuse from "./Langfuse.js"
 import * as TelemetryConfig from "./TelemetryConfig.js"
 import * as Content from "./internal/content.js"
-import { HandedIds } from "./internal/handedIds.js"
 import * as GenAiMetrics from "./internal/metrics.js"
 import * as Pipeline from "./internal/pipeline.js"
 import * as InternalTracer from "./internal/tracer.js"
@@ -243,14 +242,11 @@ const make = (settings: TelemetryConfig.Settings) =>
       ...settings.resourceAttributes,
       "service.name": settings.serviceName
     }))
-    // Also with metrics alone: the sampler decides the sampled flag that outgoing `traceparent`
-    // headers carry, and downstream services sample by it (`parentbased_*`).
-    const sampler = samplerOf(settings.sampler)
-    const ids = new HandedIds()
     const provider = new BasicTracerProvider({
       resource,
-      sampler,
-      idGenerator: ids,
+      // Also with metrics alone: the sampler decides the sampled flag that outgoing `traceparent`
+      // headers carry, and downstream services sample by it (`parentbased_*`).
+      sampler: samplerOf(settings.sampler),
       spanProcessors: sinks.map((sink) => sink.processor)
     })
     let metricsFailing = false
@@ -270,8 +266,6 @@ const make = (settings: TelemetryConfig.Settings) =>
     const content = sinks.length === 0 ? undefined : Content.makePolicy(settings.content, secrets)
     const tracer = InternalTracer.make({
       tracer: provider.getTracer(scopeName, version),
-      ids,
-      sampler,
       // Metrics alone: spans are made for their metrics and their sampling decision, never recorded.
       exporting: sinks.length > 0,
       content,

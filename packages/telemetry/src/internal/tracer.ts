@@ -19,7 +19,6 @@
  * `langfuse.trace.name` goes on every span of a trace.
  */
 import * as OtelApi from "@opentelemetry/api"
-import { type Sampler, SamplingDecision } from "@opentelemetry/sdk-trace-base"
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import type * as Exit from "effect/Exit"
@@ -29,17 +28,12 @@ import type * as ContentCapture from "../ContentCapture.js"
 import * as GenAi from "../GenAi.js"
 import { toAttributes, toAttributeValue } from "./attributes.js"
 import * as Content from "./content.js"
-import type { HandedIds } from "./handedIds.js"
 import type { ResponseParts } from "./messages.js"
 import type * as Prompt from "@effect/ai/Prompt"
 
 /** What the tracer needs. */
 export interface Options {
-  /** Makes the SDK spans; its provider's id generator is `ids` and its sampler `sampler`. */
   readonly tracer: OtelApi.Tracer
-  readonly ids: HandedIds
-  /** Asked when an Effect span starts: whether it is recorded, and the sampled flag its children and headers carry. */
-  readonly sampler: Sampler
   /** Whether any destination receives spans; when none does, nothing is recorded on SDK spans. */
   readonly exporting: boolean
   /** How captured content is rendered; `undefined` when capture is off. */
@@ -86,28 +80,19 @@ const linkOf = (link: Tracer.SpanLink): OtelApi.Link => ({
   attributes: toAttributes(link.attributes)
 })
 
-/**
- * An Effect span recorded by an OpenTelemetry SDK span. Its ids and sampling decision are taken
- * when it starts (the sampler in force asked as the SDK would ask it); its SDK span is made,
- * filled and ended in one go when it ends, so that no SDK span lives across the model's wait
- * (at 64 calls in flight a call outlives several young-generation collections, and what it holds
- * is promoted), and a span that is not recorded makes none.
- */
+/** An Effect span recorded by an OpenTelemetry SDK span. */
 export class SdkSpan implements Tracer.Span {
   readonly _tag = "Span"
   readonly spanId: string
   readonly traceId: string
   readonly sampled: boolean
   readonly attributes = new Map<string, unknown>()
-  /** Whether the SDK records this span (sampled or record-only) for a destination: only then is an SDK span made. */
+  readonly otel: OtelApi.Span
+  /** Whether the SDK records this span (sampled or record-only) for a destination: only then are attributes sent to it. */
   readonly recording: boolean
   status: Tracer.SpanStatus
   /** Content handed to the span, rendered when it ends. */
   captured: Content.Captured | undefined = undefined
-  private readonly parentContext: OtelApi.Context
-  private events: Array<{ readonly name: string; readonly time: OtelApi.HrTime; readonly attributes: OtelApi.Attributes | undefined }> | undefined =
-    undefined
-  private spanStatus: OtelApi.SpanStatus | undefined = undefined
   private childContext: OtelApi.Context | undefined = undefined
   constructor(
     readonly options: Options,
@@ -118,29 +103,19 @@ export class SdkSpan implements Tracer.Span {
     startTime: bigint,
     readonly kind: Tracer.SpanKind
   ) {
-    this.parentContext = parentContext(parent, options.propagate)
-    const parentSpan = OtelApi.trace.getSpanContext(this.parentContext)
-    this.traceId = parentSpan !== undefined && OtelApi.trace.isSpanContextValid(parentSpan) ? parentSpan.traceId : options.ids.newTraceId()
-    this.spanId = options.ids.newSpanId()
-    const decision = options.sampler.shouldSample(
-      this.parentContext,
-      this.traceId,
-      name,
-      kinds[kind],
-      {},
-      links.length === 0 ? [] : links.map(linkOf)
-    ).decision
-    this.sampled = decision === SamplingDecision.RECORD_AND_SAMPLED
-    this.recording = options.exporting && decision !== SamplingDecision.NOT_RECORD
+    const spanOptions: OtelApi.SpanOptions = { kind: kinds[kind], startTime: hrTime(startTime) }
+    if (links.length > 0) spanOptions.links = links.map(linkOf)
+    this.otel = options.tracer.startSpan(name, spanOptions, parentContext(parent, options.propagate))
+    const spanContext = this.otel.spanContext()
+    this.spanId = spanContext.spanId
+    this.traceId = spanContext.traceId
+    this.sampled = (spanContext.traceFlags & OtelApi.TraceFlags.SAMPLED) === OtelApi.TraceFlags.SAMPLED
+    this.recording = options.exporting && this.otel.isRecording()
     this.status = { _tag: "Started", startTime }
-  }
-  /** The span's context as OpenTelemetry names it. */
-  spanContext(): OtelApi.SpanContext {
-    return { traceId: this.traceId, spanId: this.spanId, traceFlags: this.sampled ? OtelApi.TraceFlags.SAMPLED : OtelApi.TraceFlags.NONE }
   }
   /** The OpenTelemetry context with this span as the parent. */
   asParent(): OtelApi.Context {
-    return this.childContext ??= OtelApi.trace.setSpanContext(OtelApi.ROOT_CONTEXT, this.spanContext())
+    return this.childContext ??= OtelApi.trace.setSpan(OtelApi.ROOT_CONTEXT, this.otel)
   }
   /** A model call (a Langfuse generation). */
   isModelCall(): boolean {
@@ -153,14 +128,17 @@ export class SdkSpan implements Tracer.Span {
       if (replacement === undefined || this.attributes.has(replacement)) return
       key = replacement
     }
-    if (value === undefined || value === null) return
+    const converted = toAttributeValue(value)
+    if (converted === undefined) return
     this.attributes.set(key, value)
+    if (this.recording) this.otel.setAttribute(key, converted)
   }
   event(name: string, startTime: bigint, attributes?: Record<string, unknown>): void {
-    if (this.recording) (this.events ??= []).push({ name, time: hrTime(startTime), attributes: attributes === undefined ? undefined : toAttributes(attributes) })
+    if (this.recording) this.otel.addEvent(name, attributes === undefined ? undefined : toAttributes(attributes), hrTime(startTime))
   }
   addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
     this.links.push(...links)
+    if (this.recording) this.otel.addLinks(links.map(linkOf))
   }
   /** Keeps a captured value until the span ends; nothing is kept for a span that is not recorded. */
   capture(value: unknown, info: ContentCapture.Info): void {
@@ -176,30 +154,14 @@ export class SdkSpan implements Tracer.Span {
     if (this.status._tag === "Ended") return
     this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
     if (exit._tag === "Failure" && !Cause.isEmpty(exit.cause)) this.fail(exit.cause, endTime)
-    if (this.recording) this.record(endTime)
-    this.captured = undefined
-    this.events = undefined
-    this.options.onEnd?.(this)
-  }
-  /** Makes, fills and ends the SDK span, with the ids this span took at its start. */
-  private record(endTime: bigint): void {
-    const attributes: OtelApi.Attributes = {}
-    for (const [key, value] of this.attributes) {
-      const converted = toAttributeValue(value)
-      if (converted !== undefined) attributes[key] = converted
-    }
     const policy = this.options.content
-    if (this.captured !== undefined && policy !== undefined) Object.assign(attributes, Content.render(policy, this.captured, this.attributes))
-    const spanOptions: OtelApi.SpanOptions = {
-      kind: kinds[this.kind],
-      startTime: hrTime(this.status.startTime),
-      attributes
+    if (this.captured !== undefined && policy !== undefined) {
+      const rendered = Content.render(policy, this.captured, this.attributes)
+      for (const key in rendered) this.otel.setAttribute(key, rendered[key]!)
+      this.captured = undefined
     }
-    if (this.links.length > 0) spanOptions.links = this.links.map(linkOf)
-    const span = this.options.ids.handing(this.traceId, this.spanId, () => this.options.tracer.startSpan(this.name, spanOptions, this.parentContext))
-    if (this.events !== undefined) for (const event of this.events) span.addEvent(event.name, event.attributes, event.time)
-    if (this.spanStatus !== undefined) span.setStatus(this.spanStatus)
-    span.end(hrTime(endTime))
+    this.otel.end(hrTime(endTime))
+    this.options.onEnd?.(this)
   }
   /**
    * A failure is an error, interruption (a cancelled or timed-out call) included: status
@@ -208,7 +170,7 @@ export class SdkSpan implements Tracer.Span {
   private fail(cause: Cause.Cause<unknown>, endTime: bigint): void {
     if (Cause.isInterruptedOnly(cause)) {
       if (!this.attributes.has(GenAi.Attributes.errorType)) this.attribute(GenAi.Attributes.errorType, "Interrupted")
-      this.spanStatus = { code: OtelApi.SpanStatusCode.ERROR, message: "interrupted" }
+      this.otel.setStatus({ code: OtelApi.SpanStatusCode.ERROR, message: "interrupted" })
       return
     }
     const failure = Cause.failureOption(cause)
@@ -221,17 +183,13 @@ export class SdkSpan implements Tracer.Span {
     const first = Cause.prettyErrors(cause)[0]
     const message = withContent ? first?.message ?? "" : type
     if (this.recording) {
-      ;(this.events ??= []).push({
-        name: "exception",
-        time: hrTime(endTime),
-        attributes: {
-          "exception.type": type,
-          "exception.message": message,
-          "exception.stacktrace": withContent ? Cause.pretty(cause, { renderErrorCause: true }) : framesOf(type, first?.stack)
-        }
-      })
+      this.otel.addEvent("exception", {
+        "exception.type": type,
+        "exception.message": message,
+        "exception.stacktrace": withContent ? Cause.pretty(cause, { renderErrorCause: true }) : framesOf(type, first?.stack)
+      }, hrTime(endTime))
     }
-    this.spanStatus = { code: OtelApi.SpanStatusCode.ERROR, message }
+    this.otel.setStatus({ code: OtelApi.SpanStatusCode.ERROR, message })
   }
 }
 
@@ -355,7 +313,7 @@ export const make = (options: Options): Tracer.Tracer =>
     context: options.propagate
       ? (f, fiber) => {
         const current = fiber.currentSpan === undefined ? undefined : recorderOf(fiber.currentSpan)
-        return current === undefined ? f() : OtelApi.context.with(OtelApi.trace.setSpanContext(OtelApi.context.active(), current.spanContext()), f)
+        return current === undefined ? f() : OtelApi.context.with(OtelApi.trace.setSpan(OtelApi.context.active(), current.otel), f)
       }
       : (f) => f()
   })
