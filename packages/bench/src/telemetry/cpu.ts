@@ -85,12 +85,28 @@ const allModes = [
   "bridge",
   "bridge-no-content",
   "bridge-base",
+  "bridge-cot",
+  "bridge-cot-no-content",
+  "bridge-cot-base",
   "untraced",
   "spans",
   "no-redaction"
 ] as const
 type Mode = (typeof allModes)[number]
-const defaultModes: ReadonlyArray<Mode> = ["off", "export", "no-content", "sdk", "sdk-no-content", "sdk-base", "bridge", "bridge-no-content", "bridge-base"]
+const defaultModes: ReadonlyArray<Mode> = [
+  "off",
+  "export",
+  "no-content",
+  "sdk",
+  "sdk-no-content",
+  "sdk-base",
+  "bridge",
+  "bridge-no-content",
+  "bridge-base",
+  "bridge-cot",
+  "bridge-cot-no-content",
+  "bridge-cot-base"
+]
 const isMode = (m: string): m is Mode => allModes.some((a) => a === m)
 
 const server = { address: "127.0.0.1", port: 8787 }
@@ -117,6 +133,13 @@ const nextTurn = <A>(answer: () => A): Effect.Effect<A> =>
 
 // The model answers on the next turn with what the simulator would write; the question's number
 // is read back from the prompt so that each call's reply differs as a real one would.
+const cot = ChainOfThought.make(Floor.QA)
+const withSettings = LmConfig.withSettings({ provider: "openai-compatible", model: "sim-1", server })
+const workload = (n: number) =>
+  Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) => cot({ question: Floor.question(i) }), { concurrency: CONCURRENCY, discard: true }).pipe(
+    withSettings
+  )
+
 const model = Layer.effect(
   LanguageModel.LanguageModel,
   LanguageModel.make({
@@ -136,18 +159,18 @@ const model = Layer.effect(
   })
 )
 
-const cot = ChainOfThought.make(Floor.QA)
-const workload = (n: number) =>
-  Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) => cot({ question: Floor.question(i) }), { concurrency: CONCURRENCY, discard: true }).pipe(
-    LmConfig.withSettings({ provider: "openai-compatible", model: "sim-1", server })
-  )
 
 // The Effect floor's call: the floor's two spans around the model's wait, as an Effect program
 // writes them with Effect's own span API (the reply's attributes, and with `content` the prompt
-// and reply, annotated once it is in).
+// and reply, annotated once it is in). `hosted`: around the same ChainOfThought call as the
+// other modes make, run untraced inside them (so the spans live in the same program as ours:
+// as many fiber steps under them, as much other garbage beside them), instead of the bare wait.
 const chatStart = Floor.chatSpan(server)
-const bridgeCall = (i: number, messages: Floor.Messages, content: boolean) =>
-  nextTurn(() => replyFields(i, replyText(i))).pipe(
+const bridgeCall = (i: number, messages: Floor.Messages, content: boolean, hosted: boolean) =>
+  Effect.as(
+    hosted ? Effect.withTracerEnabled(cot({ question: Floor.question(i) }), false) : nextTurn(() => undefined),
+    replyFields(i, replyText(i))
+  ).pipe(
     Effect.tap((reply) =>
       Effect.annotateCurrentSpan(
         content ? { ...Floor.replyAttributes(reply), ...Floor.chatContentAttributes(messages, reply) } : Floor.replyAttributes(reply)
@@ -200,9 +223,9 @@ const child = async (mode: Mode, tracesUrl: string): Promise<void> => {
     if (sdk !== undefined && sdk.counts().exported !== 2 * n) throw new Error(`sdk: ${JSON.stringify(sdk.counts())} exported of ${2 * n} spans`)
     return (used.user + used.system) / n
   }
-  const bridgeRound = async (n: number, spans: boolean, content: boolean) => {
+  const bridgeRound = async (n: number, spans: boolean, content: boolean, hosted: boolean) => {
     const messages = Array.from({ length: n }, (_, i) => Floor.messagesFor(Floor.question(i)))
-    const calls = Effect.forEach(messages, (m, i) => bridgeCall(i, m, content), { concurrency: CONCURRENCY, discard: true })
+    const calls = Effect.forEach(messages, (m, i) => bridgeCall(i, m, content, hosted), { concurrency: CONCURRENCY, discard: true }).pipe(withSettings)
     gc?.()
     const cpu = process.cpuUsage()
     const floor = spans ? Floor.countingProcessor(tracesUrl, queue.maxQueueSize) : undefined
@@ -241,8 +264,8 @@ const child = async (mode: Mode, tracesUrl: string): Promise<void> => {
   const roundOf = (n: number) =>
     mode === "sdk" || mode === "sdk-no-content" || mode === "sdk-base"
       ? sdkRound(n, mode !== "sdk-base", mode === "sdk")
-      : mode === "bridge" || mode === "bridge-no-content" || mode === "bridge-base"
-      ? bridgeRound(n, mode !== "bridge-base", mode === "bridge")
+      : mode.startsWith("bridge")
+      ? bridgeRound(n, !mode.endsWith("-base"), !mode.endsWith("no-content") && !mode.endsWith("-base"), mode.startsWith("bridge-cot"))
       : effectRound(n)
   try {
     await roundOf(WARMUP)
@@ -315,10 +338,12 @@ const parent = async () => {
       ours === undefined || floor === undefined ? undefined : ours.map((x, i) => x / floor[i]!)
     // Each mode's baseline: the same loop without what is measured (none for the baselines).
     const baseOf = (mode: Mode): Mode | undefined =>
-      mode === "off" || mode === "sdk-base" || mode === "bridge-base"
+      mode === "off" || mode.endsWith("-base")
         ? undefined
         : mode.startsWith("sdk")
         ? "sdk-base"
+        : mode.startsWith("bridge-cot")
+        ? "bridge-cot-base"
         : mode.startsWith("bridge")
         ? "bridge-base"
         : "off"
@@ -329,42 +354,51 @@ const parent = async () => {
     const content = (mode: Mode) => !mode.endsWith("no-content")
     const sdkFloor = (mode: Mode) => cost(content(mode) ? "sdk" : "sdk-no-content")
     const bridgeFloor = (mode: Mode) => cost(content(mode) ? "bridge" : "bridge-no-content")
+    const hostedFloor = (mode: Mode) => cost(content(mode) ? "bridge-cot" : "bridge-cot-no-content")
     const fmt = (xs: Array<number> | undefined, digits: number, unit = "") =>
       xs === undefined ? "" : `${median(xs).toFixed(digits)}${unit} (${range(xs, digits)})`
     console.log(
-      `\n${"mode".padEnd(18)}${"CPU µs/call (median, range)".padEnd(30)}${"tracing µs/call".padEnd(24)}${"vs SDK".padEnd(22)}vs bridge`
+      `\n${"mode".padEnd(22)}${"CPU µs/call (median, range)".padEnd(30)}${"tracing µs/call".padEnd(24)}${"vs SDK".padEnd(22)}` +
+        `${"vs bridge".padEnd(22)}vs bridge in CoT`
     )
     const rows: Array<Record<string, unknown>> = []
     for (const mode of modes) {
       const xs = results.get(mode)!
       const tracing = cost(mode)
-      const comparable = tracing !== undefined && mode !== "untraced"
-      const vsSdk = comparable && !mode.startsWith("sdk") ? ratio(tracing, sdkFloor(mode)) : undefined
-      const vsBridge = comparable && !mode.startsWith("sdk") && !mode.startsWith("bridge") ? ratio(tracing, bridgeFloor(mode)) : undefined
-      rows.push({ mode, cpuMicrosPerCall: xs, tracingMicrosPerCall: tracing, vsSdk, vsBridge })
-      console.log(`${mode.padEnd(18)}${fmt(xs, 1).padEnd(30)}${fmt(tracing, 1).padEnd(24)}${fmt(vsSdk, 2, "x").padEnd(22)}${fmt(vsBridge, 2, "x")}`)
+      const ours = tracing !== undefined && mode !== "untraced" && !mode.startsWith("sdk") && !mode.startsWith("bridge")
+      const vsSdk = tracing !== undefined && mode !== "untraced" && !mode.startsWith("sdk") ? ratio(tracing, sdkFloor(mode)) : undefined
+      const vsBridge = ours ? ratio(tracing, bridgeFloor(mode)) : undefined
+      const vsHosted = ours ? ratio(tracing, hostedFloor(mode)) : undefined
+      rows.push({ mode, cpuMicrosPerCall: xs, tracingMicrosPerCall: tracing, vsSdk, vsBridge, vsBridgeInCot: vsHosted })
+      console.log(
+        `${mode.padEnd(22)}${fmt(xs, 1).padEnd(30)}${fmt(tracing, 1).padEnd(24)}${fmt(vsSdk, 2, "x").padEnd(22)}` +
+          `${fmt(vsBridge, 2, "x").padEnd(22)}${fmt(vsHosted, 2, "x")}`
+      )
     }
     console.log(
-      "(tracing: the mode minus its baseline of the same round: `off` for ours, `sdk-base` for the SDK's modes, `bridge-base` for the bridge's; " +
+      "(tracing: the mode minus its baseline of the same round: `off` for ours, `sdk-base`, `bridge-base` and `bridge-cot-base` for the floors; " +
         "`untraced` is negative: what Effect's own spans cost)"
     )
-    // The verdict: tracing's cost per call from the SDK's floor through Effect's bridge to ours.
-    const verdict = (label: string, ours: Mode, sdk: Mode, bridge: Mode) => {
+    // The verdict: tracing's cost per call from the SDK's floor through Effect's bridge (around
+    // the bare wait, then inside the same ChainOfThought program) to ours.
+    const verdict = (label: string, ours: Mode, sdk: Mode, bridge: Mode, hosted: Mode) => {
       const o = cost(ours)
       const s = cost(sdk)
-      const b = cost(bridge)
       if (o === undefined || s === undefined) return
       const parts = [`SDK floor ${median(s).toFixed(1)} µs`]
-      if (b !== undefined) parts.push(`@effect/opentelemetry bridge ${median(b).toFixed(1)} µs (${median(ratio(b, s)!).toFixed(2)}x the SDK)`)
+      for (const [name, floor] of [["@effect/opentelemetry bridge", cost(bridge)], ["the bridge in ChainOfThought", cost(hosted)]] as const) {
+        if (floor !== undefined) parts.push(`${name} ${median(floor).toFixed(1)} µs (${median(ratio(floor, s)!).toFixed(2)}x the SDK)`)
+      }
+      const last = cost(hosted) ?? cost(bridge)
       parts.push(
         `ours ${median(o).toFixed(1)} µs (${median(ratio(o, s)!).toFixed(2)}x the SDK` +
-          (b === undefined ? ")" : `, ${median(ratio(o, b)!).toFixed(2)}x the bridge)`)
+          (last === undefined ? ")" : `, ${median(ratio(o, last)!).toFixed(2)}x the last bridge figure)`)
       )
-      console.log(`  ${label.padEnd(17)}${parts.join(" -> ")}`)
+      console.log(`  ${label}\n    ${parts.join("\n    -> ")}`)
     }
     console.log(`\ntracing CPU per call, medians of the rounds:`)
-    verdict("with content:", "export", "sdk", "bridge")
-    verdict("without content:", "no-content", "sdk-no-content", "bridge-no-content")
+    verdict("with content:", "export", "sdk", "bridge", "bridge-cot")
+    verdict("without content:", "no-content", "sdk-no-content", "bridge-no-content", "bridge-cot-no-content")
     const exportRatio = ratio(cost("export"), cost("sdk"))
     if (exportRatio !== undefined) {
       const m = median(exportRatio)
@@ -386,7 +420,7 @@ const parent = async () => {
         const baseMode = baseOf(mode)
         const base = baseMode === undefined ? undefined : alloc(baseMode)
         const extra = own === undefined || base === undefined ? "" : `  tracing ${(own - base).toFixed(1)}`
-        console.log(`${mode.padEnd(18)}${own === undefined ? "" : own.toFixed(1).padStart(8)}${extra}`)
+        console.log(`${mode.padEnd(22)}${own === undefined ? "" : own.toFixed(1).padStart(8)}${extra}`)
       }
       for (const row of rows) row["allocKiBPerCall"] = allocs.get(row["mode"] as Mode)
     }
