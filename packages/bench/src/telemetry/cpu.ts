@@ -30,7 +30,10 @@
  * - `bridge-no-content`: the same without the content attributes;
  * - `bridge-base`: the `bridge` program under Effect's built-in tracer (its spans made with
  *   their attributes, nothing recorded or exported, no content: what `off` is to ours),
- *   subtracted from the `bridge` modes.
+ *   subtracted from the `bridge` modes;
+ * - `bridge-cot`, `bridge-cot-no-content`, `bridge-cot-base`: the same three around the same
+ *   ChainOfThought call as the other modes make (run untraced inside the two spans) instead of
+ *   the bare wait: the bridge's spans among as many fiber steps and as much other garbage as ours.
  *
  * Each mode runs in its own child process (a warm-up, then `--reps` measured runs of `--calls`
  * calls, of which the least CPU counts: load from other work only adds): modes that share
@@ -38,10 +41,10 @@
  * other modes ran beside them (1.32-1.45x alone, 1.67-1.92x with all seven in one process).
  * Rounds alternate the order of the modes (every other round reversed). Figures: CPU µs per call
  * of each mode with every round's figure, tracing's cost (`mode - off`, this round's `off`) and
- * the SDK's (`sdk - sdk-base`, this round's), the bridge's (`bridge - bridge-base`), and the
- * ratios per round, with their median and range (target of issue 22: at most 1.5x, for
- * `export` against `sdk`); the verdict decomposes tracing's cost into the SDK floor, what
- * `@effect/opentelemetry` adds to it, and what effect-dspy adds to that.
+ * the SDK's (`sdk - sdk-base`, this round's), the bridge's (`bridge - bridge-base`,
+ * `bridge-cot - bridge-cot-base`), and the ratios per round, with their median and range (target
+ * of issue 22: at most 1.5x, for `export` against `sdk`); the verdict lines tracing's cost up as
+ * SDK floor -> `@effect/opentelemetry` around the bare wait -> the same inside ChainOfThought -> ours.
  *
  * `--alloc true` adds, per mode, the bytes a call allocates (garbage included), measured in one
  * more run after the timed ones (`allocation.ts`: V8's sampling heap profiler, whose hooks would
@@ -49,7 +52,8 @@
  * it tells two versions apart where the CPU figures' spread cannot.
  *
  *   node --expose-gc --import tsx packages/bench/src/telemetry/cpu.ts [--calls 5000] [--rounds 5] [--concurrency 64]
- *     [--warmup 2000] [--reps 3] [--alloc true] [--modes off,export,no-content,sdk,sdk-no-content,sdk-base,bridge,bridge-no-content,bridge-base,untraced,spans,no-redaction]
+ *     [--warmup 2000] [--reps 3] [--alloc true]
+ *     [--modes off,export,no-content,sdk,sdk-no-content,sdk-base,bridge,bridge-no-content,bridge-base,bridge-cot,bridge-cot-no-content,bridge-cot-base,untraced,spans,no-redaction]
  *     [--json FILE]
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
@@ -131,8 +135,6 @@ const nextTurn = <A>(answer: () => A): Effect.Effect<A> =>
     return Effect.sync(() => clearImmediate(handle))
   })
 
-// The model answers on the next turn with what the simulator would write; the question's number
-// is read back from the prompt so that each call's reply differs as a real one would.
 const cot = ChainOfThought.make(Floor.QA)
 const withSettings = LmConfig.withSettings({ provider: "openai-compatible", model: "sim-1", server })
 const workload = (n: number) =>
@@ -140,6 +142,8 @@ const workload = (n: number) =>
     withSettings
   )
 
+// The model answers on the next turn with what the simulator would write; the question's number
+// is read back from the prompt so that each call's reply differs as a real one would.
 const model = Layer.effect(
   LanguageModel.LanguageModel,
   LanguageModel.make({
@@ -158,7 +162,6 @@ const model = Layer.effect(
     streamText: () => Stream.die("not used")
   })
 )
-
 
 // The Effect floor's call: the floor's two spans around the model's wait, as an Effect program
 // writes them with Effect's own span API (the reply's attributes, and with `content` the prompt
