@@ -53,8 +53,11 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   },
   {
     name: "telemetry-cpu",
-    title: "tracing's CPU per call on an in-process model (no network), each mode in its own process: export with and without content vs the SDK's own spans",
-    timeoutMinutes: 20,
+    title:
+      "tracing's CPU per call on an in-process model (no network), each mode in its own process: export with and without content vs the SDK's own spans " +
+      "and vs the same spans through @effect/opentelemetry (the Effect floor)",
+    // twelve modes (six before the Effect floor's), each in its own process, five rounds
+    timeoutMinutes: 40,
     invocation: ({ jsonFile, quick }) => ({
       script: "packages/bench/src/telemetry/cpu.ts",
       args: [...(quick ? ["--calls", "1000", "--rounds", "1", "--warmup", "500", "--reps", "1"] : ["--calls", "5000", "--rounds", "5", "--reps", "3"]), "--json", jsonFile],

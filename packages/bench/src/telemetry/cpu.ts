@@ -21,7 +21,19 @@
  *   (rendering a prompt is not tracing's work: in the other modes it is in `off` too);
  * - `sdk-no-content`: the same spans without the content attributes (the floor of `no-content`);
  * - `sdk-base`: the `sdk` modes' loop with no span (the pool, the turn of the event loop, the
- *   reply's text), subtracted from them, so that the floor is the spans' cost alone.
+ *   reply's text), subtracted from them, so that the floor is the spans' cost alone;
+ * - `bridge`: the Effect floor: the same two spans (names, kinds, attributes, parent, content)
+ *   made by an Effect program through Effect's own OpenTelemetry bridge, `@effect/opentelemetry`
+ *   (`NodeSdk.layer` with the floor's `BatchSpanProcessor` and exporter), with `Effect.withSpan`
+ *   and `Effect.annotateCurrentSpan` and none of effect-dspy's code: what any Effect program
+ *   pays to export these spans with the building blocks the issue names;
+ * - `bridge-no-content`: the same without the content attributes;
+ * - `bridge-base`: the `bridge` program under Effect's built-in tracer (its spans made with
+ *   their attributes, nothing recorded or exported, no content: what `off` is to ours),
+ *   subtracted from the `bridge` modes;
+ * - `bridge-cot`, `bridge-cot-no-content`, `bridge-cot-base`: the same three around the same
+ *   ChainOfThought call as the other modes make (run untraced inside the two spans) instead of
+ *   the bare wait: the bridge's spans among as many fiber steps and as much other garbage as ours.
  *
  * Each mode runs in its own child process (a warm-up, then `--reps` measured runs of `--calls`
  * calls, of which the least CPU counts: load from other work only adds): modes that share
@@ -29,8 +41,10 @@
  * other modes ran beside them (1.32-1.45x alone, 1.67-1.92x with all seven in one process).
  * Rounds alternate the order of the modes (every other round reversed). Figures: CPU µs per call
  * of each mode with every round's figure, tracing's cost (`mode - off`, this round's `off`) and
- * the SDK's (`sdk - sdk-base`, this round's), and the ratio of the two per round, with its
- * median and range (target of issue 22: at most 1.5x, for `export` against `sdk`).
+ * the SDK's (`sdk - sdk-base`, this round's), the bridge's (`bridge - bridge-base`,
+ * `bridge-cot - bridge-cot-base`), and the ratios per round, with their median and range (target
+ * of issue 22: at most 1.5x, for `export` against `sdk`); the verdict lines tracing's cost up as
+ * SDK floor -> `@effect/opentelemetry` around the bare wait -> the same inside ChainOfThought -> ours.
  *
  * `--alloc true` adds, per mode, the bytes a call allocates (garbage included), measured in one
  * more run after the timed ones (`allocation.ts`: V8's sampling heap profiler, whose hooks would
@@ -38,13 +52,15 @@
  * it tells two versions apart where the CPU figures' spread cannot.
  *
  *   node --expose-gc --import tsx packages/bench/src/telemetry/cpu.ts [--calls 5000] [--rounds 5] [--concurrency 64]
- *     [--warmup 2000] [--reps 3] [--alloc true] [--modes off,export,no-content,sdk,sdk-no-content,sdk-base,untraced,spans,no-redaction]
+ *     [--warmup 2000] [--reps 3] [--alloc true]
+ *     [--modes off,export,no-content,sdk,sdk-no-content,sdk-base,bridge,bridge-no-content,bridge-base,bridge-cot,bridge-cot-no-content,bridge-cot-base,untraced,spans,no-redaction]
  *     [--json FILE]
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Response from "@effect/ai/Response"
 import { ChainOfThought, LmConfig } from "@effect-dspy/core"
 import { Telemetry, TelemetryConfig } from "@effect-dspy/telemetry"
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { Context, DefaultServices, Effect, Layer, ManagedRuntime, Stream, Tracer } from "effect"
 import { spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
@@ -63,15 +79,54 @@ const WARMUP = Number(args.get("warmup") ?? 2000)
 const REPS = Number(args.get("reps") ?? 3)
 const JSON_FILE = args.get("json")
 const ALLOC = args.get("alloc") === "true"
-const allModes = ["off", "export", "no-content", "sdk", "sdk-no-content", "sdk-base", "untraced", "spans", "no-redaction"] as const
+const allModes = [
+  "off",
+  "export",
+  "no-content",
+  "sdk",
+  "sdk-no-content",
+  "sdk-base",
+  "bridge",
+  "bridge-no-content",
+  "bridge-base",
+  "bridge-cot",
+  "bridge-cot-no-content",
+  "bridge-cot-base",
+  "untraced",
+  "spans",
+  "no-redaction"
+] as const
 type Mode = (typeof allModes)[number]
-const defaultModes: ReadonlyArray<Mode> = ["off", "export", "no-content", "sdk", "sdk-no-content", "sdk-base"]
+const defaultModes: ReadonlyArray<Mode> = [
+  "off",
+  "export",
+  "no-content",
+  "sdk",
+  "sdk-no-content",
+  "sdk-base",
+  "bridge",
+  "bridge-no-content",
+  "bridge-base",
+  "bridge-cot",
+  "bridge-cot-no-content",
+  "bridge-cot-base"
+]
 const isMode = (m: string): m is Mode => allModes.some((a) => a === m)
 
 const server = { address: "127.0.0.1", port: 8787 }
 const answer = (i: number) => `${i + i}.`
 const reasoning = (i: number) => `Adding ${i} to itself gives ${i + i}.`
 const replyText = (i: number) => `[[ ## reasoning ## ]]\n${reasoning(i)}\n\n[[ ## answer ## ]]\n${answer(i)}\n\n[[ ## completed ## ]]`
+// The reply of call `i` as the floors' spans record it.
+const replyFields = (i: number, content: string): Floor.ReplyFields => ({
+  id: `chatcmpl-${i}`,
+  model: "sim-1",
+  content,
+  finishReason: "stop",
+  inputTokens: 180,
+  outputTokens: Math.ceil(content.length / 4),
+  output: { reasoning: reasoning(i), answer: answer(i) }
+})
 
 // The answer comes on the next turn of the event loop, as a response read from a socket would.
 const nextTurn = <A>(answer: () => A): Effect.Effect<A> =>
@@ -79,6 +134,13 @@ const nextTurn = <A>(answer: () => A): Effect.Effect<A> =>
     const handle = setImmediate(() => resume(Effect.sync(answer)))
     return Effect.sync(() => clearImmediate(handle))
   })
+
+const cot = ChainOfThought.make(Floor.QA)
+const withSettings = LmConfig.withSettings({ provider: "openai-compatible", model: "sim-1", server })
+const workload = (n: number) =>
+  Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) => cot({ question: Floor.question(i) }), { concurrency: CONCURRENCY, discard: true }).pipe(
+    withSettings
+  )
 
 // The model answers on the next turn with what the simulator would write; the question's number
 // is read back from the prompt so that each call's reply differs as a real one would.
@@ -101,10 +163,25 @@ const model = Layer.effect(
   })
 )
 
-const cot = ChainOfThought.make(Floor.QA)
-const workload = (n: number) =>
-  Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) => cot({ question: Floor.question(i) }), { concurrency: CONCURRENCY, discard: true }).pipe(
-    LmConfig.withSettings({ provider: "openai-compatible", model: "sim-1", server })
+// The Effect floor's call: the floor's two spans around the model's wait, as an Effect program
+// writes them with Effect's own span API (the reply's attributes, and with `content` the prompt
+// and reply, annotated once it is in). `hosted`: around the same ChainOfThought call as the
+// other modes make, run untraced inside them (so the spans live in the same program as ours:
+// as many fiber steps under them, as much other garbage beside them), instead of the bare wait.
+const chatStart = Floor.chatSpan(server)
+const bridgeCall = (i: number, messages: Floor.Messages, content: boolean, hosted: boolean) =>
+  Effect.as(
+    hosted ? Effect.withTracerEnabled(cot({ question: Floor.question(i) }), false) : nextTurn(() => undefined),
+    replyFields(i, replyText(i))
+  ).pipe(
+    Effect.tap((reply) =>
+      Effect.annotateCurrentSpan(
+        content ? { ...Floor.replyAttributes(reply), ...Floor.chatContentAttributes(messages, reply) } : Floor.replyAttributes(reply)
+      )
+    ),
+    Effect.withSpan(chatStart.name, { kind: "client", attributes: chatStart.attributes }),
+    Effect.tap((reply) => (content ? Effect.annotateCurrentSpan(Floor.moduleContentAttributes(i, reply)) : Effect.void)),
+    Effect.withSpan(Floor.moduleSpan.name, { kind: "internal", attributes: Floor.moduleSpan.attributes })
   )
 
 const native = Context.get(DefaultServices.liveServices, Tracer.Tracer)
@@ -142,19 +219,25 @@ const child = async (mode: Mode, tracesUrl: string): Promise<void> => {
       const reply = replyText(call)
       // The model's answer arrives on the next turn of the event loop, as the Effect modes' does.
       await new Promise<void>((resolve) => setImmediate(resolve))
-      started?.end({
-        id: `chatcmpl-${call}`,
-        model: "sim-1",
-        content: reply,
-        finishReason: "stop",
-        inputTokens: 180,
-        outputTokens: Math.ceil(reply.length / 4),
-        output: { reasoning: reasoning(call), answer: answer(call) }
-      })
+      started?.end(replyFields(call, reply))
     })
     await sdk?.shutdown()
     const used = process.cpuUsage(cpu)
     if (sdk !== undefined && sdk.counts().exported !== 2 * n) throw new Error(`sdk: ${JSON.stringify(sdk.counts())} exported of ${2 * n} spans`)
+    return (used.user + used.system) / n
+  }
+  const bridgeRound = async (n: number, spans: boolean, content: boolean, hosted: boolean) => {
+    const messages = Array.from({ length: n }, (_, i) => Floor.messagesFor(Floor.question(i)))
+    const calls = Effect.forEach(messages, (m, i) => bridgeCall(i, m, content, hosted), { concurrency: CONCURRENCY, discard: true }).pipe(withSettings)
+    gc?.()
+    const cpu = process.cpuUsage()
+    const floor = spans ? Floor.countingProcessor(tracesUrl, queue.maxQueueSize) : undefined
+    // The layer's release flushes and shuts the provider down: every span is exported by then.
+    await runtime.runPromise(
+      floor === undefined ? calls : Effect.provide(calls, NodeSdk.layer(() => ({ resource: { serviceName: "floor" }, spanProcessor: floor.processor })))
+    )
+    const used = process.cpuUsage(cpu)
+    if (floor !== undefined && floor.counts().exported !== 2 * n) throw new Error(`bridge: ${JSON.stringify(floor.counts())} exported of ${2 * n} spans`)
     return (used.user + used.system) / n
   }
   const effectRound = async (n: number) => {
@@ -184,6 +267,8 @@ const child = async (mode: Mode, tracesUrl: string): Promise<void> => {
   const roundOf = (n: number) =>
     mode === "sdk" || mode === "sdk-no-content" || mode === "sdk-base"
       ? sdkRound(n, mode !== "sdk-base", mode === "sdk")
+      : mode.startsWith("bridge")
+      ? bridgeRound(n, !mode.endsWith("-base"), !mode.endsWith("no-content") && !mode.endsWith("-base"), mode.startsWith("bridge-cot"))
       : effectRound(n)
   try {
     await roundOf(WARMUP)
@@ -254,23 +339,70 @@ const parent = async () => {
     }
     const ratio = (ours: Array<number> | undefined, floor: Array<number> | undefined) =>
       ours === undefined || floor === undefined ? undefined : ours.map((x, i) => x / floor[i]!)
-    const floors = { sdk: per("sdk", "sdk-base"), "sdk-no-content": per("sdk-no-content", "sdk-base") }
-    const floorOf = (mode: Mode) => (mode === "no-content" ? floors["sdk-no-content"] : floors.sdk)
-    console.log(`\nmode            CPU µs/call (median, range)   tracing µs/call (median, range)   vs SDK (median, range)`)
+    // Each mode's baseline: the same loop without what is measured (none for the baselines).
+    const baseOf = (mode: Mode): Mode | undefined =>
+      mode === "off" || mode.endsWith("-base")
+        ? undefined
+        : mode.startsWith("sdk")
+        ? "sdk-base"
+        : mode.startsWith("bridge-cot")
+        ? "bridge-cot-base"
+        : mode.startsWith("bridge")
+        ? "bridge-base"
+        : "off"
+    const cost = (mode: Mode) => {
+      const base = baseOf(mode)
+      return base === undefined ? undefined : per(mode, base)
+    }
+    const content = (mode: Mode) => !mode.endsWith("no-content")
+    const sdkFloor = (mode: Mode) => cost(content(mode) ? "sdk" : "sdk-no-content")
+    const bridgeFloor = (mode: Mode) => cost(content(mode) ? "bridge" : "bridge-no-content")
+    const hostedFloor = (mode: Mode) => cost(content(mode) ? "bridge-cot" : "bridge-cot-no-content")
+    const fmt = (xs: Array<number> | undefined, digits: number, unit = "") =>
+      xs === undefined ? "" : `${median(xs).toFixed(digits)}${unit} (${range(xs, digits)})`
+    console.log(
+      `\n${"mode".padEnd(22)}${"CPU µs/call (median, range)".padEnd(30)}${"tracing µs/call".padEnd(24)}${"vs SDK".padEnd(22)}` +
+        `${"vs bridge".padEnd(22)}vs bridge in CoT`
+    )
     const rows: Array<Record<string, unknown>> = []
     for (const mode of modes) {
       const xs = results.get(mode)!
-      const cost = mode === "sdk" || mode === "sdk-no-content" ? floors[mode] : mode === "off" || mode === "sdk-base" ? undefined : per(mode, "off")
-      const vs = cost === undefined || mode === "sdk" || mode === "sdk-no-content" ? undefined : ratio(cost, floorOf(mode))
-      rows.push({ mode, cpuMicrosPerCall: xs, tracingMicrosPerCall: cost, vsSdk: vs })
+      const tracing = cost(mode)
+      const ours = tracing !== undefined && mode !== "untraced" && !mode.startsWith("sdk") && !mode.startsWith("bridge")
+      const vsSdk = tracing !== undefined && mode !== "untraced" && !mode.startsWith("sdk") ? ratio(tracing, sdkFloor(mode)) : undefined
+      const vsBridge = ours ? ratio(tracing, bridgeFloor(mode)) : undefined
+      const vsHosted = ours ? ratio(tracing, hostedFloor(mode)) : undefined
+      rows.push({ mode, cpuMicrosPerCall: xs, tracingMicrosPerCall: tracing, vsSdk, vsBridge, vsBridgeInCot: vsHosted })
       console.log(
-        `${mode.padEnd(15)} ${median(xs).toFixed(1).padStart(8)} (${range(xs)})`.padEnd(46) +
-          `${cost === undefined ? "" : `${median(cost).toFixed(1).padStart(8)} (${range(cost)})`}`.padEnd(34) +
-          `${vs === undefined ? "" : `${median(vs).toFixed(2)}x (${range(vs, 2)})`}`
+        `${mode.padEnd(22)}${fmt(xs, 1).padEnd(30)}${fmt(tracing, 1).padEnd(24)}${fmt(vsSdk, 2, "x").padEnd(22)}` +
+          `${fmt(vsBridge, 2, "x").padEnd(22)}${fmt(vsHosted, 2, "x")}`
       )
     }
-    console.log("(tracing: the mode minus `off`, or for the SDK's modes minus `sdk-base`, of the same round; `untraced` is negative: what Effect's own spans cost)")
-    const exportRatio = ratio(per("export", "off"), floors.sdk)
+    console.log(
+      "(tracing: the mode minus its baseline of the same round: `off` for ours, `sdk-base`, `bridge-base` and `bridge-cot-base` for the floors; " +
+        "`untraced` is negative: what Effect's own spans cost)"
+    )
+    // The verdict: tracing's cost per call from the SDK's floor through Effect's bridge (around
+    // the bare wait, then inside the same ChainOfThought program) to ours.
+    const verdict = (label: string, ours: Mode, sdk: Mode, bridge: Mode, hosted: Mode) => {
+      const o = cost(ours)
+      const s = cost(sdk)
+      if (o === undefined || s === undefined) return
+      const parts = [`SDK floor ${median(s).toFixed(1)} µs`]
+      for (const [name, floor] of [["@effect/opentelemetry bridge", cost(bridge)], ["the bridge in ChainOfThought", cost(hosted)]] as const) {
+        if (floor !== undefined) parts.push(`${name} ${median(floor).toFixed(1)} µs (${median(ratio(floor, s)!).toFixed(2)}x the SDK)`)
+      }
+      const last = cost(hosted) ?? cost(bridge)
+      parts.push(
+        `ours ${median(o).toFixed(1)} µs (${median(ratio(o, s)!).toFixed(2)}x the SDK` +
+          (last === undefined ? ")" : `, ${median(ratio(o, last)!).toFixed(2)}x the last bridge figure)`)
+      )
+      console.log(`  ${label}\n    ${parts.join("\n    -> ")}`)
+    }
+    console.log(`\ntracing CPU per call, medians of the rounds:`)
+    verdict("with content:", "export", "sdk", "bridge", "bridge-cot")
+    verdict("without content:", "no-content", "sdk-no-content", "bridge-no-content", "bridge-cot-no-content")
+    const exportRatio = ratio(cost("export"), cost("sdk"))
     if (exportRatio !== undefined) {
       const m = median(exportRatio)
       console.log(
@@ -278,21 +410,22 @@ const parent = async () => {
           `(rounds ${exportRatio.map((x) => x.toFixed(2)).join(" ")}) -> ${m <= 1.5 ? "PASS" : "FAIL"}`
       )
     }
-    if (ALLOC) {
-      // Medians per mode; tracing's bytes as the CPU figures' (the mode minus `off`, the SDK's minus `sdk-base`).
-      const alloc = (mode: Mode) => (allocs.get(mode)?.length ?? 0) > 0 ? median(allocs.get(mode)!) : undefined
-      console.log(`\nallocated KiB/call (median of rounds; tracing's: minus \`off\`, the SDK's minus \`sdk-base\`)`)
-      for (const mode of modes) {
-        const own = alloc(mode)
-        const base = mode.startsWith("sdk") ? alloc("sdk-base") : alloc("off")
-        const extra = own === undefined || base === undefined || mode === "off" || mode === "sdk-base" ? "" : `  tracing ${(own - base).toFixed(1)}`
-        console.log(`${mode.padEnd(15)} ${own === undefined ? "" : own.toFixed(1).padStart(8)}${extra}`)
-      }
-      for (const row of rows) row["allocKiBPerCall"] = allocs.get(row["mode"] as Mode)
-    }
-    const noContentRatio = ratio(per("no-content", "off"), floors["sdk-no-content"])
+    const noContentRatio = ratio(cost("no-content"), cost("sdk-no-content"))
     if (noContentRatio !== undefined) {
       console.log(`without content capture, against the SDK's spans without content: ${median(noContentRatio).toFixed(2)}x (rounds ${noContentRatio.map((x) => x.toFixed(2)).join(" ")})`)
+    }
+    if (ALLOC) {
+      // Medians per mode; tracing's bytes as the CPU figures' (the mode minus its baseline).
+      const alloc = (mode: Mode) => (allocs.get(mode)?.length ?? 0) > 0 ? median(allocs.get(mode)!) : undefined
+      console.log(`\nallocated KiB/call (median of rounds; tracing's: minus the mode's baseline)`)
+      for (const mode of modes) {
+        const own = alloc(mode)
+        const baseMode = baseOf(mode)
+        const base = baseMode === undefined ? undefined : alloc(baseMode)
+        const extra = own === undefined || base === undefined ? "" : `  tracing ${(own - base).toFixed(1)}`
+        console.log(`${mode.padEnd(22)}${own === undefined ? "" : own.toFixed(1).padStart(8)}${extra}`)
+      }
+      for (const row of rows) row["allocKiBPerCall"] = allocs.get(row["mode"] as Mode)
     }
     if (JSON_FILE !== undefined) writeFileSync(JSON_FILE, JSON.stringify({ calls: CALLS, rounds: ROUNDS, concurrency: CONCURRENCY, warmup: WARMUP, rows }, null, 2))
   } finally {

@@ -110,18 +110,69 @@ export interface SpanOptions {
   readonly content?: boolean | undefined
 }
 
+/** The module span's name and attributes (a traced `ChainOfThought(QA)` call's). */
+export const moduleSpan = {
+  name: "ChainOfThought(QA)",
+  attributes: {
+    "dspy.module.kind": "ChainOfThought",
+    "dspy.module.name": "QA",
+    "dspy.signature": "QA",
+    "langfuse.observation.type": "chain",
+    "langfuse.trace.name": "ChainOfThought(QA)"
+  }
+} as const
+
+/** The LM span's name and its attributes at start, for a call to `server`. */
+export const chatSpan = (server: { readonly address: string; readonly port: number }) => ({
+  name: "chat sim-1",
+  attributes: {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.provider.name": "openai-compatible",
+    "gen_ai.request.model": "sim-1",
+    "gen_ai.output.type": "text",
+    "dspy.adapter": "ChatAdapter",
+    "dspy.signature": "QA",
+    "dspy.predictor": "QA",
+    "langfuse.observation.type": "generation",
+    "langfuse.trace.name": "ChainOfThought(QA)",
+    "server.address": server.address,
+    "server.port": server.port
+  }
+})
+
+/** What the LM span records of the reply. */
+export const replyAttributes = (reply: ReplyFields) => ({
+  "gen_ai.response.model": reply.model,
+  "gen_ai.response.id": reply.id,
+  "gen_ai.response.finish_reasons": [reply.finishReason],
+  "gen_ai.usage.input_tokens": reply.inputTokens,
+  "gen_ai.usage.output_tokens": reply.outputTokens
+})
+
+/** With content capture: the prompt and reply on the LM span, as the conventions' JSON. */
+export const chatContentAttributes = (messages: Messages, reply: ReplyFields) => {
+  const [system, ...rest] = messages
+  return {
+    "gen_ai.system_instructions": JSON.stringify([{ type: "text", content: system?.content ?? "" }]),
+    "gen_ai.input.messages": JSON.stringify(rest.map((m) => ({ role: m.role, parts: [{ type: "text", content: m.content }] }))),
+    "gen_ai.output.messages": JSON.stringify([
+      { role: "assistant", parts: [{ type: "text", content: reply.content }], finish_reason: reply.finishReason }
+    ])
+  }
+}
+
+/** With content capture: the module's input and output on its span. */
+export const moduleContentAttributes = (i: number, reply: ReplyFields) => ({
+  "langfuse.observation.input": JSON.stringify({ question: question(i) }),
+  "langfuse.observation.output": JSON.stringify(reply.output ?? { reasoning: "", answer: reply.content })
+})
+
 /**
- * The SDK's side of a traced call, without the request: `start(i)` opens the call's two spans
- * (`ChainOfThought(QA)` and `chat sim-1`, with the attributes a traced ChainOfThought call
- * exports) for the request's `messages` (made by the caller: rendering the prompt is not
- * tracing's work), and gives the `traceparent` the request would carry and `end(reply)`, which
- * records the reply (GenAI attributes and, with `content`, the prompt and reply as the
- * conventions' JSON and the module's input and output) and ends both. `shutdown` exports what
- * is left.
+ * The SDK's batch span processor and OTLP/HTTP protobuf exporter to `tracesUrl`, counting the
+ * spans the collector accepted as the results come back (nothing assumed).
  */
-export const sdkSpans = ({ content = true, queueSize, server, tracesUrl }: SpanOptions) => {
+export const countingProcessor = (tracesUrl: string, queueSize: number) => {
   const exporter = protoExporter(tracesUrl)
-  // Spans the collector accepted, counted as the results come back (nothing assumed).
   const counts = { exported: 0, failed: 0 }
   const counting: SpanExporter = {
     export: (spans, done) =>
@@ -134,69 +185,41 @@ export const sdkSpans = ({ content = true, queueSize, server, tracesUrl }: SpanO
     shutdown: () => exporter.shutdown(),
     forceFlush: () => exporter.forceFlush()
   }
-  const processor = new BatchSpanProcessor(counting, { maxQueueSize: queueSize })
+  return {
+    processor: new BatchSpanProcessor(counting, { maxQueueSize: queueSize }),
+    counts: (): { readonly exported: number; readonly failed: number } => ({ ...counts })
+  }
+}
+
+/**
+ * The SDK's side of a traced call, without the request: `start(i)` opens the call's two spans
+ * (`ChainOfThought(QA)` and `chat sim-1`, with the attributes a traced ChainOfThought call
+ * exports) for the request's `messages` (made by the caller: rendering the prompt is not
+ * tracing's work), and gives the `traceparent` the request would carry and `end(reply)`, which
+ * records the reply (GenAI attributes and, with `content`, the prompt and reply as the
+ * conventions' JSON and the module's input and output) and ends both. `shutdown` exports what
+ * is left.
+ */
+export const sdkSpans = ({ content = true, queueSize, server, tracesUrl }: SpanOptions) => {
+  const { counts, processor } = countingProcessor(tracesUrl, queueSize)
   const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ "service.name": "floor" }), spanProcessors: [processor] })
   const tracer = provider.getTracer("floor", "0.1.0")
+  const chatStart = chatSpan(server)
   const start = (i: number, messages: Messages) => {
-    const q = question(i)
-    const module = tracer.startSpan("ChainOfThought(QA)", {
-      kind: SpanKind.INTERNAL,
-      attributes: {
-        "dspy.module.kind": "ChainOfThought",
-        "dspy.module.name": "QA",
-        "dspy.signature": "QA",
-        "langfuse.observation.type": "chain",
-        "langfuse.trace.name": "ChainOfThought(QA)"
-      }
-    })
+    const module = tracer.startSpan(moduleSpan.name, { kind: SpanKind.INTERNAL, attributes: moduleSpan.attributes })
     const moduleContext = trace.setSpan(otelContext.active(), module)
-    const chat = tracer.startSpan("chat sim-1", {
-      kind: SpanKind.CLIENT,
-      attributes: {
-        "gen_ai.operation.name": "chat",
-        "gen_ai.provider.name": "openai-compatible",
-        "gen_ai.request.model": "sim-1",
-        "gen_ai.output.type": "text",
-        "dspy.adapter": "ChatAdapter",
-        "dspy.signature": "QA",
-        "dspy.predictor": "QA",
-        "langfuse.observation.type": "generation",
-        "langfuse.trace.name": "ChainOfThought(QA)",
-        "server.address": server.address,
-        "server.port": server.port
-      }
-    }, moduleContext)
+    const chat = tracer.startSpan(chatStart.name, { kind: SpanKind.CLIENT, attributes: chatStart.attributes }, moduleContext)
     const named = chat.spanContext()
     const end = (reply: ReplyFields) => {
-      chat.setAttributes({
-        "gen_ai.response.model": reply.model,
-        "gen_ai.response.id": reply.id,
-        "gen_ai.response.finish_reasons": [reply.finishReason],
-        "gen_ai.usage.input_tokens": reply.inputTokens,
-        "gen_ai.usage.output_tokens": reply.outputTokens
-      })
-      if (content) {
-        const [system, ...rest] = messages
-        chat.setAttributes({
-          "gen_ai.system_instructions": JSON.stringify([{ type: "text", content: system?.content ?? "" }]),
-          "gen_ai.input.messages": JSON.stringify(rest.map((m) => ({ role: m.role, parts: [{ type: "text", content: m.content }] }))),
-          "gen_ai.output.messages": JSON.stringify([
-            { role: "assistant", parts: [{ type: "text", content: reply.content }], finish_reason: reply.finishReason }
-          ])
-        })
-      }
+      chat.setAttributes(replyAttributes(reply))
+      if (content) chat.setAttributes(chatContentAttributes(messages, reply))
       chat.end()
-      if (content) {
-        module.setAttributes({
-          "langfuse.observation.input": JSON.stringify({ question: q }),
-          "langfuse.observation.output": JSON.stringify(reply.output ?? { reasoning: "", answer: reply.content })
-        })
-      }
+      if (content) module.setAttributes(moduleContentAttributes(i, reply))
       module.end()
     }
     return { traceparent: `00-${named.traceId}-${named.spanId}-01`, end }
   }
-  return { start, shutdown: () => provider.shutdown(), counts: (): { readonly exported: number; readonly failed: number } => ({ ...counts }) }
+  return { start, shutdown: () => provider.shutdown(), counts }
 }
 
 /** The same request inside the SDK's two spans; `shutdown` exports what is left. */
