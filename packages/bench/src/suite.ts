@@ -71,16 +71,18 @@ const commandLine = (inv: Invocation): string => {
   const node = inv.nodeFlags === undefined || inv.nodeFlags.length === 0
     ? ["pnpm", "exec", "tsx"]
     : ["node", ...inv.nodeFlags, "--import", "tsx"]
-  const ulimit = inv.openFiles === undefined ? [] : [`ulimit -n ${inv.openFiles} &&`]
+  // The soft limit raised to the hard one: `ulimit -n 65536` fails outright where the hard limit
+  // is lower (20,000 on the build machine), and the scripts say when what they get is too few.
+  const ulimit = inv.raiseOpenFiles !== true ? [] : [`ulimit -n "$(ulimit -Hn)" &&`]
   return [...ulimit, ...env, ...node, inv.script, ...inv.args].join(" ")
 }
 
 const run = (inv: Invocation, timeoutMillis: number): Promise<ChildResult> => {
   const nodeArgs = [...(inv.nodeFlags ?? []), "--import", "tsx", inv.script, ...inv.args]
   const options = { cwd: root, echo: true, timeoutMillis, ...(inv.env === undefined ? {} : { env: inv.env }) }
-  if (inv.openFiles === undefined) return runChild(process.execPath, nodeArgs, options)
-  // Many sockets: raise the soft limit as far as the hard limit allows, then become node.
-  const script = `ulimit -n ${inv.openFiles} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`
+  if (inv.raiseOpenFiles !== true) return runChild(process.execPath, nodeArgs, options)
+  // Many sockets: raise the soft limit to the hard one (as the command line shows), then become node.
+  const script = `ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`
   return runChild("bash", ["-c", script, process.execPath, ...nodeArgs], options)
 }
 

@@ -15,7 +15,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
       args: quick
         ? ["--conversations", "200", "--streaming", "20", "--words", "20", "--seconds", "10", "--warmup-seconds", "2"]
         : ["--conversations", "10000"],
-      openFiles: 65536
+      raiseOpenFiles: true
     }),
     parse: (stdout) => {
       // load.ts reports each server (ours, the Effect floor, the bare floor) under its own

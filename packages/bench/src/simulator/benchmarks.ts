@@ -13,7 +13,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
       script: "packages/bench/src/simulator/streams.ts",
       args: quick ? ["--streams", "300"] : ["--streams", "2000"],
       nodeFlags: ["--expose-gc"],
-      openFiles: 65536
+      raiseOpenFiles: true
     }),
     parse: (stdout) => {
       const completed = /completed: (\d+) \/ (\d+)/.exec(stdout)

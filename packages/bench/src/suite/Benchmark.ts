@@ -12,8 +12,8 @@ export interface Invocation {
   readonly args: ReadonlyArray<string>
   readonly env?: Readonly<Record<string, string>>
   readonly nodeFlags?: ReadonlyArray<string>
-  /** A soft `ulimit -n` to raise first (many sockets). */
-  readonly openFiles?: number
+  /** Many sockets: the soft `ulimit -n` is raised to the hard limit first. */
+  readonly raiseOpenFiles?: boolean
 }
 
 /** What a benchmark's output says. */

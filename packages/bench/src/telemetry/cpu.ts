@@ -33,7 +33,12 @@
  *   subtracted from the `bridge` modes;
  * - `bridge-cot`, `bridge-cot-no-content`, `bridge-cot-base`: the same three around the same
  *   ChainOfThought call as the other modes make (run untraced inside the two spans) instead of
- *   the bare wait: the bridge's spans among as many fiber steps and as much other garbage as ours.
+ *   the bare wait: the bridge's spans among as many fiber steps and as much other garbage as ours;
+ * - `otlp-tracer`, `otlp-tracer-cot` (and their `-no-content`): the issue's other route, the
+ *   same spans as Effect's own spans exported by `@effect/opentelemetry`'s `OtlpTracer`
+ *   (protobuf, the platform's HTTP client, its default batching, no OpenTelemetry SDK), around
+ *   the bare wait and inside ChainOfThought; baselines `bridge-base` and `bridge-cot-base`. Not
+ *   in the default modes (the suite's row runs long enough): pass them with `--modes`.
  *
  * Each mode runs in its own child process (a warm-up, then `--reps` measured runs of `--calls`
  * calls, of which the least CPU counts: load from other work only adds): modes that share
@@ -53,7 +58,8 @@
  *
  *   node --expose-gc --import tsx packages/bench/src/telemetry/cpu.ts [--calls 5000] [--rounds 5] [--concurrency 64]
  *     [--warmup 2000] [--reps 3] [--alloc true]
- *     [--modes off,export,no-content,sdk,sdk-no-content,sdk-base,bridge,bridge-no-content,bridge-base,bridge-cot,bridge-cot-no-content,bridge-cot-base,untraced,spans,no-redaction]
+ *     [--modes off,export,no-content,sdk,sdk-no-content,sdk-base,bridge,bridge-no-content,bridge-base,bridge-cot,bridge-cot-no-content,bridge-cot-base,
+ *              otlp-tracer,otlp-tracer-no-content,otlp-tracer-cot,otlp-tracer-cot-no-content,untraced,spans,no-redaction]
  *     [--json FILE]
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
@@ -61,6 +67,9 @@ import type * as Response from "@effect/ai/Response"
 import { ChainOfThought, LmConfig } from "@effect-dspy/core"
 import { Telemetry, TelemetryConfig } from "@effect-dspy/telemetry"
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
+import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Context, DefaultServices, Effect, Layer, ManagedRuntime, Stream, Tracer } from "effect"
 import { spawn } from "node:child_process"
 import { writeFileSync } from "node:fs"
@@ -92,6 +101,10 @@ const allModes = [
   "bridge-cot",
   "bridge-cot-no-content",
   "bridge-cot-base",
+  "otlp-tracer",
+  "otlp-tracer-no-content",
+  "otlp-tracer-cot",
+  "otlp-tracer-cot-no-content",
   "untraced",
   "spans",
   "no-redaction"
@@ -240,6 +253,22 @@ const child = async (mode: Mode, tracesUrl: string): Promise<void> => {
     if (floor !== undefined && floor.counts().exported !== 2 * n) throw new Error(`bridge: ${JSON.stringify(floor.counts())} exported of ${2 * n} spans`)
     return (used.user + used.system) / n
   }
+  // The other route the issue names: Effect's own spans exported by `@effect/opentelemetry`'s
+  // `OtlpTracer` (protobuf, over the platform's HTTP client), with its default batching; no
+  // OpenTelemetry SDK. Its baselines are the bridge's (the same program under Effect's built-in
+  // tracer). Not counted per span: the tracer exposes no counts (its release flushes the rest).
+  const otlpRound = async (n: number, content: boolean, hosted: boolean) => {
+    const messages = Array.from({ length: n }, (_, i) => Floor.messagesFor(Floor.question(i)))
+    const calls = Effect.forEach(messages, (m, i) => bridgeCall(i, m, content, hosted), { concurrency: CONCURRENCY, discard: true }).pipe(withSettings)
+    const tracer = OtlpTracer.layer({ url: tracesUrl, resource: { serviceName: "floor" } }).pipe(
+      Layer.provide([OtlpSerialization.layerProtobuf, NodeHttpClient.layerUndici])
+    )
+    gc?.()
+    const cpu = process.cpuUsage()
+    await runtime.runPromise(Effect.provide(calls, tracer))
+    const used = process.cpuUsage(cpu)
+    return (used.user + used.system) / n
+  }
   const effectRound = async (n: number) => {
     const program = mode === "untraced"
       ? Effect.withTracerEnabled(workload(n), false)
@@ -267,6 +296,8 @@ const child = async (mode: Mode, tracesUrl: string): Promise<void> => {
   const roundOf = (n: number) =>
     mode === "sdk" || mode === "sdk-no-content" || mode === "sdk-base"
       ? sdkRound(n, mode !== "sdk-base", mode === "sdk")
+      : mode.startsWith("otlp-tracer")
+      ? otlpRound(n, !mode.endsWith("no-content"), mode.startsWith("otlp-tracer-cot"))
       : mode.startsWith("bridge")
       ? bridgeRound(n, !mode.endsWith("-base"), !mode.endsWith("no-content") && !mode.endsWith("-base"), mode.startsWith("bridge-cot"))
       : effectRound(n)
@@ -345,9 +376,9 @@ const parent = async () => {
         ? undefined
         : mode.startsWith("sdk")
         ? "sdk-base"
-        : mode.startsWith("bridge-cot")
+        : mode.startsWith("bridge-cot") || mode.startsWith("otlp-tracer-cot")
         ? "bridge-cot-base"
-        : mode.startsWith("bridge")
+        : mode.startsWith("bridge") || mode.startsWith("otlp-tracer")
         ? "bridge-base"
         : "off"
     const cost = (mode: Mode) => {
@@ -368,7 +399,8 @@ const parent = async () => {
     for (const mode of modes) {
       const xs = results.get(mode)!
       const tracing = cost(mode)
-      const ours = tracing !== undefined && mode !== "untraced" && !mode.startsWith("sdk") && !mode.startsWith("bridge")
+      const ours = tracing !== undefined && mode !== "untraced" && !mode.startsWith("sdk") && !mode.startsWith("bridge") &&
+        !mode.startsWith("otlp-tracer")
       const vsSdk = tracing !== undefined && mode !== "untraced" && !mode.startsWith("sdk") ? ratio(tracing, sdkFloor(mode)) : undefined
       const vsBridge = ours ? ratio(tracing, bridgeFloor(mode)) : undefined
       const vsHosted = ours ? ratio(tracing, hostedFloor(mode)) : undefined
@@ -384,12 +416,18 @@ const parent = async () => {
     )
     // The verdict: tracing's cost per call from the SDK's floor through Effect's bridge (around
     // the bare wait, then inside the same ChainOfThought program) to ours.
-    const verdict = (label: string, ours: Mode, sdk: Mode, bridge: Mode, hosted: Mode) => {
+    const verdict = (label: string, ours: Mode, sdk: Mode, bridge: Mode, hosted: Mode, otlp: Mode, otlpHosted: Mode) => {
       const o = cost(ours)
       const s = cost(sdk)
       if (o === undefined || s === undefined) return
       const parts = [`SDK floor ${median(s).toFixed(1)} µs`]
-      for (const [name, floor] of [["@effect/opentelemetry bridge", cost(bridge)], ["the bridge in ChainOfThought", cost(hosted)]] as const) {
+      const floors = [
+        ["@effect/opentelemetry bridge", cost(bridge)],
+        ["the bridge in ChainOfThought", cost(hosted)],
+        ["@effect/opentelemetry OtlpTracer", cost(otlp)],
+        ["the OtlpTracer in ChainOfThought", cost(otlpHosted)]
+      ] as const
+      for (const [name, floor] of floors) {
         if (floor !== undefined) parts.push(`${name} ${median(floor).toFixed(1)} µs (${median(ratio(floor, s)!).toFixed(2)}x the SDK)`)
       }
       const last = cost(hosted) ?? cost(bridge)
@@ -400,8 +438,8 @@ const parent = async () => {
       console.log(`  ${label}\n    ${parts.join("\n    -> ")}`)
     }
     console.log(`\ntracing CPU per call, medians of the rounds:`)
-    verdict("with content:", "export", "sdk", "bridge", "bridge-cot")
-    verdict("without content:", "no-content", "sdk-no-content", "bridge-no-content", "bridge-cot-no-content")
+    verdict("with content:", "export", "sdk", "bridge", "bridge-cot", "otlp-tracer", "otlp-tracer-cot")
+    verdict("without content:", "no-content", "sdk-no-content", "bridge-no-content", "bridge-cot-no-content", "otlp-tracer-no-content", "otlp-tracer-cot-no-content")
     const exportRatio = ratio(cost("export"), cost("sdk"))
     if (exportRatio !== undefined) {
       const m = median(exportRatio)
