@@ -110,20 +110,9 @@ const allModes = [
   "no-redaction"
 ] as const
 type Mode = (typeof allModes)[number]
-const defaultModes: ReadonlyArray<Mode> = [
-  "off",
-  "export",
-  "no-content",
-  "sdk",
-  "sdk-no-content",
-  "sdk-base",
-  "bridge",
-  "bridge-no-content",
-  "bridge-base",
-  "bridge-cot",
-  "bridge-cot-no-content",
-  "bridge-cot-base"
-]
+// Every mode but the OtlpTracer floor and the diagnostic ones (pass those with `--modes`).
+const optionalModes: ReadonlyArray<string> = ["untraced", "spans", "no-redaction"]
+const defaultModes: ReadonlyArray<Mode> = allModes.filter((m) => !m.startsWith("otlp-tracer") && !optionalModes.includes(m))
 const isMode = (m: string): m is Mode => allModes.some((a) => a === m)
 
 const server = { address: "127.0.0.1", port: 8787 }
