@@ -50,9 +50,11 @@ import { readFile } from "node:fs/promises"
 import * as Http from "node:http"
 import { join } from "node:path"
 import { PassThrough } from "node:stream"
-import { createHistogram, monitorEventLoopDelay, performance } from "node:perf_hooks"
+import { performance } from "node:perf_hooks"
 import * as ChatError from "./ChatError.js"
 import * as Conversations from "./Conversations.js"
+import type { ProcessStats } from "./ProcessFigures.js"
+import * as ServerFigures from "./ServerFigures.js"
 
 /** Options of the server. */
 export interface Options {
@@ -81,7 +83,7 @@ export interface Options {
 }
 
 /** Figures served at `GET /admin/stats` (durations in milliseconds). */
-export interface Stats {
+export interface Stats extends ProcessStats {
   readonly conversations: number
   /** Event streams (`GET …/events`) open now, and at most at once. */
   readonly openEventStreams: number
@@ -96,18 +98,6 @@ export interface Stats {
   readonly completedStreams: number
   readonly failedStreams: number
   readonly abortedStreams: number
-  readonly rssBytes: number
-  readonly maxRssBytes: number
-  /** V8 heap in use now. */
-  readonly heapUsedBytes: number
-  /** Largest V8 heap in use and largest memory outside it (buffers), sampled every 250 ms. */
-  readonly maxHeapUsedBytes: number
-  readonly maxExternalBytes: number
-  /** CPU time used by the process since it started (user + system). */
-  readonly cpuMillis: number
-  /** From the request to its first token written, as seen by the server. */
-  readonly firstTokenMillis: { readonly p50: number; readonly p99: number; readonly max: number; readonly count: number }
-  readonly eventLoopDelayMillis: { readonly p50: number; readonly p99: number; readonly max: number }
 }
 
 const ErrorBody = (error: string, message: string) => ({ error, message })
@@ -126,12 +116,6 @@ const openBytes = encoder.encode("event: open\ndata: {}\n\n")
 
 const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
 
-const percentiles = (h: { percentile(p: number): number; max: number; count: number }, scale: number) => ({
-  p50: h.count === 0 ? 0 : h.percentile(50) / scale,
-  p99: h.count === 0 ? 0 : h.percentile(99) / scale,
-  max: h.count === 0 ? 0 : h.max / scale
-})
-
 /** The server's state: its conversations and figures. Everything belongs to one server instance. */
 const makeState = (options: Options) =>
   Effect.gen(function*() {
@@ -140,30 +124,7 @@ const makeState = (options: Options) =>
       maxPerClient: options.maxConversationsPerClient,
       maxTotal: options.maxConversations
     })
-    const firstToken = createHistogram()
-    const loop = monitorEventLoopDelay({ resolution: 10 })
-    yield* Effect.acquireRelease(Effect.sync(() => loop.enable()), () => Effect.sync(() => loop.disable()))
-    const memory = { maxHeapUsed: 0, maxExternal: 0 }
-    const sampleMemory = () => {
-      const m = process.memoryUsage()
-      if (m.heapUsed > memory.maxHeapUsed) memory.maxHeapUsed = m.heapUsed
-      if (m.external > memory.maxExternal) memory.maxExternal = m.external
-    }
-    yield* Effect.acquireRelease(
-      Effect.sync(() => setInterval(sampleMemory, 250).unref()),
-      (timer) => Effect.sync(() => clearInterval(timer))
-    )
-    const counts = {
-      active: 0,
-      maxActive: 0,
-      started: 0,
-      completed: 0,
-      failed: 0,
-      aborted: 0,
-      events: 0,
-      maxEvents: 0,
-      heartbeats: 0
-    }
+    const figures = yield* Effect.acquireRelease(Effect.sync(ServerFigures.make), (f) => Effect.sync(f.stop))
     const eventStreams = new Map<string, EventStream>()
     // The heartbeat: one fiber for the server, waking every interval, pings every event stream
     // that is idle (a turn's own tokens keep a busy one alive; a client that does not read gets
@@ -177,39 +138,8 @@ const makeState = (options: Options) =>
     }
     // turns asked over event streams run in fibers of the server's scope
     const scope = yield* Effect.scope
-    const stats = (): Stats => {
-      const usage = process.resourceUsage()
-      return {
-        conversations: conversations.size(),
-        openEventStreams: counts.events,
-        maxOpenEventStreams: counts.maxEvents,
-        heartbeats: counts.heartbeats,
-        expiredConversations: conversations.expired(),
-        activeStreams: counts.active,
-        maxActiveStreams: counts.maxActive,
-        startedStreams: counts.started,
-        completedStreams: counts.completed,
-        failedStreams: counts.failed,
-        abortedStreams: counts.aborted,
-        rssBytes: process.memoryUsage.rss(),
-        heapUsedBytes: process.memoryUsage().heapUsed,
-        maxRssBytes: usage.maxRSS * 1024,
-        maxHeapUsedBytes: memory.maxHeapUsed,
-        maxExternalBytes: memory.maxExternal,
-        cpuMillis: (usage.userCPUTime + usage.systemCPUTime) / 1000,
-        firstTokenMillis: { ...percentiles(firstToken, 1000), count: firstToken.count },
-        eventLoopDelayMillis: percentiles({ percentile: (p) => loop.percentile(p), max: loop.max, count: 1 }, 1e6)
-      }
-    }
-    const resetStats = () => {
-      firstToken.reset()
-      loop.reset()
-      counts.maxActive = counts.active
-      counts.maxEvents = counts.events
-      memory.maxHeapUsed = 0
-      memory.maxExternal = 0
-    }
-    return { options, conversations, eventStreams, firstToken, counts, stats, resetStats, scope }
+    const stats = (): Stats => figures.stats({ held: conversations.size(), expired: conversations.expired() })
+    return { options, conversations, eventStreams, figures, stats, scope }
   })
 
 /** An open event stream. */
@@ -298,13 +228,12 @@ const sseTurn = (
   context: Context.Context<LanguageModel.LanguageModel>,
   onEnd?: () => void
 ): Stream.Stream<Uint8Array> => {
-  const { counts } = state
+  const { figures } = state
   let first = true
   let outcome: "aborted" | "completed" | "failed" = "aborted"
   // a failure (or a defect) of the turn becomes one safe error event
   const failed = (cause: Cause.Cause<unknown>) => {
     outcome = "failed"
-    counts.failed++
     return Stream.fromEffect(
       Effect.map(ChatError.report(Cause.squash(cause)), (error) => encoder.encode(frame("error", error)))
     )
@@ -316,7 +245,7 @@ const sseTurn = (
         case "TokenDelta":
           if (first) {
             first = false
-            state.firstToken.record(Math.max(1, Math.round((performance.now() - start) * 1000)))
+            figures.firstToken(start)
           }
           text += frame("token", { delta: event.delta })
           break
@@ -330,15 +259,11 @@ const sseTurn = (
     return text === "" ? Chunk.empty<Uint8Array>() : Chunk.of(encoder.encode(text))
   }
   return Stream.unwrapScoped(Effect.gen(function*() {
-    counts.started++
-    counts.active++
-    if (counts.active > counts.maxActive) counts.maxActive = counts.active
+    figures.turnStarted()
     yield* Effect.addFinalizer(() =>
       Effect.zipRight(
         Effect.sync(() => {
-          counts.active--
-          if (outcome === "aborted") counts.aborted++
-          else if (outcome === "completed") counts.completed++
+          figures.turnEnded(outcome)
           onEnd?.()
         }),
         // the idle timeout counts from the end of the turn
@@ -371,7 +296,7 @@ const eventStream = (
   context: Context.Context<LanguageModel.LanguageModel>,
   response: Http.ServerResponse
 ): HttpServerResponse.HttpServerResponse => {
-  const { counts } = state
+  const { figures } = state
   const out = new PassThrough()
   out.on("error", () => {})
   // the client's response closed (finished, or the client left before the pipe was set up)
@@ -416,7 +341,7 @@ const eventStream = (
       }),
     ping: () => {
       if (events.busy || closed || out.writableNeedDrain) return
-      counts.heartbeats++
+      figures.heartbeat()
       out.write(pingBytes)
     }
   }
@@ -426,12 +351,11 @@ const eventStream = (
     })
   }
   state.eventStreams.set(id, events)
-  counts.events++
-  if (counts.events > counts.maxEvents) counts.maxEvents = counts.events
+  figures.streamOpened()
   // the pipe to the client ended (the client went away, or `end` above): forget the stream
   out.once("close", () => {
     closed = true
-    counts.events--
+    figures.streamClosed()
     state.conversations.detach(id, close)
     if (state.eventStreams.get(id) === events) state.eventStreams.delete(id)
     if (turn !== undefined) Effect.runFork(Fiber.interrupt(turn))
@@ -539,7 +463,7 @@ const router = (state: State, files: { readonly html: string; readonly js: strin
     HttpRouter.post(
       "/admin/stats/reset",
       Effect.sync(() => {
-        state.resetStats()
+        state.figures.reset()
         return HttpServerResponse.empty({ status: 204 })
       })
     ),

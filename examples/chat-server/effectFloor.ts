@@ -42,7 +42,7 @@ import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import * as Http from "node:http"
 import { performance } from "node:perf_hooks"
-import * as FloorStats from "./floorStats.js"
+import * as ServerFigures from "./ServerFigures.js"
 
 const args = process.argv.slice(2)
 const upstreamIndex = args.indexOf("--upstream")
@@ -81,7 +81,7 @@ const ping = ": ping\n\n"
 const sseHeaders = { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } } as const
 
 const app = Effect.gen(function*() {
-  const figures = FloorStats.make()
+  const figures = ServerFigures.make()
   const conversations = new Map<string, Conversation>()
   const turns = yield* FiberMap.make<string>()
   const http = HttpClient.filterStatusOk(yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
@@ -160,7 +160,7 @@ const app = Effect.gen(function*() {
     Effect.sync(() => {
       for (const [id, conversation] of conversations) {
         if (conversation.events === undefined || FiberMap.unsafeHas(turns, id)) continue
-        if (conversation.events.unsafeOffer(ping)) figures.counts.heartbeats++
+        if (conversation.events.unsafeOffer(ping)) figures.heartbeat()
       }
     }),
     Schedule.spaced("15 seconds")
@@ -194,7 +194,7 @@ const app = Effect.gen(function*() {
         // when the client goes away: forget the stream, interrupt its turn
         const closed = Effect.zipRight(
           Effect.sync(() => {
-            figures.counts.events--
+            figures.streamClosed()
             conversation.events = undefined
           }),
           FiberMap.remove(turns, id)
@@ -222,7 +222,7 @@ const app = Effect.gen(function*() {
         return yield* HttpServerResponse.json({ accepted: true }, { status: 202 })
       })
     ),
-    HttpRouter.get("/admin/stats", Effect.suspend(() => HttpServerResponse.json(figures.stats(conversations.size)))),
+    HttpRouter.get("/admin/stats", Effect.suspend(() => HttpServerResponse.json(figures.stats({ held: conversations.size, expired: 0 })))),
     HttpRouter.post("/admin/stats/reset", Effect.sync(() => {
       figures.reset()
       return HttpServerResponse.empty({ status: 204 })

@@ -15,7 +15,7 @@
 import { randomUUID } from "node:crypto"
 import * as Http from "node:http"
 import { performance } from "node:perf_hooks"
-import * as FloorStats from "./floorStats.js"
+import * as ServerFigures from "./ServerFigures.js"
 
 const args = process.argv.slice(2)
 const upstreamIndex = args.indexOf("--upstream")
@@ -26,14 +26,13 @@ const agent = new Http.Agent({ keepAlive: true, maxSockets: Infinity })
 const conversations = new Set<string>()
 /** Open event streams by conversation, and whether each is answering. */
 const eventStreams = new Map<string, { readonly res: Http.ServerResponse; busy: boolean }>()
-const figures = FloorStats.make()
-const counts = figures.counts
+const figures = ServerFigures.make()
 // the chat server's heartbeat: an SSE comment on every idle event stream (its default interval)
 const ping = Buffer.from(": ping\n\n")
 setInterval(() => {
   for (const events of eventStreams.values()) {
     if (events.busy || events.res.writableNeedDrain) continue
-    counts.heartbeats++
+    figures.heartbeat()
     events.res.write(ping)
   }
 }, 15_000).unref()
@@ -125,7 +124,7 @@ const server = Http.createServer({ keepAlive: true, noDelay: true, requestTimeou
       eventStreams.set(id, { res, busy: false })
       figures.streamOpened()
       res.on("close", () => {
-        counts.events--
+        figures.streamClosed()
         eventStreams.delete(id)
       })
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
@@ -140,7 +139,7 @@ const server = Http.createServer({ keepAlive: true, noDelay: true, requestTimeou
         res.writeHead(202, { "content-type": "application/json" }).end("{\"accepted\":true}")
       } else turn(message, res, start, true, () => {})
     } else if (url === "/admin/stats") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(figures.stats(conversations.size)))
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(figures.stats({ held: conversations.size, expired: 0 })))
     } else if (url === "/admin/stats/reset") {
       figures.reset()
       res.writeHead(204).end()
